@@ -1,0 +1,1 @@
+"""Benchmarks with budgets (see docs/performance.md)."""

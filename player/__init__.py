@@ -1,0 +1,1 @@
+"""Invigil desktop app: the student test player and the staff console."""

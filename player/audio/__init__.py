@@ -1,0 +1,1 @@
+"""Audio playback behind a protocol, with an output-device check."""

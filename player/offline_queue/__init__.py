@@ -1,0 +1,1 @@
+"""Local SQLite: answer journal, checkpoints, outbox and uploader."""

@@ -1,0 +1,1 @@
+"""Qt widgets: thin views over the session, the queue and the client."""

@@ -1,0 +1,1 @@
+"""Everything between the room and the centre: wire types, result codes, the HTTP client and the server."""

@@ -1,0 +1,168 @@
+"""Wire types between player and server (pydantic), the API version, and the delivery form of an assessment.
+
+The delivery form is what a player receives: it never contains answer keys or scoring rules.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+API_VERSION = "v1"
+API_PREFIX = f"/api/{API_VERSION}"
+
+ItemType = Literal["single_choice", "multiple_choice", "short_text", "extended_text", "dictation"]
+MediaRole = Literal["image", "audio"]
+
+
+class WireModel(BaseModel):
+    """Base for wire types: unknown fields are refused so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---- delivery form (no keys) ------------------------------------------------------------------
+
+
+class MediaRef(WireModel):
+    """A media file referenced by content hash; fetched from /media/{sha256}."""
+
+    role: MediaRole
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    filename: str
+    mime_type: str
+    size: int = Field(ge=0)
+
+
+class ChoiceOption(WireModel):
+    id: str
+    text: str
+
+
+class DeliveryItem(WireModel):
+    id: str
+    type: ItemType
+    prompt: str
+    options: list[ChoiceOption] = Field(default_factory=list)
+    media: list[MediaRef] = Field(default_factory=list)
+    max_plays: int | None = None
+    """For items with audio: how often the student may play it (None: unlimited)."""
+    max_length: int | None = None
+    """For text items: the longest answer accepted, in characters."""
+
+
+class DeliverySection(WireModel):
+    id: str
+    title: str
+    instructions: str = ""
+    time_limit_seconds: int = Field(gt=0)
+    items: list[DeliveryItem]
+
+
+class DeliveryAssessment(WireModel):
+    id: str
+    version: str
+    content_hash: str
+    title: str
+    sections: list[DeliverySection]
+
+
+# ---- answers -----------------------------------------------------------------------------------
+
+AnswerValue = str | list[str]
+"""single_choice: an option id; multiple_choice: option ids; text and dictation items: the text."""
+
+
+# ---- login -------------------------------------------------------------------------------------
+
+
+class LoginRequest(WireModel):
+    access_code: str = Field(max_length=64)
+    machine_id: str | None = Field(default=None, max_length=128)
+
+
+class Accommodations(WireModel):
+    extra_time_percent: int = Field(default=0, ge=0, le=400)
+
+
+class LoginResponse(WireModel):
+    attempt_id: str
+    attempt_token: str
+    student: str
+    """The student's display name, for the "Is this you?" screen."""
+    sitting_name: str
+    window_end: datetime
+    accommodations: Accommodations
+    assessment: DeliveryAssessment
+    result_secret: str
+    """URL-safe base64 key (32 bytes) for the offline result code of this attempt."""
+    checkpoint: Checkpoint | None = None
+    """The latest checkpoint the server holds, when the attempt is resumed."""
+
+
+class ErrorBody(WireModel):
+    """Every refusal from the API: a stable machine-readable code and a sentence a person can act on."""
+
+    error: str
+    message: str
+    retry_after_seconds: int | None = None
+
+
+# ---- progress, heartbeats, results -----------------------------------------------------------------
+
+
+class Checkpoint(WireModel):
+    section_id: str
+    item_id: str
+    remaining_seconds: int = Field(ge=0)
+    taken_at: datetime
+    plays: dict[str, int] = Field(default_factory=dict)
+
+
+class Heartbeat(WireModel):
+    section_id: str | None = None
+    item_id: str | None = None
+    remaining_seconds: int | None = None
+    outbox_depth: int = Field(default=0, ge=0)
+    machine_id: str | None = Field(default=None, max_length=128)
+
+
+class Instruction(WireModel):
+    kind: Literal["pause", "resume", "add_time", "end_section"]
+    seconds: int | None = None
+    section_id: str | None = None
+
+
+class HeartbeatReply(WireModel):
+    instructions: list[Instruction] = Field(default_factory=list)
+
+
+class AnswerRecord(WireModel):
+    item_id: str
+    value: AnswerValue
+    answered_at: datetime
+
+
+class ResultEnvelope(WireModel):
+    """A section's (or the whole sitting's) final answers, sent exactly once by idempotency key."""
+
+    idempotency_key: str = Field(pattern=r"^[0-9a-f-]{36}$")
+    attempt_id: str
+    section_ids: list[str]
+    answers: list[AnswerRecord]
+    finished_at: datetime
+    final: bool = True
+    """True when this envelope ends the attempt (the last section)."""
+
+
+class ResultReceipt(WireModel):
+    result_id: str
+    idempotency_key: str
+    status: Literal["received", "marking", "marked", "marking_failed"]
+    duplicate: bool
+    """True when the server already held this envelope (nothing new was stored)."""
+
+
+LoginResponse.model_rebuild()

@@ -1,0 +1,1 @@
+"""The small central server: API, store, domain rules, marking and CLI."""

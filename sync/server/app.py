@@ -1,0 +1,88 @@
+"""The FastAPI application: error handling, shared dependencies and the versioned routers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from sync.protocol import API_PREFIX, ErrorBody
+from sync.server.crypto import Keyring
+from sync.server.errors import ServiceError
+from sync.server.models import utcnow
+from sync.server.settings import ServerSettings
+from sync.server.store import Store
+
+Clock = Callable[[], datetime]
+
+
+class ServerContext:
+    """Everything a request needs, built once per app; holds no per-school state (workers stay stateless)."""
+
+    def __init__(self, *, settings: ServerSettings, store: Store, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.keyring = Keyring(settings.secret_key)
+        self.clock = clock
+
+
+def context(request: Request) -> ServerContext:
+    ctx: ServerContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[ServerContext, Depends(context)]
+
+
+def transaction(ctx: Ctx) -> Iterator[Session]:
+    with ctx.store.transaction() as session:
+        yield session
+
+
+Tx = Annotated[Session, Depends(transaction)]
+
+
+def error_response(exc: ServiceError) -> JSONResponse:
+    headers = {"Retry-After": str(exc.retry_after_seconds)} if exc.retry_after_seconds is not None else None
+    body = ErrorBody(error=exc.error, message=exc.message, retry_after_seconds=exc.retry_after_seconds)
+    return JSONResponse(body.model_dump(), status_code=exc.status, headers=headers)
+
+
+def _field_path(loc: tuple[object, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    return ".".join(parts) or "request"
+
+
+def create_app(settings: ServerSettings, *, store: Store | None = None, clock: Clock = utcnow) -> FastAPI:
+    from sync.server import routes_player, routes_staff
+
+    app = FastAPI(
+        title="Invigil server",
+        version="1",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.ctx = ServerContext(
+        settings=settings, store=store or Store.open(settings.database_url, migrate=False), clock=clock
+    )
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [f"{_field_path(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
+        return error_response(
+            ServiceError(422, "invalid_request", "The request is not valid: " + "; ".join(problems[:5]) + ".")
+        )
+
+    app.include_router(routes_player.router, prefix=API_PREFIX)
+    app.include_router(routes_staff.router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,246 @@
+"""The player side: access-code login, checkpoints, heartbeats and results (idempotent), all per attempt."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync import accesscode, protocol
+from sync.server import content, crypto, domain, ratelimit
+from sync.server.crypto import Keyring
+from sync.server.errors import ServiceError, not_found
+from sync.server.models import Allocation, AssessmentMedia, Attempt, Media, Result
+from sync.server.settings import LoginLimits
+from sync.server.sittings import apply_closing
+
+# Refusals that count towards the rate limit: guesses, not honest problems with a real code.
+COUNTED_FAILURES = ("unknown_code", "malformed_code")
+
+
+def _refused(refusal: domain.Refusal, *, retry_after_seconds: int | None = None) -> ServiceError:
+    return ServiceError(refusal.http_status, refusal.code, refusal.message, retry_after_seconds=retry_after_seconds)
+
+
+def machine_key(machine_id: str | None, address: str) -> str:
+    """The key a machine's failures are counted under; a client without a machine id counts by its address."""
+    return f"id:{machine_id}" if machine_id else f"address:{address}"
+
+
+def check_not_locked(session: Session, *, key: str, address: str, limits: LoginLimits, now: datetime) -> None:
+    until = ratelimit.locked_until(session, machine_key=key, address=address, limits=limits, now=now)
+    if until is not None:
+        wait = max(1, int((until - now).total_seconds() + 0.999))
+        raise _refused(domain.refusal_locked_out(retry_at=until), retry_after_seconds=wait)
+
+
+def login(
+    session: Session,
+    keyring: Keyring,
+    request: protocol.LoginRequest,
+    *,
+    address: str,
+    limits: LoginLimits,
+    now: datetime,
+) -> protocol.LoginResponse:
+    """Admit a student by access code. Raises ServiceError; the caller records COUNTED_FAILURES."""
+    check_not_locked(session, key=machine_key(request.machine_id, address), address=address, limits=limits, now=now)
+    try:
+        code = accesscode.normalize(request.access_code)
+    except accesscode.AccessCodeFormatError as exc:
+        raise ServiceError(401, "malformed_code", str(exc)) from exc
+    allocation = session.scalar(select(Allocation).where(Allocation.code_lookup == keyring.code_lookup(code)))
+    if allocation is None:
+        raise _refused(domain.refusal_unknown_code())
+    sitting = allocation.sitting
+    if sitting.closed_at is None and sitting.window_end <= now:
+        apply_closing(session, sitting, closed_at=sitting.window_end)
+    attempt = allocation.attempt
+    # A client that sends no machine id counts as a machine of its own, never as the one holding the attempt.
+    machine_id = request.machine_id or f"anonymous:{uuid.uuid4()}"
+    finished = attempt is not None and attempt.finished_at is not None
+    refusal = domain.admit(
+        domain.AdmissionFacts(
+            now=now,
+            window_start=sitting.window_start,
+            window_end=sitting.window_end,
+            closed_at=sitting.closed_at,
+            extended_until=allocation.extended_until,
+            started=attempt is not None,
+            finished=finished,
+            active_machine=attempt.machine_id if attempt is not None and not finished else None,
+            machine_id=machine_id,
+        )
+    )
+    if refusal is not None:
+        raise _refused(refusal)
+    token, token_hash = crypto.new_token()
+    if attempt is None:
+        result_secret = crypto.new_result_secret()
+        attempt = Attempt(
+            allocation_id=allocation.id,
+            token_hash=token_hash,
+            result_secret_sealed=keyring.seal(result_secret.encode(), purpose="result-secret"),
+            machine_id=machine_id,
+            started_at=now,
+            last_seen_at=now,
+        )
+        session.add(attempt)
+    else:
+        result_secret = keyring.unseal(attempt.result_secret_sealed, purpose="result-secret").decode()
+        attempt.token_hash = token_hash
+        attempt.machine_id = machine_id
+        attempt.last_seen_at = now
+    session.flush()
+    manifest = content.load_stored_manifest(sitting.assessment.manifest_json)
+    checkpoint = protocol.Checkpoint.model_validate(attempt.checkpoint) if attempt.checkpoint else None
+    return protocol.LoginResponse(
+        attempt_id=attempt.id,
+        attempt_token=token,
+        student=allocation.student.display_name,
+        sitting_name=sitting.name,
+        window_end=allocation.extended_until or sitting.window_end,
+        accommodations=protocol.Accommodations(extra_time_percent=allocation.student.extra_time_percent),
+        assessment=manifest.delivery_form(),
+        result_secret=result_secret,
+        checkpoint=checkpoint,
+    )
+
+
+def record_failed_login(
+    session: Session, *, machine_id: str | None, address: str, limits: LoginLimits, now: datetime
+) -> None:
+    ratelimit.record_failure(
+        session, machine_key=machine_key(machine_id, address), address=address, limits=limits, now=now
+    )
+
+
+def attempt_for_token(session: Session, attempt_id: str, token: str) -> Attempt:
+    """The attempt a player's bearer token opens; 404 for any other attempt, so ids reveal nothing."""
+    presented = crypto.token_hash(token)
+    attempt = session.scalar(select(Attempt).where(Attempt.token_hash == presented))
+    if attempt is None or not hmac.compare_digest(attempt.token_hash, presented):
+        raise ServiceError(
+            401,
+            "attempt_token_invalid",
+            "This computer's sign-in for the test is no longer valid (it may have been moved to another computer). "
+            "Ask your invigilator.",
+        )
+    if attempt.id != attempt_id:
+        raise not_found("attempt")
+    return attempt
+
+
+def media_for_attempt(session: Session, attempt: Attempt, sha256: str) -> Media:
+    assessment_id = attempt.allocation.sitting.assessment_id
+    if session.get(AssessmentMedia, (assessment_id, sha256)) is None:
+        raise not_found("media file")
+    media = session.get(Media, sha256)
+    if media is None:
+        raise not_found("media file")
+    return media
+
+
+def _open_attempt(attempt: Attempt) -> None:
+    if attempt.finished_at is not None:
+        raise ServiceError(409, "already_finished", "This test has already been finished.")
+
+
+def save_checkpoint(attempt: Attempt, checkpoint: protocol.Checkpoint, *, now: datetime) -> None:
+    _open_attempt(attempt)
+    attempt.last_seen_at = now
+    current = attempt.checkpoint
+    # Checkpoints may arrive out of order after an outage; only a newer one replaces what is held.
+    if current is None or protocol.Checkpoint.model_validate(current).taken_at < checkpoint.taken_at:
+        attempt.checkpoint = checkpoint.model_dump(mode="json")
+
+
+def heartbeat(attempt: Attempt, beat: protocol.Heartbeat, *, now: datetime) -> protocol.HeartbeatReply:
+    attempt.last_seen_at = now
+    attempt.outbox_depth = beat.outbox_depth
+    return protocol.HeartbeatReply()
+
+
+def body_digest(envelope: protocol.ResultEnvelope) -> str:
+    return hashlib.sha256(envelope.model_dump_json().encode()).hexdigest()
+
+
+def receipt(result: Result, *, duplicate: bool) -> protocol.ResultReceipt:
+    return protocol.ResultReceipt(
+        result_id=result.id,
+        idempotency_key=result.idempotency_key,
+        status=result.status,  # type: ignore[arg-type]  # the column only ever holds the four states
+        duplicate=duplicate,
+    )
+
+
+def existing_result(session: Session, envelope: protocol.ResultEnvelope) -> protocol.ResultReceipt | None:
+    """The receipt for an envelope already held, or 409 when the key was used for a different body."""
+    held = session.scalar(select(Result).where(Result.idempotency_key == envelope.idempotency_key))
+    if held is None:
+        return None
+    if held.body_sha256 != body_digest(envelope) or held.attempt_id != envelope.attempt_id:
+        raise ServiceError(
+            409,
+            "idempotency_conflict",
+            f"Results with key {envelope.idempotency_key} were already received with different content; "
+            "nothing was changed. Send new results with a new key.",
+        )
+    return receipt(held, duplicate=True)
+
+
+def submit_result(
+    session: Session, attempt: Attempt, envelope: protocol.ResultEnvelope, *, now: datetime
+) -> protocol.ResultReceipt:
+    if envelope.attempt_id != attempt.id:
+        raise ServiceError(422, "wrong_attempt", "These results belong to a different attempt than the one signed in.")
+    already = existing_result(session, envelope)
+    if already is not None:
+        return already
+    result = Result(
+        attempt_id=attempt.id,
+        idempotency_key=envelope.idempotency_key,
+        body_sha256=body_digest(envelope),
+        body=envelope.model_dump(mode="json"),
+        received_at=now,
+    )
+    session.add(result)
+    if envelope.final and attempt.finished_at is None:
+        attempt.finished_at = envelope.finished_at
+        attempt.machine_id = None
+    session.flush()
+    mark_result(result, now=now)
+    return receipt(result, duplicate=False)
+
+
+def mark_result(result: Result, *, now: datetime) -> None:
+    """received -> marking -> marked, or marking_failed with the error kept for `remark`."""
+    from sync.server import marking  # marking pulls in the scoring rules only when results arrive
+
+    result.status = "marking"
+    try:
+        manifest = content.load_stored_manifest(result.attempt.allocation.sitting.assessment.manifest_json)
+        envelope = protocol.ResultEnvelope.model_validate(result.body)
+        marks = marking.mark(manifest, {a.item_id: a.value for a in envelope.answers})
+    except (marking.MarkingError, ValueError) as exc:
+        result.status = "marking_failed"
+        result.error = str(exc)
+        return
+    result.marks = marks.to_json()
+    result.status = "marked"
+    result.error = None
+    result.marked_at = now
+
+
+def remark(session: Session, *, now: datetime, result_id: str | None = None) -> list[Result]:
+    """Mark again every result whose marking failed (or one result by id)."""
+    query = select(Result)
+    query = query.where(Result.id == result_id) if result_id else query.where(Result.status != "marked")
+    results = list(session.scalars(query))
+    for result in results:
+        mark_result(result, now=now)
+    return results

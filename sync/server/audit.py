@@ -1,0 +1,41 @@
+"""The audit log of staff actions (who did what, when), written in the same transaction as the action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sync.server.models import AuditEntry, Staff
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in staff member, or the server command line (school chosen explicitly)."""
+
+    school_id: str
+    name: str
+    staff_id: str | None = None
+    role: str = "admin"
+
+    @classmethod
+    def of(cls, staff: Staff) -> Actor:
+        return cls(school_id=staff.school_id, name=staff.username, staff_id=staff.id, role=staff.role)
+
+    @classmethod
+    def cli(cls, school_id: str) -> Actor:
+        return cls(school_id=school_id, name="cli")
+
+
+def record(session: Session, actor: Actor, action: str, *, target: str | None = None, **detail: Any) -> None:
+    session.add(
+        AuditEntry(
+            school_id=actor.school_id,
+            staff_id=actor.staff_id,
+            actor=actor.name,
+            action=action,
+            target=target,
+            detail=detail,
+        )
+    )

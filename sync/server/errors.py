@@ -1,0 +1,17 @@
+"""The one error type the server's operations raise: a stable code, an HTTP status and a sentence to act on."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    def __init__(self, status: int, error: str, message: str, *, retry_after_seconds: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+        self.retry_after_seconds = retry_after_seconds
+
+
+def not_found(what: str) -> ServiceError:
+    # The same answer whether the object does not exist or belongs to another school, so ids leak nothing.
+    return ServiceError(404, "not_found", f"No such {what}.")

@@ -1,0 +1,229 @@
+"""The server's tables (SQLAlchemy 2), written to run on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC without a zone (portable) and always hands back aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+class School(Base):
+    __tablename__ = "schools"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffToken(Base):
+    __tablename__ = "staff_tokens"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    staff: Mapped[Staff] = relationship()
+
+
+class Student(Base):
+    __tablename__ = "students"
+    __table_args__ = (UniqueConstraint("school_id", "unique_id", name="uq_students_school_unique_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    unique_id: Mapped[str] = mapped_column(String(100))
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    groups: Mapped[list[str]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    extra_time_percent: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Assessment(Base):
+    """A loaded content package; the manifest (with keys) never leaves the server."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (UniqueConstraint("package_id", "version", name="uq_assessments_package_version"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    package_id: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[str] = mapped_column(String(50))
+    title: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    manifest_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Media(Base):
+    __tablename__ = "media"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AssessmentMedia(Base):
+    """Which media belong to which assessment (so an attempt can fetch only its own)."""
+
+    __tablename__ = "assessment_media"
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(ForeignKey("media.sha256"), primary_key=True)
+
+
+class Credit(Base):
+    __tablename__ = "credits"
+    __table_args__ = (UniqueConstraint("school_id", "package_id", name="uq_credits_school_package"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    package_id: Mapped[str] = mapped_column(String(100))
+    balance: Mapped[int] = mapped_column(Integer, default=0)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+
+
+class Sitting(Base):
+    __tablename__ = "sittings"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    assessment_id: Mapped[str] = mapped_column(ForeignKey("assessments.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    """Set when the sitting's closing has been applied (credits refunded, extensions granted)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    assessment: Mapped[Assessment] = relationship()
+    allocations: Mapped[list[Allocation]] = relationship(back_populates="sitting", order_by="Allocation.id")
+
+
+class Allocation(Base):
+    """One student in one sitting, with their access code (stored only as a keyed hash and sealed copy)."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (UniqueConstraint("sitting_id", "student_id", name="uq_allocations_sitting_student"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    sitting_id: Mapped[str] = mapped_column(ForeignKey("sittings.id"), index=True)
+    student_id: Mapped[str] = mapped_column(ForeignKey("students.id"), index=True)
+    code_lookup: Mapped[str] = mapped_column(String(64), unique=True)
+    code_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    credit_refunded: Mapped[bool] = mapped_column(Boolean, default=False)
+    extended_until: Mapped[datetime | None]
+    sitting: Mapped[Sitting] = relationship(back_populates="allocations")
+    student: Mapped[Student] = relationship()
+    attempt: Mapped[Attempt | None] = relationship(back_populates="allocation")
+
+
+class Attempt(Base):
+    __tablename__ = "attempts"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    allocation_id: Mapped[str] = mapped_column(ForeignKey("allocations.id"), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    result_secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    machine_id: Mapped[str | None] = mapped_column(String(160))
+    """The machine that holds the attempt; None once staff released it to another machine."""
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    last_seen_at: Mapped[datetime | None]
+    checkpoint: Mapped[dict[str, Any] | None]
+    outbox_depth: Mapped[int] = mapped_column(Integer, default=0)
+    allocation: Mapped[Allocation] = relationship(back_populates="attempt")
+
+
+class Result(Base):
+    __tablename__ = "results"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    attempt_id: Mapped[str] = mapped_column(ForeignKey("attempts.id"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(36), unique=True)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    error: Mapped[str | None] = mapped_column(Text)
+    marks: Mapped[dict[str, Any] | None]
+    marked_at: Mapped[datetime | None]
+    attempt: Mapped[Attempt] = relationship()
+
+
+class LoginFailure(Base):
+    """Failed access-code logins, kept in the database so limits hold across server workers."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_scope_key_at", "scope", "key", "at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    actor: Mapped[str] = mapped_column(String(200))
+    """Who acted: a staff username, or "cli" for the server command line."""
+    action: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str | None] = mapped_column(String(36))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,268 @@
+"""Routes for staff: sign-in, students, credits, sittings, codes, releases and results (one school each)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync import staff_protocol as sp
+from sync.server import accounts, attempts, sittings
+from sync.server.app import Ctx, Tx
+from sync.server.audit import Actor
+from sync.server.errors import ServiceError, not_found
+from sync.server.models import Allocation, Assessment, Credit, Result, Sitting, Student
+from sync.server.routes_player import ERRORS, Bearer
+
+router = APIRouter(prefix="/staff", tags=["staff"], responses=ERRORS)
+
+
+def actor_dep(token: Bearer, session: Tx, ctx: Ctx) -> Actor:
+    return Actor.of(accounts.staff_for_token(session, token, now=ctx.clock()))
+
+
+ActorDep = Annotated[Actor, Depends(actor_dep)]
+
+
+def require(actor: Actor, *roles: str) -> None:
+    if actor.role not in roles:
+        raise ServiceError(
+            403, "forbidden", f"This needs the role {' or '.join(roles)}; you are signed in as {actor.role}."
+        )
+
+
+@router.post("/login", response_model=sp.StaffLoginResponse)
+def staff_login(body: sp.StaffLoginRequest, session: Tx, ctx: Ctx) -> sp.StaffLoginResponse:
+    lifetime = ctx.settings.staff_token_lifetime.total_seconds() / 3600
+    issued = accounts.staff_login(
+        session, username=body.username, password=body.password, now=ctx.clock(), lifetime_hours=lifetime
+    )
+    staff = issued.staff
+    school = accounts.get_school(session, staff.school_id)
+    info = sp.StaffInfo(
+        id=staff.id,
+        username=staff.username,
+        display_name=staff.display_name,
+        role=staff.role,  # type: ignore[arg-type]  # validated on the way in
+        school_id=school.id,
+        school_name=school.name,
+    )
+    return sp.StaffLoginResponse(token=issued.token, expires_at=issued.expires_at, staff=info)
+
+
+@router.post("/logout", status_code=204)
+def staff_logout(token: Bearer, session: Tx, ctx: Ctx) -> Response:
+    accounts.revoke_token(session, token, now=ctx.clock())
+    return Response(status_code=204)
+
+
+def student_out(s: Student) -> sp.StudentOut:
+    return sp.StudentOut(
+        id=s.id,
+        unique_id=s.unique_id,
+        first_name=s.first_name,
+        last_name=s.last_name,
+        date_of_birth=s.date_of_birth,
+        groups=s.groups,
+        extra_time_percent=s.extra_time_percent,
+        active=s.active,
+    )
+
+
+@router.get("/students", response_model=list[sp.StudentOut])
+def list_students(actor: ActorDep, session: Tx) -> list[sp.StudentOut]:
+    return [student_out(s) for s in accounts.list_students(session, actor)]
+
+
+@router.post("/students", response_model=sp.StudentOut, status_code=201)
+def add_student(body: sp.StudentIn, actor: ActorDep, session: Tx) -> sp.StudentOut:
+    require(actor, "admin", "teacher")
+    return student_out(accounts.add_student(session, actor, **body.model_dump()))
+
+
+@router.get("/students/{student_id}", response_model=sp.StudentOut)
+def get_student(student_id: str, actor: ActorDep, session: Tx) -> sp.StudentOut:
+    return student_out(accounts.get_student(session, actor, student_id))
+
+
+@router.patch("/students/{student_id}", response_model=sp.StudentOut)
+def patch_student(student_id: str, body: sp.StudentPatch, actor: ActorDep, session: Tx) -> sp.StudentOut:
+    require(actor, "admin", "teacher")
+    return student_out(accounts.set_student_active(session, actor, student_id, active=body.active))
+
+
+@router.get("/credits", response_model=list[sp.CreditOut])
+def list_credits(actor: ActorDep, session: Tx) -> list[sp.CreditOut]:
+    rows = session.scalars(select(Credit).where(Credit.school_id == actor.school_id).order_by(Credit.package_id))
+    return [sp.CreditOut(package_id=c.package_id, balance=c.balance, expires_on=c.expires_on) for c in rows]
+
+
+@router.get("/assessments", response_model=list[sp.AssessmentOut])
+def list_assessments(actor: ActorDep, session: Tx) -> list[sp.AssessmentOut]:
+    rows = session.scalars(select(Assessment).order_by(Assessment.package_id, Assessment.version))
+    return [sp.AssessmentOut(id=a.id, package_id=a.package_id, version=a.version, title=a.title) for a in rows]
+
+
+def sitting_out(s: Sitting) -> sp.SittingOut:
+    return sp.SittingOut(
+        id=s.id,
+        name=s.name,
+        assessment_id=s.assessment_id,
+        assessment_title=s.assessment.title,
+        window_start=s.window_start,
+        window_end=s.window_end,
+        closed_at=s.closed_at,
+        editable=s.closed_at is None and sittings.started_count(s) == 0,
+        allocations=[
+            sp.AllocationOut(
+                id=a.id,
+                student_id=a.student_id,
+                student_name=a.student.display_name,
+                state=sittings.allocation_state(a),
+                extended_until=a.extended_until,
+            )
+            for a in s.allocations
+        ],
+    )
+
+
+def _codes(issued: list[sittings.IssuedCode]) -> list[sp.NewCode]:
+    from sync import accesscode
+
+    return [
+        sp.NewCode(allocation_id=c.allocation.id, student_id=c.allocation.student_id, code=accesscode.display(c.code))
+        for c in issued
+    ]
+
+
+def _close_due(session: Session, actor: Actor, ctx: Ctx) -> None:
+    sittings.close_due_sittings(session, now=ctx.clock(), school_id=actor.school_id)
+
+
+@router.get("/sittings", response_model=list[sp.SittingOut])
+def list_sittings(actor: ActorDep, session: Tx, ctx: Ctx) -> list[sp.SittingOut]:
+    _close_due(session, actor, ctx)
+    return [sitting_out(s) for s in sittings.list_sittings(session, actor)]
+
+
+@router.post("/sittings", response_model=sp.SittingCreated, status_code=201)
+def create_sitting(body: sp.SittingIn, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.SittingCreated:
+    require(actor, "admin", "teacher")
+    sitting, issued = sittings.create_sitting(
+        session,
+        actor,
+        ctx.keyring,
+        assessment_ref=body.assessment,
+        name=body.name,
+        window_start=body.window_start,
+        window_end=body.window_end,
+        student_ids=body.student_ids,
+        now=ctx.clock(),
+    )
+    return sp.SittingCreated(sitting=sitting_out(sitting), codes=_codes(issued))
+
+
+@router.get("/sittings/{sitting_id}", response_model=sp.SittingOut)
+def get_sitting(sitting_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.SittingOut:
+    _close_due(session, actor, ctx)
+    return sitting_out(sittings.get_sitting(session, actor, sitting_id))
+
+
+@router.patch("/sittings/{sitting_id}", response_model=sp.SittingCreated)
+def edit_sitting(sitting_id: str, body: sp.SittingPatch, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.SittingCreated:
+    require(actor, "admin", "teacher")
+    _close_due(session, actor, ctx)
+    sitting, issued = sittings.edit_sitting(
+        session,
+        actor,
+        ctx.keyring,
+        sitting_id,
+        name=body.name,
+        window_start=body.window_start,
+        window_end=body.window_end,
+        add_student_ids=body.add_student_ids,
+        remove_student_ids=body.remove_student_ids,
+        now=ctx.clock(),
+    )
+    return sp.SittingCreated(sitting=sitting_out(sitting), codes=_codes(issued))
+
+
+@router.post("/sittings/{sitting_id}/close", response_model=sp.SittingOut)
+def close_sitting(sitting_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.SittingOut:
+    require(actor, "admin", "teacher")
+    _close_due(session, actor, ctx)
+    return sitting_out(sittings.close_sitting(session, actor, sitting_id, now=ctx.clock()))
+
+
+@router.get("/sittings/{sitting_id}/codes", response_model=list[sp.CodeSlipOut])
+def list_codes(sitting_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> list[sp.CodeSlipOut]:
+    slips = sittings.list_codes(session, actor, ctx.keyring, sitting_id)
+    return [
+        sp.CodeSlipOut(
+            allocation_id=s.allocation_id,
+            student_name=s.student_name,
+            unique_id=s.unique_id,
+            code=s.code,
+            state=s.state,
+        )
+        for s in slips
+    ]
+
+
+@router.post("/allocations/{allocation_id}/release", response_model=sp.AllocationOut)
+def release_code(allocation_id: str, body: sp.ReleaseRequest, actor: ActorDep, session: Tx) -> sp.AllocationOut:
+    a = sittings.release_code(session, actor, allocation_id, reason=body.reason)
+    return sp.AllocationOut(
+        id=a.id,
+        student_id=a.student_id,
+        student_name=a.student.display_name,
+        state=sittings.allocation_state(a),
+        extended_until=a.extended_until,
+    )
+
+
+def result_out(r: Result) -> sp.ResultOut:
+    return sp.ResultOut(
+        id=r.id,
+        attempt_id=r.attempt_id,
+        student_name=r.attempt.allocation.student.display_name,
+        status=r.status,
+        error=r.error,
+        received_at=r.received_at,
+        marks=r.marks,
+    )
+
+
+def _result(session: Session, actor: Actor, result_id: str) -> Result:
+    result = session.get(Result, result_id)
+    if result is None or result.attempt.allocation.sitting.school_id != actor.school_id:
+        raise not_found("result")
+    return result
+
+
+@router.get("/sittings/{sitting_id}/results", response_model=list[sp.ResultOut])
+def sitting_results(sitting_id: str, actor: ActorDep, session: Tx) -> list[sp.ResultOut]:
+    sitting = sittings.get_sitting(session, actor, sitting_id)
+    rows = session.scalars(
+        select(Result)
+        .join(Result.attempt)
+        .join(Allocation)
+        .where(Allocation.sitting_id == sitting.id)
+        .order_by(Result.received_at)
+    )
+    return [result_out(r) for r in rows]
+
+
+@router.get("/results/{result_id}", response_model=sp.ResultOut)
+def get_result(result_id: str, actor: ActorDep, session: Tx) -> sp.ResultOut:
+    return result_out(_result(session, actor, result_id))
+
+
+@router.post("/results/{result_id}/remark", response_model=sp.ResultOut)
+def remark(result_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.ResultOut:
+    require(actor, "admin", "teacher")
+    result = _result(session, actor, result_id)
+    attempts.remark(session, now=ctx.clock(), result_id=result.id)
+    return result_out(result)
