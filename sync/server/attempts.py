@@ -173,7 +173,7 @@ def receipt(result: Result, *, duplicate: bool) -> protocol.ResultReceipt:
     return protocol.ResultReceipt(
         result_id=result.id,
         idempotency_key=result.idempotency_key,
-        status=result.status,  # type: ignore[arg-type]  # the column only ever holds the four states
+        status=result.status,
         duplicate=duplicate,
     )
 
@@ -230,7 +230,7 @@ def mark_result(result: Result, *, now: datetime) -> None:
         result.status = "marking_failed"
         result.error = str(exc)
         return
-    result.marks = marks.to_json()
+    result.marks = marks.model_dump(mode="json")
     result.status = "marked"
     result.error = None
     result.marked_at = now

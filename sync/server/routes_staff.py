@@ -45,7 +45,7 @@ def staff_login(body: sp.StaffLoginRequest, session: Tx, ctx: Ctx) -> sp.StaffLo
         id=staff.id,
         username=staff.username,
         display_name=staff.display_name,
-        role=staff.role,  # type: ignore[arg-type]  # validated on the way in
+        role=staff.role,
         school_id=school.id,
         school_name=school.name,
     )
