@@ -329,12 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invigil-server", description=__doc__)
     # --db and --secret-file work before or after the command; SUPPRESS keeps a later default from undoing an earlier value.
     db_help = "database file or SQLAlchemy URL (default: the platform data dir; env INVIGIL_SERVER_DB)"
-    secret_help = "the server key file (default: beside an SQLite database; env INVIGIL_SERVER_SECRET_FILE)"
+    key_file_help = "the server key file (default: beside an SQLite database; env INVIGIL_SERVER_SECRET_FILE)"
     parser.add_argument("--db", help=db_help)
-    parser.add_argument("--secret-file", help=secret_help)
+    parser.add_argument("--secret-file", help=key_file_help)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", help=db_help, default=argparse.SUPPRESS)
-    common.add_argument("--secret-file", help=secret_help, default=argparse.SUPPRESS)
+    common.add_argument("--secret-file", help=key_file_help, default=argparse.SUPPRESS)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
