@@ -78,7 +78,8 @@ def test_plays_are_capped_and_survive_a_restart(journal: Journal, clock: ManualC
     session.end_section()  # dictation
     item = session.item
     assert item.max_plays == 2
-    assert session.start_play() and session.start_play()
+    assert session.start_play()
+    assert session.start_play()
     assert not session.start_play()
     assert session.plays_left(item) == 0
     assert reopen(journal, clock).plays_left(item) == 0
@@ -149,7 +150,8 @@ def test_ending_the_last_section_finishes_and_nothing_can_change(
 ) -> None:
     session = new_session(journal, clock, demo_delivery)
     ended = [session.end_section() for _ in range(3)]
-    assert ended[-1].finished and session.phase is Phase.FINISHED
+    assert ended[-1].finished
+    assert session.phase is Phase.FINISHED
     with pytest.raises(SessionError):
         session.set_answer("a")
     assert journal.open_attempt_on_this_machine() is None
