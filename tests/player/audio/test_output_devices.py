@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from PySide6.QtMultimedia import QMediaDevices
 
 from player.audio.devices import FixedOutputDevices, QtOutputDevices
 from player.audio.player import OutputDevices
-
 
 
 def test_fixed_devices_report_what_they_were_given() -> None:

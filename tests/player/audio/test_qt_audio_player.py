@@ -26,7 +26,6 @@ from player.audio.player import (
 )
 from player.audio.qt import QtAudioPlayer
 
-
 # Generous: a 2 s recording at 4x takes about half a second; a loaded CI machine may be far slower.
 TIMEOUT_MS = 15_000
 SPEECH_MS = 2000
