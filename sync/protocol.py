@@ -89,14 +89,14 @@ class Accommodations(WireModel):
 
 class LoginResponse(WireModel):
     attempt_id: str
-    attempt_token: str
+    attempt_token: str = Field(repr=False)
     student: str
     """The student's display name, for the "Is this you?" screen."""
     sitting_name: str
     window_end: datetime
     accommodations: Accommodations
     assessment: DeliveryAssessment
-    result_secret: str
+    result_secret: str = Field(repr=False)
     """URL-safe base64 key (32 bytes) for the offline result code of this attempt."""
     checkpoint: Checkpoint | None = None
     """The latest checkpoint the server holds, when the attempt is resumed."""

@@ -1,0 +1,365 @@
+"""The player's settings: a machine-wide TOML file, a user TOML file and INVIGIL_* environment overrides."""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import json
+import logging
+import os
+import tomllib
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+import platformdirs
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "invigil"
+CONFIG_FILE_NAME = "config.toml"
+MACHINE_ID_FILE_NAME = "machine-id"
+ENV_PREFIX = "INVIGIL_"
+CONFIG_PATH_ENV = "INVIGIL_CONFIG"
+"""Points at a machine-wide file somewhere else (a network share, a test fixture)."""
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+KEYRING_BACKENDS = ("auto", "memory")
+MACHINE_ID_MAX_LENGTH = 128  # sync.protocol.LoginRequest.machine_id allows no more
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; the message names where it came from, the key and what to do."""
+
+
+@dataclass(frozen=True)
+class PlayerConfig:
+    server_url: str
+    data_dir: Path
+    log_level: str = "INFO"
+    machine_id: str | None = None
+    """None: use the id generated once and kept in the data dir (see ensure_machine_id)."""
+    request_timeout_seconds: float = 10.0
+    checkpoint_interval_seconds: float = 5.0
+    typing_commit_seconds: float = 2.0
+    """How long typing may pause before the text is committed to the journal."""
+    heartbeat_interval_seconds: float = 10.0
+    staff_idle_lock_minutes: int = 15
+    keyring_backend: str = "auto"
+    ca_bundle: Path | None = None
+    """A PEM file of extra CA certificates, for schools whose proxy re-signs TLS."""
+    allow_user_config: bool = True
+    """Machine file only: False makes the player ignore the per-user file (students can edit that one)."""
+    origins: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    """Where each setting came from ("default", a file path, or an environment variable), for `doctor`."""
+
+
+@dataclass(frozen=True)
+class ConfigSources:
+    machine_file: Path
+    user_file: Path
+    env: Mapping[str, str]
+
+
+# ---- the keys ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Key:
+    name: str
+    parse: Callable[[Any, bool], Any]
+    """(raw value, came from the environment) -> value; raises ValueError with the reason."""
+    example: str | int | bool
+    """A sensible value, shown in error messages (as TOML for a file, as text for a variable)."""
+
+
+def _expect_str(raw: Any, from_env: bool) -> str:
+    if not isinstance(raw, str):
+        raise ValueError(f"{_show(raw)} is a {_toml_type(raw)}, not a string (put it in quotes)")
+    return raw
+
+
+def _parse_url(raw: Any, from_env: bool) -> str:
+    text = _expect_str(raw, from_env).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{_show(raw)} is not an http(s) URL")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{_show(raw)} has a query or fragment; give only the server's address")
+    return text.rstrip("/")
+
+
+def _parse_path(raw: Any, from_env: bool) -> Path:
+    path = Path(_expect_str(raw, from_env)).expanduser()
+    if not path.is_absolute():
+        raise ValueError(f"{_show(raw)} is not an absolute path")
+    return path
+
+
+def _parse_optional_path(raw: Any, from_env: bool) -> Path | None:
+    if from_env and raw == "":
+        return None
+    return _parse_path(raw, from_env)
+
+
+def _parse_float(minimum: float) -> Callable[[Any, bool], float]:
+    def parse(raw: Any, from_env: bool) -> float:
+        value: float
+        if from_env and isinstance(raw, str):
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ValueError(f"{_show(raw)} is not a number") from None
+        elif isinstance(raw, int | float) and not isinstance(raw, bool):
+            value = float(raw)
+        else:
+            raise ValueError(f"{_show(raw)} is a {_toml_type(raw)}, not a number")
+        if not value >= minimum or value == float("inf"):
+            raise ValueError(f"{_show(raw)} is out of range (it must be at least {minimum:g})")
+        return value
+
+    return parse
+
+
+def _parse_int(minimum: int) -> Callable[[Any, bool], int]:
+    def parse(raw: Any, from_env: bool) -> int:
+        value: int
+        if from_env and isinstance(raw, str):
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ValueError(f"{_show(raw)} is not a whole number") from None
+        elif isinstance(raw, int) and not isinstance(raw, bool):
+            value = raw
+        else:
+            raise ValueError(f"{_show(raw)} is a {_toml_type(raw)}, not a whole number")
+        if value < minimum:
+            raise ValueError(f"{_show(raw)} is out of range (it must be at least {minimum})")
+        return value
+
+    return parse
+
+
+def _parse_bool(raw: Any, from_env: bool) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    if from_env and isinstance(raw, str) and raw.strip().lower() in _ENV_BOOLS:
+        return _ENV_BOOLS[raw.strip().lower()]
+    raise ValueError(f"{_show(raw)} is not true or false")
+
+
+_ENV_BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _parse_choice(choices: tuple[str, ...], *, upper: bool) -> Callable[[Any, bool], str]:
+    def parse(raw: Any, from_env: bool) -> str:
+        text = _expect_str(raw, from_env).strip()
+        text = text.upper() if upper else text.lower()
+        if text not in choices:
+            raise ValueError(f"{_show(raw)} is not one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def _parse_machine_id(raw: Any, from_env: bool) -> str | None:
+    text = _expect_str(raw, from_env).strip()
+    if from_env and text == "":
+        return None
+    if not text or len(text) > MACHINE_ID_MAX_LENGTH or not text.isprintable():
+        raise ValueError(f"{_show(raw)} must be 1 to {MACHINE_ID_MAX_LENGTH} printable characters")
+    return text
+
+
+_KEYS: tuple[_Key, ...] = (
+    _Key("server_url", _parse_url, "https://invigil.example.org"),
+    _Key("data_dir", _parse_path, "/var/lib/invigil"),
+    _Key("log_level", _parse_choice(LOG_LEVELS, upper=True), "INFO"),
+    _Key("machine_id", _parse_machine_id, "room12-pc03"),
+    _Key("request_timeout_seconds", _parse_float(0.1), 10),
+    _Key("checkpoint_interval_seconds", _parse_float(0.1), 5),
+    _Key("typing_commit_seconds", _parse_float(0.0), 2),
+    _Key("heartbeat_interval_seconds", _parse_float(1.0), 10),
+    _Key("staff_idle_lock_minutes", _parse_int(1), 15),
+    _Key("keyring_backend", _parse_choice(KEYRING_BACKENDS, upper=False), "auto"),
+    _Key("ca_bundle", _parse_optional_path, "/etc/ssl/certs/school-proxy.pem"),
+    _Key("allow_user_config", _parse_bool, False),
+)
+_KEYS_BY_NAME = {key.name: key for key in _KEYS}
+_MACHINE_ONLY_KEYS = frozenset({"allow_user_config"})
+
+
+def env_var_for(key: str) -> str:
+    """The environment variable that overrides a key, e.g. INVIGIL_SERVER_URL."""
+    return ENV_PREFIX + key.upper()
+
+
+def _show(raw: Any) -> str:
+    text = repr(raw)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _toml_type(raw: Any) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "table"}
+    return names.get(type(raw), type(raw).__name__)
+
+
+# ---- loading ----------------------------------------------------------------------------------------
+
+
+def default_sources(env: Mapping[str, str] | None = None) -> ConfigSources:
+    """The usual places: the OS's machine-wide config dir (or $INVIGIL_CONFIG) and the user's config dir."""
+    env = dict(os.environ) if env is None else env
+    machine_file = Path(platformdirs.site_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE_NAME
+    if env.get(CONFIG_PATH_ENV):
+        machine_file = Path(env[CONFIG_PATH_ENV]).expanduser()
+    user_file = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE_NAME
+    return ConfigSources(machine_file=machine_file, user_file=user_file, env=env)
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def load_config(sources: ConfigSources) -> PlayerConfig:
+    """Merge defaults < machine file < user file < environment; raise ConfigError on the first bad setting."""
+    values: dict[str, Any] = {"server_url": "http://127.0.0.1:8765", "data_dir": default_data_dir()}
+    origins: dict[str, str] = {name: "default" for name in _KEYS_BY_NAME}
+
+    machine = _read_toml(sources.machine_file)
+    _apply_file(values, origins, machine, path=sources.machine_file, machine_file=True)
+    if values.get("allow_user_config", True):
+        user = _read_toml(sources.user_file)
+        _apply_file(values, origins, user, path=sources.user_file, machine_file=False)
+    elif sources.user_file.exists():
+        log.info("Ignoring %s: the machine-wide config sets allow_user_config = false", sources.user_file)
+
+    for key in _KEYS:
+        var = env_var_for(key.name)
+        if var in sources.env and key.name not in _MACHINE_ONLY_KEYS:
+            where = f"environment variable {var}"
+            values[key.name] = _parse(key, sources.env[var], where=where, from_env=True)
+            origins[key.name] = where
+
+    config = PlayerConfig(**values, origins=MappingProxyType(origins))
+    log.debug("Config loaded: %s", {name: origins[name] for name in sorted(origins)})
+    return config
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return {}
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a file; put the settings in a file of that name") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror}); check the file's permissions") from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: is not UTF-8 text; save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        # Python 3.11's message ends with "(at line N, column M)", which is what an admin needs to find it.
+        raise ConfigError(f"{path}: is not valid TOML: {exc}; fix that line") from None
+
+
+def _apply_file(
+    values: dict[str, Any],
+    origins: dict[str, str],
+    table: Mapping[str, Any],
+    *,
+    path: Path,
+    machine_file: bool,
+) -> None:
+    for name, raw in table.items():
+        key = _KEYS_BY_NAME.get(name)
+        if key is None:
+            raise ConfigError(f"{path}: {name}: {_unknown_key_hint(name)}")
+        if name in _MACHINE_ONLY_KEYS and not machine_file:
+            raise ConfigError(f"{path}: {name}: can only be set in the machine-wide config file; remove it here")
+        values[name] = _parse(key, raw, where=str(path), from_env=False)
+        origins[name] = str(path)
+
+
+def _unknown_key_hint(name: str) -> str:
+    close = difflib.get_close_matches(name, list(_KEYS_BY_NAME), n=1)
+    hint = f"did you mean {close[0]}?" if close else "see docs/player-config.md for the known keys"
+    return f"is not a known setting; {hint}"
+
+
+def _parse(key: _Key, raw: Any, *, where: str, from_env: bool) -> Any:
+    try:
+        return key.parse(raw, from_env)
+    except ValueError as exc:
+        example = _env_text(key.example) if from_env else _toml_text(key.example)
+        raise ConfigError(f"{where}: {key.name}: {exc}; set it to e.g. {example}") from None
+
+
+def _toml_text(value: str | int | bool) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return json.dumps(value)  # a JSON string or number is also valid TOML
+
+
+def _env_text(value: str | int | bool) -> str:
+    return _toml_text(value) if isinstance(value, bool) else str(value)
+
+
+# ---- machine id ---------------------------------------------------------------------------------------
+
+
+def machine_id_path(data_dir: Path) -> Path:
+    return data_dir / MACHINE_ID_FILE_NAME
+
+
+def ensure_machine_id(data_dir: Path) -> str:
+    """This machine's stable id: read from the data dir, or generated (uuid4) and kept there on first use."""
+    path = machine_id_path(data_dir)
+    existing = _read_machine_id(path)
+    if existing is not None:
+        return existing
+    data_dir.mkdir(parents=True, exist_ok=True)
+    new_id = str(uuid.uuid4())
+    tmp = path.with_name(f".{MACHINE_ID_FILE_NAME}.{new_id}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        f.write(new_id + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    try:
+        # link() creates the name only if it is absent, so two players starting at once agree on one id.
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    except OSError:
+        # Some file systems (FAT on a USB stick) have no hard links; a plain replace is the best left.
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    kept = _read_machine_id(path)
+    if kept is None:
+        raise ConfigError(f"{path}: could not keep this machine's id there; check the data folder is writable")
+    log.info("Generated machine id %s in %s", kept, path)
+    return kept
+
+
+def _read_machine_id(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc}); delete it and a new machine id is made") from None
+    if not text or len(text) > MACHINE_ID_MAX_LENGTH or not text.isprintable():
+        raise ConfigError(f"{path}: does not hold a machine id; delete it and a new one is made")
+    return text
+
+
+def resolve_machine_id(config: PlayerConfig) -> str:
+    """The configured machine_id, else the one kept in the data dir."""
+    return config.machine_id if config.machine_id is not None else ensure_machine_id(config.data_dir)

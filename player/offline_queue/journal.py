@@ -1,0 +1,341 @@
+"""The answer journal: every answer, play, flag, checkpoint and section end, committed before it is shown."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import pydantic
+import sqlite_utils
+
+from sync.protocol import AnswerValue, LoginResponse
+
+log = logging.getLogger(__name__)
+
+AttemptState = Literal["open", "finished"]
+
+
+class JournalError(Exception):
+    """A journal operation that would break the sitting's record (unknown or finished attempt, bad value)."""
+
+
+@dataclass(frozen=True)
+class StoredAttempt:
+    attempt_id: str
+    server_url: str
+    login: LoginResponse = field(repr=False)
+    """Kept out of repr: it carries the attempt token and result secret, which must never reach a log."""
+    attempt_token: str = field(repr=False)
+    result_secret: str = field(repr=False)
+    state: AttemptState
+    started_at: datetime
+    current_section_id: str | None
+    current_item_id: str | None
+    remaining_seconds: int | None
+    """The remaining time of the current section at the last checkpoint (None: never checkpointed)."""
+    checkpoint_at: datetime | None
+    finished_sections: tuple[str, ...]
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SavedAnswer:
+    attempt_id: str
+    item_id: str
+    value: AnswerValue
+    answered_at: datetime
+    seq: int
+    """Increases with every change within the attempt: the newest answer has the highest seq."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Journal:
+    """One machine's journal; every write is one db.atomic() transaction, durable when it returns."""
+
+    def __init__(self, db: sqlite_utils.Database, *, now: Callable[[], datetime] = _utc_now) -> None:
+        self._db = db
+        self._now = now
+
+    # ---- attempts ------------------------------------------------------------------------------------
+
+    def start_attempt(self, login: LoginResponse, *, server_url: str) -> StoredAttempt:
+        """Record a login. A login to an attempt already open here keeps its answers and position."""
+        now = self._timestamp()
+        with self._write_transaction():
+            existing = self._attempt_row(login.attempt_id)
+            if existing is not None and existing["state"] == "finished":
+                raise JournalError(
+                    f"attempt {login.attempt_id} already finished on this computer; "
+                    "its results are kept here and it cannot be started again"
+                )
+            if existing is None:
+                self._insert_attempt(login, server_url=server_url, now=now)
+            else:
+                # A new login brings a fresh token; the progress recorded here is newer than the server's.
+                self._db.execute(
+                    "UPDATE attempts SET server_url = ?, login = ?, attempt_token = ?, result_secret = ? "
+                    "WHERE attempt_id = ?",
+                    [
+                        server_url,
+                        login.model_dump_json(),
+                        login.attempt_token,
+                        login.result_secret,
+                        login.attempt_id,
+                    ],
+                )
+        log.info("Attempt %s %s", login.attempt_id, "resumed" if existing else "started")
+        return self.attempt(login.attempt_id)
+
+    def _insert_attempt(self, login: LoginResponse, *, server_url: str, now: str) -> None:
+        checkpoint = login.checkpoint
+        self._db.execute(
+            "INSERT INTO attempts (attempt_id, server_url, login, attempt_token, result_secret, state, "
+            "started_at, current_section_id, current_item_id, remaining_seconds, checkpoint_at) "
+            "VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
+            [
+                login.attempt_id,
+                server_url,
+                login.model_dump_json(),
+                login.attempt_token,
+                login.result_secret,
+                now,
+                checkpoint.section_id if checkpoint else None,
+                checkpoint.item_id if checkpoint else None,
+                checkpoint.remaining_seconds if checkpoint else None,
+                _iso(checkpoint.taken_at) if checkpoint else None,
+            ],
+        )
+        # Resuming on another machine: the server's play counts still limit how often audio may play.
+        for item_id, count in (checkpoint.plays if checkpoint else {}).items():
+            self._db.execute(
+                "INSERT INTO plays (attempt_id, item_id, count) VALUES (?, ?, ?)",
+                [login.attempt_id, item_id, count],
+            )
+
+    def attempt(self, attempt_id: str) -> StoredAttempt:
+        row = self._attempt_row(attempt_id)
+        if row is None:
+            raise JournalError(f"attempt {attempt_id} is not in this computer's journal")
+        return _stored_attempt(row)
+
+    def open_attempt_on_this_machine(self) -> StoredAttempt | None:
+        """The attempt to resume after a crash: the most recently started one still open here."""
+        rows = list(self._db.query("SELECT * FROM attempts WHERE state = 'open' ORDER BY started_at DESC, rowid DESC"))
+        if len(rows) > 1:
+            log.warning("%d open attempts in the journal; resuming the newest, %s", len(rows), rows[0]["attempt_id"])
+        return _stored_attempt(rows[0]) if rows else None
+
+    def checkpoint(self, attempt_id: str, section_id: str, item_id: str, remaining_seconds: int) -> None:
+        if remaining_seconds < 0:
+            raise JournalError(f"remaining_seconds must not be negative, got {remaining_seconds}")
+        with self._write_transaction():
+            self._require_open(attempt_id)
+            self._db.execute(
+                "UPDATE attempts SET current_section_id = ?, current_item_id = ?, remaining_seconds = ?, "
+                "checkpoint_at = ? WHERE attempt_id = ?",
+                [section_id, item_id, int(remaining_seconds), self._timestamp(), attempt_id],
+            )
+
+    def finish_section(
+        self,
+        attempt_id: str,
+        section_id: str,
+        *,
+        envelope: Mapping[str, Any] | None,
+        ends_attempt: bool = False,
+    ) -> None:
+        """End a section and queue its result envelope in the outbox, in one transaction: both or neither."""
+        with self._write_transaction():
+            row = self._require_open(attempt_id)
+            finished = json.loads(row["finished_sections"])
+            if section_id in finished:
+                raise JournalError(f"section {section_id} of attempt {attempt_id} is already finished")
+            finished.append(section_id)
+            now = self._timestamp()
+            self._db.execute(
+                "UPDATE attempts SET finished_sections = ? WHERE attempt_id = ?",
+                [json.dumps(finished), attempt_id],
+            )
+            if envelope is not None:
+                self._queue_envelope(attempt_id, envelope, now=now)
+            if ends_attempt:
+                self._finish(attempt_id, now=now)
+        log.info("Section %s of attempt %s finished", section_id, attempt_id)
+
+    def _queue_envelope(self, attempt_id: str, envelope: Mapping[str, Any], *, now: str) -> None:
+        key = envelope.get("idempotency_key")
+        if not isinstance(key, str) or not key:
+            raise JournalError(f"the result envelope of attempt {attempt_id} has no idempotency_key")
+        if envelope.get("attempt_id", attempt_id) != attempt_id:
+            raise JournalError(f"the result envelope names attempt {envelope.get('attempt_id')}, not {attempt_id}")
+        try:
+            body = json.dumps(envelope, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise JournalError(f"the result envelope of attempt {attempt_id} is not JSON ({exc})") from exc
+        if self._db.execute("SELECT 1 FROM outbox WHERE idempotency_key = ?", [key]).fetchone():
+            raise JournalError(f"the outbox already holds an envelope with idempotency key {key}")
+        self._db.execute(
+            "INSERT INTO outbox (idempotency_key, attempt_id, kind, body, state, attempts, created_at) "
+            "VALUES (?, ?, 'result', ?, 'pending', 0, ?)",
+            [key, attempt_id, body, now],
+        )
+
+    def finish_attempt(self, attempt_id: str) -> None:
+        with self._write_transaction():
+            self._require_open(attempt_id)
+            self._finish(attempt_id, now=self._timestamp())
+        log.info("Attempt %s finished", attempt_id)
+
+    def _finish(self, attempt_id: str, *, now: str) -> None:
+        self._db.execute(
+            "UPDATE attempts SET state = 'finished', finished_at = ? WHERE attempt_id = ?", [now, attempt_id]
+        )
+
+    # ---- answers, plays, flags ---------------------------------------------------------------------------
+
+    def save_answer(self, attempt_id: str, item_id: str, value: AnswerValue) -> SavedAnswer:
+        """Commit an answer (replacing the item's earlier one); once it returns, the UI may show "Saved"."""
+        encoded = _encode_value(value, item_id=item_id)
+        answered_at = self._timestamp()
+        with self._write_transaction():
+            self._require_open(attempt_id)
+            seq = self._db.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM answers WHERE attempt_id = ?", [attempt_id]
+            ).fetchone()[0]
+            self._db.execute(
+                "INSERT INTO answers (attempt_id, item_id, value, answered_at, seq) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (attempt_id, item_id) DO UPDATE SET "
+                "value = excluded.value, answered_at = excluded.answered_at, seq = excluded.seq",
+                [attempt_id, item_id, encoded, answered_at, seq],
+            )
+        return SavedAnswer(attempt_id, item_id, json.loads(encoded), _parse_time(answered_at), seq)
+
+    def answers(self, attempt_id: str) -> dict[str, AnswerValue]:
+        return {saved.item_id: saved.value for saved in self.saved_answers(attempt_id)}
+
+    def saved_answers(self, attempt_id: str) -> list[SavedAnswer]:
+        """Every answer with when it was given, oldest change first (what a result envelope needs)."""
+        return [
+            SavedAnswer(
+                row["attempt_id"],
+                row["item_id"],
+                json.loads(row["value"]),
+                _parse_time(row["answered_at"]),
+                row["seq"],
+            )
+            for row in self._db.query("SELECT * FROM answers WHERE attempt_id = ? ORDER BY seq", [attempt_id])
+        ]
+
+    def record_play(self, attempt_id: str, item_id: str) -> int:
+        """Count one play of an item's audio; returns the new count."""
+        with self._write_transaction():
+            self._require_open(attempt_id)
+            self._db.execute(
+                "INSERT INTO plays (attempt_id, item_id, count) VALUES (?, ?, 1) "
+                "ON CONFLICT (attempt_id, item_id) DO UPDATE SET count = count + 1",
+                [attempt_id, item_id],
+            )
+            count: int = self._db.execute(
+                "SELECT count FROM plays WHERE attempt_id = ? AND item_id = ?", [attempt_id, item_id]
+            ).fetchone()[0]
+        return count
+
+    def plays(self, attempt_id: str) -> dict[str, int]:
+        return {
+            row["item_id"]: row["count"]
+            for row in self._db.query("SELECT item_id, count FROM plays WHERE attempt_id = ?", [attempt_id])
+        }
+
+    def set_flag(self, attempt_id: str, item_id: str, flagged: bool) -> None:
+        """Mark an item for review (or clear the mark)."""
+        with self._write_transaction():
+            self._require_open(attempt_id)
+            if flagged:
+                self._db.execute(
+                    "INSERT INTO flags (attempt_id, item_id, flagged_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    [attempt_id, item_id, self._timestamp()],
+                )
+            else:
+                self._db.execute("DELETE FROM flags WHERE attempt_id = ? AND item_id = ?", [attempt_id, item_id])
+
+    def flags(self, attempt_id: str) -> frozenset[str]:
+        rows = self._db.query("SELECT item_id FROM flags WHERE attempt_id = ?", [attempt_id])
+        return frozenset(row["item_id"] for row in rows)
+
+    # ---- helpers ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        with self._db.atomic():
+            # Take SQLite's write lock before the first read. A deferred transaction that reads and then
+            # writes fails at once with "database is locked" (no busy_timeout wait) when another connection,
+            # such as the uploader's, wrote in between; a write first waits its turn instead.
+            self._db.execute("UPDATE _migrations SET name = name WHERE 0")
+            yield
+
+    def _attempt_row(self, attempt_id: str) -> dict[str, Any] | None:
+        rows = list(self._db.query("SELECT * FROM attempts WHERE attempt_id = ?", [attempt_id]))
+        return rows[0] if rows else None
+
+    def _require_open(self, attempt_id: str) -> dict[str, Any]:
+        row = self._attempt_row(attempt_id)
+        if row is None:
+            raise JournalError(f"attempt {attempt_id} is not in this computer's journal")
+        if row["state"] != "open":
+            raise JournalError(f"attempt {attempt_id} is finished; nothing in it can change any more")
+        return row
+
+    def _timestamp(self) -> str:
+        return _iso(self._now())
+
+
+def _encode_value(value: object, *, item_id: str) -> str:
+    if isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        # ASCII-escaped JSON survives any text, even lone surrogates that UTF-8 cannot store.
+        return json.dumps(value)
+    raise JournalError(
+        f"answer to item {item_id} must be text or a list of option ids, not {type(value).__name__} {value!r}"
+    )
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise JournalError(f"timestamps must carry a time zone, got naive {moment.isoformat()}")
+    return moment.astimezone(UTC).isoformat()
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _stored_attempt(row: Mapping[str, Any]) -> StoredAttempt:
+    try:
+        login = LoginResponse.model_validate_json(row["login"])
+    except pydantic.ValidationError as exc:
+        raise JournalError(
+            f"attempt {row['attempt_id']}: this version cannot read the stored login "
+            f"({exc.error_count()} problems); send the journal file to support"
+        ) from exc
+    return StoredAttempt(
+        attempt_id=row["attempt_id"],
+        server_url=row["server_url"],
+        login=login,
+        attempt_token=row["attempt_token"],
+        result_secret=row["result_secret"],
+        state=row["state"],
+        started_at=_parse_time(row["started_at"]),
+        current_section_id=row["current_section_id"],
+        current_item_id=row["current_item_id"],
+        remaining_seconds=row["remaining_seconds"],
+        checkpoint_at=_parse_time(row["checkpoint_at"]) if row["checkpoint_at"] else None,
+        finished_sections=tuple(json.loads(row["finished_sections"])),
+        finished_at=_parse_time(row["finished_at"]) if row["finished_at"] else None,
+    )

@@ -1,0 +1,128 @@
+"""Opening the journal: durability settings that really took, and migrations applied exactly once."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from player.offline_queue.db import DatabaseSetupError, open_database
+from player.offline_queue.migrations import MIGRATIONS, Migration, applied_migrations, apply_migrations
+
+
+def test_pragmas_are_read_back_on_every_connection(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    first = open_database(path)
+    second = open_database(path)
+
+    for db in (first, second):
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+    # A plain connection sees WAL too: the mode is stored in the file, not just set on our connection.
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_new_journal_has_every_table(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "journal.sqlite3")
+
+    assert {"_migrations", "attempts", "answers", "plays", "flags", "outbox"} <= set(db.table_names())
+    assert set(db["outbox"].columns_dict) == {
+        "idempotency_key",
+        "attempt_id",
+        "kind",
+        "body",
+        "state",
+        "attempts",
+        "next_try_at",
+        "last_error",
+        "created_at",
+    }
+
+
+def test_opening_twice_applies_each_migration_once(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    open_database(path).close()
+    db = open_database(path)
+
+    assert applied_migrations(db) == [m.name for m in MIGRATIONS]
+    assert apply_migrations(db) == []
+    assert db.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)
+
+
+def test_players_opening_a_new_journal_at_once_both_succeed(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    start = threading.Barrier(3)
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        start.wait()
+        try:
+            open_database(path).close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert applied_migrations(open_database(path)) == [m.name for m in MIGRATIONS]
+
+
+def test_a_failing_migration_leaves_no_trace_and_runs_again_later(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "journal.sqlite3")
+
+    def half_done(db: sqlite_utils.Database) -> None:
+        db.execute("CREATE TABLE notes (text TEXT)")
+        raise RuntimeError("disk full halfway")
+
+    broken = (*MIGRATIONS, Migration("0002_notes", half_done))
+    with pytest.raises(RuntimeError, match="disk full halfway"):
+        apply_migrations(db, broken)
+
+    assert "notes" not in db.table_names()
+    assert "0002_notes" not in applied_migrations(db)
+
+    def whole(db: sqlite_utils.Database) -> None:
+        db.execute("CREATE TABLE notes (text TEXT)")
+
+    fixed = (*MIGRATIONS, Migration("0002_notes", whole))
+    assert apply_migrations(db, fixed) == ["0002_notes"]
+    assert "notes" in db.table_names()
+
+
+def test_duplicate_migration_names_are_refused(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "journal.sqlite3")
+
+    with pytest.raises(ValueError, match="unique"):
+        apply_migrations(db, (*MIGRATIONS, MIGRATIONS[0]))
+
+
+def test_the_schema_refuses_impossible_states(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "journal.sqlite3")
+
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.execute(
+            "INSERT INTO attempts (attempt_id, server_url, login, attempt_token, result_secret, state, "
+            "started_at) VALUES ('a', 'http://x', '{}', 't', 's', 'paused', '2030-01-01')"
+        )
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        db.execute(
+            "INSERT INTO answers (attempt_id, item_id, value, answered_at, seq) "
+            "VALUES ('nobody', 'q1', '\"a\"', '2030-01-01', 1)"
+        )
+
+
+def test_a_journal_that_cannot_be_created_is_named(tmp_path: Path) -> None:
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data folder should be", encoding="utf-8")
+
+    with pytest.raises(DatabaseSetupError, match=r"data/journal\.sqlite3: cannot open the journal"):
+        open_database(blocker / "journal.sqlite3")
