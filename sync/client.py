@@ -1,0 +1,424 @@
+"""HTTP client to the central server (player and staff console): timeouts, typed errors, verified media; no Qt.
+
+Error policy, for callers deciding what to tell a person and whether to try again:
+
+- Unreachable (no connection, DNS, reset, timeout) and ServerBusy (408, 429, 5xx) are transient: `is_transient`
+  says True and a background loop (the uploader, heartbeats) should retry, honouring `ServerBusy.retry_after`.
+- 429 is ServerBusy, including the login lockout: the uploader must retry a rate-limited result upload, and for a
+  student the lockout *is* temporary. A login screen never retries by itself; it shows `str(exc)` (the server's
+  sentence, e.g. "... try again at 09:10") and lets the student try when told.
+- Refused (any other 4xx) is permanent for that request: `.error` is the server's stable code, `str(exc)` its sentence.
+- BadReply (not JSON, wrong shape, a redirect) usually means a wrong server address or mismatched versions.
+- Redirects are not followed: a POST would silently become a GET, and a token must never travel to another host.
+- Nothing secret is logged: only method, path, status and time. Bodies (codes, passwords) and headers never are.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import requests
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from sync import accesscode
+from sync import staff_protocol as sp
+from sync.mediacache import MediaCache, MediaMismatch
+from sync.protocol import (
+    API_PREFIX,
+    Checkpoint,
+    ErrorBody,
+    Heartbeat,
+    HeartbeatReply,
+    LoginRequest,
+    LoginResponse,
+    MediaRef,
+    ResultEnvelope,
+    ResultReceipt,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
+
+NETWORK_HINT = "Check the network, and that this computer is set up for the right server (ask IT)."
+SETUP_HINT = (
+    "Check that this computer is set up for the right server, and that the app and server versions match (ask IT)."
+)
+MEDIA_RETRIES = 2
+"""A failed media download (transient errors only) is tried this many more times."""
+RETRY_BACKOFF_SECONDS = (0.5, 2.0)
+MAX_RETRY_WAIT_SECONDS = 10.0
+"""A Retry-After longer than this is not waited out inside one call; the error goes to the caller."""
+_CHUNK = 1 << 16
+
+_SITTINGS = TypeAdapter(list[sp.SittingOut])
+_CODES = TypeAdapter(list[sp.CodeSlipOut])
+_RESULTS = TypeAdapter(list[sp.ResultOut])
+
+
+class ClientError(Exception):
+    """Base of every client error; `str(e)` is a sentence a student or invigilator can act on."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unreachable(ClientError):
+    """No answer from the server: refused, reset, DNS failure or timeout. Transient."""
+
+    def __init__(self, server_url: str, what_happened: str) -> None:
+        super().__init__(f"Cannot reach the server at {server_url}: {what_happened}. {NETWORK_HINT}")
+        self.server_url = server_url
+
+
+class ServerBusy(ClientError):
+    """408, 429 or 5xx: the server is overloaded, rate-limiting or failing. Transient."""
+
+    def __init__(self, message: str, *, status: int, error: str, retry_after: int | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.retry_after = retry_after
+        """Seconds the server asked us to wait, or None if it did not say."""
+
+
+class Refused(ClientError):
+    """Any other 4xx: the server will not do this, and asking again unchanged will not help."""
+
+    def __init__(self, message: str, *, status: int, error: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        """The server's stable code, e.g. "unknown_code", "in_use_elsewhere", "bad_credentials"."""
+
+
+class BadReply(ClientError):
+    """A reply that is not what the protocol says: not JSON, the wrong shape, or a redirect."""
+
+
+class MediaCorrupt(ClientError):
+    """A downloaded media file does not match its size or content hash (nothing was cached)."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, Unreachable | ServerBusy)
+
+
+def user_agent() -> str:
+    try:
+        version = metadata.version("invigil")
+    except metadata.PackageNotFoundError:
+        version = "0+unknown"
+    return f"invigil/{version}"
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'reply'}: {e['msg']}" for e in exc.errors()[:3])
+
+
+def _retry_after(response: requests.Response, body: ErrorBody | None) -> int | None:
+    raw = response.headers.get("Retry-After", "").strip()
+    if raw.isdigit():
+        return int(raw)
+    if raw:
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            when = None
+        if when is not None and when.tzinfo is not None:
+            return max(0, int((when - datetime.now(UTC)).total_seconds() + 0.999))
+    return body.retry_after_seconds if body is not None else None
+
+
+class InvigilClient:
+    """One server over one requests.Session. Sessions are not thread-safe: give each thread its own client."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        machine_id: str | None = None,
+        timeout: float = 10.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        parts = urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                f"The server address {base_url!r} is not an http(s) address like https://invigil.example.org."
+            )
+        self.base_url = base_url.strip().rstrip("/")
+        self.machine_id = machine_id
+        self.timeout = timeout
+        self._session = session or requests.Session()
+        self._owns_session = session is None
+        self._sleep = sleep
+        self._user_agent = user_agent()
+
+    def __enter__(self) -> InvigilClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the session if this client made it (a session passed in belongs to the caller)."""
+        if self._owns_session:
+            self._session.close()
+
+    # ---- player ---------------------------------------------------------------------------------
+
+    def login(self, access_code: str) -> LoginResponse:
+        try:
+            request = LoginRequest(access_code=access_code, machine_id=self.machine_id)
+        except ValidationError as exc:
+            # Only an absurdly long code fails here; say what the server would say about it.
+            try:
+                accesscode.normalize(access_code)
+            except accesscode.AccessCodeFormatError as bad:
+                raise Refused(str(bad), status=401, error="malformed_code") from exc
+            raise Refused(f"The request is not valid: {_problems(exc)}.", status=422, error="invalid_request") from exc
+        return self._call("POST", "/login", LoginResponse.model_validate, body=request)
+
+    def fetch_media(self, attempt_id: str, token: str, ref: MediaRef, cache: MediaCache) -> Path:
+        """The verified file for `ref`: from the cache if it is there and intact, else downloaded into it."""
+        if cache.has_valid(ref):
+            return cache.path_for(ref.sha256)
+        path = f"/attempts/{_seg(attempt_id)}/media/{_seg(ref.sha256)}"
+        for tries in range(MEDIA_RETRIES + 1):
+            try:
+                return self._download(path, token, ref, cache)
+            except (Unreachable, ServerBusy) as exc:
+                wait = self._retry_wait(exc, tries)
+                if wait is None:
+                    raise
+                log.info("media %s: %s; trying again in %.1f s", ref.sha256[:12], type(exc).__name__, wait)
+                self._sleep(wait)
+        raise AssertionError("unreachable: the loop returns or raises")  # pragma: no cover
+
+    def fetch_all_media(
+        self, login: LoginResponse, cache: MediaCache, *, progress: Callable[[int, int], None] | None = None
+    ) -> dict[str, Path]:
+        """Every media file of the assessment, by sha256. `progress(files_done, files_total)` after each file."""
+        refs: dict[str, MediaRef] = {}
+        for section in login.assessment.sections:
+            for item in section.items:
+                for ref in item.media:
+                    refs.setdefault(ref.sha256, ref)
+        paths: dict[str, Path] = {}
+        if progress is not None:
+            progress(0, len(refs))
+        for done, ref in enumerate(refs.values(), start=1):
+            paths[ref.sha256] = self.fetch_media(login.attempt_id, login.attempt_token, ref, cache)
+            if progress is not None:
+                progress(done, len(refs))
+        return paths
+
+    def put_checkpoint(self, attempt_id: str, token: str, checkpoint: Checkpoint) -> None:
+        self._send("PUT", f"/attempts/{_seg(attempt_id)}/checkpoint", token=token, body=checkpoint).close()
+
+    def heartbeat(self, attempt_id: str, token: str, beat: Heartbeat) -> HeartbeatReply:
+        path = f"/attempts/{_seg(attempt_id)}/heartbeat"
+        return self._call("POST", path, HeartbeatReply.model_validate, token=token, body=beat)
+
+    def submit_result(self, attempt_id: str, token: str, envelope: ResultEnvelope) -> ResultReceipt:
+        """Send a result envelope; safe to repeat (the server keys it by idempotency_key, see .duplicate)."""
+        path = f"/attempts/{_seg(attempt_id)}/results"
+        return self._call("POST", path, ResultReceipt.model_validate, token=token, body=envelope)
+
+    # ---- staff ----------------------------------------------------------------------------------
+
+    def staff_login(self, username: str, password: str) -> sp.StaffLoginResponse:
+        try:
+            request = sp.StaffLoginRequest(username=username, password=password)
+        except ValidationError as exc:
+            raise Refused(
+                "Enter your username and password (a password is at most 500 characters).",
+                status=422,
+                error="invalid_request",
+            ) from exc
+        return self._call("POST", "/staff/login", sp.StaffLoginResponse.model_validate, body=request)
+
+    def staff_logout(self, token: str) -> None:
+        self._send("POST", "/staff/logout", token=token).close()
+
+    def sittings(self, token: str) -> list[sp.SittingOut]:
+        return self._call("GET", "/staff/sittings", _SITTINGS.validate_python, token=token)
+
+    def sitting(self, token: str, sitting_id: str) -> sp.SittingOut:
+        return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}", sp.SittingOut.model_validate, token=token)
+
+    def codes(self, token: str, sitting_id: str) -> list[sp.CodeSlipOut]:
+        return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}/codes", _CODES.validate_python, token=token)
+
+    def release(self, token: str, allocation_id: str, reason: str) -> sp.AllocationOut:
+        try:
+            body = sp.ReleaseRequest(reason=reason)
+        except ValidationError as exc:
+            raise Refused(
+                "The reason is too long: keep it under 500 characters.", status=422, error="invalid_request"
+            ) from exc
+        path = f"/staff/allocations/{_seg(allocation_id)}/release"
+        return self._call("POST", path, sp.AllocationOut.model_validate, token=token, body=body)
+
+    def sitting_results(self, token: str, sitting_id: str) -> list[sp.ResultOut]:
+        return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}/results", _RESULTS.validate_python, token=token)
+
+    # ---- plumbing -------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        validate: Callable[[Any], T],
+        *,
+        token: str | None = None,
+        body: BaseModel | None = None,
+    ) -> T:
+        with self._send(method, path, token=token, body=body) as response:
+            try:
+                data = response.json()
+            except ValueError as exc:
+                kind = response.headers.get("Content-Type", "no content type")
+                raise self._bad_reply(path, f"{response.status_code} with a body that is not JSON ({kind})") from exc
+            try:
+                return validate(data)
+            except ValidationError as exc:
+                raise self._bad_reply(path, _problems(exc)) from exc
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        body: BaseModel | None = None,
+        stream: bool = False,
+    ) -> requests.Response:
+        """One request with timeouts; returns a 2xx response or raises the matching ClientError."""
+        url = f"{self.base_url}{API_PREFIX}{path}"
+        headers = {"User-Agent": self._user_agent, "Accept": "application/json"}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        data: bytes | None = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            data = body.model_dump_json().encode()
+        started = time.monotonic()
+        try:
+            response = self._session.request(
+                method,
+                url,
+                data=data,
+                headers=headers,
+                timeout=(self.timeout, self.timeout),
+                allow_redirects=False,
+                stream=stream,
+            )
+        except requests.RequestException as exc:
+            log.info("%s %s%s failed: %s", method, API_PREFIX, path, type(exc).__name__)
+            raise self._unreachable(exc) from exc
+        elapsed_ms = (time.monotonic() - started) * 1000
+        log.debug("%s %s%s -> %d (%.0f ms)", method, API_PREFIX, path, response.status_code, elapsed_ms)
+        if 200 <= response.status_code < 300:
+            return response
+        with response:
+            raise self._refusal(path, response)
+
+    def _download(self, path: str, token: str, ref: MediaRef, cache: MediaCache) -> Path:
+        with self._send("GET", path, token=token, stream=True) as response:
+
+            def chunks() -> Iterator[bytes]:
+                try:
+                    yield from response.iter_content(_CHUNK)
+                except requests.RequestException as exc:
+                    raise self._unreachable(exc) from exc
+
+            try:
+                return cache.store(ref, chunks())
+            except MediaMismatch as exc:
+                log.warning("media %s from %s%s is damaged: %s", ref.sha256[:12], API_PREFIX, path, exc)
+                raise MediaCorrupt(
+                    f"The file {ref.filename} downloaded from {self.base_url} is damaged ({exc}). "
+                    "Try again; if it keeps happening, tell IT."
+                ) from exc
+
+    def _retry_wait(self, exc: Unreachable | ServerBusy, tries: int) -> float | None:
+        """Seconds to wait before the next try, or None to give up and raise."""
+        if tries >= MEDIA_RETRIES:
+            return None
+        if isinstance(exc, ServerBusy) and exc.retry_after is not None:
+            return float(exc.retry_after) if exc.retry_after <= MAX_RETRY_WAIT_SECONDS else None
+        return RETRY_BACKOFF_SECONDS[min(tries, len(RETRY_BACKOFF_SECONDS) - 1)]
+
+    def _unreachable(self, exc: requests.RequestException) -> Unreachable:
+        if isinstance(exc, requests.ConnectTimeout):
+            what = f"no connection within {self.timeout:g} seconds"
+        elif isinstance(exc, requests.Timeout):
+            what = f"it did not answer within {self.timeout:g} seconds"
+        elif isinstance(exc, requests.ConnectionError) and "refused" in str(exc).lower():
+            what = "the connection was refused"
+        elif isinstance(exc, requests.ConnectionError) and _looks_like_dns(exc):
+            what = "the server name could not be found"
+        else:
+            what = "the connection failed"
+        return Unreachable(self.base_url, what)
+
+    def _bad_reply(self, path: str, what: str) -> BadReply:
+        log.warning("bad reply from %s%s: %s", API_PREFIX, path, what)
+        return BadReply(f"The server at {self.base_url} sent a reply Invigil cannot read ({what}). {SETUP_HINT}")
+
+    def _refusal(self, path: str, response: requests.Response) -> ClientError:
+        status = response.status_code
+        if 300 <= status < 400:
+            where = response.headers.get("Location", "nowhere")
+            return self._bad_reply(
+                path, f"{status}, a redirect to {where}; the address may be wrong, or the network may need a sign-in"
+            )
+        body: ErrorBody | None
+        try:
+            body = ErrorBody.model_validate(response.json())
+        except (ValueError, ValidationError):
+            body = None
+        log.info("%s%s refused: %d %s", API_PREFIX, path, status, body.error if body else "(no error body)")
+        if status in (408, 429) or status >= 500:
+            retry_after = _retry_after(response, body)
+            if body is not None:
+                return ServerBusy(body.message, status=status, error=body.error, retry_after=retry_after)
+            when = f"in {retry_after} seconds" if retry_after is not None else "in a minute"
+            return ServerBusy(
+                f"The server at {self.base_url} is busy or has a problem (HTTP {status}). Try again {when}; "
+                "if it keeps happening, tell your invigilator or IT.",
+                status=status,
+                error=f"http_{status}",
+                retry_after=retry_after,
+            )
+        if body is not None:
+            return Refused(body.message, status=status, error=body.error)
+        return Refused(
+            f"The server at {self.base_url} refused the request (HTTP {status}) without saying why. {SETUP_HINT}",
+            status=status,
+            error=f"http_{status}",
+        )
+
+
+def _seg(value: str) -> str:
+    # Ids go into the path; quoting every character that is not plain keeps "../" or "?" from changing the route.
+    return quote(value, safe="")
+
+
+def _looks_like_dns(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(
+        s in text for s in ("name or service not known", "nodename nor servname", "getaddrinfo", "name resolution")
+    )
