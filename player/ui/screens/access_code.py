@@ -1,0 +1,79 @@
+"""The first screen: the student types the access code from their slip."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+from player.ui.screens.common import button, label, set_message
+from sync import accesscode
+
+log = logging.getLogger(__name__)
+
+
+class AccessCodeScreen(QWidget):
+    """Emits `submitted` with the canonical code; a code that cannot be real never leaves this screen."""
+
+    submitted = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.heading = label("Type your access code", name="title")
+        self.hint = label(f"It is on your slip: {accesscode.CODE_LENGTH} letters and digits, like ABCD-1234.")
+        self.code_edit = QLineEdit()
+        self.code_edit.setAccessibleName("Access code")
+        self.code_edit.setPlaceholderText("ABCD-1234")
+        self.code_edit.setMaxLength(40)
+        self.code_edit.returnPressed.connect(self._submit)
+        self.start_button = button("Start", primary=True)
+        self.start_button.clicked.connect(self._submit)
+        self.status = label(name="status")
+        self.error = label(name="error")
+        set_message(self.status, "")
+        set_message(self.error, "")
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        for widget in (self.heading, self.hint, self.code_edit, self.start_button, self.status, self.error):
+            layout.addWidget(widget)
+        layout.addStretch(2)
+        layout.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.setTabOrder(self.code_edit, self.start_button)
+
+    def _submit(self) -> None:
+        if not self.code_edit.isEnabled():
+            return
+        try:
+            code = accesscode.normalize(self.code_edit.text())
+        except accesscode.AccessCodeFormatError as exc:
+            # Caught here, before any network call: the student can fix a typo at once.
+            self.show_error(str(exc))
+            return
+        set_message(self.error, "")
+        self.submitted.emit(code)
+
+    def show_error(self, message: str) -> None:
+        self.set_busy("")
+        set_message(self.error, message)
+        self.code_edit.setFocus()
+        self.code_edit.selectAll()
+
+    def set_busy(self, message: str) -> None:
+        """While a login is running: the box is locked and `message` says what is happening."""
+        busy = bool(message)
+        self.code_edit.setEnabled(not busy)
+        self.start_button.setEnabled(not busy)
+        set_message(self.status, message)
+        if busy:
+            set_message(self.error, "")
+
+    def error_text(self) -> str:
+        return self.error.text() if self.error.isVisible() or self.error.text() else ""
+
+    def reset(self) -> None:
+        """Back to an empty box: nothing of the previous student remains."""
+        self.code_edit.clear()
+        self.set_busy("")
+        set_message(self.error, "")
+        self.code_edit.setFocus()

@@ -1,0 +1,33 @@
+"""Small builders shared by the screens, so every label and button is accessible and styled the same way."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+
+
+def label(text: str = "", *, name: str = "", accessible: str = "", wrap: bool = True) -> QLabel:
+    widget = QLabel(text)
+    widget.setWordWrap(wrap)
+    widget.setTextFormat(Qt.TextFormat.PlainText)
+    if name:
+        widget.setObjectName(name)
+    widget.setAccessibleName(accessible or text or name)
+    return widget
+
+
+def button(text: str, *, accessible: str = "", primary: bool = False, parent: QWidget | None = None) -> QPushButton:
+    widget = QPushButton(text, parent)
+    # "&" marks a mnemonic (Alt+letter) and must not be read out.
+    widget.setAccessibleName(accessible or text.replace("&", ""))
+    widget.setAutoDefault(False)
+    if primary:
+        widget.setObjectName("primary")
+    return widget
+
+
+def set_message(widget: QLabel, text: str) -> None:
+    """Show (or hide, when empty) a message, keeping its accessible name in step so screen readers read it."""
+    widget.setText(text)
+    widget.setAccessibleName(text or "No message")
+    widget.setVisible(bool(text))

@@ -1,0 +1,40 @@
+"""A section's start: its title, instructions and time, and a Start button."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from player.ui.screens.common import button, label, set_message
+
+
+class InstructionsScreen(QWidget):
+    start = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.notice = label(name="banner")
+        self.heading = label(name="title")
+        self.body = label(accessible="Instructions")
+        self.time = label()
+        self.start_button = button("&Start this section", primary=True)
+        self.start_button.clicked.connect(self.start)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        for widget in (self.notice, self.heading, self.body, self.time, self.start_button):
+            layout.addWidget(widget)
+        layout.addStretch(2)
+        set_message(self.notice, "")
+
+    def show_section(
+        self, *, number: int, count: int, title: str, instructions: str, minutes: float, notice: str = ""
+    ) -> None:
+        set_message(self.notice, notice)
+        self.heading.setText(f"Section {number} of {count}: {title}")
+        self.heading.setAccessibleName(self.heading.text())
+        self.body.setText(instructions)
+        self.body.setAccessibleName(f"Instructions: {instructions}")
+        whole = int(minutes) if float(minutes).is_integer() else round(minutes, 1)
+        self.time.setText(f"You have {whole} minutes for this section. The clock starts when you choose Start.")
+        self.time.setAccessibleName(self.time.text())
+        self.start_button.setFocus()

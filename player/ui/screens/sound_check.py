@@ -1,0 +1,105 @@
+"""Sound check before a sitting with audio: is there an output, and did the student hear the clip?"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+
+from player.audio.player import NO_DEVICE_MESSAGE, OutputDevices
+from player.audio.qt import QtAudioPlayer
+from player.ui.screens.common import button, label, set_message
+from player.ui.screens.item_widgets import VolumeSlider
+
+log = logging.getLogger(__name__)
+
+NOT_HEARD_GUIDANCE = (
+    "Please ask your invigilator to check: the volume (here and on the computer) is turned up, "
+    "the headphones are plugged in properly, and the computer is using the right speakers or headphones. "
+    "Then choose Try again."
+)
+
+
+class SoundCheckScreen(QWidget):
+    """Emits `passed` once the student says they heard the clip; with no output it cannot be passed."""
+
+    passed = Signal()
+
+    def __init__(
+        self, *, devices: OutputDevices, player: QtAudioPlayer, clip: Path, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._devices = devices
+        self._player = player
+        self._clip = clip
+        self._active = False
+        self.heading = label("Sound check", name="title")
+        self.question = label("Did you hear it?", name="subtitle")
+        self.message = label(name="error")
+        self.volume = VolumeSlider(player)
+        self.play_button = button("&Play again")
+        self.yes_button = button("&Yes, I heard it", primary=True)
+        self.no_button = button("&No, I did not hear it")
+        self.retry_button = button("&Try again", primary=True)
+        self.play_button.clicked.connect(self._play)
+        self.yes_button.clicked.connect(self._heard)
+        self.no_button.clicked.connect(self._not_heard)
+        self.retry_button.clicked.connect(self.begin)
+        player.failed.connect(self._on_failed)
+        row = QHBoxLayout()
+        for widget in (self.play_button, self.yes_button, self.no_button, self.retry_button):
+            row.addWidget(widget)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        for text in (self.heading, self.question, self.message):
+            layout.addWidget(text)
+        layout.addLayout(row)
+        layout.addWidget(label("Volume"))
+        layout.addWidget(self.volume)
+        layout.addStretch(2)
+
+    def begin(self) -> None:
+        """Check for an output, then autoplay the clip and ask."""
+        self._active = True
+        if not self._devices.available():
+            log.warning("Sound check: no audio output on this computer")
+            self._show_problem(NO_DEVICE_MESSAGE)
+            return
+        set_message(self.message, "")
+        self.question.setVisible(True)
+        for widget in (self.play_button, self.yes_button, self.no_button):
+            widget.setVisible(True)
+        self.retry_button.setVisible(False)
+        self._play()
+        self.yes_button.setFocus()
+
+    def leave(self) -> None:
+        self._active = False
+        self._player.stop()
+
+    def _play(self) -> None:
+        self._player.play(self._clip)
+
+    def _heard(self) -> None:
+        log.info("Sound check passed")
+        self.leave()
+        self.passed.emit()
+
+    def _not_heard(self) -> None:
+        log.warning("Sound check: the student did not hear the clip")
+        self._player.stop()
+        self._show_problem(NOT_HEARD_GUIDANCE)
+
+    def _on_failed(self, message: str) -> None:
+        if self._active:
+            self._show_problem(message)
+
+    def _show_problem(self, message: str) -> None:
+        set_message(self.message, message)
+        self.question.setVisible(False)
+        for widget in (self.play_button, self.yes_button, self.no_button):
+            widget.setVisible(False)
+        self.retry_button.setVisible(True)
+        self.retry_button.setFocus()

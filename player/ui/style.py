@@ -1,0 +1,35 @@
+"""A calm, legible look: large readable type, high contrast, and a focus ring that cannot be missed."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QApplication
+
+BASE_POINT_SIZE = 15
+
+STYLE_SHEET = """
+QWidget { color: #111111; background: #fbfaf7; }
+QLabel#title { font-size: 26pt; font-weight: 600; }
+QLabel#subtitle { font-size: 18pt; }
+QLabel#error { color: #8a1010; font-weight: 600; }
+QLabel#banner { background: #fff1b8; border: 2px solid #8a6d00; padding: 8px; font-weight: 600; }
+QLabel#timer { font-size: 17pt; font-weight: 600; }
+QLabel#saved { color: #1d5e20; }
+QPushButton { padding: 8px 18px; border: 2px solid #34495e; border-radius: 6px; background: #ffffff; }
+QPushButton:disabled { color: #777777; border-color: #aaaaaa; }
+QPushButton#primary { background: #1f4e79; color: #ffffff; border-color: #1f4e79; }
+QLineEdit, QPlainTextEdit { padding: 6px; border: 2px solid #34495e; border-radius: 4px; background: #ffffff; }
+QRadioButton, QCheckBox { padding: 6px; spacing: 12px; }
+*:focus { outline: none; }
+QPushButton:focus, QLineEdit:focus, QPlainTextEdit:focus, QRadioButton:focus, QCheckBox:focus,
+QSlider:focus, QListWidget:focus { border: 3px solid #e07b00; }
+QProgressBar { border: 2px solid #34495e; border-radius: 4px; text-align: center; height: 22px; }
+QProgressBar::chunk { background: #1f4e79; }
+"""
+
+
+def apply_style(app: QApplication) -> None:
+    font = QFont(app.font())
+    font.setPointSize(BASE_POINT_SIZE)
+    app.setFont(font)
+    app.setStyleSheet(STYLE_SHEET)
