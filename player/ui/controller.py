@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 UNEXPECTED = "Something went wrong on this computer ({what}). Tell your invigilator."
 ENTER_AGAIN = "Type your access code again to continue your test where you left off."
-TIME_UP = "Time is up for the last section. Your answers to it are saved."
+TIME_UP = "Time is up for the section {title}. Your answers to it are saved."
 PAUSED = "Paused by your invigilator. Please wait."
 
 
@@ -416,16 +416,23 @@ class PlayerController(QObject):
         self._leave_item()
         self.window.item.clear()
         if ended.finished:
-            self._show_finished()
+            self._show_finished(timed_out=ended.by_timeout)
             return
         # Stopped while the student reads the next section's instructions; Start resumes it.
         session.pause()
-        notice = "Time is up for the last section. Your answers to it are saved." if ended.by_timeout else ""
+        notice = TIME_UP.format(title=self._section_title(ended.section_id)) if ended.by_timeout else ""
         self._show_instructions(session.section, number=session.section_number, notice=notice)
 
-    def _show_finished(self) -> None:
+    def _section_title(self, section_id: str) -> str:
+        assert self._login is not None
+        return next((s.title for s in self._login.assessment.sections if s.id == section_id), section_id)
+
+    def _show_finished(self, *, timed_out: bool = False) -> None:
         self._timer.stop()
         self.window.show_header(None)
+        self.window.finished.heading.setText(
+            "Time is up: the test has ended" if timed_out else "You have finished the test"
+        )
         self.window.finished.set_delivery_state(sent=False)
         self.window.show_screen(self.window.finished)
         self.window.finished.finish_button.setFocus()

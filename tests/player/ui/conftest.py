@@ -112,3 +112,25 @@ def focused() -> QWidget:
     widget = QApplication.focusWidget()
     assert widget is not None, "nothing has the keyboard focus"
     return widget
+
+
+def wait_for_screen(qtbot: QtBot, p: Player, screen: QWidget) -> None:
+    qtbot.waitUntil(lambda: p.window.current_screen() is screen, timeout=TIMEOUT_MS)
+
+
+def log_in(qtbot: QtBot, p: Player, code: str) -> None:
+    """Type the code and confirm "Is this you?"; leaves the player on the first section's instructions."""
+    p.window.access_code.code_edit.setText(code)
+    p.window.access_code.start_button.click()
+    wait_for_screen(qtbot, p, p.window.confirm)
+    p.window.confirm.yes_button.click()
+    wait_for_screen(qtbot, p, p.window.instructions)
+
+
+def start_items(qtbot: QtBot, p: Player, code: str) -> None:
+    """Log in, pass the sound check, and open the first item."""
+    log_in(qtbot, p, code)
+    p.window.instructions.start_button.click()
+    wait_for_screen(qtbot, p, p.window.sound_check)
+    p.window.sound_check.yes_button.click()
+    wait_for_screen(qtbot, p, p.window.item)

@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QAbstractButton, QLineEdit, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
 from player.ui.screens.finished import SAVED_HERE
-from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory, focused
+from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory, focused, wait_for_screen
 from tests.sync.server.conftest import Demo
 
 ALT = Qt.KeyboardModifier.AltModifier
@@ -20,10 +20,6 @@ def press(qtbot: QtBot, key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.Keyboard
 
 def type_text(qtbot: QtBot, text: str) -> None:
     qtbot.keyClicks(focused(), text)
-
-
-def wait_for_screen(qtbot: QtBot, p: Player, screen: object) -> None:
-    qtbot.waitUntil(lambda: p.window.current_screen() is screen, timeout=TIMEOUT_MS)
 
 
 def wait_saved(qtbot: QtBot, p: Player) -> None:

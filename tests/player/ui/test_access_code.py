@@ -1,0 +1,74 @@
+"""The access-code screen: impossible codes stop before the network; each server refusal is a plain sentence."""
+
+from __future__ import annotations
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from sync import accesscode
+from sync.client import InvigilClient
+from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory
+from tests.sync.server.conftest import Demo, LiveServer
+
+CLOSED_PORT = "http://127.0.0.1:9"  # discard port: nothing listens there in a test environment
+
+
+def submit(qtbot: QtBot, p: Player, typed: str) -> str:
+    screen = p.window.access_code
+    screen.code_edit.setText(typed)
+    qtbot.keyClick(screen.code_edit, "\r")
+    qtbot.waitUntil(lambda: screen.error.text() != "" and screen.code_edit.isEnabled(), timeout=TIMEOUT_MS)
+    return screen.error.text()
+
+
+@pytest.mark.parametrize("typed", ["ABC-12", "ABCD-123U", "", "ABCD-12345"])
+def test_an_impossible_code_is_caught_before_any_network_call(
+    qtbot: QtBot, start_player: PlayerFactory, typed: str
+) -> None:
+    p = start_player(server_url=CLOSED_PORT)
+    with pytest.raises(accesscode.AccessCodeFormatError) as expected:
+        accesscode.normalize(typed)
+    shown = submit(qtbot, p, typed)
+    assert shown == str(expected.value)
+    assert "Cannot reach" not in shown
+    assert p.tasks.is_idle()
+    assert p.window.current_screen() is p.window.access_code
+
+
+def test_a_well_formed_code_with_no_server_says_it_cannot_reach_it(qtbot: QtBot, start_player: PlayerFactory) -> None:
+    p = start_player(server_url=CLOSED_PORT)
+    shown = submit(qtbot, p, "abcd-1234")
+    assert shown.startswith(f"Cannot reach the server at {CLOSED_PORT}")
+
+
+def test_an_unknown_code_is_refused_in_words(qtbot: QtBot, start_player: PlayerFactory, demo: Demo) -> None:
+    p = start_player()
+    shown = submit(qtbot, p, "ZZZZ-ZZZZ")
+    assert shown.startswith("This access code was not recognised.")
+    assert p.window.access_code.code_edit.hasFocus()
+
+
+def test_a_code_in_use_on_another_computer_is_refused_in_words(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo, live_server: LiveServer
+) -> None:
+    with InvigilClient(live_server.url, machine_id="room2-pc09") as elsewhere:
+        elsewhere.login(demo.codes[0])
+    p = start_player()
+    shown = submit(qtbot, p, demo.codes[0])
+    assert "in use on another computer" in shown
+    assert p.window.current_screen() is p.window.access_code
+
+
+def test_no_this_is_not_me_returns_to_an_empty_code_screen(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo
+) -> None:
+    p = start_player()
+    p.window.access_code.code_edit.setText(demo.codes[2])
+    p.window.access_code.start_button.click()
+    qtbot.waitUntil(lambda: p.window.current_screen() is p.window.confirm, timeout=TIMEOUT_MS)
+    assert p.window.confirm.student.text() == "Grace Hopper"
+    p.window.confirm.no_button.click()
+    assert p.window.current_screen() is p.window.access_code
+    assert p.window.access_code.code_edit.text() == ""
+    assert p.window.confirm.student.text() == ""
+    assert p.journal.open_attempt_on_this_machine() is None
