@@ -1,0 +1,322 @@
+"""The outbox: result envelopes and progress checkpoints waiting for the server, with their delivery state."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import sqlite_utils
+
+from sync.protocol import Checkpoint
+
+log = logging.getLogger(__name__)
+
+EntryKind = Literal["result", "checkpoint"]
+EntryState = Literal["pending", "sending", "sent", "needs_attention"]
+
+CHECKPOINT_KEY_PREFIX = "checkpoint:"
+"""Checkpoint rows are keyed by attempt (one row each, overwritten); the server never sees this key."""
+
+
+def checkpoint_key(attempt_id: str) -> str:
+    return f"{CHECKPOINT_KEY_PREFIX}{attempt_id}"
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    idempotency_key: str
+    attempt_id: str
+    kind: EntryKind
+    body: str
+    """The JSON text exactly as committed: a result is re-sent byte for byte, so the server's digest matches."""
+    state: EntryState
+    attempts: int
+    """Failed sends so far (drives the backoff)."""
+    next_try_at: datetime | None
+    last_error: str | None
+    created_at: datetime
+
+    def payload(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.body)
+        return data
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _stamp(moment: datetime) -> str:
+    # A fixed width keeps text order equal to time order, so "due" is a plain string comparison in SQL.
+    if moment.tzinfo is None:
+        raise ValueError(f"outbox times must carry a time zone, got naive {moment.isoformat()}")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class Outbox:
+    """Delivery state of the outbox rows. Each thread needs its own Outbox over its own connection.
+
+    States: pending -> (claim_due) sending -> sent | pending (retry later) | needs_attention (refused).
+    A row never leaves the table until the server confirmed it: 'sent' rows stay (the finished screen and
+    staff read them) until `purge_sent` removes old ones.
+
+    Checkpoints are coalesced: one row per attempt (key `checkpoint:<attempt_id>`), overwritten with the newest
+    body; `refresh_checkpoints` copies each open attempt's latest checkpoint from the journal into it, so the
+    journal stays the single place where progress is written and only the newest checkpoint ever travels.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, *, now: Callable[[], datetime] = _utc_now) -> None:
+        self._db = db
+        self._now = now
+
+    # ---- start-up and claiming --------------------------------------------------------------------
+
+    def reset_sending_to_pending(self) -> int:
+        """At start: rows caught mid-send by a crash go back to pending, and every pending row is due now."""
+        with self._write_transaction():
+            reset = self._db.execute(
+                "UPDATE outbox SET state = 'pending', next_try_at = NULL WHERE state = 'sending'"
+            ).rowcount
+            # Backoff deadlines from a previous run are stale (and the wall clock may have moved): drain now.
+            self._db.execute("UPDATE outbox SET next_try_at = NULL WHERE state = 'pending'")
+        if reset:
+            log.info("Outbox: %d send(s) interrupted by the last shutdown will be tried again", reset)
+        return int(reset)
+
+    def claim_due(
+        self, limit: int, now: datetime | None = None, *, horizon_seconds: float = 3600.0
+    ) -> list[OutboxEntry]:
+        """Move up to `limit` due pending rows to 'sending' and return them, results before checkpoints.
+
+        A row whose next_try_at lies more than `horizon_seconds` ahead counts as due: the backoff never
+        schedules that far, so the wall clock must have been set back.
+        """
+        if limit <= 0:
+            return []
+        moment = now or self._now()
+        horizon = datetime.fromtimestamp(moment.timestamp() + horizon_seconds, UTC)
+        with self._write_transaction():
+            rows = list(
+                self._db.query(
+                    "SELECT * FROM outbox WHERE state = 'pending' "
+                    "AND (next_try_at IS NULL OR next_try_at <= ? OR next_try_at > ?) "
+                    "ORDER BY kind = 'checkpoint', created_at, rowid LIMIT ?",
+                    [_stamp(moment), _stamp(horizon), int(limit)],
+                )
+            )
+            for row in rows:
+                self._db.execute(
+                    "UPDATE outbox SET state = 'sending' WHERE idempotency_key = ?", [row["idempotency_key"]]
+                )
+                row["state"] = "sending"
+        return [_entry(row) for row in rows]
+
+    def next_due_at(self) -> datetime | None:
+        """When the earliest pending row falls due (now, if one already is); None when nothing is pending."""
+        row = self._db.execute(
+            "SELECT COUNT(*), MIN(COALESCE(next_try_at, '')) FROM outbox WHERE state = 'pending'"
+        ).fetchone()
+        if not row[0]:
+            return None
+        return self._now() if row[1] == "" else datetime.fromisoformat(row[1])
+
+    # ---- outcomes ---------------------------------------------------------------------------------
+
+    def mark_sent(self, key: str, *, body: str | None = None) -> bool:
+        """The server confirmed the row. With `body`: only if the row still holds that body (a checkpoint
+        overwritten while it was in flight goes back to pending so the newer one is sent too)."""
+        with self._write_transaction():
+            if body is None:
+                changed = self._db.execute(
+                    "UPDATE outbox SET state = 'sent', next_try_at = NULL, last_error = NULL "
+                    "WHERE idempotency_key = ? AND state = 'sending'",
+                    [key],
+                ).rowcount
+            else:
+                changed = self._db.execute(
+                    "UPDATE outbox SET state = CASE WHEN body = ? THEN 'sent' ELSE 'pending' END, "
+                    "next_try_at = NULL, last_error = NULL WHERE idempotency_key = ? AND state = 'sending'",
+                    [body, key],
+                ).rowcount
+        return bool(changed)
+
+    def mark_retry(self, key: str, error: str, next_try_at: datetime) -> bool:
+        """A transient failure: back to pending, not before next_try_at; counts towards the backoff."""
+        with self._write_transaction():
+            changed = self._db.execute(
+                "UPDATE outbox SET state = 'pending', attempts = attempts + 1, last_error = ?, next_try_at = ? "
+                "WHERE idempotency_key = ? AND state = 'sending'",
+                [error, _stamp(next_try_at), key],
+            ).rowcount
+        return bool(changed)
+
+    def release(self, key: str) -> bool:
+        """Not tried after all (the round stopped early): back to pending, due now, no attempt counted."""
+        with self._write_transaction():
+            changed = self._db.execute(
+                "UPDATE outbox SET state = 'pending' WHERE idempotency_key = ? AND state = 'sending'", [key]
+            ).rowcount
+        return bool(changed)
+
+    def mark_needs_attention(self, key: str, error: str) -> bool:
+        """The server refused it for good: kept, never retried by itself, listed for staff."""
+        with self._write_transaction():
+            changed = self._db.execute(
+                "UPDATE outbox SET state = 'needs_attention', attempts = attempts + 1, last_error = ?, "
+                "next_try_at = NULL WHERE idempotency_key = ? AND state = 'sending'",
+                [error, key],
+            ).rowcount
+        if changed:
+            log.warning("Outbox: %s was refused by the server and needs attention: %s", key, error)
+        return bool(changed)
+
+    def retry_needs_attention(self, key: str | None = None) -> int:
+        """Staff asked to try again (one row, or all): refused rows go back to pending, due now."""
+        with self._write_transaction():
+            if key is None:
+                changed = self._db.execute(
+                    "UPDATE outbox SET state = 'pending', next_try_at = NULL WHERE state = 'needs_attention'"
+                ).rowcount
+            else:
+                changed = self._db.execute(
+                    "UPDATE outbox SET state = 'pending', next_try_at = NULL "
+                    "WHERE idempotency_key = ? AND state = 'needs_attention'",
+                    [key],
+                ).rowcount
+        return int(changed)
+
+    def discard_checkpoint(self, key: str) -> bool:
+        """Drop a checkpoint the server refused (e.g. the attempt already finished); results are never dropped."""
+        with self._write_transaction():
+            changed = self._db.execute(
+                "DELETE FROM outbox WHERE idempotency_key = ? AND kind = 'checkpoint'", [key]
+            ).rowcount
+        return bool(changed)
+
+    def purge_sent(self, older_than: datetime) -> int:
+        """Delete rows the server confirmed that were created before `older_than` (housekeeping)."""
+        with self._write_transaction():
+            return int(
+                self._db.execute(
+                    "DELETE FROM outbox WHERE state = 'sent' AND created_at < ?", [_stamp(older_than)]
+                ).rowcount
+            )
+
+    # ---- checkpoints ------------------------------------------------------------------------------
+
+    def queue_checkpoint(self, attempt_id: str, checkpoint: Checkpoint) -> bool:
+        """Make `checkpoint` the one queued for its attempt, unless the same or a newer one is already there."""
+        body = checkpoint.model_dump_json()
+        key = checkpoint_key(attempt_id)
+        with self._write_transaction():
+            rows = list(self._db.query("SELECT body FROM outbox WHERE idempotency_key = ?", [key]))
+            if rows:
+                held = Checkpoint.model_validate_json(rows[0]["body"])
+                if rows[0]["body"] == body or held.taken_at > checkpoint.taken_at:
+                    return False
+            # A row being sent keeps 'sending'; mark_sent(body=old) then sees the new body and re-queues it.
+            self._db.execute(
+                "INSERT INTO outbox (idempotency_key, attempt_id, kind, body, state, attempts, created_at) "
+                "VALUES (?, ?, 'checkpoint', ?, 'pending', 0, ?) "
+                "ON CONFLICT (idempotency_key) DO UPDATE SET body = excluded.body, attempts = 0, "
+                "last_error = NULL, next_try_at = NULL, created_at = excluded.created_at, "
+                "state = CASE WHEN state = 'sending' THEN 'sending' ELSE 'pending' END",
+                [key, attempt_id, body, _stamp(self._now())],
+            )
+        return True
+
+    def refresh_checkpoints(self) -> int:
+        """Queue each open attempt's newest journal checkpoint; drop unsent ones of finished attempts."""
+        queued = 0
+        attempts = list(
+            self._db.query(
+                "SELECT attempt_id, current_section_id, current_item_id, remaining_seconds, checkpoint_at "
+                "FROM attempts WHERE state = 'open' AND checkpoint_at IS NOT NULL"
+            )
+        )
+        for row in attempts:
+            if row["current_section_id"] is None or row["current_item_id"] is None or row["remaining_seconds"] is None:
+                continue
+            plays = {
+                p["item_id"]: p["count"]
+                for p in self._db.query("SELECT item_id, count FROM plays WHERE attempt_id = ?", [row["attempt_id"]])
+            }
+            checkpoint = Checkpoint(
+                section_id=row["current_section_id"],
+                item_id=row["current_item_id"],
+                remaining_seconds=row["remaining_seconds"],
+                taken_at=datetime.fromisoformat(row["checkpoint_at"]),
+                plays=plays,
+            )
+            queued += self.queue_checkpoint(row["attempt_id"], checkpoint)
+        with self._write_transaction():
+            # The server refuses progress of a finished attempt, and its results carry everything anyway.
+            self._db.execute(
+                "DELETE FROM outbox WHERE kind = 'checkpoint' AND state IN ('pending', 'needs_attention') "
+                "AND attempt_id IN (SELECT attempt_id FROM attempts WHERE state = 'finished')"
+            )
+        return queued
+
+    # ---- reading ----------------------------------------------------------------------------------
+
+    def depth(self) -> int:
+        """Result envelopes on this machine the server has not confirmed (what heartbeats and staff see)."""
+        count: int = self._db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'result' AND state != 'sent'"
+        ).fetchone()[0]
+        return count
+
+    def unsent_results(self, attempt_id: str) -> int:
+        count: int = self._db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE kind = 'result' AND state != 'sent' AND attempt_id = ?", [attempt_id]
+        ).fetchone()[0]
+        return count
+
+    def needs_attention(self) -> list[OutboxEntry]:
+        return self.entries(state="needs_attention")
+
+    def entries(self, *, state: EntryState | None = None, kind: EntryKind | None = None) -> list[OutboxEntry]:
+        rows = self._db.query(
+            "SELECT * FROM outbox WHERE (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) ORDER BY created_at, rowid",
+            [state, state, kind, kind],
+        )
+        return [_entry(row) for row in rows]
+
+    def entry(self, key: str) -> OutboxEntry | None:
+        rows = list(self._db.query("SELECT * FROM outbox WHERE idempotency_key = ?", [key]))
+        return _entry(rows[0]) if rows else None
+
+    def attempt_token(self, attempt_id: str) -> tuple[str, str] | None:
+        """(server_url, attempt_token) of an attempt in the journal, or None if it is not there."""
+        row = self._db.execute(
+            "SELECT server_url, attempt_token FROM attempts WHERE attempt_id = ?", [attempt_id]
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    # ---- helpers ----------------------------------------------------------------------------------
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        with self._db.atomic():
+            # As in the journal: take the write lock before any read, so a concurrent writer on another
+            # connection makes this wait (busy_timeout) instead of failing with "database is locked".
+            self._db.execute("UPDATE _migrations SET name = name WHERE 0")
+            yield
+
+
+def _entry(row: Mapping[str, Any]) -> OutboxEntry:
+    return OutboxEntry(
+        idempotency_key=row["idempotency_key"],
+        attempt_id=row["attempt_id"],
+        kind=row["kind"],
+        body=row["body"],
+        state=row["state"],
+        attempts=row["attempts"],
+        next_try_at=datetime.fromisoformat(row["next_try_at"]) if row["next_try_at"] else None,
+        last_error=row["last_error"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
