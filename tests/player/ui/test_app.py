@@ -1,0 +1,36 @@
+"""The entry point's own work: command-line overrides and the rotating log file in the data dir."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from player.app import configure, parse_args, setup_logging
+
+
+def test_command_line_overrides_server_and_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INVIGIL_CONFIG", str(tmp_path / "no-such-config.toml"))
+    args = parse_args(["--server", "http://127.0.0.1:8765/", "--data-dir", str(tmp_path / "data")])
+    config = configure(args)
+    assert config.server_url == "http://127.0.0.1:8765"
+    assert config.data_dir == (tmp_path / "data").resolve()
+
+
+def test_the_log_goes_to_a_file_in_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INVIGIL_CONFIG", str(tmp_path / "no-such-config.toml"))
+    config = configure(parse_args(["--data-dir", str(tmp_path / "data")]))
+    root = logging.getLogger()
+    before = list(root.handlers)
+    level = root.level
+    try:
+        path = setup_logging(config)
+        logging.getLogger("player.test").info("a line for the admin")
+    finally:
+        for handler in root.handlers[len(before) :]:
+            handler.close()
+            root.removeHandler(handler)
+        root.setLevel(level)
+    assert path == tmp_path / "data" / "logs" / "player.log"
+    assert "INFO player.test: a line for the admin" in path.read_text(encoding="utf-8")
