@@ -10,7 +10,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import requests
 from PySide6.QtWidgets import QApplication
 
 from player.audio.devices import QtOutputDevices
@@ -77,13 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.info("Invigil player starting: server %s, data %s, log %s", config.server_url, config.data_dir, log_path)
 
     def make_client() -> InvigilClient:
-        session: requests.Session | None = None
-        if config.ca_bundle is not None:
-            # A school proxy that re-signs TLS; this session is not closed by the client (see the report).
-            session = requests.Session()
-            session.verify = str(config.ca_bundle)
+        verify: str | bool = str(config.ca_bundle) if config.ca_bundle is not None else True
         return InvigilClient(
-            config.server_url, machine_id=machine_id, timeout=config.request_timeout_seconds, session=session
+            config.server_url, machine_id=machine_id, timeout=config.request_timeout_seconds, verify=verify
         )
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

@@ -150,6 +150,7 @@ class InvigilClient:
         machine_id: str | None = None,
         timeout: float = 10.0,
         session: requests.Session | None = None,
+        verify: str | bool = True,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         parts = urlsplit(base_url.strip())
@@ -162,6 +163,9 @@ class InvigilClient:
         self.timeout = timeout
         self._session = session or requests.Session()
         self._owns_session = session is None
+        if self._owns_session:
+            # A CA bundle path for a school proxy that re-signs TLS; True uses the system's trusted roots.
+            self._session.verify = verify
         self._sleep = sleep
         self._user_agent = user_agent()
 
