@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.protocol import API_PREFIX, ErrorBody
 from sync.server.crypto import Keyring
@@ -44,7 +45,9 @@ def transaction(ctx: Ctx) -> Iterator[Session]:
         yield session
 
 
-Tx = Annotated[Session, Depends(transaction)]
+# scope="function": commit before the response is sent, so a client never sees success for a write that failed
+# to commit (the default "request" scope would commit only after the reply had gone out).
+Tx = Annotated[Session, Depends(transaction, scope="function")]
 
 
 def error_response(exc: ServiceError) -> JSONResponse:
@@ -82,6 +85,19 @@ def create_app(settings: ServerSettings, *, store: Store | None = None, clock: C
         return error_response(
             ServiceError(422, "invalid_request", "The request is not valid: " + "; ".join(problems[:5]) + ".")
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown paths and wrong methods get the same {"error", "message"} body as every other refusal.
+        code = {404: "no_such_route", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = {
+            404: f"There is no such API route. The API is under {API_PREFIX}/ (see {API_PREFIX}/openapi.json).",
+            405: f"This route does not accept that method; see the API description at {API_PREFIX}/openapi.json.",
+        }.get(exc.status_code, str(exc.detail))
+        response = error_response(ServiceError(exc.status_code, code, message))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     app.include_router(routes_player.router, prefix=API_PREFIX)
     app.include_router(routes_staff.router, prefix=API_PREFIX)
