@@ -79,7 +79,7 @@ def staff_login(session: Session, *, username: str, password: str, now: datetime
     token, token_hash = crypto.new_token()
     expires_at = now + timedelta(hours=lifetime_hours)
     session.add(StaffToken(staff_id=staff.id, token_hash=token_hash, created_at=now, expires_at=expires_at))
-    audit.record(session, Actor.of(staff), "staff_login")
+    audit.record(session, Actor.of(staff, now=now), "staff_login")
     return IssuedToken(token=token, expires_at=expires_at, staff=staff)
 
 
@@ -93,10 +93,13 @@ def staff_for_token(session: Session, token: str, *, now: datetime) -> Staff:
     return row.staff
 
 
-def revoke_token(session: Session, token: str, *, now: datetime) -> None:
+def revoke_token(session: Session, token: str, *, now: datetime) -> Staff | None:
+    """End a sign-in; returns whose it was (None when the token was unknown or already ended)."""
     row = session.scalar(select(StaffToken).where(StaffToken.token_hash == crypto.token_hash(token)))
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = now
+    if row is None or row.revoked_at is not None:
+        return None
+    row.revoked_at = now
+    return row.staff
 
 
 def add_student(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sync.server.models import AuditEntry, Staff
+from sync.server.models import AuditEntry, Staff, utcnow
 
 
 @dataclass(frozen=True)
@@ -18,14 +19,16 @@ class Actor:
     name: str
     staff_id: str | None = None
     role: str = "admin"
+    now: datetime | None = None
+    """When the action happens (the server's injected clock); None means the wall clock."""
 
     @classmethod
-    def of(cls, staff: Staff) -> Actor:
-        return cls(school_id=staff.school_id, name=staff.username, staff_id=staff.id, role=staff.role)
+    def of(cls, staff: Staff, *, now: datetime | None = None) -> Actor:
+        return cls(school_id=staff.school_id, name=staff.username, staff_id=staff.id, role=staff.role, now=now)
 
     @classmethod
-    def cli(cls, school_id: str) -> Actor:
-        return cls(school_id=school_id, name="cli")
+    def cli(cls, school_id: str, *, now: datetime | None = None) -> Actor:
+        return cls(school_id=school_id, name="cli", now=now)
 
 
 def record(session: Session, actor: Actor, action: str, *, target: str | None = None, **detail: Any) -> None:
@@ -37,5 +40,6 @@ def record(session: Session, actor: Actor, action: str, *, target: str | None = 
             action=action,
             target=target,
             detail=detail,
+            at=actor.now or utcnow(),
         )
     )

@@ -31,7 +31,7 @@ def seed(session: Session, keyring: Keyring, *, now: datetime, host: str, port: 
             409, "demo_exists", "This database already has the demo data. Use a fresh --db for a new demo."
         )
     school = accounts.create_school(session, name=DEMO_SCHOOL)
-    actor = Actor.cli(school.id)
+    actor = Actor.cli(school.id, now=now)
     password = secrets.token_urlsafe(9)
     staff = accounts.add_staff(
         session, school_id=school.id, username="demo-admin", password=password, role="admin", display_name="Demo Admin"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync import staff_protocol as sp
-from sync.server import accounts, attempts, sittings
+from sync.server import accounts, attempts, audit, sittings
 from sync.server.app import Ctx, Tx
 from sync.server.audit import Actor
 from sync.server.errors import ServiceError, not_found
@@ -20,7 +20,8 @@ router = APIRouter(prefix="/staff", tags=["staff"], responses=ERRORS)
 
 
 def actor_dep(token: Bearer, session: Tx, ctx: Ctx) -> Actor:
-    return Actor.of(accounts.staff_for_token(session, token, now=ctx.clock()))
+    now = ctx.clock()
+    return Actor.of(accounts.staff_for_token(session, token, now=now), now=now)
 
 
 ActorDep = Annotated[Actor, Depends(actor_dep)]
@@ -54,7 +55,9 @@ def staff_login(body: sp.StaffLoginRequest, session: Tx, ctx: Ctx) -> sp.StaffLo
 
 @router.post("/logout", status_code=204)
 def staff_logout(token: Bearer, session: Tx, ctx: Ctx) -> Response:
-    accounts.revoke_token(session, token, now=ctx.clock())
+    staff = accounts.revoke_token(session, token, now=ctx.clock())
+    if staff is not None:
+        audit.record(session, Actor.of(staff, now=ctx.clock()), "staff_logout")
     return Response(status_code=204)
 
 
@@ -265,4 +268,5 @@ def remark(result_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.ResultO
     require(actor, "admin", "teacher")
     result = _result(session, actor, result_id)
     attempts.remark(session, now=ctx.clock(), result_id=result.id)
+    audit.record(session, actor, "remark", target=result.id, status=result.status)
     return result_out(result)
