@@ -6,8 +6,10 @@ import argparse
 import getpass
 import json
 import logging
+import socket
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -43,12 +45,22 @@ class Env:
 
 
 def open_store(args: argparse.Namespace, *, create: bool) -> tuple[Store, ServerSettings]:
+    """Open the database (closed again when the command ends, see `main`)."""
     url = database_url(args.db)
     secret_path = Path(args.secret_file) if args.secret_file else default_secret_path(url)
-    if create and url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite:///"):
+        db_file = Path(url.removeprefix("sqlite:///"))
+        if create:
+            db_file.parent.mkdir(parents=True, exist_ok=True)
+        elif not db_file.exists():
+            # Opening a missing SQLite file would silently create an empty one.
+            raise StoreError(f"There is no database at {db_file}. Run `invigil-server init` first (or check --db).")
     settings = ServerSettings(database_url=url, secret_key=load_secret(secret_path, create=create))
-    return Store.open(url, migrate=create), settings
+    store = Store.open(url, migrate=create)
+    cleanup: ExitStack | None = getattr(args, "cleanup", None)
+    if cleanup is not None:
+        cleanup.callback(store.close)
+    return store, settings
 
 
 def parse_when(value: str) -> datetime:
@@ -103,10 +115,30 @@ def cmd_serve(args: argparse.Namespace, env: Env) -> None:
     from sync.server.app import create_app
 
     store, settings = open_store(args, create=args.migrate)
-    app = create_app(settings, store=store)
-    env.stdout.write(f"Invigil server on http://{args.host}:{args.port}/api/v1/ (database {settings.database_url})\n")
+    app = create_app(settings, store=store, clock=env.clock)
+    # Bind the socket here so `--port 0` works: the kernel picks a free port and the real one is printed.
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        sock.close()
+        raise CliError(f"Cannot listen on {args.host}:{args.port}: {exc.strerror}. Choose another --port.") from exc
+    # Listening before the banner: a client that reads the URL may connect at once (queued until uvicorn accepts).
+    sock.listen(2048)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    env.stdout.write(f"Invigil server on http://{shown}:{port}/api/v1/ (database {settings.database_url})\n")
     env.stdout.flush()
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn has already shut down cleanly and re-raised Ctrl-C; a traceback would only alarm the operator.
+        env.stdout.write("Invigil server stopped.\n")
+    finally:
+        sock.close()
 
 
 def cmd_create_school(args: argparse.Namespace, env: Env) -> None:
@@ -156,7 +188,7 @@ def cmd_add_student(args: argparse.Namespace, env: Env) -> None:
         school = find_school(session, args.school)
         student = accounts.add_student(
             session,
-            Actor.cli(school.id),
+            Actor.cli(school.id, now=env.clock()),
             unique_id=args.unique_id,
             first_name=args.first_name,
             last_name=args.last_name,
@@ -172,7 +204,11 @@ def cmd_grant_credits(args: argparse.Namespace, env: Env) -> None:
     with store.transaction() as session:
         school = find_school(session, args.school)
         credit = accounts.grant_credits(
-            session, Actor.cli(school.id), package_id=args.assessment, amount=args.amount, expires_on=args.expires
+            session,
+            Actor.cli(school.id, now=env.clock()),
+            package_id=args.assessment,
+            amount=args.amount,
+            expires_on=args.expires,
         )
         expiry = f", service until {credit.expires_on}" if credit.expires_on else ""
         emit(
@@ -212,12 +248,12 @@ def cmd_create_sitting(args: argparse.Namespace, env: Env) -> None:
     with store.transaction() as session:
         school = find_school(session, args.school)
         if args.all_students:
-            students = [s for s in accounts.list_students(session, Actor.cli(school.id)) if s.active]
+            students = [s for s in accounts.list_students(session, Actor.cli(school.id, now=env.clock())) if s.active]
         else:
             students = find_students(session, school, args.student)
         sitting, issued = sittings.create_sitting(
             session,
-            Actor.cli(school.id),
+            Actor.cli(school.id, now=env.clock()),
             Keyring(settings.secret_key),
             assessment_ref=args.assessment,
             name=args.name,
@@ -237,7 +273,9 @@ def cmd_list_codes(args: argparse.Namespace, env: Env) -> None:
     store, settings = open_store(args, create=False)
     with store.transaction() as session:
         school = find_school(session, args.school)
-        slips = sittings.list_codes(session, Actor.cli(school.id), Keyring(settings.secret_key), args.sitting)
+        slips = sittings.list_codes(
+            session, Actor.cli(school.id, now=env.clock()), Keyring(settings.secret_key), args.sitting
+        )
         rows = [
             {"student": s.student_name, "unique_id": s.unique_id, "access_code": s.code, "state": s.state}
             for s in slips
@@ -254,7 +292,7 @@ def cmd_close_sitting(args: argparse.Namespace, env: Env) -> None:
     store, _ = open_store(args, create=False)
     with store.transaction() as session:
         school = find_school(session, args.school)
-        sitting = sittings.close_sitting(session, Actor.cli(school.id), args.sitting, now=env.clock())
+        sitting = sittings.close_sitting(session, Actor.cli(school.id, now=env.clock()), args.sitting, now=env.clock())
         refunded = sum(a.credit_refunded for a in sitting.allocations)
         extended = sum(a.extended_until is not None for a in sitting.allocations)
         emit(
@@ -277,7 +315,7 @@ def cmd_release_code(args: argparse.Namespace, env: Env) -> None:
         )
         if allocation is None:
             raise CliError(f"No allocation has the code {accesscode.display(code)}.")
-        actor = Actor.cli(allocation.sitting.school_id)
+        actor = Actor.cli(allocation.sitting.school_id, now=env.clock())
         sittings.release_code(session, actor, allocation.id, reason=args.reason)
         emit(
             env,
@@ -346,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("init", cmd_init, "create or upgrade the database and the key file")
     p = add("serve", cmd_serve, "run the HTTP API")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port, printed at start)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--migrate", action="store_true", help="create or upgrade the database first")
     p = add("create-school", cmd_create_school, "add a school")
@@ -403,9 +441,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     env = env or Env(stdout=sys.stdout, stderr=sys.stderr, stdin=sys.stdin)
-    args = build_parser().parse_args(argv)
     try:
-        args.func(args, env)
+        # Usage errors and --help go to the injected streams too (argparse writes to sys.* and exits).
+        with redirect_stdout(env.stdout), redirect_stderr(env.stderr):
+            args = build_parser().parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 2
+    try:
+        with ExitStack() as args.cleanup:
+            args.func(args, env)
     except (ServiceError, SettingsError, StoreError, CliError) as exc:
         env.stderr.write(f"invigil-server {args.command}: {exc}\n")
         return 1

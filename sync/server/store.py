@@ -77,10 +77,14 @@ class Store:
     @classmethod
     def open(cls, url: str, *, migrate: bool) -> Store:
         engine = make_engine(url)
-        if migrate:
-            upgrade(engine)
-        else:
-            check_current(engine)
+        try:
+            if migrate:
+                upgrade(engine)
+            else:
+                check_current(engine)
+        except BaseException:
+            engine.dispose()  # a refused database leaves no open connection behind
+            raise
         return cls(engine)
 
     @contextmanager
