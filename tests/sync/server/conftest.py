@@ -47,18 +47,53 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-def db_path(tmp_path: Path, migrated_template: Path) -> Path:
-    path = tmp_path / "server.db"
+@pytest.fixture(scope="session")
+def server_key() -> bytes:
+    return secrets.token_bytes(32)
+
+
+@dataclass(frozen=True)
+class DemoTemplate:
+    path: Path
+    data: dict[str, Any]
+    admin_token: str
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path, server_key: bytes) -> DemoTemplate:
+    """The demo seeded (and its admin signed in) once: argon2 hashing would otherwise cost ~0.5 s per test."""
+    from sync.server import accounts
+
+    path = tmp_path_factory.mktemp("demo-template") / "demo.db"
     shutil.copy(migrated_template, path)
+    store = Store.open(f"sqlite:///{path}", migrate=False)
+    with store.transaction() as session:
+        data = seed(session, Keyring(server_key), now=START, host="127.0.0.1", port=0)
+        issued = accounts.staff_login(
+            session,
+            username=data["staff"]["username"],
+            password=data["staff"]["password"],
+            now=START,
+            lifetime_hours=12,
+        )
+    store.close()
+    return DemoTemplate(path=path, data=data, admin_token=issued.token)
+
+
+@pytest.fixture
+def db_path(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: Path) -> Path:
+    path = tmp_path / "server.db"
+    # A test that asks for the demo starts from the seeded copy (same ids, codes and passwords every time).
+    source = request.getfixturevalue("demo_template").path if "demo" in request.fixturenames else migrated_template
+    shutil.copy(source, path)
     return path
 
 
 @pytest.fixture
-def settings(db_path: Path) -> ServerSettings:
+def settings(db_path: Path, server_key: bytes) -> ServerSettings:
     return ServerSettings(
         database_url=f"sqlite:///{db_path}",
-        secret_key=secrets.token_bytes(32),
+        secret_key=server_key,
         login_limits=LoginLimits(per_machine=10, per_address=100),
     )
 
@@ -104,9 +139,10 @@ class Demo:
 
 
 @pytest.fixture
-def demo(store: Store, settings: ServerSettings, clock: FakeClock) -> Demo:
-    with store.transaction() as session:
-        return Demo(seed(session, Keyring(settings.secret_key), now=clock(), host="127.0.0.1", port=0))
+def demo(store: Store, demo_template: DemoTemplate, clock: FakeClock) -> Demo:
+    """The demo school, seeded at START (db_path copied it from the template)."""
+    assert clock() == START, "the demo is seeded at START; move the clock inside the test"
+    return Demo(demo_template.data)
 
 
 def staff_headers(client: TestClient, username: str, password: str) -> dict[str, str]:
@@ -116,8 +152,9 @@ def staff_headers(client: TestClient, username: str, password: str) -> dict[str,
 
 
 @pytest.fixture
-def admin(client: TestClient, demo: Demo) -> dict[str, str]:
-    return staff_headers(client, demo.data["staff"]["username"], demo.data["staff"]["password"])
+def admin(client: TestClient, demo: Demo, demo_template: DemoTemplate) -> dict[str, str]:
+    """The demo admin, signed in at START (the token is in the template, valid 12 h)."""
+    return {"Authorization": f"Bearer {demo_template.admin_token}"}
 
 
 @dataclass
@@ -144,3 +181,50 @@ def live_server(app: FastAPI) -> Iterator[LiveServer]:
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
+
+
+# ---- helpers shared by the API tests -------------------------------------------------------------
+
+API = "/api/v1"
+
+
+def new_staff(store: Store, *, school_id: str, role: str, username: str | None = None) -> tuple[str, str]:
+    """Add a staff login straight to the store; returns (username, password)."""
+    from sync.server import accounts
+
+    username = username or f"{role}-{secrets.token_hex(3)}"
+    password = secrets.token_urlsafe(12)
+    with store.transaction() as session:
+        accounts.add_staff(session, school_id=school_id, username=username, password=password, role=role)
+    return username, password
+
+
+def role_headers(client: TestClient, store: Store, *, school_id: str, role: str) -> dict[str, str]:
+    username, password = new_staff(store, school_id=school_id, role=role)
+    return staff_headers(client, username, password)
+
+
+def player_login(client: TestClient, code: str, machine: str = "pc-1") -> dict[str, Any]:
+    reply = client.post(f"{API}/login", json={"access_code": code, "machine_id": machine})
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def envelope(attempt_id: str, answers: dict[str, Any], *, final: bool = True, key: str | None = None) -> dict[str, Any]:
+    import uuid
+
+    return {
+        "idempotency_key": key or str(uuid.uuid4()),
+        "attempt_id": attempt_id,
+        "section_ids": ["mc", "short", "dictation"],
+        "answers": [
+            {"item_id": item, "value": value, "answered_at": START.isoformat()} for item, value in answers.items()
+        ],
+        "finished_at": (START + timedelta(minutes=30)).isoformat(),
+        "final": final,
+    }

@@ -1,0 +1,242 @@
+"""`invigil-server` in process (injected streams and clock): set-up, administration, and clear failures."""
+
+from __future__ import annotations
+
+import io
+import json
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect
+
+from resources import demo_assessment_path
+from sync.server.app import create_app
+from sync.server.cli import Env, main
+from sync.server.settings import ServerSettings, load_secret
+from sync.server.store import Store
+from tests.sync.server.conftest import API, START, FakeClock, bearer, envelope
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class Cli:
+    """Runs commands against one database file, as an operator would."""
+
+    def __init__(self, db: Path, clock: FakeClock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def __call__(self, *argv: str, stdin: str = "") -> Run:
+        out, err = io.StringIO(), io.StringIO()
+        env = Env(stdout=out, stderr=err, stdin=io.StringIO(stdin), clock=self.clock)
+        code = main([*argv, "--db", str(self.db)], env)
+        return Run(code, out.getvalue(), err.getvalue())
+
+    def ok(self, *argv: str, stdin: str = "") -> Run:
+        run = self(*argv, stdin=stdin)
+        assert run.code == 0, run.err
+        return run
+
+    def client(self) -> Iterator[TestClient]:
+        url = f"sqlite:///{self.db}"
+        settings = ServerSettings(database_url=url, secret_key=load_secret(Path(f"{self.db}.secret"), create=False))
+        store = Store.open(url, migrate=False)
+        with TestClient(create_app(settings, store=store, clock=self.clock)) as client:
+            yield client
+        store.close()
+
+
+@pytest.fixture
+def cli(tmp_path: Path, clock: FakeClock) -> Cli:
+    return Cli(tmp_path / "data" / "invigil.db", clock)
+
+
+@pytest.fixture
+def school(cli: Cli) -> str:
+    """An initialised database with a school, two students and credits; returns the school's name."""
+    cli.ok("init")
+    cli.ok("create-school", "Hill School")
+    for uid, first in (("H-1", "Ann"), ("H-2", "Ben")):
+        cli.ok(
+            "add-student", "--school", "Hill School", "--unique-id", uid, "--first-name", first, "--last-name", "Hill"
+        )
+    cli.ok("load-assessment", str(demo_assessment_path()))
+    cli.ok("grant-credits", "--school", "Hill School", "--assessment", "demo-literacy", "--amount", "5")
+    return "Hill School"
+
+
+def create_sitting(cli: Cli, *students: str) -> dict[str, Any]:
+    picks = [arg for s in students for arg in ("--student", s)]
+    run = cli.ok(
+        "create-sitting", "--school", "Hill School", "--assessment", "demo-literacy", "--name", "Spelling",
+        "--start", "2027-03-01T08:00", "--end", "2027-03-01T12:00", *picks, "--json",
+    )  # fmt: skip
+    data: dict[str, Any] = run.json()
+    return data
+
+
+def test_init_twice_is_harmless_and_keeps_the_key(cli: Cli) -> None:
+    cli.ok("init")
+    key_file = Path(f"{cli.db}.secret")
+    key = key_file.read_bytes()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    cli.ok("init")
+    assert key_file.read_bytes() == key
+    store = Store.open(f"sqlite:///{cli.db}", migrate=False)
+    assert "sittings" in inspect(store.engine).get_table_names()
+    store.close()
+
+
+def test_commands_on_a_database_never_initialised_say_to_run_init(cli: Cli) -> None:
+    run = cli("serve", "--port", "0")
+    assert run.code == 1
+    assert "invigil-server init" in run.err
+    assert not cli.db.exists()  # nothing was created by asking
+
+
+def test_serving_an_empty_database_file_says_to_run_init(cli: Cli) -> None:
+    cli.db.parent.mkdir(parents=True)
+    cli.db.touch()
+    load_secret(Path(f"{cli.db}.secret"), create=True)
+    run = cli("serve", "--port", "0")
+    assert run.code == 1
+    assert "not set up" in run.err
+    assert "invigil-server init" in run.err
+
+
+def test_an_operator_sets_up_a_school_and_a_sitting_and_prints_the_codes(cli: Cli, school: str) -> None:
+    cli.ok(
+        "add-staff",
+        "--school",
+        school,
+        "--username",
+        "Head",
+        "--role",
+        "admin",
+        "--password-stdin",
+        stdin="long-password\n",
+    )
+    sitting = create_sitting(cli, "H-1", "H-2")
+    assert {c["unique_id"] for c in sitting["codes"]} == {"H-1", "H-2"}
+    listed = cli.ok("list-codes", "--school", school, "--sitting", sitting["id"], "--json").json()
+    assert sorted(r["access_code"] for r in listed) == sorted(c["access_code"] for c in sitting["codes"])
+    for client in cli.client():
+        reply = client.post(f"{API}/staff/login", json={"username": "head", "password": "long-password"})
+        assert reply.status_code == 200
+        credits = client.get(f"{API}/staff/credits", headers=bearer(reply.json()["token"])).json()
+        assert credits[0]["balance"] == 3
+
+
+def test_closing_from_the_command_line_reports_refunds(cli: Cli, school: str) -> None:
+    sitting = create_sitting(cli, "H-1", "H-2")
+    for client in cli.client():
+        code = sitting["codes"][0]["access_code"]
+        assert client.post(f"{API}/login", json={"access_code": code, "machine_id": "pc"}).status_code == 200
+    run = cli.ok("close-sitting", "--school", school, "--sitting", sitting["id"])
+    assert "1 credits returned, 1 students given 30 more days" in run.out
+    again = cli("close-sitting", "--school", school, "--sitting", sitting["id"])
+    assert again.code == 1
+    assert "already closed" in again.err
+
+
+def test_release_code_lets_another_computer_resume(cli: Cli, school: str) -> None:
+    code = create_sitting(cli, "H-1")["codes"][0]["access_code"]
+    for client in cli.client():
+        first = client.post(f"{API}/login", json={"access_code": code, "machine_id": "pc-1"})
+        assert client.post(f"{API}/login", json={"access_code": code, "machine_id": "pc-2"}).status_code == 409
+        assert "Ann Hill" in cli.ok("release-code", code.lower(), "--reason", "screen broke").out
+        second = client.post(f"{API}/login", json={"access_code": code, "machine_id": "pc-2"})
+        assert second.status_code == 200
+        assert second.json()["attempt_id"] == first.json()["attempt_id"]
+    unknown = cli("release-code", "ZZZZ-ZZZZ")
+    assert unknown.code == 1
+    assert "No allocation has the code" in unknown.err
+
+
+def test_remark_reports_why_marking_failed_and_exits_non_zero(cli: Cli, school: str) -> None:
+    code = create_sitting(cli, "H-1")["codes"][0]["access_code"]
+    for client in cli.client():
+        login = client.post(f"{API}/login", json={"access_code": code, "machine_id": "pc-1"}).json()
+        body = envelope(login["attempt_id"], {"mc-circles": "b", "not-an-item": "x"})
+        receipt = client.post(
+            f"{API}/attempts/{login['attempt_id']}/results", json=body, headers=bearer(login["attempt_token"])
+        ).json()
+    assert receipt["status"] == "marking_failed"
+    run = cli("remark")
+    assert run.code == 1
+    assert "Marked 0 of 1 results" in run.out
+    assert "not-an-item" in run.out
+    assert "could not be marked" in run.err
+    missing = cli("remark", "--result", "no-such-result")
+    assert missing.code == 1
+    assert "No result no-such-result" in missing.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (("add-student", "--school", "Nowhere", "--unique-id", "x", "--first-name", "A", "--last-name", "B"),
+         "No school 'Nowhere'"),
+        (("add-student", "--school", "Hill School", "--unique-id", "H-1", "--first-name", "A", "--last-name", "B"),
+         "already exists"),
+        (("add-student", "--school", "Hill School", "--unique-id", "x" * 101, "--first-name", "A", "--last-name", "B"),
+         "at most 100"),
+        (("grant-credits", "--school", "Hill School", "--assessment", "demo-literacy", "--amount", "-1"), "zero or more"),
+        (("load-assessment", "/no/such/package"), "/no/such/package"),
+        (("create-sitting", "--school", "Hill School", "--assessment", "demo-literacy", "--name", "X",
+          "--start", "2027-03-01T08:00", "--end", "2027-03-01T12:00", "--student", "H-404"), "H-404"),
+        (("add-staff", "--school", "Hill School", "--username", "x", "--role", "admin"), "--password-stdin"),
+        (("list-codes", "--school", "Hill School", "--sitting", "nope"), "No such sitting"),
+    ],
+)  # fmt: skip
+def test_every_failure_says_what_and_exits_non_zero(cli: Cli, school: str, argv: tuple[str, ...], says: str) -> None:
+    run = cli(*argv)
+    assert run.code == 1
+    assert says in run.err
+    assert run.err.startswith(f"invigil-server {argv[0]}: ")
+
+
+def test_too_few_credits_from_the_command_line_changes_nothing(cli: Cli, school: str) -> None:
+    cli.ok("grant-credits", "--school", school, "--assessment", "demo-literacy", "--amount", "0")
+    for _ in range(2):
+        create_sitting(cli, "H-1", "H-2")  # 5 credits: 2 + 2, leaving 1
+    run = cli(
+        "create-sitting", "--school", school, "--assessment", "demo-literacy", "--name", "Third",
+        "--start", "2027-03-01T08:00", "--end", "2027-03-01T12:00", "--all-students",
+    )  # fmt: skip
+    assert run.code == 1
+    assert "1 credit left" in run.err
+    assert "2 needed" in run.err
+    balance = cli.ok("grant-credits", "--school", school, "--assessment", "demo-literacy", "--amount", "0", "--json")
+    assert balance.json()["balance"] == 1
+
+
+def test_a_mistyped_option_is_a_usage_error_on_the_injected_stream(cli: Cli) -> None:
+    run = cli("create-sitting", "--school", "x", "--assessment", "y", "--name", "n", "--start", "soon", "--end", "x",
+              "--all-students")  # fmt: skip
+    assert run.code == 2
+    assert "'soon' is not a date-time" in run.err
+
+
+def test_demo_seed_prints_logins_and_codes_and_refuses_a_second_time(cli: Cli) -> None:
+    data = cli.ok("demo-seed", "--json").json()
+    assert data["staff"]["username"] == "demo-admin"
+    assert len(data["students"]) == 3
+    assert all(len(s["access_code"]) == 9 for s in data["students"])
+    assert START.isoformat()[:10] in data["sitting"]["window_start"]
+    again = cli("demo-seed")
+    assert again.code == 1
+    assert "already has the demo data" in again.err
