@@ -86,14 +86,20 @@ class FaultProxy:
 
     def close(self) -> None:
         self._closing.set()
+        # shutdown() wakes a thread blocked in accept()/recv() at once; close() alone would wait for its timeout.
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._acceptor.join(5)
         self._listener.close()
         with self._lock:
             conns, threads = list(self._conns), list(self._threads)
         for conn in conns:
-            _close_quietly(conn)
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
         for thread in threads:
             thread.join(5)
+        for conn in conns:
+            _close_quietly(conn)
 
     # ---- the proxy -----------------------------------------------------------------------------------
 

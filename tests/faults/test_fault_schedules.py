@@ -1,0 +1,207 @@
+"""Results survive any schedule of network faults: afterwards the server holds each committed envelope once.
+
+INVIGIL_FAULT_SCHEDULES sets how many random schedules run (default 200, CI); INVIGIL_FAULT_SEED the first seed.
+A failure names its seed: rerun just that one with INVIGIL_FAULT_SEED=<seed> INVIGIL_FAULT_SCHEDULES=1.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from player.offline_queue.db import open_database
+from player.offline_queue.journal import Journal
+from player.offline_queue.outbox import Outbox
+from player.offline_queue.uploader import Backoff, Uploader
+from player.session import SittingSession
+from sync.client import InvigilClient
+from sync.protocol import LoginResponse
+from tests.faultproxy import Fault, FaultProxy, LoopbackServer
+from tests.player.conftest import ManualClock
+from tests.sync.server.conftest import (  # noqa: F401 - session fixtures the server below is built from
+    START,
+    DemoTemplate,
+    FakeClock,
+    demo_template,
+    migrated_template,
+    server_key,
+)
+
+SCHEDULES = int(os.environ.get("INVIGIL_FAULT_SCHEDULES", "200"))
+FIRST_SEED = int(os.environ.get("INVIGIL_FAULT_SEED", "0"))
+TIMEOUT = 0.3
+"""Client timeout: short, so a black hole costs little wall time."""
+TINY = Backoff(base=0.01, factor=2, cap=0.05)
+
+
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+    demo_template: DemoTemplate,  # noqa: F811
+    server_key: bytes,  # noqa: F811
+) -> Iterator[LoopbackServer]:
+    path = tmp_path_factory.mktemp("fault-server") / "server.db"
+    path.write_bytes(demo_template.path.read_bytes())
+    running = LoopbackServer(f"sqlite:///{path}", server_key, FakeClock(START))
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def logins(server: LoopbackServer, demo_template: DemoTemplate) -> list[LoginResponse]:  # noqa: F811
+    """One attempt per demo student; schedules reuse them, each with a fresh journal and fresh envelope keys."""
+    with InvigilClient(server.url, machine_id="fault-pc") as client:
+        return [client.login(student["access_code"]) for student in demo_template.data["students"]]
+
+
+def commit_sections(journal_path: Path, login: LoginResponse, *, server_url: str, sections: int) -> list[str]:
+    """A student finishes `sections` sections on a fresh journal; returns the outbox keys that committed."""
+    clock = ManualClock()
+    db = open_database(journal_path)
+    try:
+        journal = Journal(db, now=clock.now)
+        session = SittingSession(
+            journal=journal, attempt=journal.start_attempt(login, server_url=server_url), clock=clock
+        )
+        for _ in range(sections):
+            if session.item.type == "single_choice":
+                session.set_answer(session.item.options[0].id)
+            clock.advance(30)
+            session.end_section()
+        return [e.idempotency_key for e in Outbox(db).entries(kind="result")]
+    finally:
+        db.close()
+
+
+def drain_through(journal_path: Path, *, rng: random.Random, batch_size: int, rounds: int = 400) -> Outbox:
+    """Drain with the uploader, moving a hand clock to each retry instead of waiting; returns an outbox to read."""
+    clock = ManualClock()
+    uploader = Uploader(
+        lambda: open_database(journal_path),
+        lambda url: InvigilClient(url, machine_id="fault-pc", timeout=TIMEOUT),
+        now=clock.now,
+        rng=rng,
+        backoff=TINY,
+        batch_size=batch_size,
+    )
+    outbox = Outbox(open_database(journal_path), now=clock.now)
+    try:
+        uploader.start_up()
+        for _ in range(rounds):
+            uploader.drain_once()
+            due = outbox.next_due_at()
+            if due is None:
+                return outbox
+            if due > clock.now():
+                clock.advance((due - clock.now()).total_seconds())
+        raise AssertionError(
+            f"not drained after {rounds} rounds: {[(e.state, e.last_error) for e in outbox.entries()]}"
+        )
+    finally:
+        uploader.close()
+
+
+def assert_delivered_once(server: LoopbackServer, outbox: Outbox, committed: list[str], *, context: str) -> None:
+    held = server.result_keys()
+    for key in committed:
+        assert held.count(key) == 1, f"{context}: key {key} is on the server {held.count(key)} times"
+    leftovers = [(e.kind, e.state, e.last_error) for e in outbox.entries() if e.state != "sent"]
+    assert leftovers == [], f"{context}: the outbox still holds {leftovers}"
+    assert sorted(e.idempotency_key for e in outbox.entries(kind="result")) == sorted(committed), context
+
+
+def random_fault(rng: random.Random, server: LoopbackServer) -> list[Fault]:
+    roll = rng.random()
+    if roll < 0.18:
+        return [Fault("pass")]
+    if roll < 0.32:
+        return [Fault("reset")]
+    if roll < 0.46:
+        return [Fault("cut", cut_after=rng.randint(0, 400))]
+    if roll < 0.50:
+        return [Fault("blackhole")]
+    if roll < 0.64:
+        # Mostly a slow answer the client still waits for; sometimes one that arrives after it gave up.
+        return [Fault("delay", delay=rng.uniform(0.0, 0.1) if rng.random() < 0.8 else TIMEOUT * 1.2)]
+    if roll < 0.78:
+        return [Fault("busy")]
+    if roll < 0.96:
+        return [Fault("reply_lost")]
+    if roll < 0.98:
+        return [Fault("pass", before=server.restart)]
+    # Down for a while: refused connections until the next request brings it back.
+    return [Fault("reset", before=server.stop), Fault("pass", before=server.start)]
+
+
+def test_random_fault_schedules_deliver_every_envelope_exactly_once(
+    server: LoopbackServer, logins: list[LoginResponse], tmp_path: Path
+) -> None:
+    everything: list[str] = []
+    for seed in range(FIRST_SEED, FIRST_SEED + SCHEDULES):
+        rng = random.Random(seed)
+        faults = [f for _ in range(rng.randint(0, 8)) for f in random_fault(rng, server)]
+        with FaultProxy(("127.0.0.1", server.port), faults) as proxy:
+            journal_path = tmp_path / f"schedule-{seed}.sqlite3"
+            committed = commit_sections(
+                journal_path, rng.choice(logins), server_url=proxy.url, sections=rng.randint(1, 3)
+            )
+            outbox = drain_through(journal_path, rng=rng, batch_size=rng.randint(1, 4))
+            context = f"seed {seed} (faults applied: {proxy.applied})"
+            assert_delivered_once(server, outbox, committed, context=context)
+        everything.extend(committed)
+    held = server.result_keys()
+    assert sorted(k for k in held if k in set(everything)) == sorted(everything)
+
+
+def test_reply_lost_after_server_committed_stores_once(
+    server: LoopbackServer, logins: list[LoginResponse], tmp_path: Path
+) -> None:
+    journal_path = tmp_path / "journal.sqlite3"
+    with FaultProxy(("127.0.0.1", server.port), [Fault("reply_lost")]) as proxy:
+        [key] = commit_sections(journal_path, logins[0], server_url=proxy.url, sections=1)
+        clock = ManualClock()
+        uploader = Uploader(
+            lambda: open_database(journal_path),
+            lambda url: InvigilClient(url, timeout=TIMEOUT),
+            now=clock.now,
+            rng=random.Random(1),
+            backoff=TINY,
+        )
+        first = uploader.drain_once()
+        assert server.result_keys().count(key) == 1, "the server committed before the reply was lost"
+        assert first.retried == [key], "without a reply the player cannot know, so it must send again"
+        clock.advance(TINY.cap)
+        second = uploader.drain_once()
+        uploader.close()
+        assert second.duplicates == [key], "the server recognised the repeat by its idempotency key"
+    assert server.result_keys().count(key) == 1
+    assert [e.state for e in Outbox(open_database(journal_path)).entries(kind="result")] == ["sent"]
+
+
+@pytest.mark.parametrize("outage", ["restart between requests", "down mid-batch", "restart after commit"])
+def test_server_restart_mid_batch_loses_and_repeats_nothing(
+    server: LoopbackServer, logins: list[LoginResponse], tmp_path: Path, outage: str
+) -> None:
+    schedule = {
+        "restart between requests": [Fault("pass"), Fault("pass", before=server.restart)],
+        "down mid-batch": [
+            Fault("pass"),
+            Fault("reset", before=server.stop),
+            Fault("busy"),
+            Fault("pass", before=server.start),
+        ],
+        "restart after commit": [Fault("pass"), Fault("reply_lost"), Fault("pass", before=server.restart)],
+    }[outage]
+    starts = server.starts
+    journal_path = tmp_path / "journal.sqlite3"
+    with FaultProxy(("127.0.0.1", server.port), schedule) as proxy:
+        committed = commit_sections(journal_path, logins[1], server_url=proxy.url, sections=3)
+        outbox = drain_through(journal_path, rng=random.Random(5), batch_size=3)
+        assert proxy.remaining() == 0, "every fault of the schedule was used"
+    assert server.starts > starts, "the server really restarted"
+    assert_delivered_once(server, outbox, committed, context=outage)
