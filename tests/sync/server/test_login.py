@@ -14,11 +14,11 @@ from tests.sync.server.conftest import Demo, FakeClock
 LOGIN = "/api/v1/login"
 
 
-def login(client: TestClient, code: str, machine: str | None = "machine-1", **kw: str) -> tuple[int, dict]:
+def login(client: TestClient, code: str, machine: str | None = "machine-1") -> tuple[int, dict]:
     body: dict[str, str] = {"access_code": code}
     if machine is not None:
         body["machine_id"] = machine
-    reply = client.post(LOGIN, json=body, **kw)
+    reply = client.post(LOGIN, json=body)
     return reply.status_code, reply.json()
 
 
