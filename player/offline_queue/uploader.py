@@ -154,17 +154,22 @@ class Uploader(threading.Thread):
     # ---- the loop -----------------------------------------------------------------------------------
 
     def run(self) -> None:
+        started = False
         try:
-            self.start_up()
             while not self._stopping.is_set():
+                wait = self._idle_wait
                 try:
+                    if not started:
+                        self.start_up()
+                        started = True
                     self.drain_until_idle()
                     self.heartbeat_if_due()
+                    wait = self._seconds_to_wait()
                 except Exception:
                     # The loop must outlive any one bad round (a locked file, a bug in one row): log and go on.
                     log.exception("Uploader round failed; trying again later")
                     self._recover_after_failed_round()
-                self._wake.wait(self._seconds_to_wait())
+                self._wake.wait(wait)
                 self._wake.clear()
         finally:
             self.close()

@@ -144,6 +144,7 @@ def test_random_fault_schedules_deliver_every_envelope_exactly_once(
     everything: list[str] = []
     for seed in range(FIRST_SEED, FIRST_SEED + SCHEDULES):
         rng = random.Random(seed)
+        before = len(server.result_keys())
         faults = [f for _ in range(rng.randint(0, 8)) for f in random_fault(rng, server)]
         with FaultProxy(("127.0.0.1", server.port), faults) as proxy:
             journal_path = tmp_path / f"schedule-{seed}.sqlite3"
@@ -153,6 +154,8 @@ def test_random_fault_schedules_deliver_every_envelope_exactly_once(
             outbox = drain_through(journal_path, rng=rng, batch_size=rng.randint(1, 4))
             context = f"seed {seed} (faults applied: {proxy.applied})"
             assert_delivered_once(server, outbox, committed, context=context)
+            added = len(server.result_keys()) - before
+            assert added == len(committed), f"{context}: {added} results stored for {len(committed)} envelopes"
         everything.extend(committed)
     held = server.result_keys()
     assert sorted(k for k in held if k in set(everything)) == sorted(everything)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -218,29 +219,35 @@ def test_the_newest_progress_checkpoint_reaches_the_server(
     assert (held["item_id"], held["remaining_seconds"]) == (session.item.id, 585)
 
 
-def test_the_thread_drains_at_start_up_and_stops_when_asked(
+def wait_until(condition: Callable[[], bool], *, within: float = 20.0) -> bool:
+    """Poll a condition until it holds (a wait for a condition, not a fixed sleep)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        threading.Event().wait(0.02)
+    return True
+
+
+def test_the_thread_drains_at_start_up_sends_new_results_when_woken_and_stops(
     journal: Journal,
-    journal_db: sqlite_utils.Database,
     journal_file: Path,
     login: LoginResponse,
     server: LoopbackServer,
     clock: ManualClock,
 ) -> None:
-    sit(journal, login, clock, server_url=server.url, sections=2)
-    drained = threading.Event()
-
-    def on_status(status: UploadStatus) -> None:
-        if status.depth == 0:
-            drained.set()
-
-    uploader = make_uploader(journal_file, clock, on_status=on_status, idle_wait=30.0)
+    session = sit(journal, login, clock, server_url=server.url, sections=1)
+    uploader = make_uploader(journal_file, clock, idle_wait=30.0)
     uploader.start()
     try:
-        assert drained.wait(20), f"the uploader did not drain at start-up: {uploader.status()}"
+        assert wait_until(lambda: len(server.result_keys(login.attempt_id)) == 1), "no start-up drain"
+        session.end_section()
+        uploader.wake()  # what the UI does after a section ends; otherwise it would wait idle_wait (30 s)
+        assert wait_until(lambda: len(server.result_keys(login.attempt_id)) == 2), "wake() did not send"
+        assert wait_until(lambda: uploader.status().depth == 0)
     finally:
         uploader.stop()
     assert not uploader.is_alive()
-    assert len(server.result_keys(login.attempt_id)) == 2
 
 
 def test_the_server_sees_the_outbox_depth_in_heartbeats(
