@@ -137,3 +137,20 @@ class ResultOut(WireModel):
     error: str | None
     received_at: datetime
     marks: dict[str, object] | None
+
+
+class ResultCodeIn(WireModel):
+    code: str = Field(max_length=2_000_000)
+    """A result code as shown on the student's computer or saved to a file; spacing, case and hyphens do not matter."""
+
+
+class ResultCodeReceipt(WireModel):
+    """What became of a submitted result code: whose result it is, and whether it was new."""
+
+    result_id: str
+    student_name: str
+    sitting_name: str
+    section_ids: list[str]
+    duplicate: bool
+    """True when the server already held these results (uploaded, or the code submitted before): nothing changed."""
+    status: Literal["received", "marking", "marked", "marking_failed"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +19,12 @@ from sync.server.errors import ServiceError, not_found
 from sync.server.models import Allocation, AssessmentMedia, Attempt, Media, Result
 from sync.server.settings import LoginLimits
 from sync.server.sittings import apply_closing
+
+log = logging.getLogger(__name__)
+
+LATE_GRACE = timedelta(minutes=5)
+"""How far past its deadline an answer's time may be and still count as in time: the answer times come from the
+student's computer, whose clock may run a little fast."""
 
 # Refusals that count towards the rate limit: guesses, not honest problems with a real code.
 COUNTED_FAILURES = ("unknown_code", "malformed_code")
@@ -165,8 +173,29 @@ def heartbeat(attempt: Attempt, beat: protocol.Heartbeat, *, now: datetime) -> p
     return protocol.HeartbeatReply()
 
 
+def _utc(moment: datetime) -> datetime:
+    # The player records UTC; a naive time is taken as UTC, as the result code does.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def canonical(envelope: protocol.ResultEnvelope) -> protocol.ResultEnvelope:
+    """The envelope as the result code carries it: every time in UTC, floored to the whole second.
+
+    The same envelope uploaded and typed in from its result code must count as the same body.
+    """
+    return envelope.model_copy(
+        update={
+            "finished_at": _utc(envelope.finished_at).replace(microsecond=0),
+            "answers": [
+                a.model_copy(update={"answered_at": _utc(a.answered_at).replace(microsecond=0)})
+                for a in envelope.answers
+            ],
+        }
+    )
+
+
 def body_digest(envelope: protocol.ResultEnvelope) -> str:
-    return hashlib.sha256(envelope.model_dump_json().encode()).hexdigest()
+    return hashlib.sha256(canonical(envelope).model_dump_json().encode()).hexdigest()
 
 
 def receipt(result: Result, *, duplicate: bool) -> protocol.ResultReceipt:
@@ -178,29 +207,76 @@ def receipt(result: Result, *, duplicate: bool) -> protocol.ResultReceipt:
     )
 
 
-def existing_result(session: Session, envelope: protocol.ResultEnvelope) -> protocol.ResultReceipt | None:
-    """The receipt for an envelope already held, or 409 when the key was used for a different body."""
+def held_result(session: Session, envelope: protocol.ResultEnvelope) -> Result | None:
+    """The result already stored under the envelope's key, or 409 when the key was used for a different body."""
     held = session.scalar(select(Result).where(Result.idempotency_key == envelope.idempotency_key))
     if held is None:
         return None
-    if held.body_sha256 != body_digest(envelope) or held.attempt_id != envelope.attempt_id:
+    # Compared from the stored body, not the stored digest, so rows digested before times were made canonical
+    # still match the same envelope.
+    same = held.attempt_id == envelope.attempt_id and body_digest(
+        protocol.ResultEnvelope.model_validate(held.body)
+    ) == body_digest(envelope)
+    if not same:
         raise ServiceError(
             409,
             "idempotency_conflict",
             f"Results with key {envelope.idempotency_key} were already received with different content; "
             "nothing was changed. Send new results with a new key.",
         )
-    return receipt(held, duplicate=True)
+    return held
 
 
-def submit_result(
-    session: Session, attempt: Attempt, envelope: protocol.ResultEnvelope, *, now: datetime
-) -> protocol.ResultReceipt:
+def existing_result(session: Session, envelope: protocol.ResultEnvelope) -> protocol.ResultReceipt | None:
+    """The receipt for an envelope already held, or 409 when the key was used for a different body."""
+    held = held_result(session, envelope)
+    return None if held is None else receipt(held, duplicate=True)
+
+
+def answer_deadline(attempt: Attempt) -> datetime:
+    """The last moment the attempt's answers count: its extension if closing gave one, else the sitting's close."""
+    allocation = attempt.allocation
+    if allocation.extended_until is not None:
+        return allocation.extended_until
+    sitting = allocation.sitting
+    return domain.sitting_effective_close(window_end=sitting.window_end, closed_at=sitting.closed_at)
+
+
+def check_answered_in_time(attempt: Attempt, envelope: protocol.ResultEnvelope) -> None:
+    """409 `answered_too_late` when any answer (or the finish) came after the deadline plus LATE_GRACE."""
+    deadline = answer_deadline(attempt)
+    latest = max([_utc(envelope.finished_at), *(_utc(a.answered_at) for a in envelope.answers)])
+    if latest <= deadline + LATE_GRACE:
+        return
+    raise ServiceError(
+        409,
+        "answered_too_late",
+        f"These results were not stored: the test had to be answered by {domain.format_time(deadline)}, but "
+        f"answers were given until {domain.format_time(latest)}. If the student's computer clock is wrong, "
+        "tell support; otherwise these answers cannot count.",
+    )
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A result as stored by `store_result`: the row, and whether it was already held (nothing changed)."""
+
+    result: Result
+    duplicate: bool
+
+
+def store_result(session: Session, attempt: Attempt, envelope: protocol.ResultEnvelope, *, now: datetime) -> Stored:
+    """Store an envelope once per idempotency key and mark it; the one path for uploads and result codes."""
     if envelope.attempt_id != attempt.id:
         raise ServiceError(422, "wrong_attempt", "These results belong to a different attempt than the one signed in.")
-    already = existing_result(session, envelope)
-    if already is not None:
-        return already
+    held = held_result(session, envelope)
+    if held is not None:
+        return Stored(held, duplicate=True)
+    sitting = attempt.allocation.sitting
+    if sitting.closed_at is None and sitting.window_end <= now:
+        # Close first, as login does: a part-way student's extension must count before the deadline is read.
+        apply_closing(session, sitting, closed_at=sitting.window_end)
+    check_answered_in_time(attempt, envelope)
     result = Result(
         attempt_id=attempt.id,
         idempotency_key=envelope.idempotency_key,
@@ -214,7 +290,14 @@ def submit_result(
         attempt.machine_id = None
     session.flush()
     mark_result(result, now=now)
-    return receipt(result, duplicate=False)
+    return Stored(result, duplicate=False)
+
+
+def submit_result(
+    session: Session, attempt: Attempt, envelope: protocol.ResultEnvelope, *, now: datetime
+) -> protocol.ResultReceipt:
+    stored = store_result(session, attempt, envelope, now=now)
+    return receipt(stored.result, duplicate=stored.duplicate)
 
 
 def mark_result(result: Result, *, now: datetime) -> None:

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync import accesscode
-from sync.server import accounts, attempts, sittings
+from sync.server import accounts, attempts, resultcodes, sittings
 from sync.server.audit import Actor
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError
@@ -344,6 +345,39 @@ def cmd_remark(args: argparse.Namespace, env: Env) -> None:
             raise CliError(f"{len(failed)} results could not be marked (see above).")
 
 
+def read_code(args: argparse.Namespace, env: Env) -> str:
+    if args.file in (None, "-"):
+        return env.stdin.read()
+    path = Path(args.file)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise CliError(f"There is no file {path}. Give the file the result code was saved to, or - for stdin.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"Cannot read a result code from {path}: {exc}. Save the code as plain text and retry.") from exc
+
+
+def cmd_submit_code(args: argparse.Namespace, env: Env) -> None:
+    store, settings = open_store(args, create=False)
+    code = read_code(args, env)
+    keyring = Keyring(settings.secret_key)
+    try:
+        with store.transaction() as session:
+            receipt = resultcodes.submit_code(session, keyring, code, now=env.clock(), actor=None)
+    except IntegrityError:
+        # A worker stored the same envelope at the same moment; submitting again answers as a repeat.
+        with store.transaction() as session:
+            receipt = resultcodes.submit_code(session, keyring, code, now=env.clock(), actor=None)
+    outcome = "already received: nothing changed" if receipt.duplicate else "new"
+    sections = ", ".join(receipt.section_ids) or "none"
+    emit(
+        env,
+        args,
+        receipt.model_dump(mode="json"),
+        f"Stored the result of {receipt.student_name} ({receipt.sitting_name}), sections {sections}: {outcome}",
+    )
+
+
 def cmd_demo_seed(args: argparse.Namespace, env: Env) -> None:
     from sync.server.demo import seed
 
@@ -433,6 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", default="", help="why (kept in the log)")
     p = add("remark", cmd_remark, "mark again every result whose marking failed (or one by --result)")
     p.add_argument("--result")
+    p = add("submit-code", cmd_submit_code, "store the results in a result code (from a file, or stdin)")
+    p.add_argument("file", nargs="?", metavar="FILE", help="a file holding the code; omitted or - reads stdin")
     p = add("demo-seed", cmd_demo_seed, "create a demo school, staff login, students, credits and an open sitting")
     p.add_argument("--host", default="127.0.0.1", help="host the demo server will listen on (for the printed URL)")
     p.add_argument("--port", type=int, default=8765)

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync import staff_protocol as sp
-from sync.server import accounts, attempts, audit, sittings
+from sync.server import accounts, attempts, audit, resultcodes, sittings
 from sync.server.app import Ctx, Tx
 from sync.server.audit import Actor
 from sync.server.errors import ServiceError, not_found
@@ -270,3 +271,16 @@ def remark(result_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.ResultO
     attempts.remark(session, now=ctx.clock(), result_id=result.id)
     audit.record(session, actor, "remark", target=result.id, status=result.status)
     return result_out(result)
+
+
+@router.post("/result-codes", response_model=sp.ResultCodeReceipt)
+def submit_result_code(body: sp.ResultCodeIn, actor: ActorDep, ctx: Ctx) -> sp.ResultCodeReceipt:
+    """Any role may type in a result code: it only delivers answers the student already gave."""
+    # Its own transaction (not Tx) so that a key stored at the same moment by an upload can be retried below.
+    try:
+        with ctx.store.transaction() as session:
+            return resultcodes.submit_code(session, ctx.keyring, body.code, now=ctx.clock(), actor=actor)
+    except IntegrityError:
+        # The same envelope arrived by upload at the same moment; now it is held, so this answers as a repeat.
+        with ctx.store.transaction() as session:
+            return resultcodes.submit_code(session, ctx.keyring, body.code, now=ctx.clock(), actor=actor)

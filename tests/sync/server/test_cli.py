@@ -12,11 +12,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect
+from sqlalchemy import func, inspect, select
 
 from resources import demo_assessment_path
+from sync import resultcode
+from sync.protocol import ResultEnvelope
 from sync.server.app import create_app
 from sync.server.cli import Env, main
+from sync.server.models import AuditEntry, Result
 from sync.server.settings import ServerSettings, load_secret
 from sync.server.store import Store
 from tests.sync.server.conftest import API, START, FakeClock, bearer, envelope
@@ -240,3 +243,56 @@ def test_demo_seed_prints_logins_and_codes_and_refuses_a_second_time(cli: Cli) -
     again = cli("demo-seed")
     assert again.code == 1
     assert "already has the demo data" in again.err
+
+
+# ---- submit-code ---------------------------------------------------------------------------------
+
+
+def demo_result_code(cli: Cli) -> tuple[str, dict[str, Any]]:
+    """A demo student's result code (as the offline player shows it) and the envelope inside it."""
+    data = cli.ok("demo-seed", "--json").json()
+    for client in cli.client():
+        login = client.post(
+            f"{API}/login", json={"access_code": data["students"][0]["access_code"], "machine_id": "pc"}
+        ).json()
+    body = envelope(login["attempt_id"], {"mc-circles": "b"})
+    code = resultcode.encode(ResultEnvelope.model_validate(body), result_secret=login["result_secret"])
+    return code, body
+
+
+def test_submit_code_stores_a_code_from_a_file_once_and_from_stdin_changes_nothing(cli: Cli, tmp_path: Path) -> None:
+    code, body = demo_result_code(cli)
+    saved = tmp_path / "ada-result.txt"
+    saved.write_text(code + "\n", encoding="utf-8")
+    first = cli.ok("submit-code", str(saved))
+    assert first.out == "Stored the result of Ada Lovelace (Demo sitting), sections mc, short, dictation: new\n"
+    again = cli.ok("submit-code", stdin=code.lower())
+    assert again.out.endswith("already received: nothing changed\n")
+    dash = cli.ok("submit-code", "-", "--json", stdin=code).json()
+    assert dash["duplicate"] is True
+    store = Store.open(f"sqlite:///{cli.db}", migrate=False)
+    with store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Result)) == 1
+        logged = session.scalars(select(AuditEntry).where(AuditEntry.action == "submit_result_code")).all()
+        assert [(e.actor, e.target, e.detail["duplicate"]) for e in logged] == [
+            ("cli", body["attempt_id"], False),
+            ("cli", body["attempt_id"], True),
+            ("cli", body["attempt_id"], True),
+        ]
+    store.close()
+
+
+def test_submit_code_refuses_a_bad_code_with_the_codec_message(cli: Cli, tmp_path: Path) -> None:
+    code, _ = demo_result_code(cli)
+    mistyped = code[:7] + ("7" if code[7] != "7" else "8") + code[8:]  # group 2
+    run = cli("submit-code", stdin=mistyped)
+    assert run.code == 1
+    assert run.err.startswith("invigil-server submit-code: Group 2 (")
+    assert "does not match its check symbol" in run.err
+    truncated = cli("submit-code", stdin=code[: len(code) // 2])
+    assert truncated.code == 1
+    assert "incomplete" in truncated.err
+    missing = cli("submit-code", str(tmp_path / "nowhere.txt"))
+    assert missing.code == 1
+    assert "nowhere.txt" in missing.err
+    assert cli.ok("submit-code", stdin=code).out.endswith(": new\n")  # nothing was stored by the refusals
