@@ -198,7 +198,7 @@ class RestartMachine(RuleBasedStateMachine):
     def move(self, forward: bool) -> None:
         _ = self.session.go_next() if forward else self.session.go_previous()
 
-    @precondition(lambda self: self.session.phase is Phase.ANSWERING)
+    # No precondition: time-outs can finish the sitting, and then waiting is the only thing left to do.
     @rule(seconds=st.floats(min_value=0, max_value=120))
     def wait(self, seconds: float) -> None:
         self.clock.advance(seconds)
