@@ -37,6 +37,7 @@ from sync.protocol import (
     ErrorBody,
     Heartbeat,
     HeartbeatReply,
+    InstructionKind,
     LoginRequest,
     LoginResponse,
     MediaRef,
@@ -63,6 +64,10 @@ _CHUNK = 1 << 16
 _SITTINGS = TypeAdapter(list[sp.SittingOut])
 _CODES = TypeAdapter(list[sp.CodeSlipOut])
 _RESULTS = TypeAdapter(list[sp.ResultOut])
+_RECEIPTS = TypeAdapter(list[sp.ActionReceipt])
+_LOG = TypeAdapter(list[sp.LogEntry])
+_INCIDENTS = TypeAdapter(list[sp.IncidentOut])
+_EVIDENCE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".pdf": "application/pdf"}
 
 
 class ClientError(Exception):
@@ -265,15 +270,92 @@ class InvigilClient:
     def codes(self, token: str, sitting_id: str) -> list[sp.CodeSlipOut]:
         return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}/codes", _CODES.validate_python, token=token)
 
-    def release(self, token: str, allocation_id: str, reason: str) -> sp.AllocationOut:
-        try:
-            body = sp.ReleaseRequest(reason=reason)
-        except ValidationError as exc:
-            raise Refused(
-                "The reason is too long: keep it under 500 characters.", status=422, error="invalid_request"
-            ) from exc
+    def release(self, token: str, allocation_id: str, reason: str, *, reason_kind: sp.ReasonKind) -> sp.AllocationOut:
+        """Let the student continue on another machine; the old machine is cut off at once."""
+        body = _build(sp.ReleaseRequest, reason_kind=reason_kind, reason=reason)
         path = f"/staff/allocations/{_seg(allocation_id)}/release"
         return self._call("POST", path, sp.AllocationOut.model_validate, token=token, body=body)
+
+    def room(self, token: str, sitting_id: str) -> sp.RoomView:
+        """The live room: every allocated student's state, place, time left and last heartbeat, with counts."""
+        return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}/room", sp.RoomView.model_validate, token=token)
+
+    def act(
+        self,
+        token: str,
+        allocation_id: str,
+        kind: InstructionKind,
+        *,
+        reason_kind: sp.ReasonKind,
+        reason: str,
+        seconds: int | None = None,
+    ) -> sp.ActionReceipt:
+        """Pause, resume, add time to (seconds 60..3600) or end the section of one student; reaches the player
+        in its next heartbeat."""
+        body = _build(sp.ActionIn, kind=kind, seconds=seconds, reason_kind=reason_kind, reason=reason)
+        path = f"/staff/allocations/{_seg(allocation_id)}/actions"
+        return self._call("POST", path, sp.ActionReceipt.model_validate, token=token, body=body)
+
+    def act_on_room(
+        self, token: str, sitting_id: str, kind: sp.RoomActionKind, *, reason_kind: sp.ReasonKind, reason: str
+    ) -> list[sp.ActionReceipt]:
+        """Pause every student in progress, or resume every paused one; one receipt per student reached."""
+        body = _build(sp.RoomActionIn, kind=kind, reason_kind=reason_kind, reason=reason)
+        path = f"/staff/sittings/{_seg(sitting_id)}/actions"
+        return self._call("POST", path, _RECEIPTS.validate_python, token=token, body=body)
+
+    def sitting_log(self, token: str, sitting_id: str) -> list[sp.LogEntry]:
+        """Everything staff did in this sitting, oldest first, with who, when and why."""
+        return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}/log", _LOG.validate_python, token=token)
+
+    def submit_result_code(self, token: str, code: str) -> sp.ResultCodeReceipt:
+        """Hand in a result code typed or pasted from a student's computer; safe to repeat (see .duplicate)."""
+        body = _build(sp.ResultCodeIn, code=code)
+        return self._call("POST", "/staff/result-codes", sp.ResultCodeReceipt.model_validate, token=token, body=body)
+
+    def manual(self, token: str, allocation_id: str) -> sp.ManualEntryOut:
+        path = f"/staff/allocations/{_seg(allocation_id)}/manual"
+        return self._call("GET", path, sp.ManualEntryOut.model_validate, token=token)
+
+    def save_manual(self, token: str, allocation_id: str, entry: sp.ManualEntryIn) -> sp.ManualEntryOut:
+        """Store the hand-marked dictation values and comments (replacing what was there)."""
+        path = f"/staff/allocations/{_seg(allocation_id)}/manual"
+        return self._call("PUT", path, sp.ManualEntryOut.model_validate, token=token, body=entry)
+
+    def upload_evidence(self, token: str, allocation_id: str, path: Path) -> sp.EvidenceOut:
+        """Upload a PNG, JPEG or PDF of written work (at most MAX_EVIDENCE_BYTES); the server checks its content."""
+        mime_type = _EVIDENCE_SUFFIXES.get(path.suffix.lower())
+        if mime_type is None:
+            raise Refused(
+                f"{path.name} is not a PNG, JPEG or PDF file; scan or photograph the work as one of those.",
+                status=415,
+                error="unsupported_type",
+            )
+        try:
+            size = path.stat().st_size
+            if size > sp.MAX_EVIDENCE_BYTES:
+                raise Refused(_too_big(path.name, size), status=413, error="too_large")
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ClientError(f"Cannot read {path}: {exc.strerror or exc}. Choose the file again.") from exc
+        url = f"/staff/allocations/{_seg(allocation_id)}/evidence"
+        headers = {"X-Filename": quote(path.name, safe="")}
+        return self._call(
+            "POST", url, sp.EvidenceOut.model_validate, token=token, raw=(data, mime_type), headers=headers
+        )
+
+    def evidence(self, token: str, evidence_id: str) -> bytes:
+        """The bytes of an evidence file, as uploaded."""
+        with self._send("GET", f"/staff/evidence/{_seg(evidence_id)}", token=token) as response:
+            return response.content
+
+    def add_incident(self, token: str, sitting_id: str, incident: sp.IncidentIn) -> sp.IncidentOut:
+        path = f"/staff/sittings/{_seg(sitting_id)}/incidents"
+        return self._call("POST", path, sp.IncidentOut.model_validate, token=token, body=incident)
+
+    def incidents(self, token: str, sitting_id: str) -> list[sp.IncidentOut]:
+        path = f"/staff/sittings/{_seg(sitting_id)}/incidents"
+        return self._call("GET", path, _INCIDENTS.validate_python, token=token)
 
     def sitting_results(self, token: str, sitting_id: str) -> list[sp.ResultOut]:
         return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}/results", _RESULTS.validate_python, token=token)
@@ -288,8 +370,10 @@ class InvigilClient:
         *,
         token: str | None = None,
         body: BaseModel | None = None,
+        raw: tuple[bytes, str] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> T:
-        with self._send(method, path, token=token, body=body) as response:
+        with self._send(method, path, token=token, body=body, raw=raw, headers=headers) as response:
             try:
                 data = response.json()
             except ValueError as exc:
@@ -307,24 +391,31 @@ class InvigilClient:
         *,
         token: str | None = None,
         body: BaseModel | None = None,
+        raw: tuple[bytes, str] | None = None,
+        headers: dict[str, str] | None = None,
         stream: bool = False,
     ) -> requests.Response:
-        """One request with timeouts; returns a 2xx response or raises the matching ClientError."""
+        """One request with timeouts; returns a 2xx response or raises the matching ClientError.
+
+        `body` is sent as JSON; `raw` is (bytes, content type) for a file upload.
+        """
         url = f"{self.base_url}{API_PREFIX}{path}"
-        headers = {"User-Agent": self._user_agent, "Accept": "application/json"}
+        sent = {"User-Agent": self._user_agent, "Accept": "application/json", **(headers or {})}
         if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
+            sent["Authorization"] = f"Bearer {token}"
         data: bytes | None = None
         if body is not None:
-            headers["Content-Type"] = "application/json"
+            sent["Content-Type"] = "application/json"
             data = body.model_dump_json().encode()
+        elif raw is not None:
+            data, sent["Content-Type"] = raw
         started = time.monotonic()
         try:
             response = self._session.request(
                 method,
                 url,
                 data=data,
-                headers=headers,
+                headers=sent,
                 timeout=(self.timeout, self.timeout),
                 allow_redirects=False,
                 stream=stream,
@@ -414,6 +505,26 @@ class InvigilClient:
             status=status,
             error=f"http_{status}",
         )
+
+
+def _build(model: type[M], **fields: Any) -> M:
+    """A request body built here, so a bad field is refused with the server's wording before anything is sent."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()[:5]
+        )
+        raise Refused(f"The request is not valid: {problems}.", status=422, error="invalid_request") from exc
+
+
+def _too_big(filename: str, size: int) -> str:
+    limit_mb = sp.MAX_EVIDENCE_BYTES / (1024 * 1024)
+    return (
+        f"{filename} is {size / (1024 * 1024):.1f} MB; evidence files can be at most {limit_mb:g} MB. "
+        "Scan at a lower resolution, or save the photo smaller."
+    )
 
 
 def _seg(value: str) -> str:

@@ -122,21 +122,41 @@ class Checkpoint(WireModel):
 
 
 class Heartbeat(WireModel):
+    """Where the player is, sent every few seconds; the reply carries the invigilator's instructions."""
+
     section_id: str | None = None
+    section_title: str | None = Field(default=None, max_length=200)
     item_id: str | None = None
+    item_index: int | None = Field(default=None, ge=1)
+    """1-based position of the current item within its section."""
+    item_count: int | None = Field(default=None, ge=0)
     remaining_seconds: int | None = None
+    paused: bool = False
+    """True while the player shows "Paused by your invigilator" (its clock stopped)."""
+    finished: bool = False
+    """True once the student has finished on this machine (results may still be waiting in the outbox)."""
     outbox_depth: int = Field(default=0, ge=0)
     machine_id: str | None = Field(default=None, max_length=128)
 
 
+InstructionKind = Literal["pause", "resume", "add_time", "end_section"]
+
+
 class Instruction(WireModel):
-    kind: Literal["pause", "resume", "add_time", "end_section"]
+    """An invigilator's instruction; the player applies each id once, so a repeated delivery is harmless."""
+
+    id: str
+    kind: InstructionKind
     seconds: int | None = None
+    """add_time: the seconds to add to the current section's clock."""
     section_id: str | None = None
+    """end_section: the section to end (ignored by the player if it has already moved on)."""
+    reason: str = ""
 
 
 class HeartbeatReply(WireModel):
     instructions: list[Instruction] = Field(default_factory=list)
+    """Instructions not delivered before, oldest first."""
 
 
 class AnswerRecord(WireModel):

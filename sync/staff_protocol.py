@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
-from sync.protocol import WireModel
+from sync.protocol import InstructionKind, WireModel
 
 Role = Literal["admin", "teacher", "invigilator"]
+
+ReasonKind = Literal["toilet_break", "technical_problem", "illness", "fire_alarm", "moved_machine", "other"]
+REASON_KINDS: tuple[str, ...] = get_args(ReasonKind)
+MAX_REASON_CHARS = 500
+RoomActionKind = Literal["pause", "resume"]
+StudentState = Literal[
+    "not_started", "in_progress", "paused", "finished_sent", "finished_waiting", "marked", "released"
+]
+IncidentKind = Literal["power_cut", "illness", "fire_alarm", "network", "other"]
+INCIDENT_KINDS: tuple[str, ...] = get_args(IncidentKind)
+MIN_ADD_SECONDS = 60
+MAX_ADD_SECONDS = 3600
+MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+"""The largest evidence file (scan or photo of written work) the server accepts: 10 MB."""
+EVIDENCE_TYPES: dict[str, str] = {"image/png": ".png", "image/jpeg": ".jpg", "application/pdf": ".pdf"}
+"""Accepted evidence MIME types and their usual file suffix."""
+ONLINE_WITHIN_SECONDS = 30
+"""A player counts as online when its last heartbeat reached the server at most this many seconds ago."""
 
 
 class StaffLoginRequest(WireModel):
@@ -125,18 +143,189 @@ class CodeSlipOut(WireModel):
     state: str
 
 
-class ReleaseRequest(WireModel):
-    reason: str = Field(default="", max_length=500)
+class Reasoned(WireModel):
+    """Every invigilator action carries a reason: a kind from the short list, and free text (needed for "other")."""
+
+    reason_kind: ReasonKind
+    reason: str = Field(default="", max_length=MAX_REASON_CHARS, validate_default=True)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason_for_other(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("reason_kind") == "other" and not value.strip():
+            raise ValueError('say what happened: a reason is required when the reason kind is "other"')
+        return value.strip()
+
+
+class ReleaseRequest(Reasoned):
+    """Release a student's code so the attempt continues on another machine."""
+
+
+class ActionIn(Reasoned):
+    """An action on one student: pause, resume, add time (seconds 60..3600) or end their current section."""
+
+    kind: InstructionKind
+    seconds: int | None = Field(default=None, validate_default=True)
+
+    @field_validator("seconds")
+    @classmethod
+    def _seconds_for_add_time(cls, value: int | None, info: ValidationInfo) -> int | None:
+        kind = info.data.get("kind")
+        if kind == "add_time":
+            if value is None:
+                raise ValueError(f"add_time needs seconds ({MIN_ADD_SECONDS} to {MAX_ADD_SECONDS})")
+            if not MIN_ADD_SECONDS <= value <= MAX_ADD_SECONDS:
+                raise ValueError(
+                    f"add between {MIN_ADD_SECONDS} and {MAX_ADD_SECONDS} seconds (1 to 60 minutes), not {value}"
+                )
+        elif value is not None:
+            raise ValueError(f"seconds is only for add_time, not for {kind}")
+        return value
+
+
+class RoomActionIn(Reasoned):
+    """Pause or resume the whole room (every student it applies to)."""
+
+    kind: RoomActionKind
+
+
+class ActionReceipt(WireModel):
+    instruction_id: str
+    kind: InstructionKind
+    student_name: str
+    allocation_id: str
+
+
+class RoomCounts(WireModel):
+    not_started: int
+    in_progress: int
+    paused: int
+    finished: int
+    """finished_sent, finished_waiting and marked together."""
+    offline: int
+    """Students with an open attempt (in progress, paused or finished_waiting) whose machine is silent."""
+    waiting_to_send: int
+    """Students whose machine last reported unsent results (outbox_depth > 0)."""
+
+
+class RoomStudent(WireModel):
+    allocation_id: str
+    attempt_id: str | None
+    student_name: str
+    unique_id: str
+    state: StudentState
+    machine_id: str | None
+    section_id: str | None
+    section_title: str | None
+    item_index: int | None
+    item_count: int | None
+    remaining_seconds: int | None
+    last_seen_at: datetime | None
+    online: bool
+    """A heartbeat reached the server within ONLINE_WITHIN_SECONDS (by the server's clock)."""
+    outbox_depth: int
+    paused: bool
+    extra_time_seconds: int
+    """Time added by invigilators (add_time), in seconds."""
+
+
+class RoomView(WireModel):
+    sitting_id: str
+    sitting_name: str
+    assessment_title: str
+    window_end: datetime
+    counts: RoomCounts
+    students: list[RoomStudent]
+    server_time: datetime
+    """The server's clock when the view was made (last_seen_at is on the same clock)."""
+
+
+class LogEntry(WireModel):
+    at: datetime
+    actor: str
+    action: str
+    student_name: str | None
+    reason_kind: str | None
+    reason: str | None
+    detail: dict[str, object]
+
+
+class ManualEntryIn(WireModel):
+    """Values marked by hand for the dictation section, and comments; None clears a value."""
+
+    typed_dictation: str | None = Field(default=None, max_length=100)
+    written_dictation: str | None = Field(default=None, max_length=100)
+    comments: str | None = Field(default=None, max_length=4000)
+
+
+class EvidenceOut(WireModel):
+    id: str
+    filename: str
+    mime_type: str
+    size: int
+    uploaded_at: datetime
+    uploaded_by: str
+
+
+class ManualEntryOut(WireModel):
+    allocation_id: str
+    student_name: str
+    typed_dictation: str | None
+    written_dictation: str | None
+    comments: str | None
+    updated_by: str | None
+    updated_at: datetime | None
+    evidence: list[EvidenceOut]
+
+
+class IncidentIn(WireModel):
+    kind: IncidentKind
+    occurred_at: datetime
+    allocation_ids: list[str] = Field(default_factory=list, max_length=1000)
+    """Students affected, as allocations of this sitting (may be empty: the whole room)."""
+    note: str = Field(default="", max_length=4000)
+
+    @field_validator("note")
+    @classmethod
+    def _note_for_other(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") == "other" and not value.strip():
+            raise ValueError('say what happened: a note is required when the incident kind is "other"')
+        return value.strip()
+
+
+class IncidentOut(WireModel):
+    id: str
+    kind: IncidentKind
+    occurred_at: datetime
+    allocation_ids: list[str]
+    students: list[str]
+    note: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+class SectionScore(WireModel):
+    section_id: str
+    title: str
+    score: float
+    max_score: float
+    needs_manual: bool
 
 
 class ResultOut(WireModel):
     id: str
     attempt_id: str
+    allocation_id: str
     student_name: str
+    unique_id: str
     status: str
     error: str | None
     received_at: datetime
     marks: dict[str, object] | None
+    section_scores: list[SectionScore] = Field(default_factory=list)
+    """Scores of the sections this result carries (empty until marked)."""
+    manual: ManualEntryOut | None = None
+    """The allocation's manual entries (dictation values, comments, evidence), if any were made."""
 
 
 class ResultCodeIn(WireModel):
