@@ -1,0 +1,144 @@
+"""Outbox drain: queued result envelopes sent by the real Uploader to the real server process on loopback."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+from bench.common import Figure, Sizes
+from player.offline_queue.db import open_database
+from player.offline_queue.journal import Journal
+from player.offline_queue.uploader import Uploader
+from sync.client import InvigilClient
+from sync.protocol import AnswerRecord, Checkpoint, Heartbeat, HeartbeatReply, ResultEnvelope, ResultReceipt
+
+FLOOR_REQUESTS_MAX = 2000
+
+
+def envelope_body(attempt_id: str, n: int) -> str:
+    now = datetime.now(UTC)
+    env = ResultEnvelope(
+        idempotency_key=str(uuid.uuid4()),
+        attempt_id=attempt_id,
+        section_ids=["mc"],
+        answers=[AnswerRecord(item_id="mc-circles", value="abc"[n % 3], answered_at=now)],
+        finished_at=now,
+        final=False,
+    )
+    return env.model_dump_json()
+
+
+def queue_envelopes(db_path: Path, *, attempt_id: str, count: int) -> None:
+    """Fill the outbox as finished sections would: pending 'result' rows (bench setup, one transaction)."""
+    db = open_database(db_path)
+    try:
+        stamp = datetime.now(UTC).isoformat()
+        rows = []
+        for n in range(count):
+            body = envelope_body(attempt_id, n)
+            rows.append((json.loads(body)["idempotency_key"], attempt_id, body, stamp))
+        with db.conn:
+            db.conn.executemany(
+                "INSERT INTO outbox (idempotency_key, attempt_id, kind, body, state, attempts, created_at) "
+                "VALUES (?, ?, 'result', ?, 'pending', 0, ?)",
+                rows,
+            )
+    finally:
+        db.close()
+
+
+def sent_count(db_path: Path) -> int:
+    db = open_database(db_path)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'sent'").fetchone()[0])
+    finally:
+        db.close()
+
+
+class InstantClient:
+    """Accepts everything at once: isolates the outbox's own cost (claim, mark sent) from the network."""
+
+    def submit_result(self, attempt_id: str, token: str, envelope: ResultEnvelope) -> ResultReceipt:
+        return ResultReceipt(
+            result_id="bench", idempotency_key=envelope.idempotency_key, status="received", duplicate=False
+        )
+
+    def put_checkpoint(self, attempt_id: str, token: str, checkpoint: Checkpoint) -> None:
+        return None
+
+    def heartbeat(self, attempt_id: str, token: str, beat: Heartbeat) -> HeartbeatReply:
+        raise NotImplementedError("the drain benchmark sends no heartbeats")
+
+    def close(self) -> None:
+        return None
+
+
+def drain(db_path: Path, *, server_url: str, instant: bool) -> float:
+    """Seconds for Uploader.drain_until_idle over everything pending."""
+
+    def connect(url: str) -> InvigilClient | InstantClient:
+        return InstantClient() if instant else InvigilClient(url, machine_id="bench-pc", timeout=10.0)
+
+    uploader = Uploader(lambda: open_database(db_path), connect)
+    try:
+        started = time.perf_counter()
+        uploader.drain_until_idle()
+        return time.perf_counter() - started
+    finally:
+        uploader.close()
+
+
+def trivial_rate(server_url: str, body: str, count: int) -> float:
+    """Requests per second to the same server's cheapest route (an unknown path: routing and a JSON 404, no
+    database), over the same kind of keep-alive session the client uses, with an envelope-sized body."""
+    url = f"{server_url}/api/v1/bench-floor"
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    with requests.Session() as session:
+        session.post(url, data=body, headers=headers, timeout=10)
+        started = time.perf_counter()
+        for _ in range(count):
+            session.post(url, data=body, headers=headers, timeout=10).close()
+        return count / (time.perf_counter() - started)
+
+
+def measure(sizes: Sizes, *, server_url: str, code: str, work: Path) -> list[Figure]:
+    work.mkdir(parents=True, exist_ok=True)
+    with InvigilClient(server_url, machine_id="bench-drain", timeout=10.0) as client:
+        login = client.login(code)
+    count = sizes.outbox_envelopes
+
+    local = work / "local.sqlite3"
+    db = open_database(local)
+    Journal(db).start_attempt(login, server_url=server_url)
+    db.close()
+    queue_envelopes(local, attempt_id=login.attempt_id, count=count)
+    local_rate = count / drain(local, server_url=server_url, instant=True)
+
+    real = work / "real.sqlite3"
+    db = open_database(real)
+    Journal(db).start_attempt(login, server_url=server_url)
+    db.close()
+    queue_envelopes(real, attempt_id=login.attempt_id, count=count)
+    seconds = drain(real, server_url=server_url, instant=False)
+    sent = sent_count(real)
+    if sent != count:
+        raise RuntimeError(f"outbox drain: {sent} of {count} envelopes confirmed by the server")
+
+    floor = trivial_rate(server_url, envelope_body(login.attempt_id, 0), min(count, FLOOR_REQUESTS_MAX))
+    return [
+        Figure(
+            name="outbox drain",
+            value=count / seconds,
+            unit="env/s",
+            floor=floor,
+            budget=5000.0,
+            compare=">=",
+            how=f"{count} queued envelopes, Uploader.drain_until_idle to the server process (one request each)",
+            extra={"outbox_only_env_per_s": round(local_rate), "seconds": round(seconds, 2)},
+        )
+    ]
