@@ -10,11 +10,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer
 
+from player.audio.player import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
 from player.audio.qt import QtAudioPlayer
 from player.offline_queue.journal import Journal, JournalError, StoredAttempt
 from player.session import Clock, Phase, SectionEnded, SittingSession, SystemClock, TimeWarning
 from player.ui.screens.item import ItemView
-from player.ui.tasks import TaskRunner
+from player.ui.tasks import Report, TaskRunner
 from player.ui.window import MainWindow
 from sync.client import ClientError, InvigilClient
 from sync.mediacache import MediaCache
@@ -26,6 +27,13 @@ UNEXPECTED = "Something went wrong on this computer ({what}). Tell your invigila
 ENTER_AGAIN = "Type your access code again to continue your test where you left off."
 TIME_UP = "Time is up for the section {title}. Your answers to it are saved."
 PAUSED = "Paused by your invigilator. Please wait."
+CHECKING = "Checking your code…"
+NOT_HEARD = "Not heard. This play is not counted: choose Try again when the sound works."
+DEVICE_PROBLEMS = (NO_DEVICE_MESSAGE, DEVICE_LOST_MESSAGE)
+
+
+def downloading_text(done: int, total: int) -> str:
+    return f"Downloading the test: {done} of {total} file{'s' if total != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,9 @@ class PlayerController(QObject):
         self._media: dict[str, Path] = {}
         self._sound_checked = False
         self._playing_item: str | None = None
+        # Items whose counted play was cut off by a missing or lost audio device: the next play is free.
+        # In memory only: the journal cannot take a play back yet, so a restart forgets what is owed.
+        self._owed_plays: set[str] = set()
         self._timer = QTimer(self)
         self._timer.setInterval(settings.tick_interval_ms)
         self._timer.timeout.connect(self.tick)
@@ -99,6 +110,7 @@ class PlayerController(QObject):
         w.item.answer_changed.connect(self._on_answer)
         w.item.draft_changed.connect(self._on_draft)
         w.item.replay_requested.connect(self._on_replay)
+        w.item.audio_retry_requested.connect(self._on_replay)
         w.review.go_to.connect(self._on_review_go_to)
         w.review.back.connect(self._show_item)
         w.review.end_confirmed.connect(self._on_end_confirmed)
@@ -142,16 +154,23 @@ class PlayerController(QObject):
         return paths
 
     def _on_code(self, code: str) -> None:
-        self.window.access_code.set_busy("Checking your code and downloading the test…")
+        self.window.access_code.set_busy(CHECKING)
         cache = self._cache
 
-        def work() -> tuple[LoginResponse, dict[str, Path]]:
+        def work(report: Report) -> tuple[LoginResponse, dict[str, Path]]:
             # A client per task: a requests session is not shared between threads.
             with self._make_client() as client:
                 login = client.login(code)
-                return login, client.fetch_all_media(login, cache)
+                return login, client.fetch_all_media(login, cache, progress=report)
 
-        self._tasks.run(work, on_done=self._on_logged_in, on_error=self._on_login_failed)
+        self._tasks.run_reporting(
+            work, on_progress=self._on_download_progress, on_done=self._on_logged_in, on_error=self._on_login_failed
+        )
+
+    def _on_download_progress(self, done: int, total: int) -> None:
+        # On a slow school network the test's pictures and recordings take a while: show that it is moving.
+        if total > 0 and self.window.current_screen() is self.window.access_code:
+            self.window.access_code.set_busy(downloading_text(done, total))
 
     def _on_login_failed(self, exc: Exception) -> None:
         if isinstance(exc, ClientError):
@@ -332,10 +351,13 @@ class PlayerController(QObject):
             bar.show_error(f"This recording is missing from this computer ({path.name}). Tell your invigilator.")
             bar.set_plays_left(session.plays_left(item))
             return
-        if not session.start_play():
+        owed = item.id in self._owed_plays
+        if not owed and not session.start_play():
             bar.set_state("You have used all the plays of this recording." if autoplay else "No plays left.")
             bar.set_plays_left(0)
             return
+        self._owed_plays.discard(item.id)
+        bar.show_error("")
         self._playing_item = item.id
         bar.set_plays_left(session.plays_left(item), playing=True)
         bar.set_state("Playing…")
@@ -371,9 +393,18 @@ class PlayerController(QObject):
         if (bar := self.window.item.audio) is not None and self._current_bar_for_playing() is not None:
             assert self.session is not None
             # QtAudioPlayer has logged the file and cause; the student sees the sentence.
+            item_id = self._playing_item
             self._playing_item = None
-            bar.show_error(message)
-            bar.set_state("Not played.")
+            if message in DEVICE_PROBLEMS:
+                # Counted but not heard: the student gets this play back through Try again.
+                log.warning("Play of item %s cut off by an audio device problem; the next play is free", item_id)
+                if item_id is not None:
+                    self._owed_plays.add(item_id)
+                bar.show_error(message, can_retry=True)
+                bar.set_state(NOT_HEARD)
+            else:
+                bar.show_error(message)
+                bar.set_state("Not played.")
             bar.set_plays_left(self.session.plays_left(self.session.item))
 
     # ---- review, ending, time ----------------------------------------------------------------------
@@ -458,6 +489,7 @@ class PlayerController(QObject):
         self._login = None
         self._media = {}
         self._sound_checked = False
+        self._owed_plays.clear()
         self.window.item.clear()
         self.window.confirm.clear()
         self.window.show_header(None)

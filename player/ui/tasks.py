@@ -12,12 +12,15 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+Report = Callable[[int, int], None]
+
 
 class _Relay(QObject):
     """Lives on the GUI thread; signals emitted from the worker arrive there through Qt's queued connection."""
 
     succeeded = Signal(object)
     failed = Signal(object)
+    progressed = Signal(int, int)  # done, total
 
 
 class _Job(QRunnable, Generic[T]):
@@ -52,6 +55,23 @@ class TaskRunner(QObject):
         on_done: Callable[[T], None],
         on_error: Callable[[Exception], None],
     ) -> None:
+        self._start(work, relay=self._relay(on_done, on_error))
+
+    def run_reporting(
+        self,
+        work: Callable[[Report], T],
+        *,
+        on_progress: Report,
+        on_done: Callable[[T], None],
+        on_error: Callable[[Exception], None],
+    ) -> None:
+        """Like run(), but `work` gets a `report(done, total)` it may call from the worker; `on_progress`
+        receives each report on the GUI thread, always before `on_done`."""
+        relay = self._relay(on_done, on_error)
+        relay.progressed.connect(on_progress)
+        self._start(lambda: work(relay.progressed.emit), relay=relay)
+
+    def _relay(self, on_done: Callable[[T], None], on_error: Callable[[Exception], None]) -> _Relay:
         relay = _Relay(self)
         self._running.add(relay)
 
@@ -66,6 +86,9 @@ class TaskRunner(QObject):
 
         relay.succeeded.connect(lambda value: finish(on_done, value))
         relay.failed.connect(lambda exc: finish(on_error, exc))
+        return relay
+
+    def _start(self, work: Callable[[], T], *, relay: _Relay) -> None:
         if len(self._running) == 1:
             self.idle_changed.emit(False)
         self._pool.start(_Job(work, relay))

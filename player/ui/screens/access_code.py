@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLineEdit, QWidget
 
-from player.ui.screens.common import button, label, set_message
+from player.ui.screens.common import button, centred_column, label, set_message
 from sync import accesscode
 
 log = logging.getLogger(__name__)
@@ -17,6 +17,7 @@ class AccessCodeScreen(QWidget):
     """Emits `submitted` with the canonical code; a code that cannot be real never leaves this screen."""
 
     submitted = Signal(str)
+    status_changed = Signal(str)  # each busy message as it is shown (login, then download progress)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -33,7 +34,7 @@ class AccessCodeScreen(QWidget):
         self.error = label(name="error")
         set_message(self.status, "")
         set_message(self.error, "")
-        layout = QVBoxLayout(self)
+        layout = centred_column(self)
         layout.addStretch(1)
         for widget in (self.heading, self.hint, self.code_edit, self.start_button, self.status, self.error):
             layout.addWidget(widget)
@@ -65,6 +66,7 @@ class AccessCodeScreen(QWidget):
         self.code_edit.setEnabled(not busy)
         self.start_button.setEnabled(not busy)
         set_message(self.status, message)
+        self.status_changed.emit(message)
         if busy:
             set_message(self.error, "")
 

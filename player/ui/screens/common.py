@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+COLUMN_WIDTH = 720
 
 
 def label(text: str = "", *, name: str = "", accessible: str = "", wrap: bool = True) -> QLabel:
@@ -31,3 +33,15 @@ def set_message(widget: QLabel, text: str) -> None:
     widget.setText(text)
     widget.setAccessibleName(text or "No message")
     widget.setVisible(bool(text))
+
+
+def centred_column(screen: QWidget, *, max_width: int = COLUMN_WIDTH) -> QVBoxLayout:
+    """The layout for a simple screen: one column in the middle, so lines and buttons stay a readable length
+    on a wide monitor. Returns the column's layout for the screen to fill."""
+    panel = QWidget(screen)
+    panel.setMaximumWidth(max_width)
+    outer = QHBoxLayout(screen)
+    outer.addStretch(1)
+    outer.addWidget(panel, 100)
+    outer.addStretch(1)
+    return QVBoxLayout(panel)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from player.ui.screens.common import button, label
+from player.ui.screens.common import button, centred_column, label
 
 
 class ConfirmScreen(QWidget):
@@ -27,7 +27,7 @@ class ConfirmScreen(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.yes_button)
         buttons.addWidget(self.no_button)
-        layout = QVBoxLayout(self)
+        layout = centred_column(self)
         layout.addStretch(1)
         for widget in (self.heading, self.student, self.assessment, self.when):
             layout.addWidget(widget)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
-from player.ui.screens.common import button, label
+from player.ui.screens.common import button, centred_column, label
 
 SAVED_HERE = "Your answers are saved on this computer and will be sent automatically."
 SENT = "All your answers have been sent."
@@ -21,7 +21,7 @@ class FinishedScreen(QWidget):
         self.hint = label("Choose Finished so the next student can use this computer.")
         self.finish_button = button("&Finished", primary=True)
         self.finish_button.clicked.connect(self.done)
-        layout = QVBoxLayout(self)
+        layout = centred_column(self)
         layout.addStretch(1)
         for widget in (self.heading, self.delivery, self.hint, self.finish_button):
             layout.addWidget(widget)

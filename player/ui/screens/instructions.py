@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
-from player.ui.screens.common import button, label, set_message
+from player.ui.screens.common import button, centred_column, label, set_message
 
 
 class InstructionsScreen(QWidget):
@@ -19,7 +19,7 @@ class InstructionsScreen(QWidget):
         self.time = label()
         self.start_button = button("&Start this section", primary=True)
         self.start_button.clicked.connect(self.start)
-        layout = QVBoxLayout(self)
+        layout = centred_column(self)
         layout.addStretch(1)
         for widget in (self.notice, self.heading, self.body, self.time, self.start_button):
             layout.addWidget(widget)

@@ -44,6 +44,7 @@ class ItemScreen(QWidget):
     answer_changed = Signal(object)  # a choice: commit now
     draft_changed = Signal(str)  # typing: committed within seconds
     replay_requested = Signal()
+    audio_retry_requested = Signal()
 
     def __init__(self, player: QtAudioPlayer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -110,6 +111,7 @@ class ItemScreen(QWidget):
         self.audio = AudioBar(self._player) if view.has_audio else None
         if self.audio is not None:
             self.audio.replay.connect(self.replay_requested)
+            self.audio.retry.connect(self.audio_retry_requested)
             column.addWidget(self.audio)
         if item.type in CHOICE_TYPES:
             choice = ChoiceAnswer(item)
@@ -139,7 +141,7 @@ class ItemScreen(QWidget):
         # Reading order: the recording's controls, the answer, then the navigation bar left to right.
         chain: list[QWidget] = []
         if self.audio is not None:
-            chain += [self.audio.replay_button, self.audio.volume]
+            chain += [self.audio.replay_button, self.audio.retry_button, self.audio.volume]
         if isinstance(self.answer, ChoiceAnswer):
             chain += list(self.answer.buttons)
         elif isinstance(self.answer, TextAnswer):

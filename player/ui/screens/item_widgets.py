@@ -40,6 +40,7 @@ class VolumeSlider(QSlider):
         self.setSingleStep(5)
         self.setPageStep(10)
         self.setAccessibleName("Volume")
+        self.setMinimumWidth(160)  # long enough to set by mouse in the audio bar's row
         self.setValue(round(player.volume() * 100))
         self.valueChanged.connect(self._apply)
 
@@ -181,6 +182,7 @@ class AudioBar(QWidget):
     """Progress of the item's recording, the replay button with the plays left, volume and any problem."""
 
     replay = Signal()
+    retry = Signal()  # after a device problem: play the recording that was not heard
 
     def __init__(self, player: QtAudioPlayer, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -192,11 +194,15 @@ class AudioBar(QWidget):
         self.state = label(accessible="Recording")
         self.replay_button = button("Play again")
         self.replay_button.clicked.connect(self.replay)
+        self.retry_button = button("Try again", accessible="Try again to play the recording", primary=True)
+        self.retry_button.clicked.connect(self.retry)
+        self.retry_button.setVisible(False)
         self.volume = VolumeSlider(player)
         self.error = label(name="error")
         set_message(self.error, "")
         row = QHBoxLayout()
         row.addWidget(self.replay_button)
+        row.addWidget(self.retry_button)
         row.addWidget(self.progress, 1)
         row.addWidget(QLabel("Volume"))
         row.addWidget(self.volume)
@@ -205,7 +211,8 @@ class AudioBar(QWidget):
         layout.addWidget(self.state)
         layout.addLayout(row)
         layout.addWidget(self.error)
-        self.setTabOrder(self.replay_button, self.volume)
+        self.setTabOrder(self.replay_button, self.retry_button)
+        self.setTabOrder(self.retry_button, self.volume)
 
     def set_plays_left(self, left: int | None, *, playing: bool = False) -> None:
         text = "Play again" if left is None else f"Play again ({left} left)"
@@ -222,8 +229,11 @@ class AudioBar(QWidget):
         seconds = f"{position_ms // 1000} of {max(duration_ms, position_ms) // 1000} seconds"
         self.progress.setAccessibleDescription(seconds)
 
-    def show_error(self, message: str) -> None:
+    def show_error(self, message: str, *, can_retry: bool = False) -> None:
+        """Say what went wrong ("" clears it); `can_retry` offers Try again (for device problems)."""
         set_message(self.error, message)
+        # No focus grab: the student may be typing, and a keystroke must not land on the button.
+        self.retry_button.setVisible(bool(message) and can_retry)
 
 
 class ScaledImage(QLabel):

@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from player.audio.player import NO_DEVICE_MESSAGE, OutputDevices
 from player.audio.qt import QtAudioPlayer
-from player.ui.screens.common import button, label, set_message
+from player.ui.screens.common import button, centred_column, label, set_message
 from player.ui.screens.item_widgets import VolumeSlider
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class SoundCheckScreen(QWidget):
         row = QHBoxLayout()
         for widget in (self.play_button, self.yes_button, self.no_button, self.retry_button):
             row.addWidget(widget)
-        layout = QVBoxLayout(self)
+        layout = centred_column(self)
         layout.addStretch(1)
         for text in (self.heading, self.question, self.message):
             layout.addWidget(text)

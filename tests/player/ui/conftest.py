@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,7 @@ class PlayerFactory:
         clock: Clock | None = None,
         server_url: str | None = None,
         machine_id: str = MACHINE_ID,
+        today: Callable[[], datetime] = datetime.now,
     ) -> Player:
         url = server_url or self.server_url
         devices = devices if devices is not None else FixedOutputDevices(["Test speakers"])
@@ -89,6 +91,7 @@ class PlayerFactory:
             tasks=tasks,
             settings=ControllerSettings(server_url=url, tick_interval_ms=50, typing_commit_every=0.3),
             clock=clock,
+            today=today,
         )
         window.show()
         window.activateWindow()
