@@ -74,7 +74,7 @@ class Camera:
         assert not is_blank(image), f"{name}: the screenshot is a single colour"
         for folder in self.folders:
             path = folder / f"{name}.png"
-            assert image.save(str(path), b"PNG"), f"{name}: could not write {path}"
+            assert image.save(str(path)), f"{name}: could not write {path}"
             assert path.stat().st_size < MAX_BYTES, f"{path} is {path.stat().st_size} bytes"
             self.taken.append(path)
 
