@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal, get_args
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from sync.protocol import InstructionKind, WireModel
 
@@ -280,7 +280,8 @@ class ManualEntryOut(WireModel):
 
 class IncidentIn(WireModel):
     kind: IncidentKind
-    occurred_at: datetime
+    occurred_at: AwareDatetime
+    """When it happened, with its time zone (a naive time would be ambiguous)."""
     allocation_ids: list[str] = Field(default_factory=list, max_length=1000)
     """Students affected, as allocations of this sitting (may be empty: the whole room)."""
     note: str = Field(default="", max_length=4000)
@@ -296,7 +297,8 @@ class IncidentIn(WireModel):
 class IncidentOut(WireModel):
     id: str
     kind: IncidentKind
-    occurred_at: datetime
+    occurred_at: AwareDatetime
+    """When it happened, with its time zone (a naive time would be ambiguous)."""
     allocation_ids: list[str]
     students: list[str]
     note: str

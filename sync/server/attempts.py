@@ -167,10 +167,23 @@ def save_checkpoint(attempt: Attempt, checkpoint: protocol.Checkpoint, *, now: d
         attempt.checkpoint = checkpoint.model_dump(mode="json")
 
 
-def heartbeat(attempt: Attempt, beat: protocol.Heartbeat, *, now: datetime) -> protocol.HeartbeatReply:
+def heartbeat(
+    session: Session, attempt: Attempt, beat: protocol.Heartbeat, *, now: datetime
+) -> protocol.HeartbeatReply:
+    """Keep the player's live state for the room view; reply with the instructions it has not had yet."""
+    from sync.server import room  # room imports this module's neighbours; importing late keeps the graph simple
+
     attempt.last_seen_at = now
     attempt.outbox_depth = beat.outbox_depth
-    return protocol.HeartbeatReply()
+    attempt.paused = beat.paused
+    attempt.section_id = beat.section_id
+    attempt.section_title = beat.section_title
+    attempt.item_index = beat.item_index
+    attempt.item_count = beat.item_count
+    attempt.remaining_seconds = beat.remaining_seconds
+    if beat.finished and attempt.reported_finished_at is None:
+        attempt.reported_finished_at = now
+    return protocol.HeartbeatReply(instructions=room.deliver(session, attempt, now=now))
 
 
 def _utc(moment: datetime) -> datetime:

@@ -31,7 +31,19 @@ class Actor:
         return cls(school_id=school_id, name="cli", now=now)
 
 
-def record(session: Session, actor: Actor, action: str, *, target: str | None = None, **detail: Any) -> None:
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    target: str | None = None,
+    sitting_id: str | None = None,
+    allocation_id: str | None = None,
+    reason_kind: str | None = None,
+    reason: str | None = None,
+    **detail: Any,
+) -> None:
+    """Add one entry; `sitting_id` puts it in that sitting's log, `allocation_id` names the student it concerns."""
     session.add(
         AuditEntry(
             school_id=actor.school_id,
@@ -39,6 +51,10 @@ def record(session: Session, actor: Actor, action: str, *, target: str | None = 
             actor=actor.name,
             action=action,
             target=target,
+            sitting_id=sitting_id,
+            allocation_id=allocation_id,
+            reason_kind=reason_kind,
+            reason=reason,
             detail=detail,
             at=actor.now or utcnow(),
         )

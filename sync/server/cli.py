@@ -27,6 +27,7 @@ from sync.server.errors import ServiceError
 from sync.server.models import Allocation, School, Student, utcnow
 from sync.server.settings import ServerSettings, SettingsError, database_url, default_secret_path, load_secret
 from sync.server.store import Store, StoreError
+from sync.staff_protocol import REASON_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +306,8 @@ def cmd_close_sitting(args: argparse.Namespace, env: Env) -> None:
 
 
 def cmd_release_code(args: argparse.Namespace, env: Env) -> None:
+    if args.reason_kind == "other" and not args.reason.strip():
+        raise CliError('With --reason-kind other, say what happened with --reason "...".')
     store, settings = open_store(args, create=False)
     with store.transaction() as session:
         try:
@@ -317,7 +320,7 @@ def cmd_release_code(args: argparse.Namespace, env: Env) -> None:
         if allocation is None:
             raise CliError(f"No allocation has the code {accesscode.display(code)}.")
         actor = Actor.cli(allocation.sitting.school_id, now=env.clock())
-        sittings.release_code(session, actor, allocation.id, reason=args.reason)
+        sittings.release_code(session, actor, allocation.id, reason_kind=args.reason_kind, reason=args.reason)
         emit(
             env,
             args,
@@ -464,7 +467,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sitting", required=True)
     p = add("release-code", cmd_release_code, "let a student's attempt continue on another computer")
     p.add_argument("code", help="the student's access code")
-    p.add_argument("--reason", default="", help="why (kept in the log)")
+    p.add_argument(
+        "--reason-kind",
+        choices=REASON_KINDS,
+        default="moved_machine",
+        help="why, from the short list (kept in the log)",
+    )
+    p.add_argument("--reason", default="", help="why, in words (kept in the log; needed with --reason-kind other)")
     p = add("remark", cmd_remark, "mark again every result whose marking failed (or one by --result)")
     p.add_argument("--result")
     p = add("submit-code", cmd_submit_code, "store the results in a result code (from a file, or stdin)")

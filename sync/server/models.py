@@ -187,6 +187,15 @@ class Attempt(Base):
     last_seen_at: Mapped[datetime | None]
     checkpoint: Mapped[dict[str, Any] | None]
     outbox_depth: Mapped[int] = mapped_column(Integer, default=0)
+    # The live state the player last reported in a heartbeat, for the invigilator's room view.
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    section_id: Mapped[str | None] = mapped_column(String(100))
+    section_title: Mapped[str | None] = mapped_column(String(200))
+    item_index: Mapped[int | None] = mapped_column(Integer)
+    item_count: Mapped[int | None] = mapped_column(Integer)
+    remaining_seconds: Mapped[int | None] = mapped_column(Integer)
+    reported_finished_at: Mapped[datetime | None]
+    """When a machine first said the student had finished there (results may still be on their way)."""
     allocation: Mapped[Allocation] = relationship(back_populates="attempt")
 
 
@@ -216,10 +225,84 @@ class LoginFailure(Base):
     at: Mapped[datetime]
 
 
+class Instruction(Base):
+    """An invigilator's instruction to one attempt, delivered once in a heartbeat reply."""
+
+    __tablename__ = "instructions"
+    __table_args__ = (Index("ix_instructions_attempt_delivered", "attempt_id", "delivered_at"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    """Keeps instructions in the order given, even when two share a timestamp (pause, then resume)."""
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
+    attempt_id: Mapped[str] = mapped_column(ForeignKey("attempts.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    seconds: Mapped[int | None] = mapped_column(Integer)
+    section_id: Mapped[str | None] = mapped_column(String(100))
+    reason_kind: Mapped[str] = mapped_column(String(30))
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+    attempt: Mapped[Attempt] = relationship()
+
+
+class Incident(Base):
+    """Something that happened in a sitting (power cut, fire alarm...), with the students it affected."""
+
+    __tablename__ = "incidents"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    sitting_id: Mapped[str] = mapped_column(ForeignKey("sittings.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    students: Mapped[list[IncidentStudent]] = relationship(
+        cascade="all, delete-orphan", order_by="IncidentStudent.allocation_id"
+    )
+
+
+class IncidentStudent(Base):
+    __tablename__ = "incident_students"
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id"), primary_key=True)
+    allocation_id: Mapped[str] = mapped_column(ForeignKey("allocations.id"), primary_key=True)
+    allocation: Mapped[Allocation] = relationship()
+
+
+class ManualEntry(Base):
+    """Values marked by hand for one allocation (the dictation's "Exact"), with comments."""
+
+    __tablename__ = "manual_entries"
+    allocation_id: Mapped[str] = mapped_column(ForeignKey("allocations.id"), primary_key=True)
+    typed_dictation: Mapped[str | None] = mapped_column(String(100))
+    written_dictation: Mapped[str | None] = mapped_column(String(100))
+    comments: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Evidence(Base):
+    """A scan or photo of written work (PNG, JPEG or PDF), kept in the database so workers stay stateless."""
+
+    __tablename__ = "evidence"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    allocation_id: Mapped[str] = mapped_column(ForeignKey("allocations.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    mime_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     school_id: Mapped[str | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    sitting_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    """The sitting the action belongs to, so a sitting's log is one query (no foreign key: logs outlive rows)."""
+    allocation_id: Mapped[str | None] = mapped_column(String(36))
+    reason_kind: Mapped[str | None] = mapped_column(String(30))
+    reason: Mapped[str | None] = mapped_column(String(500))
     staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     actor: Mapped[str] = mapped_column(String(200))
     """Who acted: a staff username, or "cli" for the server command line."""

@@ -67,6 +67,8 @@ def submit_code(
         who,
         "submit_result_code",
         target=attempt.id,
+        sitting_id=allocation.sitting_id,
+        allocation_id=allocation.id,
         result_id=result.id,
         idempotency_key=envelope.idempotency_key,
         duplicate=stored.duplicate,

@@ -84,8 +84,9 @@ def checkpoint(body: protocol.Checkpoint, attempt: AttemptDep, ctx: Ctx) -> Resp
 
 
 @router.post("/attempts/{attempt_id}/heartbeat", response_model=protocol.HeartbeatReply, responses=ERRORS)
-def heartbeat(body: protocol.Heartbeat, attempt: AttemptDep, ctx: Ctx) -> protocol.HeartbeatReply:
-    return attempts.heartbeat(attempt, body, now=ctx.clock())
+def heartbeat(body: protocol.Heartbeat, attempt: AttemptDep, session: Tx, ctx: Ctx) -> protocol.HeartbeatReply:
+    # The instructions are marked delivered in this same transaction, committed before the reply is sent.
+    return attempts.heartbeat(session, attempt, body, now=ctx.clock())
 
 
 @router.post("/attempts/{attempt_id}/results", response_model=protocol.ResultReceipt, responses=ERRORS)

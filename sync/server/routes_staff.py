@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync import staff_protocol as sp
-from sync.server import accounts, attempts, audit, resultcodes, sittings
+from sync.server import accounts, attempts, audit, content, records, resultcodes, sittings
 from sync.server.app import Ctx, Tx
 from sync.server.audit import Actor
 from sync.server.errors import ServiceError, not_found
@@ -119,16 +119,17 @@ def sitting_out(s: Sitting) -> sp.SittingOut:
         window_end=s.window_end,
         closed_at=s.closed_at,
         editable=s.closed_at is None and sittings.started_count(s) == 0,
-        allocations=[
-            sp.AllocationOut(
-                id=a.id,
-                student_id=a.student_id,
-                student_name=a.student.display_name,
-                state=sittings.allocation_state(a),
-                extended_until=a.extended_until,
-            )
-            for a in s.allocations
-        ],
+        allocations=[allocation_out(a) for a in s.allocations],
+    )
+
+
+def allocation_out(a: Allocation) -> sp.AllocationOut:
+    return sp.AllocationOut(
+        id=a.id,
+        student_id=a.student_id,
+        student_name=a.student.display_name,
+        state=sittings.allocation_state(a),
+        extended_until=a.extended_until,
     )
 
 
@@ -217,26 +218,52 @@ def list_codes(sitting_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> list[
 
 @router.post("/allocations/{allocation_id}/release", response_model=sp.AllocationOut)
 def release_code(allocation_id: str, body: sp.ReleaseRequest, actor: ActorDep, session: Tx) -> sp.AllocationOut:
-    a = sittings.release_code(session, actor, allocation_id, reason=body.reason)
-    return sp.AllocationOut(
-        id=a.id,
-        student_id=a.student_id,
-        student_name=a.student.display_name,
-        state=sittings.allocation_state(a),
-        extended_until=a.extended_until,
-    )
+    """Release now needs a reason (kind and text), which lands in the sitting's log."""
+    a = sittings.release_code(session, actor, allocation_id, reason_kind=body.reason_kind, reason=body.reason)
+    return allocation_out(a)
 
 
-def result_out(r: Result) -> sp.ResultOut:
+def section_scores(result: Result, titles: dict[str, str]) -> list[sp.SectionScore]:
+    """The marks of the sections this result carries (a result is marked against the whole test)."""
+    marked = (result.marks or {}).get("sections", {})
+    scores = []
+    for section_id in result.body.get("section_ids", []):
+        mark = marked.get(section_id)
+        if mark is not None:
+            scores.append(
+                sp.SectionScore(
+                    section_id=section_id,
+                    title=titles.get(section_id, section_id),
+                    score=mark["score"],
+                    max_score=mark["max_score"],
+                    needs_manual=bool(mark.get("needs_manual", False)),
+                )
+            )
+    return scores
+
+
+def result_out(session: Session, r: Result, *, titles: dict[str, str] | None = None) -> sp.ResultOut:
+    allocation = r.attempt.allocation
+    if titles is None:
+        titles = section_titles(allocation.sitting)
     return sp.ResultOut(
         id=r.id,
         attempt_id=r.attempt_id,
-        student_name=r.attempt.allocation.student.display_name,
+        allocation_id=allocation.id,
+        student_name=allocation.student.display_name,
+        unique_id=allocation.student.unique_id,
         status=r.status,
         error=r.error,
         received_at=r.received_at,
         marks=r.marks,
+        section_scores=section_scores(r, titles),
+        manual=records.manual_out(session, allocation) if records.has_manual(session, allocation.id) else None,
     )
+
+
+def section_titles(sitting: Sitting) -> dict[str, str]:
+    manifest = content.load_stored_manifest(sitting.assessment.manifest_json)
+    return {section.id: section.title for section in manifest.sections}
 
 
 def _result(session: Session, actor: Actor, result_id: str) -> Result:
@@ -256,12 +283,13 @@ def sitting_results(sitting_id: str, actor: ActorDep, session: Tx) -> list[sp.Re
         .where(Allocation.sitting_id == sitting.id)
         .order_by(Result.received_at)
     )
-    return [result_out(r) for r in rows]
+    titles = section_titles(sitting)
+    return [result_out(session, r, titles=titles) for r in rows]
 
 
 @router.get("/results/{result_id}", response_model=sp.ResultOut)
 def get_result(result_id: str, actor: ActorDep, session: Tx) -> sp.ResultOut:
-    return result_out(_result(session, actor, result_id))
+    return result_out(session, _result(session, actor, result_id))
 
 
 @router.post("/results/{result_id}/remark", response_model=sp.ResultOut)
@@ -270,7 +298,7 @@ def remark(result_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.ResultO
     result = _result(session, actor, result_id)
     attempts.remark(session, now=ctx.clock(), result_id=result.id)
     audit.record(session, actor, "remark", target=result.id, status=result.status)
-    return result_out(result)
+    return result_out(session, result)
 
 
 @router.post("/result-codes", response_model=sp.ResultCodeReceipt)

@@ -168,7 +168,7 @@ def create_sitting(
     session.flush()
     codes = [_allocate(session, keyring, sitting, sid) for sid in student_ids]
     session.flush()
-    audit.record(session, actor, "create_sitting", target=sitting.id, students=len(student_ids))
+    audit.record(session, actor, "create_sitting", target=sitting.id, sitting_id=sitting.id, students=len(student_ids))
     return sitting, codes
 
 
@@ -225,6 +225,7 @@ def edit_sitting(
         actor,
         "edit_sitting",
         target=sitting.id,
+        sitting_id=sitting.id,
         added=len(adding),
         removed=len(removing),
         window_start=sitting.window_start.isoformat(),
@@ -267,7 +268,7 @@ def close_sitting(session: Session, actor: Actor, sitting_id: str, *, now: datet
             f"This sitting was already closed at {sitting.closed_at:%Y-%m-%d %H:%M} UTC.",
         )
     apply_closing(session, sitting, closed_at=min(now, sitting.window_end))
-    audit.record(session, actor, "close_sitting", target=sitting.id)
+    audit.record(session, actor, "close_sitting", target=sitting.id, sitting_id=sitting.id)
     return sitting
 
 
@@ -302,7 +303,7 @@ def allocation_state(allocation: Allocation) -> str:
 
 def list_codes(session: Session, actor: Actor, keyring: Keyring, sitting_id: str) -> list[CodeSlip]:
     sitting = get_sitting(session, actor, sitting_id)
-    audit.record(session, actor, "list_codes", target=sitting.id)
+    audit.record(session, actor, "list_codes", target=sitting.id, sitting_id=sitting.id)
     return [
         CodeSlip(
             allocation_id=a.id,
@@ -322,7 +323,9 @@ def get_allocation(session: Session, actor: Actor, allocation_id: str) -> Alloca
     return allocation
 
 
-def release_code(session: Session, actor: Actor, allocation_id: str, *, reason: str = "") -> Allocation:
+def release_code(
+    session: Session, actor: Actor, allocation_id: str, *, reason_kind: str, reason: str = ""
+) -> Allocation:
     """Let the student's attempt continue on another machine; the old machine's token stops working."""
     allocation = get_allocation(session, actor, allocation_id)
     attempt = allocation.attempt
@@ -337,5 +340,15 @@ def release_code(session: Session, actor: Actor, allocation_id: str, *, reason: 
     previous = attempt.machine_id
     attempt.machine_id = None
     attempt.token_hash = f"released:{attempt.id}"  # matches no token: the old machine is cut off at once
-    audit.record(session, actor, "release_code", target=allocation.id, previous_machine=previous, reason=reason)
+    audit.record(
+        session,
+        actor,
+        "release_code",
+        target=allocation.id,
+        sitting_id=allocation.sitting_id,
+        allocation_id=allocation.id,
+        reason_kind=reason_kind,
+        reason=reason,
+        previous_machine=previous,
+    )
     return allocation

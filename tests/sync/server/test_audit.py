@@ -43,7 +43,11 @@ def test_each_staff_action_is_logged_with_who_and_when(
     client.post(f"{API}/staff/results/{receipt['result_id']}/remark", headers=headers)
     allocations = client.get(f"{API}/staff/sittings/{demo.sitting_id}", headers=headers).json()["allocations"]
     ada = next(a for a in allocations if a["student_name"] == "Ada Lovelace")
-    released = client.post(f"{API}/staff/allocations/{ada['id']}/release", json={"reason": "froze"}, headers=headers)
+    released = client.post(
+        f"{API}/staff/allocations/{ada['id']}/release",
+        json={"reason_kind": "technical_problem", "reason": "froze"},
+        headers=headers,
+    )
     assert released.status_code == 200, released.text
     client.post(f"{API}/staff/sittings/{demo.sitting_id}/close", headers=headers)
     client.post(f"{API}/staff/logout", headers=headers)
@@ -58,7 +62,9 @@ def test_each_staff_action_is_logged_with_who_and_when(
     assert logged[0].at == START + timedelta(minutes=1)
     assert logged[2].at == START + timedelta(minutes=2)
     assert logged[2].target == student["id"]
-    assert logged[6].detail["reason"] == "froze"
+    assert (logged[6].reason_kind, logged[6].reason) == ("technical_problem", "froze")
+    assert logged[6].sitting_id == demo.sitting_id
+    assert logged[6].allocation_id == ada["id"]
 
 
 def test_a_refused_action_leaves_no_audit_entry(

@@ -484,7 +484,7 @@ def test_staff_release_a_code_so_another_machine_can_take_over(
     api.login(demo.codes[0])
     staff = api.staff_login(demo.data["staff"]["username"], demo.data["staff"]["password"])
     ada = next(a for a in api.sitting(staff.token, demo.sitting_id).allocations if a.student_name == "Ada Lovelace")
-    released = api.release(staff.token, ada.id, "PC 1 crashed")
+    released = api.release(staff.token, ada.id, "PC 1 crashed", reason_kind="technical_problem")
     assert released.id == ada.id
     assert make_client(live_server.url, machine_id="room-1-pc-2").login(demo.codes[0]).student == "Ada Lovelace"
 

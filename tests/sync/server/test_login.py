@@ -111,7 +111,9 @@ def test_in_use_on_another_computer_until_staff_release_it(
         for a in client.get(f"/api/v1/staff/sittings/{demo.sitting_id}", headers=admin).json()["allocations"]
         if a["student_name"] == "Ada Lovelace"
     )
-    released = client.post(f"/api/v1/staff/allocations/{allocation['id']}/release", json={}, headers=admin)
+    released = client.post(
+        f"/api/v1/staff/allocations/{allocation['id']}/release", json={"reason_kind": "moved_machine"}, headers=admin
+    )
     assert released.status_code == 200
     assert login(client, demo.codes[0], machine="room-1-pc-4")[0] == 200
 

@@ -100,7 +100,9 @@ def test_a_released_machine_is_cut_off(client: TestClient, demo: Demo, admin: di
     sitting = client.get(f"{API}/staff/sittings/{demo.sitting_id}", headers=admin).json()
     allocation = next(a for a in sitting["allocations"] if a["student_name"] == "Ada Lovelace")
     released = client.post(
-        f"{API}/staff/allocations/{allocation['id']}/release", json={"reason": "crash"}, headers=admin
+        f"{API}/staff/allocations/{allocation['id']}/release",
+        json={"reason_kind": "technical_problem", "reason": "crash"},
+        headers=admin,
     )
     assert released.json()["state"] == "released"
     reply = client.post(

@@ -22,6 +22,7 @@ from sync.server.store import Store
 from tests.sync.server.conftest import API, START, Demo, bearer, envelope, player_login
 
 PACKAGE = "demo-literacy"
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 
 
 @dataclass
@@ -60,9 +61,21 @@ def make_other_school(client: TestClient, store: Store, settings: ServerSettings
         headers=bearer(login["attempt_token"]),
     ).json()
     reply = client.post(f"{API}/staff/login", json={"username": "b-admin", "password": "b-password"})
+    staff = bearer(reply.json()["token"])
+    evidence = client.post(
+        f"{API}/staff/allocations/{ids['allocation_id']}/evidence",
+        content=PNG,
+        headers=staff | {"Content-Type": "image/png", "X-Filename": "b.png"},
+    )
+    assert evidence.status_code == 201, evidence.text
     sha256 = next(m["sha256"] for s in login["assessment"]["sections"] for i in s["items"] for m in i["media"])
-    ids |= {"attempt_id": login["attempt_id"], "result_id": receipt["result_id"], "sha256": sha256}
-    return OtherSchool(staff=bearer(reply.json()["token"]), ids=ids, attempt_token=login["attempt_token"])
+    ids |= {
+        "attempt_id": login["attempt_id"],
+        "result_id": receipt["result_id"],
+        "sha256": sha256,
+        "evidence_id": evidence.json()["id"],
+    }
+    return OtherSchool(staff=staff, ids=ids, attempt_token=login["attempt_token"])
 
 
 def sample_body(model: type[BaseModel], ids: dict[str, str]) -> dict[str, Any]:
@@ -70,7 +83,11 @@ def sample_body(model: type[BaseModel], ids: dict[str, str]) -> dict[str, Any]:
     samples: dict[type[BaseModel], dict[str, Any]] = {
         sp.StudentPatch: {"active": False},
         sp.SittingPatch: {"name": "Taken over"},
-        sp.ReleaseRequest: {"reason": "test"},
+        sp.ReleaseRequest: {"reason_kind": "moved_machine", "reason": "test"},
+        sp.ActionIn: {"kind": "add_time", "seconds": 60, "reason_kind": "technical_problem"},
+        sp.RoomActionIn: {"kind": "pause", "reason_kind": "fire_alarm"},
+        sp.ManualEntryIn: {"typed_dictation": "7", "comments": "Taken over"},
+        sp.IncidentIn: {"kind": "network", "occurred_at": START.isoformat(), "allocation_ids": [], "note": "x"},
         protocol.Checkpoint: {"section_id": "mc", "item_id": "mc-circles", "remaining_seconds": 1,
                               "taken_at": START.isoformat()},
         protocol.Heartbeat: {},
@@ -110,7 +127,7 @@ def test_every_route_with_an_id_hides_other_schools_objects(
     other = make_other_school(client, store, settings, demo)
     mine = player_login(client, demo.codes[0], machine="a-pc")
     calls = requests_for(app, other.ids)
-    assert len(calls) >= 12  # students, sittings, codes, results, allocations, attempts...
+    assert len(calls) >= 22  # students, sittings, codes, results, allocations, attempts, room, log, evidence...
     leaks = []
     for method, path, body in calls:
         credentials = bearer(mine["attempt_token"]) if "/attempts/" in path else admin
@@ -123,6 +140,12 @@ def test_every_route_with_an_id_hides_other_schools_objects(
     sitting = client.get(f"{API}/staff/sittings/{other.ids['sitting_id']}", headers=other.staff).json()
     assert (sitting["name"], sitting["closed_at"]) == ("B sitting", None)
     assert client.get(f"{API}/staff/students/{other.ids['student_id']}", headers=other.staff).json()["active"]
+    manual = client.get(f"{API}/staff/allocations/{other.ids['allocation_id']}/manual", headers=other.staff).json()
+    assert (manual["typed_dictation"], manual["comments"]) == (None, None)
+    b_log = client.get(f"{API}/staff/sittings/{other.ids['sitting_id']}/log", headers=other.staff).json()
+    assert {e["actor"] for e in b_log} <= {"cli", "b-admin"}, b_log
+    b_room = client.get(f"{API}/staff/sittings/{other.ids['sitting_id']}/room", headers=other.staff).json()
+    assert b_room["students"][0]["extra_time_seconds"] == 0
     for method, path, body in calls:
         credentials = bearer(other.attempt_token) if "/attempts/" in path else other.staff
         reply = client.request(method, path, json=body, headers=credentials)
