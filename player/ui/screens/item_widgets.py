@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPixmap, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -28,6 +28,8 @@ from player.ui.screens.common import button, label, set_message
 from sync.protocol import AnswerValue, DeliveryItem
 
 log = logging.getLogger(__name__)
+
+_ARROW_STEPS = {Qt.Key.Key_Up: -1, Qt.Key.Key_Left: -1, Qt.Key.Key_Down: 1, Qt.Key.Key_Right: 1}
 
 
 class VolumeSlider(QSlider):
@@ -73,6 +75,7 @@ class ChoiceAnswer(QWidget):
             widget: QAbstractButton = QCheckBox(text) if self._multiple else QRadioButton(text)
             widget.setAccessibleName(f"Option {number}: {option.text}")
             self.group.addButton(widget, number - 1)
+            widget.installEventFilter(self)
             self.buttons.append(widget)
             layout.addWidget(widget)
         self.group.idToggled.connect(self._on_toggled)
@@ -96,6 +99,21 @@ class ChoiceAnswer(QWidget):
         # An exclusive group emits "unchecked" for the old choice and "checked" for the new; one save is enough.
         if self._multiple or checked:
             self.changed.emit(self.value())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # Qt's own arrow handling differs between radio buttons and check boxes (and between styles):
+        # here arrows always move one option up or down, and in single choice they also choose it.
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and watched in self.buttons:
+            step = _ARROW_STEPS.get(Qt.Key(event.key()))
+            plain = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier == Qt.KeyboardModifier.NoModifier
+            if step is not None and plain:
+                target = self.buttons.index(watched) + step
+                if 0 <= target < len(self.buttons):
+                    self.buttons[target].setFocus(Qt.FocusReason.OtherFocusReason)
+                    if not self._multiple:
+                        self.buttons[target].setChecked(True)
+                return True
+        return super().eventFilter(watched, event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         text = event.text()

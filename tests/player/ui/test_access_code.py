@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pytestqt.qtbot import QtBot
 
+from player.ui.controller import CHECKING, downloading_text
 from sync import accesscode
 from sync.client import InvigilClient
 from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory
@@ -72,3 +73,16 @@ def test_no_this_is_not_me_returns_to_an_empty_code_screen(
     assert p.window.access_code.code_edit.text() == ""
     assert p.window.confirm.student.text() == ""
     assert p.journal.open_attempt_on_this_machine() is None
+
+
+def test_the_download_is_shown_file_by_file(qtbot: QtBot, start_player: PlayerFactory, demo: Demo) -> None:
+    p = start_player()
+    screen = p.window.access_code
+    shown: list[str] = []
+    # What the status line reads at each change (the demo test has a picture and two recordings).
+    screen.status_changed.connect(lambda _text: shown.append(screen.status.text()))
+    screen.code_edit.setText(demo.codes[0])
+    screen.start_button.click()
+    qtbot.waitUntil(lambda: p.window.current_screen() is p.window.confirm, timeout=TIMEOUT_MS)
+    assert shown == [CHECKING] + [downloading_text(done, 3) for done in range(4)]
+    assert downloading_text(1, 1) == "Downloading the test: 1 of 1 file"
