@@ -6,11 +6,13 @@ import argparse
 import dataclasses
 import logging
 import logging.handlers
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QWidget
 
 from player.audio.devices import QtOutputDevices
 from player.audio.qt import QtAudioPlayer
@@ -63,6 +65,18 @@ def setup_logging(config: PlayerConfig) -> Path:
     return path
 
 
+def close_on_interrupt(window: QWidget) -> QTimer:
+    """Ctrl+C in a terminal (the demo, a developer) closes the window the normal way, so typing is saved.
+
+    Python runs signal handlers only when it gets control, which Qt's event loop never gives it; the
+    returned timer (kept alive by its parent, the window) hands it control a few times a second."""
+    signal.signal(signal.SIGINT, lambda _signum, _frame: window.close())
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+    return wake
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -103,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     controller.start()
     window.show()
+    close_on_interrupt(window)
     try:
         return int(app.exec())
     finally:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+import signal
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
 
-from player.app import configure, parse_args, setup_logging
+from player.app import close_on_interrupt, configure, parse_args, setup_logging
 
 
 def test_command_line_overrides_server_and_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -34,3 +37,16 @@ def test_the_log_goes_to_a_file_in_the_data_dir(tmp_path: Path, monkeypatch: pyt
         root.setLevel(level)
     assert path == tmp_path / "data" / "logs" / "player.log"
     assert "INFO player.test: a line for the admin" in path.read_text(encoding="utf-8")
+
+
+def test_ctrl_c_closes_the_window_the_normal_way(qtbot: QtBot) -> None:
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.show()
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        close_on_interrupt(window)
+        signal.raise_signal(signal.SIGINT)
+        qtbot.waitUntil(lambda: not window.isVisible())
+    finally:
+        signal.signal(signal.SIGINT, previous)
