@@ -1,0 +1,315 @@
+"""Manual dictation entries per student: typed and written dictation values, comments, and evidence uploads."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from player.ui.console.sittings import SittingContext
+from player.ui.screens.common import button, label, set_message
+from sync import staff_protocol as sp
+from sync.client import ClientError, InvigilClient
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# ---- shared by the console's sitting views (incidents, slips, results) ------------------------------
+
+
+ChooseOpenPath = Callable[[QWidget], Path | None]
+"""Asks for a file to read (parent) -> the path, or None when cancelled; tests pass their own."""
+ChooseSavePath = Callable[[QWidget, str], Path | None]
+"""Asks where to save (parent, suggested file name) -> the path, or None when cancelled; tests pass their own."""
+
+
+@dataclass(frozen=True)
+class Exported:
+    """A CSV export that reached the disk."""
+
+    path: Path
+    rows: int
+
+
+def file_stem(name: str) -> str:
+    """A sitting name made safe to suggest as a file name (Windows refuses these characters)."""
+    return "".join("_" if ch in '<>:"/\\|?*' else ch for ch in name).strip() or "sitting"
+
+
+def call_server(
+    context: SittingContext,
+    work: Callable[[InvigilClient], T],
+    *,
+    on_done: Callable[[T], None],
+    on_error: Callable[[Exception], None],
+) -> None:
+    """Run `work` with its own client on a worker thread (a client's session is not thread-safe)."""
+
+    def run() -> T:
+        with context.client_factory() as client:
+            return work(client)
+
+    context.tasks.run(run, on_done=on_done, on_error=on_error)
+
+
+def error_sentence(exc: Exception, *, doing: str) -> str:
+    """What to tell the invigilator: the server's or client's own sentence, else a plain one naming the task."""
+    if isinstance(exc, ClientError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"Could not {doing}{where}: {exc.strerror or exc}. Check the folder exists and you may write there."
+    log.error("unexpected failure while trying to %s", doing, exc_info=exc)
+    return f"Could not {doing}: an unexpected error ({type(exc).__name__}). The details are in the log file."
+
+
+def local_time(when: datetime | None) -> str:
+    return "" if when is None else when.astimezone().strftime("%d %b %Y %H:%M")
+
+
+def ask_open_evidence(parent: QWidget) -> Path | None:
+    name, _ = QFileDialog.getOpenFileName(
+        parent, "Choose a scan or photo of the written work", "", "Scans and photos (*.png *.jpg *.jpeg *.pdf)"
+    )
+    return Path(name) if name else None
+
+
+def ask_save_path(parent: QWidget, suggested: str) -> Path | None:
+    kind = "PDF files (*.pdf)" if suggested.endswith(".pdf") else "CSV files (*.csv)"
+    name, _ = QFileDialog.getSaveFileName(parent, "Save as", suggested, kind)
+    return Path(name) if name else None
+
+
+# ---- the manual entries view ----------------------------------------------------------------------------
+
+MAX_VALUE_CHARS = 100
+MAX_COMMENT_CHARS = 4000
+
+
+def _value(text: str) -> str | None:
+    # An empty box clears the value on the server, rather than storing "".
+    return text.strip() or None
+
+
+class ManualEntriesView(QWidget):
+    """Students on the left; the selected student's hand-marked values, comments and evidence on the right."""
+
+    loaded = Signal(object)  # ManualEntryOut, after a student's entries arrive
+    saved = Signal(object)  # ManualEntryOut, after the server stored them
+    evidence_added = Signal(object)  # EvidenceOut
+    message_shown = Signal(str)
+
+    def __init__(
+        self,
+        context: SittingContext,
+        *,
+        choose_evidence: ChooseOpenPath = ask_open_evidence,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._choose_evidence = choose_evidence
+        self._allocation_id: str | None = None
+        self._student_name = ""
+
+        self.students = QListWidget()
+        self.students.setAccessibleName("Students")
+        self.students.currentItemChanged.connect(self._student_chosen)
+        self.heading = label("Choose a student", name="title")
+        self.typed_edit = QLineEdit()
+        self.typed_edit.setAccessibleName("Typed dictation")
+        self.written_edit = QLineEdit()
+        self.written_edit.setAccessibleName("Written dictation")
+        for edit in (self.typed_edit, self.written_edit):
+            edit.setMaxLength(MAX_VALUE_CHARS)
+        self.comments_edit = QPlainTextEdit()
+        self.comments_edit.setAccessibleName("Comments")
+        self.comments_edit.setTabChangesFocus(True)
+        self.save_button = button("&Save", primary=True)
+        self.save_button.clicked.connect(self.save)
+        self.evidence_list = QListWidget()
+        self.evidence_list.setAccessibleName("Evidence of written work")
+        self.add_evidence_button = button("Add &evidence...", accessible="Add evidence of written work")
+        self.add_evidence_button.clicked.connect(self.add_evidence)
+        self.message = label(name="status")
+        self.error = label(name="error")
+        set_message(self.message, "")
+        set_message(self.error, "")
+
+        form = QFormLayout()
+        form.addRow("&Typed dictation", self.typed_edit)
+        form.addRow("&Written dictation", self.written_edit)
+        form.addRow("&Comments", self.comments_edit)
+        right = QVBoxLayout()
+        right.addWidget(self.heading)
+        right.addLayout(form)
+        right.addWidget(self.save_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        right.addWidget(label("Evidence of written work (PNG, JPEG or PDF, at most 10 MB)"))
+        right.addWidget(self.evidence_list)
+        right.addWidget(self.add_evidence_button, alignment=Qt.AlignmentFlag.AlignLeft)
+        right.addWidget(self.message)
+        right.addWidget(self.error)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.students, 1)
+        layout.addLayout(right, 2)
+        self._set_editable(False)
+        self.refresh_students()
+
+    # ---- loading ----
+
+    def refresh_students(self) -> None:
+        sitting_id = self._context.sitting_id
+        call_server(
+            self._context,
+            lambda c: c.room(self._context.token, sitting_id),
+            on_done=self._show_students,
+            on_error=lambda exc: self._fail(exc, doing="load the students"),
+        )
+
+    def _show_students(self, room: sp.RoomView) -> None:
+        keep = self._allocation_id
+        self.students.clear()
+        for student in sorted(room.students, key=lambda s: s.student_name.casefold()):
+            item = QListWidgetItem(f"{student.student_name} ({student.unique_id})")
+            item.setData(Qt.ItemDataRole.UserRole, (student.allocation_id, student.student_name))
+            self.students.addItem(item)
+            if student.allocation_id == keep:
+                self.students.setCurrentItem(item)
+
+    def select_student(self, allocation_id: str) -> None:
+        for row in range(self.students.count()):
+            item = self.students.item(row)
+            if item.data(Qt.ItemDataRole.UserRole)[0] == allocation_id:
+                self.students.setCurrentItem(item)
+                return
+        raise LookupError(f"allocation {allocation_id} is not in this sitting's list of students")
+
+    def _student_chosen(self, item: QListWidgetItem | None) -> None:
+        if item is None:
+            return
+        self._allocation_id, self._student_name = item.data(Qt.ItemDataRole.UserRole)
+        self.heading.setText(self._student_name)
+        self._set_editable(False)
+        self._say(f"Loading {self._student_name}'s entries...")
+        allocation_id = self._allocation_id
+        call_server(
+            self._context,
+            lambda c: c.manual(self._context.token, allocation_id),
+            on_done=self._show_entry,
+            on_error=lambda exc: self._fail(exc, doing=f"load {self._student_name}'s entries"),
+        )
+
+    def _show_entry(self, entry: sp.ManualEntryOut) -> None:
+        if entry.allocation_id != self._allocation_id:
+            return  # the invigilator moved on to another student while this one loaded
+        self.typed_edit.setText(entry.typed_dictation or "")
+        self.written_edit.setText(entry.written_dictation or "")
+        self.comments_edit.setPlainText(entry.comments or "")
+        self.evidence_list.clear()
+        for evidence in entry.evidence:
+            self._list_evidence(evidence)
+        self._set_editable(True)
+        when = f"Last saved by {entry.updated_by}, {local_time(entry.updated_at)}." if entry.updated_at else ""
+        self._say(when or "Nothing entered yet.")
+        self.loaded.emit(entry)
+
+    def _list_evidence(self, evidence: sp.EvidenceOut) -> None:
+        size_kb = max(1, round(evidence.size / 1024))
+        text = f"{evidence.filename} ({size_kb} KB, {local_time(evidence.uploaded_at)}, {evidence.uploaded_by})"
+        self.evidence_list.addItem(text)
+
+    # ---- saving ----
+
+    def save(self) -> None:
+        allocation_id = self._allocation_id
+        if allocation_id is None:
+            self._fail_text("Choose a student first.")
+            return
+        comments = self.comments_edit.toPlainText()
+        if len(comments) > MAX_COMMENT_CHARS:
+            self._fail_text(
+                f"The comments are {len(comments)} characters long; keep them under {MAX_COMMENT_CHARS} and save again."
+            )
+            return
+        entry = sp.ManualEntryIn(
+            typed_dictation=_value(self.typed_edit.text()),
+            written_dictation=_value(self.written_edit.text()),
+            comments=_value(comments),
+        )
+        name = self._student_name
+        self._set_editable(False)
+        self._say(f"Saving {name}'s entries...")
+        call_server(
+            self._context,
+            lambda c: c.save_manual(self._context.token, allocation_id, entry),
+            on_done=self._saved,
+            on_error=lambda exc: self._fail(exc, doing=f"save {name}'s entries", editable=True),
+        )
+
+    def _saved(self, entry: sp.ManualEntryOut) -> None:
+        self._set_editable(True)
+        self._say(f"Saved {entry.student_name}'s entries at {local_time(entry.updated_at)}.")
+        self.saved.emit(entry)
+
+    def add_evidence(self) -> None:
+        allocation_id = self._allocation_id
+        if allocation_id is None:
+            self._fail_text("Choose a student first.")
+            return
+        path = self._choose_evidence(self)
+        if path is None:
+            return
+        name = self._student_name
+        self._set_editable(False)
+        self._say(f"Uploading {path.name}...")
+        call_server(
+            self._context,
+            lambda c: c.upload_evidence(self._context.token, allocation_id, path),
+            on_done=self._evidence_added,
+            on_error=lambda exc: self._fail(exc, doing=f"upload {path.name} for {name}", editable=True),
+        )
+
+    def _evidence_added(self, evidence: sp.EvidenceOut) -> None:
+        self._set_editable(True)
+        self._list_evidence(evidence)
+        self._say(f"Uploaded {evidence.filename}.")
+        self.evidence_added.emit(evidence)
+
+    # ---- messages ----
+
+    def _set_editable(self, editable: bool) -> None:
+        for widget in (self.typed_edit, self.written_edit, self.comments_edit, self.save_button):
+            widget.setEnabled(editable)
+        self.add_evidence_button.setEnabled(editable)
+
+    def _say(self, text: str) -> None:
+        set_message(self.error, "")
+        set_message(self.message, text)
+        self.message_shown.emit(text)
+
+    def _fail(self, exc: Exception, *, doing: str, editable: bool = False) -> None:
+        if editable:
+            self._set_editable(True)
+        self._fail_text(error_sentence(exc, doing=doing))
+
+    def _fail_text(self, text: str) -> None:
+        set_message(self.message, "")
+        set_message(self.error, text)
+        self.message_shown.emit(text)

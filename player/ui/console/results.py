@@ -1,0 +1,259 @@
+"""The sitting's results: per student status, section scores, total and manual entries; exported as CSV."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from player.csv_export import cell_text, write_csv
+from player.ui.console.manual import (
+    ChooseSavePath,
+    Exported,
+    ask_save_path,
+    call_server,
+    error_sentence,
+    file_stem,
+)
+from player.ui.console.sittings import SittingContext
+from player.ui.screens.common import button, label, set_message
+from sync import staff_protocol as sp
+from sync.client import InvigilClient
+
+log = logging.getLogger(__name__)
+
+STATE_LABELS: dict[str, str] = {
+    "not_started": "Not started",
+    "in_progress": "In progress",
+    "paused": "Paused",
+    "finished_sent": "Finished: sent",
+    "finished_waiting": "Finished: results waiting on that machine",
+    "marked": "Marked",
+    "released": "Released to another machine",
+}
+RESULT_LABELS: dict[str, str] = {
+    "received": "Received",
+    "marking": "Being marked",
+    "marked": "Marked",
+    "marking_failed": "Marking failed",
+}
+
+
+@dataclass(frozen=True)
+class Sitting:
+    """What the results view is made from: the room (every allocated student) and the results received."""
+
+    room: sp.RoomView
+    results: list[sp.ResultOut]
+    manual: dict[str, sp.ManualEntryOut]
+    """Manual entries of students who have no result yet (results carry their own), by allocation id."""
+
+
+@dataclass(frozen=True)
+class ResultsTable:
+    header: tuple[str, ...]
+    rows: list[tuple[object, ...]]
+    scored: int
+    """How many students have at least one section score."""
+
+
+def fetch_sitting(client: InvigilClient, token: str, sitting_id: str) -> Sitting:
+    room = client.room(token, sitting_id)
+    results = client.sitting_results(token, sitting_id)
+    with_result = {r.allocation_id for r in results}
+    # Dictation may be marked on paper before (or without) a typed result, so ask for those students' entries too.
+    manual = {
+        s.allocation_id: client.manual(token, s.allocation_id)
+        for s in room.students
+        if s.allocation_id not in with_result
+    }
+    return Sitting(room, results, manual)
+
+
+def results_table(sitting: Sitting) -> ResultsTable:
+    """One row per student, by name; section columns in the order the results list them. Used by view and CSV."""
+    by_allocation: dict[str, list[sp.ResultOut]] = {}
+    for result in sorted(sitting.results, key=lambda r: r.received_at):
+        by_allocation.setdefault(result.allocation_id, []).append(result)
+    sections: dict[str, sp.SectionScore] = {}
+    for result in sitting.results:
+        for score in result.section_scores:
+            sections.setdefault(score.section_id, score)
+    total_max = sum(s.max_score for s in sections.values())
+    header = (
+        "Student",
+        "ID",
+        "Status",
+        *(f"{s.title} (out of {s.max_score:g})" for s in sections.values()),
+        f"Total (out of {total_max:g})",
+        "Needs marking by hand",
+        "Typed dictation",
+        "Written dictation",
+        "Comments",
+        "Evidence files",
+    )
+    students = {
+        s.allocation_id: (s.student_name, s.unique_id, STATE_LABELS.get(s.state, s.state))
+        for s in sitting.room.students
+    }
+    for allocation_id, results in by_allocation.items():
+        # A student moved out of the sitting after handing in keeps their row.
+        students.setdefault(allocation_id, (results[-1].student_name, results[-1].unique_id, ""))
+    rows: list[tuple[object, ...]] = []
+    for allocation_id, (name, unique_id, state) in sorted(
+        students.items(), key=lambda kv: (kv[1][0].casefold(), kv[1][1])
+    ):
+        results = by_allocation.get(allocation_id, [])
+        latest: dict[str, sp.SectionScore] = {}
+        for result in results:  # oldest first, so a later result for a section replaces an earlier one
+            latest.update((s.section_id, s) for s in result.section_scores)
+        manual = results[-1].manual if results and results[-1].manual else sitting.manual.get(allocation_id)
+        scores = [latest[sid].score if sid in latest else None for sid in sections]
+        rows.append(
+            (
+                name,
+                unique_id,
+                _status(results[-1]) if results else state,
+                *scores,
+                round(sum(s.score for s in latest.values()), 2) if latest else None,
+                ", ".join(s.title for s in latest.values() if s.needs_manual),
+                manual.typed_dictation if manual else None,
+                manual.written_dictation if manual else None,
+                manual.comments if manual else None,
+                "; ".join(e.filename for e in manual.evidence) if manual else None,
+            )
+        )
+    return ResultsTable(
+        header, rows, scored=sum(1 for a in students if any(r.section_scores for r in by_allocation.get(a, [])))
+    )
+
+
+def _text(item: QTableWidgetItem | None) -> str:
+    return "" if item is None else item.text()
+
+
+def _status(result: sp.ResultOut) -> str:
+    text = RESULT_LABELS.get(result.status, result.status)
+    return f"{text}: {result.error}" if result.error else text
+
+
+class ResultsView(QWidget):
+    """The results table; "Refresh" reloads it, "Export CSV..." writes what the server holds now."""
+
+    shown = Signal(int)  # rows now in the table
+    exported = Signal(object)  # Exported
+    message_shown = Signal(str)
+
+    def __init__(
+        self,
+        context: SittingContext,
+        *,
+        choose_save_path: ChooseSavePath = ask_save_path,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._choose_save_path = choose_save_path
+        self.table = QTableWidget(0, 0)
+        self.table.setAccessibleName("Results")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSortingEnabled(False)  # the row order is the export's order
+        self.refresh_button = button("&Refresh", accessible="Refresh the results")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.export_button = button("&Export CSV...", accessible="Export the results as CSV", primary=True)
+        self.export_button.clicked.connect(self.export_csv)
+        self.message = label(name="status")
+        self.error = label(name="error")
+        set_message(self.message, "")
+        set_message(self.error, "")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.refresh_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.export_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(label(f"Results: {context.sitting_name}", name="title"))
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message)
+        layout.addWidget(self.error)
+        self.refresh()
+
+    def refresh(self) -> None:
+        token, sitting_id = self._context.token, self._context.sitting_id
+        self.refresh_button.setEnabled(False)
+        call_server(
+            self._context,
+            lambda c: results_table(fetch_sitting(c, token, sitting_id)),
+            on_done=self._show,
+            on_error=self._refresh_failed,
+        )
+
+    def _show(self, table: ResultsTable) -> None:
+        self.refresh_button.setEnabled(True)
+        self.table.clear()
+        self.table.setColumnCount(len(table.header))
+        self.table.setHorizontalHeaderLabels(list(table.header))
+        self.table.setRowCount(len(table.rows))
+        for r, row in enumerate(table.rows):
+            for c, value in enumerate(row):
+                self.table.setItem(r, c, QTableWidgetItem(cell_text(value)))
+        self.table.resizeColumnsToContents()
+        self._say(f"{len(table.rows)} students; {table.scored} with scores.")
+        self.shown.emit(len(table.rows))
+
+    def _refresh_failed(self, exc: Exception) -> None:
+        self.refresh_button.setEnabled(True)
+        self._fail(error_sentence(exc, doing="load the results"))
+
+    def cell(self, student: str, column: str) -> str:
+        """The text shown for one student (by name) in one column (by header, "(out of ...)" optional)."""
+        headers = [_text(self.table.horizontalHeaderItem(c)) for c in range(self.table.columnCount())]
+        matches = [c for c, h in enumerate(headers) if h == column or h.startswith(f"{column} (")]
+        if not matches:
+            raise LookupError(f"no column {column!r}; the columns are {headers}")
+        for r in range(self.table.rowCount()):
+            if _text(self.table.item(r, 0)) == student:
+                return _text(self.table.item(r, matches[0]))
+        raise LookupError(f"no row for {student!r}")
+
+    def export_csv(self) -> None:
+        path = self._choose_save_path(self, f"{file_stem(self._context.sitting_name)} results.csv")
+        if path is None:
+            return
+        token, sitting_id = self._context.token, self._context.sitting_id
+        self.export_button.setEnabled(False)
+        self._say(f"Exporting to {path.name}...")
+
+        def work(c: InvigilClient) -> Exported:
+            table = results_table(fetch_sitting(c, token, sitting_id))
+            return Exported(path, write_csv(path, table.header, table.rows))
+
+        call_server(self._context, work, on_done=self._exported, on_error=self._export_failed)
+
+    def _exported(self, done: Exported) -> None:
+        self.export_button.setEnabled(True)
+        self._say(f"Saved results for {done.rows} students to {done.path}.")
+        self.exported.emit(done)
+
+    def _export_failed(self, exc: Exception) -> None:
+        self.export_button.setEnabled(True)
+        self._fail(error_sentence(exc, doing="export the results"))
+
+    def _say(self, text: str) -> None:
+        set_message(self.error, "")
+        set_message(self.message, text)
+        self.message_shown.emit(text)
+
+    def _fail(self, text: str) -> None:
+        set_message(self.message, "")
+        set_message(self.error, text)
+        self.message_shown.emit(text)

@@ -1,0 +1,290 @@
+"""Access-code slips: one per student (name, code, sitting, window), eight to an A4 page with cut lines; PDF or print."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QPagedPaintDevice,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QPen,
+)
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QListWidget, QVBoxLayout, QWidget
+
+from player.ui.console.manual import ChooseSavePath, ask_save_path, call_server, error_sentence, file_stem
+from player.ui.console.sittings import SittingContext
+from player.ui.screens.common import button, label, set_message
+from sync import accesscode
+from sync import staff_protocol as sp
+
+log = logging.getLogger(__name__)
+
+COLUMNS, ROWS = 2, 4
+PER_PAGE = COLUMNS * ROWS
+MARGIN_MM = 10.0
+PADDING_MM = 5.0
+INSTRUCTION = "Type this code on the test computer"
+
+ConfirmPrint = Callable[[QPrinter, QWidget], bool]
+"""Shows the print dialog for `printer` (parent) and says whether to print; tests pass their own."""
+
+
+class SlipsError(Exception):
+    """The slips could not be drawn (the PDF file or printer would not open)."""
+
+
+@dataclass(frozen=True)
+class Slip:
+    student_name: str
+    unique_id: str
+    code: str
+    """As printed: XXXX-XXXX."""
+    sitting_name: str
+    window: str
+
+
+def window_text(start: datetime, end: datetime) -> str:
+    """The sitting's window in this computer's time zone: "Mon 1 Mar 2027, 08:55 to 17:00"."""
+    start, end = start.astimezone(), end.astimezone()
+
+    def day(d: datetime) -> str:
+        return f"{d:%a} {d.day} {d:%b %Y}"
+
+    if start.date() == end.date():
+        return f"{day(start)}, {start:%H:%M} to {end:%H:%M}"
+    return f"{day(start)} {start:%H:%M} to {day(end)} {end:%H:%M}"
+
+
+def make_slips(sitting: sp.SittingOut, codes: Sequence[sp.CodeSlipOut]) -> list[Slip]:
+    """One slip per student, in name order so they are easy to hand out."""
+    window = window_text(sitting.window_start, sitting.window_end)
+    return [
+        Slip(c.student_name, c.unique_id, accesscode.display(c.code), sitting.name, window)
+        for c in sorted(codes, key=lambda c: (c.student_name.casefold(), c.unique_id))
+    ]
+
+
+def _font(points: float, *, bold: bool = False, italic: bool = False, mono: bool = False) -> QFont:
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont) if mono else QFont()
+    if mono:
+        font.setStyleHint(QFont.StyleHint.Monospace)
+    font.setPointSizeF(points)
+    font.setBold(bold)
+    font.setItalic(italic)
+    return font
+
+
+def render_slips(device: QPagedPaintDevice, slips: Sequence[Slip]) -> int:
+    """Draw the slips onto a PDF writer or printer already set up for A4; returns the number of pages."""
+    if not slips:
+        raise SlipsError("This sitting has no students, so there are no slips to print. Add students first.")
+    painter = QPainter()
+    if not painter.begin(device):
+        raise SlipsError("The PDF file or printer could not be opened for drawing. Check it is not open elsewhere.")
+    try:
+        width, height = device.width(), device.height()
+        cell_w, cell_h = width / COLUMNS, height / ROWS
+        pad = PADDING_MM * device.logicalDpiX() / 25.4
+        pages = 0
+        for index, slip in enumerate(slips):
+            if index % PER_PAGE == 0:
+                if index:
+                    device.newPage()
+                pages += 1
+                _cut_lines(painter, width, height, on_page=min(PER_PAGE, len(slips) - index))
+            spot = index % PER_PAGE
+            cell = QRectF((spot % COLUMNS) * cell_w, (spot // COLUMNS) * cell_h, cell_w, cell_h)
+            _draw_slip(painter, cell.adjusted(pad, pad, -pad, -pad), slip)
+    finally:
+        painter.end()
+    return pages
+
+
+def _cut_lines(painter: QPainter, width: float, height: float, *, on_page: int) -> None:
+    pen = QPen(QColor("#888888"))
+    pen.setStyle(Qt.PenStyle.DashLine)
+    pen.setWidthF(max(1.0, painter.device().logicalDpiX() / 300))
+    painter.setPen(pen)
+    rows_used = (on_page + COLUMNS - 1) // COLUMNS
+    cell_w, cell_h = width / COLUMNS, height / ROWS
+    for row in range(rows_used + 1):
+        painter.drawLine(0, round(row * cell_h), round(width), round(row * cell_h))
+    for col in range(COLUMNS + 1):
+        painter.drawLine(round(col * cell_w), 0, round(col * cell_w), round(rows_used * cell_h))
+
+
+def _draw_slip(painter: QPainter, area: QRectF, slip: Slip) -> None:
+    lines = [
+        (slip.student_name, _font(14, bold=True)),
+        (slip.unique_id, _font(9)),
+        ("Access code", _font(9)),
+        (slip.code, _font(24, bold=True, mono=True)),
+        (slip.sitting_name, _font(11)),
+        (slip.window, _font(10)),
+        (INSTRUCTION, _font(10, italic=True)),
+    ]
+    painter.setPen(QColor("black"))
+    flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
+    top = area.top()
+    for text, font in lines:
+        painter.setFont(font)
+        box = QRectF(area.left(), top, area.width(), area.bottom() - top)
+        used = painter.boundingRect(box, flags, text)
+        painter.drawText(box, flags, text)
+        top += used.height() + font.pointSizeF() * painter.device().logicalDpiY() / 72 * 0.25
+
+
+def write_slips_pdf(path: Path, slips: Sequence[Slip], *, title: str = "Access-code slips") -> int:
+    """The slips as an A4 PDF made with Qt's PDF writer; returns the number of pages."""
+    writer = QPdfWriter(str(path))
+    writer.setTitle(title)
+    writer.setCreator("Invigil")
+    _set_a4(writer)
+    return render_slips(writer, slips)
+
+
+def _set_a4(device: QPagedPaintDevice) -> None:
+    device.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
+
+
+def ask_print(printer: QPrinter, parent: QWidget) -> bool:
+    dialog = QPrintDialog(printer, parent)
+    dialog.setWindowTitle("Print access-code slips")
+    return dialog.exec() == QDialog.DialogCode.Accepted
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    sitting: sp.SittingOut
+    codes: list[sp.CodeSlipOut]
+
+
+class SlipsView(QWidget):
+    """Lists whose slips will print; "Save PDF..." and "Print..." make one slip per student."""
+
+    loaded = Signal(int)  # number of slips ready
+    done = Signal(str)  # what was made, as told to the invigilator
+    message_shown = Signal(str)
+
+    def __init__(
+        self,
+        context: SittingContext,
+        *,
+        choose_save_path: ChooseSavePath = ask_save_path,
+        confirm_print: ConfirmPrint = ask_print,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._context = context
+        self._choose_save_path = choose_save_path
+        self._confirm_print = confirm_print
+        self.slips: list[Slip] = []
+
+        self.heading = label(f"Access-code slips: {context.sitting_name}", name="title")
+        self.students = QListWidget()
+        self.students.setAccessibleName("Students who get a slip")
+        self.save_button = button("&Save PDF...", accessible="Save the slips as a PDF", primary=True)
+        self.save_button.clicked.connect(self.save_pdf)
+        self.print_button = button("&Print...", accessible="Print the slips")
+        self.print_button.clicked.connect(self.print_slips)
+        self.message = label(name="status")
+        self.error = label(name="error")
+        set_message(self.message, "")
+        set_message(self.error, "")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.print_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(label("Keep printed slips safe: a code lets anyone start that student's test."))
+        layout.addWidget(self.students, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message)
+        layout.addWidget(self.error)
+        self._set_ready(False)
+        self.refresh()
+
+    def refresh(self) -> None:
+        token, sitting_id = self._context.token, self._context.sitting_id
+        self._say("Fetching the codes...")
+        call_server(
+            self._context,
+            lambda c: _Loaded(c.sitting(token, sitting_id), c.codes(token, sitting_id)),
+            on_done=self._show,
+            on_error=lambda exc: self._fail(error_sentence(exc, doing="fetch the access codes")),
+        )
+
+    def _show(self, loaded: _Loaded) -> None:
+        self.slips = make_slips(loaded.sitting, loaded.codes)
+        self.students.clear()
+        # Names only on screen: the codes stay on paper, away from anyone looking over a shoulder.
+        self.students.addItems([f"{s.student_name} ({s.unique_id})" for s in self.slips])
+        self._set_ready(bool(self.slips))
+        self._say(f"{len(self.slips)} slips ready." if self.slips else "This sitting has no students yet.")
+        self.loaded.emit(len(self.slips))
+
+    def save_pdf(self) -> None:
+        path = self._choose_save_path(self, f"{file_stem(self._context.sitting_name)} slips.pdf")
+        if path is None:
+            return
+        try:
+            pages = write_slips_pdf(path, self.slips, title=f"Access-code slips: {self._context.sitting_name}")
+        except (SlipsError, OSError) as exc:
+            self._fail(str(exc) if isinstance(exc, SlipsError) else error_sentence(exc, doing="save the slips"))
+            return
+        self._finish(f"Saved {len(self.slips)} slips ({_pages(pages)}) to {path}.")
+
+    def print_slips(self) -> None:
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setDocName(f"Access-code slips: {self._context.sitting_name}")
+        _set_a4(printer)
+        if not self._confirm_print(printer, self):
+            return
+        try:
+            pages = render_slips(printer, self.slips)
+        except SlipsError as exc:
+            self._fail(str(exc))
+            return
+        self._finish(f"Sent {len(self.slips)} slips ({_pages(pages)}) to {printer.printerName() or 'the printer'}.")
+
+    def _finish(self, text: str) -> None:
+        self._say(text)
+        self.done.emit(text)
+
+    def _set_ready(self, ready: bool) -> None:
+        self.save_button.setEnabled(ready)
+        self.print_button.setEnabled(ready)
+
+    def _say(self, text: str) -> None:
+        set_message(self.error, "")
+        set_message(self.message, text)
+        self.message_shown.emit(text)
+
+    def _fail(self, text: str) -> None:
+        set_message(self.message, "")
+        set_message(self.error, text)
+        self.message_shown.emit(text)
+
+
+def _pages(count: int) -> str:
+    return "1 page" if count == 1 else f"{count} pages"
