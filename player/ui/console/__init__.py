@@ -1,1 +1,59 @@
-"""The staff console."""
+"""The staff console: sign-in, the live room, actions, the sitting log and result codes.
+
+The lead wires the access-code screen's "Staff sign in" link like this (in app.py or the controller's owner,
+never inside a student's screen, so nothing staff-side is reachable from the student's screens):
+
+    tokens = TokenStore(choose_backend(config.keyring_backend))          # once per app run
+    window.access_code.staff_link.clicked.connect(
+        lambda: open_console(
+            window,
+            client_factory=lambda: InvigilClient(config.server_url, timeout=config.request_timeout_seconds),
+            credentials=tokens,
+            tasks=tasks,
+            settings=ConsoleSettings.from_config(config),
+        )
+    )
+
+The console opens as its own window over the player; when it locks (15 idle minutes by default, Lock, or
+closing it) it signs out, closes and deletes itself, and the player's access-code screen is what remains.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QWidget
+
+from player.credentials import TokenStore
+from player.ui.console.sittings import ClientFactory, SittingContext, StaffSession
+from player.ui.console.window import ConsoleSettings, ConsoleWindow, SittingPage, TabFactory
+from player.ui.tasks import TaskRunner
+
+__all__ = [
+    "ConsoleSettings",
+    "ConsoleWindow",
+    "SittingContext",
+    "SittingPage",
+    "StaffSession",
+    "TabFactory",
+    "open_console",
+]
+
+
+def open_console(
+    parent_window: QWidget | None,
+    *,
+    client_factory: ClientFactory,
+    credentials: TokenStore,
+    tasks: TaskRunner,
+    settings: ConsoleSettings,
+) -> ConsoleWindow:
+    """Show the staff console over `parent_window` at its sign-in form (or straight in, when the keyring
+    still holds a token the server accepts, after the app ended abruptly). Returns the window; it deletes
+    itself when it closes, so connect to its `locked` signal rather than keeping it."""
+    console = ConsoleWindow(
+        parent_window, client_factory=client_factory, credentials=credentials, tasks=tasks, settings=settings
+    )
+    console.show()
+    console.activateWindow()
+    console.signin.reset()
+    console.try_restore()
+    return console

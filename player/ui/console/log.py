@@ -1,0 +1,94 @@
+"""The sitting's log: every staff action with who, when and why, newest first."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+
+from player.ui.console.actions import REASON_LABELS
+from player.ui.console.sittings import SittingContext, guarded
+from player.ui.screens.common import button, label, set_message
+from sync import staff_protocol as sp
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("When", "Who", "Action", "Student", "Reason")
+
+
+def describe_action(action: str) -> str:
+    """The server's action names ("add_time", "result_code") as words."""
+    return action.replace("_", " ").capitalize()
+
+
+def describe_reason(entry: sp.LogEntry) -> str:
+    kind = REASON_LABELS.get(entry.reason_kind or "", entry.reason_kind or "")
+    kind = kind.removesuffix(" (say what)")
+    parts = [p for p in (kind, entry.reason or "") if p]
+    return ": ".join(parts)
+
+
+class SittingLogView(QWidget):
+    def __init__(self, context: SittingContext) -> None:
+        super().__init__()
+        self._context = context
+        self._loading = False
+        self.entries: list[sp.LogEntry] = []
+        self.loads = 0
+        self.heading = label("Sitting log", name="subtitle")
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setAccessibleName("Sitting log, newest first")
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setTabKeyNavigation(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.message = label(name="error", accessible="No message")
+        self.message.hide()
+        self.reload_button = button("Reload &log")
+        self.reload_button.clicked.connect(self.reload)
+        layout = QVBoxLayout(self)
+        for widget in (self.heading, self.table, self.message, self.reload_button):
+            layout.addWidget(widget)
+
+    def reload(self) -> None:
+        if self._loading:
+            return
+        self._loading = True
+        context = self._context
+
+        def work() -> list[sp.LogEntry]:
+            with context.client_factory() as client:
+                return client.sitting_log(context.token, context.sitting_id)
+
+        context.tasks.run(work, on_done=guarded(self, self._show), on_error=guarded(self, self._failed))
+
+    def _show(self, entries: list[sp.LogEntry]) -> None:
+        self._loading = False
+        self.loads += 1
+        set_message(self.message, "")
+        self.entries = list(reversed(entries))
+        self.table.setRowCount(len(self.entries))
+        for row, entry in enumerate(self.entries):
+            cells = (
+                f"{entry.at.astimezone():%d %b %H:%M:%S}",
+                entry.actor,
+                describe_action(entry.action),
+                entry.student_name or "—",
+                describe_reason(entry),
+            )
+            for column, text in enumerate(cells):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+
+    def _failed(self, exc: Exception) -> None:
+        self._loading = False
+        self.loads += 1
+        set_message(self.message, f"Could not load the log: {exc}")
+
+    def rows(self) -> list[tuple[str, ...]]:
+        """Every row as shown, for tests and screen readers' sake."""
+        return [
+            tuple((c.text() if (c := self.table.item(r, k)) is not None else "") for k in range(len(COLUMNS)))
+            for r in range(self.table.rowCount())
+        ]

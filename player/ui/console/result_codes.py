@@ -1,0 +1,128 @@
+"""Result codes from machines that never got online: paste or open a saved file -> sent to the server."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
+
+from player.ui.console.sittings import ClientFactory, guarded
+from player.ui.screens.common import button, label, set_message
+from player.ui.tasks import TaskRunner
+from sync import resultcode
+from sync import staff_protocol as sp
+
+log = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 1_000_000
+"""Far above any real code (a few thousand characters); a bigger file is not a result code."""
+
+
+def describe_receipt(receipt: sp.ResultCodeReceipt) -> str:
+    who = f"{receipt.student_name} ({receipt.sitting_name})"
+    if receipt.duplicate:
+        return f"Already received: the results of {who} were already on the server. Nothing changed."
+    return f"New results received for {who}. They are stored on the server."
+
+
+def read_code_file(path: Path) -> str:
+    """The text of a saved result code; ValueError with a sentence naming the file when it cannot be one."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ValueError(f"{path.name} is {size:,} bytes: too big to be a result code. Choose the saved code file.")
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist any more. Choose the file again.") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path.name} is not a text file, so it is not a saved result code.") from None
+    except OSError as exc:
+        raise ValueError(f"{path.name} cannot be read ({exc.strerror}).") from None
+
+
+class ResultCodesView(QWidget):
+    def __init__(self, *, client_factory: ClientFactory, token: Callable[[], str], tasks: TaskRunner) -> None:
+        super().__init__()
+        self._client_factory = client_factory
+        self._token = token
+        self._tasks = tasks
+        self._busy = False
+        self.last_receipt: sp.ResultCodeReceipt | None = None
+        self.heading = label("Result codes", name="subtitle")
+        self.hint = label(
+            "Paste the code shown on a student's computer that could not send its results, or open the file it "
+            "saved. Submitting a code twice does no harm."
+        )
+        self.code_edit = QPlainTextEdit()
+        self.code_edit.setAccessibleName("Result code")
+        self.code_edit.setTabChangesFocus(True)
+        self.message = label(accessible="No message")
+        self.message.hide()
+        self.submit_button = button("&Submit code", primary=True)
+        self.open_button = button("&Open saved file…")
+        self.clear_button = button("&Clear")
+        row = QHBoxLayout()
+        for action in (self.submit_button, self.open_button, self.clear_button):
+            row.addWidget(action)
+        layout = QVBoxLayout(self)
+        for widget in (self.heading, self.hint, self.code_edit, self.message):
+            layout.addWidget(widget)
+        layout.addLayout(row)
+        self.submit_button.clicked.connect(self.submit)
+        self.open_button.clicked.connect(self.choose_file)
+        self.clear_button.clicked.connect(self.code_edit.clear)
+
+    def choose_file(self) -> None:
+        name, _ = QFileDialog.getOpenFileName(self, "Open a saved result code", "", "Result codes (*.txt);;All (*)")
+        if name:
+            self.load_file(Path(name))
+
+    def load_file(self, path: Path) -> None:
+        try:
+            text = read_code_file(path)
+        except ValueError as exc:
+            self._say(str(exc), error=True)
+            return
+        self.code_edit.setPlainText(text)
+        self.submit()
+
+    def submit(self) -> None:
+        if self._busy:
+            return
+        code = self.code_edit.toPlainText()
+        try:
+            # The groups' check symbols are verified here first: a typo is named at once, even offline.
+            resultcode.peek_attempt_id(code)
+        except resultcode.ResultCodeError as exc:
+            self._say(exc.message, error=True)
+            self.code_edit.setFocus()
+            return
+        self._busy = True
+        self.submit_button.setEnabled(False)
+        self._say("Sending…", error=False)
+        factory, token = self._client_factory, self._token()
+
+        def work() -> sp.ResultCodeReceipt:
+            with factory() as client:
+                return client.submit_result_code(token, code)
+
+        self._tasks.run(work, on_done=guarded(self, self._received), on_error=guarded(self, self._refused))
+
+    def _received(self, receipt: sp.ResultCodeReceipt) -> None:
+        self._busy = False
+        self.submit_button.setEnabled(True)
+        self.last_receipt = receipt
+        self._say(describe_receipt(receipt), error=False)
+
+    def _refused(self, exc: Exception) -> None:
+        self._busy = False
+        self.submit_button.setEnabled(True)
+        self._say(str(exc), error=True)
+
+    def _say(self, text: str, *, error: bool) -> None:
+        self.message.setObjectName("error" if error else "saved")
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        set_message(self.message, text)

@@ -1,0 +1,173 @@
+"""Console test setup: the real server (re-exported from the server tests), a console on an in-memory keyring."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+import shiboken6
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from player.credentials import InMemoryBackend, TokenStore
+from player.ui.console import ConsoleSettings, ConsoleWindow, SittingPage, open_console
+from player.ui.tasks import TaskRunner
+from sync.client import InvigilClient
+from sync.protocol import Heartbeat, LoginResponse
+
+# The server's fixtures, re-exported whole so this folder follows their changes (clock here is the server's).
+from tests.sync.server.conftest import *  # noqa: F403
+from tests.sync.server.conftest import START, DemoTemplate, LiveServer
+
+TIMEOUT_MS = 15_000
+
+
+class ManualClock:
+    """Monotonic seconds the test moves by hand (the idle lock's clock)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Console:
+    """A console opened over a stand-in for the player window, as open_console does it in the app."""
+
+    qtbot: QtBot
+    host: QWidget
+    tasks: TaskRunner
+    backend: InMemoryBackend
+    tokens: TokenStore
+    idle_clock: ManualClock
+    server_url: str
+    window: ConsoleWindow
+    username: str
+    password: str
+
+    def sign_in(self, password: str | None = None) -> None:
+        self.window.signin.username_edit.setText(self.username)
+        self.window.signin.password_edit.setText(self.password if password is None else password)
+        self.window.signin.sign_in_button.click()
+
+    def sign_in_and_open_sitting(self, sitting_name: str = "Demo sitting") -> SittingPage:
+        self.sign_in()
+        self.qtbot.waitUntil(lambda: self.sittings_shown() > 0, timeout=TIMEOUT_MS)
+        view = self.window.sittings
+        assert view is not None
+        for row in range(view.list.count()):
+            item = view.list.item(row)
+            if item.text().startswith(sitting_name):
+                view.list.setCurrentRow(row)
+        view.open_button.click()
+        page = self.window.sitting_page
+        assert page is not None
+        return page
+
+    def sittings_shown(self) -> int:
+        view = self.window.sittings
+        return view.list.count() if view is not None else 0
+
+
+def visible_consoles() -> list[ConsoleWindow]:
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, ConsoleWindow) and w.isVisible()]
+
+
+@dataclass
+class ConsoleFactory:
+    qtbot: QtBot
+    server_url: str
+    staff: dict[str, str]
+    opened: list[Console] = field(default_factory=list)
+
+    def __call__(self, *, tokens: TokenStore | None = None, idle_lock_seconds: float = 900) -> Console:
+        host = QWidget()
+        host.setWindowTitle("Player window stand-in")
+        host.show()
+        # Not given to qtbot: pytest-qt would delete it (and the console) before the fixture's teardown has
+        # let the last requests finish; the fixture closes it instead.
+        tasks = TaskRunner()
+        backend = InMemoryBackend()
+        store = tokens if tokens is not None else TokenStore.in_memory(backend)
+        idle_clock = ManualClock()
+        url = self.server_url
+        settings = ConsoleSettings(
+            server_url=url,
+            idle_lock_seconds=idle_lock_seconds,
+            refresh_interval_ms=100,
+            idle_check_interval_ms=20,
+            clock=lambda: START,
+            monotonic=idle_clock,
+        )
+        window = open_console(
+            host,
+            client_factory=lambda: InvigilClient(url, timeout=5.0),
+            credentials=store,
+            tasks=tasks,
+            settings=settings,
+        )
+        console = Console(
+            self.qtbot,
+            host,
+            tasks,
+            backend,
+            store,
+            idle_clock,
+            url,
+            window,
+            self.staff["username"],
+            self.staff["password"],
+        )
+        self.opened.append(console)
+        return console
+
+
+@pytest.fixture
+def open_demo_console(
+    qtbot: QtBot, live_server: LiveServer, demo: object, demo_template: DemoTemplate
+) -> Iterator[ConsoleFactory]:
+    factory = ConsoleFactory(qtbot, live_server.url, demo_template.data["staff"])
+    yield factory
+    for console in factory.opened:
+        if shiboken6.isValid(console.window):
+            console.window.close()  # signs out, as locking does
+        qtbot.waitUntil(console.tasks.is_idle, timeout=TIMEOUT_MS)
+        console.host.close()
+        # Deleted here, on the GUI thread: left to the garbage collector it may be freed from a worker thread.
+        shiboken6.delete(console.host)
+    # The closed console's Python wrappers sit in reference cycles; collected here, on the GUI thread, rather
+    # than by a collection that happens to start in a TaskRunner worker of the next test (PySide6 then defers
+    # the deletions to the main thread, and crashed doing so).
+    gc.collect()
+
+
+@dataclass
+class StudentMachine:
+    """A student's computer, driven through sync.client as the real player drives it."""
+
+    client: InvigilClient
+    login: LoginResponse
+    machine_id: str
+
+    def beat(self, **fields: object) -> list[str]:
+        """Send a heartbeat; returns the kinds of the instructions in the reply."""
+        beat = Heartbeat.model_validate({"machine_id": self.machine_id, **fields})
+        reply = self.client.heartbeat(self.login.attempt_id, self.login.attempt_token, beat)
+        return [i.kind for i in reply.instructions]
+
+
+def start_player(server_url: str, code: str, *, machine_id: str = "room1-pc01") -> StudentMachine:
+    client = InvigilClient(server_url, machine_id=machine_id, timeout=5.0)
+    return StudentMachine(client, client.login(code), machine_id)
+
+
+def student_name(demo_template: DemoTemplate, index: int) -> str:
+    student = demo_template.data["students"][index]
+    return str(student["name"])
