@@ -163,7 +163,7 @@ class StudentMachine:
         return [i.kind for i in reply.instructions]
 
 
-def start_player(server_url: str, code: str, *, machine_id: str = "room1-pc01") -> StudentMachine:
+def start_student(server_url: str, code: str, *, machine_id: str = "room1-pc01") -> StudentMachine:
     client = InvigilClient(server_url, machine_id=machine_id, timeout=5.0)
     return StudentMachine(client, client.login(code), machine_id)
 

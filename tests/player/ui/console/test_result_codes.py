@@ -1,0 +1,98 @@
+"""Result codes in the console: pasted or opened from a file, sent once, and typos named by the codec."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from player.ui.console.result_codes import ResultCodesView
+from sync import resultcode
+from sync.protocol import AnswerRecord, ResultEnvelope
+from tests.player.ui.console.conftest import TIMEOUT_MS, ConsoleFactory, start_student
+from tests.sync.server.conftest import START, DemoTemplate, LiveServer
+
+
+def result_code_for(server_url: str, access_code: str) -> str:
+    """A student's computer that logged in, answered, and never got online again: its result code."""
+    machine = start_student(server_url, access_code)
+    envelope = ResultEnvelope(
+        idempotency_key=str(uuid.uuid4()),
+        attempt_id=machine.login.attempt_id,
+        section_ids=["mc", "short", "dictation"],
+        answers=[
+            AnswerRecord(item_id="mc-circles", value="b", answered_at=START + timedelta(minutes=3)),
+            AnswerRecord(item_id="short-plural", value="children", answered_at=START + timedelta(minutes=4)),
+        ],
+        finished_at=START + timedelta(minutes=20),
+        final=True,
+    )
+    machine.client.close()
+    return resultcode.encode(envelope, result_secret=machine.login.result_secret)
+
+
+def signed_in_codes_view(qtbot: QtBot, open_demo_console: ConsoleFactory) -> ResultCodesView:
+    console = open_demo_console()
+    console.sign_in()
+    qtbot.waitUntil(lambda: console.window.session is not None, timeout=TIMEOUT_MS)
+    console.window.home.setCurrentWidget(console.window.result_codes)
+    return console.window.result_codes
+
+
+def submit_and_wait(qtbot: QtBot, view: ResultCodesView) -> str:
+    view.submit_button.click()
+    qtbot.waitUntil(lambda: view.submit_button.isEnabled() and view.message.text() != "Sending…", timeout=TIMEOUT_MS)
+    return view.message.text()
+
+
+def test_a_pasted_code_is_new_then_already_received(
+    qtbot: QtBot, open_demo_console: ConsoleFactory, live_server: LiveServer, demo_template: DemoTemplate
+) -> None:
+    code = result_code_for(live_server.url, demo_template.data["students"][0]["access_code"])
+    view = signed_in_codes_view(qtbot, open_demo_console)
+
+    view.code_edit.setPlainText(code)
+    first = submit_and_wait(qtbot, view)
+    assert first.startswith("New results received for Ada Lovelace (Demo sitting)"), first
+
+    second = submit_and_wait(qtbot, view)
+    assert second.startswith("Already received: the results of Ada Lovelace (Demo sitting)"), second
+
+
+def test_a_saved_code_file_is_opened_and_sent(
+    qtbot: QtBot,
+    open_demo_console: ConsoleFactory,
+    live_server: LiveServer,
+    demo_template: DemoTemplate,
+    tmp_path: Path,
+) -> None:
+    saved = tmp_path / "result-code.txt"
+    saved.write_text(result_code_for(live_server.url, demo_template.data["students"][2]["access_code"]) + "\n")
+    view = signed_in_codes_view(qtbot, open_demo_console)
+    view.load_file(saved)
+    qtbot.waitUntil(lambda: view.message.text().startswith("New results"), timeout=TIMEOUT_MS)
+    assert "Grace Hopper" in view.message.text()
+
+
+def test_a_mistyped_code_gets_the_codecs_group_message(
+    qtbot: QtBot, open_demo_console: ConsoleFactory, live_server: LiveServer, demo_template: DemoTemplate
+) -> None:
+    code = result_code_for(live_server.url, demo_template.data["students"][1]["access_code"])
+    groups = code.split("-")
+    typo = "0" if groups[2][0] != "0" else "1"
+    groups[2] = typo + groups[2][1:]
+    view = signed_in_codes_view(qtbot, open_demo_console)
+    view.code_edit.setPlainText("-".join(groups))
+    message = submit_and_wait(qtbot, view)
+    assert message.startswith("Group 3 ("), message
+    assert "does not match its check symbol" in message
+
+
+def test_a_file_that_is_not_a_code_is_named(qtbot: QtBot, open_demo_console: ConsoleFactory, tmp_path: Path) -> None:
+    picture = tmp_path / "photo.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    view = signed_in_codes_view(qtbot, open_demo_console)
+    view.load_file(picture)
+    assert view.message.text() == "photo.png is not a text file, so it is not a saved result code."

@@ -1,0 +1,123 @@
+"""The live room against the real server, with students' computers driven through sync.client."""
+
+from __future__ import annotations
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from player.ui.console import SittingPage
+from sync.client import Refused
+from tests.player.ui.console.conftest import TIMEOUT_MS, ConsoleFactory, start_student
+from tests.sync.server.conftest import DemoTemplate, FakeClock, LiveServer
+
+ADA = "Ada Lovelace"
+
+
+def wait_for_cell(qtbot: QtBot, page: SittingPage, student: str, column: int, expected: str) -> None:
+    def shown() -> bool:
+        try:
+            return page.room.row_texts(student)[column] == expected
+        except LookupError:
+            return False
+
+    qtbot.waitUntil(shown, timeout=TIMEOUT_MS)
+
+
+def act(qtbot: QtBot, page: SittingPage, kind: str, *, student: str, reason_kind: str, text: str) -> str:
+    """Choose the student, open the action's reason dialog, give the reason, and wait for the outcome."""
+    page.room.select_student(student)
+    dialog = page.room.begin_action(kind)  # type: ignore[arg-type]
+    assert dialog is not None
+    dialog.choose_reason(reason_kind, text)  # type: ignore[arg-type]
+    dialog.ok_button.click()
+    qtbot.waitUntil(lambda: page.room.message.text() not in ("", "Sending…"), timeout=TIMEOUT_MS)
+    return page.room.message.text()
+
+
+def test_the_room_follows_a_student_live_and_shows_them_offline_after_30_s(
+    qtbot: QtBot,
+    open_demo_console: ConsoleFactory,
+    live_server: LiveServer,
+    demo_template: DemoTemplate,
+    clock: FakeClock,
+) -> None:
+    console = open_demo_console()
+    page = console.sign_in_and_open_sitting()
+    wait_for_cell(qtbot, page, ADA, 1, "Not started")
+    assert page.room.row_texts("Grace Hopper")[1] == "Not started"
+
+    machine = start_student(live_server.url, demo_template.data["students"][0]["access_code"])
+    machine.beat(
+        section_id="mc",
+        section_title="Multiple choice",
+        item_index=2,
+        item_count=5,
+        remaining_seconds=600,
+        outbox_depth=1,
+    )
+    wait_for_cell(qtbot, page, ADA, 1, "On room1-pc01, in Multiple choice, item 2 of 5")
+    assert page.room.row_texts(ADA)[2:] == ("10:00", "0 s ago", "1 waiting on room1-pc01")
+    assert "In progress 1" in page.room.counts.text()
+    assert "Waiting to send 1" in page.room.counts.text()
+
+    clock.advance(seconds=31)
+    wait_for_cell(qtbot, page, ADA, 3, "Offline: last seen 31 s ago")
+    assert "Offline 1" in page.room.counts.text()
+
+
+def test_pause_with_a_reason_reaches_the_students_next_heartbeat_and_the_log(
+    qtbot: QtBot, open_demo_console: ConsoleFactory, live_server: LiveServer, demo_template: DemoTemplate
+) -> None:
+    console = open_demo_console()
+    page = console.sign_in_and_open_sitting()
+    machine = start_student(live_server.url, demo_template.data["students"][0]["access_code"])
+    assert machine.beat(section_id="mc", item_index=1, item_count=5, remaining_seconds=900) == []
+    wait_for_cell(qtbot, page, ADA, 2, "15:00")
+
+    outcome = act(qtbot, page, "pause", student=ADA, reason_kind="toilet_break", text="back in 5")
+    assert outcome.startswith(f"Paused {ADA}."), outcome
+    assert machine.beat(section_id="mc", item_index=1, item_count=5, remaining_seconds=890) == ["pause"]
+    assert machine.beat(section_id="mc", remaining_seconds=890, paused=True) == [], "delivered once"
+
+    page.tabs.setCurrentWidget(page.log_view)
+    qtbot.waitUntil(lambda: any(row[3] == ADA for row in page.log_view.rows()), timeout=TIMEOUT_MS)
+    newest = next(row for row in page.log_view.rows() if row[3] == ADA)
+    assert "pause" in newest[2].lower()
+    assert newest[4] == "Toilet break: back in 5"
+    assert newest[1], "the log says who"
+
+
+def test_other_without_details_is_refused_before_anything_is_sent(
+    qtbot: QtBot, open_demo_console: ConsoleFactory
+) -> None:
+    console = open_demo_console()
+    page = console.sign_in_and_open_sitting()
+    wait_for_cell(qtbot, page, ADA, 1, "Not started")
+    page.room.select_student(ADA)
+    dialog = page.room.begin_action("add_time")
+    assert dialog is not None
+    dialog.choose_reason("other", "   ")
+    dialog.ok_button.click()
+    assert dialog.isVisible()
+    assert dialog.message.text() == 'With "Other", say what happened in Details.'
+
+
+def test_releasing_a_code_lets_another_machine_resume_and_cuts_off_the_old_one(
+    qtbot: QtBot, open_demo_console: ConsoleFactory, live_server: LiveServer, demo_template: DemoTemplate
+) -> None:
+    code = demo_template.data["students"][0]["access_code"]
+    console = open_demo_console()
+    page = console.sign_in_and_open_sitting()
+    old = start_student(live_server.url, code, machine_id="room1-pc01")
+    old.beat(section_id="mc", item_index=3, item_count=5, remaining_seconds=700)
+    wait_for_cell(qtbot, page, ADA, 2, "11:40")
+
+    outcome = act(qtbot, page, "release", student=ADA, reason_kind="moved_machine", text="pc01 keyboard broke")
+    assert outcome.startswith(f"Released {ADA}'s code"), outcome
+    wait_for_cell(qtbot, page, ADA, 1, "Released: waiting to log in on another machine")
+
+    new = start_student(live_server.url, code, machine_id="room1-pc07")
+    assert new.login.attempt_id == old.login.attempt_id, "the same attempt continues"
+    with pytest.raises(Refused) as refused:
+        old.beat(section_id="mc", remaining_seconds=690)
+    assert refused.value.status in (401, 403, 409), refused.value
