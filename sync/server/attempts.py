@@ -181,7 +181,10 @@ def heartbeat(
     attempt.item_index = beat.item_index
     attempt.item_count = beat.item_count
     attempt.remaining_seconds = beat.remaining_seconds
-    if beat.finished and attempt.reported_finished_at is None:
+    if not beat.finished:
+        # The machine now holding the attempt is not finished (e.g. the student resumed elsewhere after a release).
+        attempt.reported_finished_at = None
+    elif attempt.reported_finished_at is None:
         attempt.reported_finished_at = now
     return protocol.HeartbeatReply(instructions=room.deliver(session, attempt, now=now))
 

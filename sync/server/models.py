@@ -284,7 +284,9 @@ class Evidence(Base):
     """A scan or photo of written work (PNG, JPEG or PDF), kept in the database so workers stay stateless."""
 
     __tablename__ = "evidence"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    """Keeps files in upload order, even when two arrive in the same instant."""
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
     allocation_id: Mapped[str] = mapped_column(ForeignKey("allocations.id"), index=True)
     filename: Mapped[str] = mapped_column(String(200))
     mime_type: Mapped[str] = mapped_column(String(50))

@@ -42,9 +42,7 @@ def _evidence_out(e: Evidence) -> sp.EvidenceOut:
 
 def manual_out(session: Session, allocation: Allocation) -> sp.ManualEntryOut:
     entry = session.get(ManualEntry, allocation.id)
-    files = session.scalars(
-        select(Evidence).where(Evidence.allocation_id == allocation.id).order_by(Evidence.uploaded_at, Evidence.id)
-    )
+    files = session.scalars(select(Evidence).where(Evidence.allocation_id == allocation.id).order_by(Evidence.seq))
     return sp.ManualEntryOut(
         allocation_id=allocation.id,
         student_name=allocation.student.display_name,
@@ -203,7 +201,7 @@ def add_evidence(
 
 
 def get_evidence(session: Session, actor: Actor, evidence_id: str) -> Evidence:
-    evidence = session.get(Evidence, evidence_id)
+    evidence = session.scalar(select(Evidence).where(Evidence.id == evidence_id))
     if evidence is None:
         raise not_found("evidence file")
     allocation = session.get(Allocation, evidence.allocation_id)
@@ -270,6 +268,8 @@ def add_incident(
 def incidents(session: Session, actor: Actor, sitting_id: str) -> list[sp.IncidentOut]:
     sitting = sittings.get_sitting(session, actor, sitting_id)
     rows = session.scalars(
-        select(Incident).where(Incident.sitting_id == sitting.id).order_by(Incident.occurred_at, Incident.recorded_at)
+        select(Incident)
+        .where(Incident.sitting_id == sitting.id)
+        .order_by(Incident.occurred_at, Incident.recorded_at, Incident.id)
     )
     return [_incident_out(i) for i in rows]

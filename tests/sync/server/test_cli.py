@@ -160,6 +160,9 @@ def test_release_code_lets_another_computer_resume(cli: Cli, school: str) -> Non
     for client in cli.client():
         first = client.post(f"{API}/login", json={"access_code": code, "machine_id": "pc-1"})
         assert client.post(f"{API}/login", json={"access_code": code, "machine_id": "pc-2"}).status_code == 409
+        vague = cli("release-code", code, "--reason-kind", "other")
+        assert vague.code == 1
+        assert vague.err.strip().endswith('With --reason-kind other, say what happened with --reason "...".')
         assert "Ann Hill" in cli.ok("release-code", code.lower(), "--reason", "screen broke").out
         second = client.post(f"{API}/login", json={"access_code": code, "machine_id": "pc-2"})
         assert second.status_code == 200

@@ -30,3 +30,31 @@ def test_migrating_twice_changes_nothing(db_path: Path) -> None:
 def test_an_empty_database_is_refused_with_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="Run `invigil-server init` first"):
         Store.open(f"sqlite:///{tmp_path / 'empty.db'}", migrate=False)
+
+
+def test_0002_upgrades_a_database_holding_attempts_and_downgrades_again(db_path: Path, demo: object) -> None:
+    """A server in use when the console arrived keeps its attempts; their live state starts empty and unpaused."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from sync.server.store import alembic_config
+
+    url = f"sqlite:///{db_path}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        allocation = conn.execute(text("SELECT id FROM allocations LIMIT 1")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO attempts (id, allocation_id, token_hash, result_secret_sealed, machine_id, started_at, "
+                "outbox_depth) VALUES ('att-1', :a, 'hash', x'00', 'pc-1', '2027-03-01 09:00:00', 0)"
+            ),
+            {"a": allocation},
+        )
+    command.downgrade(alembic_config(url), "0001")
+    with engine.begin() as conn:
+        assert "paused" not in {row[1] for row in conn.execute(text("PRAGMA table_info(attempts)"))}
+    Store.open(url, migrate=True).close()
+    with engine.begin() as conn:
+        paused, section = conn.execute(text("SELECT paused, section_id FROM attempts WHERE id = 'att-1'")).one()
+    engine.dispose()
+    assert (paused, section) == (0, None)

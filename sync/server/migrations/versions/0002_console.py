@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 18:51:08.974124
+Create Date: 2026-11-25 18:57:31.711169
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_incidents_sitting_id'), ['sitting_id'], unique=False)
 
     op.create_table('evidence',
+    sa.Column('seq', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('allocation_id', sa.String(length=36), nullable=False),
     sa.Column('filename', sa.String(length=200), nullable=False),
@@ -45,7 +46,8 @@ def upgrade() -> None:
     sa.Column('uploaded_by', sa.String(length=200), nullable=False),
     sa.Column('uploaded_at', sync.server.models.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['allocation_id'], ['allocations.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('seq'),
+    sa.UniqueConstraint('id')
     )
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_evidence_allocation_id'), ['allocation_id'], unique=False)
