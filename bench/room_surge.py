@@ -7,7 +7,7 @@ import random
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -17,6 +17,9 @@ from sync.client import ClientError, InvigilClient
 from sync.protocol import AnswerRecord, Checkpoint, Heartbeat, LoginResponse, ResultEnvelope
 
 WORKERS = 48
+# After the timetable ends: how long the last requests may take before the rest are counted as failed (a
+# server that stops answering must not hang the bench for the queue times the client timeout).
+DRAIN_SECONDS = 30.0
 LOGIN_WORKERS = 8
 
 
@@ -52,7 +55,7 @@ class Clients:
         client: InvigilClient | None = getattr(self._local, "client", None)
         if client is None:
             # No client-side retries: the figure counts what the server did with each first try.
-            client = InvigilClient(self._url, timeout=10.0, sleep=lambda _s: None)
+            client = InvigilClient(self._url, timeout=5.0, sleep=lambda _s: None)
             self._local.client = client
             with self._lock:
                 self._all.append(client)
@@ -126,14 +129,21 @@ def measure(sizes: Sizes, *, server_url: str, codes: list[str]) -> list[Figure]:
     clients = Clients(server_url)
     plan = schedule(players, sizes, random.Random(20270301))
     try:
-        with ThreadPoolExecutor(WORKERS) as pool:
-            start = time.monotonic()
-            for offset, player, kind in plan:
-                due = start + offset
-                wait = due - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)  # the load's own timetable, not a wait for a condition
-                pool.submit(send, clients, tally, logins[player], kind, due)
+        pool = ThreadPoolExecutor(WORKERS)
+        futures: list[Future[None]] = []
+        start = time.monotonic()
+        for offset, player, kind in plan:
+            due = start + offset
+            ahead = due - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)  # the load's own timetable, not a wait for a condition
+            futures.append(pool.submit(send, clients, tally, logins[player], kind, due))
+        _, late = wait(futures, timeout=DRAIN_SECONDS)
+        cancelled = sum(1 for f in late if f.cancel())
+        if cancelled:
+            tally.fail(f"{cancelled} requests never sent: the server stopped answering (queue not drained)")
+            tally.errors.extend(["not sent"] * (cancelled - 1))
+        pool.shutdown(wait=True)
     finally:
         clients.close()
     everything = [ms for samples in tally.latency_ms.values() for ms in samples]
