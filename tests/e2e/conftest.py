@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,3 +185,52 @@ def start_driver(
     with log_path.open("w") as stderr:  # the child keeps its own copy of the handle
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
     return DriverRun(process=process, lines=LineReader(process.stdout), stderr_path=log_path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def null_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PulseAudio server with a null sink, so the players here have an audio output device.
+
+    CI machines have no sound card; without a device the player (rightly) will not start a sitting with audio.
+    Its own runtime folder keeps it apart from any desktop sound server.
+    """
+    binary = shutil.which("pulseaudio")
+    if binary is None:
+        pytest.fail("pulseaudio is not installed: run ./scripts/setup-env (Debian package 'pulseaudio').")
+    runtime = tmp_path_factory.mktemp("pulse")
+    for sub in (".config", ".cache"):
+        (runtime / sub).mkdir()
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime)}
+    socket_path = runtime / "pulse" / "native"
+    log_path = runtime / "pulseaudio.log"
+    with log_path.open("w") as log_file:  # the child keeps its own handle
+        process = subprocess.Popen(
+            [
+                binary,
+                "--daemonize=no",
+                "--exit-idle-time=-1",
+                "--disallow-exit",
+                "-n",
+                "--load=module-null-sink",
+                "--load=module-native-protocol-unix",
+                "--log-target=stderr",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
+    deadline = time.monotonic() + 15
+    while not socket_path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"PulseAudio did not start: {log_path.read_text()[-500:]}")
+        time.sleep(0.05)
+    saved = os.environ.get("PULSE_SERVER")
+    os.environ["PULSE_SERVER"] = f"unix:{socket_path}"
+    yield os.environ["PULSE_SERVER"]
+    if saved is None:
+        os.environ.pop("PULSE_SERVER", None)
+    else:
+        os.environ["PULSE_SERVER"] = saved
+    process.terminate()
+    process.wait(timeout=10)

@@ -224,9 +224,9 @@ class Driver:
         if check.yes_button.isVisible():
             self._press(Qt.Key.Key_Space)  # "Yes, I heard it" has the focus
             return
-        # No audio output (a headless CI machine): a student would call the invigilator; only a restart,
-        # which resumes the attempt already in the journal, gets past this screen.
-        self._once(f"BLOCKED sound check: {check.message.text()}")
+        # Still checking, or no audio output at all (the tests provide a PulseAudio null sink, so this is a failure).
+        if check.message.text() and "No speakers" in check.message.text():
+            self._once(f"BLOCKED sound check: {check.message.text()}")
 
     def _on_item(self) -> None:
         w, c = self.window, self.controller
