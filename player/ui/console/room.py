@@ -189,9 +189,9 @@ class RoomPanel(QWidget):
                 if item.text() != text:
                     item.setText(text)
             if student.allocation_id == keep:
-                self.table.selectRow(row)
+                self.table.setCurrentCell(row, 0)
         if keep is None and view.students and self.table.currentRow() < 0:
-            self.table.selectRow(0)
+            self.table.setCurrentCell(0, 0)
 
     def _refresh_failed(self, exc: Exception) -> None:
         self._in_flight = False
@@ -218,7 +218,7 @@ class RoomPanel(QWidget):
     def select_student(self, student_name: str) -> None:
         for row, student in enumerate(self.students()):
             if student.student_name == student_name:
-                self.table.selectRow(row)
+                self.table.setCurrentCell(row, 0)
                 return
         raise LookupError(f"{student_name} is not in the room view")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from player.ui.console import SittingPage
@@ -121,3 +123,40 @@ def test_releasing_a_code_lets_another_machine_resume_and_cuts_off_the_old_one(
     with pytest.raises(Refused) as refused:
         old.beat(section_id="mc", remaining_seconds=690)
     assert refused.value.status in (401, 403, 409), refused.value
+
+
+def test_an_action_can_be_done_with_the_keyboard_alone(
+    qtbot: QtBot, open_demo_console: ConsoleFactory, live_server: LiveServer, demo_template: DemoTemplate
+) -> None:
+    console = open_demo_console()
+    page = console.sign_in_and_open_sitting()
+    machine = start_student(live_server.url, demo_template.data["students"][0]["access_code"])
+    machine.beat(section_id="mc", item_index=1, item_count=5, remaining_seconds=900)
+    wait_for_cell(qtbot, page, ADA, 2, "15:00")
+    console.window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is console.window, timeout=TIMEOUT_MS)
+
+    page.room.table.setFocus()
+    row = next(i for i, s in enumerate(page.room.students()) if s.student_name == ADA)
+    for _ in range(row):
+        qtbot.keyClick(page.room.table, Qt.Key.Key_Down)
+    selected = page.room.selected_student()
+    assert selected is not None
+    assert selected.student_name == ADA
+    assert QApplication.focusWidget() is page.room.table
+    qtbot.keyClick(page.room.table, Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)  # "&Add time"
+    # A mnemonic "animates" the click, which lands a moment later.
+    qtbot.waitUntil(lambda: page.room.dialog is not None, timeout=TIMEOUT_MS)
+    dialog = page.room.dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=TIMEOUT_MS)
+    assert dialog.accessibleName() == f"Add time for {ADA}"
+    focus = QApplication.focusWidget()
+    assert focus is dialog.reason_kind, focus
+    qtbot.keyClick(focus, Qt.Key.Key_Down)  # Technical problem
+    qtbot.keyClick(focus, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is dialog.reason_text
+    qtbot.keyClicks(dialog.reason_text, "screen froze")
+    qtbot.keyClick(dialog.reason_text, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: page.room.message.text().startswith("Added 5 minutes"), timeout=TIMEOUT_MS)
+    assert machine.beat(section_id="mc", remaining_seconds=880) == ["add_time"]
