@@ -8,7 +8,7 @@ import logging
 import logging.handlers
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -19,6 +19,7 @@ from player.audio.qt import QtAudioPlayer
 from player.config import ConfigError, PlayerConfig, default_sources, load_config, resolve_machine_id
 from player.offline_queue.db import DatabaseSetupError, journal_path, open_database
 from player.offline_queue.journal import Journal
+from player.offline_queue.uploader import Uploader
 from player.ui.controller import ControllerSettings, PlayerController
 from player.ui.style import apply_style
 from player.ui.tasks import TaskRunner
@@ -77,6 +78,60 @@ def close_on_interrupt(window: QWidget) -> QTimer:
     return wake
 
 
+def client_maker(config: PlayerConfig, machine_id: str) -> Callable[[str], InvigilClient]:
+    """A client for a server address, set up from the config (timeout, the school's CA bundle)."""
+    verify: str | bool = str(config.ca_bundle) if config.ca_bundle is not None else True
+
+    def make(server_url: str) -> InvigilClient:
+        return InvigilClient(server_url, machine_id=machine_id, timeout=config.request_timeout_seconds, verify=verify)
+
+    return make
+
+
+def make_uploader(config: PlayerConfig, machine_id: str) -> Uploader:
+    """The background sender of the outbox, on its own connection to the journal (opened in its thread).
+
+    Its own heartbeats are off: the controller sends them, with the position only the GUI knows, so there is
+    one heartbeat source and one place where instructions are applied."""
+    path = journal_path(config.data_dir)
+    return Uploader(
+        lambda: open_database(path),
+        client_maker(config, machine_id),
+        heartbeat_every=None,
+        machine_id=machine_id,
+    )
+
+
+def staff_console_opener(window: QWidget, config: PlayerConfig, tasks: TaskRunner) -> Callable[[], None] | None:
+    """What the access-code screen's "Staff sign in" calls, or None when this build has no staff console.
+
+    The keyring is probed on first use, not at start-up: a student machine may never open the console."""
+    try:
+        from player.credentials import TokenStore, choose_backend
+        from player.ui import console
+    except ImportError as exc:
+        log.warning("The staff console cannot be loaded: %s", exc)
+        return None
+    open_console = getattr(console, "open_console", None)
+    settings_type = getattr(console, "ConsoleSettings", None)
+    if open_console is None or settings_type is None:
+        return None
+    tokens: list[TokenStore] = []
+
+    def open_staff_console() -> None:
+        if not tokens:
+            tokens.append(TokenStore(choose_backend(config.keyring_backend)))
+        open_console(
+            window,
+            client_factory=lambda: InvigilClient(config.server_url, timeout=config.request_timeout_seconds),
+            credentials=tokens[0],
+            tasks=tasks,
+            settings=settings_type.from_config(config),
+        )
+
+    return open_staff_console
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -89,11 +144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     log.info("Invigil player starting: server %s, data %s, log %s", config.server_url, config.data_dir, log_path)
 
+    connect = client_maker(config, machine_id)
+
     def make_client() -> InvigilClient:
-        verify: str | bool = str(config.ca_bundle) if config.ca_bundle is not None else True
-        return InvigilClient(
-            config.server_url, machine_id=machine_id, timeout=config.request_timeout_seconds, verify=verify
-        )
+        return connect(config.server_url)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -102,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     player = QtAudioPlayer(devices)
     window = MainWindow(player=player, devices=devices, soundcheck_clip=soundcheck_path())
     tasks = TaskRunner(parent=window)
+    uploader = make_uploader(config, machine_id)
     controller = PlayerController(
         window=window,
         journal=Journal(db),
@@ -113,8 +168,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             server_url=config.server_url,
             checkpoint_every=config.checkpoint_interval_seconds,
             typing_commit_every=config.typing_commit_seconds,
+            machine_id=machine_id,
         ),
+        wake_uploader=uploader.wake,
+        open_staff_console=staff_console_opener(window, config, tasks),
     )
+    uploader.start()
     controller.start()
     window.show()
     close_on_interrupt(window)
@@ -122,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(app.exec())
     finally:
         controller.shutdown()
+        uploader.stop()
         tasks.wait()
         player.close()
         db.close()

@@ -274,6 +274,14 @@ class SittingSession:
         self._plays[item.id] = self._journal.record_play(self._attempt_id, item.id)
         return True
 
+    def refund_play(self, item_id: str | None = None) -> None:
+        """Give back a counted play the student never heard (the audio device was lost), in the journal too,
+        so a restart still owes it."""
+        self._require_answering()
+        target = item_id if item_id is not None else self.item.id
+        if self._plays.get(target, 0) > 0:
+            self._plays[target] = self._journal.unrecord_play(self._attempt_id, target)
+
     # ---- time ------------------------------------------------------------------------------------------------
 
     def _start_timer(self, remaining: float) -> None:

@@ -13,11 +13,13 @@ from typing import Any, Literal
 import pydantic
 import sqlite_utils
 
+from player.offline_queue.outbox import Outbox
 from sync.protocol import AnswerValue, LoginResponse
 
 log = logging.getLogger(__name__)
 
-AttemptState = Literal["open", "finished"]
+AttemptState = Literal["open", "finished", "moved"]
+"""'moved': the invigilator released the code to another machine; never resumed here (its results stay queued)."""
 
 
 class JournalError(Exception):
@@ -41,6 +43,7 @@ class StoredAttempt:
     checkpoint_at: datetime | None
     finished_sections: tuple[str, ...]
     finished_at: datetime | None
+    moved_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,9 @@ class Journal:
         now = self._timestamp()
         with self._write_transaction():
             existing = self._attempt_row(login.attempt_id)
-            if existing is not None and existing["state"] == "finished":
+            if existing is not None and existing["moved_at"] is not None:
+                self._reopen_moved(login, server_url=server_url)
+            elif existing is not None and existing["state"] == "finished":
                 raise JournalError(
                     f"attempt {login.attempt_id} already finished on this computer; "
                     "its results are kept here and it cannot be started again"
@@ -93,6 +98,47 @@ class Journal:
                 )
         log.info("Attempt %s %s", login.attempt_id, "resumed" if existing else "started")
         return self.attempt(login.attempt_id)
+
+    def _reopen_moved(self, login: LoginResponse, *, server_url: str) -> None:
+        # The code was moved away and has now been released back to this machine: another machine may have
+        # gone on since, so the server's checkpoint (not this journal's old position) says where to resume.
+        checkpoint = login.checkpoint
+        self._db.execute(
+            "UPDATE attempts SET state = 'open', moved_at = NULL, finished_at = NULL, server_url = ?, login = ?, "
+            "attempt_token = ?, result_secret = ?, current_section_id = COALESCE(?, current_section_id), "
+            "current_item_id = COALESCE(?, current_item_id), remaining_seconds = COALESCE(?, remaining_seconds), "
+            "checkpoint_at = COALESCE(?, checkpoint_at) WHERE attempt_id = ?",
+            [
+                server_url,
+                login.model_dump_json(),
+                login.attempt_token,
+                login.result_secret,
+                checkpoint.section_id if checkpoint else None,
+                checkpoint.item_id if checkpoint else None,
+                checkpoint.remaining_seconds if checkpoint else None,
+                _iso(checkpoint.taken_at) if checkpoint else None,
+                login.attempt_id,
+            ],
+        )
+        for item_id, count in (checkpoint.plays if checkpoint else {}).items():
+            self._db.execute(
+                "INSERT INTO plays (attempt_id, item_id, count) VALUES (?, ?, ?) "
+                "ON CONFLICT (attempt_id, item_id) DO UPDATE SET count = MAX(count, excluded.count)",
+                [login.attempt_id, item_id, count],
+            )
+
+    def mark_moved(self, attempt_id: str) -> None:
+        """The server says this machine's sign-in was released to another machine: stop the attempt here.
+
+        Nothing in it can change any more and it is never resumed here, but its queued results stay in the
+        outbox (staff can still copy their result codes)."""
+        with self._write_transaction():
+            self._require_open(attempt_id)
+            self._db.execute(
+                "UPDATE attempts SET state = 'finished', moved_at = ? WHERE attempt_id = ?",
+                [self._timestamp(), attempt_id],
+            )
+        log.info("Attempt %s was moved to another computer; it will not be resumed here", attempt_id)
 
     def _insert_attempt(self, login: LoginResponse, *, server_url: str, now: str) -> None:
         checkpoint = login.checkpoint
@@ -248,6 +294,19 @@ class Journal:
             ).fetchone()[0]
         return count
 
+    def unrecord_play(self, attempt_id: str, item_id: str) -> int:
+        """Give back one counted play (it was cut off by a lost audio device, so never heard); the new count."""
+        with self._write_transaction():
+            self._require_open(attempt_id)
+            self._db.execute(
+                "UPDATE plays SET count = MAX(0, count - 1) WHERE attempt_id = ? AND item_id = ?",
+                [attempt_id, item_id],
+            )
+            row = self._db.execute(
+                "SELECT count FROM plays WHERE attempt_id = ? AND item_id = ?", [attempt_id, item_id]
+            ).fetchone()
+        return int(row[0]) if row else 0
+
     def plays(self, attempt_id: str) -> dict[str, int]:
         return {
             row["item_id"]: row["count"]
@@ -270,6 +329,37 @@ class Journal:
         rows = self._db.query("SELECT item_id FROM flags WHERE attempt_id = ?", [attempt_id])
         return frozenset(row["item_id"] for row in rows)
 
+    # ---- invigilator instructions --------------------------------------------------------------------
+
+    def record_instruction(self, attempt_id: str, instruction_id: str, kind: str) -> bool:
+        """Remember that an instruction was applied; False if it already was (a repeated delivery)."""
+        with self._write_transaction():
+            if self._attempt_row(attempt_id) is None:
+                raise JournalError(f"attempt {attempt_id} is not in this computer's journal")
+            added = self._db.execute(
+                "INSERT INTO applied_instructions (attempt_id, instruction_id, kind, applied_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
+                [attempt_id, instruction_id, kind, self._timestamp()],
+            ).rowcount
+        return bool(added)
+
+    def applied_instructions(self, attempt_id: str) -> frozenset[str]:
+        rows = self._db.query("SELECT instruction_id FROM applied_instructions WHERE attempt_id = ?", [attempt_id])
+        return frozenset(row["instruction_id"] for row in rows)
+
+    def paused_by_invigilator(self, attempt_id: str) -> bool:
+        """True when the last pause/resume applied to the attempt was a pause (so a restart stays paused)."""
+        row = self._db.execute(
+            "SELECT kind FROM applied_instructions WHERE attempt_id = ? AND kind IN ('pause', 'resume') "
+            "ORDER BY applied_at DESC, rowid DESC LIMIT 1",
+            [attempt_id],
+        ).fetchone()
+        return bool(row and row[0] == "pause")
+
+    def outbox(self) -> Outbox:
+        """The outbox over this journal's connection (same thread): what the finished screen and heartbeats read."""
+        return Outbox(self._db, now=self._now)
+
     # ---- helpers ----------------------------------------------------------------------------------
 
     @contextmanager
@@ -289,6 +379,8 @@ class Journal:
         row = self._attempt_row(attempt_id)
         if row is None:
             raise JournalError(f"attempt {attempt_id} is not in this computer's journal")
+        if row["moved_at"] is not None:
+            raise JournalError(f"attempt {attempt_id} was moved to another computer; nothing in it can change here")
         if row["state"] != "open":
             raise JournalError(f"attempt {attempt_id} is finished; nothing in it can change any more")
         return row
@@ -330,7 +422,7 @@ def _stored_attempt(row: Mapping[str, Any]) -> StoredAttempt:
         login=login,
         attempt_token=row["attempt_token"],
         result_secret=row["result_secret"],
-        state=row["state"],
+        state="moved" if row["moved_at"] else row["state"],
         started_at=_parse_time(row["started_at"]),
         current_section_id=row["current_section_id"],
         current_item_id=row["current_item_id"],
@@ -338,4 +430,5 @@ def _stored_attempt(row: Mapping[str, Any]) -> StoredAttempt:
         checkpoint_at=_parse_time(row["checkpoint_at"]) if row["checkpoint_at"] else None,
         finished_sections=tuple(json.loads(row["finished_sections"])),
         finished_at=_parse_time(row["finished_at"]) if row["finished_at"] else None,
+        moved_at=_parse_time(row["moved_at"]) if row["moved_at"] else None,
     )

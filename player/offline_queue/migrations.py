@@ -94,7 +94,30 @@ def _initial_schema(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX attempts_state ON attempts (state, started_at)")
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial_schema", _initial_schema),)
+def _supervision(db: sqlite_utils.Database) -> None:
+    # A code released to another machine: the attempt stays here (its queued results must still be sent) but
+    # is never resumed here. A column rather than a new `state` value: changing the CHECK on attempts.state
+    # would mean rebuilding the table, and SQLite cannot switch foreign keys off inside this transaction, so
+    # dropping the old table would cascade-delete every answer. Moved attempts are stored as state 'finished'
+    # (nothing in them may change, and the outbox stops queueing their checkpoints) with moved_at set.
+    db.execute("ALTER TABLE attempts ADD COLUMN moved_at TEXT")
+    db.execute(
+        """
+        CREATE TABLE applied_instructions (
+            attempt_id TEXT NOT NULL REFERENCES attempts (attempt_id) ON DELETE CASCADE,
+            instruction_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('pause', 'resume', 'add_time', 'end_section')),
+            applied_at TEXT NOT NULL,
+            PRIMARY KEY (attempt_id, instruction_id)
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_initial_schema", _initial_schema),
+    Migration("0002_supervision", _supervision),
+)
 """Append only; never edit or reorder a released migration."""
 
 

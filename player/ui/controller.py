@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,19 +16,33 @@ from player.audio.player import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
 from player.audio.qt import QtAudioPlayer
 from player.offline_queue.journal import Journal, JournalError, StoredAttempt
 from player.session import Clock, Phase, SectionEnded, SittingSession, SystemClock, TimeWarning
+from player.ui.screens.finished import ResultCodeText
 from player.ui.screens.item import ItemView
 from player.ui.tasks import Report, TaskRunner
 from player.ui.window import MainWindow
-from sync.client import ClientError, InvigilClient
+from sync import resultcode
+from sync.client import ClientError, InvigilClient, Refused
 from sync.mediacache import MediaCache
-from sync.protocol import AnswerValue, DeliveryItem, DeliverySection, LoginResponse
+from sync.protocol import (
+    AnswerValue,
+    DeliveryItem,
+    DeliverySection,
+    Heartbeat,
+    HeartbeatReply,
+    Instruction,
+    LoginResponse,
+    ResultEnvelope,
+)
 
 log = logging.getLogger(__name__)
 
 UNEXPECTED = "Something went wrong on this computer ({what}). Tell your invigilator."
 ENTER_AGAIN = "Type your access code again to continue your test where you left off."
 TIME_UP = "Time is up for the section {title}. Your answers to it are saved."
-PAUSED = "Paused by your invigilator. Please wait."
+ENDED_BY_INVIGILATOR = "Your invigilator ended the section {title}. Your answers to it are saved."
+MOVED = "Your invigilator moved this test to another computer."
+NO_CONSOLE = "The staff console is not available in this build."
+PAUSE_CUT_PLAY = "Stopped by the pause. This play is not counted: play it again when you are ready."
 CHECKING = "Checking your code…"
 NOT_HEARD = "Not heard. This play is not counted: choose Try again when the sound works."
 DEVICE_PROBLEMS = (NO_DEVICE_MESSAGE, DEVICE_LOST_MESSAGE)
@@ -36,12 +52,29 @@ def downloading_text(done: int, total: int) -> str:
     return f"Downloading the test: {done} of {total} file{'s' if total != 1 else ''}"
 
 
+def added_time_text(seconds: int) -> str:
+    minutes, rest = divmod(max(0, seconds), 60)
+    parts = [f"{minutes} minute{'s' if minutes != 1 else ''}"] if minutes else []
+    if rest or not parts:
+        parts.append(f"{rest} second{'s' if rest != 1 else ''}")
+    return f"Your invigilator added {' and '.join(parts)}."
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "student"
+
+
 @dataclass(frozen=True)
 class ControllerSettings:
     server_url: str
     tick_interval_ms: int = 250
     checkpoint_every: float = 5.0
     typing_commit_every: float = 2.0
+    heartbeat_every: float | None = 5.0
+    """Seconds between heartbeats while a sitting is open (None: none; tests then call heartbeat_now)."""
+    delivery_poll_ms: int = 1000
+    """How often the finished screen looks whether its results have reached the server."""
+    machine_id: str | None = None
 
 
 def warning_text(warning: TimeWarning) -> str:
@@ -72,6 +105,8 @@ class PlayerController(QObject):
         settings: ControllerSettings,
         clock: Clock | None = None,
         today: Callable[[], datetime] = datetime.now,
+        wake_uploader: Callable[[], None] | None = None,
+        open_staff_console: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(window)
         self.window = window
@@ -88,12 +123,25 @@ class PlayerController(QObject):
         self._media: dict[str, Path] = {}
         self._sound_checked = False
         self._playing_item: str | None = None
-        # Items whose counted play was cut off by a missing or lost audio device: the next play is free.
-        # In memory only: the journal cannot take a play back yet, so a restart forgets what is owed.
-        self._owed_plays: set[str] = set()
+        self.wake_uploader = wake_uploader
+        """The uploader's wake(): called after every section end so its envelope leaves at once."""
+        self.open_staff_console = open_staff_console
+        """What "Staff sign in" calls (None: this build has no staff console)."""
+        self._held = False
+        """Paused by the invigilator (as opposed to the pause while a student reads instructions)."""
+        self._applied: set[str] = set()
+        self._beat_in_flight = False
+        self._closed = False
         self._timer = QTimer(self)
         self._timer.setInterval(settings.tick_interval_ms)
         self._timer.timeout.connect(self.tick)
+        self._beat_timer = QTimer(self)
+        if settings.heartbeat_every is not None:
+            self._beat_timer.setInterval(int(settings.heartbeat_every * 1000))
+        self._beat_timer.timeout.connect(self.heartbeat_now)
+        self._delivery_timer = QTimer(self)
+        self._delivery_timer.setInterval(settings.delivery_poll_ms)
+        self._delivery_timer.timeout.connect(self.refresh_delivery)
         self._connect()
 
     def _connect(self) -> None:
@@ -115,6 +163,7 @@ class PlayerController(QObject):
         w.review.back.connect(self._show_item)
         w.review.end_confirmed.connect(self._on_end_confirmed)
         w.finished.done.connect(self.reset)
+        w.access_code.staff_requested.connect(self._on_staff_requested)
         self._player.started.connect(self._on_audio_started)
         self._player.progress.connect(self._on_audio_progress)
         self._player.finished.connect(self._on_audio_finished)
@@ -251,10 +300,18 @@ class PlayerController(QObject):
             checkpoint_every=self._settings.checkpoint_every,
             typing_commit_every=self._settings.typing_commit_every,
         )
+        self._applied = set(self._journal.applied_instructions(attempt.attempt_id))
+        if self._settings.heartbeat_every is not None:
+            self._beat_timer.start()
         if self.session.phase is Phase.FINISHED:
             self._show_finished()
             return
+        # A pause survives a restart: the invigilator has not said to carry on yet.
+        held = self._journal.paused_by_invigilator(attempt.attempt_id)
+        self._held = held
         self._enter_section()
+        if held:
+            self.pause()
 
     def _enter_section(self) -> None:
         assert self.session is not None
@@ -286,7 +343,7 @@ class PlayerController(QObject):
         self._update_saved()
         self.window.show_screen(self.window.item)
         self.window.item.answer.setFocus() if self.window.item.answer is not None else None
-        if view.has_audio:
+        if view.has_audio and not self._held:
             self._play_current(autoplay=True)
 
     def _media_path(self, sha256: str) -> Path:
@@ -351,12 +408,10 @@ class PlayerController(QObject):
             bar.show_error(f"This recording is missing from this computer ({path.name}). Tell your invigilator.")
             bar.set_plays_left(session.plays_left(item))
             return
-        owed = item.id in self._owed_plays
-        if not owed and not session.start_play():
+        if not session.start_play():
             bar.set_state("You have used all the plays of this recording." if autoplay else "No plays left.")
             bar.set_plays_left(0)
             return
-        self._owed_plays.discard(item.id)
         bar.show_error("")
         self._playing_item = item.id
         bar.set_plays_left(session.plays_left(item), playing=True)
@@ -397,9 +452,9 @@ class PlayerController(QObject):
             self._playing_item = None
             if message in DEVICE_PROBLEMS:
                 # Counted but not heard: the student gets this play back through Try again.
-                log.warning("Play of item %s cut off by an audio device problem; the next play is free", item_id)
+                log.warning("Play of item %s cut off by an audio device problem; it is given back", item_id)
                 if item_id is not None:
-                    self._owed_plays.add(item_id)
+                    self.session.refund_play(item_id)
                 bar.show_error(message, can_retry=True)
                 bar.set_state(NOT_HEARD)
             else:
@@ -425,6 +480,8 @@ class PlayerController(QObject):
 
     def _on_end_confirmed(self) -> None:
         assert self.session is not None
+        if self._held:
+            return  # the overlay keeps keys away; a click already queued must not end the section either
         self._after_section(self.session.end_section())
 
     def tick(self) -> None:
@@ -441,17 +498,21 @@ class PlayerController(QObject):
         if self.window.current_screen() is self.window.item:
             self._update_saved()
 
-    def _after_section(self, ended: SectionEnded) -> None:
+    def _after_section(self, ended: SectionEnded, *, notice: str | None = None) -> None:
         session = self.session
         assert session is not None
         self._leave_item()
         self.window.item.clear()
+        # The envelope is in the outbox (same transaction as the section end): send it now, without waiting.
+        if self.wake_uploader is not None:
+            self.wake_uploader()
         if ended.finished:
             self._show_finished(timed_out=ended.by_timeout)
             return
         # Stopped while the student reads the next section's instructions; Start resumes it.
         session.pause()
-        notice = TIME_UP.format(title=self._section_title(ended.section_id)) if ended.by_timeout else ""
+        if notice is None:
+            notice = TIME_UP.format(title=self._section_title(ended.section_id)) if ended.by_timeout else ""
         self._show_instructions(session.section, number=session.section_number, notice=notice)
 
     def _section_title(self, section_id: str) -> str:
@@ -459,37 +520,232 @@ class PlayerController(QObject):
         return next((s.title for s in self._login.assessment.sections if s.id == section_id), section_id)
 
     def _show_finished(self, *, timed_out: bool = False) -> None:
+        # The screen stays until someone chooses Finished: never on a timer, so an invigilator can still copy
+        # the result code. Leaving loses nothing: unsent results stay in the outbox and keep being sent.
         self._timer.stop()
+        self._held = False
+        self.window.set_paused(False)
         self.window.show_header(None)
         self.window.finished.heading.setText(
             "Time is up: the test has ended" if timed_out else "You have finished the test"
         )
+        self.window.finished.set_codes([])
         self.window.finished.set_delivery_state(sent=False)
+        self.refresh_delivery()
+        self._delivery_timer.start()
         self.window.show_screen(self.window.finished)
         self.window.finished.finish_button.setFocus()
 
-    # ---- invigilator controls, reset, shutdown -------------------------------------------------------
+    def refresh_delivery(self) -> None:
+        """Finished screen: "sent" once the server confirmed every envelope of this sitting, else the codes."""
+        session = self.session
+        if session is None or session.phase is not Phase.FINISHED:
+            self._delivery_timer.stop()
+            return
+        outbox = self._journal.outbox()
+        unsent = [
+            entry
+            for entry in outbox.entries(kind="result")
+            if entry.attempt_id == session.attempt_id and entry.state != "sent"
+        ]
+        screen = self.window.finished
+        screen.set_delivery_state(sent=not unsent)
+        if not unsent:
+            self._delivery_timer.stop()
+            return
+        envelopes = [ResultEnvelope.model_validate_json(entry.body) for entry in unsent]
+        labels = [self._envelope_label(envelope) for envelope in envelopes]
+        if labels == [code.label for code in screen.codes()]:
+            return  # the same envelopes: keep the codes on show (a new code would differ only by its nonce)
+        secret = self._journal.attempt(session.attempt_id).result_secret
+        student = _slug(session.student_name)
+        screen.set_codes(
+            [
+                ResultCodeText(
+                    label=text,
+                    code=resultcode.encode(envelope, result_secret=secret),
+                    file_name=f"result-code-{student}-{_slug(text)}.txt",
+                )
+                for envelope, text in zip(envelopes, labels, strict=True)
+            ]
+        )
+
+    def _envelope_label(self, envelope: ResultEnvelope) -> str:
+        assert self._login is not None
+        sections = self._login.assessment.sections
+        numbers = {s.id: n for n, s in enumerate(sections, start=1)}
+        first = envelope.section_ids[0] if envelope.section_ids else ""
+        number = numbers.get(first)
+        title = self._section_title(first)
+        return f"Section {number} of {len(sections)}: {title}" if number else f"Section {title}"
+
+    # ---- supervision: heartbeats and the invigilator's instructions -------------------------------------
+
+    def heartbeat_now(self) -> bool:
+        """Send where the sitting is (off the GUI thread); False when none is due or one is still on its way."""
+        session = self.session
+        if session is None or self._beat_in_flight or self._closed:
+            return False
+        attempt_id = session.attempt_id
+        beat = self._heartbeat(session)
+        token = self._journal.attempt(attempt_id).attempt_token
+        make_client = self._make_client
+
+        def work() -> HeartbeatReply:
+            with make_client() as client:
+                return client.heartbeat(attempt_id, token, beat)
+
+        self._beat_in_flight = True
+        self._tasks.run(
+            work,
+            on_done=lambda reply: self._on_beat_reply(attempt_id, reply),
+            on_error=lambda exc: self._on_beat_failed(attempt_id, exc),
+        )
+        return True
+
+    def _heartbeat(self, session: SittingSession) -> Heartbeat:
+        depth = self._journal.outbox().depth()
+        if session.phase is Phase.FINISHED:
+            return Heartbeat(finished=True, outbox_depth=depth, machine_id=self._settings.machine_id)
+        section = session.section
+        return Heartbeat(
+            section_id=section.id,
+            section_title=section.title[:200],
+            item_id=session.item.id,
+            item_index=session.item_index + 1,
+            item_count=len(section.items),
+            remaining_seconds=math.ceil(session.remaining_seconds()),
+            paused=self._held,
+            outbox_depth=depth,
+            machine_id=self._settings.machine_id,
+        )
+
+    def _on_beat_reply(self, attempt_id: str, reply: HeartbeatReply) -> None:
+        self._beat_in_flight = False
+        for instruction in reply.instructions:
+            if self._closed or self.session is None or self.session.attempt_id != attempt_id:
+                log.info(
+                    "Instruction %s for %s arrived after that sitting left this screen", instruction.id, attempt_id
+                )
+                return
+            self.apply_instruction(instruction)
+
+    def _on_beat_failed(self, attempt_id: str, exc: Exception) -> None:
+        self._beat_in_flight = False
+        if isinstance(exc, Refused) and exc.error == "attempt_token_invalid":
+            session = self.session
+            if not self._closed and session is not None and session.attempt_id == attempt_id:
+                if session.phase is Phase.ANSWERING:
+                    self._moved_away(session)
+                else:
+                    self._beat_timer.stop()  # finished here; the results stay in the outbox
+            return
+        if isinstance(exc, ClientError):
+            log.info("Heartbeat for %s not delivered: %s", attempt_id, type(exc).__name__)
+        else:
+            log.error("Heartbeat for %s failed unexpectedly", attempt_id, exc_info=exc)
+
+    def apply_instruction(self, instruction: Instruction) -> None:
+        """Apply an invigilator's instruction once (by id, remembered in the journal across restarts)."""
+        session = self.session
+        if session is None or instruction.id in self._applied:
+            return
+        self._applied.add(instruction.id)
+        try:
+            if not self._journal.record_instruction(session.attempt_id, instruction.id, instruction.kind):
+                return
+        except JournalError as exc:
+            log.error("Instruction %s not recorded: %s", instruction.id, exc)
+            return
+        log.info("Applying the invigilator's %s (%s)", instruction.kind, instruction.id)
+        if instruction.kind == "pause":
+            self.pause()
+        elif instruction.kind == "resume":
+            self.resume()
+        elif instruction.kind == "add_time":
+            self.add_time(instruction.seconds or 0)
+        elif instruction.kind == "end_section":
+            self.end_section_for_invigilator(instruction.section_id)
 
     def pause(self) -> None:
-        if self.session is not None and self.session.phase is Phase.ANSWERING:
-            self._leave_item()
-            self.session.pause()
-            self.window.show_banner(PAUSED)
+        """Paused by the invigilator: the clock stops, any recording stops (that play is given back), and a
+        full-window overlay keeps the keyboard away from the item until resume()."""
+        session = self.session
+        if session is None or session.phase is not Phase.ANSWERING:
+            return
+        self._held = True
+        cut = self._playing_item
+        self._leave_item()
+        if cut is not None and cut == session.item.id and (bar := self.window.item.audio) is not None:
+            session.refund_play(cut)
+            bar.set_state(PAUSE_CUT_PLAY)
+            bar.set_plays_left(session.plays_left(session.item))
+        session.pause()
+        self.window.set_paused(True)
 
     def resume(self) -> None:
-        if self.session is not None and self.session.paused:
-            self.session.resume()
-            self.window.show_banner("")
+        if not self._held:
+            return
+        self._held = False
+        self.window.set_paused(False)
+        session = self.session
+        # Between sections the clock stays stopped until the student chooses Start on the instructions.
+        if session is not None and self.window.current_screen() is not self.window.instructions:
+            session.resume()
+            self.window.set_remaining(session.remaining_seconds())
+
+    def add_time(self, seconds: int) -> None:
+        session = self.session
+        if session is None or session.phase is not Phase.ANSWERING or seconds <= 0:
+            return
+        session.add_time(seconds)
+        self.window.set_remaining(session.remaining_seconds())
+        self.window.show_banner(added_time_text(seconds))
+
+    def end_section_for_invigilator(self, section_id: str | None) -> None:
+        """Ends the current section like a time-up (answers and envelope committed), unless it already moved on."""
+        session = self.session
+        if session is None or session.phase is not Phase.ANSWERING:
+            return
+        if section_id is not None and section_id != session.section.id:
+            log.info("End of section %s asked for, but this sitting is in %s; ignored", section_id, session.section.id)
+            return
+        title = session.section.title
+        self._after_section(session.end_section(), notice=ENDED_BY_INVIGILATOR.format(title=title))
+
+    def _moved_away(self, session: SittingSession) -> None:
+        """The code was released to another machine: stop here for good and say so."""
+        log.warning("Attempt %s was moved to another computer; stopping it here", session.attempt_id)
+        try:
+            session.flush_drafts()
+            self._journal.mark_moved(session.attempt_id)
+        except JournalError as exc:
+            log.error("Could not record the move of %s: %s", session.attempt_id, exc)
+        self.reset()
+        self.window.access_code.show_error(MOVED)
+
+    def _on_staff_requested(self) -> None:
+        if self.open_staff_console is None:
+            self.window.access_code.show_error(NO_CONSOLE)
+            return
+        self.open_staff_console()
+
+    # ---- reset, shutdown ------------------------------------------------------------------------------
 
     def reset(self) -> None:
         """Forget the student: an empty access-code screen, and nothing of their work left in any widget."""
         self._timer.stop()
+        self._beat_timer.stop()
+        self._delivery_timer.stop()
         self._leave_item()
         self.session = None
         self._login = None
         self._media = {}
         self._sound_checked = False
-        self._owed_plays.clear()
+        self._held = False
+        self._applied = set()
+        self.window.set_paused(False)
+        self.window.finished.set_codes([])
         self.window.item.clear()
         self.window.confirm.clear()
         self.window.show_header(None)
@@ -499,7 +755,10 @@ class PlayerController(QObject):
 
     def shutdown(self) -> None:
         """Window closing: typing and position are committed before the app goes."""
+        self._closed = True
         self._timer.stop()
+        self._beat_timer.stop()
+        self._delivery_timer.stop()
         self._player.stop()
         if self.session is not None and self.session.phase is Phase.ANSWERING:
             self.session.flush_drafts()

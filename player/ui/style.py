@@ -15,9 +15,12 @@ QLabel#error { color: #8a1010; font-weight: 600; }
 QLabel#banner { background: #fff1b8; border: 2px solid #8a6d00; padding: 8px; font-weight: 600; }
 QLabel#timer { font-size: 17pt; font-weight: 600; }
 QLabel#saved { color: #1d5e20; }
+QWidget#pausedOverlay { background: #eef2f7; }
+QPlainTextEdit#resultCode { font-family: monospace; font-size: 13pt; }
 QPushButton { padding: 8px 18px; border: 2px solid #34495e; border-radius: 6px; background: #ffffff; }
 QPushButton:disabled { color: #777777; border-color: #aaaaaa; }
 QPushButton#primary { background: #1f4e79; color: #ffffff; border-color: #1f4e79; }
+QPushButton#link { border: 2px solid transparent; background: transparent; color: #1f4e79; text-decoration: underline; }
 QPushButton#primary:disabled { background: #9fb3c8; border-color: #9fb3c8; color: #f4f4f4; }
 QLineEdit, QPlainTextEdit { padding: 6px; border: 2px solid #34495e; border-radius: 4px; background: #ffffff; }
 QRadioButton, QCheckBox { padding: 6px; spacing: 12px; border: 3px solid transparent; }
@@ -26,6 +29,7 @@ QPushButton:focus, QLineEdit:focus, QPlainTextEdit:focus, QRadioButton:focus, QC
 QSlider:focus, QListWidget:focus { border: 3px solid #e07b00; }
 /* "#primary" outranks ":focus", so the main button of each screen needs its own focus rule. */
 QPushButton#primary:focus { border: 3px solid #e07b00; }
+QPushButton#link:focus { border: 3px solid #e07b00; }
 QRadioButton::indicator, QCheckBox::indicator { width: 22px; height: 22px; }
 QListWidget::item { padding: 6px; }
 QProgressBar { border: 2px solid #34495e; border-radius: 4px; text-align: center; height: 22px; }

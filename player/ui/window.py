@@ -5,19 +5,43 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCloseEvent, QResizeEvent
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from player.audio.player import OutputDevices
 from player.audio.qt import QtAudioPlayer
 from player.ui.screens.access_code import AccessCodeScreen
-from player.ui.screens.common import label, set_message
+from player.ui.screens.common import centred_column, label, set_message
 from player.ui.screens.confirm import ConfirmScreen
 from player.ui.screens.finished import FinishedScreen
 from player.ui.screens.instructions import InstructionsScreen
 from player.ui.screens.item import ItemScreen
 from player.ui.screens.review import ReviewScreen
 from player.ui.screens.sound_check import SoundCheckScreen
+
+PAUSED_TITLE = "Paused by your invigilator"
+PAUSED_HINT = "Your time has stopped. Please wait: your test will carry on when your invigilator says so."
+
+
+class PausedOverlay(QWidget):
+    """Covers the whole window while the invigilator has paused the sitting; it alone takes the keyboard."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("pausedOverlay")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setAccessibleName(PAUSED_TITLE)
+        self.setAccessibleDescription(PAUSED_HINT)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.title = label(PAUSED_TITLE, name="title")
+        self.hint = label(PAUSED_HINT, name="subtitle")
+        layout = centred_column(self)
+        layout.addStretch(1)
+        layout.addWidget(self.title)
+        layout.addWidget(self.hint)
+        layout.addStretch(2)
+        self.hide()
 
 
 def format_remaining(seconds: float) -> str:
@@ -68,8 +92,11 @@ class MainWindow(QMainWindow):
         column.addWidget(self.banner)
         column.addWidget(self.stack, 1)
         self.setCentralWidget(central)
+        self._central = central
         self.show_header(None)
         set_message(self.banner, "")
+        self.paused_overlay = PausedOverlay(self)
+        self._focus_before_pause: QWidget | None = None
         self.resize(1024, 720)
         self.on_close: list[Callable[[], None]] = []
 
@@ -94,6 +121,33 @@ class MainWindow(QMainWindow):
 
     def show_banner(self, text: str) -> None:
         set_message(self.banner, text)
+
+    def set_paused(self, paused: bool) -> None:
+        """Show or hide "Paused by your invigilator" over everything. The screens underneath are disabled, so no
+        key or click reaches the item while the clock is stopped; the focus comes back where it was."""
+        if paused == self.is_paused():
+            return
+        central = self._central
+        if paused:
+            self._focus_before_pause = QApplication.focusWidget()
+            self.paused_overlay.setGeometry(self.rect())
+            central.setEnabled(False)
+            self.paused_overlay.show()
+            self.paused_overlay.raise_()
+            self.paused_overlay.setFocus()
+            return
+        self.paused_overlay.hide()
+        central.setEnabled(True)
+        previous, self._focus_before_pause = self._focus_before_pause, None
+        if previous is not None and previous.isVisible():
+            previous.setFocus()
+
+    def is_paused(self) -> bool:
+        return not self.paused_overlay.isHidden()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.paused_overlay.setGeometry(self.rect())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         for callback in self.on_close:

@@ -18,6 +18,8 @@ class AccessCodeScreen(QWidget):
 
     submitted = Signal(str)
     status_changed = Signal(str)  # each busy message as it is shown (login, then download progress)
+    staff_requested = Signal()
+    """The "Staff sign in" link: the app's owner opens the console; this screen knows nothing of it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,13 +36,19 @@ class AccessCodeScreen(QWidget):
         self.error = label(name="error")
         set_message(self.status, "")
         set_message(self.error, "")
+        self.staff_link = button("Staff sign in", accessible="Staff sign in")
+        self.staff_link.setObjectName("link")
+        self.staff_link.setFlat(True)
+        self.staff_link.clicked.connect(self.staff_requested)
         layout = centred_column(self)
         layout.addStretch(1)
         for widget in (self.heading, self.hint, self.code_edit, self.start_button, self.status, self.error):
             layout.addWidget(widget)
         layout.addStretch(2)
+        layout.addWidget(self.staff_link, 0, Qt.AlignmentFlag.AlignRight)
         layout.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.setTabOrder(self.code_edit, self.start_button)
+        self.setTabOrder(self.start_button, self.staff_link)
 
     def _submit(self) -> None:
         if not self.code_edit.isEnabled():

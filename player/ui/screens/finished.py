@@ -1,33 +1,166 @@
-"""The end of the sitting: says where the answers are, then hands the computer back to an empty screen."""
+"""The end of the sitting: says where the answers are, offers the result code while they are unsent, then hands
+the computer back to an empty screen."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QWidget
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
-from player.ui.screens.common import button, centred_column, label
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QPlainTextEdit, QWidget
+
+from player.ui.screens.common import button, centred_column, label, set_message
+
+log = logging.getLogger(__name__)
 
 SAVED_HERE = "Your answers are saved on this computer and will be sent automatically."
 SENT = "All your answers have been sent."
+CODE_HINT = (
+    "If this computer cannot reach the server, your invigilator can copy the result code below, "
+    "or save it to a file, and send it from another computer."
+)
+
+ChooseSavePath = Callable[[QWidget, str], Path | None]
+"""(parent, suggested file name) -> where to save, or None when cancelled."""
+
+
+def ask_save_path(parent: QWidget, suggested: str) -> Path | None:
+    name, _ = QFileDialog.getSaveFileName(parent, "Save the result code", suggested, "Result codes (*.txt)")
+    return Path(name) if name else None
+
+
+@dataclass(frozen=True)
+class ResultCodeText:
+    """One unsent result envelope as a result code, labelled for people."""
+
+    label: str
+    """E.g. "Section 2 of 3: Short answers"."""
+    code: str
+    file_name: str
+    """Suggested file name, e.g. "result-code-ada-lovelace-section-2.txt"."""
 
 
 class FinishedScreen(QWidget):
     done = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, choose_save_path: ChooseSavePath = ask_save_path) -> None:
         super().__init__(parent)
+        self.choose_save_path = choose_save_path
+        """Asks where to save a code; tests replace it (a file dialog cannot be answered offscreen)."""
+        self._codes: list[ResultCodeText] = []
         self.heading = label("You have finished the test", name="title")
         self.delivery = label(SAVED_HERE, name="subtitle")
+        self.code_hint = label(CODE_HINT)
+        self.code_choice = QComboBox()
+        self.code_choice.setAccessibleName("Result code for")
+        self.code_choice.currentIndexChanged.connect(self._show_chosen)
+        self.code_view = QPlainTextEdit()
+        self.code_view.setObjectName("resultCode")
+        self.code_view.setReadOnly(True)
+        self.code_view.setTabChangesFocus(True)
+        self.code_view.setAccessibleName("Result code")
+        self.code_view.setMaximumHeight(160)
+        self.copy_button = button("&Copy result code")
+        self.copy_button.clicked.connect(self.copy_code)
+        self.save_button = button("&Save result code to a file…", accessible="Save result code to a file")
+        self.save_button.clicked.connect(self.save_code)
+        self.code_message = label(name="saved")
         self.hint = label("Choose Finished so the next student can use this computer.")
         self.finish_button = button("&Finished", primary=True)
         self.finish_button.clicked.connect(self.done)
+        actions = QHBoxLayout()
+        actions.addWidget(self.copy_button)
+        actions.addWidget(self.save_button)
+        actions.addStretch(1)
+        self._code_widgets: tuple[QWidget, ...] = (
+            self.code_hint,
+            self.code_choice,
+            self.code_view,
+            self.copy_button,
+            self.save_button,
+        )
         layout = centred_column(self)
         layout.addStretch(1)
-        for widget in (self.heading, self.delivery, self.hint, self.finish_button):
+        for widget in (self.heading, self.delivery, self.code_hint, self.code_choice, self.code_view):
             layout.addWidget(widget)
+        layout.addLayout(actions)
+        for tail in (self.code_message, self.hint, self.finish_button):
+            layout.addWidget(tail)
         layout.addStretch(2)
+        self.setTabOrder(self.finish_button, self.code_choice)
+        self.setTabOrder(self.code_choice, self.code_view)
+        self.setTabOrder(self.code_view, self.copy_button)
+        self.setTabOrder(self.copy_button, self.save_button)
+        self.set_codes([])
+        set_message(self.code_message, "")
 
     def set_delivery_state(self, *, sent: bool) -> None:
-        """The seam for the uploader: True once the server holds every answer of this sitting."""
+        """True once the server holds every answer of this sitting."""
         self.delivery.setText(SENT if sent else SAVED_HERE)
         self.delivery.setAccessibleName(self.delivery.text())
+        if sent:
+            self.set_codes([])
+
+    def is_sent(self) -> bool:
+        return self.delivery.text() == SENT
+
+    def set_codes(self, codes: Sequence[ResultCodeText]) -> None:
+        """The result codes of the envelopes still on this computer; none hides the code controls."""
+        codes = list(codes)
+        if [c.label for c in codes] == [c.label for c in self._codes]:
+            # Same envelopes (a new code for the same envelope differs only by its random nonce): keep what
+            # staff may be reading or have selected.
+            return
+        self._codes = codes
+        self.code_choice.blockSignals(True)
+        self.code_choice.clear()
+        self.code_choice.addItems([c.label for c in codes])
+        self.code_choice.blockSignals(False)
+        for widget in self._code_widgets:
+            widget.setVisible(bool(codes))
+        # One code: nothing to choose between.
+        self.code_choice.setVisible(len(codes) > 1)
+        if not codes:
+            set_message(self.code_message, "")
+        self._show_chosen()
+
+    def codes(self) -> list[ResultCodeText]:
+        return list(self._codes)
+
+    def chosen(self) -> ResultCodeText | None:
+        index = self.code_choice.currentIndex()
+        return self._codes[index] if 0 <= index < len(self._codes) else None
+
+    def _show_chosen(self) -> None:
+        chosen = self.chosen()
+        self.code_view.setPlainText(chosen.code if chosen else "")
+
+    def copy_code(self) -> None:
+        chosen = self.chosen()
+        if chosen is None:
+            return
+        QGuiApplication.clipboard().setText(chosen.code)
+        set_message(self.code_message, f"The result code for {chosen.label} is on the clipboard.")
+
+    def save_code(self) -> None:
+        chosen = self.chosen()
+        if chosen is None:
+            return
+        path = self.choose_save_path(self, chosen.file_name)
+        if path is None:
+            return
+        try:
+            path.write_text(chosen.code + "\n", encoding="utf-8")
+        except OSError as exc:
+            log.warning("Result code not saved to %s: %s", path, exc)
+            set_message(
+                self.code_message,
+                f"The result code could not be saved to {path} ({exc.strerror or exc}). "
+                "Choose another place, such as a USB stick, or copy it instead.",
+            )
+            return
+        log.info("Result code for %s saved to %s", chosen.label, path)
+        set_message(self.code_message, f"The result code for {chosen.label} is saved in {path}.")

@@ -166,11 +166,13 @@ def test_a_lost_audio_device_is_said_and_the_play_is_given_back(
     assert bar.retry_button.isVisible()
     assert bar.state.text() == NOT_HEARD
     assert not p.player.is_playing()
+    assert session.plays_used("dict-cat") == 0  # given back, in the journal too
+    assert p.journal.plays(session.attempt_id).get("dict-cat", 0) == 0
 
     bar.retry_button.click()  # still nothing plugged in: said again, nothing spent
     assert bar.error.text() == NO_DEVICE_MESSAGE
     assert bar.retry_button.isVisible()
-    assert session.plays_used("dict-cat") == 1
+    assert session.plays_used("dict-cat") == 0
 
     devices.set_available(["USB headphones"])
     bar.retry_button.click()
@@ -180,3 +182,25 @@ def test_a_lost_audio_device_is_said_and_the_play_is_given_back(
     assert session.plays_used("dict-cat") == 1
     assert bar.replay_button.text() == "Play again (1 left)"
     assert bar.replay_button.isEnabled()
+
+
+def test_a_play_given_back_after_a_lost_device_is_still_owed_after_a_restart(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo
+) -> None:
+    devices = FixedOutputDevices(["Test speakers"])
+    p = start_player(devices=devices)
+    open_dictation(qtbot, p, demo.codes[0])
+    devices.set_available([])  # unplugged mid-sentence, then the computer is restarted
+    p.close()
+
+    again = start_player()
+    qtbot.waitUntil(lambda: again.window.current_screen() is again.window.item, timeout=TIMEOUT_MS)
+    session = again.controller.session
+    assert session is not None
+    assert session.item.id == "dict-cat"
+    # The resumed item plays by itself: that is the first counted play, and one is still left.
+    wait_finished(qtbot, again)
+    bar = again.window.item.audio
+    assert bar is not None
+    assert session.plays_used("dict-cat") == 1
+    assert bar.replay_button.text() == "Play again (1 left)"

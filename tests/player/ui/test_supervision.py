@@ -1,0 +1,228 @@
+"""Issue 5 on the student's screen, with the real server: the invigilator's pause, resume, added time, ended
+section and a code moved to another computer each reach the player within a heartbeat, and are applied once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from player.ui.controller import ENDED_BY_INVIGILATOR, MOVED, NO_CONSOLE
+from player.ui.window import PAUSED_TITLE
+from sync import staff_protocol as sp
+from sync.client import InvigilClient
+from sync.protocol import Instruction, InstructionKind
+from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory, focused, start_items, wait_for_screen
+from tests.sync.server.conftest import Demo, DemoTemplate, LiveServer
+
+
+class HandClock:
+    """The player's section clock, moved by the test: time passes only when the test says so."""
+
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class Invigilator:
+    """Staff actions through the real client and server, as the console sends them."""
+
+    def __init__(self, url: str, token: str, demo: Demo) -> None:
+        self.client = InvigilClient(url, timeout=5.0)
+        self.token = token
+        self.demo = demo
+
+    def student(self, name: str) -> sp.RoomStudent:
+        room = self.client.room(self.token, self.demo.sitting_id)
+        return next(s for s in room.students if s.student_name == name)
+
+    def act(self, name: str, kind: InstructionKind, seconds: int | None = None) -> None:
+        allocation = self.student(name).allocation_id
+        self.client.act(self.token, allocation, kind, reason_kind="technical_problem", reason="", seconds=seconds)
+
+    def release(self, name: str) -> None:
+        self.client.release(self.token, self.student(name).allocation_id, "", reason_kind="moved_machine")
+
+
+@pytest.fixture
+def invigilator(live_server: LiveServer, demo_template: DemoTemplate, demo: Demo) -> Iterator[Invigilator]:
+    staff = Invigilator(live_server.url, demo_template.admin_token, demo)
+    yield staff
+    staff.client.close()
+
+
+def beat_until(qtbot: QtBot, p: Player, condition: Callable[[], bool]) -> None:
+    """Heartbeats (never two at once) until the player shows what the instruction should have done."""
+
+    def check() -> bool:
+        p.controller.heartbeat_now()
+        return condition()
+
+    qtbot.waitUntil(check, timeout=TIMEOUT_MS)
+
+
+def remaining(p: Player) -> float:
+    session = p.controller.session
+    assert session is not None
+    return session.remaining_seconds()
+
+
+def test_pause_covers_the_window_stops_the_clock_and_resume_carries_on(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo, invigilator: Invigilator
+) -> None:
+    clock = HandClock()
+    p = start_player(clock=clock)
+    start_items(qtbot, p, demo.codes[0])
+    invigilator.act("Ada Lovelace", "pause")
+    beat_until(qtbot, p, p.window.is_paused)
+
+    overlay = p.window.paused_overlay
+    assert overlay.isVisible()
+    assert overlay.title.text() == PAUSED_TITLE
+    assert overlay.geometry() == p.window.rect()
+    assert focused() is overlay
+    before = remaining(p)
+    clock.seconds += 300
+    assert remaining(p) == before
+    qtbot.keyClicks(focused(), "2")  # a student pressing keys reaches nothing
+    session = p.controller.session
+    assert session is not None
+    assert session.answer(session.item.id) is None
+    # The room shows the pause once the player has reported it.
+    beat_until(qtbot, p, lambda: invigilator.student("Ada Lovelace").paused)
+
+    invigilator.act("Ada Lovelace", "resume")
+    beat_until(qtbot, p, lambda: not p.window.is_paused())
+    assert not overlay.isVisible()
+    clock.seconds += 10
+    assert remaining(p) == pytest.approx(before - 10)
+    qtbot.keyClicks(focused(), "2")
+    qtbot.waitUntil(lambda: session.answer(session.item.id) == "b", timeout=TIMEOUT_MS)
+
+
+def test_a_pause_survives_a_restart(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo, invigilator: Invigilator
+) -> None:
+    p = start_player()
+    start_items(qtbot, p, demo.codes[0])
+    invigilator.act("Ada Lovelace", "pause")
+    beat_until(qtbot, p, p.window.is_paused)
+    p.close()
+
+    again = start_player()
+    wait_for_screen(qtbot, again, again.window.item)
+    assert again.window.is_paused()
+    session = again.controller.session
+    assert session is not None
+    assert session.paused
+
+
+def test_added_time_shows_and_is_applied_once(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo, invigilator: Invigilator
+) -> None:
+    clock = HandClock()
+    p = start_player(clock=clock)
+    start_items(qtbot, p, demo.codes[0])
+    before = remaining(p)
+    invigilator.act("Ada Lovelace", "add_time", seconds=120)
+    beat_until(qtbot, p, lambda: p.window.banner.text() == "Your invigilator added 2 minutes.")
+    assert p.window.banner.isVisible()
+    assert remaining(p) == pytest.approx(before + 120)
+
+    # The same instruction delivered again (a lost reply, then a repeat) changes nothing, even after a restart.
+    session = p.controller.session
+    assert session is not None
+    applied = p.journal.applied_instructions(session.attempt_id)
+    assert len(applied) == 1
+    repeat = Instruction(id=next(iter(applied)), kind="add_time", seconds=120)
+    p.controller.apply_instruction(repeat)
+    assert remaining(p) == pytest.approx(before + 120)
+    p.close()
+    again = start_player(clock=clock)
+    wait_for_screen(qtbot, again, again.window.item)
+    resumed = remaining(again)
+    again.controller.apply_instruction(repeat)
+    assert remaining(again) == resumed
+
+
+def test_the_invigilator_ends_the_section_like_a_time_up(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo, invigilator: Invigilator
+) -> None:
+    p = start_player()
+    start_items(qtbot, p, demo.codes[0])
+    session = p.controller.session
+    assert session is not None
+    p.window.item.answer.setFocus() if p.window.item.answer is not None else None
+    qtbot.keyClick(focused(), Qt.Key.Key_2)
+    qtbot.waitUntil(lambda: session.answer(session.item.id) == "b", timeout=TIMEOUT_MS)
+    beat_until(qtbot, p, lambda: invigilator.student("Ada Lovelace").section_id == "mc")
+
+    invigilator.act("Ada Lovelace", "end_section")
+    beat_until(qtbot, p, lambda: p.window.current_screen() is p.window.instructions)
+    assert p.window.instructions.heading.text() == "Section 2 of 3: Short answers"
+    assert ENDED_BY_INVIGILATOR.format(title="Multiple choice") in p.window.instructions.notice.text()
+    stored = p.journal.attempt(session.attempt_id)
+    assert stored.finished_sections == ("mc",)
+    envelopes = p.db.execute(
+        "SELECT body FROM outbox WHERE attempt_id = ? AND kind = 'result'", [session.attempt_id]
+    ).fetchall()
+    assert len(envelopes) == 1
+    assert '"mc-circles"' in envelopes[0][0]
+
+
+def test_a_code_moved_to_another_computer_stops_this_one_for_good(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo, invigilator: Invigilator
+) -> None:
+    p = start_player()
+    start_items(qtbot, p, demo.codes[0])
+    session = p.controller.session
+    assert session is not None
+    attempt_id = session.attempt_id
+    p.controller.show_review()  # section 1 ended here: its envelope is queued on this machine
+    p.window.review.end_button.click()
+    p.window.review.confirm_button.click()
+    wait_for_screen(qtbot, p, p.window.instructions)
+
+    invigilator.release("Ada Lovelace")
+    beat_until(qtbot, p, lambda: p.window.current_screen() is p.window.access_code)
+    assert p.window.access_code.error.text() == MOVED
+    assert p.window.access_code.code_edit.text() == ""
+    assert p.controller.session is None
+    assert p.journal.attempt(attempt_id).state == "moved"
+    queued = p.db.execute("SELECT COUNT(*) FROM outbox WHERE attempt_id = ? AND kind = 'result'", [attempt_id])
+    assert queued.fetchone()[0] == 1
+    p.close()
+
+    again = start_player()  # restarted: nothing to resume here
+    wait_for_screen(qtbot, again, again.window.access_code)
+    assert again.controller.session is None
+    assert again.journal.open_attempt_on_this_machine() is None
+
+
+def test_staff_sign_in_is_a_named_keyboard_stop_that_opens_what_the_app_gives(
+    qtbot: QtBot, start_player: PlayerFactory
+) -> None:
+    p = start_player()
+    screen = p.window.access_code
+    link = screen.staff_link
+    assert link.accessibleName() == "Staff sign in"
+    assert focused() is screen.code_edit
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    qtbot.keyClick(focused(), Qt.Key.Key_Tab)
+    assert focused() is link
+
+    qtbot.keyClick(link, Qt.Key.Key_Space)  # this build's controller was given no console
+    qtbot.waitUntil(lambda: screen.error.text() == NO_CONSOLE, timeout=TIMEOUT_MS)
+
+    opened: list[str] = []
+    p.controller.open_staff_console = lambda: opened.append("console")
+    link.click()
+    assert opened == ["console"]
