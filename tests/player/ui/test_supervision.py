@@ -206,6 +206,18 @@ def test_a_code_moved_to_another_computer_stops_this_one_for_good(
     assert again.controller.session is None
     assert again.journal.open_attempt_on_this_machine() is None
 
+    # Moved back here later: the code works again on this machine and the sitting carries on.
+    again.window.access_code.code_edit.setText(demo.codes[0])
+    again.window.access_code.start_button.click()
+    wait_for_screen(qtbot, again, again.window.confirm)
+    again.window.confirm.yes_button.click()
+    wait_for_screen(qtbot, again, again.window.item)
+    resumed = again.controller.session
+    assert resumed is not None
+    assert resumed.attempt_id == attempt_id
+    assert resumed.section.id == "short"
+    assert again.journal.attempt(attempt_id).state == "open"
+
 
 def test_staff_sign_in_is_a_named_keyboard_stop_that_opens_what_the_app_gives(
     qtbot: QtBot, start_player: PlayerFactory

@@ -1,0 +1,162 @@
+"""Issue 4's done-when, end to end: a sitting finished with the network cut shows "saved on this computer", its
+results reach the server (a real `invigil-server` process) exactly once when the network returns, and the same
+results typed in from the result code on another machine change nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QGuiApplication
+from pytestqt.qtbot import QtBot
+
+from player.audio.devices import FixedOutputDevices
+from player.audio.qt import QtAudioPlayer
+from player.offline_queue.db import journal_path, open_database
+from player.offline_queue.journal import Journal
+from player.offline_queue.uploader import Backoff, Uploader
+from player.ui.controller import ControllerSettings, PlayerController
+from player.ui.screens.finished import SAVED_HERE, SENT
+from player.ui.tasks import TaskRunner
+from player.ui.window import MainWindow
+from resources import soundcheck_path
+from sync.client import InvigilClient
+from sync.mediacache import MediaCache
+from tests.e2e.conftest import START_TIMEOUT_S, E2EServer, invigil_server, isolated_env
+from tests.player.ui.test_delivery import NetworkSwitch, closed_port_url
+
+TIMEOUT_MS = 20_000
+
+
+def server_results(db: Path, attempt_id: str) -> list[tuple[str, str, str]]:
+    """(idempotency key, body digest, status) of every result the server holds for the attempt."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as connection:
+        rows = connection.execute(
+            "SELECT idempotency_key, body_sha256, status FROM results WHERE attempt_id = ? ORDER BY idempotency_key",
+            [attempt_id],
+        ).fetchall()
+    connection.close()
+    return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+
+@dataclass
+class Machine:
+    controller: PlayerController
+    uploader: Uploader
+    network: NetworkSwitch
+    """This machine's cable: the test cuts it and plugs it back in."""
+
+
+@pytest.fixture
+def machine(qtbot: QtBot, tmp_path: Path, e2e_server: E2EServer) -> Iterator[Machine]:
+    """A student's machine wired as app.py wires it, with its network at the edge under the test's control."""
+    switch = NetworkSwitch(closed_port_url(), up=True)
+    data = tmp_path / "data"
+    db = open_database(journal_path(data))
+    devices = FixedOutputDevices(["Test speakers"])
+    player = QtAudioPlayer(devices, playback_rate=4.0)
+    window = MainWindow(player=player, devices=devices, soundcheck_clip=soundcheck_path())
+    qtbot.addWidget(window)
+    tasks = TaskRunner(parent=window)
+    uploader = Uploader(
+        lambda: open_database(journal_path(data)),
+        switch.connect,
+        backoff=Backoff(base=0.05, cap=0.3, jitter="none"),
+        idle_wait=0.5,
+        heartbeat_every=None,
+    )
+
+    def make_client() -> InvigilClient:
+        return InvigilClient(e2e_server.url if switch.up else switch.dead_url, timeout=5.0)
+
+    controller = PlayerController(
+        window=window,
+        journal=Journal(db),
+        make_client=make_client,
+        media_cache=MediaCache(data / "media"),
+        player=player,
+        tasks=tasks,
+        settings=ControllerSettings(server_url=e2e_server.url, tick_interval_ms=50, heartbeat_every=0.5),
+        wake_uploader=uploader.wake,
+    )
+    window.show()
+    controller.start()
+    uploader.start()
+    yield Machine(controller, uploader, switch)
+    controller.shutdown()
+    uploader.stop()
+    tasks.wait()
+    player.close()
+    window.close()
+    db.close()
+
+
+def submit_from_another_machine(server: E2EServer, code: str, folder: Path) -> str:
+    """An invigilator elsewhere types the code in: `invigil-server submit-code` on the server's database."""
+    done = subprocess.run(
+        [*invigil_server(), "--db", str(server.db), "submit-code", "-"],
+        input=code,
+        capture_output=True,
+        text=True,
+        env=isolated_env(folder),
+        timeout=START_TIMEOUT_S,
+        check=False,
+    )
+    assert done.returncode == 0, f"submit-code failed ({done.returncode}): {done.stderr}"
+    return done.stdout
+
+
+def test_a_sitting_finished_offline_is_sent_once_and_its_result_codes_change_nothing(
+    qtbot: QtBot, machine: Machine, e2e_server: E2EServer, tmp_path: Path
+) -> None:
+    controller, uploader, switch = machine.controller, machine.uploader, machine.network
+    window = controller.window
+
+    window.access_code.code_edit.setText(e2e_server.codes[1])
+    window.access_code.start_button.click()
+    qtbot.waitUntil(lambda: window.current_screen() is window.confirm, timeout=TIMEOUT_MS)
+    window.confirm.yes_button.click()
+    window.instructions.start_button.click()
+    qtbot.waitUntil(lambda: window.current_screen() is window.sound_check, timeout=TIMEOUT_MS)
+    window.sound_check.yes_button.click()
+    qtbot.waitUntil(lambda: window.current_screen() is window.item, timeout=TIMEOUT_MS)
+    session = controller.session
+    assert session is not None
+    attempt_id = session.attempt_id
+
+    switch.up = False  # the network is cut for the rest of the sitting
+    for section in range(3):
+        controller.show_review()
+        window.review.end_button.click()
+        window.review.confirm_button.click()
+        if section < 2:
+            qtbot.waitUntil(lambda: window.current_screen() is window.instructions, timeout=TIMEOUT_MS)
+            window.instructions.start_button.click()
+    qtbot.waitUntil(lambda: window.current_screen() is window.finished, timeout=TIMEOUT_MS)
+    screen = window.finished
+    qtbot.waitUntil(lambda: uploader.status().last_error is not None, timeout=TIMEOUT_MS)
+    assert screen.delivery.text() == SAVED_HERE
+    assert server_results(e2e_server.db, attempt_id) == []
+
+    codes = []
+    for index in range(len(screen.codes())):
+        screen.code_choice.setCurrentIndex(index)
+        screen.copy_button.click()
+        codes.append(QGuiApplication.clipboard().text())
+    assert len(codes) == 3
+
+    switch.up = True
+    uploader.wake()
+    qtbot.waitUntil(lambda: screen.delivery.text() == SENT, timeout=TIMEOUT_MS)
+    held = server_results(e2e_server.db, attempt_id)
+    assert len(held) == 3
+    assert len({key for key, _, _ in held}) == 3
+
+    for code in codes:
+        said = submit_from_another_machine(e2e_server, code, tmp_path / "elsewhere")
+        assert "already received: nothing changed" in said, said
+    assert server_results(e2e_server.db, attempt_id) == held
