@@ -13,6 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -23,7 +24,10 @@ class StoreError(Exception):
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # No pool for SQLite: a request holds its session from a dependency running on one worker thread until its
+        # body has run on another, so a bounded pool can deadlock under a surge (every thread waiting for a
+        # connection held by a request waiting for a thread). SQLite connections are cheap to open.
+        engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -35,7 +39,8 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # Unbounded overflow for the same reason; limit a worker's concurrent requests at the server instead.
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=-1)
 
 
 def alembic_config(url: str) -> Config:
