@@ -38,11 +38,14 @@ from sync.protocol import (
     Heartbeat,
     HeartbeatReply,
     InstructionKind,
+    LogDetailValue,
     LoginRequest,
     LoginResponse,
     MediaRef,
     ResultEnvelope,
     ResultReceipt,
+    SittingLogAction,
+    SittingLogEventIn,
 )
 
 log = logging.getLogger(__name__)
@@ -307,6 +310,14 @@ class InvigilClient:
     def sitting_log(self, token: str, sitting_id: str) -> list[sp.LogEntry]:
         """Everything staff did in this sitting, oldest first, with who, when and why."""
         return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}/log", _LOG.validate_python, token=token)
+
+    def log_event(
+        self, token: str, sitting_id: str, action: SittingLogAction, detail: dict[str, LogDetailValue] | None = None
+    ) -> sp.LogEntry:
+        """Put an export or print of this sitting's data in its log (who and when come from the token)."""
+        body = _build(SittingLogEventIn, action=action, detail=detail or {})
+        path = f"/staff/sittings/{_seg(sitting_id)}/log"
+        return self._call("POST", path, sp.LogEntry.model_validate, token=token, body=body)
 
     def submit_result_code(self, token: str, code: str) -> sp.ResultCodeReceipt:
         """Hand in a result code typed or pasted from a student's computer; safe to repeat (see .duplicate)."""

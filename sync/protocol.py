@@ -6,7 +6,7 @@ The delivery form is what a player receives: it never contains answer keys or sc
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,6 +15,8 @@ API_PREFIX = f"/api/{API_VERSION}"
 
 ItemType = Literal["single_choice", "multiple_choice", "short_text", "extended_text", "dictation"]
 MediaRole = Literal["image", "audio"]
+MAX_BATCH_ENVELOPES = 200
+"""The most result envelopes one batch upload may carry."""
 
 
 class WireModel(BaseModel):
@@ -183,6 +185,42 @@ class ResultReceipt(WireModel):
     status: Literal["received", "marking", "marked", "marking_failed"]
     duplicate: bool
     """True when the server already held this envelope (nothing new was stored)."""
+
+
+class ResultBatch(WireModel):
+    """Several envelopes of one attempt in one request, stored in one transaction (the uploader's drain)."""
+
+    envelopes: list[ResultEnvelope] = Field(min_length=1, max_length=MAX_BATCH_ENVELOPES)
+
+
+class BatchItemReceipt(WireModel):
+    """What became of one envelope of a batch: a receipt, or the refusal that envelope alone got."""
+
+    idempotency_key: str
+    status: int
+    """The HTTP status the envelope would have had on its own: 200 stored (or already held), 409, 422..."""
+    receipt: ResultReceipt | None = None
+    error: ErrorBody | None = None
+
+
+class ResultBatchReply(WireModel):
+    items: list[BatchItemReceipt]
+    """One per envelope sent, in the same order."""
+
+
+# ---- the sitting's log, written by the console ---------------------------------------------------
+
+SittingLogAction = Literal["export_results", "export_incidents", "print_slips"]
+SITTING_LOG_ACTIONS: tuple[SittingLogAction, ...] = ("export_results", "export_incidents", "print_slips")
+LogDetailValue = Annotated[str, Field(max_length=500)] | int | float | bool | None
+
+
+class SittingLogEventIn(WireModel):
+    """Something the console did with a sitting's data (an export, printed slips), for the sitting's log."""
+
+    action: SittingLogAction
+    detail: dict[Annotated[str, Field(max_length=50)], LogDetailValue] = Field(default_factory=dict, max_length=20)
+    """A few facts about it, e.g. {"rows": 30, "file": "results.csv"}; at most 20 keys, strings up to 500."""
 
 
 LoginResponse.model_rebuild()

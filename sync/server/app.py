@@ -62,7 +62,7 @@ def _field_path(loc: tuple[object, ...]) -> str:
 
 
 def create_app(settings: ServerSettings, *, store: Store | None = None, clock: Clock = utcnow) -> FastAPI:
-    from sync.server import routes_console, routes_player, routes_staff
+    from sync.server import routes_console, routes_player, routes_sitting_log, routes_staff
 
     app = FastAPI(
         title="Invigil server",
@@ -102,4 +102,5 @@ def create_app(settings: ServerSettings, *, store: Store | None = None, clock: C
     app.include_router(routes_player.router, prefix=API_PREFIX)
     app.include_router(routes_staff.router, prefix=API_PREFIX)
     app.include_router(routes_console.router, prefix=API_PREFIX)
+    app.include_router(routes_sitting_log.router, prefix=API_PREFIX)
     return app

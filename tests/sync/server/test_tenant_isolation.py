@@ -91,6 +91,8 @@ def sample_body(model: type[BaseModel], ids: dict[str, str]) -> dict[str, Any]:
         protocol.Checkpoint: {"section_id": "mc", "item_id": "mc-circles", "remaining_seconds": 1,
                               "taken_at": START.isoformat()},
         protocol.Heartbeat: {},
+        protocol.SittingLogEventIn: {"action": "export_results", "detail": {"rows": 1}},
+        protocol.ResultBatch: {"envelopes": [envelope(ids["attempt_id"], {"mc-circles": "a"})]},
         protocol.ResultEnvelope: envelope(ids["attempt_id"], {"mc-circles": "a"}),
     }  # fmt: skip
     assert model in samples, f"no sample body for {model.__name__}: add one to sample_body()"
