@@ -1,4 +1,4 @@
-"""The staff console: sign-in, the live room, actions, the sitting log and result codes.
+"""The staff console: sign-in, the live room, actions, the sitting log, result codes and this computer's unsent results.
 
 The lead wires the access-code screen's "Staff sign in" link like this (in app.py or the controller's owner,
 never inside a student's screen, so nothing staff-side is reachable from the student's screens):
@@ -11,8 +11,13 @@ never inside a student's screen, so nothing staff-side is reachable from the stu
             credentials=tokens,
             tasks=tasks,
             settings=ConsoleSettings.from_config(config),
+            local_results=lambda: journal_results(journal),        # the player's Journal, GUI thread
+            send_now=send_now_from(journal, uploader.wake),
         )
     )
+
+`local_results` adds the staff-only "Results waiting on this computer" tab (copy or save each unsent result's
+code for a USB stick); `send_now` adds its "Send now" button. Leave both out and the tab is not shown.
 
 The console opens as its own window over the player; when it locks (15 idle minutes by default, Lock, or
 closing it) it signs out, closes and deletes itself, and the player's access-code screen is what remains.
@@ -20,21 +25,28 @@ closing it) it signs out, closes and deletes itself, and the player's access-cod
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtWidgets import QWidget
 
 from player.credentials import TokenStore
 from player.ui.console.sittings import ClientFactory, SittingContext, StaffSession
+from player.ui.console.unsent import LocalResult, LocalResults, journal_results, send_now_from
 from player.ui.console.window import ConsoleSettings, ConsoleWindow, SittingPage, TabFactory
 from player.ui.tasks import TaskRunner
 
 __all__ = [
     "ConsoleSettings",
     "ConsoleWindow",
+    "LocalResult",
+    "LocalResults",
     "SittingContext",
     "SittingPage",
     "StaffSession",
     "TabFactory",
+    "journal_results",
     "open_console",
+    "send_now_from",
 ]
 
 
@@ -45,12 +57,20 @@ def open_console(
     credentials: TokenStore,
     tasks: TaskRunner,
     settings: ConsoleSettings,
+    local_results: LocalResults | None = None,
+    send_now: Callable[[], None] | None = None,
 ) -> ConsoleWindow:
     """Show the staff console over `parent_window` at its sign-in form (or straight in, when the keyring
     still holds a token the server accepts, after the app ended abruptly). Returns the window; it deletes
     itself when it closes, so connect to its `locked` signal rather than keeping it."""
     console = ConsoleWindow(
-        parent_window, client_factory=client_factory, credentials=credentials, tasks=tasks, settings=settings
+        parent_window,
+        client_factory=client_factory,
+        credentials=credentials,
+        tasks=tasks,
+        settings=settings,
+        local_results=local_results,
+        send_now=send_now,
     )
     console.show()
     console.activateWindow()

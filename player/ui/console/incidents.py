@@ -33,6 +33,7 @@ from player.ui.console.manual import (
     error_sentence,
     file_stem,
     local_time,
+    note_in_log,
 )
 from player.ui.console.sittings import SittingContext
 from player.ui.screens.common import button, label, set_message
@@ -146,6 +147,7 @@ class IncidentsView(QWidget):
         call_server(
             self._context,
             lambda c: (c.room(token, sitting_id), c.incidents(token, sitting_id)),
+            owner=self,
             on_done=self._show,
             on_error=lambda exc: self._fail(error_sentence(exc, doing="load the incident log")),
         )
@@ -207,6 +209,7 @@ class IncidentsView(QWidget):
         call_server(
             self._context,
             lambda c: (c.add_incident(token, sitting_id, incident), c.incidents(token, sitting_id)),
+            owner=self,
             on_done=self._added,
             on_error=self._add_failed,
         )
@@ -239,15 +242,19 @@ class IncidentsView(QWidget):
         self.export_button.setEnabled(False)
         self._say(f"Exporting to {path.name}...")
 
+        context = self._context
+
         def work(c: InvigilClient) -> Exported:
             # Fresh from the server, so the file holds what other invigilators recorded too.
-            return Exported(path, write_csv(path, CSV_HEADER, incident_rows(c.incidents(token, sitting_id))))
+            rows = write_csv(path, CSV_HEADER, incident_rows(c.incidents(token, sitting_id)))
+            problem = note_in_log(c, context, "export_incidents", {"file": path.name, "rows": rows})
+            return Exported(path, rows, problem)
 
-        call_server(self._context, work, on_done=self._exported, on_error=self._export_failed)
+        call_server(self._context, work, owner=self, on_done=self._exported, on_error=self._export_failed)
 
     def _exported(self, done: Exported) -> None:
         self.export_button.setEnabled(True)
-        self._say(f"Saved {done.rows} incidents to {done.path}.")
+        self._say(done.sentence(f"Saved {done.rows} incidents to {done.path}."))
         self.exported.emit(done)
 
     def _export_failed(self, exc: Exception) -> None:

@@ -1,4 +1,4 @@
-"""The sitting's log: every staff action with who, when and why, newest first."""
+"""The sitting's log: every staff action, export and print with who, when, why and what, newest first."""
 
 from __future__ import annotations
 
@@ -13,12 +13,31 @@ from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("When", "Who", "Action", "Student", "Reason")
+COLUMNS = ("When", "Who", "Action", "Student", "Reason", "Details")
+
+ACTION_LABELS: dict[str, str] = {
+    "pause": "Paused",
+    "resume": "Resumed",
+    "add_time": "Added time",
+    "end_section": "Ended the section",
+    "release_code": "Released the code to another machine",
+    "submit_result_code": "Submitted a result code",
+    "export_results": "Exported the results",
+    "export_incidents": "Exported the incident log",
+    "print_slips": "Printed access-code slips",
+    "add_incident": "Recorded an incident",
+    "save_manual": "Saved dictation entries",
+    "upload_evidence": "Uploaded evidence",
+    "list_codes": "Fetched the access codes",
+    "create_sitting": "Created the sitting",
+    "edit_sitting": "Changed the sitting",
+    "close_sitting": "Closed the sitting",
+}
 
 
 def describe_action(action: str) -> str:
-    """The server's action names ("add_time", "result_code") as words."""
-    return action.replace("_", " ").capitalize()
+    """The server's action names ("add_time", "submit_result_code") as words."""
+    return ACTION_LABELS.get(action) or action.replace("_", " ").capitalize()
 
 
 def describe_reason(entry: sp.LogEntry) -> str:
@@ -26,6 +45,36 @@ def describe_reason(entry: sp.LogEntry) -> str:
     kind = kind.removesuffix(" (say what)")
     parts = [p for p in (kind, entry.reason or "") if p]
     return ": ".join(parts)
+
+
+def _count(value: object, one: str, many: str) -> str:
+    return f"{value} {one if value == 1 else many}"
+
+
+def describe_detail(entry: sp.LogEntry) -> str:
+    """The facts worth reading in the entry's detail (how much time, which file, new or repeated code...)."""
+    d = entry.detail
+    action = entry.action
+    parts: list[str] = []
+    if d.get("whole_room"):
+        parts.append("whole room")
+    if action == "add_time" and isinstance(seconds := d.get("seconds"), int):
+        parts.append(f"+{_count(seconds // 60, 'minute', 'minutes')}")
+    if action == "release_code" and d.get("previous_machine"):
+        parts.append(f"was on {d['previous_machine']}")
+    if action == "submit_result_code":
+        parts.append("already received: nothing changed" if d.get("duplicate") else "new results stored")
+    if action in ("export_results", "export_incidents") and "rows" in d:
+        parts.append(f"{_count(d['rows'], 'row', 'rows')} to {d.get('file', 'a file')}")
+    if action == "print_slips":
+        where = d.get("file") if d.get("to") == "pdf" else d.get("printer")
+        made = "saved as PDF" if d.get("to") == "pdf" else "printed"
+        parts.append(f"{_count(d.get('slips', '?'), 'slip', 'slips')} {made}" + (f": {where}" if where else ""))
+    if action == "add_incident":
+        parts += [str(d[k]).replace("_", " ") for k in ("kind", "note") if d.get(k)]
+    if action == "upload_evidence" and d.get("filename"):
+        parts.append(str(d["filename"]))
+    return "; ".join(parts)
 
 
 class SittingLogView(QWidget):
@@ -77,6 +126,7 @@ class SittingLogView(QWidget):
                 describe_action(entry.action),
                 entry.student_name or "—",
                 describe_reason(entry),
+                describe_detail(entry),
             )
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -22,10 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.ui.console.sittings import SittingContext
+from player.ui.console.sittings import SittingContext, guarded
 from player.ui.screens.common import button, label, set_message
 from sync import staff_protocol as sp
 from sync.client import ClientError, InvigilClient
+from sync.protocol import LogDetailValue, SittingLogAction
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,12 @@ class Exported:
 
     path: Path
     rows: int
+    log_problem: str = ""
+    """Why the export is not in the sitting's log ("" when it is); the file was written either way."""
+
+    def sentence(self, done: str) -> str:
+        """`done` ("Saved 3 incidents to x.csv."), plus the log problem when there is one."""
+        return f"{done} {self.log_problem}" if self.log_problem else done
 
 
 def file_stem(name: str) -> str:
@@ -59,14 +66,33 @@ def call_server(
     *,
     on_done: Callable[[T], None],
     on_error: Callable[[Exception], None],
+    owner: QObject,
 ) -> None:
-    """Run `work` with its own client on a worker thread (a client's session is not thread-safe)."""
+    """Run `work` with its own client on a worker thread (a client's session is not thread-safe).
+
+    The callbacks are skipped once `owner` is deleted (the sitting was closed or the console locked while
+    the request was out): they would touch widgets that are gone."""
 
     def run() -> T:
         with context.client_factory() as client:
             return work(client)
 
-    context.tasks.run(run, on_done=on_done, on_error=on_error)
+    context.tasks.run(run, on_done=guarded(owner, on_done), on_error=guarded(owner, on_error))
+
+
+def note_in_log(
+    client: InvigilClient, context: SittingContext, action: SittingLogAction, detail: dict[str, LogDetailValue]
+) -> str:
+    """Put an export or print in the sitting's log (on the worker thread that did it).
+
+    Returns "" once logged, else a sentence saying it is not in the log and why: the file or the printout was
+    made either way, and the invigilator should know the log misses it rather than see the export "fail"."""
+    try:
+        client.log_event(context.token, context.sitting_id, action, detail)
+    except ClientError as exc:
+        log.warning("%s of sitting %s not logged: %s", action, context.sitting_id, exc)
+        return f"It could not be noted in the sitting's log: {exc}"
+    return ""
 
 
 def error_sentence(exc: Exception, *, doing: str) -> str:
@@ -92,7 +118,8 @@ def ask_open_evidence(parent: QWidget) -> Path | None:
 
 
 def ask_save_path(parent: QWidget, suggested: str) -> Path | None:
-    kind = "PDF files (*.pdf)" if suggested.endswith(".pdf") else "CSV files (*.csv)"
+    kinds = {".pdf": "PDF files (*.pdf)", ".txt": "Result codes (*.txt)"}
+    kind = kinds.get(Path(suggested).suffix, "CSV files (*.csv)")
     name, _ = QFileDialog.getSaveFileName(parent, "Save as", suggested, kind)
     return Path(name) if name else None
 
@@ -179,6 +206,7 @@ class ManualEntriesView(QWidget):
         call_server(
             self._context,
             lambda c: c.room(self._context.token, sitting_id),
+            owner=self,
             on_done=self._show_students,
             on_error=lambda exc: self._fail(exc, doing="load the students"),
         )
@@ -212,6 +240,7 @@ class ManualEntriesView(QWidget):
         call_server(
             self._context,
             lambda c: c.manual(self._context.token, allocation_id),
+            owner=self,
             on_done=self._show_entry,
             on_error=lambda exc: self._fail(exc, doing=f"load {self._student_name}'s entries"),
         )
@@ -259,6 +288,7 @@ class ManualEntriesView(QWidget):
         call_server(
             self._context,
             lambda c: c.save_manual(self._context.token, allocation_id, entry),
+            owner=self,
             on_done=self._saved,
             on_error=lambda exc: self._fail(exc, doing=f"save {name}'s entries", editable=True),
         )
@@ -282,6 +312,7 @@ class ManualEntriesView(QWidget):
         call_server(
             self._context,
             lambda c: c.upload_evidence(self._context.token, allocation_id, path),
+            owner=self,
             on_done=self._evidence_added,
             on_error=lambda exc: self._fail(exc, doing=f"upload {path.name} for {name}", editable=True),
         )

@@ -23,6 +23,7 @@ from player.ui.console.manual import (
     call_server,
     error_sentence,
     file_stem,
+    note_in_log,
 )
 from player.ui.console.sittings import SittingContext
 from player.ui.screens.common import button, label, set_message
@@ -193,6 +194,7 @@ class ResultsView(QWidget):
         call_server(
             self._context,
             lambda c: results_table(fetch_sitting(c, token, sitting_id)),
+            owner=self,
             on_done=self._show,
             on_error=self._refresh_failed,
         )
@@ -233,15 +235,19 @@ class ResultsView(QWidget):
         self.export_button.setEnabled(False)
         self._say(f"Exporting to {path.name}...")
 
+        context = self._context
+
         def work(c: InvigilClient) -> Exported:
             table = results_table(fetch_sitting(c, token, sitting_id))
-            return Exported(path, write_csv(path, table.header, table.rows))
+            rows = write_csv(path, table.header, table.rows)
+            problem = note_in_log(c, context, "export_results", {"file": path.name, "rows": rows})
+            return Exported(path, rows, problem)
 
-        call_server(self._context, work, on_done=self._exported, on_error=self._export_failed)
+        call_server(self._context, work, owner=self, on_done=self._exported, on_error=self._export_failed)
 
     def _exported(self, done: Exported) -> None:
         self.export_button.setEnabled(True)
-        self._say(f"Saved results for {done.rows} students to {done.path}.")
+        self._say(done.sentence(f"Saved results for {done.rows} students to {done.path}."))
         self.exported.emit(done)
 
     def _export_failed(self, exc: Exception) -> None:

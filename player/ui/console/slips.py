@@ -19,15 +19,24 @@ from PySide6.QtGui import (
     QPainter,
     QPdfWriter,
     QPen,
+    QShowEvent,
 )
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QListWidget, QVBoxLayout, QWidget
 
-from player.ui.console.manual import ChooseSavePath, ask_save_path, call_server, error_sentence, file_stem
+from player.ui.console.manual import (
+    ChooseSavePath,
+    ask_save_path,
+    call_server,
+    error_sentence,
+    file_stem,
+    note_in_log,
+)
 from player.ui.console.sittings import SittingContext
 from player.ui.screens.common import button, label, set_message
 from sync import accesscode
 from sync import staff_protocol as sp
+from sync.protocol import LogDetailValue
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +200,13 @@ class SlipsView(QWidget):
         *,
         choose_save_path: ChooseSavePath = ask_save_path,
         confirm_print: ConfirmPrint = ask_print,
+        fetch_now: bool = True,
         parent: QWidget | None = None,
     ) -> None:
+        """`fetch_now=False` waits until the view is first shown: fetching the codes is itself logged on the
+        server ("Fetched the access codes"), so the console does it only when someone opens the slips."""
         super().__init__(parent)
+        self._fetched = False
         self._context = context
         self._choose_save_path = choose_save_path
         self._confirm_print = confirm_print
@@ -222,14 +235,22 @@ class SlipsView(QWidget):
         layout.addWidget(self.message)
         layout.addWidget(self.error)
         self._set_ready(False)
-        self.refresh()
+        if fetch_now:
+            self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._fetched:
+            self.refresh()
 
     def refresh(self) -> None:
+        self._fetched = True
         token, sitting_id = self._context.token, self._context.sitting_id
         self._say("Fetching the codes...")
         call_server(
             self._context,
             lambda c: _Loaded(c.sitting(token, sitting_id), c.codes(token, sitting_id)),
+            owner=self,
             on_done=self._show,
             on_error=lambda exc: self._fail(error_sentence(exc, doing="fetch the access codes")),
         )
@@ -252,7 +273,8 @@ class SlipsView(QWidget):
         except (SlipsError, OSError) as exc:
             self._fail(str(exc) if isinstance(exc, SlipsError) else error_sentence(exc, doing="save the slips"))
             return
-        self._finish(f"Saved {len(self.slips)} slips ({_pages(pages)}) to {path}.")
+        detail: dict[str, LogDetailValue] = {"to": "pdf", "file": path.name, "slips": len(self.slips), "pages": pages}
+        self._finish(f"Saved {len(self.slips)} slips ({_pages(pages)}) to {path}.", detail)
 
     def print_slips(self) -> None:
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
@@ -265,11 +287,34 @@ class SlipsView(QWidget):
         except SlipsError as exc:
             self._fail(str(exc))
             return
-        self._finish(f"Sent {len(self.slips)} slips ({_pages(pages)}) to {printer.printerName() or 'the printer'}.")
+        # "Print to file" in the dialog sets a file name; a real printer leaves it empty.
+        where = printer.outputFileName() or printer.printerName() or "the printer"
+        detail: dict[str, LogDetailValue] = {
+            "to": "printer",
+            "printer": where,
+            "slips": len(self.slips),
+            "pages": pages,
+        }
+        self._finish(f"Sent {len(self.slips)} slips ({_pages(pages)}) to {where}.", detail)
 
-    def _finish(self, text: str) -> None:
+    def _finish(self, text: str, detail: dict[str, LogDetailValue]) -> None:
+        """Say what was made, then note it in the sitting's log; `done` once the log has it (or said why not)."""
         self._say(text)
-        self.done.emit(text)
+        context = self._context
+
+        def logged(problem: str) -> None:
+            final = f"{text} {problem}" if problem else text
+            if problem:
+                self._fail(final)
+            self.done.emit(final)
+
+        call_server(
+            context,
+            lambda c: note_in_log(c, context, "print_slips", detail),
+            owner=self,
+            on_done=logged,
+            on_error=lambda exc: logged(error_sentence(exc, doing="note the slips in the sitting's log")),
+        )
 
     def _set_ready(self, ready: bool) -> None:
         self.save_button.setEnabled(ready)

@@ -1,4 +1,4 @@
-"""The console window: sign-in, then sittings and result codes, then one sitting's room, log and C2's tabs."""
+"""The console window: sign-in, then sittings, result codes and unsent results, then one sitting and its tabs."""
 
 from __future__ import annotations
 
@@ -15,8 +15,11 @@ from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QTabWidget, QVBoxLayo
 from player.config import PlayerConfig
 from player.credentials import TokenStore
 from player.ui.console.idle import IdleLock
+from player.ui.console.incidents import IncidentsView
 from player.ui.console.log import SittingLogView
+from player.ui.console.manual import ChooseOpenPath, ChooseSavePath, ManualEntriesView, ask_open_evidence, ask_save_path
 from player.ui.console.result_codes import ResultCodesView
+from player.ui.console.results import ResultsView
 from player.ui.console.room import REFRESH_MS, RoomPanel
 from player.ui.console.signin import SignInView
 from player.ui.console.sittings import (
@@ -27,6 +30,8 @@ from player.ui.console.sittings import (
     WallClock,
     guarded,
 )
+from player.ui.console.slips import ConfirmPrint, SlipsView, ask_print
+from player.ui.console.unsent import LocalResults, UnsentResultsView
 from player.ui.screens.common import button, label
 from player.ui.tasks import TaskRunner
 
@@ -49,6 +54,11 @@ class ConsoleSettings:
     """Wall clock for "today's sittings"; tests inject a fixed one."""
     monotonic: Callable[[], float] = field(default=time.monotonic)
     """The idle lock's clock; tests inject one they move by hand."""
+    choose_save_path: ChooseSavePath = field(default=ask_save_path)
+    """Where to save an export, slips or a result code (a file dialog; tests answer it themselves)."""
+    choose_evidence: ChooseOpenPath = field(default=ask_open_evidence)
+    confirm_print: ConfirmPrint = field(default=ask_print)
+    """The print dialog for the slips."""
 
     @classmethod
     def from_config(cls, config: PlayerConfig) -> ConsoleSettings:
@@ -117,6 +127,8 @@ class ConsoleWindow(QWidget):
         credentials: TokenStore,
         tasks: TaskRunner,
         settings: ConsoleSettings,
+        local_results: LocalResults | None = None,
+        send_now: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -165,6 +177,12 @@ class ConsoleWindow(QWidget):
         layout.addWidget(header)
         layout.addWidget(self.stack, 1)
 
+        self.unsent: UnsentResultsView | None = None
+        self._local_results = local_results
+        self._send_now = send_now
+        for title, factory in self._standard_tabs(settings):
+            self.add_sitting_tab(title, factory)
+
         self.signin.signed_in.connect(self._signed_in)
         self.signin.cancelled.connect(self.close)
         self.lock_button.clicked.connect(self.lock)
@@ -172,6 +190,20 @@ class ConsoleWindow(QWidget):
         self.idle.start()
 
     # ---- the seam for other console parts -----------------------------------------------------------
+
+    @staticmethod
+    def _standard_tabs(settings: ConsoleSettings) -> list[tuple[str, TabFactory]]:
+        """The sitting's own tabs after Room and Log; mnemonics chosen not to clash with the room's buttons."""
+        save = settings.choose_save_path
+        return [
+            ("Res&ults", lambda c: ResultsView(c, choose_save_path=save)),
+            ("Manual entr&ies", lambda c: ManualEntriesView(c, choose_evidence=settings.choose_evidence)),
+            ("Inci&dents", lambda c: IncidentsView(c, choose_save_path=save)),
+            (
+                "Slips to &hand out",
+                lambda c: SlipsView(c, choose_save_path=save, confirm_print=settings.confirm_print, fetch_now=False),
+            ),
+        ]
 
     def add_sitting_tab(self, title: str, factory: TabFactory) -> None:
         """Add a tab to every sitting opened from now on.
@@ -231,6 +263,15 @@ class ConsoleWindow(QWidget):
         self.sittings = sittings
         self.home.addTab(sittings, "&Sittings")
         self.home.addTab(self.result_codes, "Result &codes")
+        if self._local_results is not None:
+            # Staff-only: these are other students' results, so they are listed only after sign-in.
+            self.unsent = UnsentResultsView(
+                self._local_results,
+                send_now=self._send_now,
+                choose_save_path=self._settings.choose_save_path,
+                refresh_ms=self._settings.refresh_interval_ms,
+            )
+            self.home.addTab(self.unsent, "Results &waiting on this computer")
         self.stack.setCurrentWidget(self.home)
         sittings.reload()
         sittings.list.setFocus()
@@ -293,6 +334,10 @@ class ConsoleWindow(QWidget):
         if self.sittings is not None:
             self.sittings.deleteLater()
             self.sittings = None
+        if self.unsent is not None:
+            self.unsent.timer.stop()
+            self.unsent.deleteLater()
+            self.unsent = None
         self.stack.setCurrentWidget(self.signin)
         self.signin.reset()
 

@@ -3,19 +3,35 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import shiboken6
+import sqlite_utils
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from player.credentials import InMemoryBackend, TokenStore
-from player.ui.console import ConsoleSettings, ConsoleWindow, SittingPage, open_console
+from player.offline_queue.db import journal_path, open_database
+from player.offline_queue.journal import Journal
+from player.ui.console import (
+    ConsoleSettings,
+    ConsoleWindow,
+    LocalResult,
+    LocalResults,
+    SittingPage,
+    journal_results,
+    open_console,
+)
+from player.ui.console.slips import ConfirmPrint
 from player.ui.tasks import TaskRunner
 from sync.client import InvigilClient
-from sync.protocol import Heartbeat, LoginResponse
+from sync.protocol import AnswerRecord, Heartbeat, LoginResponse, ResultEnvelope
 
 # The server's fixtures, re-exported whole so this folder follows their changes (clock here is the server's).
 from tests.sync.server.conftest import *  # noqa: F403
@@ -76,6 +92,91 @@ class Console:
         return view.list.count() if view is not None else 0
 
 
+@dataclass
+class SavePaths:
+    """Stands in for the save dialog (which cannot be answered offscreen): hands out the paths the test
+    queued, and records the file names the console suggested."""
+
+    queued: list[Path] = field(default_factory=list)
+    suggested: list[str] = field(default_factory=list)
+
+    def __call__(self, parent: QWidget, suggested: str) -> Path | None:
+        self.suggested.append(suggested)
+        if not self.queued:
+            raise AssertionError(f"the console asked where to save {suggested!r}, but the test queued no path")
+        return self.queued.pop(0)
+
+
+def no_open_dialog(parent: QWidget) -> Path | None:
+    raise AssertionError("the console opened a file dialog the test did not expect")
+
+
+def no_print_dialog(printer: QPrinter, parent: QWidget) -> bool:
+    raise AssertionError("the console opened a print dialog the test did not expect")
+
+
+@dataclass
+class PrintToFile:
+    """What the print dialog does with "Print to file": the slips go through the same QPrinter, into a PDF."""
+
+    path: Path
+    shown: int = 0
+
+    def __call__(self, printer: QPrinter, parent: QWidget) -> bool:
+        self.shown += 1
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(self.path))
+        return True
+
+
+@dataclass
+class StudentJournal:
+    """A student computer's real journal file, holding a finished attempt whose results never left it."""
+
+    journal: Journal
+    db: sqlite_utils.Database
+    login: LoginResponse
+    envelope: ResultEnvelope
+
+    def results(self) -> list[LocalResult]:
+        return journal_results(self.journal)
+
+
+def finished_offline(data_dir: Path, login: LoginResponse, *, server_url: str) -> StudentJournal:
+    """The journal of a computer where `login`'s student finished every section but nothing was sent."""
+    db = open_database(journal_path(data_dir))
+    journal = Journal(db, now=lambda: START + timedelta(minutes=25))
+    journal.start_attempt(login, server_url=server_url)
+    envelope = ResultEnvelope(
+        idempotency_key=str(uuid.uuid4()),
+        attempt_id=login.attempt_id,
+        section_ids=["mc", "short", "dictation"],
+        answers=[
+            AnswerRecord(item_id="mc-circles", value="b", answered_at=START + timedelta(minutes=3)),
+            AnswerRecord(item_id="short-plural", value="children", answered_at=START + timedelta(minutes=9)),
+        ],
+        finished_at=START + timedelta(minutes=25),
+        final=True,
+    )
+    journal.finish_section(login.attempt_id, "dictation", envelope=envelope.model_dump(mode="json"), ends_attempt=True)
+    return StudentJournal(journal, db, login, envelope)
+
+
+@pytest.fixture
+def offline_journals(tmp_path: Path) -> Iterator[Callable[[LoginResponse, str], StudentJournal]]:
+    """Makes finished_offline() journals in tmp_path (one folder each) and closes them afterwards."""
+    made: list[StudentJournal] = []
+
+    def make(login: LoginResponse, server_url: str) -> StudentJournal:
+        journal = finished_offline(tmp_path / f"machine-{len(made)}", login, server_url=server_url)
+        made.append(journal)
+        return journal
+
+    yield make
+    for journal in made:
+        journal.db.close()
+
+
 def visible_consoles() -> list[ConsoleWindow]:
     return [w for w in QApplication.topLevelWidgets() if isinstance(w, ConsoleWindow) and w.isVisible()]
 
@@ -87,7 +188,16 @@ class ConsoleFactory:
     staff: dict[str, str]
     opened: list[Console] = field(default_factory=list)
 
-    def __call__(self, *, tokens: TokenStore | None = None, idle_lock_seconds: float = 900) -> Console:
+    def __call__(
+        self,
+        *,
+        tokens: TokenStore | None = None,
+        idle_lock_seconds: float = 900,
+        local_results: LocalResults | None = None,
+        send_now: Callable[[], None] | None = None,
+        save_paths: SavePaths | None = None,
+        confirm_print: ConfirmPrint | None = None,
+    ) -> Console:
         host = QWidget()
         host.setWindowTitle("Player window stand-in")
         host.show()
@@ -105,6 +215,9 @@ class ConsoleFactory:
             idle_check_interval_ms=20,
             clock=lambda: START,
             monotonic=idle_clock,
+            choose_save_path=save_paths if save_paths is not None else SavePaths(),
+            choose_evidence=no_open_dialog,
+            confirm_print=confirm_print if confirm_print is not None else no_print_dialog,
         )
         window = open_console(
             host,
@@ -112,6 +225,8 @@ class ConsoleFactory:
             credentials=store,
             tasks=tasks,
             settings=settings,
+            local_results=local_results,
+            send_now=send_now,
         )
         console = Console(
             self.qtbot,
@@ -171,3 +286,24 @@ def start_student(server_url: str, code: str, *, machine_id: str = "room1-pc01")
 def student_name(demo_template: DemoTemplate, index: int) -> str:
     student = demo_template.data["students"][index]
     return str(student["name"])
+
+
+def wait_for_cell(qtbot: QtBot, page: SittingPage, student: str, column: int, expected: str) -> None:
+    def shown() -> bool:
+        try:
+            return page.room.row_texts(student)[column] == expected
+        except LookupError:
+            return False
+
+    qtbot.waitUntil(shown, timeout=TIMEOUT_MS)
+
+
+def act(qtbot: QtBot, page: SittingPage, kind: str, *, student: str, reason_kind: str, text: str) -> str:
+    """Choose the student, open the action's reason dialog, give the reason, and wait for the outcome."""
+    page.room.select_student(student)
+    dialog = page.room.begin_action(kind)  # type: ignore[arg-type]
+    assert dialog is not None
+    dialog.choose_reason(reason_kind, text)  # type: ignore[arg-type]
+    dialog.ok_button.click()
+    qtbot.waitUntil(lambda: page.room.message.text() not in ("", "Sending…"), timeout=TIMEOUT_MS)
+    return page.room.message.text()

@@ -7,33 +7,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from player.ui.console import SittingPage
 from sync.client import Refused
-from tests.player.ui.console.conftest import TIMEOUT_MS, ConsoleFactory, start_student
+from tests.player.ui.console.conftest import TIMEOUT_MS, ConsoleFactory, act, start_student, wait_for_cell
 from tests.sync.server.conftest import DemoTemplate, FakeClock, LiveServer
 
 ADA = "Ada Lovelace"
-
-
-def wait_for_cell(qtbot: QtBot, page: SittingPage, student: str, column: int, expected: str) -> None:
-    def shown() -> bool:
-        try:
-            return page.room.row_texts(student)[column] == expected
-        except LookupError:
-            return False
-
-    qtbot.waitUntil(shown, timeout=TIMEOUT_MS)
-
-
-def act(qtbot: QtBot, page: SittingPage, kind: str, *, student: str, reason_kind: str, text: str) -> str:
-    """Choose the student, open the action's reason dialog, give the reason, and wait for the outcome."""
-    page.room.select_student(student)
-    dialog = page.room.begin_action(kind)  # type: ignore[arg-type]
-    assert dialog is not None
-    dialog.choose_reason(reason_kind, text)  # type: ignore[arg-type]
-    dialog.ok_button.click()
-    qtbot.waitUntil(lambda: page.room.message.text() not in ("", "Sending…"), timeout=TIMEOUT_MS)
-    return page.room.message.text()
 
 
 def test_the_room_follows_a_student_live_and_shows_them_offline_after_30_s(

@@ -1,0 +1,159 @@
+"""The staff-only "Results waiting on this computer": a real journal's unsent results, their codes copied or
+saved for a USB stick, handed in through the console, and "Send now" waking the uploader."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from PySide6.QtGui import QGuiApplication
+from pytestqt.qtbot import QtBot
+
+from player.ui.console import send_now_from
+from player.ui.console.unsent import NOTHING_WAITING, UnsentResultsView, section_label
+from sync import resultcode
+from sync.protocol import LoginResponse
+from tests.player.ui.console.conftest import (
+    TIMEOUT_MS,
+    Console,
+    ConsoleFactory,
+    SavePaths,
+    StudentJournal,
+    start_student,
+)
+from tests.sync.server.conftest import START, DemoTemplate, LiveServer
+
+ALAN = "Alan Turing"
+OfflineJournals = Callable[[LoginResponse, str], StudentJournal]
+
+
+def alans_unsent_journal(live_server: LiveServer, demo_template: DemoTemplate, make: OfflineJournals) -> StudentJournal:
+    machine = start_student(live_server.url, demo_template.data["students"][1]["access_code"], machine_id="pc05")
+    machine.client.close()
+    return make(machine.login, live_server.url)
+
+
+def signed_in_unsent(qtbot: QtBot, console: Console) -> UnsentResultsView:
+    console.sign_in()
+    qtbot.waitUntil(lambda: console.window.session is not None, timeout=TIMEOUT_MS)
+    view = console.window.unsent
+    assert view is not None, "the tab appears once staff have signed in"
+    console.window.home.setCurrentWidget(view)
+    return view
+
+
+def home_tabs(console: Console) -> list[str]:
+    home = console.window.home
+    return [home.tabText(i).replace("&", "") for i in range(home.count())]
+
+
+def test_the_list_is_staff_only_and_a_saved_code_reaches_the_server_once(
+    qtbot: QtBot,
+    open_demo_console: ConsoleFactory,
+    live_server: LiveServer,
+    demo_template: DemoTemplate,
+    offline_journals: OfflineJournals,
+    tmp_path: Path,
+) -> None:
+    local = alans_unsent_journal(live_server, demo_template, offline_journals)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    saves = SavePaths(queued=[usb / "alan.txt"])
+    console = open_demo_console(local_results=local.results, save_paths=saves)
+    assert console.window.unsent is None, "nothing of it before sign-in"
+    assert console.window.stack.currentWidget() is console.window.signin
+
+    view = signed_in_unsent(qtbot, console)
+    assert "Results waiting on this computer" in home_tabs(console)
+    since = f"{(START + timedelta(minutes=25)).astimezone():%d %b %H:%M}"
+    assert view.rows() == [(ALAN, "The whole test (3 sections)", since, "Waiting to send")]
+    assert not view.send_button.isVisible(), "no Send now without an uploader to wake"
+
+    view.save_button.click()
+    assert saves.suggested == ["result-code-alan-turing-the-whole-test-3-sections.txt"]
+    saved = (usb / "alan.txt").read_text(encoding="utf-8")
+    assert resultcode.decode(saved, result_secret=local.login.result_secret) == local.envelope
+    assert (
+        view.message.text()
+        == f"The result code of {ALAN}, The whole test (3 sections), is saved in {usb / 'alan.txt'}."
+    )
+
+    view.copy_button.click()
+    copied = QGuiApplication.clipboard().text()
+    assert resultcode.decode(copied, result_secret=local.login.result_secret) == local.envelope
+    assert "is on the clipboard" in view.message.text()
+
+    codes = console.window.result_codes
+    console.window.home.setCurrentWidget(codes)
+    codes.load_file(usb / "alan.txt")
+    qtbot.waitUntil(lambda: codes.last_receipt is not None, timeout=TIMEOUT_MS)
+    assert codes.message.text().startswith(f"New results received for {ALAN} (Demo sitting)"), codes.message.text()
+
+    # The uploader gets through later: the server confirms it, and the list follows by itself.
+    outbox = local.journal.outbox()
+    (claimed,) = outbox.claim_due(10, START + timedelta(minutes=30))
+    assert outbox.mark_sent(claimed.idempotency_key)
+    console.window.home.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.empty.isVisible(), timeout=TIMEOUT_MS)
+    assert view.empty.text() == NOTHING_WAITING
+    assert view.rows() == []
+    assert not view.copy_button.isEnabled()
+
+
+def test_send_now_puts_refused_results_back_in_the_queue_and_wakes_the_uploader(
+    qtbot: QtBot,
+    open_demo_console: ConsoleFactory,
+    live_server: LiveServer,
+    demo_template: DemoTemplate,
+    offline_journals: OfflineJournals,
+) -> None:
+    local = alans_unsent_journal(live_server, demo_template, offline_journals)
+    outbox = local.journal.outbox()
+    (claimed,) = outbox.claim_due(10, START + timedelta(minutes=30))
+    outbox.mark_needs_attention(claimed.idempotency_key, "the sitting was closed")
+    wakes: list[str] = []
+    console = open_demo_console(
+        local_results=local.results, send_now=send_now_from(local.journal, lambda: wakes.append("wake"))
+    )
+    view = signed_in_unsent(qtbot, console)
+    assert view.rows()[0][3] == "Refused by the server: the sitting was closed"
+    assert view.send_button.isVisible()
+
+    view.send_button.click()
+    assert wakes == ["wake"]
+    assert view.rows()[0][3] == "Waiting to send (last try: the sitting was closed)"
+    assert outbox.entry(claimed.idempotency_key) is not None
+    assert view.message.text() == "Sending now. The list shows what is still waiting."
+
+
+def test_signing_out_takes_the_list_away(
+    qtbot: QtBot,
+    open_demo_console: ConsoleFactory,
+    live_server: LiveServer,
+    demo_template: DemoTemplate,
+    offline_journals: OfflineJournals,
+) -> None:
+    local = alans_unsent_journal(live_server, demo_template, offline_journals)
+    console = open_demo_console(local_results=local.results)
+    signed_in_unsent(qtbot, console)
+    console.window.sign_out()
+    assert console.window.unsent is None
+    assert home_tabs(console) == []
+    assert console.window.stack.currentWidget() is console.window.signin
+
+
+def test_without_the_journal_there_is_no_such_tab(qtbot: QtBot, open_demo_console: ConsoleFactory) -> None:
+    console = open_demo_console()
+    console.sign_in()
+    qtbot.waitUntil(lambda: console.window.session is not None, timeout=TIMEOUT_MS)
+    assert console.window.unsent is None
+    assert home_tabs(console) == ["Sittings", "Result codes"]
+
+
+def test_section_labels_name_the_part_of_the_test() -> None:
+    titles = [("mc", "Multiple choice"), ("short", "Short answers"), ("dictation", "Dictation")]
+    assert section_label(["short"], titles) == "Section 2 of 3: Short answers"
+    assert section_label(["short", "dictation"], titles) == "Sections 2, 3 of 3: Short answers, Dictation"
+    assert section_label(["mc", "short", "dictation"], titles) == "The whole test (3 sections)"
+    assert section_label(["gone"], titles) == "Sections gone"
