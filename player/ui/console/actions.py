@@ -81,6 +81,7 @@ class ReasonDialog(QDialog):
         title = ACTION_TITLES[kind].format(who=student_name or "the student")
         self.setWindowTitle(title)
         self.setAccessibleName(title)
+        self.setMinimumWidth(520)  # room for a reason in the staff member's own words
         self.heading = label(title, name="subtitle")
         self.reason_kind = QComboBox()
         self.reason_kind.setAccessibleName("Reason")

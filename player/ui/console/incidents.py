@@ -101,8 +101,8 @@ class IncidentsView(QWidget):
         self.note_edit.setAccessibleName("Note")
         self.note_edit.setTabChangesFocus(True)
         # Room for a few lines of each, so the log below stays in view.
-        self.students.setMaximumHeight(140)
-        self.note_edit.setMaximumHeight(100)
+        self.students.setMaximumHeight(120)
+        self.note_edit.setMaximumHeight(72)
         self.add_button = button("&Add incident", primary=True)
         self.add_button.clicked.connect(self.add_incident)
         self.table = QTableWidget(0, len(CSV_HEADER))
@@ -110,6 +110,10 @@ class IncidentsView(QWidget):
         self.table.setHorizontalHeaderLabels(list(CSV_HEADER))
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
+        # One line per incident, so several stay in view; the whole note is in the cell's tooltip.
+        self.table.setWordWrap(False)
+        self.table.setMinimumHeight(150)
         self.export_button = button("&Export CSV...", accessible="Export the incident log as CSV")
         self.export_button.clicked.connect(self.export_csv)
         self.message = label(name="status")
@@ -118,11 +122,12 @@ class IncidentsView(QWidget):
         set_message(self.error, "")
 
         form = QFormLayout()
-        form.addRow("&Kind", self.kind_box)
+        form.addRow("Kind o&f incident", self.kind_box)  # Alt+K is the console's Lock
         form.addRow("&When", self.time_edit)
         form.addRow("&Students affected", self.students)
         form.addRow("&Note", self.note_edit)
         form.addRow("", self.add_button)
+        form.setAlignment(self.add_button, Qt.AlignmentFlag.AlignLeft)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.export_button)
@@ -170,10 +175,11 @@ class IncidentsView(QWidget):
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
-                self.table.setItem(r, c, QTableWidgetItem(cell_text(value)))
+                item = QTableWidgetItem(cell_text(value))
+                item.setToolTip(item.text())
+                self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
-        self.table.resizeRowsToContents()
         self.incidents_shown.emit(len(rows))
 
     def ticked_allocations(self) -> list[str]:

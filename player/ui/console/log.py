@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from player.ui.console.actions import REASON_LABELS
@@ -82,6 +83,7 @@ class SittingLogView(QWidget):
         super().__init__()
         self._context = context
         self._loading = False
+        self._again = False
         self.entries: list[sp.LogEntry] = []
         self.loads = 0
         self.heading = label("Sitting log", name="subtitle")
@@ -91,20 +93,29 @@ class SittingLogView(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setTabKeyNavigation(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # Reason and details share what is left and wrap onto more lines, so every column stays in view.
+        for column in ("Reason", "Details"):
+            header.setSectionResizeMode(COLUMNS.index(column), QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setVisible(False)
         self.message = label(name="error", accessible="No message")
         self.message.hide()
         self.reload_button = button("Reload &log")
         self.reload_button.clicked.connect(self.reload)
         layout = QVBoxLayout(self)
-        for widget in (self.heading, self.table, self.message, self.reload_button):
+        for widget in (self.heading, self.table, self.message):
             layout.addWidget(widget)
+        layout.addWidget(self.reload_button, alignment=Qt.AlignmentFlag.AlignLeft)
 
     def reload(self) -> None:
         if self._loading:
+            # An action finished while the log was on its way: fetch once more afterwards so it shows.
+            self._again = True
             return
         self._loading = True
+        self._again = False
         context = self._context
 
         def work() -> list[sp.LogEntry]:
@@ -116,6 +127,8 @@ class SittingLogView(QWidget):
     def _show(self, entries: list[sp.LogEntry]) -> None:
         self._loading = False
         self.loads += 1
+        if self._again:
+            self.reload()
         set_message(self.message, "")
         self.entries = list(reversed(entries))
         self.table.setRowCount(len(self.entries))
@@ -129,11 +142,16 @@ class SittingLogView(QWidget):
                 describe_detail(entry),
             )
             for column, text in enumerate(cells):
-                self.table.setItem(row, column, QTableWidgetItem(text))
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.table.setItem(row, column, item)
+        self.table.resizeRowsToContents()
 
     def _failed(self, exc: Exception) -> None:
         self._loading = False
         self.loads += 1
+        if self._again:
+            self.reload()
         set_message(self.message, f"Could not load the log: {exc}")
 
     def rows(self) -> list[tuple[str, ...]]:

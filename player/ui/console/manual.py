@@ -159,7 +159,7 @@ class ManualEntriesView(QWidget):
         self.students = QListWidget()
         self.students.setAccessibleName("Students")
         self.students.currentItemChanged.connect(self._student_chosen)
-        self.heading = label("Choose a student", name="title")
+        self.heading = label("Choose a student", name="subtitle")
         self.typed_edit = QLineEdit()
         self.typed_edit.setAccessibleName("Typed dictation")
         self.written_edit = QLineEdit()

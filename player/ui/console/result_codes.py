@@ -57,15 +57,18 @@ class ResultCodesView(QWidget):
         )
         self.code_edit = QPlainTextEdit()
         self.code_edit.setAccessibleName("Result code")
+        self.code_edit.setObjectName("resultCode")  # the finished screen's look: monospace, so groups line up
         self.code_edit.setTabChangesFocus(True)
         self.message = label(accessible="No message")
         self.message.hide()
-        self.submit_button = button("&Submit code", primary=True)
-        self.open_button = button("&Open saved file…")
-        self.clear_button = button("&Clear")
+        # Mnemonics clear of the tabs (Sittings, Result codes) and the header (Lock, Sign out) shown beside them.
+        self.submit_button = button("Su&bmit code", accessible="Submit code", primary=True)
+        self.open_button = button("Open saved &file…", accessible="Open saved file")
+        self.clear_button = button("C&lear", accessible="Clear")
         row = QHBoxLayout()
         for action in (self.submit_button, self.open_button, self.clear_button):
             row.addWidget(action)
+        row.addStretch(1)
         layout = QVBoxLayout(self)
         for widget in (self.heading, self.hint, self.code_edit, self.message):
             layout.addWidget(widget)

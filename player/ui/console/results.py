@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -95,7 +96,7 @@ def results_table(sitting: Sitting) -> ResultsTable:
         "ID",
         "Status",
         *(f"{s.title} (out of {s.max_score:g})" for s in sections.values()),
-        f"Total (out of {total_max:g})",
+        f"Total (out of {total_max:g})" if sections else "Total",
         "Needs marking by hand",
         "Typed dictation",
         "Written dictation",
@@ -168,7 +169,9 @@ class ResultsView(QWidget):
         self.table.setAccessibleName("Results")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSortingEnabled(False)  # the row order is the export's order
-        self.refresh_button = button("&Refresh", accessible="Refresh the results")
+        self.table.verticalHeader().setVisible(False)
+        # Alt+F: Alt+R is the sitting's Room tab.
+        self.refresh_button = button("Re&fresh", accessible="Refresh the results")
         self.refresh_button.clicked.connect(self.refresh)
         self.export_button = button("&Export CSV...", accessible="Export the results as CSV", primary=True)
         self.export_button.clicked.connect(self.export_csv)
@@ -181,12 +184,18 @@ class ResultsView(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.export_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(label(f"Results: {context.sitting_name}", name="title"))
+        layout.addWidget(label(f"Results: {context.sitting_name}", name="subtitle"))
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
         layout.addWidget(self.message)
         layout.addWidget(self.error)
         self.refresh()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # The room moves on while the tab is hidden: what is shown is what the server holds now.
+        super().showEvent(event)
+        if self.refresh_button.isEnabled():
+            self.refresh()
 
     def refresh(self) -> None:
         token, sitting_id = self._context.token, self._context.sitting_id

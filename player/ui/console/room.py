@@ -105,8 +105,11 @@ class RoomPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table for the action buttons
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # The state takes what is left (it is the longest text), so every column fits without scrolling sideways.
+        header.setSectionResizeMode(COLUMNS.index("State"), QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setVisible(False)
         self.message = label(accessible="No message")
         self.message.hide()
 
@@ -188,6 +191,7 @@ class RoomPanel(QWidget):
                     self.table.setItem(row, column, item)
                 if item.text() != text:
                     item.setText(text)
+                    item.setToolTip(text)  # the whole text, when the column is too narrow for it
             if student.allocation_id == keep:
                 self.table.setCurrentCell(row, 0)
         if keep is None and view.students and self.table.currentRow() < 0:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLineEdit, QWidget
 
 from player.credentials import TokenStore
 from player.ui.console.sittings import ClientFactory, StaffSession, guarded
-from player.ui.screens.common import button, label, set_message
+from player.ui.screens.common import button, centred_column, label, set_message
 from player.ui.tasks import TaskRunner
 from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)
+
+SIGN_IN_WIDTH = 560
 
 
 class SignInView(QWidget):
@@ -53,13 +55,15 @@ class SignInView(QWidget):
             caption = label(text, accessible=text.replace("&", ""))
             caption.setBuddy(field)  # Alt+U / Alt+P jump to the field
             form.addRow(caption, field)
-        layout = QVBoxLayout(self)
+        # A short form in the middle, as the player's screens are: full-width fields read badly on a wide screen.
+        layout = centred_column(self, max_width=SIGN_IN_WIDTH)
+        layout.addStretch(1)
         layout.addWidget(self.heading)
         layout.addWidget(self.where)
         layout.addLayout(form)
         for widget in (self.message, self.keyring_note, self.sign_in_button, self.back_button):
             layout.addWidget(widget)
-        layout.addStretch(1)
+        layout.addStretch(2)
         self.sign_in_button.clicked.connect(self.submit)
         self.password_edit.returnPressed.connect(self.submit)
         self.username_edit.returnPressed.connect(self.password_edit.setFocus)

@@ -11,7 +11,7 @@ from typing import TypeVar
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from player.ui.screens.common import button, label, set_message
 from player.ui.tasks import TaskRunner
@@ -113,11 +113,17 @@ class SittingsView(QWidget):
         self.list.setAccessibleName("Sittings, today's first")
         self.message = label(name="error", accessible="No message")
         self.message.hide()
-        self.open_button = button("&Open sitting", primary=True)
+        # Alt+P: Alt+O is the header's "Sign out".
+        self.open_button = button("O&pen sitting", accessible="Open sitting", primary=True)
         self.reload_button = button("&Reload list")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.open_button)
+        buttons.addWidget(self.reload_button)
+        buttons.addStretch(1)
         layout = QVBoxLayout(self)
-        for widget in (self.heading, self.list, self.message, self.open_button, self.reload_button):
+        for widget in (self.heading, self.list, self.message):
             layout.addWidget(widget)
+        layout.addLayout(buttons)
         self.open_button.clicked.connect(self.open_selected)
         self.reload_button.clicked.connect(self.reload)
         self.list.itemActivated.connect(lambda _item: self.open_selected())

@@ -212,7 +212,7 @@ class SlipsView(QWidget):
         self._confirm_print = confirm_print
         self.slips: list[Slip] = []
 
-        self.heading = label(f"Access-code slips: {context.sitting_name}", name="title")
+        self.heading = label(f"Access-code slips: {context.sitting_name}", name="subtitle")
         self.students = QListWidget()
         self.students.setAccessibleName("Students who get a slip")
         self.save_button = button("&Save PDF...", accessible="Save the slips as a PDF", primary=True)

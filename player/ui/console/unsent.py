@@ -162,6 +162,7 @@ class UnsentResultsView(QWidget):
         self.table.setTabKeyNavigation(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
         self.empty = label(NOTHING_WAITING, name="saved")
         self.copy_button = button("Cop&y result code", accessible="Copy result code", primary=True)
         self.save_button = button("Save result code to a &file…", accessible="Save result code to a file")
