@@ -20,7 +20,7 @@ class Sizes:
     answer_changes: int = 1000
     transitions: int = 60
     autoplay_logins: int = 4
-    outbox_envelopes: int = 1_000
+    outbox_envelopes: int = 10_000
     surge_players: int = 300
     surge_heartbeat_seconds: float = 5.0
     surge_warmup_seconds: float = 12.0

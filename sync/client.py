@@ -18,7 +18,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -33,6 +33,7 @@ from sync import staff_protocol as sp
 from sync.mediacache import MediaCache, MediaMismatch
 from sync.protocol import (
     API_PREFIX,
+    BatchItemReceipt,
     Checkpoint,
     ErrorBody,
     Heartbeat,
@@ -42,6 +43,8 @@ from sync.protocol import (
     LoginRequest,
     LoginResponse,
     MediaRef,
+    ResultBatch,
+    ResultBatchReply,
     ResultEnvelope,
     ResultReceipt,
     SittingLogAction,
@@ -247,6 +250,23 @@ class InvigilClient:
         """Send a result envelope; safe to repeat (the server keys it by idempotency_key, see .duplicate)."""
         path = f"/attempts/{_seg(attempt_id)}/results"
         return self._call("POST", path, ResultReceipt.model_validate, token=token, body=envelope)
+
+    def submit_results(
+        self, attempt_id: str, token: str, envelopes: Sequence[ResultEnvelope]
+    ) -> list[BatchItemReceipt]:
+        """Send up to MAX_BATCH_ENVELOPES envelopes of one attempt in one request; one item per envelope, in order.
+
+        Safe to repeat, like `submit_result`. An item's `status` is 200 (see `.receipt.duplicate`) or the
+        refusal that envelope alone got (`.error`, e.g. 409 idempotency_conflict); the others are unaffected.
+        A refusal of the whole request (e.g. 401, or 404 from a server without the batch route) raises.
+        """
+        body = _build(ResultBatch, envelopes=list(envelopes))
+        path = f"/attempts/{_seg(attempt_id)}/results/batch"
+        reply = self._call("POST", path, ResultBatchReply.model_validate, token=token, body=body)
+        sent = [e.idempotency_key for e in envelopes]
+        if [item.idempotency_key for item in reply.items] != sent:
+            raise self._bad_reply(path, f"{len(reply.items)} receipts for {len(sent)} envelopes, or not in order")
+        return reply.items
 
     # ---- staff ----------------------------------------------------------------------------------
 

@@ -6,17 +6,25 @@ import logging
 import math
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import pydantic
 import sqlite_utils
 
 from player.offline_queue.outbox import Outbox, OutboxEntry
 from sync.client import ClientError, Refused, ServerBusy, is_transient
-from sync.protocol import Checkpoint, Heartbeat, HeartbeatReply, ResultEnvelope, ResultReceipt
+from sync.protocol import (
+    MAX_BATCH_ENVELOPES,
+    BatchItemReceipt,
+    Checkpoint,
+    Heartbeat,
+    HeartbeatReply,
+    ResultEnvelope,
+    ResultReceipt,
+)
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +39,15 @@ class UploadClient(Protocol):
     def heartbeat(self, attempt_id: str, token: str, beat: Heartbeat) -> HeartbeatReply: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class BatchUploadClient(UploadClient, Protocol):
+    """A client that can also send several results of one attempt in one request (sync.client does)."""
+
+    def submit_results(
+        self, attempt_id: str, token: str, envelopes: Sequence[ResultEnvelope]
+    ) -> list[BatchItemReceipt]: ...
 
 
 @dataclass(frozen=True)
@@ -87,8 +104,10 @@ def _utc_now() -> datetime:
 class Uploader(threading.Thread):
     """Sends outbox rows until the server confirms each one; runs while the app is open.
 
-    The server has no batch endpoint, so a "batch" is: claim up to `batch_size` due rows, then send them one
-    after another over one keep-alive client session. (A batch endpoint can replace this later.)
+    A round claims up to `batch_size` due rows. The results among them go to the server grouped by attempt,
+    one request per group (the batch route: stored in one server transaction, a receipt per envelope) and are
+    marked sent here in one journal transaction; checkpoints, and results for a client or server without the
+    batch route, go one request each. An envelope the server refused alone is kept for staff; the rest count.
 
     Transient failures (no connection, timeout, 408, 429, 5xx) put the row back with a backoff and end the
     round, so an outage costs one timeout per round, not one per row. A permanent refusal (any other 4xx, or a
@@ -104,7 +123,7 @@ class Uploader(threading.Thread):
         now: Callable[[], datetime] = _utc_now,
         rng: random.Random | None = None,
         backoff: Backoff | None = None,
-        batch_size: int = 10,
+        batch_size: int = MAX_BATCH_ENVELOPES,
         idle_wait: float = 30.0,
         heartbeat_every: float | None = None,
         machine_id: str | None = None,
@@ -128,6 +147,8 @@ class Uploader(threading.Thread):
         self._db: sqlite_utils.Database | None = None
         self._outbox: Outbox | None = None
         self._clients: dict[str, UploadClient] = {}
+        self._no_batch_route: set[str] = set()
+        """Servers that answered the batch route with "no such route" (older servers): sent one by one."""
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -195,11 +216,21 @@ class Uploader(threading.Thread):
         claimed = outbox.claim_due(self._batch_size, self._now())
         unsent = list(claimed)
         while unsent and not self._stopping.is_set():
-            if not self._send(outbox, unsent.pop(0), report):
+            head = unsent[0]
+            if head.kind == "result":
+                group: list[OutboxEntry] = []
+                rest: list[OutboxEntry] = []
+                for entry in unsent:
+                    same = entry.kind == "result" and entry.attempt_id == head.attempt_id
+                    (group if same and len(group) < MAX_BATCH_ENVELOPES else rest).append(entry)
+                unsent = rest
+                if not self._send_results(outbox, group, unsent, report):
+                    break
+            elif not self._send(outbox, unsent.pop(0), report):
                 break
-        for rest in unsent:
-            outbox.release(rest.idempotency_key)
-            report.released.append(rest.idempotency_key)
+        for untried in unsent:
+            outbox.release(untried.idempotency_key)
+            report.released.append(untried.idempotency_key)
         self._publish(outbox)
         return report
 
@@ -298,6 +329,75 @@ class Uploader(threading.Thread):
             return self._retry(outbox, entry, report, exc)
         return self._sent()
 
+    def _send_results(
+        self, outbox: Outbox, group: list[OutboxEntry], unsent: list[OutboxEntry], report: RoundReport
+    ) -> bool:
+        """Send one attempt's claimed results in one request; False means stop the round.
+
+        Rows not tried (the server stopped answering part-way through a one-by-one fallback) go back into
+        `unsent`, which the round releases.
+        """
+        target = outbox.attempt_token(group[0].attempt_id)
+        if target is None:
+            return all(self._send(outbox, entry, report) for entry in group)
+        server_url, token = target
+        client = self._client(server_url)
+        if len(group) == 1 or server_url in self._no_batch_route or not isinstance(client, BatchUploadClient):
+            return self._send_one_by_one(outbox, group, unsent, report)
+        readable: list[tuple[OutboxEntry, ResultEnvelope]] = []
+        for entry in group:
+            try:
+                readable.append((entry, ResultEnvelope.model_validate_json(entry.body)))
+            except pydantic.ValidationError as exc:
+                self._refused(
+                    outbox, entry, f"this version cannot read the stored result: {exc.error_count()} problems"
+                )
+                report.refused.append(entry.idempotency_key)
+        if not readable:
+            return True
+        try:
+            items = client.submit_results(group[0].attempt_id, token, [envelope for _, envelope in readable])
+        except Refused as exc:
+            if exc.error in ("no_such_route", "method_not_allowed"):
+                log.info("Server %s has no batch route; sending results one by one", server_url)
+                self._no_batch_route.add(server_url)
+                return self._send_one_by_one(outbox, [entry for entry, _ in readable], unsent, report)
+            for entry, _ in readable:  # the whole request was refused (e.g. the sign-in is no longer valid)
+                self._refused(outbox, entry, str(exc))
+                report.refused.append(entry.idempotency_key)
+            return True
+        except ClientError as exc:
+            # Transient, or a reply that could not be read: the server may or may not have stored them, so
+            # every one is tried again (its key makes a repeat harmless).
+            for entry, _ in readable:
+                self._retry(outbox, entry, report, exc)
+            return False
+        confirmed: list[str] = []
+        for (entry, _), item in zip(readable, items, strict=True):
+            if item.receipt is not None:
+                (report.duplicates if item.receipt.duplicate else report.sent).append(entry.idempotency_key)
+                confirmed.append(entry.idempotency_key)
+            else:
+                error = item.error.message if item.error else f"refused by the server (HTTP {item.status})"
+                self._refused(outbox, entry, error)
+                report.refused.append(entry.idempotency_key)
+        outbox.mark_sent_many(confirmed)
+        if confirmed:
+            self._sent()
+        return True
+
+    def _send_one_by_one(
+        self, outbox: Outbox, group: list[OutboxEntry], unsent: list[OutboxEntry], report: RoundReport
+    ) -> bool:
+        for n, entry in enumerate(group):
+            if self._stopping.is_set():
+                unsent[:0] = group[n:]
+                return False
+            if not self._send(outbox, entry, report):
+                unsent[:0] = group[n + 1 :]
+                return False
+        return True
+
     def _retry(self, outbox: Outbox, entry: OutboxEntry, report: RoundReport, exc: ClientError) -> bool:
         wait = self._backoff.delay(entry.attempts + 1, self._rng)
         if isinstance(exc, ServerBusy) and exc.retry_after is not None:
@@ -365,7 +465,7 @@ class Uploader(threading.Thread):
         with self._lock:
             self._status = UploadStatus(
                 depth=outbox.depth(),
-                needs_attention=len(outbox.needs_attention()),
+                needs_attention=outbox.needs_attention_count(),
                 last_error=self._status.last_error,
                 last_sent_at=self._status.last_sent_at,
             )

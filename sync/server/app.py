@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.protocol import API_PREFIX, ErrorBody
+from sync.server.attempts import ManifestCache
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError
 from sync.server.models import utcnow
@@ -30,9 +31,11 @@ class ServerContext:
         self.store = store
         self.keyring = Keyring(settings.secret_key)
         self.clock = clock
+        self.manifests = ManifestCache()
 
 
-def context(request: Request) -> ServerContext:
+async def context(request: Request) -> ServerContext:
+    # async: a plain function dependency would cost a hop to a worker thread and back on every request.
     ctx: ServerContext = request.app.state.ctx
     return ctx
 

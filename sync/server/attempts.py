@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +18,7 @@ from sync import accesscode, protocol
 from sync.server import content, crypto, domain, ratelimit
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError, not_found
-from sync.server.models import Allocation, AssessmentMedia, Attempt, Media, Result
+from sync.server.models import Allocation, Assessment, AssessmentMedia, Attempt, Media, Result, new_id
 from sync.server.settings import LoginLimits
 from sync.server.sittings import apply_closing
 
@@ -54,6 +56,7 @@ def login(
     address: str,
     limits: LoginLimits,
     now: datetime,
+    manifests: ManifestCache | None = None,
 ) -> protocol.LoginResponse:
     """Admit a student by access code. Raises ServiceError; the caller records COUNTED_FAILURES."""
     check_not_locked(session, key=machine_key(request.machine_id, address), address=address, limits=limits, now=now)
@@ -104,7 +107,7 @@ def login(
         attempt.machine_id = machine_id
         attempt.last_seen_at = now
     session.flush()
-    manifest = content.load_stored_manifest(sitting.assessment.manifest_json)
+    delivery = _parsed(sitting.assessment, manifests).delivery
     checkpoint = protocol.Checkpoint.model_validate(attempt.checkpoint) if attempt.checkpoint else None
     return protocol.LoginResponse(
         attempt_id=attempt.id,
@@ -113,7 +116,7 @@ def login(
         sitting_name=sitting.name,
         window_end=allocation.extended_until or sitting.window_end,
         accommodations=protocol.Accommodations(extra_time_percent=allocation.student.extra_time_percent),
-        assessment=manifest.delivery_form(),
+        assessment=delivery,
         result_secret=result_secret,
         checkpoint=checkpoint,
     )
@@ -140,6 +143,27 @@ def attempt_for_token(session: Session, attempt_id: str, token: str) -> Attempt:
         )
     if attempt.id != attempt_id:
         raise not_found("attempt")
+    return attempt
+
+
+def attempt_for_results(session: Session, attempt_id: str, token: str) -> Attempt:
+    """As `attempt_for_token`, but also opened by the token of the machine staff released the attempt from.
+
+    Only results take this path: answers the old machine finished (or saved before it was moved) must not be
+    lost, and they still meet the late-answer rule. Its progress (checkpoints, heartbeats, media) is refused.
+    """
+    try:
+        return attempt_for_token(session, attempt_id, token)
+    except ServiceError as refused:
+        if refused.status != 401:
+            raise
+        presented = crypto.token_hash(token)
+        attempt = session.scalar(select(Attempt).where(Attempt.released_token_hash == presented))
+        if attempt is None or not hmac.compare_digest(attempt.released_token_hash or "", presented):
+            raise
+    if attempt.id != attempt_id:
+        raise not_found("attempt")
+    log.info("Results for attempt %s arrived from the machine it was released from", attempt.id)
     return attempt
 
 
@@ -228,6 +252,12 @@ def held_result(session: Session, envelope: protocol.ResultEnvelope) -> Result |
     held = session.scalar(select(Result).where(Result.idempotency_key == envelope.idempotency_key))
     if held is None:
         return None
+    check_same_body(held, envelope)
+    return held
+
+
+def check_same_body(held: Result, envelope: protocol.ResultEnvelope) -> None:
+    """409 `idempotency_conflict` unless `held` (stored under the envelope's key) holds the same envelope."""
     # Compared from the stored body, not the stored digest, so rows digested before times were made canonical
     # still match the same envelope.
     same = held.attempt_id == envelope.attempt_id and body_digest(
@@ -240,7 +270,6 @@ def held_result(session: Session, envelope: protocol.ResultEnvelope) -> Result |
             f"Results with key {envelope.idempotency_key} were already received with different content; "
             "nothing was changed. Send new results with a new key.",
         )
-    return held
 
 
 def existing_result(session: Session, envelope: protocol.ResultEnvelope) -> protocol.ResultReceipt | None:
@@ -274,6 +303,49 @@ def check_answered_in_time(attempt: Attempt, envelope: protocol.ResultEnvelope) 
 
 
 @dataclass(frozen=True)
+class Parsed:
+    """A stored manifest parsed and validated once, with the delivery form players receive."""
+
+    manifest: content.Manifest
+    delivery: protocol.DeliveryAssessment
+
+
+class ManifestCache:
+    """Parsed manifests by assessment and content hash, the most recent few (thread-safe).
+
+    A stored manifest never changes under its content hash, so a parse is good for the life of the process
+    (and the same in every worker); without this each login and each result re-parsed and re-validated it.
+    """
+
+    def __init__(self, size: int = 16) -> None:
+        self._size = size
+        self._parsed: OrderedDict[tuple[str, str], Parsed] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, assessment: Assessment) -> Parsed:
+        key = (assessment.id, assessment.content_hash)
+        with self._lock:
+            found = self._parsed.get(key)
+            if found is not None:
+                self._parsed.move_to_end(key)
+                return found
+        manifest = content.load_stored_manifest(assessment.manifest_json)
+        parsed = Parsed(manifest=manifest, delivery=manifest.delivery_form())
+        with self._lock:
+            self._parsed[key] = parsed
+            while len(self._parsed) > self._size:
+                self._parsed.popitem(last=False)
+        return parsed
+
+
+def _parsed(assessment: Assessment, manifests: ManifestCache | None) -> Parsed:
+    if manifests is not None:
+        return manifests.get(assessment)
+    manifest = content.load_stored_manifest(assessment.manifest_json)
+    return Parsed(manifest=manifest, delivery=manifest.delivery_form())
+
+
+@dataclass(frozen=True)
 class Stored:
     """A result as stored by `store_result`: the row, and whether it was already held (nothing changed)."""
 
@@ -281,20 +353,46 @@ class Stored:
     duplicate: bool
 
 
-def store_result(session: Session, attempt: Attempt, envelope: protocol.ResultEnvelope, *, now: datetime) -> Stored:
+def store_result(
+    session: Session,
+    attempt: Attempt,
+    envelope: protocol.ResultEnvelope,
+    *,
+    now: datetime,
+    manifests: ManifestCache | None = None,
+) -> Stored:
     """Store an envelope once per idempotency key and mark it; the one path for uploads and result codes."""
     if envelope.attempt_id != attempt.id:
         raise ServiceError(422, "wrong_attempt", "These results belong to a different attempt than the one signed in.")
     held = held_result(session, envelope)
     if held is not None:
         return Stored(held, duplicate=True)
+    result = store_new_result(session, attempt, envelope, now=now, manifests=manifests)
+    session.flush()  # a key stored meanwhile by another request fails here, inside the caller's handler
+    return Stored(result, duplicate=False)
+
+
+def store_new_result(
+    session: Session,
+    attempt: Attempt,
+    envelope: protocol.ResultEnvelope,
+    *,
+    now: datetime,
+    manifests: ManifestCache | None = None,
+) -> Result:
+    """Store and mark an envelope whose key is not held yet. Refuses (ServiceError) before writing anything,
+    so a caller storing several in one transaction can go on with the rest after one refusal."""
+    if envelope.attempt_id != attempt.id:
+        raise ServiceError(422, "wrong_attempt", "These results belong to a different attempt than the one signed in.")
     sitting = attempt.allocation.sitting
     if sitting.closed_at is None and sitting.window_end <= now:
         # Close first, as login does: a part-way student's extension must count before the deadline is read.
         apply_closing(session, sitting, closed_at=sitting.window_end)
     check_answered_in_time(attempt, envelope)
     result = Result(
+        id=new_id(),
         attempt_id=attempt.id,
+        attempt=attempt,
         idempotency_key=envelope.idempotency_key,
         body_sha256=body_digest(envelope),
         body=envelope.model_dump(mode="json"),
@@ -304,26 +402,40 @@ def store_result(session: Session, attempt: Attempt, envelope: protocol.ResultEn
     if envelope.final and attempt.finished_at is None:
         attempt.finished_at = envelope.finished_at
         attempt.machine_id = None
-    session.flush()
-    mark_result(result, now=now)
-    return Stored(result, duplicate=False)
+    mark_result(result, now=now, manifests=manifests, envelope=envelope)
+    return result
 
 
 def submit_result(
-    session: Session, attempt: Attempt, envelope: protocol.ResultEnvelope, *, now: datetime
+    session: Session,
+    attempt: Attempt,
+    envelope: protocol.ResultEnvelope,
+    *,
+    now: datetime,
+    manifests: ManifestCache | None = None,
 ) -> protocol.ResultReceipt:
-    stored = store_result(session, attempt, envelope, now=now)
+    stored = store_result(session, attempt, envelope, now=now, manifests=manifests)
     return receipt(stored.result, duplicate=stored.duplicate)
 
 
-def mark_result(result: Result, *, now: datetime) -> None:
-    """received -> marking -> marked, or marking_failed with the error kept for `remark`."""
+def mark_result(
+    result: Result,
+    *,
+    now: datetime,
+    manifests: ManifestCache | None = None,
+    envelope: protocol.ResultEnvelope | None = None,
+) -> None:
+    """received -> marking -> marked, or marking_failed with the error kept for `remark`.
+
+    `envelope` is the result's body when the caller already holds it parsed (a fresh upload).
+    """
     from sync.server import marking  # marking pulls in the scoring rules only when results arrive
 
     result.status = "marking"
     try:
-        manifest = content.load_stored_manifest(result.attempt.allocation.sitting.assessment.manifest_json)
-        envelope = protocol.ResultEnvelope.model_validate(result.body)
+        manifest = _parsed(result.attempt.allocation.sitting.assessment, manifests).manifest
+        if envelope is None:
+            envelope = protocol.ResultEnvelope.model_validate(result.body)
         marks = marking.mark(manifest, {a.item_id: a.value for a in envelope.answers})
     except (marking.MarkingError, ValueError) as exc:
         result.status = "marking_failed"

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -179,6 +180,9 @@ class Attempt(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     allocation_id: Mapped[str] = mapped_column(ForeignKey("allocations.id"), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    released_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    """The token of the machine staff last released the attempt from: still accepted for results only (its
+    finished answers must not be lost), never for progress. Kept by `_keep_released_token` below."""
     result_secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     machine_id: Mapped[str | None] = mapped_column(String(160))
     """The machine that holds the attempt; None once staff released it to another machine."""
@@ -197,6 +201,19 @@ class Attempt(Base):
     reported_finished_at: Mapped[datetime | None]
     """When a machine first said the student had finished there (results may still be on their way)."""
     allocation: Mapped[Allocation] = relationship(back_populates="attempt")
+
+
+RELEASED_TOKEN_PREFIX = "released:"  # noqa: S105 - a marker, not a secret
+"""What a release writes over an attempt's token hash (matches no token, so the old machine is cut off)."""
+
+
+@event.listens_for(Attempt.token_hash, "set", active_history=True)
+def _keep_released_token(target: Attempt, value: str, oldvalue: object, _initiator: object) -> None:
+    # Whoever releases the attempt (staff, the CLI) writes the release marker over the token; the hash it
+    # replaces is the released machine's, kept here so that machine can still hand in its results.
+    released = isinstance(value, str) and value.startswith(RELEASED_TOKEN_PREFIX)
+    if released and isinstance(oldvalue, str) and not oldvalue.startswith(RELEASED_TOKEN_PREFIX):
+        target.released_token_hash = oldvalue
 
 
 class Result(Base):

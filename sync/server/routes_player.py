@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
-from sync.server import attempts
+from sync.server import attempts, result_batch
 from sync.server.app import Ctx, Tx
 from sync.server.errors import ServiceError
 from sync.server.models import Attempt
 
+log = logging.getLogger(__name__)
+
 router = APIRouter(tags=["player"])
 
 
-def bearer(authorization: Annotated[str | None, Header()] = None) -> str:
+async def bearer(authorization: Annotated[str | None, Header()] = None) -> str:
+    # async: no thread hop for a header check (see `app.context`).
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ServiceError(401, "no_token", "This request needs a sign-in token (Authorization: Bearer ...).")
@@ -39,12 +43,14 @@ def login(body: protocol.LoginRequest, request: Request, ctx: Ctx) -> protocol.L
     now = ctx.clock()
     limits = ctx.settings.login_limits
     try:
-        with ctx.store.transaction() as session:
-            return attempts.login(session, ctx.keyring, body, address=address, limits=limits, now=now)
+        with ctx.store.transaction(queued=True) as session:
+            return attempts.login(
+                session, ctx.keyring, body, address=address, limits=limits, now=now, manifests=ctx.manifests
+            )
     except ServiceError as exc:
         if exc.error in attempts.COUNTED_FAILURES:
             # Recorded in its own transaction: the login's own work was rolled back.
-            with ctx.store.transaction() as session:
+            with ctx.store.transaction(queued=True) as session:
                 attempts.record_failed_login(
                     session, machine_id=body.machine_id, address=address, limits=limits, now=now
                 )
@@ -62,6 +68,10 @@ def attempt_dep(attempt_id: str, token: Bearer, session: Tx) -> Attempt:
 
 AttemptDep = Annotated[Attempt, Depends(attempt_dep)]
 
+# The frequent player routes below open their transaction in the route body rather than through `Tx` and
+# `AttemptDep`: each sync dependency is a hop to a worker thread and back (four per request), which under a
+# room surge cost more than the database work itself.
+
 
 @router.get("/attempts/{attempt_id}/media/{sha256}", responses=ERRORS)
 def media(
@@ -78,27 +88,59 @@ def media(
 
 
 @router.put("/attempts/{attempt_id}/checkpoint", status_code=204, responses=ERRORS)
-def checkpoint(body: protocol.Checkpoint, attempt: AttemptDep, ctx: Ctx) -> Response:
-    attempts.save_checkpoint(attempt, body, now=ctx.clock())
+def checkpoint(attempt_id: str, body: protocol.Checkpoint, token: Bearer, ctx: Ctx) -> Response:
+    with ctx.store.transaction(queued=True) as session:
+        attempt = attempts.attempt_for_token(session, attempt_id, token)
+        attempts.save_checkpoint(attempt, body, now=ctx.clock())
     return Response(status_code=204)
 
 
 @router.post("/attempts/{attempt_id}/heartbeat", response_model=protocol.HeartbeatReply, responses=ERRORS)
-def heartbeat(body: protocol.Heartbeat, attempt: AttemptDep, session: Tx, ctx: Ctx) -> protocol.HeartbeatReply:
-    # The instructions are marked delivered in this same transaction, committed before the reply is sent.
-    return attempts.heartbeat(session, attempt, body, now=ctx.clock())
+def heartbeat(attempt_id: str, body: protocol.Heartbeat, token: Bearer, ctx: Ctx) -> protocol.HeartbeatReply:
+    # Committed before the reply is sent (instructions are marked delivered here), but without waiting for the
+    # disk: a heartbeat lost to a power cut is repeated 5 s later, and a re-delivered instruction is applied
+    # once by id. Results and checkpoints keep synchronous=FULL.
+    with ctx.store.transaction(durable=False, queued=True) as session:
+        attempt = attempts.attempt_for_token(session, attempt_id, token)
+        return attempts.heartbeat(session, attempt, body, now=ctx.clock())
 
 
 @router.post("/attempts/{attempt_id}/results", response_model=protocol.ResultReceipt, responses=ERRORS)
 def results(attempt_id: str, body: protocol.ResultEnvelope, token: Bearer, ctx: Ctx) -> protocol.ResultReceipt:
     try:
-        with ctx.store.transaction() as session:
-            attempt = attempts.attempt_for_token(session, attempt_id, token)
-            return attempts.submit_result(session, attempt, body, now=ctx.clock())
+        with ctx.store.transaction(queued=True) as session:
+            attempt = attempts.attempt_for_results(session, attempt_id, token)
+            return attempts.submit_result(session, attempt, body, now=ctx.clock(), manifests=ctx.manifests)
     except IntegrityError:
         # The same key arrived twice at once; the other request stored it, so answer as for a repeat.
-        with ctx.store.transaction() as session:
+        with ctx.store.transaction(queued=True) as session:
             held = attempts.existing_result(session, body)
             if held is None:
                 raise
             return held
+
+
+@router.post("/attempts/{attempt_id}/results/batch", response_model=protocol.ResultBatchReply, responses=ERRORS)
+def results_batch(attempt_id: str, body: protocol.ResultBatch, token: Bearer, ctx: Ctx) -> Response:
+    """Up to MAX_BATCH_ENVELOPES envelopes of one attempt, one transaction (one disk sync), a receipt each."""
+    for _ in range(BATCH_TRIES - 1):
+        try:
+            return _store_batch(attempt_id, body, token, ctx)
+        except IntegrityError:
+            # Another request stored one of these keys between our look-up and our commit; nothing of this
+            # try was kept, and the next try finds that key held (a duplicate, or a conflict for that one).
+            log.info("Result batch for %s raced another upload; trying again", attempt_id)
+    return _store_batch(attempt_id, body, token, ctx)
+
+
+BATCH_TRIES = 3
+
+
+def _store_batch(attempt_id: str, body: protocol.ResultBatch, token: str, ctx: Ctx) -> Response:
+    with ctx.store.transaction(queued=True) as session:
+        attempt = attempts.attempt_for_results(session, attempt_id, token)
+        items = result_batch.store_batch(session, attempt, body.envelopes, now=ctx.clock(), manifests=ctx.manifests)
+        session.flush()  # inside the transaction: a duplicate key fails here, before the commit
+    # Serialised here: returned as a model, FastAPI would validate the 200 receipts it was just handed again.
+    reply = protocol.ResultBatchReply(items=items)
+    return Response(content=reply.model_dump_json(), media_type="application/json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,6 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -22,25 +22,57 @@ class StoreError(Exception):
     """The database cannot be used as it is, with what to do."""
 
 
+SQLITE_POOL_SIZE = 16
+"""Connections kept open between requests (more may be opened under a surge; those are closed on return)."""
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        # No pool for SQLite: a request holds its session from a dependency running on one worker thread until its
-        # body has run on another, so a bounded pool can deadlock under a surge (every thread waiting for a
-        # connection held by a request waiting for a thread). SQLite connections are cheap to open.
-        engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False, "timeout": 30})
+        # Connections are kept open: opening one per request (NullPool) cost its pragmas, and closing the last
+        # one made SQLite checkpoint and truncate the WAL on every request (the surge profile's biggest items
+        # after the commit itself). The overflow is unbounded, so a request never waits for a connection: a
+        # bounded pool deadlocked under a surge (every worker thread waiting for a connection held by a request
+        # that was waiting for a thread).
+        engine = create_engine(
+            url,
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=-1,
+            connect_args={"check_same_thread": False, "timeout": 30},
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # WAL lets readers run beside the writer; FULL makes a commit survive a power cut.
+            # FULL makes a commit survive a power cut. WAL (readers beside the writer) is a property of the file,
+            # set once by `Store.open`.
             cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
+        @event.listens_for(engine, "checkin")
+        def _restore_durability(dbapi_conn: Any, record: Any) -> None:
+            # A connection lent to a `transaction(durable=False)` goes back to FULL before anyone else uses it.
+            if record is not None and record.info.pop(_RELAXED, False):
+                dbapi_conn.execute("PRAGMA synchronous=FULL")
+
         return engine
     # Unbounded overflow for the same reason; limit a worker's concurrent requests at the server instead.
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=-1)
+
+
+_RELAXED = "invigil_relaxed_sync"
+
+
+def enable_wal(engine: Engine) -> None:
+    """Put an SQLite file in WAL mode (persistent: once per file is enough; a no-op when it already is)."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        mode = conn.exec_driver_sql("PRAGMA journal_mode=WAL").scalar()
+    if str(mode).lower() != "wal" and engine.url.database not in (None, "", ":memory:"):
+        raise StoreError(
+            f"The database at {engine.url} cannot use SQLite's WAL mode (got {mode}); put it on a local disk."
+        )
 
 
 def alembic_config(url: str) -> Config:
@@ -78,11 +110,13 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._writer = threading.Lock()
 
     @classmethod
     def open(cls, url: str, *, migrate: bool) -> Store:
         engine = make_engine(url)
         try:
+            enable_wal(engine)
             if migrate:
                 upgrade(engine)
             else:
@@ -93,9 +127,33 @@ class Store:
         return cls(engine)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session that commits when the block ends and rolls back if it raises."""
+    def transaction(self, *, durable: bool = True, queued: bool = False) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back if it raises.
+
+        `queued=True` (SQLite only) waits its turn on an in-process lock for the whole block. SQLite lets one
+        writer in at a time and makes the others poll with growing sleeps; under a surge of 40 threads a poller
+        kept losing the race and some requests waited over 5 s. Only for a block that runs start to end on one
+        thread (a route body, never the `Tx` dependency, whose ends run on different threads).
+
+        `durable=False` (SQLite only) commits without waiting for the disk (synchronous=NORMAL): after a power
+        cut the last such commits may be gone, never half there, and never a FULL commit made after them. Only
+        for writes that the next request repeats anyway (heartbeats); see docs/performance.md.
+        """
+        if queued and self.engine.dialect.name == "sqlite":
+            with self._writer, self._transaction(durable=durable) as session:
+                yield session
+        else:
+            with self._transaction(durable=durable) as session:
+                yield session
+
+    @contextmanager
+    def _transaction(self, *, durable: bool) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
+            if not durable and self.engine.dialect.name == "sqlite":
+                conn = session.connection()
+                # Before the first write, so outside SQLite's own transaction (where the pragma is refused).
+                conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                conn.connection.info[_RELAXED] = True
             yield session
 
     def close(self) -> None:

@@ -186,6 +186,38 @@ def test_reply_lost_after_server_committed_stores_once(
     assert [e.state for e in Outbox(open_database(journal_path)).entries(kind="result")] == ["sent"]
 
 
+def test_batch_reply_lost_after_server_committed_stores_each_once(
+    server: LoopbackServer, logins: list[LoginResponse], tmp_path: Path
+) -> None:
+    journal_path = tmp_path / "journal.sqlite3"
+    with FaultProxy(("127.0.0.1", server.port), [Fault("reply_lost")]) as proxy:
+        keys = commit_sections(journal_path, logins[2], server_url=proxy.url, sections=3)
+        clock = ManualClock()
+        uploader = Uploader(
+            lambda: open_database(journal_path),
+            lambda url: InvigilClient(url, timeout=TIMEOUT),
+            now=clock.now,
+            rng=random.Random(1),
+            backoff=TINY,
+        )
+        first = uploader.drain_once()
+        held = server.result_keys()
+        assert [held.count(k) for k in keys] == [1, 1, 1], "the server committed the whole batch"
+        assert sorted(first.retried) == sorted(keys), "without a reply every envelope of the batch is sent again"
+        clock.advance(TINY.cap)
+        second = uploader.drain_once()
+        uploader.close()
+        assert sorted(second.duplicates) == sorted(keys), "each repeat recognised by its idempotency key"
+        batch = f"/api/v1/attempts/{logins[2].attempt_id}/results/batch"
+        assert [(fault, request.split()[1]) for fault, request in proxy.applied] == [
+            ("reply_lost", batch),
+            ("pass", batch),
+        ], "one request per drain: the three envelopes travel together"
+    held = server.result_keys()
+    assert [held.count(k) for k in keys] == [1, 1, 1]
+    assert [e.state for e in Outbox(open_database(journal_path)).entries(kind="result")] == ["sent"] * 3
+
+
 @pytest.mark.parametrize("outage", ["restart between requests", "down mid-batch", "restart after commit"])
 def test_server_restart_mid_batch_loses_and_repeats_nothing(
     server: LoopbackServer, logins: list[LoginResponse], tmp_path: Path, outage: str
@@ -204,7 +236,8 @@ def test_server_restart_mid_batch_loses_and_repeats_nothing(
     journal_path = tmp_path / "journal.sqlite3"
     with FaultProxy(("127.0.0.1", server.port), schedule) as proxy:
         committed = commit_sections(journal_path, logins[1], server_url=proxy.url, sections=3)
-        outbox = drain_through(journal_path, rng=random.Random(5), batch_size=3)
+        # One envelope per request, so the outage falls between the three uploads as the schedule says.
+        outbox = drain_through(journal_path, rng=random.Random(5), batch_size=1)
         assert proxy.remaining() == 0, "every fault of the schedule was used"
     assert server.starts > starts, "the server really restarted"
     assert_delivered_once(server, outbox, committed, context=outage)

@@ -211,3 +211,15 @@ def test_the_uploader_thread_and_the_ui_thread_write_the_same_file_without_locki
         thread.join()
     assert errors == []
     assert len(journal.saved_answers(session.attempt_id)) >= 1
+
+
+def test_a_batch_reply_marks_its_rows_sent_together_and_leaves_the_rest(
+    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+) -> None:
+    sit(journal, clock, demo_delivery, sections=3)
+    first, second, third = outbox.claim_due(10)
+    assert outbox.mark_sent_many([first.idempotency_key, third.idempotency_key, "not-a-key"]) == 2
+    states = {e.idempotency_key: e.state for e in outbox.entries(kind="result")}
+    assert states == {first.idempotency_key: "sent", second.idempotency_key: "sending", third.idempotency_key: "sent"}
+    assert outbox.depth() == 1
+    assert outbox.mark_sent_many([]) == 0

@@ -18,7 +18,7 @@ from player.offline_queue.outbox import Outbox
 from player.offline_queue.uploader import Backoff, Uploader, UploadStatus
 from player.session import SittingSession
 from sync.client import InvigilClient
-from sync.protocol import LoginResponse, ResultEnvelope
+from sync.protocol import Checkpoint, Heartbeat, HeartbeatReply, LoginResponse, ResultEnvelope, ResultReceipt
 from sync.server.models import Attempt
 from sync.server.store import Store
 from tests.faultproxy import Fault, FaultProxy, LoopbackServer
@@ -163,9 +163,12 @@ def test_an_unanswering_server_costs_one_timeout_per_round_not_one_per_row(
         outbox = Outbox(journal_db, now=clock.now)
         uploader = make_uploader(journal_file, clock)
         report = uploader.drain_once()
-        assert len(report.retried) == 1
-        assert len(report.released) == 2
-        assert sorted(e.attempts for e in outbox.entries(kind="result")) == [0, 0, 1]
+        # The three results went in one batch request: one timeout for all of them, each counted once.
+        [(fault, request)] = proxy.applied
+        assert (fault, request.split()[1]) == ("blackhole", f"/api/v1/attempts/{login.attempt_id}/results/batch")
+        assert len(report.retried) == 3
+        assert report.released == []
+        assert sorted(e.attempts for e in outbox.entries(kind="result")) == [1, 1, 1]
         assert "did not answer within 0.3 seconds" in (uploader.status().last_error or "")
         drain(uploader, outbox, clock)
         uploader.close()
@@ -279,3 +282,47 @@ def test_backoff_grows_to_its_cap_with_full_jitter_below_the_ceiling() -> None:
 def test_a_backoff_that_cannot_work_is_refused_with_its_values() -> None:
     with pytest.raises(ValueError, match=r"cap >= base.*cap=0\.1"):
         Backoff(base=1.0, cap=0.1)
+
+
+class OneByOneClient:
+    """The real client without the batch method, as a build from before the batch route would have it."""
+
+    def __init__(self, url: str) -> None:
+        self._real = InvigilClient(url, machine_id="pc-1", timeout=0.3)
+
+    def submit_result(self, attempt_id: str, token: str, envelope: ResultEnvelope) -> ResultReceipt:
+        return self._real.submit_result(attempt_id, token, envelope)
+
+    def put_checkpoint(self, attempt_id: str, token: str, checkpoint: Checkpoint) -> None:
+        self._real.put_checkpoint(attempt_id, token, checkpoint)
+
+    def heartbeat(self, attempt_id: str, token: str, beat: Heartbeat) -> HeartbeatReply:
+        return self._real.heartbeat(attempt_id, token, beat)
+
+    def close(self) -> None:
+        self._real.close()
+
+
+@pytest.mark.parametrize("batched", [True, False], ids=["batch route", "one by one"])
+def test_results_go_in_one_request_per_attempt_or_one_each_without_the_batch_method(
+    journal: Journal,
+    journal_db: sqlite_utils.Database,
+    journal_file: Path,
+    login: LoginResponse,
+    server: LoopbackServer,
+    clock: ManualClock,
+    batched: bool,
+) -> None:
+    with FaultProxy(("127.0.0.1", server.port), []) as proxy:
+        sit(journal, login, clock, server_url=proxy.url, sections=3)
+        outbox = Outbox(journal_db, now=clock.now)
+        connect = (lambda url: InvigilClient(url, timeout=0.3)) if batched else OneByOneClient
+        uploader = Uploader(lambda: open_database(journal_file), connect, now=clock.now, backoff=FAST)
+        report = uploader.drain_once()
+        uploader.close()
+        paths = [request.split()[1] for _, request in proxy.applied]
+    results = f"/api/v1/attempts/{login.attempt_id}/results"
+    assert paths == ([f"{results}/batch"] if batched else [results] * 3)
+    assert len(report.sent) == 3
+    assert [e.state for e in outbox.entries(kind="result")] == ["sent"] * 3
+    assert len(server.result_keys(login.attempt_id)) == 3
