@@ -18,7 +18,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -205,15 +204,6 @@ class Attempt(Base):
 
 RELEASED_TOKEN_PREFIX = "released:"  # noqa: S105 - a marker, not a secret
 """What a release writes over an attempt's token hash (matches no token, so the old machine is cut off)."""
-
-
-@event.listens_for(Attempt.token_hash, "set", active_history=True)
-def _keep_released_token(target: Attempt, value: str, oldvalue: object, _initiator: object) -> None:
-    # Whoever releases the attempt (staff, the CLI) writes the release marker over the token; the hash it
-    # replaces is the released machine's, kept here so that machine can still hand in its results.
-    released = isinstance(value, str) and value.startswith(RELEASED_TOKEN_PREFIX)
-    if released and isinstance(oldvalue, str) and not oldvalue.startswith(RELEASED_TOKEN_PREFIX):
-        target.released_token_hash = oldvalue
 
 
 class Result(Base):

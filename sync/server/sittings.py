@@ -15,7 +15,7 @@ from sync.server.accounts import credits_for, get_student
 from sync.server.audit import Actor
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError, not_found
-from sync.server.models import Allocation, Assessment, AssessmentMedia, Media, Sitting
+from sync.server.models import RELEASED_TOKEN_PREFIX, Allocation, Assessment, AssessmentMedia, Media, Sitting
 
 
 def load_assessment(session: Session, source: Path) -> tuple[Assessment, bool]:
@@ -339,7 +339,10 @@ def release_code(
         raise ServiceError(409, "already_finished", f"{allocation.student.display_name} has already finished.")
     previous = attempt.machine_id
     attempt.machine_id = None
-    attempt.token_hash = f"released:{attempt.id}"  # matches no token: the old machine is cut off at once
+    if not attempt.token_hash.startswith(RELEASED_TOKEN_PREFIX):
+        # The old machine may still hand in results it holds (answered in time); nothing else.
+        attempt.released_token_hash = attempt.token_hash
+    attempt.token_hash = f"{RELEASED_TOKEN_PREFIX}{attempt.id}"  # matches no token: the old machine is cut off
     audit.record(
         session,
         actor,
