@@ -8,13 +8,17 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import pydantic
-import sqlite_utils
+if TYPE_CHECKING:
+    # Types only: pydantic, sqlite-utils and the wire types cost ~250 ms to import, and the player imports this
+    # module before its first paint; the code that needs them at run time imports them where it runs.
+    import sqlite3
 
-from player.offline_queue.outbox import Outbox
-from sync.protocol import AnswerValue, LoginResponse
+    import sqlite_utils
+
+    from player.offline_queue.outbox import Outbox
+    from sync.protocol import AnswerValue, LoginResponse
 
 log = logging.getLogger(__name__)
 
@@ -183,12 +187,14 @@ class Journal:
         if remaining_seconds < 0:
             raise JournalError(f"remaining_seconds must not be negative, got {remaining_seconds}")
         with self._write_transaction():
-            self._require_open(attempt_id)
-            self._db.execute(
+            # Every item change checkpoints: one statement that also checks the attempt is still open.
+            changed = self._db.execute(
                 "UPDATE attempts SET current_section_id = ?, current_item_id = ?, remaining_seconds = ?, "
-                "checkpoint_at = ? WHERE attempt_id = ?",
+                "checkpoint_at = ? WHERE attempt_id = ? AND state = 'open' AND moved_at IS NULL",
                 [section_id, item_id, int(remaining_seconds), self._timestamp(), attempt_id],
-            )
+            ).rowcount
+            if not changed:
+                self._require_open(attempt_id)  # raises with the reason
 
     def finish_section(
         self,
@@ -248,21 +254,27 @@ class Journal:
     # ---- answers, plays, flags ---------------------------------------------------------------------------
 
     def save_answer(self, attempt_id: str, item_id: str, value: AnswerValue) -> SavedAnswer:
-        """Commit an answer (replacing the item's earlier one); once it returns, the UI may show "Saved"."""
+        """Commit an answer (replacing the item's earlier one); once it returns, the UI may show "Saved".
+
+        The hot path of every click: one statement between BEGIN IMMEDIATE and COMMIT (one fsync), which checks
+        that the attempt is open and numbers the change itself; the reasons for a refusal are looked up only
+        when there is one."""
         encoded = _encode_value(value, item_id=item_id)
         answered_at = self._timestamp()
         with self._write_transaction():
-            self._require_open(attempt_id)
-            seq = self._db.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM answers WHERE attempt_id = ?", [attempt_id]
-            ).fetchone()[0]
-            self._db.execute(
-                "INSERT INTO answers (attempt_id, item_id, value, answered_at, seq) VALUES (?, ?, ?, ?, ?) "
+            row = self._db.execute(
+                "INSERT INTO answers (attempt_id, item_id, value, answered_at, seq) "
+                "SELECT attempt_id, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM answers WHERE attempt_id = ?) "
+                "FROM attempts WHERE attempt_id = ? AND state = 'open' AND moved_at IS NULL "
                 "ON CONFLICT (attempt_id, item_id) DO UPDATE SET "
-                "value = excluded.value, answered_at = excluded.answered_at, seq = excluded.seq",
-                [attempt_id, item_id, encoded, answered_at, seq],
-            )
-        return SavedAnswer(attempt_id, item_id, json.loads(encoded), _parse_time(answered_at), seq)
+                "value = excluded.value, answered_at = excluded.answered_at, seq = excluded.seq "
+                "RETURNING seq",
+                [item_id, encoded, answered_at, attempt_id, attempt_id],
+            ).fetchone()
+            if row is None:
+                self._require_open(attempt_id)  # raises with the reason
+                raise JournalError(f"attempt {attempt_id}: the answer to item {item_id} was not stored")
+        return SavedAnswer(attempt_id, item_id, json.loads(encoded), _parse_time(answered_at), int(row[0]))
 
     def answers(self, attempt_id: str) -> dict[str, AnswerValue]:
         return {saved.item_id: saved.value for saved in self.saved_answers(attempt_id)}
@@ -284,13 +296,10 @@ class Journal:
         """Count one play of an item's audio; returns the new count."""
         with self._write_transaction():
             self._require_open(attempt_id)
-            self._db.execute(
-                "INSERT INTO plays (attempt_id, item_id, count) VALUES (?, ?, 1) "
-                "ON CONFLICT (attempt_id, item_id) DO UPDATE SET count = count + 1",
-                [attempt_id, item_id],
-            )
             count: int = self._db.execute(
-                "SELECT count FROM plays WHERE attempt_id = ? AND item_id = ?", [attempt_id, item_id]
+                "INSERT INTO plays (attempt_id, item_id, count) VALUES (?, ?, 1) "
+                "ON CONFLICT (attempt_id, item_id) DO UPDATE SET count = count + 1 RETURNING count",
+                [attempt_id, item_id],
             ).fetchone()[0]
         return count
 
@@ -358,22 +367,40 @@ class Journal:
 
     def outbox(self) -> Outbox:
         """The outbox over this journal's connection (same thread): what the finished screen and heartbeats read."""
+        from player.offline_queue.outbox import Outbox
+
         return Outbox(self._db, now=self._now)
 
     # ---- helpers ----------------------------------------------------------------------------------
 
     @contextmanager
     def _write_transaction(self) -> Iterator[None]:
-        with self._db.atomic():
-            # Take SQLite's write lock before the first read. A deferred transaction that reads and then
-            # writes fails at once with "database is locked" (no busy_timeout wait) when another connection,
-            # such as the uploader's, wrote in between; a write first waits its turn instead.
-            self._db.execute("UPDATE _migrations SET name = name WHERE 0")
+        conn = self._db.conn
+        if conn.in_transaction:
+            with self._db.atomic():  # nested: a savepoint inside the caller's transaction
+                yield
+            return
+        # BEGIN IMMEDIATE takes SQLite's write lock before the first read. A deferred transaction that reads and
+        # then writes fails at once with "database is locked" (no busy_timeout wait) when another connection,
+        # such as the uploader's, wrote in between; IMMEDIATE waits its turn instead.
+        conn.execute("BEGIN IMMEDIATE")
+        try:
             yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def _attempt_row(self, attempt_id: str) -> dict[str, Any] | None:
-        rows = list(self._db.query("SELECT * FROM attempts WHERE attempt_id = ?", [attempt_id]))
-        return rows[0] if rows else None
+        # execute(), not query(): query() wraps each read in a savepoint, two more statements per write.
+        cursor = self._db.execute("SELECT * FROM attempts WHERE attempt_id = ?", [attempt_id])
+        return _first_row(cursor)
 
     def _require_open(self, attempt_id: str) -> dict[str, Any]:
         row = self._attempt_row(attempt_id)
@@ -408,7 +435,16 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _first_row(cursor: sqlite3.Cursor) -> dict[str, Any] | None:
+    row = cursor.fetchone()
+    return None if row is None else dict(zip((d[0] for d in cursor.description), row, strict=True))
+
+
 def _stored_attempt(row: Mapping[str, Any]) -> StoredAttempt:
+    import pydantic
+
+    from sync.protocol import LoginResponse
+
     try:
         login = LoginResponse.model_validate_json(row["login"])
     except pydantic.ValidationError as exc:

@@ -203,6 +203,34 @@ def test_answers_to_an_unknown_attempt_are_refused(journal: Journal) -> None:
         journal.save_answer("ghost", "q1", "a")
 
 
+def test_a_moved_attempt_refuses_answers_and_checkpoints_and_says_why(journal: Journal) -> None:
+    journal.start_attempt(make_login(), server_url=SERVER)
+    journal.save_answer("att-1", "q1", "a")
+    journal.mark_moved("att-1")
+
+    for write in (
+        lambda: journal.save_answer("att-1", "q1", "b"),
+        lambda: journal.checkpoint("att-1", "s1", "q2", 10),
+    ):
+        with pytest.raises(JournalError, match="attempt att-1 was moved to another computer"):
+            write()
+    assert journal.answers("att-1") == {"q1": "a"}
+    assert journal.attempt("att-1").current_item_id != "q2"
+
+
+def test_each_attempt_numbers_its_own_changes(journal: Journal) -> None:
+    """The order of changes (seq) is per attempt: another student's answers on this machine do not skip it."""
+    journal.start_attempt(make_login("att-1"), server_url=SERVER)
+    journal.start_attempt(make_login("att-2", token="token-2"), server_url=SERVER)
+    seqs = [
+        journal.save_answer(attempt, item, "a").seq
+        for attempt, item in (("att-1", "q1"), ("att-2", "q1"), ("att-1", "q2"), ("att-1", "q1"), ("att-2", "q2"))
+    ]
+
+    assert seqs == [1, 1, 2, 3, 2]
+    assert [s.seq for s in journal.saved_answers("att-1")] == [2, 3]
+
+
 def test_plays_are_counted_and_survive_a_restart(journal: Journal, reopen: Callable[[], Journal]) -> None:
     journal.start_attempt(make_login(), server_url=SERVER)
 
@@ -368,8 +396,9 @@ def test_a_write_waits_for_another_connection_instead_of_failing(journal: Journa
 
     def answer_meanwhile() -> None:
         db = open_database(db_path)  # a connection belongs to the thread that opened it
-        # SQLite calls this as each statement starts; the first write is where the lock is needed.
-        db.conn.set_trace_callback(lambda sql: writing.set() if sql.lstrip().startswith(("UPDATE", "INSERT")) else None)
+        # SQLite calls this as each statement starts; the lock is needed at BEGIN IMMEDIATE or the first write.
+        takes_lock = ("BEGIN IMMEDIATE", "UPDATE", "INSERT")
+        db.conn.set_trace_callback(lambda sql: writing.set() if sql.lstrip().startswith(takes_lock) else None)
         try:
             outcome.append(Journal(db).save_answer("att-1", "q1", "a"))
         except Exception as exc:
