@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import logging
-import logging.handlers
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-from player.audio.devices import QtOutputDevices
-from player.audio.qt import QtAudioPlayer
 from player.config import ConfigError, PlayerConfig, default_sources, load_config, resolve_machine_id
-from player.offline_queue.db import DatabaseSetupError, journal_path, open_database
-from player.offline_queue.journal import Journal
-from player.offline_queue.uploader import Uploader
-from player.ui.controller import ControllerSettings, PlayerController
+from player.ui.controller import ControllerSettings, PlayerController, SittingParts
 from player.ui.style import apply_style
 from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
-from resources import soundcheck_path
-from sync.client import InvigilClient
-from sync.mediacache import MediaCache
+
+if TYPE_CHECKING:
+    # Imported by the functions that build them, after the first paint (see main): requests, pydantic,
+    # sqlite-utils and QtMultimedia would otherwise triple the time to the access-code screen.
+    import sqlite_utils
+
+    from player.audio.qt import QtAudioPlayer
+    from player.credentials import TokenStore
+    from player.offline_queue.uploader import Uploader
+    from sync.client import InvigilClient
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ def configure(args: argparse.Namespace) -> PlayerConfig:
 
 def setup_logging(config: PlayerConfig) -> Path:
     """One rotating file in the data dir, so an IT admin can read what happened on this machine."""
+    import logging.handlers  # ~12 ms (socket, pickle): main() calls this after the first paint
+
     folder = config.data_dir / "logs"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / LOG_FILE_NAME
@@ -83,6 +88,8 @@ def client_maker(config: PlayerConfig, machine_id: str) -> Callable[[str], Invig
     verify: str | bool = str(config.ca_bundle) if config.ca_bundle is not None else True
 
     def make(server_url: str) -> InvigilClient:
+        from sync.client import InvigilClient
+
         return InvigilClient(server_url, machine_id=machine_id, timeout=config.request_timeout_seconds, verify=verify)
 
     return make
@@ -93,6 +100,9 @@ def make_uploader(config: PlayerConfig, machine_id: str) -> Uploader:
 
     Its own heartbeats are off: the controller sends them, with the position only the GUI knows, so there is
     one heartbeat source and one place where instructions are applied."""
+    from player.offline_queue.db import journal_path, open_database
+    from player.offline_queue.uploader import Uploader
+
     path = journal_path(config.data_dir)
     return Uploader(
         lambda: open_database(path),
@@ -105,20 +115,22 @@ def make_uploader(config: PlayerConfig, machine_id: str) -> Uploader:
 def staff_console_opener(window: QWidget, config: PlayerConfig, tasks: TaskRunner) -> Callable[[], None] | None:
     """What the access-code screen's "Staff sign in" calls, or None when this build has no staff console.
 
-    The keyring is probed on first use, not at start-up: a student machine may never open the console."""
-    try:
-        from player.credentials import TokenStore, choose_backend
-        from player.ui import console
-    except ImportError as exc:
-        log.warning("The staff console cannot be loaded: %s", exc)
-        return None
-    open_console = getattr(console, "open_console", None)
-    settings_type = getattr(console, "ConsoleSettings", None)
-    if open_console is None or settings_type is None:
+    The console is imported, and the keyring probed, on first use, not at start-up: a student machine may
+    never open it, and importing it costs ~300 ms and ~14 MB. Raises ImportError then if it cannot be loaded."""
+    if importlib.util.find_spec("player.ui.console") is None:
+        log.warning("This build has no staff console")
         return None
     tokens: list[TokenStore] = []
 
     def open_staff_console() -> None:
+        from player.credentials import TokenStore, choose_backend
+        from player.ui import console
+        from sync.client import InvigilClient
+
+        open_console = getattr(console, "open_console", None)
+        settings_type = getattr(console, "ConsoleSettings", None)
+        if open_console is None or settings_type is None:
+            raise ImportError("player.ui.console has no open_console/ConsoleSettings")
         if not tokens:
             tokens.append(TokenStore(choose_backend(config.keyring_backend)))
         open_console(
@@ -132,17 +144,42 @@ def staff_console_opener(window: QWidget, config: PlayerConfig, tasks: TaskRunne
     return open_staff_console
 
 
+@dataclasses.dataclass
+class Started:
+    """What the deferred half of start-up built, so main() can close it; empty until then."""
+
+    db: sqlite_utils.Database | None = None
+    player: QtAudioPlayer | None = None
+    uploader: Uploader | None = None
+
+
+def build_sitting_parts(window: MainWindow, *, config: PlayerConfig, started: Started) -> SittingParts:
+    """The second half of start-up, after the access-code screen is on screen (or at the first access code):
+    the journal (opened and migrated), the audio stack and the other screens.
+
+    Raises DatabaseSetupError or OSError when the journal cannot be opened."""
+    from player.audio.devices import QtOutputDevices
+    from player.audio.qt import QtAudioPlayer
+    from player.offline_queue.db import journal_path, open_database
+    from player.offline_queue.journal import Journal
+    from resources import soundcheck_path
+    from sync.mediacache import MediaCache
+
+    started.db = open_database(journal_path(config.data_dir))
+    devices = QtOutputDevices()
+    started.player = player = QtAudioPlayer(devices)
+    window.add_sitting_screens(player=player, devices=devices, soundcheck_clip=soundcheck_path())
+    return SittingParts(journal=Journal(started.db), media_cache=MediaCache(config.data_dir / "media"), player=player)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         config = configure(args)
-        log_path = setup_logging(config)
-        machine_id = resolve_machine_id(config)
-        db = open_database(journal_path(config.data_dir))
-    except (ConfigError, DatabaseSetupError, OSError) as exc:
+        machine_id = resolve_machine_id(config)  # also finds a data dir that cannot be written, before any window
+    except (ConfigError, OSError) as exc:
         print(f"Invigil cannot start: {exc}", file=sys.stderr)
         return 2
-    log.info("Invigil player starting: server %s, data %s, log %s", config.server_url, config.data_dir, log_path)
 
     connect = client_maker(config, machine_id)
 
@@ -152,17 +189,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     apply_style(app)
-    devices = QtOutputDevices()
-    player = QtAudioPlayer(devices)
-    window = MainWindow(player=player, devices=devices, soundcheck_clip=soundcheck_path())
+    # The window starts with the access-code screen alone; everything else is built after its first paint.
+    window = MainWindow()
     tasks = TaskRunner(parent=window)
-    uploader = make_uploader(config, machine_id)
+    started = Started()
+    failure: list[str] = []
+
+    def build_parts() -> SittingParts:
+        from player.offline_queue.db import DatabaseSetupError
+
+        try:
+            log_path = setup_logging(config)
+            log.info(
+                "Invigil player starting: server %s, data %s, log %s", config.server_url, config.data_dir, log_path
+            )
+            parts = build_sitting_parts(window, config=config, started=started)
+        except (DatabaseSetupError, OSError) as exc:
+            # The window is already up: it closes again, with the message and status of a failed start.
+            failure.append(str(exc))
+            log.error("Invigil cannot start: %s", exc)
+            app.exit(2)
+            raise
+        uploader = started.uploader = make_uploader(config, machine_id)
+        controller.wake_uploader = uploader.wake
+        controller.open_staff_console = staff_console_opener(window, config, tasks)
+        uploader.start()
+        return parts
+
     controller = PlayerController(
         window=window,
-        journal=Journal(db),
         make_client=make_client,
-        media_cache=MediaCache(config.data_dir / "media"),
-        player=player,
         tasks=tasks,
         settings=ControllerSettings(
             server_url=config.server_url,
@@ -170,22 +226,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             typing_commit_every=config.typing_commit_seconds,
             machine_id=machine_id,
         ),
-        wake_uploader=uploader.wake,
-        open_staff_console=staff_console_opener(window, config, tasks),
+        build_parts=build_parts,
     )
-    uploader.start()
-    controller.start()
+
+    def finish_start() -> None:
+        try:
+            controller.start()  # builds the parts, then resumes an open attempt or waits for a code
+        except Exception:
+            if not failure:
+                raise
+            # else: build_parts logged it and asked the app to exit with status 2
+
     window.show()
+    window.after_first_paint(finish_start)
     close_on_interrupt(window)
     try:
-        return int(app.exec())
+        status = int(app.exec())
     finally:
         controller.shutdown()
-        uploader.stop()
+        if started.uploader is not None:
+            started.uploader.stop()
         tasks.wait()
-        player.close()
-        db.close()
+        if started.player is not None:
+            started.player.close()
+        if started.db is not None:
+            started.db.close()
         log.info("Invigil player stopped")
+    if failure:
+        print(f"Invigil cannot start: {failure[0]}", file=sys.stderr)
+        return 2
+    return status
 
 
 if __name__ == "__main__":

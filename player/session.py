@@ -14,10 +14,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from player.offline_queue.journal import Journal, StoredAttempt
-from sync.protocol import AnswerRecord, AnswerValue, DeliveryItem, DeliverySection, ResultEnvelope
+if TYPE_CHECKING:
+    # Types only: the controller imports this module before the player's first paint, and the wire types
+    # (pydantic) cost ~150 ms to import; _envelope imports them when a section ends.
+    from player.offline_queue.journal import Journal, StoredAttempt
+    from sync.protocol import AnswerValue, DeliveryItem, DeliverySection, ResultEnvelope
 
 log = logging.getLogger(__name__)
 
@@ -355,6 +358,8 @@ class SittingSession:
         return SectionEnded(section_id=section.id, by_timeout=by_timeout, finished=last)
 
     def _envelope(self, section: DeliverySection, *, final: bool) -> ResultEnvelope:
+        from sync.protocol import AnswerRecord, ResultEnvelope
+
         item_ids = {item.id for item in section.items}
         saved = [s for s in self._journal.saved_answers(self._attempt_id) if s.item_id in item_ids]
         return ResultEnvelope(

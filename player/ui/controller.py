@@ -5,34 +5,38 @@ from __future__ import annotations
 import logging
 import math
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 
-from player.audio.player import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
-from player.audio.qt import QtAudioPlayer
-from player.offline_queue.journal import Journal, JournalError, StoredAttempt
+from player.offline_queue.journal import JournalError
 from player.session import Clock, Phase, SectionEnded, SittingSession, SystemClock, TimeWarning
-from player.ui.screens.finished import ResultCodeText
-from player.ui.screens.item import ItemView
 from player.ui.tasks import Report, TaskRunner
 from player.ui.window import MainWindow
-from sync import resultcode
-from sync.client import ClientError, InvigilClient, Refused
-from sync.mediacache import MediaCache
-from sync.protocol import (
-    AnswerValue,
-    DeliveryItem,
-    DeliverySection,
-    Heartbeat,
-    HeartbeatReply,
-    Instruction,
-    LoginResponse,
-    ResultEnvelope,
-)
+
+if TYPE_CHECKING:
+    # Types only: this module is imported before the first paint, and requests, pydantic (the wire types),
+    # sqlite-utils and QtMultimedia together take most of a second to import. The methods that need them at
+    # run time import them where they run, after start-up.
+    from player.audio.qt import QtAudioPlayer
+    from player.offline_queue.journal import Journal, StoredAttempt
+    from sync.client import InvigilClient
+    from sync.mediacache import MediaCache
+    from sync.protocol import (
+        AnswerValue,
+        DeliveryItem,
+        DeliverySection,
+        Heartbeat,
+        HeartbeatReply,
+        Instruction,
+        LoginResponse,
+        ResultEnvelope,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,6 @@ NO_CONSOLE = "The staff console is not available in this build."
 PAUSE_CUT_PLAY = "Stopped by the pause. This play is not counted: play it again when you are ready."
 CHECKING = "Checking your code…"
 NOT_HEARD = "Not heard. This play is not counted: choose Try again when the sound works."
-DEVICE_PROBLEMS = (NO_DEVICE_MESSAGE, DEVICE_LOST_MESSAGE)
 
 
 def downloading_text(done: int, total: int) -> str:
@@ -82,6 +85,16 @@ def warning_text(warning: TimeWarning) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''} left in this section."
 
 
+@dataclass(frozen=True)
+class SittingParts:
+    """What a sitting needs beyond the access-code screen. app.py builds them after the first paint (with the
+    window's other screens), so a student sees the access-code screen without waiting for them."""
+
+    journal: Journal
+    media_cache: MediaCache
+    player: QtAudioPlayer
+
+
 def _audio(item: DeliveryItem) -> str | None:
     return next((ref.sha256 for ref in item.media if ref.role == "audio"), None)
 
@@ -97,23 +110,30 @@ class PlayerController(QObject):
         self,
         *,
         window: MainWindow,
-        journal: Journal,
         make_client: Callable[[], InvigilClient],
-        media_cache: MediaCache,
-        player: QtAudioPlayer,
         tasks: TaskRunner,
         settings: ControllerSettings,
+        journal: Journal | None = None,
+        media_cache: MediaCache | None = None,
+        player: QtAudioPlayer | None = None,
+        build_parts: Callable[[], SittingParts] | None = None,
         clock: Clock | None = None,
         today: Callable[[], datetime] = datetime.now,
         wake_uploader: Callable[[], None] | None = None,
         open_staff_console: Callable[[], None] | None = None,
     ) -> None:
+        """Either the parts (journal, media_cache, player, with a window that has its sitting screens), or
+        `build_parts`, called once by `ensure_ready()`: on start() or the first access code, whichever comes
+        first."""
         super().__init__(window)
         self.window = window
-        self._journal = journal
+        given = [part for part in (journal, media_cache, player) if part is not None]
+        if len(given) != (0 if build_parts is not None else 3):
+            raise ValueError("PlayerController needs journal, media_cache and player, or build_parts instead")
+        self._build_parts = build_parts
+        self._ready = False
+        self._started = False
         self._make_client = make_client
-        self._cache = media_cache
-        self._player = player
         self._tasks = tasks
         self._settings = settings
         self._clock = clock if clock is not None else SystemClock()
@@ -142,11 +162,29 @@ class PlayerController(QObject):
         self._delivery_timer = QTimer(self)
         self._delivery_timer.setInterval(settings.delivery_poll_ms)
         self._delivery_timer.timeout.connect(self.refresh_delivery)
+        window.access_code.submitted.connect(self._on_code)
+        window.access_code.staff_requested.connect(self._on_staff_requested)
+        window.on_close.append(self.shutdown)
+        if journal is not None and media_cache is not None and player is not None:
+            self._attach(SittingParts(journal=journal, media_cache=media_cache, player=player))
+
+    def ensure_ready(self) -> None:
+        """Build the parts (if they were deferred) and connect the sitting screens; idempotent."""
+        if self._ready or self._build_parts is None:
+            return
+        started = time.perf_counter()
+        self._attach(self._build_parts())
+        log.info("Sitting parts ready in %.0f ms", (time.perf_counter() - started) * 1000)
+
+    def _attach(self, parts: SittingParts) -> None:
+        self._journal = parts.journal
+        self._cache = parts.media_cache
+        self._player = parts.player
+        self._ready = True
         self._connect()
 
     def _connect(self) -> None:
         w = self.window
-        w.access_code.submitted.connect(self._on_code)
         w.confirm.confirmed.connect(self._on_confirmed)
         w.confirm.rejected.connect(self.reset)
         w.instructions.start.connect(self._on_instructions_done)
@@ -163,17 +201,20 @@ class PlayerController(QObject):
         w.review.back.connect(self._show_item)
         w.review.end_confirmed.connect(self._on_end_confirmed)
         w.finished.done.connect(self.reset)
-        w.access_code.staff_requested.connect(self._on_staff_requested)
         self._player.started.connect(self._on_audio_started)
         self._player.progress.connect(self._on_audio_progress)
         self._player.finished.connect(self._on_audio_finished)
         self._player.failed.connect(self._on_audio_failed)
-        w.on_close.append(self.shutdown)
 
     # ---- start, login, confirm -------------------------------------------------------------------
 
     def start(self) -> None:
-        """Resume an attempt still open on this machine, or wait for an access code."""
+        """Resume an attempt still open on this machine, or wait for an access code. Once: app.py calls it
+        after the first paint, and an access code typed before that calls it first."""
+        if self._started:
+            return
+        self._started = True
+        self.ensure_ready()
         attempt = self._journal.open_attempt_on_this_machine()
         if attempt is None:
             self.reset()
@@ -203,6 +244,12 @@ class PlayerController(QObject):
         return paths
 
     def _on_code(self, code: str) -> None:
+        if not self._started:
+            # Typed before the resume check ran: that check comes first (an open attempt resumes instead).
+            self.start()
+            if self.window.current_screen() is not self.window.access_code or self.session is not None:
+                return
+            self.window.access_code.code_edit.setText(code)
         self.window.access_code.set_busy(CHECKING)
         cache = self._cache
 
@@ -222,6 +269,8 @@ class PlayerController(QObject):
             self.window.access_code.set_busy(downloading_text(done, total))
 
     def _on_login_failed(self, exc: Exception) -> None:
+        from sync.client import ClientError
+
         if isinstance(exc, ClientError):
             message = str(exc)
         else:
@@ -328,6 +377,8 @@ class PlayerController(QObject):
         assert session is not None
         item = session.item
         image = _image(item)
+        from player.ui.screens.item import ItemView  # with the item screen, after the first paint
+
         view = ItemView(
             item=item,
             number=session.item_index + 1,
@@ -445,12 +496,14 @@ class PlayerController(QObject):
             bar.set_plays_left(left)
 
     def _on_audio_failed(self, message: str) -> None:
+        from player.audio.player import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
+
         if (bar := self.window.item.audio) is not None and self._current_bar_for_playing() is not None:
             assert self.session is not None
             # QtAudioPlayer has logged the file and cause; the student sees the sentence.
             item_id = self._playing_item
             self._playing_item = None
-            if message in DEVICE_PROBLEMS:
+            if message in (NO_DEVICE_MESSAGE, DEVICE_LOST_MESSAGE):
                 # Counted but not heard: the student gets this play back through Try again.
                 log.warning("Play of item %s cut off by an audio device problem; it is given back", item_id)
                 if item_id is not None:
@@ -553,6 +606,10 @@ class PlayerController(QObject):
         if not unsent:
             self._delivery_timer.stop()
             return
+        from player.ui.screens.finished import ResultCodeText
+        from sync import resultcode
+        from sync.protocol import ResultEnvelope
+
         envelopes = [ResultEnvelope.model_validate_json(entry.body) for entry in unsent]
         labels = [self._envelope_label(envelope) for envelope in envelopes]
         if labels == [code.label for code in screen.codes()]:
@@ -604,6 +661,8 @@ class PlayerController(QObject):
         return True
 
     def _heartbeat(self, session: SittingSession) -> Heartbeat:
+        from sync.protocol import Heartbeat
+
         depth = self._journal.outbox().depth()
         if session.phase is Phase.FINISHED:
             return Heartbeat(finished=True, outbox_depth=depth, machine_id=self._settings.machine_id)
@@ -631,6 +690,8 @@ class PlayerController(QObject):
             self.apply_instruction(instruction)
 
     def _on_beat_failed(self, attempt_id: str, exc: Exception) -> None:
+        from sync.client import ClientError, Refused
+
         self._beat_in_flight = False
         if isinstance(exc, Refused) and exc.error == "attempt_token_invalid":
             session = self.session
@@ -725,10 +786,15 @@ class PlayerController(QObject):
         self.window.access_code.show_error(MOVED)
 
     def _on_staff_requested(self) -> None:
+        self.start()  # app.py sets open_staff_console with the other parts
         if self.open_staff_console is None:
             self.window.access_code.show_error(NO_CONSOLE)
             return
-        self.open_staff_console()
+        try:
+            self.open_staff_console()
+        except ImportError as exc:  # the console is loaded on first use (see app.staff_console_opener)
+            log.warning("The staff console cannot be loaded: %s", exc)
+            self.window.access_code.show_error(NO_CONSOLE)
 
     # ---- reset, shutdown ------------------------------------------------------------------------------
 
@@ -759,6 +825,8 @@ class PlayerController(QObject):
         self._timer.stop()
         self._beat_timer.stop()
         self._delivery_timer.stop()
+        if not self._ready:
+            return  # closed before start-up finished: nothing was built, nothing to save
         self._player.stop()
         if self.session is not None and self.session.phase is Phase.ANSWERING:
             self.session.flush_drafts()

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
-from player.audio.player import OutputDevices
-from player.audio.qt import QtAudioPlayer
 from player.ui.screens.access_code import AccessCodeScreen
 from player.ui.screens.common import centred_column, label, set_message
-from player.ui.screens.confirm import ConfirmScreen
-from player.ui.screens.finished import FinishedScreen
-from player.ui.screens.instructions import InstructionsScreen
-from player.ui.screens.item import ItemScreen
-from player.ui.screens.review import ReviewScreen
-from player.ui.screens.sound_check import SoundCheckScreen
+
+if TYPE_CHECKING:
+    from player.audio.player import OutputDevices
+    from player.audio.qt import QtAudioPlayer
+    from player.ui.screens.confirm import ConfirmScreen
+    from player.ui.screens.finished import FinishedScreen
+    from player.ui.screens.instructions import InstructionsScreen
+    from player.ui.screens.item import ItemScreen
+    from player.ui.screens.review import ReviewScreen
+    from player.ui.screens.sound_check import SoundCheckScreen
 
 PAUSED_TITLE = "Paused by your invigilator"
 PAUSED_HINT = "Your time has stopped. Please wait: your test will carry on when your invigilator says so."
@@ -51,10 +54,50 @@ def format_remaining(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-class MainWindow(QMainWindow):
-    """Holds the screens; the controller decides which one shows. Closing asks the controller to save first."""
+class FirstPaint(QObject):
+    """Calls `then` once, on the next turn of the event loop after `widget` is first painted (so after the
+    window reached the screen), or after `fallback_ms` if it is never painted (started minimised)."""
 
-    def __init__(self, *, player: QtAudioPlayer, devices: OutputDevices, soundcheck_clip: Path) -> None:
+    def __init__(self, widget: QWidget, then: Callable[[], None], *, fallback_ms: int) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        self._then: Callable[[], None] | None = then
+        widget.installEventFilter(self)
+        QTimer.singleShot(fallback_ms, self, self._fire)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._widget and event.type() == QEvent.Type.Paint and self._then is not None:
+            QTimer.singleShot(0, self, self._fire)
+        return False
+
+    def _fire(self) -> None:
+        then, self._then = self._then, None
+        if then is not None:
+            self._widget.removeEventFilter(self)
+            then()
+
+
+class MainWindow(QMainWindow):
+    """Holds the screens; the controller decides which one shows. Closing asks the controller to save first.
+
+    Built in two steps so the access-code screen can be on screen quickly: the constructor makes the frame and
+    that screen; `add_sitting_screens` makes the rest (which need the audio stack). Given the audio parts, the
+    constructor does both."""
+
+    confirm: ConfirmScreen
+    instructions: InstructionsScreen
+    sound_check: SoundCheckScreen
+    item: ItemScreen
+    review: ReviewScreen
+    finished: FinishedScreen
+
+    def __init__(
+        self,
+        *,
+        player: QtAudioPlayer | None = None,
+        devices: OutputDevices | None = None,
+        soundcheck_clip: Path | None = None,
+    ) -> None:
         super().__init__()
         self.setWindowTitle("Invigil")
         self.setAccessibleName("Invigil test player")
@@ -69,22 +112,8 @@ class MainWindow(QMainWindow):
 
         self.stack = QStackedWidget()
         self.access_code = AccessCodeScreen()
-        self.confirm = ConfirmScreen()
-        self.instructions = InstructionsScreen()
-        self.sound_check = SoundCheckScreen(devices=devices, player=player, clip=soundcheck_clip)
-        self.item = ItemScreen(player)
-        self.review = ReviewScreen()
-        self.finished = FinishedScreen()
-        for screen in (
-            self.access_code,
-            self.confirm,
-            self.instructions,
-            self.sound_check,
-            self.item,
-            self.review,
-            self.finished,
-        ):
-            self.stack.addWidget(screen)
+        self.stack.addWidget(self.access_code)
+        self._has_sitting_screens = False
 
         central = QWidget()
         column = QVBoxLayout(central)
@@ -99,6 +128,42 @@ class MainWindow(QMainWindow):
         self._focus_before_pause: QWidget | None = None
         self.resize(1024, 720)
         self.on_close: list[Callable[[], None]] = []
+        # The student can type the code as soon as the window appears.
+        self.access_code.code_edit.setFocus()
+        if player is not None and devices is not None and soundcheck_clip is not None:
+            self.add_sitting_screens(player=player, devices=devices, soundcheck_clip=soundcheck_clip)
+        elif player is not None or devices is not None or soundcheck_clip is not None:
+            raise ValueError("MainWindow needs player, devices and soundcheck_clip together, or none of them")
+
+    def add_sitting_screens(self, *, player: QtAudioPlayer, devices: OutputDevices, soundcheck_clip: Path) -> None:
+        """Every screen after the access code. Imported here: with the audio stack and the wire types they
+        cost several hundred milliseconds, which the first paint does not wait for."""
+        if self._has_sitting_screens:
+            raise RuntimeError("the sitting screens are already in this window")
+        from player.ui.screens.confirm import ConfirmScreen
+        from player.ui.screens.finished import FinishedScreen
+        from player.ui.screens.instructions import InstructionsScreen
+        from player.ui.screens.item import ItemScreen
+        from player.ui.screens.review import ReviewScreen
+        from player.ui.screens.sound_check import SoundCheckScreen
+
+        self.confirm = ConfirmScreen()
+        self.instructions = InstructionsScreen()
+        self.sound_check = SoundCheckScreen(devices=devices, player=player, clip=soundcheck_clip)
+        self.item = ItemScreen(player)
+        self.review = ReviewScreen()
+        self.finished = FinishedScreen()
+        for screen in (self.confirm, self.instructions, self.sound_check, self.item, self.review, self.finished):
+            self.stack.addWidget(screen)
+        self._has_sitting_screens = True
+
+    @property
+    def has_sitting_screens(self) -> bool:
+        return self._has_sitting_screens
+
+    def after_first_paint(self, then: Callable[[], None], *, fallback_ms: int = 2000) -> None:
+        """Run `then` once the access-code screen has been painted: the rest of start-up waits for that."""
+        FirstPaint(self.access_code, then, fallback_ms=fallback_ms)
 
     def show_screen(self, screen: QWidget) -> None:
         self.stack.setCurrentWidget(screen)

@@ -6,15 +6,19 @@ import itertools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
-from player.audio.qt import QtAudioPlayer
 from player.ui.screens.common import button, label
 from player.ui.screens.item_widgets import AudioBar, ChoiceAnswer, ScaledImage, TextAnswer
-from sync.protocol import AnswerValue, DeliveryItem
+
+if TYPE_CHECKING:
+    # Types only: the controller imports ItemView before the first paint, without QtMultimedia or pydantic.
+    from player.audio.qt import QtAudioPlayer
+    from sync.protocol import AnswerValue, DeliveryItem
 
 log = logging.getLogger(__name__)
 

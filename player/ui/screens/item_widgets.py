@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPixmap, QResizeEvent, QShowEvent
@@ -23,9 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.audio.qt import QtAudioPlayer
 from player.ui.screens.common import button, label, set_message
-from sync.protocol import AnswerValue, DeliveryItem
+
+if TYPE_CHECKING:
+    from player.audio.qt import QtAudioPlayer
+    from sync.protocol import AnswerValue, DeliveryItem
 
 log = logging.getLogger(__name__)
 

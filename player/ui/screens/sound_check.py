@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from player.audio.player import NO_DEVICE_MESSAGE, OutputDevices
-from player.audio.qt import QtAudioPlayer
+from player.audio.player import NO_DEVICE_MESSAGE
+
+if TYPE_CHECKING:
+    from player.audio.player import OutputDevices
+    from player.audio.qt import QtAudioPlayer
 from player.ui.screens.common import button, centred_column, label, set_message
 from player.ui.screens.item_widgets import VolumeSlider
 

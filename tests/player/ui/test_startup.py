@@ -1,0 +1,173 @@
+"""Start-up: the access-code screen is on screen before the journal and the rest are built, and nothing is lost by it."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from player.app import main
+from player.audio.devices import FixedOutputDevices
+from player.audio.qt import QtAudioPlayer
+from player.offline_queue.db import JOURNAL_FILE_NAME, journal_path, open_database
+from player.offline_queue.journal import Journal
+from player.ui.controller import ControllerSettings, PlayerController, SittingParts
+from player.ui.screens.access_code import AccessCodeScreen
+from player.ui.tasks import TaskRunner
+from player.ui.window import MainWindow
+from resources import soundcheck_path
+from sync.client import InvigilClient
+from sync.mediacache import MediaCache
+from tests.player.ui.conftest import TIMEOUT_MS
+from tests.sync.server.conftest import Demo, LiveServer
+
+CLOSED_PORT = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+def app_process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """main() sets what a process has once (log handler, Ctrl+C handler): put them back after the test."""
+    monkeypatch.setenv("INVIGIL_CONFIG", str(tmp_path / "no-such-config.toml"))
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    sigint = signal.getsignal(signal.SIGINT)
+    yield
+    for handler in root.handlers[len(handlers) :]:
+        handler.close()
+        root.removeHandler(handler)
+    root.setLevel(level)
+    signal.signal(signal.SIGINT, sigint)
+
+
+class PaintSpy(QObject):
+    """Calls `seen` at the first Paint of the access-code screen, as a student's eyes would."""
+
+    def __init__(self, seen: Callable[[], None]) -> None:
+        super().__init__()
+        self._seen: Callable[[], None] | None = seen
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if self._seen is not None and event.type() == QEvent.Type.Paint and isinstance(watched, AccessCodeScreen):
+            seen, self._seen = self._seen, None
+            seen()
+        return False
+
+
+def run_main(argv: list[str], step: Callable[[MainWindow], bool]) -> int:
+    """Run the real main() here; `step(window)` is called every few ms and closes the window by returning True."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+
+    def poll() -> None:
+        for widget in app.topLevelWidgets():
+            if isinstance(widget, MainWindow) and widget.isVisible() and step(widget):
+                widget.close()
+
+    timer = QTimer()
+    timer.timeout.connect(poll)
+    timer.start(10)
+    try:
+        return main(argv)
+    finally:
+        timer.stop()
+
+
+def test_the_code_screen_is_shown_before_the_journal_is_opened_and_then_the_app_is_ready(
+    qtbot: QtBot, tmp_path: Path, app_process_state: None
+) -> None:
+    data = tmp_path / "data"
+    journal_at_first_paint: list[bool] = []
+    spy = PaintSpy(lambda: journal_at_first_paint.append(journal_path(data).exists()))
+    app = QApplication.instance()
+    assert app is not None
+    app.installEventFilter(spy)
+    ready: list[MainWindow] = []
+
+    def step(window: MainWindow) -> bool:
+        # Ready: the other screens exist and the resume check ran (an empty code screen, the box has the focus).
+        if window.has_sitting_screens and window.current_screen() is window.access_code and journal_at_first_paint:
+            ready.append(window)
+            return True
+        return False
+
+    try:
+        status = run_main(["--server", CLOSED_PORT, "--data-dir", str(data)], step)
+    finally:
+        app.removeEventFilter(spy)
+
+    assert status == 0
+    assert journal_at_first_paint == [False], "the journal was opened before the access-code screen was painted"
+    assert ready, "the player never finished starting"
+    assert journal_path(data).is_file()
+    assert (data / "logs" / "player.log").is_file()
+
+
+def test_a_journal_that_cannot_be_opened_closes_the_window_and_names_the_file(
+    qtbot: QtBot, tmp_path: Path, app_process_state: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    (data / JOURNAL_FILE_NAME).mkdir(parents=True)  # a folder where the journal file should be
+
+    polls: list[int] = []
+
+    def step(_window: MainWindow) -> bool:
+        # The player should close itself; if it never does, close it (after ~10 s) so the test fails, not hangs.
+        polls.append(1)
+        return len(polls) > 1000
+
+    status = run_main(["--server", CLOSED_PORT, "--data-dir", str(data)], step)
+
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Invigil cannot start: ")
+    assert str(data / JOURNAL_FILE_NAME) in err
+
+
+def test_a_code_typed_before_start_up_finished_still_logs_in(
+    qtbot: QtBot, tmp_path: Path, live_server: LiveServer, demo: Demo
+) -> None:
+    """The student may press Start in the moment between the first paint and the rest of start-up."""
+    data = tmp_path / "data"
+    window = MainWindow()
+    qtbot.addWidget(window)
+    built: list[SittingParts] = []
+    closers: list[Callable[[], None]] = []
+
+    def build_parts() -> SittingParts:
+        db = open_database(journal_path(data))
+        devices = FixedOutputDevices(["Test speakers"])
+        player = QtAudioPlayer(devices, playback_rate=4.0)
+        window.add_sitting_screens(player=player, devices=devices, soundcheck_clip=soundcheck_path())
+        closers.extend([player.close, db.close])
+        built.append(SittingParts(journal=Journal(db), media_cache=MediaCache(data / "media"), player=player))
+        return built[-1]
+
+    tasks = TaskRunner(parent=window)
+    controller = PlayerController(
+        window=window,
+        make_client=lambda: InvigilClient(live_server.url, timeout=5.0),
+        tasks=tasks,
+        settings=ControllerSettings(server_url=live_server.url, heartbeat_every=None),
+        build_parts=build_parts,
+    )
+    window.show()
+    try:
+        assert not window.has_sitting_screens
+        window.access_code.code_edit.setText(demo.codes[0])
+        window.access_code.start_button.click()  # before controller.start()
+
+        qtbot.waitUntil(lambda: window.current_screen() is window.confirm, timeout=TIMEOUT_MS)
+        controller.start()  # the deferred call still comes, and changes nothing now
+        assert len(built) == 1
+        assert window.current_screen() is window.confirm
+    finally:
+        controller.shutdown()
+        tasks.wait()
+        for close in closers:
+            close()
