@@ -1,12 +1,13 @@
 """Child process for cold start and memory floors: the real player (via player.app.main) or a bare Qt window.
 
-Prints one line `PAINTED <peak_rss_kb>` when the first paint of the target widget happens, then quits:
+Prints one line `PAINTED <peak_rss_kb> <cpu_ms>` when the first paint of the target widget happens, then quits:
 `python -m bench.qt_child player --data-dir D` (the access-code screen) or `python -m bench.qt_child bare`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 
@@ -18,13 +19,28 @@ MARKER = "PAINTED"
 UNREACHABLE_SERVER = "http://127.0.0.1:9"
 
 
-def peak_rss_kb() -> int:
-    """VmHWM: the most resident memory this process has had (Linux)."""
+def _status_kb(field: str) -> int:
     with open("/proc/self/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status: the memory figure needs Linux")
+    raise RuntimeError(f"no {field} in /proc/self/status: the memory figures need Linux")
+
+
+def peak_rss_kb() -> int:
+    """VmHWM: the most resident memory this process has had (Linux)."""
+    return _status_kb("VmHWM")
+
+
+def rss_kb() -> int:
+    """VmRSS: the resident memory of this process now (Linux)."""
+    return _status_kb("VmRSS")
+
+
+def cpu_ms() -> float:
+    """User + system CPU time of this process so far: less disturbed by other load on the machine than wall time."""
+    times = os.times()
+    return (times.user + times.system) * 1000
 
 
 class FirstPaint(QObject):
@@ -39,7 +55,7 @@ class FirstPaint(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if not self._done and event.type() == QEvent.Type.Paint and self._matches(watched):
             self._done = True
-            print(f"{MARKER} {peak_rss_kb()}", flush=True)
+            print(f"{MARKER} {peak_rss_kb()} {cpu_ms():.0f}", flush=True)
             QTimer.singleShot(0, self._app.quit)
         return False
 

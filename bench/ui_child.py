@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit, QPlainTextEdit, QWidget
 
-from bench.qt_child import peak_rss_kb
+from bench.qt_child import peak_rss_kb, rss_kb
 from player.audio.devices import FixedOutputDevices
 from player.audio.qt import QtAudioPlayer
 from player.offline_queue.db import journal_path, open_database
@@ -42,6 +42,11 @@ class Samples:
     autoplay_ms: list[float] = field(default_factory=list)
     journal_rows: int = 0
     sitting_peak_rss_kb: int = 0
+    rss_kb_after: dict[str, int] = field(default_factory=dict)
+    """Resident memory after each stage of the sitting: where the peak comes from."""
+
+    def note_rss(self, stage: str) -> None:
+        self.rss_kb_after[stage] = rss_kb()
 
 
 class PaintLog(QObject):
@@ -93,6 +98,9 @@ class Driver:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"bench UI: waited {WAIT_SECONDS:.0f} s for {what}")
             self.app.processEvents()
+            # What returning to app.exec() does and processEvents() alone does not: delete the widgets given
+            # to deleteLater() (each item's old content). Without it the bench keeps every item ever shown.
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
             # Give the GUI thread back to Qt's own timers and the network thread without a busy spin.
             time.sleep(0.0005)
 
@@ -168,10 +176,15 @@ def transitions(d: Driver, count: int, samples: Samples) -> None:
 
 def sit_demo(d: Driver, code: str, *, answers: int, transition_count: int, samples: Samples) -> None:
     w = d.window
+    samples.note_rss("window shown")
     d.log_in(code)
+    samples.note_rss("logged in")
     d.start_section()
+    samples.note_rss("first item")
     answer_changes(d, answers, samples)
+    samples.note_rss("answer changes")
     transitions(d, transition_count, samples)
+    samples.note_rss("transitions")
     for _ in range(3):
         if isinstance(w.item.answer, ChoiceAnswer):
             w.item.answer.buttons[0].click()
@@ -186,7 +199,9 @@ def sit_demo(d: Driver, code: str, *, answers: int, transition_count: int, sampl
             editor.setPlainText(text)
         w.item.next_button.click()
     d.end_section()
+    samples.note_rss("typed answers")
     dictation(d, samples)
+    samples.note_rss("dictation")
     samples.sitting_peak_rss_kb = peak_rss_kb()
     samples.journal_rows = int(d.db.execute("SELECT COUNT(*) FROM answers").fetchone()[0])
 

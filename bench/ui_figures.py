@@ -61,6 +61,14 @@ def bare_commit_ms(folder: Path, count: int) -> list[float]:
         conn.close()
 
 
+def _rss_by_stage(data: dict[str, object]) -> dict[str, float | int | str]:
+    """The child's resident memory after each stage (MB), to show where the peak builds up."""
+    stages = data.get("rss_kb_after")
+    if not isinstance(stages, dict):
+        return {}
+    return {f"rss_mb_after_{name.replace(' ', '_')}": round(int(kb) / 1024, 1) for name, kb in stages.items()}
+
+
 def _floats(data: dict[str, object], key: str) -> list[float]:
     values = data.get(key)
     if not isinstance(values, list) or not values:
@@ -120,5 +128,6 @@ def measure(sizes: Sizes, *, server_url: str, codes: list[str], work: Path) -> l
             budget=150.0,
             compare="<=",
             how="peak RSS (VmHWM) of the player process at the end of the demo sitting",
+            extra=_rss_by_stage(data),
         ),
     ]
