@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from player.audio.qt import QtAudioPlayer
     from player.credentials import TokenStore
+    from player.offline_queue.journal import Journal
     from player.offline_queue.uploader import Uploader
     from sync.client import InvigilClient
 
@@ -112,7 +113,14 @@ def make_uploader(config: PlayerConfig, machine_id: str) -> Uploader:
     )
 
 
-def staff_console_opener(window: QWidget, config: PlayerConfig, tasks: TaskRunner) -> Callable[[], None] | None:
+def staff_console_opener(
+    window: QWidget,
+    config: PlayerConfig,
+    tasks: TaskRunner,
+    *,
+    journal: Journal | None = None,
+    wake_uploader: Callable[[], None] | None = None,
+) -> Callable[[], None] | None:
     """What the access-code screen's "Staff sign in" calls, or None when this build has no staff console.
 
     The console is imported, and the keyring probed, on first use, not at start-up: a student machine may
@@ -133,12 +141,17 @@ def staff_console_opener(window: QWidget, config: PlayerConfig, tasks: TaskRunne
             raise ImportError("player.ui.console has no open_console/ConsoleSettings")
         if not tokens:
             tokens.append(TokenStore(choose_backend(config.keyring_backend)))
+        # "Results waiting on this computer": read on the GUI thread, where this journal connection lives.
+        local = None if journal is None else (lambda: console.journal_results(journal))
+        send_now = None if journal is None or wake_uploader is None else console.send_now_from(journal, wake_uploader)
         open_console(
             window,
             client_factory=lambda: InvigilClient(config.server_url, timeout=config.request_timeout_seconds),
             credentials=tokens[0],
             tasks=tasks,
             settings=settings_type.from_config(config),
+            local_results=local,
+            send_now=send_now,
         )
 
     return open_staff_console
@@ -212,7 +225,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         uploader = started.uploader = make_uploader(config, machine_id)
         controller.wake_uploader = uploader.wake
-        controller.open_staff_console = staff_console_opener(window, config, tasks)
+        controller.open_staff_console = staff_console_opener(
+            window, config, tasks, journal=parts.journal, wake_uploader=uploader.wake
+        )
         uploader.start()
         return parts
 
