@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from player.config import ConfigError, PlayerConfig, default_sources, load_config, resolve_machine_id
 from player.ui.controller import ControllerSettings, PlayerController, SittingParts
+from player.ui.garbage import GuiThreadGarbageCollector
 from player.ui.style import apply_style
 from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
@@ -204,6 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     apply_style(app)
     # The window starts with the access-code screen alone; everything else is built after its first paint.
     window = MainWindow()
+    GuiThreadGarbageCollector(window)
     tasks = TaskRunner(parent=window)
     started = Started()
     failure: list[str] = []
