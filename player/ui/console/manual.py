@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from player.ui.console.sittings import SittingContext, guarded
-from player.ui.screens.common import button, label, set_message
+from player.ui.screens.common import button, label, set_message, show_outcome
 from sync import staff_protocol as sp
 from sync.client import ClientError, InvigilClient
 from sync.protocol import LogDetailValue, SittingLogAction
@@ -331,8 +331,7 @@ class ManualEntriesView(QWidget):
         self.add_evidence_button.setEnabled(editable)
 
     def _say(self, text: str) -> None:
-        set_message(self.error, "")
-        set_message(self.message, text)
+        show_outcome(message=self.message, error=self.error, text=text, failed=False)
         self.message_shown.emit(text)
 
     def _fail(self, exc: Exception, *, doing: str, editable: bool = False) -> None:
@@ -341,6 +340,5 @@ class ManualEntriesView(QWidget):
         self._fail_text(error_sentence(exc, doing=doing))
 
     def _fail_text(self, text: str) -> None:
-        set_message(self.message, "")
-        set_message(self.error, text)
+        show_outcome(message=self.message, error=self.error, text=text, failed=True)
         self.message_shown.emit(text)

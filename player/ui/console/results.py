@@ -27,7 +27,7 @@ from player.ui.console.manual import (
     note_in_log,
 )
 from player.ui.console.sittings import SittingContext
-from player.ui.screens.common import button, label, set_message
+from player.ui.screens.common import button, label, set_message, show_outcome
 from sync import staff_protocol as sp
 from sync.client import InvigilClient
 
@@ -264,11 +264,9 @@ class ResultsView(QWidget):
         self._fail(error_sentence(exc, doing="export the results"))
 
     def _say(self, text: str) -> None:
-        set_message(self.error, "")
-        set_message(self.message, text)
+        show_outcome(message=self.message, error=self.error, text=text, failed=False)
         self.message_shown.emit(text)
 
     def _fail(self, text: str) -> None:
-        set_message(self.message, "")
-        set_message(self.error, text)
+        show_outcome(message=self.message, error=self.error, text=text, failed=True)
         self.message_shown.emit(text)

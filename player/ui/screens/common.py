@@ -35,6 +35,12 @@ def set_message(widget: QLabel, text: str) -> None:
     widget.setVisible(bool(text))
 
 
+def show_outcome(*, message: QLabel, error: QLabel, text: str, failed: bool) -> None:
+    """Show a view's latest outcome in its plain or its error label, clearing the other."""
+    set_message(message, "" if failed else text)
+    set_message(error, text if failed else "")
+
+
 def centred_column(screen: QWidget, *, max_width: int = COLUMN_WIDTH) -> QVBoxLayout:
     """The layout for a simple screen: one column in the middle, so lines and buttons stay a readable length
     on a wide monitor. Returns the column's layout for the screen to fill."""
