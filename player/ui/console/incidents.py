@@ -24,21 +24,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.csv_export import cell_text, write_csv
-from player.ui.console.manual import (
+from player.csv_export import cell_text
+from player.ui.console.common import (
     ChooseSavePath,
-    Exported,
+    CsvExportTab,
     ask_save_path,
     call_server,
     error_sentence,
-    file_stem,
     local_time,
-    note_in_log,
 )
 from player.ui.console.sittings import SittingContext
-from player.ui.screens.common import button, label, set_message, show_outcome
+from player.ui.screens.common import button, label
 from sync import staff_protocol as sp
-from sync.client import InvigilClient
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +65,11 @@ def incident_rows(incidents: Sequence[sp.IncidentOut]) -> list[tuple[object, ...
     ]
 
 
-class IncidentsView(QWidget):
+class IncidentsView(CsvExportTab):
     """A form to record an incident above the sitting's log; "Export CSV..." writes the log as the server has it."""
 
     incidents_shown = Signal(int)  # how many incidents the table now lists
     added = Signal(object)  # IncidentOut
-    exported = Signal(object)  # Exported
-    message_shown = Signal(str)
 
     def __init__(
         self,
@@ -83,9 +78,7 @@ class IncidentsView(QWidget):
         choose_save_path: ChooseSavePath = ask_save_path,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._context = context
-        self._choose_save_path = choose_save_path
+        super().__init__(context, choose_save_path=choose_save_path, parent=parent)
 
         self.kind_box = QComboBox()
         self.kind_box.setAccessibleName("Kind of incident")
@@ -116,10 +109,6 @@ class IncidentsView(QWidget):
         self.table.setMinimumHeight(150)
         self.export_button = button("&Export CSV...", accessible="Export the incident log as CSV")
         self.export_button.clicked.connect(self.export_csv)
-        self.message = label(name="status")
-        self.error = label(name="error")
-        set_message(self.message, "")
-        set_message(self.error, "")
 
         form = QFormLayout()
         form.addRow("Kind o&f incident", self.kind_box)  # Alt+K is the console's Lock
@@ -240,42 +229,16 @@ class IncidentsView(QWidget):
     # ---- exporting ----
 
     def export_csv(self) -> None:
-        suggested = f"{file_stem(self._context.sitting_name)} incidents.csv"
-        path = self._choose_save_path(self, suggested)
-        if path is None:
-            return
         token, sitting_id = self._context.token, self._context.sitting_id
-        self.export_button.setEnabled(False)
-        self._say(f"Exporting to {path.name}...")
-
-        context = self._context
-
-        def work(c: InvigilClient) -> Exported:
+        self._export_csv(
+            self.export_button,
+            file_name="incidents.csv",
             # Fresh from the server, so the file holds what other invigilators recorded too.
-            rows = write_csv(path, CSV_HEADER, incident_rows(c.incidents(token, sitting_id)))
-            problem = note_in_log(c, context, "export_incidents", {"file": path.name, "rows": rows})
-            return Exported(path, rows, problem)
-
-        call_server(self._context, work, owner=self, on_done=self._exported, on_error=self._export_failed)
-
-    def _exported(self, done: Exported) -> None:
-        self.export_button.setEnabled(True)
-        self._say(done.sentence(f"Saved {done.rows} incidents to {done.path}."))
-        self.exported.emit(done)
-
-    def _export_failed(self, exc: Exception) -> None:
-        self.export_button.setEnabled(True)
-        self._fail(error_sentence(exc, doing="export the incident log"))
-
-    # ---- messages ----
-
-    def _say(self, text: str) -> None:
-        show_outcome(message=self.message, error=self.error, text=text, failed=False)
-        self.message_shown.emit(text)
-
-    def _fail(self, text: str) -> None:
-        show_outcome(message=self.message, error=self.error, text=text, failed=True)
-        self.message_shown.emit(text)
+            table=lambda c: (CSV_HEADER, incident_rows(c.incidents(token, sitting_id))),
+            log_action="export_incidents",
+            saved=lambda done: f"Saved {done.rows} incidents to {done.path}.",
+            doing="export the incident log",
+        )
 
 
 def _incident_problem(exc: ValidationError) -> str:

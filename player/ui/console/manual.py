@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -22,92 +19,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.ui.console.sittings import SittingContext, guarded
-from player.ui.screens.common import button, label, set_message, show_outcome
+from player.ui.console.common import SittingTab, call_server, error_sentence, local_time
+from player.ui.console.sittings import SittingContext
+from player.ui.screens.common import button, label
 from sync import staff_protocol as sp
-from sync.client import ClientError, InvigilClient
-from sync.protocol import LogDetailValue, SittingLogAction
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-# ---- shared by the console's sitting views (incidents, slips, results) ------------------------------
-
-
 ChooseOpenPath = Callable[[QWidget], Path | None]
 """Asks for a file to read (parent) -> the path, or None when cancelled; tests pass their own."""
-ChooseSavePath = Callable[[QWidget, str], Path | None]
-"""Asks where to save (parent, suggested file name) -> the path, or None when cancelled; tests pass their own."""
-
-
-@dataclass(frozen=True)
-class Exported:
-    """A CSV export that reached the disk."""
-
-    path: Path
-    rows: int
-    log_problem: str = ""
-    """Why the export is not in the sitting's log ("" when it is); the file was written either way."""
-
-    def sentence(self, done: str) -> str:
-        """`done` ("Saved 3 incidents to x.csv."), plus the log problem when there is one."""
-        return f"{done} {self.log_problem}" if self.log_problem else done
-
-
-def file_stem(name: str) -> str:
-    """A sitting name made safe to suggest as a file name (Windows refuses these characters)."""
-    return "".join("_" if ch in '<>:"/\\|?*' else ch for ch in name).strip() or "sitting"
-
-
-def call_server(
-    context: SittingContext,
-    work: Callable[[InvigilClient], T],
-    *,
-    on_done: Callable[[T], None],
-    on_error: Callable[[Exception], None],
-    owner: QObject,
-) -> None:
-    """Run `work` with its own client on a worker thread (a client's session is not thread-safe).
-
-    The callbacks are skipped once `owner` is deleted (the sitting was closed or the console locked while
-    the request was out): they would touch widgets that are gone."""
-
-    def run() -> T:
-        with context.client_factory() as client:
-            return work(client)
-
-    context.tasks.run(run, on_done=guarded(owner, on_done), on_error=guarded(owner, on_error))
-
-
-def note_in_log(
-    client: InvigilClient, context: SittingContext, action: SittingLogAction, detail: dict[str, LogDetailValue]
-) -> str:
-    """Put an export or print in the sitting's log (on the worker thread that did it).
-
-    Returns "" once logged, else a sentence saying it is not in the log and why: the file or the printout was
-    made either way, and the invigilator should know the log misses it rather than see the export "fail"."""
-    try:
-        client.log_event(context.token, context.sitting_id, action, detail)
-    except ClientError as exc:
-        log.warning("%s of sitting %s not logged: %s", action, context.sitting_id, exc)
-        return f"It could not be noted in the sitting's log: {exc}"
-    return ""
-
-
-def error_sentence(exc: Exception, *, doing: str) -> str:
-    """What to tell the invigilator: the server's or client's own sentence, else a plain one naming the task."""
-    if isinstance(exc, ClientError):
-        return str(exc)
-    if isinstance(exc, OSError):
-        where = f" ({exc.filename})" if exc.filename else ""
-        return f"Could not {doing}{where}: {exc.strerror or exc}. Check the folder exists and you may write there."
-    log.error("unexpected failure while trying to %s", doing, exc_info=exc)
-    return f"Could not {doing}: an unexpected error ({type(exc).__name__}). The details are in the log file."
-
-
-def local_time(when: datetime | None) -> str:
-    return "" if when is None else when.astimezone().strftime("%d %b %Y %H:%M")
 
 
 def ask_open_evidence(parent: QWidget) -> Path | None:
@@ -116,15 +36,6 @@ def ask_open_evidence(parent: QWidget) -> Path | None:
     )
     return Path(name) if name else None
 
-
-def ask_save_path(parent: QWidget, suggested: str) -> Path | None:
-    kinds = {".pdf": "PDF files (*.pdf)", ".txt": "Result codes (*.txt)"}
-    kind = kinds.get(Path(suggested).suffix, "CSV files (*.csv)")
-    name, _ = QFileDialog.getSaveFileName(parent, "Save as", suggested, kind)
-    return Path(name) if name else None
-
-
-# ---- the manual entries view ----------------------------------------------------------------------------
 
 MAX_VALUE_CHARS = 100
 MAX_COMMENT_CHARS = 4000
@@ -135,13 +46,12 @@ def _value(text: str) -> str | None:
     return text.strip() or None
 
 
-class ManualEntriesView(QWidget):
+class ManualEntriesView(SittingTab):
     """Students on the left; the selected student's hand-marked values, comments and evidence on the right."""
 
     loaded = Signal(object)  # ManualEntryOut, after a student's entries arrive
     saved = Signal(object)  # ManualEntryOut, after the server stored them
     evidence_added = Signal(object)  # EvidenceOut
-    message_shown = Signal(str)
 
     def __init__(
         self,
@@ -150,8 +60,7 @@ class ManualEntriesView(QWidget):
         choose_evidence: ChooseOpenPath = ask_open_evidence,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._context = context
+        super().__init__(context, parent)
         self._choose_evidence = choose_evidence
         self._allocation_id: str | None = None
         self._student_name = ""
@@ -175,10 +84,6 @@ class ManualEntriesView(QWidget):
         self.evidence_list.setAccessibleName("Evidence of written work")
         self.add_evidence_button = button("Add &evidence...", accessible="Add evidence of written work")
         self.add_evidence_button.clicked.connect(self.add_evidence)
-        self.message = label(name="status")
-        self.error = label(name="error")
-        set_message(self.message, "")
-        set_message(self.error, "")
 
         form = QFormLayout()
         form.addRow("&Typed dictation", self.typed_edit)
@@ -208,7 +113,7 @@ class ManualEntriesView(QWidget):
             lambda c: c.room(self._context.token, sitting_id),
             owner=self,
             on_done=self._show_students,
-            on_error=lambda exc: self._fail(exc, doing="load the students"),
+            on_error=lambda exc: self._failed(exc, doing="load the students"),
         )
 
     def _show_students(self, room: sp.RoomView) -> None:
@@ -242,7 +147,7 @@ class ManualEntriesView(QWidget):
             lambda c: c.manual(self._context.token, allocation_id),
             owner=self,
             on_done=self._show_entry,
-            on_error=lambda exc: self._fail(exc, doing=f"load {self._student_name}'s entries"),
+            on_error=lambda exc: self._failed(exc, doing=f"load {self._student_name}'s entries"),
         )
 
     def _show_entry(self, entry: sp.ManualEntryOut) -> None:
@@ -269,11 +174,11 @@ class ManualEntriesView(QWidget):
     def save(self) -> None:
         allocation_id = self._allocation_id
         if allocation_id is None:
-            self._fail_text("Choose a student first.")
+            self._fail("Choose a student first.")
             return
         comments = self.comments_edit.toPlainText()
         if len(comments) > MAX_COMMENT_CHARS:
-            self._fail_text(
+            self._fail(
                 f"The comments are {len(comments)} characters long; keep them under {MAX_COMMENT_CHARS} and save again."
             )
             return
@@ -290,7 +195,7 @@ class ManualEntriesView(QWidget):
             lambda c: c.save_manual(self._context.token, allocation_id, entry),
             owner=self,
             on_done=self._saved,
-            on_error=lambda exc: self._fail(exc, doing=f"save {name}'s entries", editable=True),
+            on_error=lambda exc: self._failed(exc, doing=f"save {name}'s entries", editable=True),
         )
 
     def _saved(self, entry: sp.ManualEntryOut) -> None:
@@ -301,7 +206,7 @@ class ManualEntriesView(QWidget):
     def add_evidence(self) -> None:
         allocation_id = self._allocation_id
         if allocation_id is None:
-            self._fail_text("Choose a student first.")
+            self._fail("Choose a student first.")
             return
         path = self._choose_evidence(self)
         if path is None:
@@ -314,7 +219,7 @@ class ManualEntriesView(QWidget):
             lambda c: c.upload_evidence(self._context.token, allocation_id, path),
             owner=self,
             on_done=self._evidence_added,
-            on_error=lambda exc: self._fail(exc, doing=f"upload {path.name} for {name}", editable=True),
+            on_error=lambda exc: self._failed(exc, doing=f"upload {path.name} for {name}", editable=True),
         )
 
     def _evidence_added(self, evidence: sp.EvidenceOut) -> None:
@@ -330,15 +235,7 @@ class ManualEntriesView(QWidget):
             widget.setEnabled(editable)
         self.add_evidence_button.setEnabled(editable)
 
-    def _say(self, text: str) -> None:
-        show_outcome(message=self.message, error=self.error, text=text, failed=False)
-        self.message_shown.emit(text)
-
-    def _fail(self, exc: Exception, *, doing: str, editable: bool = False) -> None:
+    def _failed(self, exc: Exception, *, doing: str, editable: bool = False) -> None:
         if editable:
             self._set_editable(True)
-        self._fail_text(error_sentence(exc, doing=doing))
-
-    def _fail_text(self, text: str) -> None:
-        show_outcome(message=self.message, error=self.error, text=text, failed=True)
-        self.message_shown.emit(text)
+        self._fail(error_sentence(exc, doing=doing))

@@ -16,18 +16,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.csv_export import cell_text, write_csv
-from player.ui.console.manual import (
-    ChooseSavePath,
-    Exported,
-    ask_save_path,
-    call_server,
-    error_sentence,
-    file_stem,
-    note_in_log,
-)
+from player.csv_export import cell_text
+from player.ui.console.common import ChooseSavePath, CsvExportTab, CsvTable, ask_save_path, call_server, error_sentence
 from player.ui.console.sittings import SittingContext
-from player.ui.screens.common import button, label, set_message, show_outcome
+from player.ui.screens.common import button, label
 from sync import staff_protocol as sp
 from sync.client import InvigilClient
 
@@ -148,12 +140,10 @@ def _status(result: sp.ResultOut) -> str:
     return f"{text}: {result.error}" if result.error else text
 
 
-class ResultsView(QWidget):
+class ResultsView(CsvExportTab):
     """The results table; "Refresh" reloads it, "Export CSV..." writes what the server holds now."""
 
     shown = Signal(int)  # rows now in the table
-    exported = Signal(object)  # Exported
-    message_shown = Signal(str)
 
     def __init__(
         self,
@@ -162,9 +152,7 @@ class ResultsView(QWidget):
         choose_save_path: ChooseSavePath = ask_save_path,
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._context = context
-        self._choose_save_path = choose_save_path
+        super().__init__(context, choose_save_path=choose_save_path, parent=parent)
         self.table = QTableWidget(0, 0)
         self.table.setAccessibleName("Results")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -175,10 +163,6 @@ class ResultsView(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.export_button = button("&Export CSV...", accessible="Export the results as CSV", primary=True)
         self.export_button.clicked.connect(self.export_csv)
-        self.message = label(name="status")
-        self.error = label(name="error")
-        set_message(self.message, "")
-        set_message(self.error, "")
         buttons = QHBoxLayout()
         buttons.addWidget(self.refresh_button)
         buttons.addStretch(1)
@@ -237,36 +221,17 @@ class ResultsView(QWidget):
         raise LookupError(f"no row for {student!r}")
 
     def export_csv(self) -> None:
-        path = self._choose_save_path(self, f"{file_stem(self._context.sitting_name)} results.csv")
-        if path is None:
-            return
         token, sitting_id = self._context.token, self._context.sitting_id
-        self.export_button.setEnabled(False)
-        self._say(f"Exporting to {path.name}...")
 
-        context = self._context
+        def table(c: InvigilClient) -> CsvTable:
+            made = results_table(fetch_sitting(c, token, sitting_id))
+            return made.header, made.rows
 
-        def work(c: InvigilClient) -> Exported:
-            table = results_table(fetch_sitting(c, token, sitting_id))
-            rows = write_csv(path, table.header, table.rows)
-            problem = note_in_log(c, context, "export_results", {"file": path.name, "rows": rows})
-            return Exported(path, rows, problem)
-
-        call_server(self._context, work, owner=self, on_done=self._exported, on_error=self._export_failed)
-
-    def _exported(self, done: Exported) -> None:
-        self.export_button.setEnabled(True)
-        self._say(done.sentence(f"Saved results for {done.rows} students to {done.path}."))
-        self.exported.emit(done)
-
-    def _export_failed(self, exc: Exception) -> None:
-        self.export_button.setEnabled(True)
-        self._fail(error_sentence(exc, doing="export the results"))
-
-    def _say(self, text: str) -> None:
-        show_outcome(message=self.message, error=self.error, text=text, failed=False)
-        self.message_shown.emit(text)
-
-    def _fail(self, text: str) -> None:
-        show_outcome(message=self.message, error=self.error, text=text, failed=True)
-        self.message_shown.emit(text)
+        self._export_csv(
+            self.export_button,
+            file_name="results.csv",
+            table=table,
+            log_action="export_results",
+            saved=lambda done: f"Saved results for {done.rows} students to {done.path}.",
+            doing="export the results",
+        )

@@ -24,8 +24,9 @@ from PySide6.QtGui import (
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QListWidget, QVBoxLayout, QWidget
 
-from player.ui.console.manual import (
+from player.ui.console.common import (
     ChooseSavePath,
+    SittingTab,
     ask_save_path,
     call_server,
     error_sentence,
@@ -33,7 +34,7 @@ from player.ui.console.manual import (
     note_in_log,
 )
 from player.ui.console.sittings import SittingContext
-from player.ui.screens.common import button, label, set_message, show_outcome
+from player.ui.screens.common import button, label
 from sync import accesscode
 from sync import staff_protocol as sp
 from sync.protocol import LogDetailValue
@@ -187,12 +188,11 @@ class _Loaded:
     codes: list[sp.CodeSlipOut]
 
 
-class SlipsView(QWidget):
+class SlipsView(SittingTab):
     """Lists whose slips will print; "Save PDF..." and "Print..." make one slip per student."""
 
     loaded = Signal(int)  # number of slips ready
     done = Signal(str)  # what was made, as told to the invigilator
-    message_shown = Signal(str)
 
     def __init__(
         self,
@@ -205,9 +205,8 @@ class SlipsView(QWidget):
     ) -> None:
         """`fetch_now=False` waits until the view is first shown: fetching the codes is itself logged on the
         server ("Fetched the access codes"), so the console does it only when someone opens the slips."""
-        super().__init__(parent)
+        super().__init__(context, parent)
         self._fetched = False
-        self._context = context
         self._choose_save_path = choose_save_path
         self._confirm_print = confirm_print
         self.slips: list[Slip] = []
@@ -219,10 +218,6 @@ class SlipsView(QWidget):
         self.save_button.clicked.connect(self.save_pdf)
         self.print_button = button("&Print...", accessible="Print the slips")
         self.print_button.clicked.connect(self.print_slips)
-        self.message = label(name="status")
-        self.error = label(name="error")
-        set_message(self.message, "")
-        set_message(self.error, "")
         buttons = QHBoxLayout()
         buttons.addWidget(self.save_button)
         buttons.addWidget(self.print_button)
@@ -319,14 +314,6 @@ class SlipsView(QWidget):
     def _set_ready(self, ready: bool) -> None:
         self.save_button.setEnabled(ready)
         self.print_button.setEnabled(ready)
-
-    def _say(self, text: str) -> None:
-        show_outcome(message=self.message, error=self.error, text=text, failed=False)
-        self.message_shown.emit(text)
-
-    def _fail(self, text: str) -> None:
-        show_outcome(message=self.message, error=self.error, text=text, failed=True)
-        self.message_shown.emit(text)
 
 
 def _pages(count: int) -> str:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from player.offline_queue.journal import Journal, StoredAttempt
 from player.offline_queue.outbox import EntryState
-from player.ui.console.manual import ChooseSavePath, ask_save_path
+from player.ui.console.common import ChooseSavePath, ask_save_path
 from player.ui.screens.common import button, label, set_message
 from sync import resultcode
 from sync.protocol import ResultEnvelope

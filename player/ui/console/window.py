@@ -14,10 +14,11 @@ from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QTabWidget, QVBoxLayo
 
 from player.config import PlayerConfig
 from player.credentials import TokenStore
+from player.ui.console.common import ChooseSavePath, ask_save_path
 from player.ui.console.idle import IdleLock
 from player.ui.console.incidents import IncidentsView
 from player.ui.console.log import SittingLogView
-from player.ui.console.manual import ChooseOpenPath, ChooseSavePath, ManualEntriesView, ask_open_evidence, ask_save_path
+from player.ui.console.manual import ChooseOpenPath, ManualEntriesView, ask_open_evidence
 from player.ui.console.result_codes import ResultCodesView
 from player.ui.console.results import ResultsView
 from player.ui.console.room import REFRESH_MS, RoomPanel
