@@ -8,7 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from player.ui.console.actions import REASON_LABELS
-from player.ui.console.sittings import SittingContext, guarded
+from player.ui.console.common import call_server, table_texts
+from player.ui.console.sittings import SittingContext
 from player.ui.screens.common import button, label, set_message
 from sync import staff_protocol as sp
 
@@ -117,12 +118,13 @@ class SittingLogView(QWidget):
         self._loading = True
         self._again = False
         context = self._context
-
-        def work() -> list[sp.LogEntry]:
-            with context.client_factory() as client:
-                return client.sitting_log(context.token, context.sitting_id)
-
-        context.tasks.run(work, on_done=guarded(self, self._show), on_error=guarded(self, self._failed))
+        call_server(
+            context,
+            lambda c: c.sitting_log(context.token, context.sitting_id),
+            owner=self,
+            on_done=self._show,
+            on_error=self._failed,
+        )
 
     def _show(self, entries: list[sp.LogEntry]) -> None:
         self._loading = False
@@ -156,7 +158,4 @@ class SittingLogView(QWidget):
 
     def rows(self) -> list[tuple[str, ...]]:
         """Every row as shown, for tests and screen readers' sake."""
-        return [
-            tuple((c.text() if (c := self.table.item(r, k)) is not None else "") for k in range(len(COLUMNS)))
-            for r in range(self.table.rowCount())
-        ]
+        return table_texts(self.table)

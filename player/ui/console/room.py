@@ -6,19 +6,11 @@ import logging
 from datetime import datetime
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QGridLayout,
-    QHeaderView,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QGridLayout, QHeaderView, QPushButton, QVBoxLayout, QWidget
 
 from player.ui.console.actions import ActionKind, ActionRequest, ReasonDialog, perform
-from player.ui.console.sittings import SittingContext, guarded
+from player.ui.console.common import call_server, choice_table, row_texts, update_row
+from player.ui.console.sittings import SittingContext
 from player.ui.screens.common import button, label, set_message
 from sync import staff_protocol as sp
 
@@ -98,13 +90,7 @@ class RoomPanel(QWidget):
 
         self.counts = label("Loading the room…", name="subtitle", accessible="Counts")
         self.status = label(accessible="Room status")
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setAccessibleName("Students in the room")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)  # Tab leaves the table for the action buttons
+        self.table = choice_table(COLUMNS, accessible="Students in the room")
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         # The state takes what is left (it is the longest text), so every column fits without scrolling sideways.
@@ -156,13 +142,14 @@ class RoomPanel(QWidget):
         if self._in_flight or not self._active:
             return  # the previous refresh is still on its way: skip this tick rather than pile up requests
         self._in_flight = True
-        factory, token, sitting_id = self._context.client_factory, self._context.token, self._context.sitting_id
-
-        def work() -> sp.RoomView:
-            with factory() as client:
-                return client.room(token, sitting_id)
-
-        self._context.tasks.run(work, on_done=guarded(self, self._show), on_error=guarded(self, self._refresh_failed))
+        token, sitting_id = self._context.token, self._context.sitting_id
+        call_server(
+            self._context,
+            lambda c: c.room(token, sitting_id),
+            owner=self,
+            on_done=self._show,
+            on_error=self._refresh_failed,
+        )
 
     def _show(self, view: sp.RoomView) -> None:
         self._in_flight = False
@@ -184,14 +171,7 @@ class RoomPanel(QWidget):
                 describe_last_seen(student, server_time=view.server_time),
                 describe_unsent(student),
             )
-            for column, text in enumerate(cells):
-                item = self.table.item(row, column)
-                if item is None:
-                    item = QTableWidgetItem()
-                    self.table.setItem(row, column, item)
-                if item.text() != text:
-                    item.setText(text)
-                    item.setToolTip(text)  # the whole text, when the column is too narrow for it
+            update_row(self.table, row, cells, tooltips=True)
             if student.allocation_id == keep:
                 self.table.setCurrentCell(row, 0)
         if keep is None and view.students and self.table.currentRow() < 0:
@@ -214,9 +194,7 @@ class RoomPanel(QWidget):
         for row in range(self.table.rowCount()):
             first = self.table.item(row, 0)
             if first is not None and first.text() == student_name:
-                return tuple(
-                    (cell.text() if (cell := self.table.item(row, c)) is not None else "") for c in range(len(COLUMNS))
-                )
+                return row_texts(self.table, row)
         raise LookupError(f"{student_name} is not in the room view")
 
     def select_student(self, student_name: str) -> None:
@@ -258,17 +236,15 @@ class RoomPanel(QWidget):
         context = self._context
         set_message(self.message, "Sending…")
 
-        def work() -> str:
-            with context.client_factory() as client:
-                return perform(client, context.token, request, sitting_id=context.sitting_id)
-
         def done(sentence: str) -> None:
             set_message(self.message, sentence)
             self.acted.emit(sentence)
             self.refresh()
 
-        self._context.tasks.run(
-            work,
-            on_done=guarded(self, done),
-            on_error=guarded(self, lambda exc: set_message(self.message, str(exc))),
+        call_server(
+            context,
+            lambda c: perform(c, context.token, request, sitting_id=context.sitting_id),
+            owner=self,
+            on_done=done,
+            on_error=lambda exc: set_message(self.message, str(exc)),
         )

@@ -10,19 +10,11 @@ from datetime import datetime
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QHeaderView,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QVBoxLayout, QWidget
 
 from player.offline_queue.journal import Journal, StoredAttempt
 from player.offline_queue.outbox import EntryState
-from player.ui.console.common import ChooseSavePath, ask_save_path
+from player.ui.console.common import ChooseSavePath, ask_save_path, choice_table, table_texts, update_row
 from player.ui.screens.common import button, label, set_message
 from sync import resultcode
 from sync.protocol import ResultEnvelope
@@ -153,13 +145,7 @@ class UnsentResultsView(QWidget):
 
         self.heading = label("Results waiting on this computer", name="subtitle")
         self.hint = label(HINT)
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setAccessibleName("Results waiting on this computer")
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)
+        self.table = choice_table(COLUMNS, accessible="Results waiting on this computer")
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.verticalHeader().setVisible(False)
@@ -210,13 +196,7 @@ class UnsentResultsView(QWidget):
         for row, result in enumerate(results):
             since = f"{result.waiting_since.astimezone():%d %b %H:%M}"
             cells = (result.student_name, result.section, since, result.status())
-            for column, text in enumerate(cells):
-                item = self.table.item(row, column)
-                if item is None:
-                    item = QTableWidgetItem()
-                    self.table.setItem(row, column, item)
-                if item.text() != text:
-                    item.setText(text)
+            update_row(self.table, row, cells)
             if keep is not None and result.key == keep.key:
                 self.table.setCurrentCell(row, 0)
         if results and self.selected() is None:
@@ -238,10 +218,7 @@ class UnsentResultsView(QWidget):
         raise LookupError(f"no unsent result of {student_name} on this computer")
 
     def rows(self) -> list[tuple[str, ...]]:
-        return [
-            tuple((c.text() if (c := self.table.item(r, k)) is not None else "") for k in range(len(COLUMNS)))
-            for r in range(self.table.rowCount())
-        ]
+        return table_texts(self.table)
 
     # ---- copying, saving, sending -------------------------------------------------------------------
 
