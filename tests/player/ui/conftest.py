@@ -1,7 +1,9 @@
-"""UI test setup: the real server (re-exported from the server tests) and a player wired as app.py wires it."""
+"""UI test setup: the real server (re-exported from the server tests), a player wired as app.py wires it, and
+the camera that takes the screenshots in docs/screens/."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -9,7 +11,20 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import QCoreApplication, QEvent
+from PySide6.QtGui import QImage
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPlainTextEdit,
+    QTableWidget,
+    QTabWidget,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
@@ -18,6 +33,7 @@ from player.offline_queue.db import journal_path, open_database
 from player.offline_queue.journal import Journal
 from player.session import Clock
 from player.ui.controller import ControllerSettings, PlayerController
+from player.ui.style import apply_style
 from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
 from resources import soundcheck_path
@@ -30,6 +46,7 @@ from tests.sync.server.conftest import LiveServer
 
 TIMEOUT_MS = 15_000
 MACHINE_ID = "room1-pc01"
+DOCS_SCREENS = Path(__file__).resolve().parents[3] / "docs" / "screens"
 
 
 @dataclass
@@ -137,3 +154,91 @@ def start_items(qtbot: QtBot, p: Player, code: str) -> None:
     wait_for_screen(qtbot, p, p.window.sound_check)
     p.window.sound_check.yes_button.click()
     wait_for_screen(qtbot, p, p.window.item)
+
+
+# ---- screenshots -------------------------------------------------------------------------------------
+
+
+def visible_text(root: QWidget) -> str:
+    """Everything a sighted person could read in `root` now, one piece per line ("&" mnemonics left out)."""
+    parts: list[str] = []
+    for widget in [root, *root.findChildren(QWidget)]:
+        if not widget.isVisible():
+            continue
+        if isinstance(widget, QLabel | QAbstractButton | QLineEdit):
+            parts.append(widget.text().replace("&", ""))
+        elif isinstance(widget, QPlainTextEdit):
+            parts.append(widget.toPlainText())
+        elif isinstance(widget, QComboBox):
+            parts.append(widget.currentText())
+        elif isinstance(widget, QListWidget):
+            parts += [widget.item(row).text() for row in range(widget.count())]
+        elif isinstance(widget, QTabWidget):
+            parts += [widget.tabText(i).replace("&", "") for i in range(widget.count())]
+        elif isinstance(widget, QTableWidget):
+            for r in range(widget.rowCount()):
+                parts += [item.text() for c in range(widget.columnCount()) if (item := widget.item(r, c))]
+    return "\n".join(parts)
+
+
+def is_blank(image: QImage) -> bool:
+    """True when every pixel has the same colour (nothing was drawn)."""
+    rgb = image.convertToFormat(QImage.Format.Format_RGB32)
+    bits = bytes(rgb.constBits())
+    return bits == bits[:4] * (len(bits) // 4)
+
+
+@dataclass
+class Camera:
+    """Saves screenshots as `prefix``name`.png in each of `folders`, after checking each shows what it should."""
+
+    folders: list[Path]
+    max_bytes: int
+    prefix: str = ""
+    width: int | None = None
+    """The width every shot must have, when set (a window of a fixed size)."""
+    process_events: bool = False
+    """Run every pending event before a shot (the console's views finish what their last step queued). The
+    player's shots run nothing else early: one of them is taken inside a signal handler, mid-login."""
+    taken: list[Path] = field(default_factory=list)
+
+    def shoot(self, widget: QWidget, name: str, *expected: str) -> None:
+        """Save `widget` after checking it shows each of `expected`."""
+        # Lay out what the last step changed, as the next paint would.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        if self.process_events:
+            QApplication.processEvents()
+        text = visible_text(widget)
+        for wanted in expected:
+            assert wanted in text, f"{name}: {wanted!r} is not visible; the window shows:\n{text}"
+        image = widget.grab().toImage()
+        if self.width is not None:
+            assert image.width() == self.width, f"{name}: grabbed {image.width()} px wide"
+        assert not is_blank(image), f"{name}: the screenshot is a single colour"
+        for folder in self.folders:
+            path = folder / f"{self.prefix}{name}.png"
+            assert image.save(str(path)), f"{name}: could not write {path}"
+            assert path.stat().st_size < self.max_bytes, f"{path} is {path.stat().st_size} bytes"
+            self.taken.append(path)
+
+
+@pytest.fixture
+def styled(qapp: QApplication) -> Iterator[None]:
+    """The app's real look (app.py applies it); undone afterwards so other tests keep Qt's defaults."""
+    font, sheet = qapp.font(), qapp.styleSheet()
+    apply_style(qapp)
+    yield
+    qapp.setStyleSheet(sheet)
+    qapp.setFont(font)
+
+
+@pytest.fixture
+def screen_folders(tmp_path: Path) -> list[Path]:
+    """Where screenshots go: always tmp_path; docs/screens/ too when INVIGIL_UPDATE_SCREENS=1, so a normal run
+    never changes the tree."""
+    shots = tmp_path / "screens"
+    shots.mkdir()
+    if os.environ.get("INVIGIL_UPDATE_SCREENS") == "1":
+        DOCS_SCREENS.mkdir(parents=True, exist_ok=True)
+        return [shots, DOCS_SCREENS]
+    return [shots]

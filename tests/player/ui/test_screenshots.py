@@ -6,102 +6,28 @@ changes the tree: `INVIGIL_UPDATE_SCREENS=1 .venv/bin/pytest tests/player/ui/tes
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QSize
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLineEdit, QListWidget, QPlainTextEdit, QWidget
+from PySide6.QtCore import QSize
 from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
 from player.audio.player import NO_DEVICE_MESSAGE
 from player.ui.controller import downloading_text
-from player.ui.style import apply_style
-from player.ui.window import MainWindow
 from tests.player.conftest import ManualClock
-from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory, log_in, wait_for_screen
+from tests.player.ui.conftest import TIMEOUT_MS, Camera, Player, PlayerFactory, log_in, wait_for_screen
 from tests.sync.server.conftest import Demo
 
 SIZE = QSize(1024, 700)
 MAX_BYTES = 150_000
-DOCS_SCREENS = Path(__file__).resolve().parents[3] / "docs" / "screens"
 TODAY = datetime(2027, 3, 1, 9, 0)
 SECTION_SECONDS = 10 * 60
 
 
-def visible_text(root: QWidget) -> str:
-    """Everything a sighted student could read on the window now, one widget per line."""
-    parts: list[str] = []
-    for widget in root.findChildren(QWidget):
-        if not widget.isVisible():
-            continue
-        if isinstance(widget, QLabel | QAbstractButton | QLineEdit):
-            parts.append(widget.text())
-        elif isinstance(widget, QPlainTextEdit):
-            parts.append(widget.toPlainText())
-        elif isinstance(widget, QListWidget):
-            parts += [widget.item(row).text() for row in range(widget.count())]
-    return "\n".join(parts)
-
-
-def is_blank(image: QImage) -> bool:
-    """True when every pixel has the same colour (nothing was drawn)."""
-    rgb = image.convertToFormat(QImage.Format.Format_RGB32)
-    bits = bytes(rgb.constBits())
-    return bits == bits[:4] * (len(bits) // 4)
-
-
-@dataclass
-class Camera:
-    window: MainWindow
-    folders: list[Path]
-    taken: list[Path] = field(default_factory=list)
-
-    def shoot(self, name: str, *expected: str) -> None:
-        """Save the window as `name`.png after checking it shows each of `expected`."""
-        # Lay out what the last step changed, as the next paint would; nothing else is run early.
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        text = visible_text(self.window)
-        for wanted in expected:
-            assert wanted in text, f"{name}: {wanted!r} is not visible; the window shows:\n{text}"
-        image = self.window.grab().toImage()
-        assert image.width() == SIZE.width(), f"{name}: grabbed {image.width()} px wide"
-        assert not is_blank(image), f"{name}: the screenshot is a single colour"
-        for folder in self.folders:
-            path = folder / f"{name}.png"
-            assert image.save(str(path)), f"{name}: could not write {path}"
-            assert path.stat().st_size < MAX_BYTES, f"{path} is {path.stat().st_size} bytes"
-            self.taken.append(path)
-
-
-@pytest.fixture
-def styled(qapp: QApplication) -> Iterator[None]:
-    """The app's real look (app.py applies it); undone afterwards so other tests keep Qt's defaults."""
-    font, sheet = qapp.font(), qapp.styleSheet()
-    apply_style(qapp)
-    yield
-    qapp.setStyleSheet(sheet)
-    qapp.setFont(font)
-
-
-@pytest.fixture
-def folders(tmp_path: Path) -> list[Path]:
-    shots = tmp_path / "screens"
-    shots.mkdir()
-    if os.environ.get("INVIGIL_UPDATE_SCREENS") == "1":
-        DOCS_SCREENS.mkdir(parents=True, exist_ok=True)
-        return [shots, DOCS_SCREENS]
-    return [shots]
-
-
 def camera_on(p: Player, folders: list[Path]) -> Camera:
     p.window.resize(SIZE)
-    return Camera(p.window, folders)
+    return Camera(folders, max_bytes=MAX_BYTES, width=SIZE.width())
 
 
 def wait_saved(qtbot: QtBot, p: Player) -> None:
@@ -115,37 +41,37 @@ def end_section(qtbot: QtBot, p: Player) -> None:
 
 
 def test_every_screen_of_a_sitting(
-    qtbot: QtBot, styled: None, start_player: PlayerFactory, demo: Demo, folders: list[Path]
+    qtbot: QtBot, styled: None, start_player: PlayerFactory, demo: Demo, screen_folders: list[Path]
 ) -> None:
     clock = ManualClock()
     p = start_player(clock=clock, today=lambda: TODAY)
     w = p.window
-    cam = camera_on(p, folders)
-    cam.shoot("01-access-code", "Type your access code", "Start")
+    cam = camera_on(p, screen_folders)
+    cam.shoot(w, "01-access-code", "Type your access code", "Start")
 
     w.access_code.code_edit.setText("ABCD-12")
     w.access_code.start_button.click()
     qtbot.waitUntil(lambda: w.access_code.error.text() != "", timeout=TIMEOUT_MS)
-    cam.shoot("02-access-code-error", w.access_code.error.text())
+    cam.shoot(w, "02-access-code-error", w.access_code.error.text())
 
     def on_status(text: str) -> None:
         if text == downloading_text(1, 3):  # the demo has one picture and two recordings
-            cam.shoot("03-downloading", text)
+            cam.shoot(w, "03-downloading", text)
 
     w.access_code.status_changed.connect(on_status)
     w.access_code.code_edit.setText(demo.codes[0])
     w.access_code.start_button.click()
     wait_for_screen(qtbot, p, w.confirm)
-    assert (folders[0] / "03-downloading.png").is_file()
-    cam.shoot("04-confirm", "Is this you?", "Ada Lovelace", "Monday 1 March 2027", "Yes, this is me")
+    assert (screen_folders[0] / "03-downloading.png").is_file()
+    cam.shoot(w, "04-confirm", "Is this you?", "Ada Lovelace", "Monday 1 March 2027", "Yes, this is me")
 
     w.confirm.yes_button.click()
     wait_for_screen(qtbot, p, w.instructions)
-    cam.shoot("05-instructions", "Section 1 of 3: Multiple choice", "Start this section")
+    cam.shoot(w, "05-instructions", "Section 1 of 3: Multiple choice", "Start this section")
 
     w.instructions.start_button.click()
     wait_for_screen(qtbot, p, w.sound_check)
-    cam.shoot("06-sound-check", "Did you hear it?", "Yes, I heard it")
+    cam.shoot(w, "06-sound-check", "Did you hear it?", "Yes, I heard it")
 
     w.sound_check.yes_button.click()
     wait_for_screen(qtbot, p, w.item)
@@ -154,24 +80,24 @@ def test_every_screen_of_a_sitting(
     qtbot.waitUntil(lambda: not image.pixmap().isNull(), timeout=TIMEOUT_MS)
     qtbot.keyClicks(w.item.answer, "2")
     wait_saved(qtbot, p)
-    cam.shoot("07-single-choice", "question 1 of 3", "Saved", "Time left 10:00")
+    cam.shoot(w, "07-single-choice", "question 1 of 3", "Saved", "Time left 10:00")
 
     p.controller.go_next()
     p.controller.go_next()
     for key in ("1", "3"):
         qtbot.keyClicks(w.item.answer, key)
     wait_saved(qtbot, p)
-    cam.shoot("08-multiple-choice", "question 3 of 3")
+    cam.shoot(w, "08-multiple-choice", "question 3 of 3")
 
     clock.advance(SECTION_SECONDS - 299)
     qtbot.waitUntil(lambda: w.banner.text() == "5 minutes left in this section.", timeout=TIMEOUT_MS)
-    cam.shoot("09-time-warning", "5 minutes left in this section.", "Time left 4:59")
+    cam.shoot(w, "09-time-warning", "5 minutes left in this section.", "Time left 4:59")
 
     p.controller.go_next()
     wait_for_screen(qtbot, p, w.review)
-    cam.shoot("10-review", "Check your answers", "Question 2: NOT ANSWERED")
+    cam.shoot(w, "10-review", "Check your answers", "Question 2: NOT ANSWERED")
     w.review.end_button.click()
-    cam.shoot("11-end-section", "Ending this section is final", "Yes, end the section")
+    cam.shoot(w, "11-end-section", "Ending this section is final", "Yes, end the section")
 
     w.review.confirm_button.click()
     wait_for_screen(qtbot, p, w.instructions)
@@ -180,7 +106,7 @@ def test_every_screen_of_a_sitting(
     qtbot.keyClicks(w.item.answer.focusProxy(), "children")  # type: ignore[union-attr]
     clock.advance(1)  # typing is committed once it is a moment old, by the session's clock
     wait_saved(qtbot, p)
-    cam.shoot("12-short-text", "Short answers: question 1 of 4")
+    cam.shoot(w, "12-short-text", "Short answers: question 1 of 4")
     for _ in range(3):
         p.controller.go_next()
     answer = w.item.answer
@@ -188,7 +114,7 @@ def test_every_screen_of_a_sitting(
     qtbot.keyClicks(answer.focusProxy(), "The park is green and full of tall trees.")
     clock.advance(1)
     wait_saved(qtbot, p)
-    cam.shoot("13-extended-text", "question 4 of 4", "The park is green")
+    cam.shoot(w, "13-extended-text", "question 4 of 4", "The park is green")
 
     end_section(qtbot, p)
     wait_for_screen(qtbot, p, w.instructions)
@@ -200,20 +126,20 @@ def test_every_screen_of_a_sitting(
     qtbot.keyClicks(w.item.answer.focusProxy(), "The cat sat on the warm mat")  # type: ignore[union-attr]
     clock.advance(1)
     wait_saved(qtbot, p)
-    cam.shoot("14-dictation", "Type the sentence you hear.", "Play again (1 left)", "Volume")
+    cam.shoot(w, "14-dictation", "Type the sentence you hear.", "Play again (1 left)", "Volume")
 
     end_section(qtbot, p)
     wait_for_screen(qtbot, p, w.finished)
-    cam.shoot("15-finished", "You have finished the test", "Finished")
-    assert len(cam.taken) == 15 * len(folders)
+    cam.shoot(w, "15-finished", "You have finished the test", "Finished")
+    assert len(cam.taken) == 15 * len(screen_folders)
 
 
 def test_the_sound_check_with_no_speakers(
-    qtbot: QtBot, styled: None, start_player: PlayerFactory, demo: Demo, folders: list[Path]
+    qtbot: QtBot, styled: None, start_player: PlayerFactory, demo: Demo, screen_folders: list[Path]
 ) -> None:
     p = start_player(devices=FixedOutputDevices([]), today=lambda: TODAY)
-    cam = camera_on(p, folders)
+    cam = camera_on(p, screen_folders)
     log_in(qtbot, p, demo.codes[1])
     p.window.instructions.start_button.click()
     wait_for_screen(qtbot, p, p.window.sound_check)
-    cam.shoot("06-sound-check-no-device", NO_DEVICE_MESSAGE, "Try again")
+    cam.shoot(p.window, "06-sound-check-no-device", NO_DEVICE_MESSAGE, "Try again")

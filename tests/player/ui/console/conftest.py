@@ -162,6 +162,16 @@ def finished_offline(data_dir: Path, login: LoginResponse, *, server_url: str) -
     return StudentJournal(journal, db, login, envelope)
 
 
+@dataclass
+class ResultsOnThisComputer:
+    """The console's `local_results`: none until the test sets `journal` (a computer that finished offline)."""
+
+    journal: StudentJournal | None = None
+
+    def __call__(self) -> list[LocalResult]:
+        return self.journal.results() if self.journal is not None else []
+
+
 @pytest.fixture
 def offline_journals(tmp_path: Path) -> Iterator[Callable[[LoginResponse, str], StudentJournal]]:
     """Makes finished_offline() journals in tmp_path (one folder each) and closes them afterwards."""
@@ -283,9 +293,19 @@ def start_student(server_url: str, code: str, *, machine_id: str = "room1-pc01")
     return StudentMachine(client, client.login(code), machine_id)
 
 
+def access_codes(demo_template: DemoTemplate) -> dict[str, str]:
+    """The demo students' access codes, by name."""
+    return {str(s["name"]): str(s["access_code"]) for s in demo_template.data["students"]}
+
+
 def student_name(demo_template: DemoTemplate, index: int) -> str:
     student = demo_template.data["students"][index]
     return str(student["name"])
+
+
+def sitting_tab(page: SittingPage, title: str) -> QWidget:
+    """The open sitting's tab called `title` ("&" mnemonics left out), one of those after Room and Log."""
+    return next(widget for name, widget in page.extra.items() if name.replace("&", "") == title)
 
 
 def wait_for_cell(qtbot: QtBot, page: SittingPage, student: str, column: int, expected: str) -> None:

@@ -6,42 +6,30 @@ changes the tree: `INVIGIL_UPDATE_SCREENS=1 .venv/bin/pytest tests/player/ui/con
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QEvent, QSize
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import (
-    QAbstractButton,
-    QApplication,
-    QComboBox,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QPlainTextEdit,
-    QTableWidget,
-    QTabWidget,
-    QWidget,
-)
+from PySide6.QtCore import QSize
 from pytestqt.qtbot import QtBot
 
-from player.ui.console import LocalResult, SittingPage
+from player.ui.console import SittingPage
 from player.ui.console.incidents import IncidentsView
 from player.ui.console.manual import ManualEntriesView
 from player.ui.console.results import ResultsView
 from player.ui.console.slips import SlipsView
-from player.ui.style import apply_style
 from sync.protocol import LoginResponse
+from tests.player.ui.conftest import Camera
 from tests.player.ui.console.conftest import (
     TIMEOUT_MS,
     ConsoleFactory,
     PrintToFile,
+    ResultsOnThisComputer,
     SavePaths,
     StudentJournal,
+    access_codes,
     act,
+    sitting_tab,
     start_student,
     wait_for_cell,
 )
@@ -49,82 +37,13 @@ from tests.sync.server.conftest import DemoTemplate, LiveServer
 
 SIZE = QSize(1100, 720)
 MAX_BYTES = 200_000
-DOCS_SCREENS = Path(__file__).resolve().parents[4] / "docs" / "screens"
 ADA, ALAN, GRACE = "Ada Lovelace", "Alan Turing", "Grace Hopper"
 MC = {"section_id": "mc", "section_title": "Multiple choice", "item_count": 3}
 
 
-def visible_text(root: QWidget) -> str:
-    """Everything a sighted invigilator could read in the window now, one piece per line."""
-    parts: list[str] = []
-    for widget in [root, *root.findChildren(QWidget)]:
-        if not widget.isVisible():
-            continue
-        if isinstance(widget, QLabel | QAbstractButton | QLineEdit):
-            parts.append(widget.text().replace("&", ""))
-        elif isinstance(widget, QPlainTextEdit):
-            parts.append(widget.toPlainText())
-        elif isinstance(widget, QComboBox):
-            parts.append(widget.currentText())
-        elif isinstance(widget, QListWidget):
-            parts += [widget.item(row).text() for row in range(widget.count())]
-        elif isinstance(widget, QTabWidget):
-            parts += [widget.tabText(i).replace("&", "") for i in range(widget.count())]
-        elif isinstance(widget, QTableWidget):
-            for r in range(widget.rowCount()):
-                parts += [item.text() for c in range(widget.columnCount()) if (item := widget.item(r, c))]
-    return "\n".join(parts)
-
-
-def is_blank(image: QImage) -> bool:
-    rgb = image.convertToFormat(QImage.Format.Format_RGB32)
-    bits = bytes(rgb.constBits())
-    return bits == bits[:4] * (len(bits) // 4)
-
-
-@dataclass
-class Camera:
-    folders: list[Path]
-    taken: list[Path] = field(default_factory=list)
-
-    def shoot(self, widget: QWidget, name: str, *expected: str) -> None:
-        """Save `widget` as console-`name`.png after checking it shows each of `expected`."""
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        QApplication.processEvents()
-        text = visible_text(widget)
-        for wanted in expected:
-            assert wanted in text, f"{name}: {wanted!r} is not visible; the window shows:\n{text}"
-        image = widget.grab().toImage()
-        assert not is_blank(image), f"{name}: the screenshot is a single colour"
-        for folder in self.folders:
-            path = folder / f"console-{name}.png"
-            assert image.save(str(path)), f"{name}: could not write {path}"
-            assert path.stat().st_size < MAX_BYTES, f"{path} is {path.stat().st_size} bytes"
-            self.taken.append(path)
-
-
 @pytest.fixture
-def styled(qapp: QApplication) -> Iterator[None]:
-    """The app's real look (app.py applies it); undone afterwards so other tests keep Qt's defaults."""
-    font, sheet = qapp.font(), qapp.styleSheet()
-    apply_style(qapp)
-    yield
-    qapp.setStyleSheet(sheet)
-    qapp.setFont(font)
-
-
-@pytest.fixture
-def camera(tmp_path: Path) -> Camera:
-    shots = tmp_path / "screens"
-    shots.mkdir()
-    if os.environ.get("INVIGIL_UPDATE_SCREENS") == "1":
-        DOCS_SCREENS.mkdir(parents=True, exist_ok=True)
-        return Camera([shots, DOCS_SCREENS])
-    return Camera([shots])
-
-
-def tab(page: SittingPage, title: str) -> QWidget:
-    return next(widget for name, widget in page.extra.items() if name.replace("&", "") == title)
+def camera(screen_folders: list[Path]) -> Camera:
+    return Camera(screen_folders, max_bytes=MAX_BYTES, prefix="console-", process_events=True)
 
 
 def test_every_console_screen(
@@ -137,14 +56,10 @@ def test_every_console_screen(
     offline_journals: Callable[[LoginResponse, str], StudentJournal],
     tmp_path: Path,
 ) -> None:
-    codes = {s["name"]: s["access_code"] for s in demo_template.data["students"]}
-    local: list[StudentJournal] = []
-
-    def local_results() -> list[LocalResult]:
-        return local[0].results() if local else []
-
+    codes = access_codes(demo_template)
+    local = ResultsOnThisComputer()
     console = open_demo_console(
-        local_results=local_results, save_paths=SavePaths(), confirm_print=PrintToFile(tmp_path / "slips.pdf")
+        local_results=local, save_paths=SavePaths(), confirm_print=PrintToFile(tmp_path / "slips.pdf")
     )
     window = console.window
     window.resize(SIZE)
@@ -167,7 +82,7 @@ def test_every_console_screen(
     alan = start_student(live_server.url, codes[ALAN], machine_id="room1-pc03")
     ada.beat(**MC, item_index=2, remaining_seconds=512)
     grace.beat(**MC, item_index=3, remaining_seconds=433, paused=True)
-    local.append(offline_journals(alan.login, live_server.url))
+    local.journal = offline_journals(alan.login, live_server.url)
     alan.beat(finished=True, outbox_depth=1)
     wait_for_cell(qtbot, page, ALAN, 1, "Finished: results waiting on room1-pc03")
     wait_for_cell(qtbot, page, GRACE, 1, "Paused — on room1-pc02, in Multiple choice, item 3 of 3")
@@ -196,14 +111,14 @@ def test_every_console_screen(
     qtbot.waitUntil(lambda: any(row[2] == "Paused" for row in page.log_view.rows()), timeout=TIMEOUT_MS)
     camera.shoot(window, "05-sitting-log", "Added time", "+10 minutes", "Paused", "Toilet break", "demo-admin")
 
-    results = tab(page, "Results")
+    results = sitting_tab(page, "Results")
     assert isinstance(results, ResultsView)
     page.tabs.setCurrentWidget(results)
     qtbot.waitUntil(lambda: results.table.rowCount() == 3 and results.refresh_button.isEnabled(), timeout=TIMEOUT_MS)
     assert results.cell(ADA, "Status") == "In progress"
     camera.shoot(window, "06-results", "Results: Demo sitting", "Paused", "Finished: results waiting on that machine")
 
-    manual = tab(page, "Manual entries")
+    manual = sitting_tab(page, "Manual entries")
     assert isinstance(manual, ManualEntriesView)
     page.tabs.setCurrentWidget(manual)
     qtbot.waitUntil(lambda: manual.students.count() == 3, timeout=TIMEOUT_MS)
@@ -216,7 +131,7 @@ def test_every_console_screen(
         manual.save_button.click()
     camera.shoot(window, "07-manual-entries", "Typed dictation", "18/20", "Saved Ada Lovelace's entries")
 
-    incidents = tab(page, "Incidents")
+    incidents = sitting_tab(page, "Incidents")
     assert isinstance(incidents, IncidentsView)
     page.tabs.setCurrentWidget(incidents)
     qtbot.waitUntil(lambda: incidents.students.count() == 3, timeout=TIMEOUT_MS)
@@ -226,7 +141,7 @@ def test_every_console_screen(
         incidents.add_button.click()
     camera.shoot(window, "08-incidents", "Fire alarm", "Drill; everyone out", "Export CSV...")
 
-    slips = tab(page, "Slips to hand out")
+    slips = sitting_tab(page, "Slips to hand out")
     assert isinstance(slips, SlipsView)
     page.tabs.setCurrentWidget(slips)
     qtbot.waitUntil(slips.print_button.isEnabled, timeout=TIMEOUT_MS)
@@ -237,7 +152,7 @@ def test_every_console_screen(
     window.home.setCurrentWidget(codes_view)
     unsent = window.unsent
     assert unsent is not None
-    codes_view.code_edit.setPlainText(local[0].results()[0].code())
+    codes_view.code_edit.setPlainText(local()[0].code())
     codes_view.submit_button.click()
     qtbot.waitUntil(lambda: codes_view.last_receipt is not None, timeout=TIMEOUT_MS)
     camera.shoot(window, "10-result-codes", f"New results received for {ALAN} (Demo sitting)")

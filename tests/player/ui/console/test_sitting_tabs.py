@@ -16,13 +16,9 @@ from player.ui.console.incidents import IncidentsView
 from player.ui.console.log import describe_detail
 from player.ui.console.slips import SlipsView
 from sync import staff_protocol as sp
-from tests.player.ui.console.conftest import TIMEOUT_MS, ConsoleFactory, SavePaths
+from tests.player.ui.console.conftest import TIMEOUT_MS, ConsoleFactory, SavePaths, sitting_tab
 
 FETCHED_CODES = "Fetched the access codes"
-
-
-def tab(page: SittingPage, title: str) -> object:
-    return next(widget for name, widget in page.extra.items() if name.replace("&", "") == title)
 
 
 def log_actions(qtbot: QtBot, page: SittingPage) -> list[str]:
@@ -40,7 +36,7 @@ def test_a_sitting_has_every_tab_and_fetches_the_codes_only_when_the_slips_are_s
     assert titles == ["Room", "Log", "Results", "Manual entries", "Incidents", "Slips to hand out"]
     assert FETCHED_CODES not in log_actions(qtbot, page)
 
-    slips = tab(page, "Slips to hand out")
+    slips = sitting_tab(page, "Slips to hand out")
     assert isinstance(slips, SlipsView)
     with qtbot.waitSignal(slips.loaded, timeout=TIMEOUT_MS):
         page.tabs.setCurrentWidget(slips)
@@ -53,14 +49,14 @@ def test_an_incident_export_and_saved_slips_are_noted_in_the_log(
     saves = SavePaths(queued=[tmp_path / "incidents.csv", tmp_path / "slips.pdf"])
     page = open_demo_console(save_paths=saves).sign_in_and_open_sitting()
 
-    incidents = tab(page, "Incidents")
+    incidents = sitting_tab(page, "Incidents")
     assert isinstance(incidents, IncidentsView)
     page.tabs.setCurrentWidget(incidents)
     with qtbot.waitSignal(incidents.exported, timeout=TIMEOUT_MS):
         incidents.export_button.click()
     assert incidents.message.text() == f"Saved 0 incidents to {tmp_path / 'incidents.csv'}."
 
-    slips = tab(page, "Slips to hand out")
+    slips = sitting_tab(page, "Slips to hand out")
     assert isinstance(slips, SlipsView)
     page.tabs.setCurrentWidget(slips)
     qtbot.waitUntil(slips.save_button.isEnabled, timeout=TIMEOUT_MS)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from player.ui.console import LocalResult, SittingPage
+from player.ui.console import SittingPage
 from player.ui.console.results import ResultsView
 from player.ui.console.slips import SlipsView
 from sync.client import Refused
@@ -28,9 +28,12 @@ from tests.player.ui.console.conftest import (
     TIMEOUT_MS,
     ConsoleFactory,
     PrintToFile,
+    ResultsOnThisComputer,
     SavePaths,
     StudentJournal,
+    access_codes,
     act,
+    sitting_tab,
     start_student,
     wait_for_cell,
 )
@@ -48,10 +51,6 @@ def state_of(page: SittingPage, student: str) -> str:
         return ""  # the room has not loaded yet
 
 
-def extra_tab(page: SittingPage, title: str) -> object:
-    return next(widget for name, widget in page.extra.items() if name.replace("&", "") == title)
-
-
 def test_an_invigilator_runs_a_sitting_and_the_log_shows_every_step(
     qtbot: QtBot,
     open_demo_console: ConsoleFactory,
@@ -60,20 +59,17 @@ def test_an_invigilator_runs_a_sitting_and_the_log_shows_every_step(
     offline_journals: Callable[[LoginResponse, str], StudentJournal],
     tmp_path: Path,
 ) -> None:
-    codes = {s["name"]: s["access_code"] for s in demo_template.data["students"]}
+    codes = access_codes(demo_template)
     staff = demo_template.data["staff"]["username"]
     usb, exports = tmp_path / "usb", tmp_path / "exports"
     usb.mkdir()
     exports.mkdir()
     saves = SavePaths()
     printed = PrintToFile(exports / "printed-slips.pdf")
-    second_machine: list[StudentJournal] = []
-
-    def second_machine_results() -> list[LocalResult]:
-        return second_machine[0].results() if second_machine else []
+    second_machine = ResultsOnThisComputer()
 
     # ---- signs in ----
-    console = open_demo_console(local_results=second_machine_results, save_paths=saves, confirm_print=printed)
+    console = open_demo_console(local_results=second_machine, save_paths=saves, confirm_print=printed)
     page = console.sign_in_and_open_sitting()
     assert console.window.who.text() == "Signed in as Demo Admin"
     for name in (ADA, ALAN, GRACE):
@@ -130,7 +126,7 @@ def test_an_invigilator_runs_a_sitting_and_the_log_shows_every_step(
     wait_for_cell(qtbot, page, ALAN, STATE, "On room1-pc07, in Multiple choice, item 1 of 3")
 
     # ---- the second machine finishes offline; its result code goes by USB stick ----
-    second_machine.append(offline_journals(moved.login, live_server.url))
+    second_machine.journal = offline_journals(moved.login, live_server.url)
     moved.beat(finished=True, outbox_depth=1)
     wait_for_cell(qtbot, page, ALAN, STATE, "Finished: results waiting on room1-pc07")
     assert page.room.row_texts(ALAN)[UNSENT] == "1 waiting on room1-pc07"
@@ -161,7 +157,7 @@ def test_an_invigilator_runs_a_sitting_and_the_log_shows_every_step(
     assert page.room.row_texts(ALAN)[STATE] in ("Finished: results sent", "Finished: marked")
 
     # ---- prints slips ----
-    slips = extra_tab(page, "Slips to hand out")
+    slips = sitting_tab(page, "Slips to hand out")
     assert isinstance(slips, SlipsView)
     page.tabs.setCurrentWidget(slips)
     qtbot.waitUntil(slips.print_button.isEnabled, timeout=TIMEOUT_MS)
@@ -172,7 +168,7 @@ def test_an_invigilator_runs_a_sitting_and_the_log_shows_every_step(
     assert printed.path.read_bytes().startswith(b"%PDF")
 
     # ---- exports results ----
-    results = extra_tab(page, "Results")
+    results = sitting_tab(page, "Results")
     assert isinstance(results, ResultsView)
     page.tabs.setCurrentWidget(results)
     qtbot.waitUntil(lambda: results.table.rowCount() == 3, timeout=TIMEOUT_MS)
