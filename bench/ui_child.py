@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -19,11 +20,13 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
 from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit, QPlainTextEdit, QWidget
 
 from bench.qt_child import peak_rss_kb, rss_kb
+from bench.ui_figures import BareCommit, empty_wal, wal_frames
 from player.audio.devices import FixedOutputDevices
 from player.audio.qt import QtAudioPlayer
 from player.offline_queue.db import journal_path, open_database
 from player.offline_queue.journal import Journal
 from player.ui.controller import ControllerSettings, PlayerController
+from player.ui.garbage import GuiThreadGarbageCollector
 from player.ui.screens.item_widgets import ChoiceAnswer
 from player.ui.style import apply_style
 from player.ui.tasks import TaskRunner
@@ -38,6 +41,11 @@ WAIT_SECONDS = 30.0
 @dataclass
 class Samples:
     answer_ms: list[float] = field(default_factory=list)
+    answer_floor_ms: list[float] = field(default_factory=list)
+    """Bare one-row commits, each alternated with one answer click (see answer_changes)."""
+    wal_frames_per_commit: dict[str, int] = field(default_factory=dict)
+    load_average_before_answers: list[float] = field(default_factory=list)
+    load_average_after_answers: list[float] = field(default_factory=list)
     transition_ms: list[float] = field(default_factory=list)
     autoplay_ms: list[float] = field(default_factory=list)
     journal_rows: int = 0
@@ -67,11 +75,14 @@ class Driver:
 
     def __init__(self, app: QApplication, *, server_url: str, data_dir: Path) -> None:
         self.app = app
-        self.db = open_database(journal_path(data_dir))
+        self.journal_file = journal_path(data_dir)
+        self.db = open_database(self.journal_file)
         self.journal = Journal(self.db)
         devices = FixedOutputDevices(["Bench speakers"])  # no sound card here; QtMultimedia still decodes
         self.player = QtAudioPlayer(devices)
         self.window = MainWindow(player=self.player, devices=devices, soundcheck_clip=soundcheck_path())
+        # As app.py: Python's automatic garbage collection is off; a GUI-thread timer collects between events.
+        GuiThreadGarbageCollector(self.window)
         self.tasks = TaskRunner(parent=self.window)
         self.controller = PlayerController(
             window=self.window,
@@ -97,12 +108,16 @@ class Driver:
         while not condition():
             if time.monotonic() > deadline:
                 raise TimeoutError(f"bench UI: waited {WAIT_SECONDS:.0f} s for {what}")
-            self.app.processEvents()
-            # What returning to app.exec() does and processEvents() alone does not: delete the widgets given
-            # to deleteLater() (each item's old content). Without it the bench keeps every item ever shown.
-            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+            self.settle()
             # Give the GUI thread back to Qt's own timers and the network thread without a busy spin.
             time.sleep(0.0005)
+
+    def settle(self) -> None:
+        """One turn of the event loop: paints, timers (ticks, heartbeats, garbage collection), deferred deletes."""
+        self.app.processEvents()
+        # What returning to app.exec() does and processEvents() alone does not: delete the widgets given
+        # to deleteLater() (each item's old content). Without it the bench keeps every item ever shown.
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
     def on_screen(self, screen: QWidget) -> Callable[[], bool]:
         return lambda: self.window.current_screen() is screen
@@ -149,15 +164,49 @@ class Driver:
         return (time.perf_counter() - started) * 1000
 
 
-def answer_changes(d: Driver, count: int, samples: Samples) -> None:
-    """Alternate the first item's choice: every click commits a journal row before it returns."""
+def answer_changes(d: Driver, count: int, samples: Samples, floor: BareCommit) -> None:
+    """Alternate the first item's choice: every click commits a journal row before it returns.
+
+    Each click is paired with one bare commit (`floor`) in this process, in the journal's folder, so that load
+    drift on the shared machine hits both alike; their order alternates within the pairs, so neither always
+    follows the other's fsync. Both WALs start empty (as the player's journal does at every start) and get the
+    same warm-up. Between pairs the event loop runs once (paints, timers, garbage collection), untimed, as it
+    does between a student's clicks."""
     answer = d.window.item.answer
     assert isinstance(answer, ChoiceAnswer), "the demo's first item is single choice"
     buttons = answer.buttons
-    for n in range(count):
+    page_size = int(d.db.execute("PRAGMA page_size").fetchone()[0])
+    warm_up = max(2, count // 20)
+
+    def click(n: int) -> float:
         started = time.perf_counter()
         buttons[n % 2].click()
-        samples.answer_ms.append((time.perf_counter() - started) * 1000)
+        return (time.perf_counter() - started) * 1000
+
+    click(-warm_up)  # the item's first answer inserts its row; every later click rewrites it
+    d.settle()
+    empty_wal(d.db.conn)
+    floor.empty_wal()
+    # The first commit into each empty WAL shows how many frames one commit writes (the floor should match).
+    click(-warm_up - 1)  # the other choice than the loop's first click, so that one changes the answer too
+    floor.commit_ms()
+    samples.wal_frames_per_commit = {
+        "journal": wal_frames(d.journal_file, page_size=page_size),
+        "floor": floor.wal_frames(),
+    }
+    samples.load_average_before_answers = list(os.getloadavg())
+    for n in range(-warm_up, count):
+        if (n // 2) % 2 == 0:
+            floor_ms = floor.commit_ms()
+            answer_ms = click(n)
+        else:
+            answer_ms = click(n)
+            floor_ms = floor.commit_ms()
+        d.settle()
+        if n >= 0:
+            samples.answer_ms.append(answer_ms)
+            samples.answer_floor_ms.append(floor_ms)
+    samples.load_average_after_answers = list(os.getloadavg())
     if d.window.item.saved.text() != "Saved":
         raise RuntimeError(f"bench UI: after {count} changes the item shows {d.window.item.saved.text()!r}")
 
@@ -174,14 +223,18 @@ def transitions(d: Driver, count: int, samples: Samples) -> None:
             samples.transition_ms.append(d.click_painted(button, painted_target))
 
 
-def sit_demo(d: Driver, code: str, *, answers: int, transition_count: int, samples: Samples) -> None:
+def sit_demo(d: Driver, code: str, *, answers: int, transition_count: int, samples: Samples, floor: Path) -> None:
     w = d.window
     samples.note_rss("window shown")
     d.log_in(code)
     samples.note_rss("logged in")
     d.start_section()
     samples.note_rss("first item")
-    answer_changes(d, answers, samples)
+    bare = BareCommit(floor)
+    try:
+        answer_changes(d, answers, samples, bare)
+    finally:
+        bare.close()
     samples.note_rss("answer changes")
     transitions(d, transition_count, samples)
     samples.note_rss("transitions")
@@ -241,7 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     driver = Driver(app, server_url=args.server, data_dir=args.data_dir)
     samples = Samples()
     try:
-        sit_demo(driver, codes[0], answers=args.answers, transition_count=args.transitions, samples=samples)
+        sit_demo(
+            driver,
+            codes[0],
+            answers=args.answers,
+            transition_count=args.transitions,
+            samples=samples,
+            floor=args.data_dir / "bench-floor.sqlite3",
+        )
         for code in codes[1:]:
             straight_to_dictation(driver, code, samples)
     finally:
