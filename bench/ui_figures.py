@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench.cold_start import qt_env, run_child
 from bench.common import Figure, Sizes, median, percentile
+from player.offline_queue.db import journal_pragmas
 
 CHILD_TIMEOUT_SECONDS = 300.0
 
@@ -41,15 +42,12 @@ def run_ui_child(*, server_url: str, codes: list[str], data_dir: Path, sizes: Si
     return data
 
 
-FLOOR_PRAGMAS = {"busy_timeout": 5000, "journal_mode": "wal", "synchronous": 2, "foreign_keys": 1}
-"""The journal's settings (player/offline_queue/db.py), set on the floor and read back like the journal does."""
-
 WAL_HEADER_BYTES = 32
 WAL_FRAME_HEADER_BYTES = 24
 
 
 class BareCommit:
-    """The floor for a saved answer: one-row commits on plain sqlite3 with the journal's pragmas.
+    """The floor for a saved answer: one-row commits on plain sqlite3 with the journal's pragmas (`journal_pragmas`).
 
     `bench.ui_child` opens it in the journal's folder and alternates it with the real clicks (same process, same
     file system, same warm-up, same number of samples, same starting WAL), so the machine's load drift hits
@@ -60,11 +58,13 @@ class BareCommit:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(path, isolation_level=None)
-        for name, value in FLOOR_PRAGMAS.items():
+        # The journal's own settings (WAL, synchronous=FULL, checkpoint size...), read back as the journal does.
+        wanted = journal_pragmas()
+        for name, value in wanted.items():
             self._conn.execute(f"PRAGMA {name} = {value}")
-        actual = {name: self._conn.execute(f"PRAGMA {name}").fetchone()[0] for name in FLOOR_PRAGMAS}
-        if actual != FLOOR_PRAGMAS:
-            raise RuntimeError(f"{path}: the floor's pragmas did not hold (wanted {FLOOR_PRAGMAS}, got {actual})")
+        actual = {name: self._conn.execute(f"PRAGMA {name}").fetchone()[0] for name in wanted}
+        if actual != wanted:
+            raise RuntimeError(f"{path}: the floor's pragmas did not hold (wanted {wanted}, got {actual})")
         self._page_size = int(self._conn.execute("PRAGMA page_size").fetchone()[0])
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS answers (item_id TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID"

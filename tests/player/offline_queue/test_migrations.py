@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from player.offline_queue.db import DatabaseSetupError, open_database
+from player.offline_queue.db import WAL_AUTOCHECKPOINT_PAGES, DatabaseSetupError, open_database
 from player.offline_queue.migrations import MIGRATIONS, Migration, applied_migrations, apply_migrations
 
 
@@ -23,8 +23,34 @@ def test_pragmas_are_read_back_on_every_connection(tmp_path: Path) -> None:
         assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
+        assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == WAL_AUTOCHECKPOINT_PAGES
+        assert db.execute("PRAGMA journal_size_limit").fetchone()[0] == -1  # a checkpoint never truncates the WAL
     # A plain connection sees WAL too: the mode is stored in the file, not just set on our connection.
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_the_wal_is_checkpointed_early_and_then_overwritten_not_grown(tmp_path: Path) -> None:
+    """A commit that grows the WAL file is slower than one that overwrites it: the WAL stays short and keeps its
+    size once checkpointed, so after its first WAL_AUTOCHECKPOINT_PAGES commits the journal only overwrites."""
+    path = tmp_path / "journal.sqlite3"
+    db = open_database(path)
+    wal = tmp_path / "journal.sqlite3-wal"
+    frame_bytes = db.execute("PRAGMA page_size").fetchone()[0] + 24
+    db.execute("CREATE TABLE one_row (value INTEGER)")
+    db.execute("INSERT INTO one_row VALUES (0)")
+    sizes = []
+    for n in range(3 * WAL_AUTOCHECKPOINT_PAGES):
+        with db.atomic():
+            db.execute("UPDATE one_row SET value = ?", [n])  # one page: one frame per commit
+        sizes.append(wal.stat().st_size)
+
+    longest = max(sizes)
+    assert longest <= 32 + (WAL_AUTOCHECKPOINT_PAGES + 2) * frame_bytes, f"the WAL grew to {longest} bytes"
+    since_longest = sizes[sizes.index(longest) :]
+    assert len(since_longest) > WAL_AUTOCHECKPOINT_PAGES, "the WAL should have been checkpointed and restarted"
+    assert set(since_longest) == {longest}, "a checkpoint truncated the WAL, so later commits grow it again"
+    assert db.execute("SELECT value FROM one_row").fetchone()[0] == 3 * WAL_AUTOCHECKPOINT_PAGES - 1
+    db.close()
 
 
 def test_a_new_journal_has_every_table(tmp_path: Path) -> None:
