@@ -260,9 +260,11 @@ class Journal:
         that the attempt is open and numbers the change itself; the reasons for a refusal are looked up only
         when there is one."""
         encoded = _encode_value(value, item_id=item_id)
-        answered_at = self._timestamp()
+        answered = self._now()
+        answered_at = _iso(answered)
         with self._write_transaction():
-            row = self._db.execute(
+            # The connection's own execute(): inside this transaction sqlite-utils' bookkeeping has nothing to do.
+            row = self._db.conn.execute(
                 "INSERT INTO answers (attempt_id, item_id, value, answered_at, seq) "
                 "SELECT attempt_id, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM answers WHERE attempt_id = ?) "
                 "FROM attempts WHERE attempt_id = ? AND state = 'open' AND moved_at IS NULL "
@@ -274,7 +276,9 @@ class Journal:
             if row is None:
                 self._require_open(attempt_id)  # raises with the reason
                 raise JournalError(f"attempt {attempt_id}: the answer to item {item_id} was not stored")
-        return SavedAnswer(attempt_id, item_id, json.loads(encoded), _parse_time(answered_at), int(row[0]))
+        # From what was just stored, not decoded again: a list is copied, as the caller may change theirs later.
+        stored = list(value) if isinstance(value, list) else value
+        return SavedAnswer(attempt_id, item_id, stored, answered.astimezone(UTC), int(row[0]))
 
     def answers(self, attempt_id: str) -> dict[str, AnswerValue]:
         return {saved.item_id: saved.value for saved in self.saved_answers(attempt_id)}
