@@ -163,8 +163,11 @@ class ItemScreen(QWidget):
 
     def set_saved(self, saved: bool, *, answered: bool) -> None:
         text = "Saved" if saved and answered else "Saving…" if not saved else ""
+        spoken = text or "No answer yet"
+        if text == self.saved.text() and spoken == self.saved.accessibleName():
+            return  # every click of a choice lands here, and the label usually says "Saved" already
         self.saved.setText(text)
-        self.saved.setAccessibleName(text or "No answer yet")
+        self.saved.setAccessibleName(spoken)
 
     def clear(self) -> None:
         """Drop the item's widgets, so nothing of a student's answers stays behind in memory or on screen."""

@@ -125,6 +125,39 @@ def test_arrow_keys_choose_among_single_choice_options(qtbot: QtBot, start_playe
     assert session.answer("mc-circles") == "b"
 
 
+def saved_mark(p: Player) -> tuple[str, str]:
+    """What the student sees next to the question, and what a screen reader says for it."""
+    return p.window.item.saved.text(), p.window.item.saved.accessibleName()
+
+
+def test_the_saved_mark_follows_each_item_for_eyes_and_screen_readers(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo
+) -> None:
+    p = start_player()
+    start_items(qtbot, p, demo.codes[0])
+    answer = p.window.item.answer
+    assert isinstance(answer, ChoiceAnswer)
+    assert saved_mark(p) == ("", "No answer yet")
+
+    answer.buttons[1].click()
+    assert saved_mark(p) == ("Saved", "Saved")
+    answer.buttons[0].click()  # a change on an item already marked saved is saved too, and still says so
+    assert saved_mark(p) == ("Saved", "Saved")
+    session = p.controller.session
+    assert session is not None
+    assert p.journal.answers(session.attempt_id)["mc-circles"] == "a"
+
+    p.controller.go_next()
+    assert saved_mark(p) == ("", "No answer yet")
+    p.controller.go_previous()
+    assert saved_mark(p) == ("Saved", "Saved")
+
+    # Cleared for the next student: an unanswered item must not still be read out as "Saved".
+    p.window.item.clear()
+    p.window.item.set_saved(True, answered=False)
+    assert saved_mark(p) == ("", "No answer yet")
+
+
 def test_arrow_keys_move_among_check_boxes_and_space_ticks(
     qtbot: QtBot, start_player: PlayerFactory, demo: Demo
 ) -> None:
