@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
+import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field
 
 from sync.protocol import AnswerValue
@@ -65,35 +69,124 @@ class Marks(_Record):
 
 def mark(manifest: Manifest, answers: Mapping[str, AnswerValue]) -> Marks:
     """Scores every item; unanswered items score 0. Raises MarkingError for answers that cannot be marked."""
-    known = manifest.items()
-    for item_id in answers:
-        if item_id not in known:
-            raise MarkingError(
-                f"answer for item '{item_id}', which assessment '{manifest.id}' version {manifest.version} "
-                "does not have; check the result was sent for the right assessment version"
+    return Marks.model_validate_json(Marker(manifest).marks_json(answers))
+
+
+_ItemData = dict[str, Any]
+
+
+def _json(value: object) -> str:
+    return pydantic_core.to_json(value).decode()
+
+
+@dataclass(frozen=True)
+class _SectionTable:
+    key: str
+    """The section id as a JSON string."""
+    item_ids: list[str]
+    max_score: float
+    blank_items: str
+    """The JSON of its items' marks when none is answered ("id":{...},"id":{...})."""
+    blank: str
+    """The JSON of its mark when none of its items is answered ("id":{...})."""
+
+
+class Marker:
+    """Marks answers against one manifest, writing the marks as JSON from pieces built once per manifest.
+
+    Built once per parsed manifest (`attempts.Parsed.marker`), so marking a result costs its answered items
+    only: the marks of a blank item and of a section with nothing answered are ready-made JSON. `marks_json()`
+    is the JSON of the `Marks` the models give (`Marks.model_validate_json` reads it back to an equal value;
+    the results table stores it as it is), without building them.
+    """
+
+    def __init__(self, manifest: Manifest) -> None:
+        self._name = f"assessment '{manifest.id}' version {manifest.version}"
+        self._items: dict[str, AnyItem] = manifest.items()
+        self._position = {item_id: n for n, item_id in enumerate(self._items)}
+        self._section_of = {item.id: section.id for section in manifest.sections for item in section.items}
+        self._keys = {item_id: _json(item_id) for item_id in self._items}
+        self._blank: dict[str, _ItemData] = {
+            item_id: _item_data(0.0, _max_score(item), needs_manual=False, answered=False)
+            for item_id, item in self._items.items()
+        }
+        self._blank_json = {item_id: f"{self._keys[item_id]}:{_json(mark)}" for item_id, mark in self._blank.items()}
+        self._sections: dict[str, _SectionTable] = {}
+        for section in manifest.sections:
+            ids = [item.id for item in section.items]
+            max_score = float(round(sum(self._blank[i]["max_score"] for i in ids), _PLACES))
+            key = _json(section.id)
+            self._sections[section.id] = _SectionTable(
+                key=key,
+                item_ids=ids,
+                max_score=max_score,
+                blank_items=",".join(self._blank_json[i] for i in ids),
+                blank=f"{key}:{_json(_section_data(0.0, max_score, needs_manual=False))}",
             )
-    items: dict[str, ItemMark] = {}
-    sections: dict[str, SectionMark] = {}
-    for section in manifest.sections:
-        for item in section.items:
-            items[item.id] = _mark_item(item, answers.get(item.id))
-        section_marks = [items[item.id] for item in section.items]
-        sections[section.id] = SectionMark(
-            score=round(sum(m.score for m in section_marks), _PLACES),
-            max_score=round(sum(m.max_score for m in section_marks), _PLACES),
-            needs_manual=any(m.needs_manual for m in section_marks),
+        self._max_total = _json(float(round(sum(t.max_score for t in self._sections.values()), _PLACES)))
+
+    def marks_json(self, answers: Mapping[str, AnswerValue]) -> str:
+        """Scores every item; unanswered items score 0. Raises MarkingError for answers that cannot be marked."""
+        items = self._items
+        for item_id in answers:
+            if item_id not in items:
+                raise MarkingError(
+                    f"answer for item '{item_id}', which {self._name} does not have; "
+                    "check the result was sent for the right assessment version"
+                )
+        # In the package's order, so an envelope with several bad answers is refused for the first one there.
+        marked = {
+            item_id: _mark_item(items[item_id], answers[item_id])
+            for item_id in sorted(answers, key=self._position.__getitem__)
+            if answers[item_id] is not None
+        }
+        touched = {self._section_of[item_id] for item_id in marked}
+        item_parts: list[str] = []
+        section_parts: list[str] = []
+        scores: list[float] = []
+        for section_id, table in self._sections.items():
+            if section_id not in touched:
+                item_parts.append(table.blank_items)
+                section_parts.append(table.blank)
+                scores.append(0.0)
+                continue
+            in_section: list[_ItemData] = []
+            for item_id in table.item_ids:
+                item_mark = marked.get(item_id)
+                if item_mark is None:
+                    in_section.append(self._blank[item_id])
+                    item_parts.append(self._blank_json[item_id])
+                else:
+                    in_section.append(item_mark)
+                    item_parts.append(f"{self._keys[item_id]}:{_json(item_mark)}")
+            # Summed in item order from floats, exactly as SectionMark's fields were.
+            score = float(round(sum(m["score"] for m in in_section), _PLACES))
+            needs_manual = any(m["needs_manual"] for m in in_section)
+            scores.append(score)
+            section_parts.append(
+                f"{table.key}:{_json(_section_data(score, table.max_score, needs_manual=needs_manual))}"
+            )
+        total = _json(float(round(sum(scores), _PLACES)))
+        return (
+            f'{{"items":{{{",".join(item_parts)}}},"sections":{{{",".join(section_parts)}}},'
+            f'"total":{total},"max_total":{self._max_total}}}'
         )
-    return Marks(
-        items=items,
-        sections=sections,
-        total=round(sum(s.score for s in sections.values()), _PLACES),
-        max_total=round(sum(s.max_score for s in sections.values()), _PLACES),
-    )
+
+    def marks(self, answers: Mapping[str, AnswerValue]) -> dict[str, Any]:
+        """`marks_json` as data: `Marks(...).model_dump(mode="json")`."""
+        data: dict[str, Any] = json.loads(self.marks_json(answers))
+        return data
 
 
-def _mark_item(item: AnyItem, answer: AnswerValue | None) -> ItemMark:
-    if answer is None:
-        return ItemMark(score=0, max_score=_max_score(item), answered=False)
+def _section_data(score: float, max_score: float, *, needs_manual: bool) -> dict[str, Any]:
+    return {"score": score, "max_score": max_score, "needs_manual": needs_manual}
+
+
+def _item_data(score: float, max_score: float, *, needs_manual: bool, answered: bool) -> _ItemData:
+    return {"score": float(score), "max_score": float(max_score), "needs_manual": needs_manual, "answered": answered}
+
+
+def _mark_item(item: AnyItem, answer: AnswerValue) -> _ItemData:
     if isinstance(item, SingleChoiceItem):
         choice = _one_option(item, answer)
         return _scored(item, 1.0 if choice == item.correct else 0.0)
@@ -106,16 +199,16 @@ def _mark_item(item: AnyItem, answer: AnswerValue | None) -> ItemMark:
         return _scored(item, 1.0 if given in accepted else 0.0)
     if isinstance(item, ExtendedTextItem):
         # Nothing to mark automatically; an empty answer is as good as none and needs nobody's time.
-        return ItemMark(score=0, max_score=_max_score(item), needs_manual=bool(text.strip()))
+        return _item_data(0.0, _max_score(item), needs_manual=bool(text.strip()), answered=True)
     return _scored(item, dictation_fraction(item.text, text))
 
 
-def _scored(item: AnyItem, fraction: float) -> ItemMark:
-    return ItemMark(score=round(item.points * fraction, _PLACES), max_score=_max_score(item))
+def _scored(item: AnyItem, fraction: float) -> _ItemData:
+    return _item_data(round(item.points * fraction, _PLACES), _max_score(item), needs_manual=False, answered=True)
 
 
 def _max_score(item: AnyItem) -> float:
-    return round(item.points, _PLACES)
+    return float(round(item.points, _PLACES))
 
 
 def _one_option(item: SingleChoiceItem, answer: AnswerValue) -> str:

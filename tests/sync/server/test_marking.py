@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -207,3 +208,123 @@ def test_the_multiple_choice_key_always_scores_full(correct: list[str], points: 
 def test_dictation_fraction_is_one_for_the_key_and_never_above(key: str, typed: str) -> None:
     assert dictation_fraction(key, key) == 1
     assert 0 <= dictation_fraction(key, typed) <= 1
+
+
+# ---- plain-data marking: exactly the marks the models gave ----------------------------------------------------
+
+
+def reference_marks(manifest: Manifest, answers: dict[str, AnswerValue]) -> dict[str, Any]:
+    """How results were marked before `Marker` (pydantic models per item), kept as the reference it must equal."""
+    from sync.server import marking
+
+    def one(item: Any, answer: AnswerValue | None) -> marking.ItemMark:
+        max_score = round(item.points, 2)
+        if answer is None:
+            return marking.ItemMark(score=0, max_score=max_score, answered=False)
+        if isinstance(item, SingleChoiceItem):
+            choice = marking._one_option(item, answer)
+            return marking.ItemMark(score=round(item.points * (choice == item.correct), 2), max_score=max_score)
+        if isinstance(item, MultipleChoiceItem):
+            fraction = marking._multiple_choice_fraction(item, marking._options(item, answer))
+            return marking.ItemMark(score=round(item.points * fraction, 2), max_score=max_score)
+        text = marking._text(item, answer)
+        if isinstance(item, ShortTextItem):
+            given = marking._normalise(text, case_sensitive=item.case_sensitive)
+            accepted = {marking._normalise(a, case_sensitive=item.case_sensitive) for a in item.accepted}
+            return marking.ItemMark(
+                score=round(item.points * (1.0 if given in accepted else 0.0), 2), max_score=max_score
+            )
+        if isinstance(item, ExtendedTextItem):
+            return marking.ItemMark(score=0, max_score=max_score, needs_manual=bool(text.strip()))
+        return marking.ItemMark(score=round(item.points * dictation_fraction(item.text, text), 2), max_score=max_score)
+
+    known = manifest.items()
+    for item_id in answers:
+        if item_id not in known:
+            raise MarkingError(
+                f"answer for item '{item_id}', which assessment '{manifest.id}' version {manifest.version} "
+                "does not have; check the result was sent for the right assessment version"
+            )
+    items: dict[str, marking.ItemMark] = {}
+    sections: dict[str, marking.SectionMark] = {}
+    for section in manifest.sections:
+        for item in section.items:
+            items[item.id] = one(item, answers.get(item.id))
+        in_section = [items[item.id] for item in section.items]
+        sections[section.id] = marking.SectionMark(
+            score=round(sum(m.score for m in in_section), 2),
+            max_score=round(sum(m.max_score for m in in_section), 2),
+            needs_manual=any(m.needs_manual for m in in_section),
+        )
+    marks = Marks(
+        items=items,
+        sections=sections,
+        total=round(sum(s.score for s in sections.values()), 2),
+        max_total=round(sum(s.max_score for s in sections.values()), 2),
+    )
+    return marks.model_dump(mode="json")
+
+
+def same_outcome(manifest: Manifest, answers: dict[str, AnswerValue]) -> None:
+    """`Marker.marks` stores the same JSON text (key order, 1.0 not 1) or refuses with the same sentence."""
+    from sync.server.marking import Marker
+
+    try:
+        expected = json.dumps(reference_marks(manifest, answers))
+    except MarkingError as refused:
+        expected = f"refused: {refused}"
+    try:
+        got = json.dumps(Marker(manifest).marks(answers))
+    except MarkingError as refused:
+        got = f"refused: {refused}"
+    assert got == expected
+
+
+@given(some_answers())
+def test_plain_data_marks_are_the_models_marks_for_the_demo(answers: dict[str, AnswerValue]) -> None:
+    same_outcome(DEMO, answers)
+
+
+@st.composite
+def manifests_and_answers(draw: st.DrawFn) -> tuple[Manifest, dict[str, AnswerValue]]:
+    """Random packages (points left out, whole or fractional) with answers that may be wrong in shape or id."""
+    sections = []
+    n = 0
+    for s in range(draw(st.integers(1, 3))):
+        items = []
+        for _ in range(draw(st.integers(1, 4))):
+            n += 1
+            kind = draw(
+                st.sampled_from(["single_choice", "multiple_choice", "short_text", "extended_text", "dictation"])
+            )
+            item: dict[str, Any] = {"id": f"q{n}", "type": kind, "prompt": "P"}
+            points = draw(st.one_of(st.none(), st.integers(1, 20), st.floats(0.01, 1000)))
+            if points is not None:
+                item["points"] = points
+            if kind == "single_choice":
+                item |= {"options": CHOICES, "correct": draw(st.sampled_from("abcd"))}
+            elif kind == "multiple_choice":
+                correct = draw(st.lists(st.sampled_from("abcd"), unique=True, min_size=1))
+                item |= {
+                    "options": CHOICES,
+                    "correct": correct,
+                    "scoring": draw(st.sampled_from(["partial", "all_or_nothing"])),
+                }
+            elif kind == "short_text":
+                item |= {"accepted": ["cat", "Paris"], "case_sensitive": draw(st.booleans())}
+            elif kind == "dictation":
+                item |= {"text": "The cat sat on the warm mat."}
+            items.append(item)
+        sections.append({"id": f"s{s}", "title": "S", "time_limit_minutes": 1, "items": items})
+    manifest = Manifest.model_validate({"id": "t", "version": "1", "title": "T", "sections": sections})
+    values = st.one_of(
+        st.sampled_from(["a", "b", "z", "cat", " PARIS ", "", "the cat sat", "The cat sat on the warm mat."]),
+        st.lists(st.sampled_from("abcdz"), max_size=5),
+    )
+    ids = st.sampled_from([f"q{i}" for i in range(1, n + 1)] + ["unknown"])
+    return manifest, draw(st.dictionaries(ids, values, max_size=n + 1))
+
+
+@given(manifests_and_answers())
+def test_plain_data_marks_are_the_models_marks_for_any_package(case: tuple[Manifest, dict[str, AnswerValue]]) -> None:
+    same_outcome(*case)
