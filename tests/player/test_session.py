@@ -16,8 +16,8 @@ from player.session import Phase, SectionEnded, SessionError, SittingSession, Ti
 from tests.player.conftest import ManualClock, make_login
 
 
-def new_session(journal: Journal, clock: ManualClock, delivery: object, **kw: int) -> SittingSession:
-    attempt = journal.start_attempt(make_login(delivery, **kw), server_url="http://server")
+def new_session(journal: Journal, clock: ManualClock, delivery: object, *, extra_time: int = 0) -> SittingSession:
+    attempt = journal.start_attempt(make_login(delivery, extra_time=extra_time), server_url="http://server")
     return SittingSession(journal=journal, attempt=attempt, clock=clock)
 
 
