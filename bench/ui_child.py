@@ -2,7 +2,8 @@
 
 `python -m bench.ui_child --server URL --codes C1,C2 --data-dir D --answers N --transitions N`: the first code
 sits the whole demo (answer saves and item transitions measured on the way, peak RSS read at its end); every
-code measures the dictation section's autoplay (item shown -> playback position > 0).
+code measures the dictation section's autoplay (item shown -> playback position > 0). Each answer save is paired
+with a bare one-row commit next to the journal (`bench.ui_figures.BareCommit`): the same-run floor of that figure.
 """
 
 from __future__ import annotations
