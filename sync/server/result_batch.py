@@ -3,29 +3,54 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+import pydantic_core
+from sqlalchemy import column, insert, null, select, table
 from sqlalchemy.orm import Session
 
 from sync import protocol
-from sync.server.attempts import ManifestCache, check_same_body, receipt, store_new_result
+from sync.server.attempts import (
+    ManifestCache,
+    NewResult,
+    NewResults,
+    body_digest,
+    check_same_body,
+    idempotency_conflict,
+)
 from sync.server.errors import ServiceError
 from sync.server.models import Attempt, Result
+from sync.server.store import JSONText
+
+_RESULTS = Result.metadata.tables[Result.__tablename__]
+# The same table for the batch INSERT, with the columns' own types only where the driver needs them (JSON, so
+# each dialect binds it as JSON): every other value is handed over already as the column would store it, so
+# 200 rows do not each pass through the types' bind processing. The times are converted once per batch by the
+# real columns' processors (`_stored_time`).
+_INSERT = table(
+    Result.__tablename__,
+    *(column(name) for name in ("id", "attempt_id", "idempotency_key", "body_sha256", "status", "error")),
+    column("body", _RESULTS.c.body.type),
+    column("marks", _RESULTS.c.marks.type),
+    column("received_at"),
+    column("marked_at"),
+)
+
+ReplyItem = dict[str, Any]
+"""One item of the reply: `protocol.BatchItemReceipt` as plain data (it is serialised, never validated again)."""
 
 
-def _refused(envelope: protocol.ResultEnvelope, exc: ServiceError) -> protocol.BatchItemReceipt:
-    return protocol.BatchItemReceipt(
-        idempotency_key=envelope.idempotency_key,
-        status=exc.status,
-        error=protocol.ErrorBody(error=exc.error, message=exc.message),
-    )
+@dataclass(frozen=True)
+class _Held:
+    """A result held under a key of this batch: read from the table, or stored by this batch (with its digest)."""
 
-
-def _stored(result: Result, *, duplicate: bool) -> protocol.BatchItemReceipt:
-    return protocol.BatchItemReceipt(
-        idempotency_key=result.idempotency_key, status=200, receipt=receipt(result, duplicate=duplicate)
-    )
+    id: str
+    attempt_id: str
+    status: str
+    body: dict[str, Any]
+    digest: str | None = None
 
 
 def store_batch(
@@ -35,31 +60,102 @@ def store_batch(
     *,
     now: datetime,
     manifests: ManifestCache | None = None,
-) -> list[protocol.BatchItemReceipt]:
+) -> list[ReplyItem]:
     """Store each envelope as the single-envelope route would, in the caller's one transaction.
 
     A refused envelope (409 conflict or too late, 422 wrong attempt) gets its own status and error and writes
     nothing, so it does not sink the others; an envelope repeated (in this batch or from before) is a duplicate.
+    The new rows go in with one INSERT (executemany); a key stored meanwhile by another request makes it raise
+    IntegrityError, which the route answers by trying the whole batch again.
     """
     keys = [e.idempotency_key for e in envelopes]
-    # One query for every key instead of one per envelope.
-    held = {r.idempotency_key: r for r in session.scalars(select(Result).where(Result.idempotency_key.in_(keys)))}
-    items: list[protocol.BatchItemReceipt] = []
+    # One query for every key instead of one per envelope, and only the columns a receipt and a comparison need.
+    found = session.execute(
+        select(Result.idempotency_key, Result.id, Result.attempt_id, Result.status, Result.body).where(
+            Result.idempotency_key.in_(keys)
+        )
+    )
+    held = {
+        key: _Held(id=id_, attempt_id=attempt_id, status=status, body=body)
+        for key, id_, attempt_id, status, body in found
+    }
+    accepting = NewResults(session, attempt, now=now, manifests=manifests)
+    rows: list[NewResult] = []
+    items: list[ReplyItem] = []
     for envelope in envelopes:
+        key = envelope.idempotency_key
         try:
             if envelope.attempt_id != attempt.id:
                 raise ServiceError(
                     422, "wrong_attempt", "These results belong to a different attempt than the one signed in."
                 )
-            found = held.get(envelope.idempotency_key)
-            if found is not None:
-                check_same_body(found, envelope)
-                items.append(_stored(found, duplicate=True))
+            before = held.get(key)
+            if before is not None:
+                if before.digest is None:
+                    check_same_body(before, envelope)
+                elif before.digest != body_digest(envelope):  # twice in this batch: compared as digests
+                    raise idempotency_conflict(envelope)
+                items.append(_stored(key, before.id, before.status, duplicate=True))
                 continue
-            result = store_new_result(session, attempt, envelope, now=now, manifests=manifests)
+            new = accepting.accept(envelope)
         except ServiceError as exc:
-            items.append(_refused(envelope, exc))
+            items.append(_refused(key, exc))
             continue
-        held[result.idempotency_key] = result
-        items.append(_stored(result, duplicate=False))
+        held[key] = _Held(
+            id=new.id, attempt_id=new.attempt_id, status=new.status, body=new.body, digest=new.body_sha256
+        )
+        rows.append(new)
+        items.append(_stored(key, new.id, new.status, duplicate=False))
+    if rows:
+        now_stored = _stored_time(session, now)
+        session.execute(
+            insert(_INSERT),
+            [
+                {
+                    "id": new.id,
+                    "attempt_id": new.attempt_id,
+                    "idempotency_key": new.idempotency_key,
+                    "body_sha256": new.body_sha256,
+                    "status": new.status,
+                    "error": new.error,
+                    # JSON written once here (pydantic's serialiser), which the column then stores as it is.
+                    "body": JSONText(pydantic_core.to_json(new.body).decode()),
+                    # SQL NULL when marking failed, as before (None would be stored as the JSON text 'null').
+                    "marks": null() if new.marks_json is None else JSONText(new.marks_json),
+                    "received_at": now_stored,
+                    "marked_at": None if new.marked_at is None else now_stored,
+                }
+                for new in rows
+            ],
+        )
     return items
+
+
+def _stored_time(session: Session, moment: datetime) -> Any:
+    """`moment` as `results.received_at` binds it on this connection's dialect (all rows share it)."""
+    dialect = session.get_bind().dialect
+    process = _RESULTS.c.received_at.type.dialect_impl(dialect).bind_processor(dialect)
+    return moment if process is None else process(moment)
+
+
+def reply_json(items: list[ReplyItem]) -> bytes:
+    """`protocol.ResultBatchReply(items=...)` as JSON, without building and validating 200 receipts again."""
+    return pydantic_core.to_json({"items": items})
+
+
+def _stored(key: str, result_id: str, status: str, *, duplicate: bool) -> ReplyItem:
+    return {
+        "idempotency_key": key,
+        "status": 200,
+        "receipt": {"result_id": result_id, "idempotency_key": key, "status": status, "duplicate": duplicate},
+        "error": None,
+    }
+
+
+def _refused(key: str, exc: ServiceError) -> ReplyItem:
+    return {
+        "idempotency_key": key,
+        "status": exc.status,
+        "receipt": None,
+        "error": {"error": exc.error, "message": exc.message, "retry_after_seconds": None},
+    }

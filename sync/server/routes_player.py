@@ -140,7 +140,6 @@ def _store_batch(attempt_id: str, body: protocol.ResultBatch, token: str, ctx: C
     with ctx.store.transaction(queued=True) as session:
         attempt = attempts.attempt_for_results(session, attempt_id, token)
         items = result_batch.store_batch(session, attempt, body.envelopes, now=ctx.clock(), manifests=ctx.manifests)
-        session.flush()  # inside the transaction: a duplicate key fails here, before the commit
-    # Serialised here: returned as a model, FastAPI would validate the 200 receipts it was just handed again.
-    reply = protocol.ResultBatchReply(items=items)
-    return Response(content=reply.model_dump_json(), media_type="application/json")
+        session.flush()  # inside the transaction: a change to the attempt is written before the commit
+    # Serialised as plain data: returned as a model, FastAPI would validate the 200 receipts again.
+    return Response(content=result_batch.reply_json(items), media_type="application/json")

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from sync.protocol import MAX_BATCH_ENVELOPES
-from sync.server.models import Result
+from sync.protocol import MAX_BATCH_ENVELOPES, AnswerValue
+from sync.server.content import load_stored_manifest
+from sync.server.models import Assessment, Attempt, Result
 from sync.server.store import Store
 from tests.sync.server.conftest import API, Demo, bearer, envelope, player_login
+from tests.sync.server.test_marking import reference_marks
 
 
 def send_batch(client: TestClient, login: dict[str, Any], envelopes: list[dict[str, Any]]) -> Any:
@@ -94,3 +100,101 @@ def test_a_batch_with_another_attempts_token_is_refused_whole(client: TestClient
     assert reply.status_code == 404
     with store.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Result)) == 0
+
+
+def raw_rows(store: Store) -> dict[str, Any]:
+    """Every stored result as SQLite holds it (text, not through the ORM's types), by key."""
+    with store.transaction() as session:
+        rows = session.execute(
+            text(
+                "SELECT idempotency_key, attempt_id, body, received_at, status, error, marks, marks IS NULL, "
+                "marked_at FROM results"
+            )
+        )
+        return {row[0]: row for row in rows}
+
+
+def test_a_batch_stores_each_row_as_the_single_route_does(client: TestClient, demo: Demo, store: Store) -> None:
+    login = player_login(client, demo.codes[0])
+    answer_sets = [{"mc-circles": "b", "short-plural": "children"}, {"dict-cat": "the cat"}, {}, {"nope": "x"}]
+    alone = [envelope(login["attempt_id"], answers, final=False) for answers in answer_sets]
+    together = [{**e, "idempotency_key": str(uuid.uuid4())} for e in alone]
+    for one in alone:
+        reply = client.post(
+            f"{API}/attempts/{login['attempt_id']}/results", json=one, headers=bearer(login["attempt_token"])
+        )
+        assert reply.status_code == 200, reply.text
+    assert send_batch(client, login, together).status_code == 200
+
+    rows = raw_rows(store)
+    for one, batched in zip(alone, together, strict=True):
+        single, batch = rows[one["idempotency_key"]], rows[batched["idempotency_key"]]
+        assert json.loads(batch.body) == {**json.loads(single.body), "idempotency_key": batched["idempotency_key"]}
+        # Same clock, same text: the times are stored in the column's own format.
+        assert (batch.received_at, batch.marked_at) == (single.received_at, single.marked_at)
+        assert (batch.status, batch.error) == (single.status, single.error)
+        assert batch[7] == single[7], "no marks is SQL NULL either way (not the JSON text 'null')"
+        assert batch.marks is None or json.loads(batch.marks) == json.loads(single.marks)
+    failed = rows[together[-1]["idempotency_key"]]
+    assert (failed.status, failed.marks, failed.marked_at) == ("marking_failed", None, None)
+    assert "'nope'" in failed.error
+
+
+def test_a_batch_marks_each_result_as_the_models_did(client: TestClient, demo: Demo, store: Store) -> None:
+    login = player_login(client, demo.codes[0])
+    answers: dict[str, AnswerValue] = {
+        "mc-circles": "b",
+        "mc-nouns": ["a", "c"],
+        "short-describe": "My garden.",
+        "dict-cat": "the cat sat",
+    }
+    sent = envelope(login["attempt_id"], answers, final=False)
+    [item] = send_batch(client, login, [sent]).json()["items"]
+    assert item["receipt"]["status"] == "marked"
+    with store.transaction() as session:
+        manifest = load_stored_manifest(session.scalars(select(Assessment.manifest_json)).one())
+    stored = json.loads(raw_rows(store)[sent["idempotency_key"]].marks)
+    assert json.dumps(stored) == json.dumps(reference_marks(manifest, answers))
+
+
+def test_an_envelope_twice_in_one_batch_with_other_answers_is_a_conflict_for_the_second(
+    client: TestClient, demo: Demo, store: Store
+) -> None:
+    login = player_login(client, demo.codes[0])
+    first = envelope(login["attempt_id"], {"mc-circles": "a"}, final=False)
+    same_later = {**first, "finished_at": first["finished_at"].replace("+00:00", ".999+00:00")}
+    changed = {**first, "answers": []}
+
+    reply = send_batch(client, login, [first, same_later, changed])
+
+    stored, repeat, conflict = reply.json()["items"]
+    assert (stored["status"], repeat["status"], conflict["status"]) == (200, 200, 409)
+    assert repeat["receipt"] == {**stored["receipt"], "duplicate": True}, "a time within the same second is the same"
+    assert conflict["error"]["error"] == "idempotency_conflict"
+    assert stored_keys(store) == [first["idempotency_key"]]
+
+
+def test_a_final_envelope_in_a_batch_finishes_the_attempt_and_frees_the_machine(
+    client: TestClient, demo: Demo, store: Store
+) -> None:
+    login = player_login(client, demo.codes[0])
+    part = envelope(login["attempt_id"], {"mc-circles": "a"}, final=False)
+    last = envelope(login["attempt_id"], {"dict-cat": "the cat"}, final=True)
+    assert send_batch(client, login, [part, last]).status_code == 200
+    with store.transaction() as session:
+        attempt = session.get(Attempt, login["attempt_id"])
+        assert attempt is not None
+        assert attempt.finished_at == datetime.fromisoformat(last["finished_at"])
+        assert attempt.machine_id is None
+
+
+def test_new_result_ids_are_uuids_that_grow_with_time(client: TestClient, demo: Demo, store: Store) -> None:
+    login = player_login(client, demo.codes[0])
+    before = time.time_ns() // 1_000_000
+    items = send_batch(client, login, [envelope(login["attempt_id"], {}, final=False) for _ in range(3)]).json()
+    after = time.time_ns() // 1_000_000
+    for item in items["items"]:
+        made = uuid.UUID(item["receipt"]["result_id"])
+        assert (made.version, made.variant) == (7, uuid.RFC_4122)
+        # The first 48 bits are the milliseconds it was made at, so a batch's rows append to the index.
+        assert before <= made.int >> 80 <= after
