@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
@@ -31,6 +31,9 @@ class PausedOverlay(QWidget):
     """Covers the whole window while the invigilator has paused the sitting; it alone takes the keyboard."""
 
     def __init__(self, parent: QWidget) -> None:
+        # Made after the first paint: the first use of `Qt` builds PySide's whole enum namespace (see common.label).
+        from PySide6.QtCore import Qt
+
         super().__init__(parent)
         self.setObjectName("pausedOverlay")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -81,8 +84,9 @@ class MainWindow(QMainWindow):
     """Holds the screens; the controller decides which one shows. Closing asks the controller to save first.
 
     Built in two steps so the access-code screen can be on screen quickly: the constructor makes the frame and
-    that screen; `add_sitting_screens` makes the rest (which need the audio stack). Given the audio parts, the
-    constructor does both."""
+    that screen; `add_sitting_screens` makes the rest (which need the audio stack) and the pause overlay. Given
+    the audio parts, the constructor does both. Nothing before the first paint may touch PySide's `Qt`
+    namespace (see common.label)."""
 
     confirm: ConfirmScreen
     instructions: InstructionsScreen
@@ -90,6 +94,8 @@ class MainWindow(QMainWindow):
     item: ItemScreen
     review: ReviewScreen
     finished: FinishedScreen
+    paused_overlay: PausedOverlay
+    """Made with the sitting screens: only a sitting can be paused."""
 
     def __init__(
         self,
@@ -124,7 +130,6 @@ class MainWindow(QMainWindow):
         self._central = central
         self.show_header(None)
         set_message(self.banner, "")
-        self.paused_overlay = PausedOverlay(self)
         self._focus_before_pause: QWidget | None = None
         self.resize(1024, 720)
         self.on_close: list[Callable[[], None]] = []
@@ -155,6 +160,8 @@ class MainWindow(QMainWindow):
         self.finished = FinishedScreen()
         for screen in (self.confirm, self.instructions, self.sound_check, self.item, self.review, self.finished):
             self.stack.addWidget(screen)
+        self.paused_overlay = PausedOverlay(self)
+        self.paused_overlay.setGeometry(self.rect())
         self._has_sitting_screens = True
 
     @property
@@ -190,7 +197,7 @@ class MainWindow(QMainWindow):
     def set_paused(self, paused: bool) -> None:
         """Show or hide "Paused by your invigilator" over everything. The screens underneath are disabled, so no
         key or click reaches the item while the clock is stopped; the focus comes back where it was."""
-        if paused == self.is_paused():
+        if paused == self.is_paused() or not self._has_sitting_screens:
             return
         central = self._central
         if paused:
@@ -208,11 +215,12 @@ class MainWindow(QMainWindow):
             previous.setFocus()
 
     def is_paused(self) -> bool:
-        return not self.paused_overlay.isHidden()
+        return self._has_sitting_screens and not self.paused_overlay.isHidden()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self.paused_overlay.setGeometry(self.rect())
+        if self._has_sitting_screens:
+            self.paused_overlay.setGeometry(self.rect())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         for callback in self.on_close:

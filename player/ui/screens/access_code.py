@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLineEdit, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QWidget
 
 from player.ui.screens.common import button, centred_column, label, set_message
 from sync import accesscode
@@ -45,8 +45,10 @@ class AccessCodeScreen(QWidget):
         for widget in (self.heading, self.hint, self.code_edit, self.start_button, self.status, self.error):
             layout.addWidget(widget)
         layout.addStretch(2)
-        layout.addWidget(self.staff_link, 0, Qt.AlignmentFlag.AlignRight)
-        layout.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        link_row = QHBoxLayout()
+        link_row.addStretch(1)
+        link_row.addWidget(self.staff_link)
+        layout.addLayout(link_row)
         self.setTabOrder(self.code_edit, self.start_button)
         self.setTabOrder(self.start_button, self.staff_link)
 

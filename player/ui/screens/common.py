@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 COLUMN_WIDTH = 720
@@ -11,7 +10,10 @@ COLUMN_WIDTH = 720
 def label(text: str = "", *, name: str = "", accessible: str = "", wrap: bool = True) -> QLabel:
     widget = QLabel(text)
     widget.setWordWrap(wrap)
-    widget.setTextFormat(Qt.TextFormat.PlainText)
+    # Named, not Qt.TextFormat.PlainText: the first use of PySide's `Qt` namespace builds all its ~90 enum
+    # classes (25-40 ms), and the access-code screen must be painted without waiting for that.
+    if not widget.setProperty("textFormat", "PlainText"):
+        raise RuntimeError("QLabel has no textFormat property")
     if name:
         widget.setObjectName(name)
     widget.setAccessibleName(accessible or text or name)
@@ -19,7 +21,9 @@ def label(text: str = "", *, name: str = "", accessible: str = "", wrap: bool = 
 
 
 def button(text: str, *, accessible: str = "", primary: bool = False, parent: QWidget | None = None) -> QPushButton:
-    widget = QPushButton(text, parent)
+    # Without a parent, QPushButton(text, None) would make PySide weigh the QIcon overload too, loading QIcon and
+    # its enums (~3 ms) before the first paint.
+    widget = QPushButton(text) if parent is None else QPushButton(text, parent)
     # "&" marks a mnemonic (Alt+letter) and must not be read out.
     widget.setAccessibleName(accessible or text.replace("&", ""))
     widget.setAutoDefault(False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from player.ui.controller import CHECKING, downloading_text
@@ -86,3 +87,13 @@ def test_the_download_is_shown_file_by_file(qtbot: QtBot, start_player: PlayerFa
     qtbot.waitUntil(lambda: p.window.current_screen() is p.window.confirm, timeout=TIMEOUT_MS)
     assert shown == [CHECKING] + [downloading_text(done, 3) for done in range(4)]
     assert downloading_text(1, 1) == "Downloading the test: 1 of 1 file"
+
+
+def test_a_message_with_markup_is_shown_as_typed_not_as_formatting(qtbot: QtBot, start_player: PlayerFactory) -> None:
+    """The labels are plain text (set by name, so the first paint need not build PySide's `Qt` enum namespace)."""
+    p = start_player(server_url=CLOSED_PORT)
+    screen = p.window.access_code
+    screen.show_error("<b>ABCD</b> & <i>1234</i>")
+    assert screen.error.textFormat() == Qt.TextFormat.PlainText
+    assert screen.heading.textFormat() == Qt.TextFormat.PlainText
+    assert screen.error.text() == "<b>ABCD</b> & <i>1234</i>"
