@@ -1,36 +1,35 @@
-"""The player's entry point: config, logging, journal, client and Qt wired together, then the window."""
+"""The player's entry point: the access-code screen first, then config, logging, journal, client and the rest."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import importlib.util
 import logging
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
-from player.config import ConfigError, PlayerConfig, default_sources, load_config, resolve_machine_id
-from player.ui.controller import ControllerSettings, PlayerController, SittingParts
 from player.ui.garbage import GuiThreadGarbageCollector
 from player.ui.style import apply_style
-from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
 
 if TYPE_CHECKING:
-    # Imported by the functions that build them, after the first paint (see main): requests, pydantic,
-    # sqlite-utils and QtMultimedia would otherwise triple the time to the access-code screen.
+    # Imported by the functions that use them, after the access-code screen's first paint (see main): before
+    # it, only the window and that screen are loaded. The config reader, the controller and the session cost
+    # ~45 ms of CPU, the Qt enum namespace ~30 ms, and requests, pydantic, sqlite-utils and QtMultimedia most
+    # of a second.
     import sqlite_utils
+    from PySide6.QtCore import QTimer
 
     from player.audio.qt import QtAudioPlayer
+    from player.config import PlayerConfig
     from player.credentials import TokenStore
     from player.offline_queue.journal import Journal
     from player.offline_queue.uploader import Uploader
+    from player.ui.controller import PlayerController, SittingParts
+    from player.ui.tasks import TaskRunner
     from sync.client import InvigilClient
 
 log = logging.getLogger(__name__)
@@ -48,6 +47,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def configure(args: argparse.Namespace) -> PlayerConfig:
+    """The config files and environment, then the command line over them. Raises ConfigError."""
+    import dataclasses
+
+    from player.config import default_sources, load_config
+
     config = load_config(default_sources())
     if args.server:
         config = dataclasses.replace(config, server_url=args.server.strip().rstrip("/"))
@@ -78,6 +82,10 @@ def close_on_interrupt(window: QWidget) -> QTimer:
 
     Python runs signal handlers only when it gets control, which Qt's event loop never gives it; the
     returned timer (kept alive by its parent, the window) hands it control a few times a second."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
     signal.signal(signal.SIGINT, lambda _signum, _frame: window.close())
     wake = QTimer(window)
     wake.timeout.connect(lambda: None)
@@ -126,6 +134,8 @@ def staff_console_opener(
 
     The console is imported, and the keyring probed, on first use, not at start-up: a student machine may
     never open it, and importing it costs ~300 ms and ~14 MB. Raises ImportError then if it cannot be loaded."""
+    import importlib.util
+
     if importlib.util.find_spec("player.ui.console") is None:
         log.warning("This build has no staff console")
         return None
@@ -158,13 +168,29 @@ def staff_console_opener(
     return open_staff_console
 
 
-@dataclasses.dataclass
 class Started:
     """What the deferred half of start-up built, so main() can close it; empty until then."""
 
-    db: sqlite_utils.Database | None = None
-    player: QtAudioPlayer | None = None
-    uploader: Uploader | None = None
+    def __init__(self) -> None:
+        self.db: sqlite_utils.Database | None = None
+        self.player: QtAudioPlayer | None = None
+        self.uploader: Uploader | None = None
+        self.tasks: TaskRunner | None = None
+        self.controller: PlayerController | None = None
+        self.failure: str | None = None
+        """Why start-up failed after the window appeared (the app then exits with status 2)."""
+
+    def close(self) -> None:
+        if self.controller is not None:
+            self.controller.shutdown()
+        if self.uploader is not None:
+            self.uploader.stop()
+        if self.tasks is not None:
+            self.tasks.wait()
+        if self.player is not None:
+            self.player.close()
+        if self.db is not None:
+            self.db.close()
 
 
 def build_sitting_parts(window: MainWindow, *, config: PlayerConfig, started: Started) -> SittingParts:
@@ -176,6 +202,7 @@ def build_sitting_parts(window: MainWindow, *, config: PlayerConfig, started: St
     from player.audio.qt import QtAudioPlayer
     from player.offline_queue.db import journal_path, open_database
     from player.offline_queue.journal import Journal
+    from player.ui.controller import SittingParts
     from resources import soundcheck_path
     from sync.mediacache import MediaCache
 
@@ -186,33 +213,64 @@ def build_sitting_parts(window: MainWindow, *, config: PlayerConfig, started: St
     return SittingParts(journal=Journal(started.db), media_cache=MediaCache(config.data_dir / "media"), player=player)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+class EarlyInput:
+    """A code submitted (or "Staff sign in" chosen) in the moment between the first paint and the controller's
+    creation, which nothing listens to yet: kept, and handed on once the controller is listening."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self._window = window
+        self._code: str | None = None
+        self._staff = False
+        window.access_code.submitted.connect(self._keep_code)
+        window.access_code.staff_requested.connect(self._keep_staff)
+
+    def _keep_code(self, code: str) -> None:
+        self._code = code
+
+    def _keep_staff(self) -> None:
+        self._staff = True
+
+    def hand_on(self, controller: PlayerController) -> None:
+        """Emit what was kept again, now that `controller` listens; a code only while the access-code screen is
+        still waiting for one (start-up may have resumed a sitting instead)."""
+        screen = self._window.access_code
+        screen.submitted.disconnect(self._keep_code)
+        screen.staff_requested.disconnect(self._keep_staff)
+        code, self._code = self._code, None
+        if code is not None and self._window.current_screen() is screen and controller.session is None:
+            screen.submitted.emit(code)
+        if self._staff:
+            self._staff = False
+            screen.staff_requested.emit()
+
+
+def start_player(
+    app: QApplication, window: MainWindow, args: argparse.Namespace, started: Started, early: EarlyInput
+) -> None:
+    """The second half of start-up, after the access-code screen's first paint: config and machine id, the
+    controller, then (in controller.start()) logging, journal, audio, the other screens and the uploader, and the
+    resume check. A failure closes the window again: the app exits with status 2 and the message."""
+    from player.config import ConfigError, resolve_machine_id
+    from player.offline_queue.db import DatabaseSetupError
+    from player.ui.controller import ControllerSettings, PlayerController
+    from player.ui.tasks import TaskRunner
+
+    def fail(exc: Exception) -> None:
+        started.failure = str(exc)
+        log.error("Invigil cannot start: %s", exc)
+        app.exit(2)
+
     try:
         config = configure(args)
-        machine_id = resolve_machine_id(config)  # also finds a data dir that cannot be written, before any window
+        machine_id = resolve_machine_id(config)  # also finds a data dir that cannot be written
     except (ConfigError, OSError) as exc:
-        print(f"Invigil cannot start: {exc}", file=sys.stderr)
-        return 2
-
+        fail(exc)
+        return
+    close_on_interrupt(window)
     connect = client_maker(config, machine_id)
-
-    def make_client() -> InvigilClient:
-        return connect(config.server_url)
-
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    assert isinstance(app, QApplication)
-    apply_style(app)
-    # The window starts with the access-code screen alone; everything else is built after its first paint.
-    window = MainWindow()
-    GuiThreadGarbageCollector(window)
-    tasks = TaskRunner(parent=window)
-    started = Started()
-    failure: list[str] = []
+    tasks = started.tasks = TaskRunner(parent=window)
 
     def build_parts() -> SittingParts:
-        from player.offline_queue.db import DatabaseSetupError
-
         try:
             log_path = setup_logging(config)
             log.info(
@@ -220,10 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             parts = build_sitting_parts(window, config=config, started=started)
         except (DatabaseSetupError, OSError) as exc:
-            # The window is already up: it closes again, with the message and status of a failed start.
-            failure.append(str(exc))
-            log.error("Invigil cannot start: %s", exc)
-            app.exit(2)
+            fail(exc)
             raise
         uploader = started.uploader = make_uploader(config, machine_id)
         controller.wake_uploader = uploader.wake
@@ -233,9 +288,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         uploader.start()
         return parts
 
-    controller = PlayerController(
+    controller = started.controller = PlayerController(
         window=window,
-        make_client=make_client,
+        make_client=lambda: connect(config.server_url),
         tasks=tasks,
         settings=ControllerSettings(
             server_url=config.server_url,
@@ -245,32 +300,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         build_parts=build_parts,
     )
+    try:
+        controller.start()  # builds the parts, then resumes an open attempt or waits for a code
+    except Exception:
+        if started.failure is None:
+            raise
+        return  # build_parts logged it and asked the app to exit with status 2
+    early.hand_on(controller)
 
-    def finish_start() -> None:
-        try:
-            controller.start()  # builds the parts, then resumes an open attempt or waits for a code
-        except Exception:
-            if not failure:
-                raise
-            # else: build_parts logged it and asked the app to exit with status 2
 
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    apply_style(app)
+    # Only the access-code screen is built before its first paint; everything else comes after (start_player).
+    window = MainWindow()
+    GuiThreadGarbageCollector(window)
+    early = EarlyInput(window)
+    started = Started()
     window.show()
-    window.after_first_paint(finish_start)
-    close_on_interrupt(window)
+    window.after_first_paint(lambda: start_player(app, window, args, started, early))
     try:
         status = int(app.exec())
     finally:
-        controller.shutdown()
-        if started.uploader is not None:
-            started.uploader.stop()
-        tasks.wait()
-        if started.player is not None:
-            started.player.close()
-        if started.db is not None:
-            started.db.close()
+        started.close()
         log.info("Invigil player stopped")
-    if failure:
-        print(f"Invigil cannot start: {failure[0]}", file=sys.stderr)
+    if started.failure is not None:
+        print(f"Invigil cannot start: {started.failure}", file=sys.stderr)
         return 2
     return status
 

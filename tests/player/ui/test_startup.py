@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -171,3 +175,125 @@ def test_a_code_typed_before_start_up_finished_still_logs_in(
         tasks.wait()
         for close in closers:
             close()
+
+
+# Run in a fresh process (this one has loaded everything): the real main() up to the access-code screen's first
+# paint, then report what was loaded by then.
+FIRST_PAINT_CHILD = """
+import json, os, sys
+import PySide6.QtCore as QtCore
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtWidgets import QApplication
+
+lazy = "Qt" not in vars(QtCore)  # PySide6 makes a class (and its enums) on first use
+from player.app import main
+from player.ui.screens.access_code import AccessCodeScreen
+
+class Spy(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and isinstance(watched, AccessCodeScreen):
+            report = {"lazy": lazy, "qt_namespace": "Qt" in vars(QtCore), "modules": sorted(sys.modules)}
+            print(json.dumps(report), flush=True)
+            os._exit(0)
+        return False
+
+app = QApplication(sys.argv[:1])
+spy = Spy()
+app.installEventFilter(spy)
+main(["--server", "http://127.0.0.1:9", "--data-dir", sys.argv[1]])
+"""
+
+# What the access-code screen does not need: each would delay it (docs/performance.md, cold start).
+NOT_BEFORE_FIRST_PAINT = (
+    "player.config",  # json, tomllib, uuid, platformdirs
+    "player.ui.controller",
+    "player.session",
+    "player.offline_queue.journal",
+    "player.ui.screens.finished",
+    "player.audio.qt",
+    "PySide6.QtMultimedia",
+    "sqlite_utils",
+    "requests",
+    "pydantic",
+    "cryptography",
+    "sync.protocol",
+    "logging.handlers",
+)
+
+
+def test_only_the_window_is_loaded_before_the_access_code_screen_is_painted(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "INVIGIL_CONFIG": str(tmp_path / "no-such-config.toml")}
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_PAINT_CHILD, str(tmp_path / "data")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    loaded = set(report["modules"])
+    assert "player.ui.window" in loaded
+    assert not loaded & set(NOT_BEFORE_FIRST_PAINT)
+    if report["lazy"]:
+        # Any Qt.X (an alignment, a text format) builds all ~90 enum classes of PySide's `Qt` namespace (25-40 ms).
+        assert not report["qt_namespace"], "something before the first paint used PySide6.QtCore.Qt"
+    assert not (tmp_path / "data").exists(), "the data dir was touched before the first paint"
+
+
+def test_a_code_typed_at_the_first_paint_is_handed_to_the_controller_once_it_exists(
+    qtbot: QtBot, tmp_path: Path, app_process_state: None, live_server: LiveServer, demo: Demo
+) -> None:
+    """Between the first paint and the rest of start-up nothing listens to the access-code screen yet."""
+
+    def type_code() -> None:
+        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+        assert not window.has_sitting_screens  # before start-up went on
+        window.access_code.code_edit.setText(demo.codes[0])
+        window.access_code.start_button.click()
+
+    spy = PaintSpy(type_code)
+    app = QApplication.instance()
+    assert app is not None
+    app.installEventFilter(spy)
+    confirmed: list[str] = []
+    polls: list[int] = []
+
+    def step(window: MainWindow) -> bool:
+        polls.append(1)
+        if window.has_sitting_screens and window.current_screen() is window.confirm:
+            confirmed.append(window.confirm.student.text())
+            return True
+        return len(polls) > 1500  # the code was lost: close after ~15 s so the test fails, not hangs
+
+    try:
+        status = run_main(["--server", live_server.url, "--data-dir", str(tmp_path / "data")], step)
+    finally:
+        app.removeEventFilter(spy)
+    assert status == 0
+    assert confirmed == ["Ada Lovelace"]
+
+
+def test_a_bad_config_file_closes_the_window_and_names_the_file(
+    qtbot: QtBot,
+    tmp_path: Path,
+    app_process_state: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The config is read after the first paint: a bad one still ends the start with status 2 and the reason."""
+    config = tmp_path / "config.toml"
+    config.write_text("server_url = https://no-quotes.example\n", encoding="utf-8")
+    monkeypatch.setenv("INVIGIL_CONFIG", str(config))
+    polls: list[int] = []
+
+    def step(_window: MainWindow) -> bool:
+        polls.append(1)
+        return len(polls) > 1000  # the player closes itself; if not, close it (~10 s) so the test fails, not hangs
+
+    status = run_main(["--data-dir", str(tmp_path / "data")], step)
+
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"Invigil cannot start: {config}: is not valid TOML")
