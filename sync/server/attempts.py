@@ -7,17 +7,16 @@ import hmac
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-import pydantic_core
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -244,31 +243,32 @@ def canonical(envelope: protocol.ResultEnvelope) -> protocol.ResultEnvelope:
     )
 
 
-def canonical_json(envelope: protocol.ResultEnvelope, body: Mapping[str, Any] | None = None) -> bytes:
-    """`canonical(envelope)` as JSON; `body` is `envelope.model_dump(mode="json")` when the caller has it.
+# A time as pydantic writes a UTC one, under its key: the key and whole seconds, any fraction, then the "Z".
+# Only the envelope's own keys can match: inside a JSON string every quote is escaped.
+_UTC_TIME = re.compile(r'("(?:answered_at|finished_at)":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?Z"')
+
+
+def _whole_second(match: re.Match[str]) -> str:
+    return match.group(1) + 'Z"'
+
+
+def canonical_json(envelope: protocol.ResultEnvelope, text: str | None = None) -> bytes:
+    """`canonical(envelope)` as JSON; `text` is `envelope.model_dump_json()` when the caller has it.
 
     Times a player sends are already UTC (their JSON ends in "Z"), so flooring one to the second is cutting the
-    fraction off its text, and the JSON is written from the dumped body: no model copies. Any other time zone
-    (or none) takes the general path. Both give the bytes `canonical(envelope).model_dump_json()` gives.
+    fraction out of the envelope's JSON: no model copies. When any time is in another zone (or none), the
+    general path. Both give the bytes `canonical(envelope).model_dump_json()` gives (tested property).
     """
-    data = envelope.model_dump(mode="json") if body is None else body
-    finished: str = data["finished_at"]
-    answers: list[dict[str, Any]] = data["answers"]
-    if finished.endswith("Z") and all(a["answered_at"].endswith("Z") for a in answers):
-        # "YYYY-MM-DDTHH:MM:SS" is the first 19 characters, with or without a fraction after it.
-        return pydantic_core.to_json(
-            {
-                **data,
-                "answers": [{**a, "answered_at": a["answered_at"][:19] + "Z"} for a in answers],
-                "finished_at": finished[:19] + "Z",
-            }
-        )
+    text = envelope.model_dump_json() if text is None else text
+    cut, times = _UTC_TIME.subn(_whole_second, text)
+    if times == len(envelope.answers) + 1:
+        return cut.encode()
     return canonical(envelope).model_dump_json().encode()
 
 
-def body_digest(envelope: protocol.ResultEnvelope, body: Mapping[str, Any] | None = None) -> str:
+def body_digest(envelope: protocol.ResultEnvelope, text: str | None = None) -> str:
     """SHA-256 of the canonical JSON: equal for the same envelope uploaded and handed in as a result code."""
-    return hashlib.sha256(canonical_json(envelope, body)).hexdigest()
+    return hashlib.sha256(canonical_json(envelope, text)).hexdigest()
 
 
 def receipt(result: Result, *, duplicate: bool) -> protocol.ResultReceipt:
@@ -345,9 +345,12 @@ def check_answered_in_time(
     `deadline` is `answer_deadline(attempt)` when the caller already read it.
     """
     deadline = answer_deadline(attempt) if deadline is None else deadline
-    latest = max([_utc(envelope.finished_at), *(_utc(a.answered_at) for a in envelope.answers)])
+    moments = [envelope.finished_at, *(a.answered_at for a in envelope.answers)]
+    # Aware times compare as instants whatever their zone; naive ones are taken as UTC first.
+    latest = max(moments) if all(m.tzinfo is not None for m in moments) else max(_utc(m) for m in moments)
     if latest <= deadline + LATE_GRACE:
         return
+    latest = _utc(latest)
     raise ServiceError(
         409,
         "answered_too_late",
@@ -449,15 +452,15 @@ def store_new_result(
     return result
 
 
-@dataclass(frozen=True)
-class NewResult:
+class NewResult(NamedTuple):
     """A checked and marked envelope, ready to insert: the `results` row's values."""
 
     id: str
     attempt_id: str
     idempotency_key: str
     body_sha256: str
-    body: dict[str, Any]
+    body_json: str
+    """The envelope as JSON (`model_dump_json`), stored as it is."""
     received_at: datetime
     status: str
     error: str | None
@@ -466,13 +469,13 @@ class NewResult:
     marked_at: datetime | None
 
     def columns(self) -> dict[str, Any]:
-        """The row as an ORM `Result` takes it (marks as data)."""
+        """The row as an ORM `Result` takes it (body and marks as data)."""
         columns = {
             "id": self.id,
             "attempt_id": self.attempt_id,
             "idempotency_key": self.idempotency_key,
             "body_sha256": self.body_sha256,
-            "body": self.body,
+            "body": json.loads(self.body_json),
             "received_at": self.received_at,
             "status": self.status,
             "error": self.error,
@@ -518,6 +521,7 @@ class NewResults:
     ) -> None:
         self._session = session
         self._attempt = attempt
+        self._attempt_id = attempt.id
         self._now = now
         self._manifests = manifests
         self._deadline: datetime | None = None
@@ -525,28 +529,28 @@ class NewResults:
 
     def accept(self, envelope: protocol.ResultEnvelope) -> NewResult:
         """The row for `envelope`, or ServiceError (wrong attempt, too late) before anything changed."""
-        attempt = self._attempt
-        if envelope.attempt_id != attempt.id:
+        if envelope.attempt_id != self._attempt_id:
             raise ServiceError(
                 422, "wrong_attempt", "These results belong to a different attempt than the one signed in."
             )
+        attempt = self._attempt
         if self._deadline is None:
             sitting = attempt.allocation.sitting
             if sitting.closed_at is None and sitting.window_end <= self._now:
                 apply_closing(self._session, sitting, closed_at=sitting.window_end)
             self._deadline = answer_deadline(attempt)
         check_answered_in_time(attempt, envelope, deadline=self._deadline)
-        body = envelope.model_dump(mode="json")
+        body = envelope.model_dump_json()
         status, error, marks = self._mark(envelope)
         if envelope.final and attempt.finished_at is None:
             attempt.finished_at = envelope.finished_at
             attempt.machine_id = None
         return NewResult(
             id=time_ordered_id(),
-            attempt_id=attempt.id,
+            attempt_id=self._attempt_id,
             idempotency_key=envelope.idempotency_key,
             body_sha256=body_digest(envelope, body),
-            body=body,
+            body_json=body,
             received_at=self._now,
             status=status,
             error=error,

@@ -124,6 +124,12 @@ class Marker:
                 blank=f"{key}:{_json(_section_data(0.0, max_score, needs_manual=False))}",
             )
         self._max_total = _json(float(round(sum(t.max_score for t in self._sections.values()), _PLACES)))
+        # A single-choice item can only be answered with one of its options: its marks are a finite table.
+        self._choices: dict[str, dict[str, tuple[_ItemData, str]]] = {
+            item.id: {option.id: self._marked(item, option.id) for option in item.options}
+            for item in self._items.values()
+            if isinstance(item, SingleChoiceItem)
+        }
 
     def marks_json(self, answers: Mapping[str, AnswerValue]) -> str:
         """Scores every item; unanswered items score 0. Raises MarkingError for answers that cannot be marked."""
@@ -135,11 +141,15 @@ class Marker:
                     "check the result was sent for the right assessment version"
                 )
         # In the package's order, so an envelope with several bad answers is refused for the first one there.
-        marked = {
-            item_id: _mark_item(items[item_id], answers[item_id])
-            for item_id in sorted(answers, key=self._position.__getitem__)
-            if answers[item_id] is not None
-        }
+        order = sorted(answers, key=self._position.__getitem__) if len(answers) > 1 else list(answers)
+        marked: dict[str, tuple[_ItemData, str]] = {}
+        for item_id in order:
+            answer = answers[item_id]
+            if answer is None:
+                continue
+            choices = self._choices.get(item_id)
+            found = choices.get(answer) if choices is not None and isinstance(answer, str) else None
+            marked[item_id] = found or self._marked(items[item_id], answer)
         touched = {self._section_of[item_id] for item_id in marked}
         item_parts: list[str] = []
         section_parts: list[str] = []
@@ -152,13 +162,13 @@ class Marker:
                 continue
             in_section: list[_ItemData] = []
             for item_id in table.item_ids:
-                item_mark = marked.get(item_id)
-                if item_mark is None:
+                answered = marked.get(item_id)
+                if answered is None:
                     in_section.append(self._blank[item_id])
                     item_parts.append(self._blank_json[item_id])
                 else:
-                    in_section.append(item_mark)
-                    item_parts.append(f"{self._keys[item_id]}:{_json(item_mark)}")
+                    in_section.append(answered[0])
+                    item_parts.append(answered[1])
             # Summed in item order from floats, exactly as SectionMark's fields were.
             score = float(round(sum(m["score"] for m in in_section), _PLACES))
             needs_manual = any(m["needs_manual"] for m in in_section)
@@ -171,6 +181,11 @@ class Marker:
             f'{{"items":{{{",".join(item_parts)}}},"sections":{{{",".join(section_parts)}}},'
             f'"total":{total},"max_total":{self._max_total}}}'
         )
+
+    def _marked(self, item: AnyItem, answer: AnswerValue) -> tuple[_ItemData, str]:
+        """An answered item's mark, and its JSON as it goes into the items object."""
+        item_mark = _mark_item(item, answer)
+        return item_mark, f"{self._keys[item.id]}:{_json(item_mark)}"
 
     def marks(self, answers: Mapping[str, AnswerValue]) -> dict[str, Any]:
         """`marks_json` as data: `Marks(...).model_dump(mode="json")`."""

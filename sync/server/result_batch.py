@@ -44,13 +44,12 @@ ReplyItem = dict[str, Any]
 
 @dataclass(frozen=True)
 class _Held:
-    """A result held under a key of this batch: read from the table, or stored by this batch (with its digest)."""
+    """A result already in the table under a key of this batch."""
 
     id: str
     attempt_id: str
     status: str
     body: dict[str, Any]
-    digest: str | None = None
 
 
 def store_batch(
@@ -80,32 +79,34 @@ def store_batch(
         for key, id_, attempt_id, status, body in found
     }
     accepting = NewResults(session, attempt, now=now, manifests=manifests)
-    rows: list[NewResult] = []
+    stored: dict[str, NewResult] = {}
     items: list[ReplyItem] = []
+    attempt_id = attempt.id
     for envelope in envelopes:
         key = envelope.idempotency_key
         try:
-            if envelope.attempt_id != attempt.id:
+            if envelope.attempt_id != attempt_id:
                 raise ServiceError(
                     422, "wrong_attempt", "These results belong to a different attempt than the one signed in."
                 )
+            made = stored.get(key)
+            if made is not None:  # twice in this batch: compared by digest
+                if made.body_sha256 != body_digest(envelope):
+                    raise idempotency_conflict(envelope)
+                items.append(_stored(key, made.id, made.status, duplicate=True))
+                continue
             before = held.get(key)
             if before is not None:
-                if before.digest is None:
-                    check_same_body(before, envelope)
-                elif before.digest != body_digest(envelope):  # twice in this batch: compared as digests
-                    raise idempotency_conflict(envelope)
+                check_same_body(before, envelope)
                 items.append(_stored(key, before.id, before.status, duplicate=True))
                 continue
             new = accepting.accept(envelope)
         except ServiceError as exc:
             items.append(_refused(key, exc))
             continue
-        held[key] = _Held(
-            id=new.id, attempt_id=new.attempt_id, status=new.status, body=new.body, digest=new.body_sha256
-        )
-        rows.append(new)
+        stored[key] = new
         items.append(_stored(key, new.id, new.status, duplicate=False))
+    rows = list(stored.values())
     if rows:
         now_stored = _stored_time(session, now)
         session.execute(
@@ -118,8 +119,8 @@ def store_batch(
                     "body_sha256": new.body_sha256,
                     "status": new.status,
                     "error": new.error,
-                    # JSON written once here (pydantic's serialiser), which the column then stores as it is.
-                    "body": JSONText(pydantic_core.to_json(new.body).decode()),
+                    # JSON written by pydantic (once, in `accept`), which the column then stores as it is.
+                    "body": JSONText(new.body_json),
                     # SQL NULL when marking failed, as before (None would be stored as the JSON text 'null').
                     "marks": null() if new.marks_json is None else JSONText(new.marks_json),
                     "received_at": now_stored,
