@@ -9,13 +9,14 @@ import os
 import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING
 
 from sync.protocol import AnswerRecord, ResultEnvelope
+
+if TYPE_CHECKING:
+    # Imported where a code is made or read (_cipher, decode): `cryptography` takes ~7 MB, and a player whose
+    # results reach the server never makes a code.
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 log = logging.getLogger(__name__)
 
@@ -439,6 +440,10 @@ def _decompress(plain: bytes) -> bytes:
 
 
 def _cipher(result_secret: str) -> AESGCM:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     try:
         master = base64.urlsafe_b64decode(result_secret.encode("ascii"))
     except (binascii.Error, UnicodeEncodeError):
@@ -489,6 +494,8 @@ def decode(code: str, *, result_secret: str, attempt_id: str | None = None) -> R
             reason="wrong_attempt",
         )
     cipher = _cipher(result_secret)
+    from cryptography.exceptions import InvalidTag
+
     try:
         plain = cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
     except InvalidTag:

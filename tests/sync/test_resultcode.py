@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -381,3 +383,21 @@ def test_a_malformed_secret_is_a_programming_error_not_a_bad_code(secret: str) -
         encode(MC, result_secret=secret)
 
     assert not isinstance(caught.value, ResultCodeError)
+
+
+# In a fresh process: this one has loaded `cryptography` (the server's crypto, the tests above).
+LOADS_CRYPTOGRAPHY_CHILD = """
+import json, sys
+from sync import resultcode
+print(json.dumps("cryptography" in sys.modules))
+"""
+
+
+def test_importing_the_module_does_not_load_cryptography() -> None:
+    """The player needs the ~7 MB of `cryptography` only when it makes a code (its results did not reach the
+    server); the functions that use it import it (the round trips above go through them)."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADS_CRYPTOGRAPHY_CHILD], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) is False
