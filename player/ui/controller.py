@@ -77,6 +77,9 @@ class ControllerSettings:
     """Seconds between heartbeats while a sitting is open (None: none; tests then call heartbeat_now)."""
     delivery_poll_ms: int = 1000
     """How often the finished screen looks whether its results have reached the server."""
+    result_codes_after: float = 10.0
+    """Seconds on the finished screen after which result codes are shown for unsent results even though no send
+    has failed yet (nothing may be sending them); a failed send shows them at the next look (refresh_delivery)."""
     machine_id: str | None = None
 
 
@@ -150,6 +153,8 @@ class PlayerController(QObject):
         self._held = False
         """Paused by the invigilator (as opposed to the pause while a student reads instructions)."""
         self._applied: set[str] = set()
+        self._finished_at = 0.0
+        """When the finished screen appeared (self._clock's monotonic seconds)."""
         self._beat_in_flight = False
         self._closed = False
         self._timer = QTimer(self)
@@ -584,13 +589,19 @@ class PlayerController(QObject):
         )
         self.window.finished.set_codes([])
         self.window.finished.set_delivery_state(sent=False)
+        self._finished_at = self._clock.monotonic()
         self.refresh_delivery()
         self._delivery_timer.start()
         self.window.show_screen(self.window.finished)
         self.window.finished.finish_button.setFocus()
 
     def refresh_delivery(self) -> None:
-        """Finished screen: "sent" once the server confirmed every envelope of this sitting, else the codes."""
+        """Finished screen: "sent" once the server confirmed every envelope of this sitting, else the result codes
+        of the unsent ones - once sending one of them has failed, or `result_codes_after` seconds in.
+
+        The uploader is woken at each section end, so online the results reach the server without a failure and
+        no code is made: nor is `cryptography` (~7 MB) loaded. Offline the first send fails at once (a refused
+        connection) or within the request timeout, and the codes appear at the next look."""
         session = self.session
         if session is None or session.phase is not Phase.FINISHED:
             self._delivery_timer.stop()
@@ -605,6 +616,10 @@ class PlayerController(QObject):
         screen.set_delivery_state(sent=not unsent)
         if not unsent:
             self._delivery_timer.stop()
+            return
+        failed = any(entry.attempts > 0 or entry.state == "needs_attention" for entry in unsent)
+        waited = self._clock.monotonic() - self._finished_at >= self._settings.result_codes_after
+        if not (failed or waited or screen.codes()):
             return
         from player.ui.screens.finished import ResultCodeText
         from sync import resultcode

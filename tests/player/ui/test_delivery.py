@@ -3,9 +3,14 @@ uploader has drained into the server, and result codes (copied or saved) that th
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +21,7 @@ from sqlalchemy import select
 
 from player.offline_queue.db import journal_path, open_database
 from player.offline_queue.uploader import Backoff, Uploader
+from player.ui.controller import ControllerSettings
 from player.ui.screens.finished import SAVED_HERE, SENT
 from sync.client import InvigilClient
 from sync.protocol import Checkpoint, Heartbeat, HeartbeatReply, ResultEnvelope, ResultReceipt
@@ -108,6 +114,11 @@ def finish_sitting(qtbot: QtBot, p: Player, code: str) -> str:
     return session.attempt_id
 
 
+def wait_for_codes(qtbot: QtBot, p: Player) -> None:
+    """Result codes come with the finished screen's first delivery check (a second in), not with the screen."""
+    qtbot.waitUntil(lambda: bool(p.window.finished.codes()), timeout=TIMEOUT_MS)
+
+
 def results_on_server(store: Store, attempt_id: str) -> list[str]:
     with store.transaction() as session:
         keys = session.scalars(select(Result.idempotency_key).where(Result.attempt_id == attempt_id))
@@ -125,6 +136,7 @@ def test_saved_on_this_computer_while_offline_then_sent_once_the_network_returns
 
     # The uploader has tried (and failed) since the sitting ended: the screen still says where the answers are.
     qtbot.waitUntil(lambda: uploader.status().last_error is not None, timeout=TIMEOUT_MS)
+    wait_for_codes(qtbot, p)
     assert screen.delivery.text() == SAVED_HERE
     assert [code.label for code in screen.codes()] == [
         "Section 1 of 3: Multiple choice",
@@ -162,8 +174,10 @@ def test_copied_and_saved_result_codes_are_accepted_and_change_nothing_after_the
 ) -> None:
     p = start_player()
     p.controller.wake_uploader = uploader.wake
+    uploader.start()  # the network is down: its first send fails, and the codes appear
     attempt_id = finish_sitting(qtbot, p, demo.codes[1])
     screen = p.window.finished
+    wait_for_codes(qtbot, p)
 
     screen.code_choice.setCurrentIndex(2)
     assert screen.code_choice.isVisible()
@@ -188,7 +202,6 @@ def test_copied_and_saved_result_codes_are_accepted_and_change_nothing_after_the
     assert str(tmp_path / "usb") in screen.code_message.text()
 
     network.up = True
-    uploader.start()
     uploader.wake()
     qtbot.waitUntil(lambda: screen.delivery.text() == SENT, timeout=TIMEOUT_MS)
     uploaded = results_on_server(store, attempt_id)
@@ -201,15 +214,94 @@ def test_copied_and_saved_result_codes_are_accepted_and_change_nothing_after_the
     assert results_on_server(store, attempt_id) == uploaded
 
 
+class HandClock:
+    """The player's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.seconds = 1000.0
+
+    def monotonic(self) -> float:
+        return self.seconds
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def test_with_nothing_sending_them_the_codes_still_appear_after_a_while(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo
+) -> None:
+    clock = HandClock()
+    p = start_player(clock=clock)
+    finish_sitting(qtbot, p, demo.codes[0])  # no uploader: no send is tried, so none fails
+    screen = p.window.finished
+    p.controller.refresh_delivery()  # a delivery check before the time is up
+    assert screen.codes() == []
+    assert screen.delivery.text() == SAVED_HERE
+
+    clock.seconds += ControllerSettings(server_url="").result_codes_after
+    wait_for_codes(qtbot, p)
+    assert [code.label for code in screen.codes()] == [
+        "Section 1 of 3: Multiple choice",
+        "Section 2 of 3: Short answers",
+        "Section 3 of 3: Dictation",
+    ]
+    assert screen.copy_button.isVisible()
+    assert screen.save_button.isVisible()
+
+
 def test_saving_to_a_place_that_cannot_be_written_says_so(
-    qtbot: QtBot, start_player: PlayerFactory, demo: Demo, tmp_path: Path
+    qtbot: QtBot, start_player: PlayerFactory, uploader: Uploader, demo: Demo, tmp_path: Path
 ) -> None:
     p = start_player()
-    finish_sitting(qtbot, p, demo.codes[0])  # no uploader: the results stay here
+    p.controller.wake_uploader = uploader.wake
+    uploader.start()  # on a network that is down: the results stay here
+    finish_sitting(qtbot, p, demo.codes[0])
     screen = p.window.finished
+    wait_for_codes(qtbot, p)
     screen.choose_save_path = lambda _parent, suggested: tmp_path / "no-such-stick" / suggested
     screen.save_button.click()
     message = screen.code_message.text()
     assert "could not be saved" in message
     assert str(tmp_path / "no-such-stick") in message
     assert screen.delivery.text() == SAVED_HERE
+
+
+def sit_in_a_fresh_process(*, server: str, upload_to: str, code: str, data_dir: Path) -> dict[str, object]:
+    """tests/player/ui/finished_child.py: a whole sitting in a process of its own (this one has loaded
+    everything, `cryptography` included), reporting what its finished screen showed and what was loaded."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    command = [sys.executable, "-m", "tests.player.ui.finished_child"]
+    command += ["--server", server, "--upload-to", upload_to, "--code", code, "--data-dir", str(data_dir)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return report
+
+
+def test_a_sitting_whose_results_were_all_sent_never_loads_cryptography(
+    live_server: LiveServer, demo: Demo, store: Store, tmp_path: Path
+) -> None:
+    report = sit_in_a_fresh_process(
+        server=live_server.url, upload_to=live_server.url, code=demo.codes[0], data_dir=tmp_path / "data"
+    )
+    assert report["delivery"] == SENT
+    assert report["codes"] == []
+    assert report["cryptography"] is False
+    assert len(results_on_server(store, str(report["attempt_id"]))) == 3
+
+
+def test_a_sitting_offline_shows_its_codes_and_they_are_genuine(
+    live_server: LiveServer, demo: Demo, demo_template: DemoTemplate, store: Store, tmp_path: Path
+) -> None:
+    report = sit_in_a_fresh_process(
+        server=live_server.url, upload_to=closed_port_url(), code=demo.codes[1], data_dir=tmp_path / "data"
+    )
+    assert report["delivery"] == SAVED_HERE
+    codes = report["codes"]
+    assert isinstance(codes, list)
+    assert len(codes) == 3
+    assert report["cryptography"] is True
+    with InvigilClient(live_server.url, timeout=5.0) as staff:
+        receipts = [staff.submit_result_code(demo_template.admin_token, code) for code in codes]
+    assert not any(receipt.duplicate for receipt in receipts)
+    assert len(results_on_server(store, str(report["attempt_id"]))) == 3
