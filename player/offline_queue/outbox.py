@@ -27,6 +27,38 @@ def checkpoint_key(attempt_id: str) -> str:
     return f"{CHECKPOINT_KEY_PREFIX}{attempt_id}"
 
 
+# Checkpoint rows are written only by `queue_checkpoint`, always under `checkpoint_key`, so they all lie in the
+# primary-key range 'checkpoint:' <= key < 'checkpoint;' (';' follows ':'): queries that want them read the few
+# keys there instead of every pending row. A result's key is a UUID, which never starts with "checkpoint:"; the
+# `kind` test stays in each query anyway. `+state` keeps SQLite on the key range rather than the state index.
+#
+# The claim: results first, then checkpoints; within each, rows due now (never tried, or reset at start-up) in
+# the order they were queued, then retries in the order they fell due. The results half reads
+# `outbox_due (state, next_try_at)` in its own order (rowid breaks ties), so a claim costs the rows it takes,
+# not a sort of every pending row (which made a 10,000-row drain quadratic).
+_CLAIM = """
+UPDATE outbox SET state = 'sending' WHERE rowid IN (
+    SELECT rowid FROM (
+        SELECT * FROM (
+            SELECT rowid, 0 AS checkpoint, next_try_at FROM outbox
+            WHERE state = 'pending' AND kind = 'result'
+            AND (next_try_at IS NULL OR next_try_at <= :now OR next_try_at > :horizon)
+            ORDER BY next_try_at, rowid LIMIT :limit
+        )
+        UNION ALL
+        SELECT * FROM (
+            SELECT rowid, 1 AS checkpoint, next_try_at FROM outbox
+            WHERE idempotency_key >= 'checkpoint:' AND idempotency_key < 'checkpoint;' AND kind = 'checkpoint'
+            AND +state = 'pending' AND (next_try_at IS NULL OR next_try_at <= :now OR next_try_at > :horizon)
+            ORDER BY next_try_at, rowid LIMIT :limit
+        )
+    )
+    ORDER BY checkpoint, next_try_at, rowid LIMIT :limit
+)
+RETURNING rowid, idempotency_key, attempt_id, kind, body, state, attempts, next_try_at, last_error, created_at
+"""
+
+
 @dataclass(frozen=True)
 class OutboxEntry:
     idempotency_key: str
@@ -90,32 +122,36 @@ class Outbox:
     def claim_due(
         self, limit: int, now: datetime | None = None, *, horizon_seconds: float = 3600.0
     ) -> list[OutboxEntry]:
-        """Move up to `limit` due pending rows to 'sending' and return them, results before checkpoints.
+        """Move up to `limit` due pending rows to 'sending' and return them: results before checkpoints, rows due
+        now in the order they were queued, then retries by the time they fell due.
 
-        A row whose next_try_at lies more than `horizon_seconds` ahead counts as due: the backoff never
-        schedules that far, so the wall clock must have been set back.
+        One statement (UPDATE ... RETURNING). A row whose next_try_at lies more than `horizon_seconds` ahead
+        counts as due: the backoff never schedules that far, so the wall clock must have been set back.
         """
         if limit <= 0:
             return []
         moment = now or self._now()
         horizon = datetime.fromtimestamp(moment.timestamp() + horizon_seconds, UTC)
         with self._write_transaction():
-            rows = list(
-                self._db.query(
-                    "SELECT * FROM outbox WHERE state = 'pending' "
-                    "AND (next_try_at IS NULL OR next_try_at <= ? OR next_try_at > ?) "
-                    "ORDER BY kind = 'checkpoint', created_at, rowid LIMIT ?",
-                    [_stamp(moment), _stamp(horizon), int(limit)],
-                )
+            rows = self._db.execute(
+                _CLAIM, {"now": _stamp(moment), "horizon": _stamp(horizon), "limit": int(limit)}
+            ).fetchall()
+        # RETURNING gives rows in no promised order: put them back in the order they were chosen in.
+        rows.sort(key=lambda r: (r[3] != "result", r[7] or "", r[0]))
+        return [
+            OutboxEntry(
+                idempotency_key=key,
+                attempt_id=attempt_id,
+                kind=kind,
+                body=body,
+                state=state,
+                attempts=attempts,
+                next_try_at=datetime.fromisoformat(next_try_at) if next_try_at else None,
+                last_error=last_error,
+                created_at=datetime.fromisoformat(created_at),
             )
-            # One statement for the whole claim (keys passed as one JSON list).
-            self._db.execute(
-                "UPDATE outbox SET state = 'sending' WHERE idempotency_key IN (SELECT value FROM json_each(?))",
-                [json.dumps([row["idempotency_key"] for row in rows])],
-            )
-            for row in rows:
-                row["state"] = "sending"
-        return [_entry(row) for row in rows]
+            for _, key, attempt_id, kind, body, state, attempts, next_try_at, last_error, created_at in rows
+        ]
 
     def next_due_at(self) -> datetime | None:
         """When the earliest pending row falls due (now, if one already is); None when nothing is pending."""
@@ -176,6 +212,18 @@ class Outbox:
                 "UPDATE outbox SET state = 'pending' WHERE idempotency_key = ? AND state = 'sending'", [key]
             ).rowcount
         return bool(changed)
+
+    def release_many(self, keys: list[str]) -> int:
+        """`release` for several rows in one statement (a round that stopped early leaves up to a batch)."""
+        if not keys:
+            return 0
+        with self._write_transaction():
+            changed = self._db.execute(
+                "UPDATE outbox SET state = 'pending' "
+                "WHERE state = 'sending' AND idempotency_key IN (SELECT value FROM json_each(?))",
+                [json.dumps(keys)],
+            ).rowcount
+        return int(changed)
 
     def mark_needs_attention(self, key: str, error: str) -> bool:
         """The server refused it for good: kept, never retried by itself, listed for staff."""
@@ -271,7 +319,8 @@ class Outbox:
         with self._write_transaction():
             # The server refuses progress of a finished attempt, and its results carry everything anyway.
             self._db.execute(
-                "DELETE FROM outbox WHERE kind = 'checkpoint' AND state IN ('pending', 'needs_attention') "
+                "DELETE FROM outbox WHERE idempotency_key >= 'checkpoint:' AND idempotency_key < 'checkpoint;' "
+                "AND kind = 'checkpoint' AND +state IN ('pending', 'needs_attention') "
                 "AND attempt_id IN (SELECT attempt_id FROM attempts WHERE state = 'finished')"
             )
         return queued
@@ -280,9 +329,12 @@ class Outbox:
 
     def depth(self) -> int:
         """Result envelopes on this machine the server has not confirmed (what heartbeats and staff see)."""
-        # The states spelled out (not `!= 'sent'`), so the count reads the state index instead of every row.
+        # Every unsent row, counted in the state index alone, less the checkpoints among them (a few keys): the
+        # uploader asks after every round, and looking up each pending row's kind made that cost a scan.
         count: int = self._db.execute(
-            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending', 'needs_attention') AND kind = 'result'"
+            "SELECT (SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending', 'needs_attention')) - "
+            "(SELECT COUNT(*) FROM outbox WHERE idempotency_key >= 'checkpoint:' AND idempotency_key < 'checkpoint;' "
+            "AND kind = 'checkpoint' AND +state IN ('pending', 'sending', 'needs_attention'))"
         ).fetchone()[0]
         return count
 

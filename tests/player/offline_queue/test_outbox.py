@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
+from hypothesis import given
+from hypothesis import strategies as st
 
 from player.offline_queue.db import open_database
 from player.offline_queue.journal import Journal
@@ -223,3 +225,68 @@ def test_a_batch_reply_marks_its_rows_sent_together_and_leaves_the_rest(
     assert states == {first.idempotency_key: "sent", second.idempotency_key: "sending", third.idempotency_key: "sent"}
     assert outbox.depth() == 1
     assert outbox.mark_sent_many([]) == 0
+
+
+def test_a_claim_takes_results_due_now_in_queue_order_then_retries_then_checkpoints(
+    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+) -> None:
+    sit(journal, clock, demo_delivery, sections=3)
+    first, second, third = (e.idempotency_key for e in outbox.entries(kind="result"))
+    [tried] = outbox.claim_due(1, clock.now())
+    assert tried.idempotency_key == first
+    outbox.mark_retry(first, "offline", clock.now() + timedelta(seconds=1))
+    clock.advance(2)
+    outbox.queue_checkpoint("attempt-1", checkpoint(clock, 500))
+
+    claimed = outbox.claim_due(10, clock.now())
+
+    assert [e.idempotency_key for e in claimed] == [second, third, first, checkpoint_key("attempt-1")]
+    assert {e.state for e in claimed} == {"sending"}
+    assert [e.attempts for e in claimed] == [0, 0, 1, 0]
+    assert claimed[2].last_error == "offline"
+    assert {e.idempotency_key: e for e in outbox.entries()} == {e.idempotency_key: e for e in claimed}
+
+
+def test_a_claim_stops_at_its_limit_taking_results_before_a_checkpoint(
+    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+) -> None:
+    sit(journal, clock, demo_delivery, sections=2)
+    outbox.queue_checkpoint("attempt-1", checkpoint(clock, 500))
+    assert [e.kind for e in outbox.claim_due(2, clock.now())] == ["result", "result"]
+    assert [e.kind for e in outbox.claim_due(2, clock.now())] == ["checkpoint"]
+
+
+def test_the_depth_counts_unsent_results_in_every_state_and_never_a_checkpoint(
+    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+) -> None:
+    sit(journal, clock, demo_delivery, sections=3)
+    outbox.queue_checkpoint("attempt-1", checkpoint(clock, 500))
+    _sending, refused, sent = outbox.claim_due(3, clock.now())
+    outbox.mark_needs_attention(refused.idempotency_key, "refused")
+    outbox.mark_sent(sent.idempotency_key)
+    assert outbox.depth() == 2, "one sending, one needing attention; the checkpoint (pending) is not a result"
+    [in_flight] = outbox.claim_due(5, clock.now())
+    assert in_flight.kind == "checkpoint"
+    assert outbox.depth() == 2, "nor is a checkpoint being sent"
+
+
+@given(st.text(max_size=40))
+def test_every_checkpoint_key_lies_in_the_range_the_queries_read(attempt_id: str) -> None:
+    assert "checkpoint:" <= checkpoint_key(attempt_id) < "checkpoint;"
+
+
+def test_releasing_several_rows_puts_back_only_those_being_sent(
+    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+) -> None:
+    sit(journal, clock, demo_delivery, sections=3)
+    first, second, third = outbox.claim_due(10, clock.now())
+    outbox.mark_sent(third.idempotency_key)
+    assert outbox.release_many([first.idempotency_key, third.idempotency_key, "not-a-key"]) == 1
+    states = {e.idempotency_key: (e.state, e.attempts) for e in outbox.entries(kind="result")}
+    assert states == {
+        first.idempotency_key: ("pending", 0),
+        second.idempotency_key: ("sending", 0),
+        third.idempotency_key: ("sent", 0),
+    }
+    assert outbox.release_many([]) == 0
+    assert [e.idempotency_key for e in outbox.claim_due(10, clock.now())] == [first.idempotency_key]
