@@ -16,23 +16,24 @@ Error policy, for callers deciding what to tell a person and whether to try agai
 from __future__ import annotations
 
 import email.utils
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from sync import accesscode
-from sync import staff_protocol as sp
 from sync.mediacache import MediaCache, MediaMismatch
 from sync.protocol import (
     API_PREFIX,
+    MAX_BATCH_ENVELOPES,
     BatchItemReceipt,
     Checkpoint,
     ErrorBody,
@@ -51,6 +52,11 @@ from sync.protocol import (
     SittingLogEventIn,
 )
 
+if TYPE_CHECKING:
+    # Only the staff console needs these: each staff method imports them when called, so a student's player
+    # never loads the staff wire types (memory, start-up).
+    from sync import staff_protocol as sp
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -67,12 +73,6 @@ MAX_RETRY_WAIT_SECONDS = 10.0
 """A Retry-After longer than this is not waited out inside one call; the error goes to the caller."""
 _CHUNK = 1 << 16
 
-_SITTINGS = TypeAdapter(list[sp.SittingOut])
-_CODES = TypeAdapter(list[sp.CodeSlipOut])
-_RESULTS = TypeAdapter(list[sp.ResultOut])
-_RECEIPTS = TypeAdapter(list[sp.ActionReceipt])
-_LOG = TypeAdapter(list[sp.LogEntry])
-_INCIDENTS = TypeAdapter(list[sp.IncidentOut])
 _EVIDENCE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".pdf": "application/pdf"}
 
 
@@ -261,16 +261,47 @@ class InvigilClient:
         A refusal of the whole request (e.g. 401, or 404 from a server without the batch route) raises.
         """
         body = _build(ResultBatch, envelopes=list(envelopes))
+        return self._submit_batch(
+            attempt_id, token, body.model_dump_json().encode(), [e.idempotency_key for e in envelopes]
+        )
+
+    def submit_result_bodies(
+        self, attempt_id: str, token: str, bodies: Sequence[tuple[str, str]]
+    ) -> list[BatchItemReceipt]:
+        """`submit_results` for envelopes already held as JSON text: (idempotency key, `ResultEnvelope` JSON) each.
+
+        The texts go into the request as they are, neither parsed nor written again: the outbox keeps each
+        envelope as the JSON committed when its section ended, and this sends it byte for byte. The server
+        validates the request as usual; a text that is not a valid envelope makes it refuse the whole request
+        (422 invalid_request) with nothing stored, and the caller can then check and send them one by one.
+        """
+        if not 1 <= len(bodies) <= MAX_BATCH_ENVELOPES:
+            raise ValueError(f"a batch holds 1 to {MAX_BATCH_ENVELOPES} envelopes, not {len(bodies)}")
+        data = b'{"envelopes":[' + ",".join(text for _, text in bodies).encode() + b"]}"
+        return self._submit_batch(attempt_id, token, data, [key for key, _ in bodies])
+
+    def _submit_batch(self, attempt_id: str, token: str, data: bytes, keys: list[str]) -> list[BatchItemReceipt]:
         path = f"/attempts/{_seg(attempt_id)}/results/batch"
-        reply = self._call("POST", path, ResultBatchReply.model_validate, token=token, body=body)
-        sent = [e.idempotency_key for e in envelopes]
-        if [item.idempotency_key for item in reply.items] != sent:
-            raise self._bad_reply(path, f"{len(reply.items)} receipts for {len(sent)} envelopes, or not in order")
+        with self._send("POST", path, token=token, raw=(data, "application/json")) as response:
+            # Parsed and validated in one step from the bytes (not json.loads and then validated again).
+            try:
+                reply = ResultBatchReply.model_validate_json(response.content)
+            except ValidationError as exc:
+                if any(e["type"] == "json_invalid" for e in exc.errors()):
+                    kind = response.headers.get("Content-Type", "no content type")
+                    raise self._bad_reply(
+                        path, f"{response.status_code} with a body that is not JSON ({kind})"
+                    ) from exc
+                raise self._bad_reply(path, _problems(exc)) from exc
+        if [item.idempotency_key for item in reply.items] != keys:
+            raise self._bad_reply(path, f"{len(reply.items)} receipts for {len(keys)} envelopes, or not in order")
         return reply.items
 
     # ---- staff ----------------------------------------------------------------------------------
 
     def staff_login(self, username: str, password: str) -> sp.StaffLoginResponse:
+        from sync import staff_protocol as sp
+
         try:
             request = sp.StaffLoginRequest(username=username, password=password)
         except ValidationError as exc:
@@ -282,25 +313,38 @@ class InvigilClient:
         return self._call("POST", "/staff/login", sp.StaffLoginResponse.model_validate, body=request)
 
     def staff_logout(self, token: str) -> None:
+
         self._send("POST", "/staff/logout", token=token).close()
 
     def sittings(self, token: str) -> list[sp.SittingOut]:
-        return self._call("GET", "/staff/sittings", _SITTINGS.validate_python, token=token)
+        from sync import staff_protocol as sp
+
+        return self._call("GET", "/staff/sittings", _list_of(sp.SittingOut).validate_python, token=token)
 
     def sitting(self, token: str, sitting_id: str) -> sp.SittingOut:
+        from sync import staff_protocol as sp
+
         return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}", sp.SittingOut.model_validate, token=token)
 
     def codes(self, token: str, sitting_id: str) -> list[sp.CodeSlipOut]:
-        return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}/codes", _CODES.validate_python, token=token)
+        from sync import staff_protocol as sp
+
+        return self._call(
+            "GET", f"/staff/sittings/{_seg(sitting_id)}/codes", _list_of(sp.CodeSlipOut).validate_python, token=token
+        )
 
     def release(self, token: str, allocation_id: str, reason: str, *, reason_kind: sp.ReasonKind) -> sp.AllocationOut:
         """Let the student continue on another machine; the old machine is cut off at once."""
+        from sync import staff_protocol as sp
+
         body = _build(sp.ReleaseRequest, reason_kind=reason_kind, reason=reason)
         path = f"/staff/allocations/{_seg(allocation_id)}/release"
         return self._call("POST", path, sp.AllocationOut.model_validate, token=token, body=body)
 
     def room(self, token: str, sitting_id: str) -> sp.RoomView:
         """The live room: every allocated student's state, place, time left and last heartbeat, with counts."""
+        from sync import staff_protocol as sp
+
         return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}/room", sp.RoomView.model_validate, token=token)
 
     def act(
@@ -315,6 +359,8 @@ class InvigilClient:
     ) -> sp.ActionReceipt:
         """Pause, resume, add time to (seconds 60..3600) or end the section of one student; reaches the player
         in its next heartbeat."""
+        from sync import staff_protocol as sp
+
         body = _build(sp.ActionIn, kind=kind, seconds=seconds, reason_kind=reason_kind, reason=reason)
         path = f"/staff/allocations/{_seg(allocation_id)}/actions"
         return self._call("POST", path, sp.ActionReceipt.model_validate, token=token, body=body)
@@ -323,38 +369,54 @@ class InvigilClient:
         self, token: str, sitting_id: str, kind: sp.RoomActionKind, *, reason_kind: sp.ReasonKind, reason: str
     ) -> list[sp.ActionReceipt]:
         """Pause every student in progress, or resume every paused one; one receipt per student reached."""
+        from sync import staff_protocol as sp
+
         body = _build(sp.RoomActionIn, kind=kind, reason_kind=reason_kind, reason=reason)
         path = f"/staff/sittings/{_seg(sitting_id)}/actions"
-        return self._call("POST", path, _RECEIPTS.validate_python, token=token, body=body)
+        return self._call("POST", path, _list_of(sp.ActionReceipt).validate_python, token=token, body=body)
 
     def sitting_log(self, token: str, sitting_id: str) -> list[sp.LogEntry]:
         """Everything staff did in this sitting, oldest first, with who, when and why."""
-        return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}/log", _LOG.validate_python, token=token)
+        from sync import staff_protocol as sp
+
+        return self._call(
+            "GET", f"/staff/sittings/{_seg(sitting_id)}/log", _list_of(sp.LogEntry).validate_python, token=token
+        )
 
     def log_event(
         self, token: str, sitting_id: str, action: SittingLogAction, detail: dict[str, LogDetailValue] | None = None
     ) -> sp.LogEntry:
         """Put an export or print of this sitting's data in its log (who and when come from the token)."""
+        from sync import staff_protocol as sp
+
         body = _build(SittingLogEventIn, action=action, detail=detail or {})
         path = f"/staff/sittings/{_seg(sitting_id)}/log"
         return self._call("POST", path, sp.LogEntry.model_validate, token=token, body=body)
 
     def submit_result_code(self, token: str, code: str) -> sp.ResultCodeReceipt:
         """Hand in a result code typed or pasted from a student's computer; safe to repeat (see .duplicate)."""
+        from sync import staff_protocol as sp
+
         body = _build(sp.ResultCodeIn, code=code)
         return self._call("POST", "/staff/result-codes", sp.ResultCodeReceipt.model_validate, token=token, body=body)
 
     def manual(self, token: str, allocation_id: str) -> sp.ManualEntryOut:
+        from sync import staff_protocol as sp
+
         path = f"/staff/allocations/{_seg(allocation_id)}/manual"
         return self._call("GET", path, sp.ManualEntryOut.model_validate, token=token)
 
     def save_manual(self, token: str, allocation_id: str, entry: sp.ManualEntryIn) -> sp.ManualEntryOut:
         """Store the hand-marked dictation values and comments (replacing what was there)."""
+        from sync import staff_protocol as sp
+
         path = f"/staff/allocations/{_seg(allocation_id)}/manual"
         return self._call("PUT", path, sp.ManualEntryOut.model_validate, token=token, body=entry)
 
     def upload_evidence(self, token: str, allocation_id: str, path: Path) -> sp.EvidenceOut:
         """Upload a PNG, JPEG or PDF of written work (at most MAX_EVIDENCE_BYTES); the server checks its content."""
+        from sync import staff_protocol as sp
+
         mime_type = _EVIDENCE_SUFFIXES.get(path.suffix.lower())
         if mime_type is None:
             raise Refused(
@@ -377,19 +439,28 @@ class InvigilClient:
 
     def evidence(self, token: str, evidence_id: str) -> bytes:
         """The bytes of an evidence file, as uploaded."""
+
         with self._send("GET", f"/staff/evidence/{_seg(evidence_id)}", token=token) as response:
             return response.content
 
     def add_incident(self, token: str, sitting_id: str, incident: sp.IncidentIn) -> sp.IncidentOut:
+        from sync import staff_protocol as sp
+
         path = f"/staff/sittings/{_seg(sitting_id)}/incidents"
         return self._call("POST", path, sp.IncidentOut.model_validate, token=token, body=incident)
 
     def incidents(self, token: str, sitting_id: str) -> list[sp.IncidentOut]:
+        from sync import staff_protocol as sp
+
         path = f"/staff/sittings/{_seg(sitting_id)}/incidents"
-        return self._call("GET", path, _INCIDENTS.validate_python, token=token)
+        return self._call("GET", path, _list_of(sp.IncidentOut).validate_python, token=token)
 
     def sitting_results(self, token: str, sitting_id: str) -> list[sp.ResultOut]:
-        return self._call("GET", f"/staff/sittings/{_seg(sitting_id)}/results", _RESULTS.validate_python, token=token)
+        from sync import staff_protocol as sp
+
+        return self._call(
+            "GET", f"/staff/sittings/{_seg(sitting_id)}/results", _list_of(sp.ResultOut).validate_python, token=token
+        )
 
     # ---- plumbing -------------------------------------------------------------------------------
 
@@ -538,6 +609,12 @@ class InvigilClient:
         )
 
 
+@functools.cache
+def _list_of(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    """A validator for a list of `model` (built on first use, like the staff types it is for)."""
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
 def _build(model: type[M], **fields: Any) -> M:
     """A request body built here, so a bad field is refused with the server's wording before anything is sent."""
     try:
@@ -551,6 +628,8 @@ def _build(model: type[M], **fields: Any) -> M:
 
 
 def _too_big(filename: str, size: int) -> str:
+    from sync import staff_protocol as sp
+
     limit_mb = sp.MAX_EVIDENCE_BYTES / (1024 * 1024)
     return (
         f"{filename} is {size / (1024 * 1024):.1f} MB; evidence files can be at most {limit_mb:g} MB. "
