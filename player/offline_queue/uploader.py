@@ -7,6 +7,7 @@ import math
 import random
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
@@ -43,10 +44,13 @@ class UploadClient(Protocol):
 
 @runtime_checkable
 class BatchUploadClient(UploadClient, Protocol):
-    """A client that can also send several results of one attempt in one request (sync.client does)."""
+    """A client that can also send several results of one attempt in one request (sync.client does).
 
-    def submit_results(
-        self, attempt_id: str, token: str, envelopes: Sequence[ResultEnvelope]
+    The envelopes go as the outbox holds them, (idempotency key, JSON text) each, without being parsed here.
+    """
+
+    def submit_result_bodies(
+        self, attempt_id: str, token: str, bodies: Sequence[tuple[str, str]]
     ) -> list[BatchItemReceipt]: ...
 
 
@@ -101,6 +105,22 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class _Flight:
+    """One attempt's batch of results on its way (sent from the sender thread)."""
+
+    group: list[OutboxEntry]
+    server_url: str
+    future: Future[list[BatchItemReceipt]]
+
+    def outcome(self) -> list[BatchItemReceipt] | ClientError:
+        """The receipts, or the ClientError the request ended with (waits for it)."""
+        try:
+            return self.future.result()
+        except ClientError as exc:
+            return exc
+
+
 class Uploader(threading.Thread):
     """Sends outbox rows until the server confirms each one; runs while the app is open.
 
@@ -108,6 +128,8 @@ class Uploader(threading.Thread):
     one request per group (the batch route: stored in one server transaction, a receipt per envelope) and are
     marked sent here in one journal transaction; checkpoints, and results for a client or server without the
     batch route, go one request each. An envelope the server refused alone is kept for staff; the rest count.
+    `drain_until_idle` (the thread's loop) sends each batch from a helper thread while this one claims the
+    next round and records the last one's receipts; one request is in flight at a time.
 
     Transient failures (no connection, timeout, 408, 429, 5xx) put the row back with a backoff and end the
     round, so an outage costs one timeout per round, not one per row. A permanent refusal (any other 4xx, or a
@@ -147,6 +169,8 @@ class Uploader(threading.Thread):
         self._db: sqlite_utils.Database | None = None
         self._outbox: Outbox | None = None
         self._clients: dict[str, UploadClient] = {}
+        self._sender: ThreadPoolExecutor | None = None
+        """Runs batch requests, so this thread can do the journal's work meanwhile (`drain_until_idle`)."""
         self._no_batch_route: set[str] = set()
         """Servers that answered the batch route with "no such route" (older servers): sent one by one."""
         self._wake = threading.Event()
@@ -202,18 +226,72 @@ class Uploader(threading.Thread):
         self._publish(outbox)
 
     def drain_until_idle(self) -> None:
-        """Rounds until nothing is due now (or a transient failure makes the round stop early)."""
-        while not self._stopping.is_set():
-            report = self.drain_once()
-            if report.retried or report.released or not (report.sent or report.duplicates or report.refused):
-                return
+        """Rounds until nothing is due now (or a transient failure makes a round stop early).
+
+        While one attempt's batch of results is with the server, the next round is claimed, and once its reply
+        is in, the next batch leaves before this one's outcome is written: the journal's share of a round (the
+        claim and the "sent" marks, each a synced commit) overlaps the server's instead of adding to it. One
+        request is in flight at a time, so a failure still ends the drain after one timeout; rows claimed for
+        the next round are then released untried.
+        """
+        outbox = self._ensure_outbox()
+        claimed = self._claim(outbox)
+        flight: _Flight | None = None
+        try:
+            while True:
+                launched: _Flight | None = None
+                if flight is not None:
+                    outcome = flight.outcome()
+                    if isinstance(outcome, list) and not self._stopping.is_set():
+                        # Receipts: the next batch leaves at once, and these are written while it travels.
+                        launched = self._launch(outbox, claimed)
+                    landed, flight = flight, launched
+                    if not self._land(outbox, landed, outcome):
+                        self._release(outbox, [] if launched else claimed, RoundReport())
+                        return
+                if self._stopping.is_set() or not claimed:
+                    self._release(outbox, [] if launched else claimed, RoundReport())
+                    return
+                if flight is None:
+                    flight = self._launch(outbox, claimed)
+                if flight is None:
+                    # Not one attempt's results for the batch route (checkpoints, several attempts, a single
+                    # envelope, an older server): a plain round, then on as before.
+                    report = RoundReport()
+                    self._send_claimed(outbox, claimed, report)
+                    self._publish(outbox)
+                    if report.retried or report.released:
+                        return
+                claimed = self._claim(outbox)
+        finally:
+            if flight is not None:
+                # Stopping, or a failure here, with a batch still on its way: its outcome is recorded, so no
+                # row the server answered for is left 'sending'.
+                self._land(outbox, flight, flight.outcome())
+
+    def _land(self, outbox: Outbox, flight: _Flight, outcome: list[BatchItemReceipt] | ClientError) -> bool:
+        """Record a batch's outcome; False means stop draining (it failed and will be retried later)."""
+        report = RoundReport()
+        untried: list[OutboxEntry] = []
+        go_on = self._settle_results(outbox, flight.group, flight.server_url, outcome, untried, report)
+        self._release(outbox, untried, report)
+        self._publish(outbox)
+        return go_on and not report.retried and not report.released
 
     def drain_once(self) -> RoundReport:
         """One round: claim up to batch_size due rows and send each; what tests drive directly."""
         outbox = self._ensure_outbox()
-        outbox.refresh_checkpoints()
         report = RoundReport()
-        claimed = outbox.claim_due(self._batch_size, self._now())
+        self._send_claimed(outbox, self._claim(outbox), report)
+        self._publish(outbox)
+        return report
+
+    def _claim(self, outbox: Outbox) -> list[OutboxEntry]:
+        outbox.refresh_checkpoints()
+        return outbox.claim_due(self._batch_size, self._now())
+
+    def _send_claimed(self, outbox: Outbox, claimed: list[OutboxEntry], report: RoundReport) -> None:
+        """Send a round's rows: each attempt's results in one request, checkpoints one each; stop at a failure."""
         unsent = list(claimed)
         while unsent and not self._stopping.is_set():
             head = unsent[0]
@@ -228,11 +306,25 @@ class Uploader(threading.Thread):
                     break
             elif not self._send(outbox, unsent.pop(0), report):
                 break
-        for untried in unsent:
-            outbox.release(untried.idempotency_key)
-            report.released.append(untried.idempotency_key)
-        self._publish(outbox)
-        return report
+        self._release(outbox, unsent, report)
+
+    def _release(self, outbox: Outbox, untried: list[OutboxEntry], report: RoundReport) -> None:
+        outbox.release_many([entry.idempotency_key for entry in untried])
+        report.released.extend(entry.idempotency_key for entry in untried)
+
+    def _launch(self, outbox: Outbox, claimed: list[OutboxEntry]) -> _Flight | None:
+        """Start sending `claimed` on the sender thread if it is one attempt's results for the batch route."""
+        if len(claimed) < 2 or any(e.kind != "result" or e.attempt_id != claimed[0].attempt_id for e in claimed):
+            return None
+        target = self._batch_target(outbox, claimed)
+        if target is None:
+            return None
+        client, server_url, token = target
+        if self._sender is None:
+            self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="invigil-uploader-send")
+        bodies = [(entry.idempotency_key, entry.body) for entry in claimed]
+        future = self._sender.submit(client.submit_result_bodies, claimed[0].attempt_id, token, bodies)
+        return _Flight(group=claimed, server_url=server_url, future=future)
 
     def heartbeat_if_due(self) -> None:
         if self._heartbeat_every is None:
@@ -282,6 +374,9 @@ class Uploader(threading.Thread):
             log.exception("Uploader could not reset its claimed rows; they will be retried at the next start")
 
     def close(self) -> None:
+        if self._sender is not None:
+            self._sender.shutdown(wait=True)
+            self._sender = None
         for client in self._clients.values():
             client.close()
         self._clients.clear()
@@ -340,40 +435,69 @@ class Uploader(threading.Thread):
         target = outbox.attempt_token(group[0].attempt_id)
         if target is None:
             return all(self._send(outbox, entry, report) for entry in group)
+        batch = self._batch_target(outbox, group) if len(group) > 1 else None
+        if batch is None:
+            return self._send_one_by_one(outbox, group, unsent, report)
+        client, server_url, token = batch
+        outcome: list[BatchItemReceipt] | ClientError
+        try:
+            outcome = client.submit_result_bodies(
+                group[0].attempt_id, token, [(entry.idempotency_key, entry.body) for entry in group]
+            )
+        except ClientError as exc:
+            outcome = exc
+        return self._settle_results(outbox, group, server_url, outcome, unsent, report)
+
+    def _batch_target(self, outbox: Outbox, group: list[OutboxEntry]) -> tuple[BatchUploadClient, str, str] | None:
+        """(client, server address, token) for sending `group` through the batch route, or None if it cannot."""
+        target = outbox.attempt_token(group[0].attempt_id)
+        if target is None:
+            return None
         server_url, token = target
         client = self._client(server_url)
-        if len(group) == 1 or server_url in self._no_batch_route or not isinstance(client, BatchUploadClient):
-            return self._send_one_by_one(outbox, group, unsent, report)
-        readable: list[tuple[OutboxEntry, ResultEnvelope]] = []
-        for entry in group:
-            try:
-                readable.append((entry, ResultEnvelope.model_validate_json(entry.body)))
-            except pydantic.ValidationError as exc:
-                self._refused(
-                    outbox, entry, f"this version cannot read the stored result: {exc.error_count()} problems"
-                )
-                report.refused.append(entry.idempotency_key)
-        if not readable:
-            return True
-        try:
-            items = client.submit_results(group[0].attempt_id, token, [envelope for _, envelope in readable])
-        except Refused as exc:
-            if exc.error in ("no_such_route", "method_not_allowed"):
+        if server_url in self._no_batch_route or not isinstance(client, BatchUploadClient):
+            return None
+        return client, server_url, token
+
+    def _settle_results(
+        self,
+        outbox: Outbox,
+        group: list[OutboxEntry],
+        server_url: str,
+        outcome: list[BatchItemReceipt] | ClientError,
+        unsent: list[OutboxEntry],
+        report: RoundReport,
+    ) -> bool:
+        """Record what became of a batch request; False means stop the round.
+
+        The stored JSON went as it is: `Journal.finish_section` committed it from a validated envelope, and the
+        server validates it again. Should one not be a valid envelope (a journal written by some other
+        version), the server refuses the whole request and the fallback below finds which.
+        """
+        if isinstance(outcome, Refused):
+            if outcome.error in ("no_such_route", "method_not_allowed"):
                 log.info("Server %s has no batch route; sending results one by one", server_url)
                 self._no_batch_route.add(server_url)
-                return self._send_one_by_one(outbox, [entry for entry, _ in readable], unsent, report)
-            for entry, _ in readable:  # the whole request was refused (e.g. the sign-in is no longer valid)
-                self._refused(outbox, entry, str(exc))
+                return self._send_one_by_one(outbox, group, unsent, report)
+            if outcome.error == "invalid_request":
+                # Nothing was stored. One by one, each envelope is read here first and sent alone, so an
+                # unreadable one is kept for staff and the rest still go.
+                log.warning(
+                    "Server %s could not read a batch of results (%s); sending them one by one", server_url, outcome
+                )
+                return self._send_one_by_one(outbox, group, unsent, report)
+            for entry in group:  # the whole request was refused (e.g. the sign-in is no longer valid)
+                self._refused(outbox, entry, str(outcome))
                 report.refused.append(entry.idempotency_key)
             return True
-        except ClientError as exc:
+        if isinstance(outcome, ClientError):
             # Transient, or a reply that could not be read: the server may or may not have stored them, so
             # every one is tried again (its key makes a repeat harmless).
-            for entry, _ in readable:
-                self._retry(outbox, entry, report, exc)
+            for entry in group:
+                self._retry(outbox, entry, report, outcome)
             return False
         confirmed: list[str] = []
-        for (entry, _), item in zip(readable, items, strict=True):
+        for entry, item in zip(group, outcome, strict=True):
             if item.receipt is not None:
                 (report.duplicates if item.receipt.duplicate else report.sent).append(entry.idempotency_key)
                 confirmed.append(entry.idempotency_key)
