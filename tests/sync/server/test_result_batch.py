@@ -11,11 +11,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from sync.protocol import MAX_BATCH_ENVELOPES, AnswerValue
+from sync.protocol import MAX_BATCH_ENVELOPES, AnswerValue, ResultEnvelope
+from sync.server.attempts import NewResults
 from sync.server.content import load_stored_manifest
 from sync.server.models import Assessment, Attempt, Result
+from sync.server.result_batch import insert_results
 from sync.server.store import Store
-from tests.sync.server.conftest import API, Demo, bearer, envelope, player_login
+from tests.sync.server.conftest import API, START, Demo, bearer, envelope, player_login
 from tests.sync.server.test_marking import reference_marks
 
 
@@ -198,3 +200,28 @@ def test_new_result_ids_are_uuids_that_grow_with_time(client: TestClient, demo: 
         assert (made.version, made.variant) == (7, uuid.RFC_4122)
         # The first 48 bits are the milliseconds it was made at, so a batch's rows append to the index.
         assert before <= made.int >> 80 <= after
+
+
+def test_rows_handed_to_the_driver_are_stored_as_sqlalchemy_would_store_them(
+    client: TestClient, demo: Demo, store: Store
+) -> None:
+    login = player_login(client, demo.codes[0])
+    answer_sets: list[dict[str, AnswerValue]] = [{"mc-circles": "b"}, {"nope": "x"}]
+    keys: dict[bool, list[str]] = {}
+    with store.transaction() as session:
+        attempt = session.get(Attempt, login["attempt_id"])
+        assert attempt is not None
+        accepting = NewResults(session, attempt, now=START)
+        for through_driver in (True, False):
+            rows = [
+                accepting.accept(ResultEnvelope.model_validate(envelope(attempt.id, answers, final=False)))
+                for answers in answer_sets
+            ]
+            insert_results(session, rows, now=START, through_driver=through_driver)
+            keys[through_driver] = [row.idempotency_key for row in rows]
+    raw = raw_rows(store)
+    for driver_key, core_key in zip(keys[True], keys[False], strict=True):
+        driver, core = raw[driver_key], raw[core_key]
+        assert driver[3:] == core[3:], "the same text in every column, NULL where the other has NULL"
+        assert json.loads(driver.body) == {**json.loads(core.body), "idempotency_key": driver_key}
+    assert raw[keys[True][1]].marks is None
