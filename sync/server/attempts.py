@@ -12,19 +12,21 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.base import ExecutableOption
 
 from sync import accesscode, protocol
 from sync.server import content, crypto, domain, ratelimit
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError, not_found
-from sync.server.models import Allocation, Assessment, AssessmentMedia, Attempt, Media, Result
+from sync.server.models import Allocation, Assessment, AssessmentMedia, Attempt, Media, Result, Sitting
 from sync.server.settings import LoginLimits
 from sync.server.sittings import apply_closing
 
@@ -139,10 +141,15 @@ def record_failed_login(
     )
 
 
-def attempt_for_token(session: Session, attempt_id: str, token: str) -> Attempt:
-    """The attempt a player's bearer token opens; 404 for any other attempt, so ids reveal nothing."""
+def attempt_for_token(
+    session: Session, attempt_id: str, token: str, *, load: Sequence[ExecutableOption] = ()
+) -> Attempt:
+    """The attempt a player's bearer token opens; 404 for any other attempt, so ids reveal nothing.
+
+    `load`: loader options for the query (what the caller will read of the attempt's allocation and sitting).
+    """
     presented = crypto.token_hash(token)
-    attempt = session.scalar(select(Attempt).where(Attempt.token_hash == presented))
+    attempt = session.scalar(select(Attempt).where(Attempt.token_hash == presented).options(*load))
     if attempt is None or not hmac.compare_digest(attempt.token_hash, presented):
         raise ServiceError(
             401,
@@ -155,6 +162,17 @@ def attempt_for_token(session: Session, attempt_id: str, token: str) -> Attempt:
     return attempt
 
 
+# Storing results reads the attempt's allocation, sitting and assessment (closing, deadline, manifest): loaded
+# with the attempt in one query instead of three lazy loads per request. The manifest text itself is read only
+# when the manifest cache does not hold it yet.
+_FOR_RESULTS = (
+    joinedload(Attempt.allocation)
+    .joinedload(Allocation.sitting)
+    .joinedload(Sitting.assessment)
+    .defer(Assessment.manifest_json),
+)
+
+
 def attempt_for_results(session: Session, attempt_id: str, token: str) -> Attempt:
     """As `attempt_for_token`, but also opened by the token of the machine staff released the attempt from.
 
@@ -162,12 +180,12 @@ def attempt_for_results(session: Session, attempt_id: str, token: str) -> Attemp
     lost, and they still meet the late-answer rule. Its progress (checkpoints, heartbeats, media) is refused.
     """
     try:
-        return attempt_for_token(session, attempt_id, token)
+        return attempt_for_token(session, attempt_id, token, load=_FOR_RESULTS)
     except ServiceError as refused:
         if refused.status != 401:
             raise
         presented = crypto.token_hash(token)
-        attempt = session.scalar(select(Attempt).where(Attempt.released_token_hash == presented))
+        attempt = session.scalar(select(Attempt).where(Attempt.released_token_hash == presented).options(*_FOR_RESULTS))
         if attempt is None or not hmac.compare_digest(attempt.released_token_hash or "", presented):
             raise
     if attempt.id != attempt_id:
