@@ -6,6 +6,8 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
@@ -120,8 +122,39 @@ def results(attempt_id: str, body: protocol.ResultEnvelope, token: Bearer, ctx: 
             return held
 
 
-@router.post("/attempts/{attempt_id}/results/batch", response_model=protocol.ResultBatchReply, responses=ERRORS)
-def results_batch(attempt_id: str, body: protocol.ResultBatch, token: Bearer, ctx: Ctx) -> Response:
+async def batch_body(request: Request) -> protocol.ResultBatch:
+    """The batch validated straight from the request's bytes: pydantic reads the JSON into the models in one pass.
+
+    FastAPI would build the JSON as Python objects and then validate those, which for 200 envelopes was the
+    largest cost of the request outside the database work. A refusal reads as FastAPI's would (422
+    invalid_request naming each field). async: on the event loop, as FastAPI's own body parsing is.
+    """
+    try:
+        return protocol.ResultBatch.model_validate_json(await request.body())
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+        raise RequestValidationError(errors) from exc
+
+
+def _batch_body_schema() -> dict[str, object]:
+    """The batch's JSON schema for the API description (the body is read by `batch_body`, not by FastAPI).
+
+    Its envelopes refer to the components the single-result route already describes.
+    """
+    schema = protocol.ResultBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+@router.post(
+    "/attempts/{attempt_id}/results/batch",
+    response_model=protocol.ResultBatchReply,
+    responses=ERRORS,
+    openapi_extra=_batch_body_schema(),
+)
+def results_batch(
+    attempt_id: str, body: Annotated[protocol.ResultBatch, Depends(batch_body)], token: Bearer, ctx: Ctx
+) -> Response:
     """Up to MAX_BATCH_ENVELOPES envelopes of one attempt, one transaction (one disk sync), a receipt each."""
     for _ in range(BATCH_TRIES - 1):
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from datetime import datetime
@@ -225,3 +226,25 @@ def test_rows_handed_to_the_driver_are_stored_as_sqlalchemy_would_store_them(
         assert driver[3:] == core[3:], "the same text in every column, NULL where the other has NULL"
         assert json.loads(driver.body) == {**json.loads(core.body), "idempotency_key": driver_key}
     assert raw[keys[True][1]].marks is None
+
+
+def test_the_api_description_gives_the_batch_body_and_every_schema_it_refers_to(client: TestClient) -> None:
+    spec = client.get(f"{API}/openapi.json").json()
+    body = spec["paths"][f"{API}/attempts/{{attempt_id}}/results/batch"]["post"]["requestBody"]
+    schema = body["content"]["application/json"]["schema"]
+    assert schema["properties"]["envelopes"]["maxItems"] == MAX_BATCH_ENVELOPES
+    refs = set(re.findall(r'"\$ref": "#/components/schemas/([^"]+)"', json.dumps(schema)))
+    assert refs == {"ResultEnvelope"}
+    assert refs <= set(spec["components"]["schemas"])
+
+
+def test_a_batch_that_is_not_json_is_refused_as_an_invalid_request(client: TestClient, demo: Demo) -> None:
+    login = player_login(client, demo.codes[0])
+    reply = client.post(
+        f"{API}/attempts/{login['attempt_id']}/results/batch",
+        content=b'{"envelopes": [',
+        headers={**bearer(login["attempt_token"]), "Content-Type": "application/json"},
+    )
+    assert reply.status_code == 422
+    assert reply.json()["error"] == "invalid_request"
+    assert "JSON" in reply.json()["message"]
