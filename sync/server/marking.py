@@ -160,26 +160,29 @@ class Marker:
                 section_parts.append(table.blank)
                 scores.append(0.0)
                 continue
-            in_section: list[_ItemData] = []
+            # Summed in item order from floats (0 + a + b ...), exactly as sum() over SectionMark's fields was.
+            score: float = 0
+            needs_manual = False
             for item_id in table.item_ids:
                 answered = marked.get(item_id)
                 if answered is None:
-                    in_section.append(self._blank[item_id])
+                    score += 0.0
                     item_parts.append(self._blank_json[item_id])
                 else:
-                    in_section.append(answered[0])
+                    score += answered[0]["score"]
+                    needs_manual = needs_manual or answered[0]["needs_manual"]
                     item_parts.append(answered[1])
-            # Summed in item order from floats, exactly as SectionMark's fields were.
-            score = float(round(sum(m["score"] for m in in_section), _PLACES))
-            needs_manual = any(m["needs_manual"] for m in in_section)
+            score = float(round(score, _PLACES))
             scores.append(score)
             section_parts.append(
-                f"{table.key}:{_json(_section_data(score, table.max_score, needs_manual=needs_manual))}"
+                f'{table.key}:{{"score":{score!r},"max_score":{table.max_score!r},'
+                f'"needs_manual":{"true" if needs_manual else "false"}}}'
             )
-        total = _json(float(round(sum(scores), _PLACES)))
+        # A float's repr is the shortest text that reads back as the same float (and is valid JSON for these).
+        total = float(round(sum(scores), _PLACES))
         return (
             f'{{"items":{{{",".join(item_parts)}}},"sections":{{{",".join(section_parts)}}},'
-            f'"total":{total},"max_total":{self._max_total}}}'
+            f'"total":{total!r},"max_total":{self._max_total}}}'
         )
 
     def _marked(self, item: AnyItem, answer: AnswerValue) -> tuple[_ItemData, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -109,3 +109,29 @@ def test_a_window_that_ended_unnoticed_still_gives_a_part_way_student_the_extens
     assert sitting["closed_at"] == sitting["window_end"]
     ada = next(a for a in sitting["allocations"] if a["student_name"] == "Ada Lovelace")
     assert ada["state"] == "finished"
+
+
+def test_in_a_batch_the_deadline_holds_whatever_zone_the_times_are_written_in(
+    client: TestClient, clock: FakeClock, demo: Demo, admin: dict[str, str], store: Store
+) -> None:
+    login = player_login(client, demo.codes[0])
+    close_at(client, clock, admin, demo, CLOSE)
+    clock.now = EXTENDED + timedelta(hours=1)
+    limit = EXTENDED + LATE_GRACE
+    paris = timezone(timedelta(hours=1))
+    bodies = [
+        answered(login["attempt_id"], limit),  # UTC, on the limit
+        answered(login["attempt_id"], limit.astimezone(paris)),  # the same moment written in Paris time
+        answered(login["attempt_id"], limit.replace(tzinfo=None)),  # no zone: taken as UTC
+        answered(login["attempt_id"], (limit + timedelta(seconds=1)).astimezone(paris)),
+        answered(login["attempt_id"], (limit + timedelta(seconds=1)).replace(tzinfo=None)),
+    ]
+    reply = client.post(
+        f"{API}/attempts/{login['attempt_id']}/results/batch",
+        json={"envelopes": bodies},
+        headers=bearer(login["attempt_token"]),
+    )
+    assert [item["status"] for item in reply.json()["items"]] == [200, 200, 200, 409, 409]
+    assert {item["error"]["error"] for item in reply.json()["items"][3:]} == {"answered_too_late"}
+    assert "until Wed 31 Mar 2027 10:05 UTC" in reply.json()["items"][3]["error"]["message"]
+    assert stored_count(store) == 3
