@@ -131,18 +131,19 @@ class Driver:
             emit(line)
 
     def _find_window(self) -> bool:
-        if self.window is not None:
-            return True
-        app = QApplication.instance()
-        assert isinstance(app, QApplication)
-        for widget in app.topLevelWidgets():
-            if isinstance(widget, MainWindow) and widget.isVisible():
-                self.window = widget
-                self.controller = widget.findChild(PlayerController)
-                # What a window manager does for the one window on screen: give it the keyboard.
-                widget.activateWindow()
-                return True
-        return False
+        if self.window is None:
+            app = QApplication.instance()
+            assert isinstance(app, QApplication)
+            for widget in app.topLevelWidgets():
+                if isinstance(widget, MainWindow) and widget.isVisible():
+                    self.window = widget
+                    # What a window manager does for the one window on screen: give it the keyboard.
+                    widget.activateWindow()
+                    break
+        if self.window is not None and self.controller is None:
+            # The window is painted before the rest of start-up makes the controller (player.app.main).
+            self.controller = self.window.findChild(PlayerController)
+        return self.controller is not None
 
     # ---- what the student sees ---------------------------------------------------------------------
 
