@@ -131,7 +131,9 @@ class IncidentsView(CsvExportTab):
         self.refresh()
 
     def reset_time(self) -> None:
-        self.time_edit.setDateTime(QDateTime(self._context.clock().astimezone().replace(second=0, microsecond=0)))
+        now = self._context.clock().replace(second=0, microsecond=0)
+        # From the epoch: the editor then shows this computer's local time, whatever zone the clock reports in.
+        self.time_edit.setDateTime(QDateTime.fromSecsSinceEpoch(int(now.timestamp())))
 
     # ---- loading ----
 
