@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, QTimer
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 
 MARKER = "PAINTED"
 # Nothing listens here: the access-code screen must appear without any server.
@@ -67,7 +67,16 @@ def run_player(data_dir: str) -> int:
 
     app = QApplication(sys.argv[:1])
     watcher = FirstPaint(app, lambda w: isinstance(w, AccessCodeScreen))
-    app.installEventFilter(watcher)
+    # On the screen itself, not the app: an app-wide Python filter makes PySide wrap every QObject that gets
+    # an event (the style-sheet style, QMainWindow's layout animation), loading ~180 more classes and their
+    # enums (~70 ms) that a real start never loads, and that the bare window (no central widget) escapes.
+    made = AccessCodeScreen.__init__
+
+    def watched_init(screen: AccessCodeScreen, parent: QWidget | None = None) -> None:
+        made(screen, parent)
+        screen.installEventFilter(watcher)
+
+    AccessCodeScreen.__init__ = watched_init  # type: ignore[method-assign,assignment]
     # player.app.main reuses the QApplication made here (QApplication.instance()), so this is the real start.
     return main(["--server", UNREACHABLE_SERVER, "--data-dir", data_dir])
 
@@ -77,7 +86,7 @@ def run_bare() -> int:
     window = QMainWindow()
     window.resize(1024, 720)
     watcher = FirstPaint(app, lambda w: w is window)
-    app.installEventFilter(watcher)
+    window.installEventFilter(watcher)
     window.show()
     return int(app.exec())
 
