@@ -1,25 +1,24 @@
-"""The PyInstaller bundles: build/build.sh makes both, and each runs from its folder as an IT admin would run it."""
+"""The PyInstaller bundles: build/build.sh makes both, and each runs from its folder as an IT admin would run it.
+
+The build itself starts in the background at collection (conftest.py); the tests here that need it run last.
+"""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
-BUILD_SH = REPO / "build" / "build.sh"
-BUILD_TIMEOUT_S = 900.0
+from tests.build.conftest import BUILD_SH, REPO, Bundles
+
 START_TIMEOUT_S = 60.0
 SERVER_BANNER = "Invigil server on "
 PLAYER_STARTED = "Invigil player starting"
@@ -28,47 +27,10 @@ FFMPEG_LOADED = "qt.multimedia.ffmpeg: Using Qt multimedia with FFmpeg"
 DEMO_TITLE = json.loads((REPO / "resources" / "demo" / "manifest.json").read_text(encoding="utf-8"))["title"]
 
 
-@dataclass(frozen=True)
-class Bundles:
-    dist: Path
-    report: str
-    """What build.sh printed on stdout: the folder and size of each bundle."""
-
-    def folder(self, name: str) -> Path:
-        return self.dist / name
-
-    def executable(self, name: str) -> Path:
-        return self.folder(name) / (name + (".exe" if sys.platform == "win32" else ""))
-
-    def modules(self, name: str) -> set[str]:
-        """The Python modules frozen into an executable's archive."""
-        from PyInstaller.archive.readers import CArchiveReader  # here: the module must load without PyInstaller
-
-        archive = CArchiveReader(str(self.executable(name)))
-        return set(archive.open_embedded_archive("PYZ.pyz").toc)
-
-
 def run_build_sh(*args: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", str(BUILD_SH), *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
     )
-
-
-@pytest.fixture(scope="session")
-def bundles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bundles]:
-    """Both bundles, built once per session by build.sh (side by side) into a temporary folder; removed after."""
-    if importlib.util.find_spec("PyInstaller") is None:
-        pytest.skip("PyInstaller is not installed here; ./scripts/setup-env installs it with the dev extras")
-    folder = tmp_path_factory.mktemp("pyinstaller")
-    env = {**os.environ, "INVIGIL_VENV": sys.prefix}
-    built = run_build_sh(
-        "--dist", str(folder / "dist"), "--work", str(folder / "work"), "all", env=env, timeout=BUILD_TIMEOUT_S
-    )
-    if built.returncode != 0:
-        pytest.fail(f"build.sh failed ({built.returncode}):\n{built.stderr[-4000:]}")
-    yield Bundles(dist=folder / "dist", report=built.stdout)
-    # About 330 MB; pytest keeps the last few temporary folders, so do not leave them behind.
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def isolated_env(folder: Path, **extra: str) -> dict[str, str]:
