@@ -248,3 +248,22 @@ def test_a_batch_that_is_not_json_is_refused_as_an_invalid_request(client: TestC
     assert reply.status_code == 422
     assert reply.json()["error"] == "invalid_request"
     assert "JSON" in reply.json()["message"]
+
+
+def test_another_attempts_batch_is_a_404_whatever_its_body(client: TestClient, demo: Demo) -> None:
+    ada = player_login(client, demo.codes[0], machine="pc-1")
+    grace = player_login(client, demo.codes[1], machine="pc-2")
+    for body in (b"", b"not json", b'{"envelopes": []}'):
+        reply = client.post(
+            f"{API}/attempts/{ada['attempt_id']}/results/batch",
+            content=body,
+            headers={**bearer(grace["attempt_token"]), "Content-Type": "application/json"},
+        )
+        assert reply.status_code == 404, (body, reply.text)
+    own = client.post(
+        f"{API}/attempts/{grace['attempt_id']}/results/batch",
+        content=b'{"envelopes": []}',
+        headers={**bearer(grace["attempt_token"]), "Content-Type": "application/json"},
+    )
+    assert (own.status_code, own.json()["error"]) == (422, "invalid_request")
+    assert "envelopes" in own.json()["message"]
