@@ -89,6 +89,7 @@ class PlayerFactory:
         server_url: str | None = None,
         machine_id: str = MACHINE_ID,
         today: Callable[[], datetime] = datetime.now,
+        result_codes_after: float = ControllerSettings.result_codes_after,
     ) -> Player:
         url = server_url or self.server_url
         devices = devices if devices is not None else FixedOutputDevices(["Test speakers"])
@@ -106,7 +107,12 @@ class PlayerFactory:
             media_cache=MediaCache(self.data_dir / "media"),
             player=player,
             tasks=tasks,
-            settings=ControllerSettings(server_url=url, tick_interval_ms=50, typing_commit_every=0.3),
+            settings=ControllerSettings(
+                server_url=url,
+                tick_interval_ms=50,
+                typing_commit_every=0.3,
+                result_codes_after=result_codes_after,
+            ),
             clock=clock,
             today=today,
         )

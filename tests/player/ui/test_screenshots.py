@@ -44,7 +44,8 @@ def test_every_screen_of_a_sitting(
     qtbot: QtBot, styled: None, start_player: PlayerFactory, demo: Demo, screen_folders: list[Path]
 ) -> None:
     clock = ManualClock()
-    p = start_player(clock=clock, today=lambda: TODAY)
+    # Codes at once (not after 10 s): the finished screen is shot as an offline room sees it.
+    p = start_player(clock=clock, today=lambda: TODAY, result_codes_after=0.0)
     w = p.window
     cam = camera_on(p, screen_folders)
     cam.shoot(w, "01-access-code", "Type your access code", "Start")
@@ -130,7 +131,8 @@ def test_every_screen_of_a_sitting(
 
     end_section(qtbot, p)
     wait_for_screen(qtbot, p, w.finished)
-    cam.shoot(w, "15-finished", "You have finished the test", "Finished")
+    qtbot.waitUntil(lambda: bool(w.finished.codes()), timeout=TIMEOUT_MS)
+    cam.shoot(w, "15-finished", "You have finished the test", "Copy result code", "Finished")
     assert len(cam.taken) == 15 * len(screen_folders)
 
 
