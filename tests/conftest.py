@@ -19,8 +19,8 @@ def _collect_garbage_on_the_main_thread_only() -> Iterator[None]:
 
     A full collection walks every live object: ~150,000 made by the imports before the first test, and by the end
     as many again that outlive tests (caches, fixtures). One after every test cost 0.1-0.3 s each, over a third of
-    the suite's time. So the import-time objects are frozen out of all collections, each test's own garbage is
-    collected from the young generations after it, and a full collection runs at the end of each module.
+    the suite's time. So the import-time objects are frozen out of all collections, and only Qt tests and the end
+    of each module pay for a full collection (see below).
     """
     gc.disable()
     gc.collect()
@@ -30,20 +30,37 @@ def _collect_garbage_on_the_main_thread_only() -> Iterator[None]:
     gc.enable()
 
 
+class _Collections:
+    young_only_since_full = False
+    """True once a collection of the young generations alone has run since the last full one."""
+
+
 @pytest.fixture(autouse=True, scope="module")
 def _collect_after_each_module() -> Iterator[None]:
     """A full collection once the module's own fixtures are torn down (this one is set up before them)."""
     yield
     gc.collect()
+    _Collections.young_only_since_full = False
 
 
 @pytest.fixture(autouse=True)
-def _collect_after_each_test() -> Iterator[None]:
+def _collect_after_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
     """Each test's garbage, collected before the next test starts.
 
-    Everything the test made is in the young generations (nothing collects automatically), so collecting those
-    frees it without walking what outlived earlier tests (caches, module and session fixtures); garbage tied to
-    those older objects waits for the full collection at the end of the module.
+    A test that does not use Qt made all its garbage in the young generations (nothing collects automatically),
+    so collecting those frees it without walking what outlived earlier tests (caches, module and session
+    fixtures); garbage tied to those older objects waits for the next full collection.
+
+    A Qt test starts and ends with nothing left to collect, as with a full collection after every test: a window or
+    timer left behind must not live into the next test (one looking through the top-level widgets would find it).
     """
+    uses_qt = "qapp" in request.fixturenames
+    if uses_qt and _Collections.young_only_since_full:
+        gc.collect()
     yield
-    gc.collect(1)
+    if uses_qt:
+        gc.collect()
+        _Collections.young_only_since_full = False
+    else:
+        gc.collect(1)
+        _Collections.young_only_since_full = True
