@@ -95,8 +95,8 @@ class FinishedScreen(QWidget):
         self.setTabOrder(self.code_view, self.copy_button)
         self.setTabOrder(self.copy_button, self.save_button)
         # Hidden until there are codes (set_codes([]) would see "no change" and leave them on show, empty).
-        for widget in self._code_widgets:
-            widget.setVisible(False)
+        for hidden in self._code_widgets:
+            hidden.setVisible(False)
         set_message(self.code_message, "")
 
     def set_delivery_state(self, *, sent: bool) -> None:
