@@ -50,16 +50,16 @@ def app_process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
 
 
 class PaintSpy(QObject):
-    """Calls `seen` at the first Paint of the access-code screen, as a student's eyes would."""
+    """Calls `seen(screen)` at the first Paint of an access-code screen, as a student's eyes would."""
 
-    def __init__(self, seen: Callable[[], None]) -> None:
+    def __init__(self, seen: Callable[[AccessCodeScreen], None]) -> None:
         super().__init__()
-        self._seen: Callable[[], None] | None = seen
+        self._seen: Callable[[AccessCodeScreen], None] | None = seen
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if self._seen is not None and event.type() == QEvent.Type.Paint and isinstance(watched, AccessCodeScreen):
             seen, self._seen = self._seen, None
-            seen()
+            seen(watched)
         return False
 
 
@@ -87,7 +87,7 @@ def test_the_code_screen_is_shown_before_the_journal_is_opened_and_then_the_app_
 ) -> None:
     data = tmp_path / "data"
     journal_at_first_paint: list[bool] = []
-    spy = PaintSpy(lambda: journal_at_first_paint.append(journal_path(data).exists()))
+    spy = PaintSpy(lambda _screen: journal_at_first_paint.append(journal_path(data).exists()))
     app = QApplication.instance()
     assert app is not None
     app.installEventFilter(spy)
@@ -247,8 +247,10 @@ def test_a_code_typed_at_the_first_paint_is_handed_to_the_controller_once_it_exi
 ) -> None:
     """Between the first paint and the rest of start-up nothing listens to the access-code screen yet."""
 
-    def type_code() -> None:
-        window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+    def type_code(screen: AccessCodeScreen) -> None:
+        # The painted screen's own window: another test's window may still be among the top-level widgets.
+        window = screen.window()
+        assert isinstance(window, MainWindow)
         assert not window.has_sitting_screens  # before start-up went on
         window.access_code.code_edit.setText(demo.codes[0])
         window.access_code.start_button.click()
