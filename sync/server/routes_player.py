@@ -157,30 +157,38 @@ def _batch_body_schema() -> dict[str, object]:
     responses=ERRORS,
     openapi_extra=_batch_body_schema(),
 )
-def results_batch(attempt_id: str, body: Annotated[bytes, Depends(raw_body)], token: Bearer, ctx: Ctx) -> Response:
+def results_batch(attempt_id: str, token: Bearer, body: Annotated[bytes, Depends(raw_body)], ctx: Ctx) -> Response:
     """Up to MAX_BATCH_ENVELOPES envelopes of one attempt, one transaction (one disk sync), a receipt each.
 
-    The body is validated after the sign-in and the attempt are checked, as a route with a declared body model
-    would not: another school's attempt is a 404 whatever the body holds.
+    A refusal of the body is raised only after the sign-in and the attempt are checked, as a route with a
+    declared body model would not: another school's attempt is a 404 whatever the body holds. The body is
+    validated once, before the writer lock is taken, so other machines' writes do not wait on it.
     """
+    try:
+        batch: protocol.ResultBatch | RequestValidationError = parse_batch(body)
+    except RequestValidationError as refused:
+        batch = refused
     for _ in range(BATCH_TRIES - 1):
         try:
-            return _store_batch(attempt_id, body, token, ctx)
+            return _store_batch(attempt_id, batch, token, ctx)
         except IntegrityError:
             # Another request stored one of these keys between our look-up and our commit; nothing of this
             # try was kept, and the next try finds that key held (a duplicate, or a conflict for that one).
             log.info("Result batch for %s raced another upload; trying again", attempt_id)
-    return _store_batch(attempt_id, body, token, ctx)
+    return _store_batch(attempt_id, batch, token, ctx)
 
 
 BATCH_TRIES = 3
 
 
-def _store_batch(attempt_id: str, body: bytes, token: str, ctx: Ctx) -> Response:
+def _store_batch(
+    attempt_id: str, batch: protocol.ResultBatch | RequestValidationError, token: str, ctx: Ctx
+) -> Response:
     with ctx.store.transaction(queued=True) as session:
         attempt = attempts.attempt_for_results(session, attempt_id, token)
-        envelopes = parse_batch(body).envelopes
-        items = result_batch.store_batch(session, attempt, envelopes, now=ctx.clock(), manifests=ctx.manifests)
+        if isinstance(batch, RequestValidationError):
+            raise batch
+        items = result_batch.store_batch(session, attempt, batch.envelopes, now=ctx.clock(), manifests=ctx.manifests)
         session.flush()  # inside the transaction: a change to the attempt is written before the commit
     # Serialised as plain data: returned as a model, FastAPI would validate the 200 receipts again.
     return Response(content=result_batch.reply_json(items), media_type="application/json")
