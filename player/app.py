@@ -220,12 +220,14 @@ class EarlyInput:
     def __init__(self, window: MainWindow) -> None:
         self._window = window
         self._code: str | None = None
+        self._typed = ""
         self._staff = False
         window.access_code.submitted.connect(self._keep_code)
         window.access_code.staff_requested.connect(self._keep_staff)
 
     def _keep_code(self, code: str) -> None:
         self._code = code
+        self._typed = self._window.access_code.code_edit.text()
 
     def _keep_staff(self) -> None:
         self._staff = True
@@ -238,6 +240,8 @@ class EarlyInput:
         screen.staff_requested.disconnect(self._keep_staff)
         code, self._code = self._code, None
         if code is not None and self._window.current_screen() is screen and controller.session is None:
+            # controller.start() cleared the box: put the code back, so a refusal shows beside what was typed.
+            screen.code_edit.setText(self._typed or code)
             screen.submitted.emit(code)
         if self._staff:
             self._staff = False

@@ -260,12 +260,14 @@ def test_a_code_typed_at_the_first_paint_is_handed_to_the_controller_once_it_exi
     assert app is not None
     app.installEventFilter(spy)
     confirmed: list[str] = []
+    typed: list[str] = []
     polls: list[int] = []
 
     def step(window: MainWindow) -> bool:
         polls.append(1)
         if window.has_sitting_screens and window.current_screen() is window.confirm:
             confirmed.append(window.confirm.student.text())
+            typed.append(window.access_code.code_edit.text())
             return True
         return len(polls) > 1500  # the code was lost: close after ~15 s so the test fails, not hangs
 
@@ -275,6 +277,8 @@ def test_a_code_typed_at_the_first_paint_is_handed_to_the_controller_once_it_exi
         app.removeEventFilter(spy)
     assert status == 0
     assert confirmed == ["Ada Lovelace"]
+    # Still in the box behind "Is this you?": a "No" (or a refused code) comes back to what was typed.
+    assert typed == [demo.codes[0]]
 
 
 def test_a_bad_config_file_closes_the_window_and_names_the_file(
