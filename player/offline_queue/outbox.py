@@ -252,11 +252,16 @@ class Outbox:
                 ).rowcount
         return int(changed)
 
-    def discard_checkpoint(self, key: str) -> bool:
-        """Drop a checkpoint the server refused (e.g. the attempt already finished); results are never dropped."""
+    def settle_refused_checkpoint(self, key: str, error: str) -> bool:
+        """A checkpoint the server refused (e.g. the attempt finished there): kept as done, with its body and the
+        reason, so the same checkpoint is not queued and sent again at once (a deleted row was re-queued by the
+        next `refresh_checkpoints` and refused again, round after round); a newer one still goes. Results are
+        never settled this way."""
         with self._write_transaction():
             changed = self._db.execute(
-                "DELETE FROM outbox WHERE idempotency_key = ? AND kind = 'checkpoint'", [key]
+                "UPDATE outbox SET state = 'sent', next_try_at = NULL, last_error = ? "
+                "WHERE idempotency_key = ? AND kind = 'checkpoint'",
+                [error, key],
             ).rowcount
         return bool(changed)
 

@@ -549,8 +549,8 @@ class Uploader(threading.Thread):
     def _refused(self, outbox: Outbox, entry: OutboxEntry, error: str) -> None:
         if entry.kind == "checkpoint":
             # A checkpoint only speeds up resuming elsewhere (e.g. refused because the attempt finished).
-            log.warning("Checkpoint of %s refused, dropped: %s", entry.attempt_id, error)
-            outbox.discard_checkpoint(entry.idempotency_key)
+            log.warning("Checkpoint of %s refused, not sent again: %s", entry.attempt_id, error)
+            outbox.settle_refused_checkpoint(entry.idempotency_key, error)
             return
         outbox.mark_needs_attention(entry.idempotency_key, error)
         self._note_error(error)

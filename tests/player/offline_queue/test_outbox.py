@@ -290,3 +290,23 @@ def test_releasing_several_rows_puts_back_only_those_being_sent(
     }
     assert outbox.release_many([]) == 0
     assert [e.idempotency_key for e in outbox.claim_due(10, clock.now())] == [first.idempotency_key]
+
+
+def test_a_refused_checkpoint_is_not_queued_again_until_a_newer_one_is_taken(
+    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+) -> None:
+    """The attempt is still open here but the server refuses its checkpoints (e.g. it finished there)."""
+    session = sit(journal, clock, demo_delivery, sections=0)
+    clock.advance(7)
+    session.checkpoint()
+    assert outbox.refresh_checkpoints() == 1
+    [sending] = outbox.claim_due(5, clock.now())
+    assert outbox.settle_refused_checkpoint(sending.idempotency_key, "attempt_finished")
+    assert outbox.refresh_checkpoints() == 0, "the refused checkpoint would be sent and refused again at once"
+    assert outbox.claim_due(5, clock.now()) == []
+    assert outbox.entry(checkpoint_key(session.attempt_id)).last_error == "attempt_finished"  # type: ignore[union-attr]
+    clock.advance(5)
+    session.checkpoint()
+    assert outbox.refresh_checkpoints() == 1, "a newer checkpoint still goes"
+    [newer] = outbox.claim_due(5, clock.now())
+    assert Checkpoint.model_validate_json(newer.body).remaining_seconds == 588
