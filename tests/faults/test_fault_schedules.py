@@ -19,7 +19,7 @@ from player.offline_queue.outbox import Outbox
 from player.offline_queue.uploader import Backoff, Uploader
 from player.session import SittingSession
 from sync.client import InvigilClient
-from sync.protocol import LoginResponse
+from sync.protocol import MAX_BATCH_ENVELOPES, LoginResponse
 from tests.faultproxy import Fault, FaultProxy, LoopbackServer
 from tests.player.conftest import ManualClock
 from tests.sync.server.conftest import (  # noqa: F401 - session fixtures the server below is built from
@@ -78,10 +78,11 @@ def commit_sections(journal_path: Path, login: LoginResponse, *, server_url: str
         db.close()
 
 
-def drain_through(journal_path: Path, *, rng: random.Random, batch_size: int, rounds: int = 400) -> Outbox:
-    """Drain with the uploader, moving a hand clock to each retry instead of waiting; returns an outbox to read."""
-    clock = ManualClock()
-    uploader = Uploader(
+def hand_clock_uploader(
+    journal_path: Path, clock: ManualClock, *, rng: random.Random, batch_size: int = MAX_BATCH_ENVELOPES
+) -> Uploader:
+    """The real uploader on `journal_path`, its retries timed by `clock` (moved by hand) with tiny backoffs."""
+    return Uploader(
         lambda: open_database(journal_path),
         lambda url: InvigilClient(url, machine_id="fault-pc", timeout=TIMEOUT),
         now=clock.now,
@@ -89,6 +90,12 @@ def drain_through(journal_path: Path, *, rng: random.Random, batch_size: int, ro
         backoff=TINY,
         batch_size=batch_size,
     )
+
+
+def drain_through(journal_path: Path, *, rng: random.Random, batch_size: int, rounds: int = 400) -> Outbox:
+    """Drain with the uploader, moving a hand clock to each retry instead of waiting; returns an outbox to read."""
+    clock = ManualClock()
+    uploader = hand_clock_uploader(journal_path, clock, rng=rng, batch_size=batch_size)
     outbox = Outbox(open_database(journal_path), now=clock.now)
     try:
         uploader.start_up()
@@ -168,13 +175,7 @@ def test_reply_lost_after_server_committed_stores_once(
     with FaultProxy(("127.0.0.1", server.port), [Fault("reply_lost")]) as proxy:
         [key] = commit_sections(journal_path, logins[0], server_url=proxy.url, sections=1)
         clock = ManualClock()
-        uploader = Uploader(
-            lambda: open_database(journal_path),
-            lambda url: InvigilClient(url, timeout=TIMEOUT),
-            now=clock.now,
-            rng=random.Random(1),
-            backoff=TINY,
-        )
+        uploader = hand_clock_uploader(journal_path, clock, rng=random.Random(1))
         first = uploader.drain_once()
         assert server.result_keys().count(key) == 1, "the server committed before the reply was lost"
         assert first.retried == [key], "without a reply the player cannot know, so it must send again"
@@ -193,13 +194,7 @@ def test_batch_reply_lost_after_server_committed_stores_each_once(
     with FaultProxy(("127.0.0.1", server.port), [Fault("reply_lost")]) as proxy:
         keys = commit_sections(journal_path, logins[2], server_url=proxy.url, sections=3)
         clock = ManualClock()
-        uploader = Uploader(
-            lambda: open_database(journal_path),
-            lambda url: InvigilClient(url, timeout=TIMEOUT),
-            now=clock.now,
-            rng=random.Random(1),
-            backoff=TINY,
-        )
+        uploader = hand_clock_uploader(journal_path, clock, rng=random.Random(1))
         first = uploader.drain_once()
         held = server.result_keys()
         assert [held.count(k) for k in keys] == [1, 1, 1], "the server committed the whole batch"
