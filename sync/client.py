@@ -313,7 +313,6 @@ class InvigilClient:
         return self._call("POST", "/staff/login", sp.StaffLoginResponse.model_validate, body=request)
 
     def staff_logout(self, token: str) -> None:
-
         self._send("POST", "/staff/logout", token=token).close()
 
     def sittings(self, token: str) -> list[sp.SittingOut]:
@@ -439,7 +438,6 @@ class InvigilClient:
 
     def evidence(self, token: str, evidence_id: str) -> bytes:
         """The bytes of an evidence file, as uploaded."""
-
         with self._send("GET", f"/staff/evidence/{_seg(evidence_id)}", token=token) as response:
             return response.content
 

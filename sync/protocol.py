@@ -211,7 +211,6 @@ class ResultBatchReply(WireModel):
 # ---- the sitting's log, written by the console ---------------------------------------------------
 
 SittingLogAction = Literal["export_results", "export_incidents", "print_slips"]
-SITTING_LOG_ACTIONS: tuple[SittingLogAction, ...] = ("export_results", "export_incidents", "print_slips")
 LogDetailValue = Annotated[str, Field(max_length=500)] | int | float | bool | None
 
 

@@ -317,16 +317,13 @@ class HeldBody(Protocol):
     def body(self) -> dict[str, Any]: ...
 
 
-def check_same_body(held: HeldBody, envelope: protocol.ResultEnvelope, *, digest: str | None = None) -> None:
-    """409 `idempotency_conflict` unless `held` (stored under the envelope's key) holds the same envelope.
-
-    `digest` is the envelope's `body_digest` when the caller already computed it.
-    """
+def check_same_body(held: HeldBody, envelope: protocol.ResultEnvelope) -> None:
+    """409 `idempotency_conflict` unless `held` (stored under the envelope's key) holds the same envelope."""
     # Compared from the stored body, not the stored digest, so rows digested before times were made canonical
     # still match the same envelope.
     same = held.attempt_id == envelope.attempt_id and body_digest(
         protocol.ResultEnvelope.model_validate(held.body)
-    ) == (digest or body_digest(envelope))
+    ) == body_digest(envelope)
     if not same:
         raise idempotency_conflict(envelope)
 
@@ -611,24 +608,14 @@ def submit_result(
     return receipt(stored.result, duplicate=stored.duplicate)
 
 
-def mark_result(
-    result: Result,
-    *,
-    now: datetime,
-    manifests: ManifestCache | None = None,
-    envelope: protocol.ResultEnvelope | None = None,
-) -> None:
-    """received -> marking -> marked, or marking_failed with the error kept for `remark`.
-
-    `envelope` is the result's body when the caller already holds it parsed.
-    """
+def mark_result(result: Result, *, now: datetime) -> None:
+    """received -> marking -> marked, or marking_failed with the error kept for `remark`."""
     from sync.server.marking import MarkingError  # marking pulls in the scoring rules only when results arrive
 
     result.status = "marking"
     try:
-        marker = _parsed(result.attempt.allocation.sitting.assessment, manifests).marker
-        if envelope is None:
-            envelope = protocol.ResultEnvelope.model_validate(result.body)
+        marker = _parsed(result.attempt.allocation.sitting.assessment, None).marker
+        envelope = protocol.ResultEnvelope.model_validate(result.body)
         marks = marker.marks({a.item_id: a.value for a in envelope.answers})
     except (MarkingError, ValueError) as exc:
         result.status = "marking_failed"
@@ -641,7 +628,10 @@ def mark_result(
 
 
 def remark(session: Session, *, now: datetime, result_id: str | None = None) -> list[Result]:
-    """Mark again every result whose marking failed (or one result by id)."""
+    """Mark again every result whose marking failed (or one result by id).
+
+    The stored package is parsed afresh, not taken from a ManifestCache: remark is what an operator runs after
+    repairing a stored package, and the cache would still hold the broken one."""
     query = select(Result)
     query = query.where(Result.id == result_id) if result_id else query.where(Result.status != "marked")
     results = list(session.scalars(query))

@@ -181,7 +181,7 @@ class Attempt(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     released_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     """The token of the machine staff last released the attempt from: still accepted for results only (its
-    finished answers must not be lost), never for progress. Kept by `_keep_released_token` below."""
+    finished answers must not be lost), never for progress. Set by `sittings.release_code`."""
     result_secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     machine_id: Mapped[str | None] = mapped_column(String(160))
     """The machine that holds the attempt; None once staff released it to another machine."""

@@ -55,12 +55,6 @@ def manual_out(session: Session, allocation: Allocation) -> sp.ManualEntryOut:
     )
 
 
-def has_manual(session: Session, allocation_id: str) -> bool:
-    if session.get(ManualEntry, allocation_id) is not None:
-        return True
-    return session.scalar(select(Evidence.id).where(Evidence.allocation_id == allocation_id).limit(1)) is not None
-
-
 def manual(session: Session, actor: Actor, allocation_id: str) -> sp.ManualEntryOut:
     return manual_out(session, sittings.get_allocation(session, actor, allocation_id))
 

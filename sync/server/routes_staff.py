@@ -10,8 +10,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync import staff_protocol as sp
-from sync.server import accounts, attempts, audit, content, records, resultcodes, sittings
+from sync.server import accounts, attempts, audit, records, resultcodes, sittings
 from sync.server.app import Ctx, Tx
+from sync.server.attempts import ManifestCache
 from sync.server.audit import Actor
 from sync.server.errors import ServiceError, not_found
 from sync.server.models import Allocation, Assessment, Credit, Result, Sitting, Student
@@ -242,10 +243,9 @@ def section_scores(result: Result, titles: dict[str, str]) -> list[sp.SectionSco
     return scores
 
 
-def result_out(session: Session, r: Result, *, titles: dict[str, str] | None = None) -> sp.ResultOut:
+def result_out(session: Session, r: Result, *, titles: dict[str, str]) -> sp.ResultOut:
     allocation = r.attempt.allocation
-    if titles is None:
-        titles = section_titles(allocation.sitting)
+    manual = records.manual_out(session, allocation)
     return sp.ResultOut(
         id=r.id,
         attempt_id=r.attempt_id,
@@ -257,12 +257,12 @@ def result_out(session: Session, r: Result, *, titles: dict[str, str] | None = N
         received_at=r.received_at,
         marks=r.marks,
         section_scores=section_scores(r, titles),
-        manual=records.manual_out(session, allocation) if records.has_manual(session, allocation.id) else None,
+        manual=manual if manual.updated_at is not None or manual.evidence else None,
     )
 
 
-def section_titles(sitting: Sitting) -> dict[str, str]:
-    manifest = content.load_stored_manifest(sitting.assessment.manifest_json)
+def section_titles(sitting: Sitting, manifests: ManifestCache) -> dict[str, str]:
+    manifest = manifests.get(sitting.assessment).manifest
     return {section.id: section.title for section in manifest.sections}
 
 
@@ -274,7 +274,7 @@ def _result(session: Session, actor: Actor, result_id: str) -> Result:
 
 
 @router.get("/sittings/{sitting_id}/results", response_model=list[sp.ResultOut])
-def sitting_results(sitting_id: str, actor: ActorDep, session: Tx) -> list[sp.ResultOut]:
+def sitting_results(sitting_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> list[sp.ResultOut]:
     sitting = sittings.get_sitting(session, actor, sitting_id)
     rows = session.scalars(
         select(Result)
@@ -283,13 +283,14 @@ def sitting_results(sitting_id: str, actor: ActorDep, session: Tx) -> list[sp.Re
         .where(Allocation.sitting_id == sitting.id)
         .order_by(Result.received_at)
     )
-    titles = section_titles(sitting)
+    titles = section_titles(sitting, ctx.manifests)
     return [result_out(session, r, titles=titles) for r in rows]
 
 
 @router.get("/results/{result_id}", response_model=sp.ResultOut)
-def get_result(result_id: str, actor: ActorDep, session: Tx) -> sp.ResultOut:
-    return result_out(session, _result(session, actor, result_id))
+def get_result(result_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.ResultOut:
+    result = _result(session, actor, result_id)
+    return result_out(session, result, titles=section_titles(result.attempt.allocation.sitting, ctx.manifests))
 
 
 @router.post("/results/{result_id}/remark", response_model=sp.ResultOut)
@@ -298,7 +299,7 @@ def remark(result_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.ResultO
     result = _result(session, actor, result_id)
     attempts.remark(session, now=ctx.clock(), result_id=result.id)
     audit.record(session, actor, "remark", target=result.id, status=result.status)
-    return result_out(session, result)
+    return result_out(session, result, titles=section_titles(result.attempt.allocation.sitting, ctx.manifests))
 
 
 @router.post("/result-codes", response_model=sp.ResultCodeReceipt)
