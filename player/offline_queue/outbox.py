@@ -133,25 +133,12 @@ class Outbox:
         moment = now or self._now()
         horizon = datetime.fromtimestamp(moment.timestamp() + horizon_seconds, UTC)
         with self._write_transaction():
-            rows = self._db.execute(
-                _CLAIM, {"now": _stamp(moment), "horizon": _stamp(horizon), "limit": int(limit)}
-            ).fetchall()
+            cursor = self._db.execute(_CLAIM, {"now": _stamp(moment), "horizon": _stamp(horizon), "limit": int(limit)})
+            columns = [d[0] for d in cursor.description]
+            rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
         # RETURNING gives rows in no promised order: put them back in the order they were chosen in.
-        rows.sort(key=lambda r: (r[3] != "result", r[7] or "", r[0]))
-        return [
-            OutboxEntry(
-                idempotency_key=key,
-                attempt_id=attempt_id,
-                kind=kind,
-                body=body,
-                state=state,
-                attempts=attempts,
-                next_try_at=datetime.fromisoformat(next_try_at) if next_try_at else None,
-                last_error=last_error,
-                created_at=datetime.fromisoformat(created_at),
-            )
-            for _, key, attempt_id, kind, body, state, attempts, next_try_at, last_error, created_at in rows
-        ]
+        rows.sort(key=lambda r: (r["kind"] != "result", r["next_try_at"] or "", r["rowid"]))
+        return [_entry(row) for row in rows]
 
     def next_due_at(self) -> datetime | None:
         """When the earliest pending row falls due (now, if one already is); None when nothing is pending."""
@@ -205,16 +192,9 @@ class Outbox:
             ).rowcount
         return bool(changed)
 
-    def release(self, key: str) -> bool:
-        """Not tried after all (the round stopped early): back to pending, due now, no attempt counted."""
-        with self._write_transaction():
-            changed = self._db.execute(
-                "UPDATE outbox SET state = 'pending' WHERE idempotency_key = ? AND state = 'sending'", [key]
-            ).rowcount
-        return bool(changed)
-
     def release_many(self, keys: list[str]) -> int:
-        """`release` for several rows in one statement (a round that stopped early leaves up to a batch)."""
+        """Rows not tried after all (the round stopped early; up to a batch): back to pending, due now, no attempt
+        counted, in one statement."""
         if not keys:
             return 0
         with self._write_transaction():
@@ -356,10 +336,13 @@ class Outbox:
     def needs_attention(self) -> list[OutboxEntry]:
         return self.entries(state="needs_attention")
 
-    def entries(self, *, state: EntryState | None = None, kind: EntryKind | None = None) -> list[OutboxEntry]:
+    def entries(
+        self, *, state: EntryState | None = None, kind: EntryKind | None = None, attempt_id: str | None = None
+    ) -> list[OutboxEntry]:
         rows = self._db.query(
-            "SELECT * FROM outbox WHERE (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) ORDER BY created_at, rowid",
-            [state, state, kind, kind],
+            "SELECT * FROM outbox WHERE (? IS NULL OR state = ?) AND (? IS NULL OR kind = ?) "
+            "AND (? IS NULL OR attempt_id = ?) ORDER BY created_at, rowid",
+            [state, state, kind, kind, attempt_id, attempt_id],
         )
         return [_entry(row) for row in rows]
 

@@ -439,7 +439,7 @@ class Uploader(threading.Thread):
         target = outbox.attempt_token(group[0].attempt_id)
         if target is None:
             return all(self._send(outbox, entry, report) for entry in group)
-        batch = self._batch_target(outbox, group) if len(group) > 1 else None
+        batch = self._batch_target(outbox, group, target) if len(group) > 1 else None
         if batch is None:
             return self._send_one_by_one(outbox, group, unsent, report)
         client, server_url, token = batch
@@ -452,9 +452,13 @@ class Uploader(threading.Thread):
             outcome = exc
         return self._settle_results(outbox, group, server_url, outcome, unsent, report)
 
-    def _batch_target(self, outbox: Outbox, group: list[OutboxEntry]) -> tuple[BatchUploadClient, str, str] | None:
-        """(client, server address, token) for sending `group` through the batch route, or None if it cannot."""
-        target = outbox.attempt_token(group[0].attempt_id)
+    def _batch_target(
+        self, outbox: Outbox, group: list[OutboxEntry], target: tuple[str, str] | None = None
+    ) -> tuple[BatchUploadClient, str, str] | None:
+        """(client, server address, token) for sending `group` through the batch route, or None if it cannot.
+
+        `target` is the attempt's (server address, token) when the caller has already read it."""
+        target = target or outbox.attempt_token(group[0].attempt_id)
         if target is None:
             return None
         server_url, token = target

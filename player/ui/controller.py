@@ -44,8 +44,11 @@ UNEXPECTED = "Something went wrong on this computer ({what}). Tell your invigila
 ENTER_AGAIN = "Type your access code again to continue your test where you left off."
 TIME_UP = "Time is up for the section {title}. Your answers to it are saved."
 ENDED_BY_INVIGILATOR = "Your invigilator ended the section {title}. Your answers to it are saved."
-MOVED = "Your invigilator moved this test to another computer."
-NO_CONSOLE = "The staff console is not available in this build."
+MOVED = (
+    "Your invigilator moved this test to another computer. "
+    "Go to the computer your invigilator gives you and type your access code there."
+)
+NO_CONSOLE = "The staff console is not available in this build. Ask IT for the Invigil build with the staff console."
 PAUSE_CUT_PLAY = "Stopped by the pause. This play is not counted: play it again when you are ready."
 CHECKING = "Checking your code…"
 NOT_HEARD = "Not heard. This play is not counted: choose Try again when the sound works."
@@ -607,10 +610,9 @@ class PlayerController(QObject):
             self._delivery_timer.stop()
             return
         outbox = self._journal.outbox()
+        # Every second while the screen shows: only this sitting's rows are read.
         unsent = [
-            entry
-            for entry in outbox.entries(kind="result")
-            if entry.attempt_id == session.attempt_id and entry.state != "sent"
+            entry for entry in outbox.entries(kind="result", attempt_id=session.attempt_id) if entry.state != "sent"
         ]
         screen = self.window.finished
         screen.set_delivery_state(sent=not unsent)

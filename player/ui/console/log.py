@@ -154,7 +154,7 @@ class SittingLogView(QWidget):
         self.loads += 1
         if self._again:
             self.reload()
-        set_message(self.message, f"Could not load the log: {exc}")
+        set_message(self.message, f"Could not load the log: {exc} Choose Reload log to try again.")
 
     def rows(self) -> list[tuple[str, ...]]:
         """Every row as shown, for tests and screen readers' sake."""

@@ -158,7 +158,7 @@ class SittingsView(QWidget):
 
     def _failed(self, exc: Exception) -> None:
         self._loading = False
-        set_message(self.message, f"Could not load the sittings: {exc}")
+        set_message(self.message, f"Could not load the sittings: {exc} Choose Reload list to try again.")
 
     def open_selected(self) -> None:
         item = self.list.currentItem()

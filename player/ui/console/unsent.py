@@ -188,7 +188,9 @@ class UnsentResultsView(QWidget):
             results = sorted(self._read(), key=lambda r: r.waiting_since)
         except Exception as exc:  # a journal this version cannot read must not take the console down
             log.error("Could not read this computer's unsent results", exc_info=exc)
-            self._say(f"Could not read the results saved on this computer: {exc}")
+            self._say(
+                f"Could not read the results saved on this computer: {exc} Tell IT: the details are in the player log."
+            )
             return
         keep = self.selected()
         self.results = results
