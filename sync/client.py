@@ -73,7 +73,8 @@ CA_BUNDLE_HINT = (
 )
 MACHINE_HEADER = "X-Invigil-Machine"
 """Names the computer on every request from a client that knows its machine id (player and staff console alike),
-so the server's access log can tell which machine a request came from; percent-encoded, as headers are ASCII."""
+so a proxy's log can be matched to a machine; percent-encoded, as headers are ASCII. The server does not read it
+(yet): a student's login carries the machine id in its body, which is what the server keeps."""
 MEDIA_RETRIES = 2
 """A failed media download (transient errors only) is tried this many more times."""
 RETRY_BACKOFF_SECONDS = (0.5, 2.0)

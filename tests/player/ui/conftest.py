@@ -90,6 +90,7 @@ class PlayerFactory:
         machine_id: str = MACHINE_ID,
         today: Callable[[], datetime] = datetime.now,
         result_codes_after: float = ControllerSettings.result_codes_after,
+        heartbeat_every: float | None = ControllerSettings.heartbeat_every,
     ) -> Player:
         url = server_url or self.server_url
         devices = devices if devices is not None else FixedOutputDevices(["Test speakers"])
@@ -112,6 +113,7 @@ class PlayerFactory:
                 tick_interval_ms=50,
                 typing_commit_every=0.3,
                 result_codes_after=result_codes_after,
+                heartbeat_every=heartbeat_every,
             ),
             clock=clock,
             today=today,
