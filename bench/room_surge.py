@@ -54,8 +54,9 @@ class Clients:
     def get(self) -> InvigilClient:
         client: InvigilClient | None = getattr(self._local, "client", None)
         if client is None:
-            # No client-side retries: the figure counts what the server did with each first try.
-            client = InvigilClient(self._url, timeout=5.0, sleep=lambda _s: None)
+            # No client-side retries (the client retries only media downloads, which the surge does not make): the
+            # figure counts what the server did with each first try.
+            client = client_for(self._url, machine_id=None, timeout=5.0, ca_bundle=None)
             self._local.client = client
             with self._lock:
                 self._all.append(client)
