@@ -668,7 +668,8 @@ class PlayerController(QObject):
         return self.heartbeat_now()
 
     def heartbeat_now(self) -> bool:
-        """Send where the sitting is (off the GUI thread); False when none is due or one is still on its way."""
+        """Send where the sitting is now (off the GUI thread); False when no sitting is open or a heartbeat is still
+        on its way."""
         session = self.session
         if session is None or self._beat_in_flight or self._closed:
             return False
