@@ -15,7 +15,7 @@ from bench.common import Figure, Sizes
 from player.offline_queue.db import open_database
 from player.offline_queue.journal import Journal
 from player.offline_queue.uploader import Uploader
-from sync.client import InvigilClient
+from sync.client import InvigilClient, client_for
 from sync.protocol import (
     MAX_BATCH_ENVELOPES,
     AnswerRecord,
@@ -115,7 +115,7 @@ def drain(db_path: Path, *, server_url: str, instant: bool) -> float:
     """Seconds for Uploader.drain_until_idle over everything pending."""
 
     def connect(url: str) -> InvigilClient | InstantClient:
-        return InstantClient() if instant else InvigilClient(url, machine_id="bench-pc", timeout=10.0)
+        return InstantClient() if instant else client_for(url, machine_id="bench-pc", timeout=10.0, ca_bundle=None)
 
     uploader = Uploader(lambda: open_database(db_path), connect)
     try:
@@ -141,7 +141,7 @@ def trivial_rate(server_url: str, body: str, count: int) -> float:
 
 def measure(sizes: Sizes, *, server_url: str, code: str, work: Path) -> list[Figure]:
     work.mkdir(parents=True, exist_ok=True)
-    with InvigilClient(server_url, machine_id="bench-drain", timeout=10.0) as client:
+    with client_for(server_url, machine_id="bench-drain", timeout=10.0, ca_bundle=None) as client:
         login = client.login(code)
     count = sizes.outbox_envelopes
 

@@ -33,7 +33,7 @@ from player.ui.style import apply_style
 from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
 from resources import soundcheck_path
-from sync.client import InvigilClient
+from sync.client import client_for
 from sync.mediacache import MediaCache
 
 WAIT_SECONDS = 30.0
@@ -88,7 +88,7 @@ class Driver:
         self.controller = PlayerController(
             window=self.window,
             journal=self.journal,
-            make_client=lambda: InvigilClient(server_url, machine_id="bench-pc", timeout=10.0),
+            make_client=lambda: client_for(server_url, machine_id="bench-pc", timeout=10.0, ca_bundle=None),
             media_cache=MediaCache(data_dir / "media"),
             player=self.player,
             tasks=self.tasks,

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from player.credentials import TokenStore
     from player.offline_queue.journal import Journal
     from player.offline_queue.uploader import Uploader
-    from player.ui.controller import PlayerController, SittingParts
+    from player.ui.controller import ControllerSettings, PlayerController, SittingParts
     from player.ui.tasks import TaskRunner
     from sync.client import InvigilClient
 
@@ -94,15 +94,30 @@ def close_on_interrupt(window: QWidget) -> QTimer:
 
 
 def client_maker(config: PlayerConfig, machine_id: str) -> Callable[[str], InvigilClient]:
-    """A client for a server address, set up from the config (timeout, the school's CA bundle)."""
-    verify: str | bool = str(config.ca_bundle) if config.ca_bundle is not None else True
+    """A client for a server address, set up from the config (timeout, the school's CA bundle) and naming this
+    machine: the one way the player, its uploader and the staff console reach a server (sync.client.client_for)."""
 
     def make(server_url: str) -> InvigilClient:
-        from sync.client import InvigilClient
+        from sync.client import client_for
 
-        return InvigilClient(server_url, machine_id=machine_id, timeout=config.request_timeout_seconds, verify=verify)
+        return client_for(
+            server_url, machine_id=machine_id, timeout=config.request_timeout_seconds, ca_bundle=config.ca_bundle
+        )
 
     return make
+
+
+def controller_settings(config: PlayerConfig, machine_id: str) -> ControllerSettings:
+    """The controller's settings from the config."""
+    from player.ui.controller import ControllerSettings
+
+    return ControllerSettings(
+        server_url=config.server_url,
+        checkpoint_every=config.checkpoint_interval_seconds,
+        typing_commit_every=config.typing_commit_seconds,
+        heartbeat_every=config.heartbeat_interval_seconds,
+        machine_id=machine_id,
+    )
 
 
 def make_uploader(config: PlayerConfig, machine_id: str) -> Uploader:
@@ -127,6 +142,7 @@ def staff_console_opener(
     config: PlayerConfig,
     tasks: TaskRunner,
     *,
+    machine_id: str,
     journal: Journal | None = None,
     wake_uploader: Callable[[], None] | None = None,
 ) -> Callable[[], None] | None:
@@ -140,11 +156,11 @@ def staff_console_opener(
         log.warning("This build has no staff console")
         return None
     tokens: list[TokenStore] = []
+    connect = client_maker(config, machine_id)
 
     def open_staff_console() -> None:
         from player.credentials import TokenStore, choose_backend
         from player.ui import console
-        from sync.client import InvigilClient
 
         open_console = getattr(console, "open_console", None)
         settings_type = getattr(console, "ConsoleSettings", None)
@@ -157,7 +173,7 @@ def staff_console_opener(
         send_now = None if journal is None or wake_uploader is None else console.send_now_from(journal, wake_uploader)
         open_console(
             window,
-            client_factory=lambda: InvigilClient(config.server_url, timeout=config.request_timeout_seconds),
+            client_factory=lambda: connect(config.server_url),
             credentials=tokens[0],
             tasks=tasks,
             settings=settings_type.from_config(config),
@@ -256,7 +272,7 @@ def start_player(
     resume check. A failure closes the window again: the app exits with status 2 and the message."""
     from player.config import ConfigError, resolve_machine_id
     from player.offline_queue.db import DatabaseSetupError
-    from player.ui.controller import ControllerSettings, PlayerController
+    from player.ui.controller import PlayerController
     from player.ui.tasks import TaskRunner
 
     def fail(exc: Exception) -> None:
@@ -287,7 +303,7 @@ def start_player(
         uploader = started.uploader = make_uploader(config, machine_id)
         controller.wake_uploader = uploader.wake
         controller.open_staff_console = staff_console_opener(
-            window, config, tasks, journal=parts.journal, wake_uploader=uploader.wake
+            window, config, tasks, machine_id=machine_id, journal=parts.journal, wake_uploader=uploader.wake
         )
         uploader.start()
         return parts
@@ -296,12 +312,7 @@ def start_player(
         window=window,
         make_client=lambda: connect(config.server_url),
         tasks=tasks,
-        settings=ControllerSettings(
-            server_url=config.server_url,
-            checkpoint_every=config.checkpoint_interval_seconds,
-            typing_commit_every=config.typing_commit_seconds,
-            machine_id=machine_id,
-        ),
+        settings=controller_settings(config, machine_id),
         build_parts=build_parts,
     )
     try:

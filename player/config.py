@@ -30,6 +30,10 @@ CONFIG_PATH_ENV = "INVIGIL_CONFIG"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 KEYRING_BACKENDS = ("auto", "memory")
 MACHINE_ID_MAX_LENGTH = 128  # sync.protocol.LoginRequest.machine_id allows no more
+HEARTBEAT_RANGE = (2.0, 15.0)
+"""heartbeat_interval_seconds' allowed range. Under 2 s, a room of players would load the server for nothing;
+over 15 s (half of sync.staff_protocol.ONLINE_WITHIN_SECONDS, not imported here: pydantic would slow start-up),
+one lost heartbeat would show a working machine as silent in the console, and pauses would take that long."""
 
 
 class ConfigError(Exception):
@@ -47,7 +51,8 @@ class PlayerConfig:
     checkpoint_interval_seconds: float = 5.0
     typing_commit_seconds: float = 2.0
     """How long typing may pause before the text is committed to the journal."""
-    heartbeat_interval_seconds: float = 10.0
+    heartbeat_interval_seconds: float = 5.0
+    """Seconds between the player's heartbeats while a sitting is open (HEARTBEAT_RANGE)."""
     staff_idle_lock_minutes: int = 15
     keyring_backend: str = "auto"
     ca_bundle: Path | None = None
@@ -106,7 +111,16 @@ def _parse_optional_path(raw: Any, from_env: bool) -> Path | None:
     return _parse_path(raw, from_env)
 
 
-def _parse_float(minimum: float) -> Callable[[Any, bool], float]:
+def _parse_ca_bundle(raw: Any, from_env: bool) -> Path | None:
+    path = _parse_optional_path(raw, from_env)
+    # Checked here, at start-up, rather than at the first request, where it would look like a network fault.
+    if path is not None and not path.is_file():
+        what = "a folder" if path.is_dir() else "not there"
+        raise ValueError(f"{_show(raw)} is {what}; it must name the PEM file of the CA certificates to trust")
+    return path
+
+
+def _parse_float(minimum: float, maximum: float | None = None) -> Callable[[Any, bool], float]:
     def parse(raw: Any, from_env: bool) -> float:
         value: float
         if from_env and isinstance(raw, str):
@@ -118,6 +132,8 @@ def _parse_float(minimum: float) -> Callable[[Any, bool], float]:
             value = float(raw)
         else:
             raise ValueError(f"{_show(raw)} is a {_toml_type(raw)}, not a number")
+        if maximum is not None and not minimum <= value <= maximum:
+            raise ValueError(f"{_show(raw)} is out of range (it must be from {minimum:g} to {maximum:g})")
         if not value >= minimum or value == float("inf"):
             raise ValueError(f"{_show(raw)} is out of range (it must be at least {minimum:g})")
         return value
@@ -183,10 +199,10 @@ _KEYS: tuple[_Key, ...] = (
     _Key("request_timeout_seconds", _parse_float(0.1), 10),
     _Key("checkpoint_interval_seconds", _parse_float(0.1), 5),
     _Key("typing_commit_seconds", _parse_float(0.0), 2),
-    _Key("heartbeat_interval_seconds", _parse_float(1.0), 10),
+    _Key("heartbeat_interval_seconds", _parse_float(*HEARTBEAT_RANGE), 5),
     _Key("staff_idle_lock_minutes", _parse_int(1), 15),
     _Key("keyring_backend", _parse_choice(KEYRING_BACKENDS, upper=False), "auto"),
-    _Key("ca_bundle", _parse_optional_path, "/etc/ssl/certs/school-proxy.pem"),
+    _Key("ca_bundle", _parse_ca_bundle, "/etc/ssl/certs/school-proxy.pem"),
     _Key("allow_user_config", _parse_bool, False),
 )
 _KEYS_BY_NAME = {key.name: key for key in _KEYS}

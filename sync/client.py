@@ -2,8 +2,9 @@
 
 Error policy, for callers deciding what to tell a person and whether to try again:
 
-- Unreachable (no connection, DNS, reset, timeout) and ServerBusy (408, 429, 5xx) are transient: `is_transient`
-  says True and a background loop (the uploader, heartbeats) should retry, honouring `ServerBusy.retry_after`.
+- Unreachable (no connection, DNS, reset, timeout, an untrusted certificate) and ServerBusy (408, 429, 5xx) are
+  transient: `is_transient` says True and a background loop (the uploader, heartbeats) should retry, honouring
+  `ServerBusy.retry_after`.
 - 429 is ServerBusy, including the login lockout: the uploader must retry a rate-limited result upload, and for a
   student the lockout *is* temporary. A login screen never retries by itself; it shows `str(exc)` (the server's
   sentence, e.g. "... try again at 09:10") and lets the student try when told.
@@ -66,6 +67,14 @@ NETWORK_HINT = "Check the network, and that this computer is set up for the righ
 SETUP_HINT = (
     "Check that this computer is set up for the right server, and that the app and server versions match (ask IT)."
 )
+CA_BUNDLE_HINT = (
+    "If this school's web filter re-signs secure connections, ask IT to set ca_bundle in this computer's Invigil "
+    "config file to the filter's CA certificate (a PEM file; see docs/player-config.md)."
+)
+MACHINE_HEADER = "X-Invigil-Machine"
+"""Names the computer on every request from a client that knows its machine id (player and staff console alike),
+so a proxy's log can be matched to a machine; percent-encoded, as headers are ASCII. The server does not read it
+(yet): a student's login carries the machine id in its body, which is what the server keeps."""
 MEDIA_RETRIES = 2
 """A failed media download (transient errors only) is tried this many more times."""
 RETRY_BACKOFF_SECONDS = (0.5, 2.0)
@@ -85,10 +94,11 @@ class ClientError(Exception):
 
 
 class Unreachable(ClientError):
-    """No answer from the server: refused, reset, DNS failure or timeout. Transient."""
+    """No answer from the server: refused, reset, DNS failure, timeout or a certificate this computer does not
+    trust. Transient (a background loop keeps trying; an untrusted certificate is fixed by IT, then it works)."""
 
-    def __init__(self, server_url: str, what_happened: str) -> None:
-        super().__init__(f"Cannot reach the server at {server_url}: {what_happened}. {NETWORK_HINT}")
+    def __init__(self, server_url: str, what_happened: str, *, hint: str = NETWORK_HINT) -> None:
+        super().__init__(f"Cannot reach the server at {server_url}: {what_happened}. {hint}")
         self.server_url = server_url
 
 
@@ -151,6 +161,18 @@ def _retry_after(response: requests.Response, body: ErrorBody | None) -> int | N
     return body.retry_after_seconds if body is not None else None
 
 
+def client_for(
+    server_url: str, *, machine_id: str | None, timeout: float, ca_bundle: str | Path | None
+) -> InvigilClient:
+    """The client every production caller builds (the player, its uploader, the staff console, the bench), so
+    none of them forgets the machine id or the school's CA bundle: a console built without the bundle fails at
+    a school whose web filter re-signs TLS while the students' players work.
+
+    `ca_bundle`: a PEM file of CA certificates to trust instead of the system's (None: the system's)."""
+    verify: str | bool = str(ca_bundle) if ca_bundle is not None else True
+    return InvigilClient(server_url, machine_id=machine_id, timeout=timeout, verify=verify)
+
+
 class InvigilClient:
     """One server over one requests.Session. Sessions are not thread-safe: give each thread its own client."""
 
@@ -174,9 +196,12 @@ class InvigilClient:
         self.timeout = timeout
         self._session = session or requests.Session()
         self._owns_session = session is None
+        self._verify: str | bool | None = None
+        """Given with every request: requests lets REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE in the environment (set
+        on many managed machines) override a session's own `verify`, which would silently drop the school's CA."""
         if self._owns_session:
             # A CA bundle path for a school proxy that re-signs TLS; True uses the system's trusted roots.
-            self._session.verify = verify
+            self._session.verify = self._verify = verify
         self._sleep = sleep
         self._user_agent = user_agent()
 
@@ -501,6 +526,8 @@ class InvigilClient:
         """
         url = f"{self.base_url}{API_PREFIX}{path}"
         sent = {"User-Agent": self._user_agent, "Accept": "application/json", **(headers or {})}
+        if self.machine_id is not None:
+            sent[MACHINE_HEADER] = quote(self.machine_id, safe="")
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
         data: bytes | None = None
@@ -519,10 +546,20 @@ class InvigilClient:
                 timeout=(self.timeout, self.timeout),
                 allow_redirects=False,
                 stream=stream,
+                verify=self._verify,
             )
         except requests.RequestException as exc:
             log.info("%s %s%s failed: %s", method, API_PREFIX, path, type(exc).__name__)
             raise self._unreachable(exc) from exc
+        except OSError as exc:
+            # requests raises a plain OSError, before connecting, when the CA bundle it was given is not a file.
+            if not isinstance(self._verify, str):
+                raise
+            log.warning("%s %s%s failed: %s", method, API_PREFIX, path, exc)
+            raise ClientError(
+                f"Cannot connect securely to {self.base_url}: the CA bundle {self._verify} (ca_bundle in "
+                "the Invigil config) cannot be read. Ask IT to fix ca_bundle or remove it."
+            ) from exc
         elapsed_ms = (time.monotonic() - started) * 1000
         log.debug("%s %s%s -> %d (%.0f ms)", method, API_PREFIX, path, response.status_code, elapsed_ms)
         if 200 <= response.status_code < 300:
@@ -557,6 +594,8 @@ class InvigilClient:
         return RETRY_BACKOFF_SECONDS[min(tries, len(RETRY_BACKOFF_SECONDS) - 1)]
 
     def _unreachable(self, exc: requests.RequestException) -> Unreachable:
+        if isinstance(exc, requests.exceptions.SSLError):
+            return self._untrusted(exc)
         if isinstance(exc, requests.ConnectTimeout):
             what = f"no connection within {self.timeout:g} seconds"
         elif isinstance(exc, requests.Timeout):
@@ -568,6 +607,23 @@ class InvigilClient:
         else:
             what = "the connection failed"
         return Unreachable(self.base_url, what)
+
+    def _untrusted(self, exc: requests.exceptions.SSLError) -> Unreachable:
+        text = str(exc)
+        host = urlsplit(self.base_url).hostname or self.base_url
+        if "mismatch" in text.lower():
+            what = f"its certificate is not for {host}"
+            return Unreachable(
+                self.base_url,
+                what,
+                hint=f"Check that server_url names the server as its certificate does (ask IT). {CA_BUNDLE_HINT}",
+            )
+        if "CERTIFICATE_VERIFY_FAILED" in text:
+            what = "this computer does not trust the server's certificate"
+            if isinstance(self._verify, str):
+                what += f" (not signed by a CA in the ca_bundle file {self._verify})"
+            return Unreachable(self.base_url, what, hint=CA_BUNDLE_HINT)
+        return Unreachable(self.base_url, "the secure (TLS) connection could not be set up", hint=CA_BUNDLE_HINT)
 
     def _bad_reply(self, path: str, what: str) -> BadReply:
         log.warning("bad reply from %s%s: %s", API_PREFIX, path, what)

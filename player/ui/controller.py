@@ -77,7 +77,8 @@ class ControllerSettings:
     checkpoint_every: float = 5.0
     typing_commit_every: float = 2.0
     heartbeat_every: float | None = 5.0
-    """Seconds between heartbeats while a sitting is open (None: none; tests then call heartbeat_now)."""
+    """Seconds between heartbeats while a sitting is open, by the controller's clock (None: none; tests then call
+    heartbeat_now). app.py sets it from the config's heartbeat_interval_seconds."""
     delivery_poll_ms: int = 1000
     """How often the finished screen looks whether its results have reached the server."""
     result_codes_after: float = 10.0
@@ -163,10 +164,13 @@ class PlayerController(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(settings.tick_interval_ms)
         self._timer.timeout.connect(self.tick)
+        # The timer only looks whether a heartbeat is due; the interval is measured on self._clock, so a test's
+        # hand-moved clock decides when heartbeats go, as it does for the section's time.
         self._beat_timer = QTimer(self)
-        if settings.heartbeat_every is not None:
-            self._beat_timer.setInterval(int(settings.heartbeat_every * 1000))
-        self._beat_timer.timeout.connect(self.heartbeat_now)
+        self._beat_timer.setInterval(settings.tick_interval_ms)
+        self._beat_timer.timeout.connect(self.beat_if_due)
+        self._last_beat_at = 0.0
+        """When the last heartbeat was sent (self._clock's monotonic seconds)."""
         self._delivery_timer = QTimer(self)
         self._delivery_timer.setInterval(settings.delivery_poll_ms)
         self._delivery_timer.timeout.connect(self.refresh_delivery)
@@ -359,6 +363,7 @@ class PlayerController(QObject):
         )
         self._applied = set(self._journal.applied_instructions(attempt.attempt_id))
         if self._settings.heartbeat_every is not None:
+            self._last_beat_at = self._clock.monotonic()
             self._beat_timer.start()
         if self.session.phase is Phase.FINISHED:
             self._show_finished()
@@ -655,11 +660,20 @@ class PlayerController(QObject):
 
     # ---- supervision: heartbeats and the invigilator's instructions -------------------------------------
 
+    def beat_if_due(self) -> bool:
+        """Send a heartbeat if heartbeat_every seconds have passed since the last one (what the beat timer calls)."""
+        every = self._settings.heartbeat_every
+        if every is None or self._clock.monotonic() - self._last_beat_at < every:
+            return False
+        return self.heartbeat_now()
+
     def heartbeat_now(self) -> bool:
-        """Send where the sitting is (off the GUI thread); False when none is due or one is still on its way."""
+        """Send where the sitting is now (off the GUI thread); False when no sitting is open or a heartbeat is still
+        on its way."""
         session = self.session
         if session is None or self._beat_in_flight or self._closed:
             return False
+        self._last_beat_at = self._clock.monotonic()
         attempt_id = session.attempt_id
         beat = self._heartbeat(session)
         token = self._journal.attempt(attempt_id).attempt_token

@@ -46,7 +46,9 @@ def test_without_any_file_the_defaults_apply(tmp_path: Path) -> None:
     assert config.checkpoint_interval_seconds == 5
     assert config.typing_commit_seconds == 2
     assert config.staff_idle_lock_minutes == 15
+    assert config.heartbeat_interval_seconds == 5
     assert config.keyring_backend == "auto"
+    assert config.ca_bundle is None
     assert set(config.origins.values()) == {"default"}
 
 
@@ -140,6 +142,36 @@ def test_out_of_range_and_unknown_choices_are_refused(tmp_path: Path) -> None:
     assert "log_level: 'loud' is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL" in message
     message = error_for(sources(tmp_path / "keyring", machine='keyring_backend = "kwallet"\n'))
     assert "keyring_backend: 'kwallet' is not one of auto, memory" in message
+
+
+def test_a_heartbeat_interval_outside_its_range_is_refused_with_the_range(tmp_path: Path) -> None:
+    for n, value in enumerate(("1.9", "15.5", "0", "-3", "nan", "inf", "120")):
+        src = sources(tmp_path / str(n), machine=f"heartbeat_interval_seconds = {value}\n")
+        assert error_for(src).startswith(f"{src.machine_file}: heartbeat_interval_seconds: "), value
+        assert error_for(src).endswith(" is out of range (it must be from 2 to 15); set it to e.g. 5"), value
+    env = sources(tmp_path / "env", INVIGIL_HEARTBEAT_INTERVAL_SECONDS="60")
+    assert error_for(env) == (
+        "environment variable INVIGIL_HEARTBEAT_INTERVAL_SECONDS: heartbeat_interval_seconds: "
+        "'60' is out of range (it must be from 2 to 15); set it to e.g. 5"
+    )
+    for value, expected in (("2", 2.0), ("7.5", 7.5), ("15", 15.0)):
+        config = load_config(sources(tmp_path / f"ok-{value}", machine=f"heartbeat_interval_seconds = {value}\n"))
+        assert config.heartbeat_interval_seconds == expected
+
+
+def test_ca_bundle_must_name_a_file_that_is_there(tmp_path: Path) -> None:
+    pem = tmp_path / "school-ca.pem"
+    pem.write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    assert load_config(sources(tmp_path, machine=f'ca_bundle = "{pem.as_posix()}"\n')).ca_bundle == pem
+
+    src = sources(tmp_path / "missing", machine=f'ca_bundle = "{(tmp_path / "gone.pem").as_posix()}"\n')
+    assert error_for(src) == (
+        f"{src.machine_file}: ca_bundle: '{(tmp_path / 'gone.pem').as_posix()}' is not there; it must name the PEM "
+        'file of the CA certificates to trust; set it to e.g. "/etc/ssl/certs/school-proxy.pem"'
+    )
+    folder = sources(tmp_path / "folder", INVIGIL_CA_BUNDLE=str(tmp_path))
+    assert f"ca_bundle: {str(tmp_path)!r} is a folder;" in error_for(folder)
+    assert load_config(sources(tmp_path / "unset", INVIGIL_CA_BUNDLE="")).ca_bundle is None
 
 
 def test_the_machine_file_can_forbid_the_user_file(tmp_path: Path) -> None:

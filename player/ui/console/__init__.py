@@ -4,10 +4,11 @@ The lead wires the access-code screen's "Staff sign in" link like this (in app.p
 never inside a student's screen, so nothing staff-side is reachable from the student's screens):
 
     tokens = TokenStore(choose_backend(config.keyring_backend))          # once per app run
+    connect = client_maker(config, machine_id)                           # app.py: sync.client.client_for
     window.access_code.staff_link.clicked.connect(
         lambda: open_console(
             window,
-            client_factory=lambda: InvigilClient(config.server_url, timeout=config.request_timeout_seconds),
+            client_factory=lambda: connect(config.server_url),           # the player's CA bundle and machine id
             credentials=tokens,
             tasks=tasks,
             settings=ConsoleSettings.from_config(config),

@@ -37,7 +37,7 @@ from player.ui.style import apply_style
 from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
 from resources import soundcheck_path
-from sync.client import InvigilClient
+from sync.client import InvigilClient, client_for
 from sync.mediacache import MediaCache
 
 # The server's fixtures, re-exported whole so this folder follows their changes (clock here is the server's).
@@ -90,6 +90,7 @@ class PlayerFactory:
         machine_id: str = MACHINE_ID,
         today: Callable[[], datetime] = datetime.now,
         result_codes_after: float = ControllerSettings.result_codes_after,
+        heartbeat_every: float | None = ControllerSettings.heartbeat_every,
     ) -> Player:
         url = server_url or self.server_url
         devices = devices if devices is not None else FixedOutputDevices(["Test speakers"])
@@ -99,7 +100,10 @@ class PlayerFactory:
         window = MainWindow(player=player, devices=devices, soundcheck_clip=soundcheck_path())
         self.qtbot.addWidget(window)
         tasks = TaskRunner(parent=window)
-        make_client: Callable[[], InvigilClient] = lambda: InvigilClient(url, machine_id=machine_id, timeout=5.0)  # noqa: E731
+        # As app.py makes it (sync.client.client_for), with a shorter timeout; plain http here, so no CA bundle.
+        make_client: Callable[[], InvigilClient] = lambda: client_for(  # noqa: E731
+            url, machine_id=machine_id, timeout=5.0, ca_bundle=None
+        )
         controller = PlayerController(
             window=window,
             journal=journal,
@@ -112,6 +116,7 @@ class PlayerFactory:
                 tick_interval_ms=50,
                 typing_commit_every=0.3,
                 result_codes_after=result_codes_after,
+                heartbeat_every=heartbeat_every,
             ),
             clock=clock,
             today=today,

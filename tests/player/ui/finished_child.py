@@ -26,7 +26,7 @@ from player.ui.controller import ControllerSettings, PlayerController
 from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
 from resources import soundcheck_path
-from sync.client import InvigilClient
+from sync.client import client_for
 from sync.mediacache import MediaCache
 
 WAIT_SECONDS = 60.0
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tasks = TaskRunner(parent=window)
     uploader = Uploader(
         lambda: open_database(path),
-        lambda _server_url: InvigilClient(args.upload_to, timeout=5.0),
+        lambda _server_url: client_for(args.upload_to, machine_id=None, timeout=5.0, ca_bundle=None),
         backoff=Backoff(base=0.05, cap=0.2, jitter="none"),
         idle_wait=0.5,
         heartbeat_every=None,
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     controller = PlayerController(
         window=window,
         journal=Journal(db),
-        make_client=lambda: InvigilClient(args.server, timeout=5.0),
+        make_client=lambda: client_for(args.server, machine_id=None, timeout=5.0, ca_bundle=None),
         media_cache=MediaCache(args.data_dir / "media"),
         player=player,
         tasks=tasks,

@@ -30,7 +30,7 @@ from player.ui.console import (
 )
 from player.ui.console.slips import ConfirmPrint
 from player.ui.tasks import TaskRunner
-from sync.client import InvigilClient
+from sync.client import InvigilClient, client_for
 from sync.protocol import AnswerRecord, Heartbeat, LoginResponse, ResultEnvelope
 
 # The server's fixtures, re-exported whole so this folder follows their changes (clock here is the server's).
@@ -38,6 +38,8 @@ from tests.sync.server.conftest import *  # noqa: F403
 from tests.sync.server.conftest import START, DemoTemplate, LiveServer
 
 TIMEOUT_MS = 15_000
+CONSOLE_MACHINE = "staff-room-pc"
+"""The staff console's computer, as its client names it (app.py gives the console the player's machine id)."""
 
 
 class ManualClock:
@@ -231,7 +233,7 @@ class ConsoleFactory:
         )
         window = open_console(
             host,
-            client_factory=lambda: InvigilClient(url, timeout=5.0),
+            client_factory=lambda: client_for(url, machine_id=CONSOLE_MACHINE, timeout=5.0, ca_bundle=None),
             credentials=store,
             tasks=tasks,
             settings=settings,
@@ -289,7 +291,7 @@ class StudentMachine:
 
 
 def start_student(server_url: str, code: str, *, machine_id: str = "room1-pc01") -> StudentMachine:
-    client = InvigilClient(server_url, machine_id=machine_id, timeout=5.0)
+    client = client_for(server_url, machine_id=machine_id, timeout=5.0, ca_bundle=None)
     return StudentMachine(client, client.login(code), machine_id)
 
 

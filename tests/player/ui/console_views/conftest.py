@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 
 from player.ui.console.sittings import SittingContext
 from player.ui.tasks import TaskRunner
-from sync.client import InvigilClient
+from sync.client import client_for
 
 # The server's fixtures, re-exported whole so this folder follows their changes (as tests/player/ui does).
 from tests.sync.server.conftest import *  # noqa: F403
@@ -29,7 +29,7 @@ def context(
     tasks = TaskRunner()
     url = live_server.url
     yield SittingContext(
-        client_factory=lambda: InvigilClient(url, timeout=5.0),
+        client_factory=lambda: client_for(url, machine_id="staff-room-pc", timeout=5.0, ca_bundle=None),
         token=demo_template.admin_token,
         sitting_id=demo.sitting_id,
         sitting_name=str(demo.data["sitting"]["name"]),
