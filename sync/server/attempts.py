@@ -39,12 +39,19 @@ LATE_GRACE = timedelta(minutes=5)
 """How far past its deadline an answer's time may be and still count as in time: the answer times come from the
 student's computer, whose clock may run a little fast."""
 
-# Refusals that count towards the rate limit: guesses, not honest problems with a real code.
-COUNTED_FAILURES = ("unknown_code", "malformed_code")
-
 
 def _refused(refusal: domain.Refusal, *, retry_after_seconds: int | None = None) -> ServiceError:
     return ServiceError(refusal.http_status, refusal.code, refusal.message, retry_after_seconds=retry_after_seconds)
+
+
+def _counted(refusal: domain.Refusal, keys: ratelimit.FailureKeys, *, now: datetime) -> ratelimit.CountedRefusal:
+    return ratelimit.CountedRefusal(
+        refusal.http_status,
+        refusal.code,
+        refusal.message,
+        keys=keys,
+        retry_after_seconds=refusal.retry_after_seconds(now=now),
+    )
 
 
 def machine_key(machine_id: str | None, address: str) -> str:
@@ -52,11 +59,34 @@ def machine_key(machine_id: str | None, address: str) -> str:
     return f"id:{machine_id}" if machine_id else f"address:{address}"
 
 
-def check_not_locked(session: Session, *, key: str, address: str, limits: LoginLimits, now: datetime) -> None:
-    until = ratelimit.locked_until(session, machine_key=key, address=address, limits=limits, now=now)
-    if until is not None:
-        wait = max(1, int((until - now).total_seconds() + 0.999))
-        raise _refused(domain.refusal_locked_out(retry_at=until), retry_after_seconds=wait)
+@dataclass(frozen=True)
+class LoginStanding:
+    """The machine's and the address's failure counts, read before the code is looked at."""
+
+    machine: ratelimit.Tally
+    address: ratelimit.Tally
+
+
+def check_not_locked(session: Session, *, key: str, address: str, limits: LoginLimits, now: datetime) -> LoginStanding:
+    """Refuse a machine over its own limit, and a machine with any recent failure while its address is over
+    the backstop; neither looks at the code, so a guesser learns nothing from these refusals."""
+    machine = ratelimit.tally(
+        session, scope=ratelimit.MACHINE, key=key, ceiling=limits.per_machine, limits=limits, now=now
+    )
+    if machine.full_until is not None:
+        raise _refused_at(domain.refusal_machine_locked(retry_at=machine.full_until, now=now), now=now)
+    address_tally = ratelimit.tally(
+        session, scope=ratelimit.ADDRESS, key=address, ceiling=limits.per_address, limits=limits, now=now
+    )
+    if address_tally.full_until is not None and machine.newest is not None:
+        # Free again when the address drops under its limit or this machine's last failure leaves the window.
+        retry_at = min(address_tally.full_until, machine.newest + limits.window)
+        raise _refused_at(domain.refusal_address_machine_locked(retry_at=retry_at, now=now), now=now)
+    return LoginStanding(machine=machine, address=address_tally)
+
+
+def _refused_at(refusal: domain.Refusal, *, now: datetime) -> ServiceError:
+    return _refused(refusal, retry_after_seconds=refusal.retry_after_seconds(now=now))
 
 
 def login(
@@ -69,19 +99,39 @@ def login(
     now: datetime,
     manifests: ManifestCache | None = None,
 ) -> protocol.LoginResponse:
-    """Admit a student by access code. Raises ServiceError; the caller records COUNTED_FAILURES."""
-    check_not_locked(session, key=machine_key(request.machine_id, address), address=address, limits=limits, now=now)
+    """Admit a student by access code. Raises ServiceError; the caller records each `ratelimit.CountedRefusal`.
+
+    The limits (docs/server.md): a machine over its own limit is refused; over the address backstop, machines
+    with recent failures and unknown codes are refused while a correct code from a clean machine still admits;
+    a code prefix over its limit refuses codes beginning so, except on the machine that holds the attempt.
+    """
+    key = machine_key(request.machine_id, address)
+    standing = check_not_locked(session, key=key, address=address, limits=limits, now=now)
     try:
         code = accesscode.normalize(request.access_code)
     except accesscode.AccessCodeFormatError as exc:
-        raise ServiceError(401, "malformed_code", str(exc)) from exc
+        keys = ratelimit.FailureKeys(machine=key, address=address, prefix=None)
+        raise ratelimit.CountedRefusal(401, "malformed_code", str(exc), keys=keys) from exc
+    keys = ratelimit.FailureKeys(machine=key, address=address, prefix=ratelimit.prefix_key(keyring, code))
     allocation = session.scalar(select(Allocation).where(Allocation.code_lookup == keyring.code_lookup(code)))
+    attempt = allocation.attempt if allocation is not None else None
+    resuming = attempt is not None and request.machine_id is not None and attempt.machine_id == request.machine_id
+    prefix = ratelimit.tally(
+        session, scope=ratelimit.PREFIX, key=keys.prefix or "", ceiling=limits.per_prefix, limits=limits, now=now
+    )
+    if prefix.full_until is not None and not resuming:
+        # The same answer whether the code exists or not: a refusal here tells a guesser nothing.
+        shown = code[: ratelimit.PREFIX_LENGTH]
+        raise _refused_at(domain.refusal_prefix_locked(prefix=shown, retry_at=prefix.full_until, now=now), now=now)
     if allocation is None:
-        raise _refused(domain.refusal_unknown_code())
+        if standing.address.full_until is not None:
+            raise _counted(
+                domain.refusal_address_unknown_code(retry_at=standing.address.full_until, now=now), keys, now=now
+            )
+        raise _counted(domain.refusal_unknown_code(), keys, now=now)
     sitting = allocation.sitting
     if sitting.closed_at is None and sitting.window_end <= now:
         apply_closing(session, sitting, closed_at=sitting.window_end)
-    attempt = allocation.attempt
     # A client that sends no machine id counts as a machine of its own, never as the one holding the attempt.
     machine_id = request.machine_id or f"anonymous:{uuid.uuid4()}"
     finished = attempt is not None and attempt.finished_at is not None
@@ -134,11 +184,9 @@ def login(
 
 
 def record_failed_login(
-    session: Session, *, machine_id: str | None, address: str, limits: LoginLimits, now: datetime
+    session: Session, refusal: ratelimit.CountedRefusal, *, limits: LoginLimits, now: datetime
 ) -> None:
-    ratelimit.record_failure(
-        session, machine_key=machine_key(machine_id, address), address=address, limits=limits, now=now
-    )
+    ratelimit.record_failure(session, refusal.keys, limits=limits, now=now)
 
 
 def attempt_for_token(
