@@ -44,6 +44,10 @@ def _refused(refusal: domain.Refusal, *, retry_after_seconds: int | None = None)
     return ServiceError(refusal.http_status, refusal.code, refusal.message, retry_after_seconds=retry_after_seconds)
 
 
+def _refused_at(refusal: domain.Refusal, *, now: datetime) -> ServiceError:
+    return _refused(refusal, retry_after_seconds=refusal.retry_after_seconds(now=now))
+
+
 def _counted(refusal: domain.Refusal, keys: ratelimit.FailureKeys, *, now: datetime) -> ratelimit.CountedRefusal:
     return ratelimit.CountedRefusal(
         refusal.http_status,
@@ -85,10 +89,6 @@ def check_not_locked(session: Session, *, key: str, address: str, limits: LoginL
     return LoginStanding(machine=machine, address=address_tally)
 
 
-def _refused_at(refusal: domain.Refusal, *, now: datetime) -> ServiceError:
-    return _refused(refusal, retry_after_seconds=refusal.retry_after_seconds(now=now))
-
-
 def login(
     session: Session,
     keyring: Keyring,
@@ -112,18 +112,23 @@ def login(
     except accesscode.AccessCodeFormatError as exc:
         keys = ratelimit.FailureKeys(machine=key, address=address, prefix=None)
         raise ratelimit.CountedRefusal(401, "malformed_code", str(exc), keys=keys) from exc
-    keys = ratelimit.FailureKeys(machine=key, address=address, prefix=ratelimit.prefix_key(keyring, code))
+    prefix_key = ratelimit.prefix_key(keyring, code)
+    keys = ratelimit.FailureKeys(machine=key, address=address, prefix=prefix_key)
     allocation = session.scalar(select(Allocation).where(Allocation.code_lookup == keyring.code_lookup(code)))
     attempt = allocation.attempt if allocation is not None else None
     resuming = attempt is not None and request.machine_id is not None and attempt.machine_id == request.machine_id
     prefix = ratelimit.tally(
-        session, scope=ratelimit.PREFIX, key=keys.prefix or "", ceiling=limits.per_prefix, limits=limits, now=now
+        session, scope=ratelimit.PREFIX, key=prefix_key, ceiling=limits.per_prefix, limits=limits, now=now
     )
     if prefix.full_until is not None and not resuming:
         # The same answer whether the code exists or not: a refusal here tells a guesser nothing.
         shown = code[: ratelimit.PREFIX_LENGTH]
         raise _refused_at(domain.refusal_prefix_locked(prefix=shown, retry_at=prefix.full_until, now=now), now=now)
     if allocation is None:
+        if standing.address.failures == limits.per_address - 1:
+            # Crossing the backstop is worth an operator's look: a script, or a proxy not named in
+            # --forwarded-allow-ips making every client one address. Logged once per crossing, not per guess.
+            log.warning("Failed logins from %s reached %d within %s", address, limits.per_address, limits.window)
         if standing.address.full_until is not None:
             raise _counted(
                 domain.refusal_address_unknown_code(retry_at=standing.address.full_until, now=now), keys, now=now

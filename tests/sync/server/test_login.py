@@ -132,7 +132,7 @@ def test_a_client_without_machine_id_counts_as_a_machine_of_its_own(client: Test
     assert (status, body["error"]) == (409, "in_use_elsewhere")
 
 
-def test_limits_live_in_the_database_so_a_second_worker_sees_them(
+def test_a_machine_locked_by_one_worker_is_locked_for_another(
     client: TestClient, demo: Demo, settings: object, clock: FakeClock
 ) -> None:
     from sync.server.app import create_app

@@ -82,7 +82,7 @@ def test_unreadable_codes_count_towards_the_machine_limit(client: TestClient, de
 
 
 def test_a_school_behind_one_address_is_never_locked_out_by_a_guessing_script(
-    client: TestClient, demo: Demo, clock: FakeClock
+    client: TestClient, demo: Demo, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Student 2 typed a wrong code on pc-typo a minute before the script started.
     assert login(client, next(wrong_codes(demo, prefix="Q")), "pc-typo").status_code == 401
@@ -92,6 +92,9 @@ def test_a_school_behind_one_address_is_never_locked_out_by_a_guessing_script(
     statuses = [login(client, next(guesses), f"script-{n}").status_code for n in range(150)]
     assert statuses[:99] == [401] * 99  # the backstop is 100 failures per address (one was the typo)
     assert set(statuses[99:]) == {429}
+    # The operator hears of it once, not once per guess.
+    crossings = [r.getMessage() for r in caplog.records if "Failed logins from" in r.getMessage()]
+    assert crossings == ["Failed logins from testclient reached 100 within 0:10:00"]
     # A student at another machine of the school types their correct code: admitted.
     assert login(client, demo.codes[0], "pc-1").status_code == 200
     # The script stays refused: a fresh machine id with a new wrong code ...

@@ -139,6 +139,9 @@ def test_behind_a_named_proxy_the_forwarded_address_counts(behind_proxy: Served)
         # 10.0.0.7 is over the backstop; another student address behind the same proxy is not.
         assert guess(http, behind_proxy, BACKSTOP, forwarded_for="10.0.0.7").status_code == 429
         assert guess(http, behind_proxy, BACKSTOP + 1, forwarded_for="10.0.0.8").status_code == 401
+        # A client behind 10.0.0.7 that sends its own header (the proxy appends the real address) gains nothing.
+        forged = guess(http, behind_proxy, BACKSTOP + 2, forwarded_for="10.0.0.9, 10.0.0.7")
+        assert forged.status_code == 429
 
 
 def test_a_forwarded_allow_ips_typo_is_refused_before_serving(seeded_db: tuple[Path, list[str]]) -> None:
