@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import count
+from pathlib import Path
 
 import httpx2 as httpx
 import pytest
@@ -203,3 +204,39 @@ def test_clients_without_a_machine_id_count_by_their_address(
         assert login(client, next(guesses), machine).status_code == 401
     assert refused(login(client, demo.codes[0], machine))[:2] == (429, "locked_out")
     assert login(client, demo.codes[0], "pc-1").status_code == 200
+
+
+def test_failures_that_left_the_window_are_trimmed_by_the_next_one(
+    client: TestClient, demo: Demo, store: Store, clock: FakeClock
+) -> None:
+    guesses = wrong_codes(demo)
+    for n in range(5):
+        assert login(client, next(guesses), f"script-{n}").status_code == 401
+    clock.advance(minutes=10)
+    assert login(client, next(guesses), "pc-1").status_code == 401
+    with store.transaction() as session:
+        rows = session.execute(select(LoginFailure.key, LoginFailure.at)).all()
+    assert sorted(key for key, _ in rows if key.startswith("id:")) == ["id:pc-1"]
+    assert {at for _, at in rows} == {clock()}
+
+
+def test_the_trim_reads_an_index_and_its_migration_goes_both_ways(db_path: Path) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    from alembic import command
+
+    from sync.server.store import alembic_config
+
+    def plan() -> str:
+        # A connection of its own each time: a pooled one may answer with the plan it prepared before a migration.
+        with closing(sqlite3.connect(db_path)) as conn:
+            rows = conn.execute("EXPLAIN QUERY PLAN DELETE FROM login_failures WHERE at <= '2027-03-01'").fetchall()
+        return " ".join(str(row[-1]) for row in rows)
+
+    url = f"sqlite:///{db_path}"
+    assert plan().startswith("SEARCH login_failures USING INDEX ix_login_failures_at")
+    command.downgrade(alembic_config(url), "0003")
+    assert plan().startswith("SCAN login_failures")  # every row read, on every failed login
+    Store.open(url, migrate=True).close()
+    assert plan().startswith("SEARCH login_failures USING INDEX ix_login_failures_at")
