@@ -40,53 +40,13 @@ LATE_GRACE = timedelta(minutes=5)
 student's computer, whose clock may run a little fast."""
 
 
-def _refused(refusal: domain.Refusal, *, retry_after_seconds: int | None = None) -> ServiceError:
-    return ServiceError(refusal.http_status, refusal.code, refusal.message, retry_after_seconds=retry_after_seconds)
-
-
-def _refused_at(refusal: domain.Refusal, *, now: datetime) -> ServiceError:
-    return _refused(refusal, retry_after_seconds=refusal.retry_after_seconds(now=now))
-
-
-def _counted(refusal: domain.Refusal, keys: ratelimit.FailureKeys, *, now: datetime) -> ratelimit.CountedRefusal:
-    return ratelimit.CountedRefusal(
-        refusal.http_status,
-        refusal.code,
-        refusal.message,
-        keys=keys,
-        retry_after_seconds=refusal.retry_after_seconds(now=now),
-    )
+def _refused(refusal: domain.Refusal) -> ServiceError:
+    return ServiceError(refusal.http_status, refusal.code, refusal.message)
 
 
 def machine_key(machine_id: str | None, address: str) -> str:
     """The key a machine's failures are counted under; a client without a machine id counts by its address."""
     return f"id:{machine_id}" if machine_id else f"address:{address}"
-
-
-@dataclass(frozen=True)
-class LoginStanding:
-    """The machine's and the address's failure counts, read before the code is looked at."""
-
-    machine: ratelimit.Tally
-    address: ratelimit.Tally
-
-
-def check_not_locked(session: Session, *, key: str, address: str, limits: LoginLimits, now: datetime) -> LoginStanding:
-    """Refuse a machine over its own limit, and a machine with any recent failure while its address is over
-    the backstop; neither looks at the code, so a guesser learns nothing from these refusals."""
-    machine = ratelimit.tally(
-        session, scope=ratelimit.MACHINE, key=key, ceiling=limits.per_machine, limits=limits, now=now
-    )
-    if machine.full_until is not None:
-        raise _refused_at(domain.refusal_machine_locked(retry_at=machine.full_until, now=now), now=now)
-    address_tally = ratelimit.tally(
-        session, scope=ratelimit.ADDRESS, key=address, ceiling=limits.per_address, limits=limits, now=now
-    )
-    if address_tally.full_until is not None and machine.newest is not None:
-        # Free again when the address drops under its limit or this machine's last failure leaves the window.
-        retry_at = min(address_tally.full_until, machine.newest + limits.window)
-        raise _refused_at(domain.refusal_address_machine_locked(retry_at=retry_at, now=now), now=now)
-    return LoginStanding(machine=machine, address=address_tally)
 
 
 def login(
@@ -99,41 +59,21 @@ def login(
     now: datetime,
     manifests: ManifestCache | None = None,
 ) -> protocol.LoginResponse:
-    """Admit a student by access code. Raises ServiceError; the caller records each `ratelimit.CountedRefusal`.
-
-    The limits (docs/server.md): a machine over its own limit is refused; over the address backstop, machines
-    with recent failures and unknown codes are refused while a correct code from a clean machine still admits;
-    a code prefix over its limit refuses codes beginning so, except on the machine that holds the attempt.
-    """
-    key = machine_key(request.machine_id, address)
-    standing = check_not_locked(session, key=key, address=address, limits=limits, now=now)
+    """Admit a student by access code. Raises ServiceError; the caller records each `ratelimit.CountedRefusal`
+    (a guess at a code) in a transaction of its own. The limits: `ratelimit.LoginGuard`, docs/server.md."""
+    guard = ratelimit.LoginGuard(
+        session, machine_key=machine_key(request.machine_id, address), address=address, limits=limits, now=now
+    )
     try:
         code = accesscode.normalize(request.access_code)
     except accesscode.AccessCodeFormatError as exc:
-        keys = ratelimit.FailureKeys(machine=key, address=address, prefix=None)
-        raise ratelimit.CountedRefusal(401, "malformed_code", str(exc), keys=keys) from exc
-    prefix_key = ratelimit.prefix_key(keyring, code)
-    keys = ratelimit.FailureKeys(machine=key, address=address, prefix=prefix_key)
+        raise guard.malformed(str(exc)) from exc
     allocation = session.scalar(select(Allocation).where(Allocation.code_lookup == keyring.code_lookup(code)))
     attempt = allocation.attempt if allocation is not None else None
     resuming = attempt is not None and request.machine_id is not None and attempt.machine_id == request.machine_id
-    prefix = ratelimit.tally(
-        session, scope=ratelimit.PREFIX, key=prefix_key, ceiling=limits.per_prefix, limits=limits, now=now
-    )
-    if prefix.full_until is not None and not resuming:
-        # The same answer whether the code exists or not: a refusal here tells a guesser nothing.
-        shown = code[: ratelimit.PREFIX_LENGTH]
-        raise _refused_at(domain.refusal_prefix_locked(prefix=shown, retry_at=prefix.full_until, now=now), now=now)
+    guard.check_prefix(keyring, code, resuming=resuming)
     if allocation is None:
-        if standing.address.failures == limits.per_address - 1:
-            # Crossing the backstop is worth an operator's look: a script, or a proxy not named in
-            # --forwarded-allow-ips making every client one address. Logged once per crossing, not per guess.
-            log.warning("Failed logins from %s reached %d within %s", address, limits.per_address, limits.window)
-        if standing.address.full_until is not None:
-            raise _counted(
-                domain.refusal_address_unknown_code(retry_at=standing.address.full_until, now=now), keys, now=now
-            )
-        raise _counted(domain.refusal_unknown_code(), keys, now=now)
+        raise guard.unknown_code()
     sitting = allocation.sitting
     if sitting.closed_at is None and sitting.window_end <= now:
         apply_closing(session, sitting, closed_at=sitting.window_end)
