@@ -39,24 +39,14 @@ LATE_GRACE = timedelta(minutes=5)
 """How far past its deadline an answer's time may be and still count as in time: the answer times come from the
 student's computer, whose clock may run a little fast."""
 
-# Refusals that count towards the rate limit: guesses, not honest problems with a real code.
-COUNTED_FAILURES = ("unknown_code", "malformed_code")
 
-
-def _refused(refusal: domain.Refusal, *, retry_after_seconds: int | None = None) -> ServiceError:
-    return ServiceError(refusal.http_status, refusal.code, refusal.message, retry_after_seconds=retry_after_seconds)
+def _refused(refusal: domain.Refusal) -> ServiceError:
+    return ServiceError(refusal.http_status, refusal.code, refusal.message)
 
 
 def machine_key(machine_id: str | None, address: str) -> str:
     """The key a machine's failures are counted under; a client without a machine id counts by its address."""
     return f"id:{machine_id}" if machine_id else f"address:{address}"
-
-
-def check_not_locked(session: Session, *, key: str, address: str, limits: LoginLimits, now: datetime) -> None:
-    until = ratelimit.locked_until(session, machine_key=key, address=address, limits=limits, now=now)
-    if until is not None:
-        wait = max(1, int((until - now).total_seconds() + 0.999))
-        raise _refused(domain.refusal_locked_out(retry_at=until), retry_after_seconds=wait)
 
 
 def login(
@@ -69,19 +59,24 @@ def login(
     now: datetime,
     manifests: ManifestCache | None = None,
 ) -> protocol.LoginResponse:
-    """Admit a student by access code. Raises ServiceError; the caller records COUNTED_FAILURES."""
-    check_not_locked(session, key=machine_key(request.machine_id, address), address=address, limits=limits, now=now)
+    """Admit a student by access code. Raises ServiceError; the caller records each `ratelimit.CountedRefusal`
+    (a guess at a code) in a transaction of its own. The limits: `ratelimit.LoginGuard`, docs/server.md."""
+    guard = ratelimit.LoginGuard(
+        session, machine_key=machine_key(request.machine_id, address), address=address, limits=limits, now=now
+    )
     try:
         code = accesscode.normalize(request.access_code)
     except accesscode.AccessCodeFormatError as exc:
-        raise ServiceError(401, "malformed_code", str(exc)) from exc
+        raise guard.malformed(str(exc)) from exc
     allocation = session.scalar(select(Allocation).where(Allocation.code_lookup == keyring.code_lookup(code)))
+    attempt = allocation.attempt if allocation is not None else None
+    resuming = attempt is not None and request.machine_id is not None and attempt.machine_id == request.machine_id
+    guard.check_prefix(keyring, code, resuming=resuming)
     if allocation is None:
-        raise _refused(domain.refusal_unknown_code())
+        raise guard.unknown_code()
     sitting = allocation.sitting
     if sitting.closed_at is None and sitting.window_end <= now:
         apply_closing(session, sitting, closed_at=sitting.window_end)
-    attempt = allocation.attempt
     # A client that sends no machine id counts as a machine of its own, never as the one holding the attempt.
     machine_id = request.machine_id or f"anonymous:{uuid.uuid4()}"
     finished = attempt is not None and attempt.finished_at is not None
@@ -134,11 +129,9 @@ def login(
 
 
 def record_failed_login(
-    session: Session, *, machine_id: str | None, address: str, limits: LoginLimits, now: datetime
+    session: Session, refusal: ratelimit.CountedRefusal, *, limits: LoginLimits, now: datetime
 ) -> None:
-    ratelimit.record_failure(
-        session, machine_key=machine_key(machine_id, address), address=address, limits=limits, now=now
-    )
+    ratelimit.record_failure(session, refusal.keys, limits=limits, now=now)
 
 
 def attempt_for_token(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import getpass
+import ipaddress
 import json
 import logging
 import socket
@@ -14,7 +15,7 @@ from contextlib import ExitStack, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +30,10 @@ from sync.server.models import Allocation, School, Student, utcnow
 from sync.server.settings import ServerSettings, SettingsError, database_url, default_secret_path, load_secret
 from sync.server.store import Store, StoreError
 from sync.staff_protocol import REASON_KINDS
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +117,44 @@ def cmd_init(args: argparse.Namespace, env: Env) -> None:
     env.stdout.write(f"Database ready: {settings.database_url}\n")
 
 
+def trusted_proxies(value: str) -> list[str]:
+    """`--forwarded-allow-ips`: comma-separated addresses or networks (or `*`) whose X-Forwarded-For is believed."""
+    trusted = [part.strip() for part in value.split(",") if part.strip()]
+    for part in trusted:
+        if part == "*":
+            continue
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError as exc:
+            raise CliError(
+                f"--forwarded-allow-ips: {part!r} is not an IP address or network (like 10.0.0.5 or 10.0.0.0/24). "
+                "Name the address your reverse proxy connects from."
+            ) from exc
+    return trusted
+
+
+def uvicorn_config(app: FastAPI, *, log_level: str, forwarded_allow_ips: Sequence[str]) -> uvicorn.Config:
+    """uvicorn's settings for the app, with proxy headers believed only from `forwarded_allow_ips`.
+
+    Both passed explicitly: left out, uvicorn believes X-Forwarded-For from 127.0.0.1 (so any local process
+    could pick the address its failed logins count under), or from whatever FORWARDED_ALLOW_IPS says.
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        log_level=log_level,
+        proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=list(forwarded_allow_ips),
+    )
+
+
 def cmd_serve(args: argparse.Namespace, env: Env) -> None:
     import uvicorn
 
     from sync.server.app import create_app
 
+    trusted = trusted_proxies(args.forwarded_allow_ips)  # a typo is refused before anything is opened
     store, settings = open_store(args, create=args.migrate)
     app = create_app(settings, store=store, clock=env.clock)
     # Everything made so far (modules, routes, models) lives as long as the process: move it out of the cycle
@@ -141,7 +179,7 @@ def cmd_serve(args: argparse.Namespace, env: Env) -> None:
     shown = f"[{host}]" if ":" in host else host
     env.stdout.write(f"Invigil server on http://{shown}:{port}/api/v1/ (database {settings.database_url})\n")
     env.stdout.flush()
-    server = uvicorn.Server(uvicorn.Config(app, log_level=args.log_level))
+    server = uvicorn.Server(uvicorn_config(app, log_level=args.log_level, forwarded_allow_ips=trusted))
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:
@@ -432,6 +470,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port, printed at start)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--migrate", action="store_true", help="create or upgrade the database first")
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default="",
+        metavar="IPS",
+        help="comma-separated addresses or networks of reverse proxies whose X-Forwarded-For header gives the "
+        "client's address (default: none; the connecting address counts). See docs/server.md",
+    )
     p = add("create-school", cmd_create_school, "add a school")
     p.add_argument("name")
     add("list-schools", cmd_list_schools, "list schools and their ids")

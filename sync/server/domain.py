@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
@@ -15,7 +14,6 @@ EXTENSION = timedelta(days=30)
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MAX_NAMED_STUDENTS = 5
 
 
 # ---- formatting -------------------------------------------------------------------------------------
@@ -123,35 +121,6 @@ def check_window(*, start: datetime, end: datetime) -> None:
         )
 
 
-def check_student_count(*, count: int) -> None:
-    """A sitting needs at least one student (also after an edit removes some)."""
-    if count < 1:
-        raise RuleViolation("no_students", "A sitting needs at least one student; choose the students who will sit it.")
-
-
-@dataclass(frozen=True)
-class StudentRef:
-    """A student as the allocation rules see them; `label` is how staff recognise them (name, number)."""
-
-    label: str
-    active: bool
-
-
-def check_students_allocatable(students: Iterable[StudentRef]) -> None:
-    """Deactivated students cannot be allocated; the message names them so staff can fix the list."""
-    inactive = [student.label for student in students if not student.active]
-    if not inactive:
-        return
-    named = ", ".join(inactive[:_MAX_NAMED_STUDENTS])
-    if len(inactive) > _MAX_NAMED_STUDENTS:
-        named += f" and {len(inactive) - _MAX_NAMED_STUDENTS} more"
-    verb = "is" if len(inactive) == 1 else "are"
-    raise RuleViolation(
-        "student_deactivated",
-        f"{named} {verb} deactivated and cannot be allocated. Remove them from the sitting or reactivate them first.",
-    )
-
-
 # ---- closing ------------------------------------------------------------------------------------------
 
 
@@ -235,12 +204,59 @@ def refusal_unknown_code() -> Refusal:
     )
 
 
-def refusal_locked_out(*, retry_at: datetime, tz: tzinfo = UTC) -> Refusal:
+def _until(retry_at: datetime, now: datetime, tz: tzinfo) -> str:
+    minutes = max(1, math.ceil((retry_at - now).total_seconds() / 60))
+    return f"{format_time(retry_at, tz=tz)} (in {_plural(minutes, 'minute')})"
+
+
+def refusal_machine_locked(*, retry_at: datetime, now: datetime, tz: tzinfo = UTC) -> Refusal:
+    """Too many wrong codes from this machine: it is refused, a correct code included, until `retry_at`."""
     _require_aware(retry_at, "retry_at")
     return Refusal(
         "locked_out",
         429,
-        f"Too many wrong access codes were typed. Try again after {format_time(retry_at, tz=tz)}.",
+        f"Too many wrong access codes were typed on this computer. Try again after {_until(retry_at, now, tz)}, "
+        "or ask your invigilator to sign you in on another computer.",
+        retry_at=retry_at,
+    )
+
+
+def refusal_prefix_locked(*, prefix: str, retry_at: datetime, now: datetime, tz: tzinfo = UTC) -> Refusal:
+    """Too many wrong codes beginning with `prefix` (someone may be guessing codes that begin so)."""
+    _require_aware(retry_at, "retry_at")
+    return Refusal(
+        "locked_out",
+        429,
+        f"Too many wrong access codes beginning {prefix} were typed, so codes beginning {prefix} are refused until "
+        f"{_until(retry_at, now, tz)}. Check the code on your slip and try again then; if this code is yours, "
+        "tell your invigilator.",
+        retry_at=retry_at,
+    )
+
+
+def refusal_address_unknown_code(*, retry_at: datetime, now: datetime, tz: tzinfo = UTC) -> Refusal:
+    """An unknown code while the client's network address is over its (high) limit of wrong codes."""
+    _require_aware(retry_at, "retry_at")
+    return Refusal(
+        "locked_out",
+        429,
+        "This access code was not recognised, and so many wrong codes have come from your school's network that "
+        f"this computer must wait until {_until(retry_at, now, tz)} before trying another. Check the code on your "
+        "slip with your invigilator. Computers that have not typed a wrong code can still sign in with a correct "
+        "one.",
+        retry_at=retry_at,
+    )
+
+
+def refusal_address_machine_locked(*, retry_at: datetime, now: datetime, tz: tzinfo = UTC) -> Refusal:
+    """A machine with recent wrong codes while its network address is over its (high) limit."""
+    _require_aware(retry_at, "retry_at")
+    return Refusal(
+        "locked_out",
+        429,
+        "This computer typed a wrong access code recently, and so many wrong codes have come from your school's "
+        f"network that it must wait until {_until(retry_at, now, tz)}. Ask your invigilator to sign you in on "
+        "another computer, or try again then.",
         retry_at=retry_at,
     )
 
@@ -348,32 +364,3 @@ def admit(facts: AdmissionFacts) -> Refusal | None:
     if facts.active_machine is not None and facts.active_machine != facts.machine_id:
         return refusal_in_use_elsewhere()
     return None
-
-
-# ---- lockout after wrong codes -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LockoutPolicy:
-    """`max_failures` wrong codes within `window` lock further tries for `lockout` after the last one."""
-
-    max_failures: int = 5
-    window: timedelta = timedelta(minutes=15)
-    lockout: timedelta = timedelta(minutes=15)
-
-
-def locked_out_until(
-    failures: Sequence[datetime], *, now: datetime, policy: LockoutPolicy = LockoutPolicy()
-) -> datetime | None:
-    """When tries may resume, or None if not locked; `failures` are the recorded wrong-code times.
-
-    Pure so that the store (shared by every worker) keeps the failures, not process memory.
-    """
-    _require_aware(now, "now")
-    for moment in failures:
-        _require_aware(moment, "a failure time")
-    recent = [moment for moment in failures if timedelta(0) <= now - moment < policy.window]
-    if len(recent) < policy.max_failures:
-        return None
-    until = max(recent) + policy.lockout
-    return until if until > now else None

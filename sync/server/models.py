@@ -225,7 +225,11 @@ class LoginFailure(Base):
     """Failed access-code logins, kept in the database so limits hold across server workers."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_scope_key_at", "scope", "key", "at"),)
+    __table_args__ = (
+        Index("ix_login_failures_scope_key_at", "scope", "key", "at"),
+        # Every failure trims the rows that left the window: without this, a scan of the whole table each time.
+        Index("ix_login_failures_at", "at"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     scope: Mapped[str] = mapped_column(String(10))
     key: Mapped[str] = mapped_column(String(200))

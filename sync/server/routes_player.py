@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
-from sync.server import attempts, result_batch
+from sync.server import attempts, ratelimit, result_batch
 from sync.server.app import Ctx, Tx
 from sync.server.errors import ServiceError
 from sync.server.models import Attempt
@@ -49,13 +49,10 @@ def login(body: protocol.LoginRequest, request: Request, ctx: Ctx) -> protocol.L
             return attempts.login(
                 session, ctx.keyring, body, address=address, limits=limits, now=now, manifests=ctx.manifests
             )
-    except ServiceError as exc:
-        if exc.error in attempts.COUNTED_FAILURES:
-            # Recorded in its own transaction: the login's own work was rolled back.
-            with ctx.store.transaction(queued=True) as session:
-                attempts.record_failed_login(
-                    session, machine_id=body.machine_id, address=address, limits=limits, now=now
-                )
+    except ratelimit.CountedRefusal as refused:
+        # A guess at a code: recorded in its own transaction, because the login's own work was rolled back.
+        with ctx.store.transaction(queued=True) as session:
+            attempts.record_failed_login(session, refused, limits=limits, now=now)
         raise
     except IntegrityError as exc:
         # Two machines raced to start the same attempt; the loser is told it is in use elsewhere.

@@ -23,13 +23,17 @@ class SettingsError(Exception):
 
 @dataclass(frozen=True)
 class LoginLimits:
-    """Failed access-code logins allowed per machine and per client address within a window.
+    """Failed access-code logins allowed within a window per machine, per code prefix and per client address.
 
-    The address ceiling is far higher because a whole school often reaches the server through one address.
+    A machine over its limit is refused outright; a prefix over its limit refuses codes beginning so (except a
+    machine resuming its own attempt). The address limit is only a backstop, far higher because a whole school
+    often reaches the server through one address: over it, unknown codes and machines with recent failures are
+    refused, but a correct code from a machine without failures still signs in. See docs/server.md.
     """
 
     per_machine: int = 10
-    per_address: int = 100
+    per_prefix: int = 20
+    per_address: int = 200
     window: timedelta = timedelta(minutes=10)
 
 

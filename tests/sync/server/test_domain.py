@@ -16,22 +16,20 @@ from sync.server.domain import (
     AllocationState,
     CloseOutcome,
     CreditAccount,
-    LockoutPolicy,
     Refusal,
     RuleViolation,
-    StudentRef,
     admit,
     check_credits,
     check_sitting_editable,
-    check_student_count,
-    check_students_allocatable,
     check_window,
     close_allocation,
     format_date,
     format_time,
     is_sitting_closed,
-    locked_out_until,
-    refusal_locked_out,
+    refusal_address_machine_locked,
+    refusal_address_unknown_code,
+    refusal_machine_locked,
+    refusal_prefix_locked,
     refusal_unknown_code,
     sitting_effective_close,
 )
@@ -171,29 +169,6 @@ def test_window_must_end_after_it_starts() -> None:
         "Mon 1 Mar 2027 09:00 UTC. Change the end time."
     )
     assert _violation(check_window, start=OPENS, end=OPENS - MINUTE).code == "bad_window"
-
-
-def test_a_sitting_needs_a_student() -> None:
-    check_student_count(count=1)
-    error = _violation(check_student_count, count=0)
-    assert error.code == "no_students"
-    assert "at least one student" in error.message
-
-
-def test_deactivated_students_are_named_and_refused() -> None:
-    check_students_allocatable([StudentRef("Ada Lovelace", active=True)])
-    error = _violation(
-        check_students_allocatable,
-        students=[StudentRef("Ada Lovelace", True), StudentRef("Sam Smith (Y7)", False)],
-    )
-    assert error.code == "student_deactivated"
-    assert error.message.startswith("Sam Smith (Y7) is deactivated and cannot be allocated.")
-
-
-def test_many_deactivated_students_are_summarised() -> None:
-    students = [StudentRef(f"Student {n}", active=False) for n in range(7)]
-    message = _violation(check_students_allocatable, students=students).message
-    assert message.startswith("Student 0, Student 1, Student 2, Student 3, Student 4 and 2 more are deactivated")
 
 
 # ---- closing --------------------------------------------------------------------------------------------
@@ -349,18 +324,40 @@ def test_unknown_code_says_to_check_the_code_and_the_server() -> None:
     assert "which server this computer is set up for" in refusal.message
 
 
-def test_locked_out_says_when_to_try_again() -> None:
+def test_each_lock_says_when_to_try_again_and_what_to_do() -> None:
     retry = OPENS + timedelta(minutes=15)
-    refusal = refusal_locked_out(retry_at=retry)
-    assert (refusal.code, refusal.http_status) == ("locked_out", 429)
-    assert "Try again after Mon 1 Mar 2027 09:15 UTC" in refusal.message
-    assert refusal.retry_after_seconds(now=OPENS) == 900
+    locks = {
+        "machine": refusal_machine_locked(retry_at=retry, now=OPENS),
+        "prefix": refusal_prefix_locked(prefix="AB12", retry_at=retry, now=OPENS),
+        "address, unknown code": refusal_address_unknown_code(retry_at=retry, now=OPENS),
+        "address, machine": refusal_address_machine_locked(retry_at=retry, now=OPENS),
+    }
+    for refusal in locks.values():
+        assert (refusal.code, refusal.http_status) == ("locked_out", 429)
+        assert "Mon 1 Mar 2027 09:15 UTC (in 15 minutes)" in refusal.message
+        assert refusal.retry_after_seconds(now=OPENS) == 900
+    assert "another computer" in locks["machine"].message
+    assert "codes beginning AB12 are refused" in locks["prefix"].message
+    assert "Computers that have not typed a wrong code can still sign in" in locks["address, unknown code"].message
+    assert "another computer" in locks["address, machine"].message
+    assert len({refusal.message for refusal in locks.values()}) == 4
+
+
+def test_a_lock_names_the_wait_in_whole_minutes_in_the_given_zone() -> None:
+    refusal = refusal_machine_locked(retry_at=OPENS + timedelta(seconds=20), now=OPENS, tz=ZoneInfo("Europe/London"))
+    assert "Mon 1 Mar 2027 09:00 GMT (in 1 minute)" in refusal.message
+    assert refusal.retry_after_seconds(now=OPENS) == 20
+
+
+def test_a_lock_refuses_a_naive_time() -> None:
+    with pytest.raises(ValueError, match="retry_at must be a timezone-aware datetime"):
+        refusal_prefix_locked(prefix="AB12", retry_at=datetime(2027, 3, 1, 9, 15), now=OPENS)
 
 
 def test_every_refusal_has_its_own_code_and_message() -> None:
     refusals = [
         refusal_unknown_code(),
-        refusal_locked_out(retry_at=OPENS),
+        refusal_machine_locked(retry_at=OPENS, now=OPENS),
         _refused(_facts(OPENS - MINUTE)),
         _refused(_facts(ENDS)),
         _refused(_facts(ENDS + EXTENSION, started=True)),
@@ -438,29 +435,3 @@ def test_admission_is_granted_exactly_when_every_rule_allows_it(facts: Admission
 def test_a_student_who_never_started_is_never_admitted_after_the_close(facts: AdmissionFacts) -> None:
     if not facts.started and is_sitting_closed(now=facts.now, window_end=facts.window_end, closed_at=facts.closed_at):
         assert _refused(facts).code == "sitting_closed"
-
-
-# ---- lockout after wrong codes --------------------------------------------------------------------------
-
-
-def test_a_few_wrong_codes_do_not_lock() -> None:
-    failures = [OPENS + n * MINUTE for n in range(4)]
-    assert locked_out_until(failures, now=OPENS + 5 * MINUTE) is None
-
-
-def test_too_many_wrong_codes_lock_until_after_the_last_one() -> None:
-    failures = [OPENS + n * MINUTE for n in range(5)]
-    last = failures[-1]
-    assert locked_out_until(failures, now=last) == last + timedelta(minutes=15)
-    assert locked_out_until(failures, now=last + timedelta(minutes=15)) is None
-
-
-def test_old_wrong_codes_are_forgotten() -> None:
-    failures = [OPENS + n * MINUTE for n in range(5)]
-    assert locked_out_until(failures, now=OPENS + timedelta(minutes=20)) is None
-
-
-def test_the_lockout_policy_can_be_tightened() -> None:
-    policy = LockoutPolicy(max_failures=2, window=timedelta(minutes=5), lockout=timedelta(hours=1))
-    until = locked_out_until([OPENS, OPENS + MINUTE], now=OPENS + MINUTE, policy=policy)
-    assert until == OPENS + MINUTE + timedelta(hours=1)
