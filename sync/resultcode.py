@@ -35,9 +35,16 @@ if TYPE_CHECKING:
     # results reach the server never makes a code.
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-__all__ = [
+__all__ = [  # ALPHABET and DATA_PER_GROUP come from resultcode_checks; callers keep reading them here
     "ALPHABET",
     "CODE_VERSION",
+    "DATA_PER_GROUP",
+    "GROUPS_PER_LINE",
+    "GROUP_LENGTH",
+    "MAX_SITTING_BODY_BYTES",
+    "MAX_SYMBOLS",
+    "MAX_TEXT_LENGTH",
+    "READABLE_VERSIONS",
     "ResultCodeError",
     "check_symbol",
     "decode",
@@ -45,6 +52,7 @@ __all__ = [
     "normalize",
     "peek_attempt_id",
     "refuse_if_too_long",
+    "symbol_count",
 ]
 
 log = logging.getLogger(__name__)
