@@ -8,6 +8,7 @@ import logging
 import os
 import unicodedata
 import zlib
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sync import resultcode_checks
@@ -45,7 +46,9 @@ __all__ = [  # ALPHABET and DATA_PER_GROUP come from resultcode_checks; callers 
     "MAX_SYMBOLS",
     "MAX_TEXT_LENGTH",
     "READABLE_VERSIONS",
+    "CheckedCode",
     "ResultCodeError",
+    "check",
     "check_symbol",
     "decode",
     "encode",
@@ -402,15 +405,33 @@ def encode(envelope: ResultEnvelope, *, result_secret: str) -> str:
     return code
 
 
+@dataclass(frozen=True)
+class CheckedCode:
+    """A code whose every check passed: the attempt it names and the sealed part, not yet decrypted."""
+
+    attempt_id: str
+    aad: bytes
+    sealed: bytes
+
+
+def check(code: str) -> CheckedCode:
+    """Run every check that needs no secret (length, characters, groups, order); raises ResultCodeError.
+
+    The server checks once, looks up the attempt, then decrypts the same CheckedCode.
+    """
+    attempt_id, aad, sealed = _read(code)
+    return CheckedCode(attempt_id=attempt_id, aad=aad, sealed=sealed)
+
+
 def peek_attempt_id(code: str) -> str:
     """The attempt a code belongs to, after checking every group (no secret needed); raises ResultCodeError."""
-    attempt_id, _, _ = _read(code)
-    return attempt_id
+    return check(code).attempt_id
 
 
-def decode(code: str, *, result_secret: str, attempt_id: str | None = None) -> ResultEnvelope:
+def decode(code: str | CheckedCode, *, result_secret: str, attempt_id: str | None = None) -> ResultEnvelope:
     """The envelope inside a result code, verified against the attempt's secret; raises ResultCodeError."""
-    code_attempt_id, aad, sealed = _read(code)
+    checked = code if isinstance(code, CheckedCode) else check(code)
+    code_attempt_id, aad, sealed = checked.attempt_id, checked.aad, checked.sealed
     if attempt_id is not None and code_attempt_id != attempt_id:
         raise ResultCodeError(
             f"This result code belongs to attempt {code_attempt_id}, not to attempt {attempt_id}. "
