@@ -238,6 +238,12 @@ def _read(code: str) -> tuple[str, bytes, bytes]:
         version = _likeliest_version(text)
         raise _typo(text, _failing_groups(text, len(text), version=version), version=version)
     version = ALPHABET.index(text[0])
+    if version < min(READABLE_VERSIONS):
+        raise ResultCodeError(
+            f"The first group names code format {version}, which Invigil never made: this is not a result code, or "
+            "group 1 was changed. Compare it with the original.",
+            reason="unknown_version",
+        )
     if version not in READABLE_VERSIONS:
         raise ResultCodeError(
             f"This result code was made by a newer version of Invigil (code format {version}; this software "

@@ -366,6 +366,15 @@ def test_a_typo_in_a_format_1_header_names_the_header_only() -> None:
     assert error.message == f"Group 1 ({typo[:6]!r}) does not match its check symbol: compare it with the original."
 
 
+def test_a_header_naming_format_0_is_not_called_newer() -> None:
+    forged = _grouped("0" + _data_of(DEMO_SYMBOLS)[1:])
+
+    error = refusal(forged)
+
+    assert error.reason == "unknown_version"
+    assert error.message.startswith("The first group names code format 0, which Invigil never made")
+
+
 def test_new_codes_are_format_2() -> None:
     assert DEMO_SYMBOLS[0] == ALPHABET[2] == ALPHABET[resultcode.CODE_VERSION]
 
