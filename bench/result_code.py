@@ -1,15 +1,19 @@
-"""Result code size: characters of the offline result code for the demo sitting and a 40-question choice test."""
+"""Result codes: characters for the demo sitting and a 40-question choice test; time to check the longest code."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
+import random
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from bench.common import Figure
 from sync import resultcode
 from sync.protocol import AnswerRecord, AnswerValue, ResultEnvelope
+from sync.resultcode_checks import order_sums
 
 # What a student typically gives in the demo (as in the full-sitting UI test).
 DEMO_ANSWERS: dict[str, AnswerValue] = {
@@ -46,10 +50,46 @@ def choice_answers(count: int) -> dict[str, AnswerValue]:
     return {f"q{n + 1:02d}": "abcd"[(n * 7 + n // 3) % 4] for n in range(count)}
 
 
+def crafted_code(body_length: int) -> str:
+    """Valid header, order check and check symbols over a junk body: what a hostile caller can send (the format
+    is public). Checking it does every step before decryption, which then refuses it."""
+    rng = random.Random(1)
+    body = "".join(rng.choice(resultcode.ALPHABET) for _ in range(-(-body_length * 8 // 5) - 1)) + "0"
+
+    def symbols(value: int, width: int) -> str:
+        return "".join(resultcode.ALPHABET[value >> (5 * power) & 31] for power in reversed(range(width)))
+
+    values = [int(body[start : start + 5].translate(_DIGITS), 32) for start in range(0, len(body), 5)]
+    first, second = order_sums(values)
+    data = resultcode.ALPHABET[resultcode.CODE_VERSION] + symbols(body_length, 4) + symbols(first, 5)
+    data += symbols(second, 5) + body
+    groups = [
+        data[start : start + 5] + resultcode.check_symbol(data[start : start + 5], group_index=index)
+        for index, start in enumerate(range(0, len(data), 5))
+    ]
+    return "-".join(groups)
+
+
+_DIGITS = str.maketrans(resultcode.ALPHABET, "0123456789abcdefghijklmnopqrstuv")
+
+
+def check_seconds(code: str) -> float:
+    """What the server spends on a code before it looks anything up (peek_attempt_id); best of three."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        with contextlib.suppress(resultcode.ResultCodeError):
+            resultcode.peek_attempt_id(code)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def measure() -> list[Figure]:
     secret = base64.urlsafe_b64encode(os.urandom(32)).decode()
     demo = resultcode.encode(envelope(DEMO_ANSWERS, ["mc", "short", "dictation"]), result_secret=secret)
     forty = resultcode.encode(envelope(choice_answers(40), ["choice"]), result_secret=secret)
+    longest = crafted_code(resultcode.MAX_SITTING_BODY_BYTES)
+    quarter = crafted_code(resultcode.MAX_SITTING_BODY_BYTES // 4)
     return [
         Figure(
             name="result code, 40 choices",
@@ -59,5 +99,16 @@ def measure() -> list[Figure]:
             compare="<=",
             how="resultcode.encode of a 40-question single-choice sitting (all answered)",
             extra={"demo_sitting_chars": len(demo)},
-        )
+        ),
+        Figure(
+            name="result code, longest check",
+            value=check_seconds(longest),
+            unit="s",
+            # Linear: about 1 s here for the longest code. The quadratic decoder took 5.7 s on a quarter of it.
+            budget=4.0,
+            compare="<=",
+            how=f"peek_attempt_id of a crafted code of the maximum length ({len(longest):,} characters: valid "
+            "checks, junk body; refused as not genuine)",
+            extra={"chars": len(longest), "quarter_length_seconds": round(check_seconds(quarter), 4)},
+        ),
     ]

@@ -7,6 +7,7 @@ from typing import Literal, get_args
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
+from sync import resultcode
 from sync.protocol import InstructionKind, WireModel
 
 Role = Literal["admin", "teacher", "invigilator"]
@@ -331,8 +332,19 @@ class ResultOut(WireModel):
 
 
 class ResultCodeIn(WireModel):
-    code: str = Field(max_length=2_000_000)
+    code: str = Field(max_length=resultcode.MAX_TEXT_LENGTH)
     """A result code as shown on the student's computer or saved to a file; spacing, case and hyphens do not matter."""
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _not_longer_than_any_code(cls, value: object) -> object:
+        # Before max_length, so the refusal says what to do in the codec's words, not pydantic's.
+        if isinstance(value, str):
+            try:
+                resultcode.refuse_if_too_long(value)
+            except resultcode.ResultCodeError as exc:
+                raise ValueError(exc.message) from None
+        return value
 
 
 class ResultCodeReceipt(WireModel):

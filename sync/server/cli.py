@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sync import accesscode
+from sync import accesscode, resultcode
 from sync.server import accounts, attempts, resultcodes, sittings
 from sync.server.audit import Actor
 from sync.server.crypto import Keyring
@@ -395,14 +395,22 @@ def cmd_remark(args: argparse.Namespace, env: Env) -> None:
 
 
 def read_code(args: argparse.Namespace, env: Env) -> str:
+    """The code from the file or stdin, read no further than one character past the longest possible code
+    (a wrong file of gigabytes is refused without reading it; the codec names what is wrong)."""
+    limit = resultcode.MAX_TEXT_LENGTH + 1
     if args.file in (None, "-"):
-        return env.stdin.read()
+        return env.stdin.read(limit)
     path = Path(args.file)
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8") as saved:
+            return saved.read(limit)
     except FileNotFoundError as exc:
         raise CliError(f"There is no file {path}. Give the file the result code was saved to, or - for stdin.") from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise CliError(
+            f"{path} is not a text file, so it is not a saved result code: give the file the code was saved to."
+        ) from exc
+    except OSError as exc:
         raise CliError(f"Cannot read a result code from {path}: {exc}. Save the code as plain text and retry.") from exc
 
 

@@ -32,16 +32,16 @@ def no_such_attempt() -> ServiceError:
     )
 
 
-def find_attempt(session: Session, code: str, *, school_id: str | None) -> Attempt:
-    """The attempt a code names (every group checked first); `school_id` None means any school."""
+def find_attempt(session: Session, code: str, *, school_id: str | None) -> tuple[Attempt, resultcode.CheckedCode]:
+    """The attempt a code names (every check run first, once); `school_id` None means any school."""
     try:
-        attempt_id = resultcode.peek_attempt_id(code)
+        checked = resultcode.check(code)
     except resultcode.ResultCodeError as exc:
         raise code_refused(exc) from exc
-    attempt = session.get(Attempt, attempt_id)
+    attempt = session.get(Attempt, checked.attempt_id)
     if attempt is None or (school_id is not None and attempt.allocation.sitting.school_id != school_id):
         raise no_such_attempt()
-    return attempt
+    return attempt, checked
 
 
 def submit_code(
@@ -52,11 +52,11 @@ def submit_code(
     `actor` is the signed-in staff member, whose school scopes the lookup; None is the operator's command line,
     which reaches every school and is audited as "cli".
     """
-    attempt = find_attempt(session, code, school_id=actor.school_id if actor is not None else None)
+    attempt, checked = find_attempt(session, code, school_id=actor.school_id if actor is not None else None)
     allocation = attempt.allocation
     secret = keyring.unseal(attempt.result_secret_sealed, purpose="result-secret").decode()
     try:
-        envelope = resultcode.decode(code, result_secret=secret, attempt_id=attempt.id)
+        envelope = resultcode.decode(checked, result_secret=secret, attempt_id=attempt.id)
     except resultcode.ResultCodeError as exc:
         raise code_refused(exc) from exc
     stored = attempts.store_result(session, attempt, envelope, now=now)

@@ -21,6 +21,7 @@ FIGURES = {
     "room surge p99",
     "room surge errors",
     "result code, 40 choices",
+    "result code, longest check",
     "player memory",
 }
 WITH_FLOOR = {"cold start", "answer saved p99", "outbox drain", "player memory"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from collections.abc import Callable
 
 import pytest
@@ -124,13 +125,19 @@ def test_bad_character_is_reported_before_length() -> None:
     assert _error("ABC_").reason == "bad_character"
 
 
+def _reads_as_nothing(ch: str) -> bool:
+    """Not a symbol even after NFKC + casefold (full-width 'Ａ' reads as 'A')."""
+    folded = unicodedata.normalize("NFKC", ch).casefold()
+    return not (len(folded) == 1 and folded.upper() in ALPHABET + "OIL-")
+
+
 @given(
     code=codes,
     position=st.integers(min_value=0, max_value=CODE_LENGTH - 1),
     bad=st.characters(
         exclude_characters=ALPHABET + ALPHABET.lower() + "OoIiLl-\u2010\u2011\u2012\u2013\u2014\u2212",
         exclude_categories=("Zs", "Zl", "Zp", "Cc", "Cs"),
-    ).filter(lambda ch: ch.upper() not in ALPHABET + "OIL" and not ch.isspace() and ch.isprintable()),
+    ).filter(lambda ch: _reads_as_nothing(ch) and not ch.isspace() and ch.isprintable()),
 )
 def test_any_character_outside_the_alphabet_is_refused_by_name(code: str, position: int, bad: str) -> None:
     typed = code[:position] + bad + code[position + 1 :]
@@ -150,6 +157,19 @@ def test_normalize_either_returns_a_canonical_code_or_explains(raw: str) -> None
         error = _error(raw)
         assert error.message.endswith(".")
         assert error.reason in {"empty", "bad_character", "wrong_length"}
+
+
+@pytest.mark.parametrize("typed", ["ß", "ﬀ", "ﬁ", "ﬅ", "ﬆ", "ŉ", "ǰ", "\ud800"])
+def test_a_character_whose_capital_is_two_letters_is_named_not_read_as_two(typed: str) -> None:
+    # 'ﬅ'.upper() is "ST", two letters of the alphabet: once read as nine characters that passed as a code.
+    error = _error(f"ABCD{typed}123")
+
+    assert error.reason == "bad_character"
+    assert error.message.startswith(f"{typed!r} is not used in access codes")
+
+
+def test_full_width_characters_read_as_the_letters_they_show() -> None:
+    assert normalize("ＡＢＣＤ－１２３４") == "ABCD1234"
 
 
 def test_display_refuses_what_normalize_refuses() -> None:

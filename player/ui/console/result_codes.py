@@ -10,14 +10,14 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QVBoxLay
 
 from player.ui.console.sittings import ClientFactory, guarded
 from player.ui.screens.common import button, label, set_message
-from player.ui.tasks import TaskRunner
+from player.ui.tasks import Report, TaskRunner
 from sync import resultcode
 from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 1_000_000
-"""Far above any real code (a few thousand characters); a bigger file is not a result code."""
+MAX_FILE_BYTES = 4 * resultcode.MAX_TEXT_LENGTH
+"""No saved code is bigger (at most 4 bytes a character in UTF-8); a bigger file is not a result code."""
 
 
 def describe_receipt(receipt: sp.ResultCodeReceipt) -> str:
@@ -96,33 +96,50 @@ class ResultCodesView(QWidget):
             return
         code = self.code_edit.toPlainText()
         try:
-            # The groups' check symbols are verified here first: a typo is named at once, even offline.
-            resultcode.peek_attempt_id(code)
+            # Only the length here, on the GUI thread: it is instant, and a pasted novel is refused at once.
+            resultcode.refuse_if_too_long(code)
         except resultcode.ResultCodeError as exc:
-            self._say(exc.message, error=True)
-            self.code_edit.setFocus()
+            self._refused(exc)
             return
-        self._busy = True
-        self.submit_button.setEnabled(False)
-        self._say("Sending…", error=False)
+        self._set_busy(True)
+        self._say("Checking the code…", error=False)
         factory, token = self._client_factory, self._token()
 
-        def work() -> sp.ResultCodeReceipt:
+        def work(report: Report) -> sp.ResultCodeReceipt:
+            # The groups' check symbols are verified first (on the worker: a long code takes a moment): a typo
+            # is named at once, even offline, and nothing is sent.
+            resultcode.peek_attempt_id(code)
+            report(1, 2)
             with factory() as client:
                 return client.submit_result_code(token, code)
 
-        self._tasks.run(work, on_done=guarded(self, self._received), on_error=guarded(self, self._refused))
+        checked = guarded(self, self._checked)
+        self._tasks.run_reporting(
+            work,
+            on_progress=lambda done, total: checked((done, total)),
+            on_done=guarded(self, self._received),
+            on_error=guarded(self, self._refused),
+        )
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        for action in (self.submit_button, self.open_button, self.clear_button):
+            action.setEnabled(not busy)
+        self.code_edit.setReadOnly(busy)
+
+    def _checked(self, _progress: tuple[int, int]) -> None:
+        self._say("Sending…", error=False)
 
     def _received(self, receipt: sp.ResultCodeReceipt) -> None:
-        self._busy = False
-        self.submit_button.setEnabled(True)
+        self._set_busy(False)
         self.last_receipt = receipt
         self._say(describe_receipt(receipt), error=False)
 
     def _refused(self, exc: Exception) -> None:
-        self._busy = False
-        self.submit_button.setEnabled(True)
+        self._set_busy(False)
         self._say(str(exc), error=True)
+        if isinstance(exc, resultcode.ResultCodeError):
+            self.code_edit.setFocus()  # the code itself is wrong: the person fixes it there
 
     def _say(self, text: str, *, error: bool) -> None:
         self.message.setObjectName("error" if error else "saved")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import random
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,12 +16,15 @@ from sqlalchemy import select
 
 from sync import protocol, resultcode
 from sync.server import crypto
+from sync.server.cli import Env, main
 from sync.server.crypto import Keyring
 from sync.server.models import Attempt, AuditEntry
 from sync.server.settings import ServerSettings
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo, bearer, player_login, role_headers
+from tests.sync.server.conftest import API, START, Demo, FakeClock, bearer, player_login, role_headers
+from tests.sync.server.test_cli import Cli, demo_result_code
 from tests.sync.server.test_tenant_isolation import make_other_school
+from tests.sync.test_resultcode_checks import crafted, reseal
 
 CODES = f"{API}/staff/result-codes"
 GOOD = {"mc-circles": "b", "short-plural": "children"}
@@ -192,7 +199,10 @@ def test_a_tampered_code_with_valid_check_symbols_is_not_authentic(
     data = group_of(code, index)[:-1]
     forged = other_symbol(data[0]) + data[1:]
     tampered = with_group(code, index, forged + resultcode.check_symbol(forged, group_index=index))
-    body = refusal(client, admin, tampered)
+    # The order check sees it (a typo is never "not authentic")...
+    assert refusal(client, admin, tampered)["error"] == "result_code_check_failed"
+    # ...so a forger recomputes that too; then only the key can tell.
+    body = refusal(client, admin, reseal(resultcode.normalize(tampered)))
     assert body["error"] == "result_code_not_authentic"
     assert "not genuine" in body["message"]
     assert results_of(client, admin, demo) == []
@@ -263,3 +273,167 @@ def test_another_schools_attempt_is_answered_like_an_unknown_one(
     # School B's own staff submit the very same code.
     receipt = submit(client, other.staff, genuine)
     assert (receipt["student_name"], receipt["duplicate"]) == ("Bea Other", False)
+
+
+# ---- hostile and odd codes: bounded, named, never a 500 ----------------------------------------------
+
+
+def long_code_for(login: dict[str, Any]) -> str:
+    """A genuine code of more than 35 groups: a written answer of random letters does not compress."""
+    rng = random.Random(7)
+    body = answers_at(login["attempt_id"])
+    written = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz ") for _ in range(400))
+    body["answers"].append({**body["answers"][1], "item_id": "short-describe", "value": written})
+    code = code_for(body, login["result_secret"])
+    assert len(resultcode.normalize(code)) > 40 * resultcode.GROUP_LENGTH
+    return code
+
+
+def swapped_groups(code: str, first: int, second: int) -> str:
+    symbols, size = resultcode.normalize(code), resultcode.GROUP_LENGTH
+    groups = [symbols[start : start + size] for start in range(0, len(symbols), size)]
+    groups[first], groups[second] = groups[second], groups[first]
+    return "".join(groups)
+
+
+@pytest.mark.parametrize(("first", "second"), [(3, 34), (4, 9), (0, 31), (1, 32)], ids=str)
+def test_two_swapped_groups_are_named_as_a_typo(
+    client: TestClient, demo: Demo, admin: dict[str, str], first: int, second: int
+) -> None:
+    login = player_login(client, demo.codes[0])
+    code = long_code_for(login)
+    body = refusal(client, admin, swapped_groups(code, first, second))
+    assert body["error"] == "result_code_check_failed"
+    assert body["message"].startswith(f"Groups {first + 1} ("), body["message"]
+    assert f"and {second + 1} (" in body["message"]
+    assert "put them back in order" in body["message"]
+    assert results_of(client, admin, demo) == []
+    assert submit(client, admin, code)["duplicate"] is False  # the genuine code was not spoilt by the refusal
+
+
+@pytest.mark.parametrize("typed", ["ß", "ﬀ", "ﬁ", "\u200b"])
+def test_a_character_whose_capital_is_two_letters_is_named_not_a_500(
+    client: TestClient, demo: Demo, admin: dict[str, str], made: tuple[dict[str, Any], str], typed: str
+) -> None:
+    _, code = made
+    symbols = resultcode.normalize(code)
+    position = 2 * resultcode.GROUP_LENGTH + 1
+    body = refusal(client, admin, symbols[:position] + typed + symbols[position + 1 :])
+    assert body["error"] == "result_code_bad_character"
+    assert body["message"].startswith(f"Group 3 contains {typed!r} (character 2 of the group)")
+    assert results_of(client, admin, demo) == []
+
+
+def test_text_longer_than_any_code_is_refused_before_the_route_runs(
+    client: TestClient, demo: Demo, admin: dict[str, str], store: Store
+) -> None:
+    body = refusal(client, admin, "0" * (resultcode.MAX_TEXT_LENGTH + 1))
+    assert body["error"] == "invalid_request"
+    assert "code:" in body["message"]
+    assert "The result code is too long" in body["message"]
+    assert "Submit one code at a time" in body["message"]
+    assert results_of(client, admin, demo) == []
+    with store.transaction() as session:
+        assert session.scalars(select(AuditEntry).where(AuditEntry.action == "submit_result_code")).all() == []
+
+
+def test_more_symbols_than_any_code_within_the_text_bound_is_too_long(
+    client: TestClient, demo: Demo, admin: dict[str, str]
+) -> None:
+    body = refusal(client, admin, "0" * (resultcode.MAX_SYMBOLS + 1))
+    assert body["error"] == "result_code_too_long"
+    assert f"no genuine code has more than {resultcode.MAX_SYMBOLS:,} characters" in body["message"]
+    assert results_of(client, admin, demo) == []
+
+
+def test_a_crafted_code_of_the_maximum_length_is_read_and_refused(
+    client: TestClient, demo: Demo, admin: dict[str, str]
+) -> None:
+    """Valid check symbols over junk, as long as a code may be: read in linear time (bench/), refused, no 500."""
+    body = refusal(client, admin, crafted(resultcode.MAX_SITTING_BODY_BYTES))
+    assert body["error"] == "result_code_not_authentic"
+    assert results_of(client, admin, demo) == []
+
+
+# ---- the same refusals from the command line -----------------------------------------------------
+
+
+@pytest.fixture
+def cli(tmp_path: Path, clock: FakeClock) -> Cli:
+    return Cli(tmp_path / "data" / "invigil.db", clock)
+
+
+class EndlessInput(io.StringIO):
+    """Standard input that would never end (a wrong pipe): counts what was asked of it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = 0
+
+    def read(self, size: int | None = -1, /) -> str:
+        if size is None or size < 0:
+            raise AssertionError("read everything from an endless input")
+        self.asked += size
+        return "7" * size
+
+
+def test_submit_code_refuses_endless_input_after_reading_one_code_length(cli: Cli) -> None:
+    demo_result_code(cli)  # a database with a school and an attempt, so only the code is wrong
+    endless, out, err = EndlessInput(), io.StringIO(), io.StringIO()
+
+    status = main(["submit-code", "--db", str(cli.db)], Env(stdout=out, stderr=err, stdin=endless, clock=cli.clock))
+
+    assert status == 1
+    assert err.getvalue().startswith("invigil-server submit-code: The result code is too long: no genuine code")
+    assert "Submit one code at a time" in err.getvalue()
+    assert endless.asked == resultcode.MAX_TEXT_LENGTH + 1
+
+
+@pytest.mark.parametrize(
+    ("damage", "says"),
+    [
+        (lambda code: code[:9] + "ß" + code[10:], "Group 2 contains 'ß' (character 3 of the group)"),
+        (lambda code: swapped_groups(code, 2, 5), "Groups 3 ("),
+        (lambda code: "0" * (resultcode.MAX_SYMBOLS + 1), "The result code is too long"),
+        (lambda code: crafted(resultcode.MAX_SITTING_BODY_BYTES), "The result code is not genuine"),
+    ],
+    ids=["two-letter-capital", "swapped-groups", "too-many-symbols", "crafted-maximum"],
+)
+def test_submit_code_refuses_with_the_codec_message_and_stores_nothing(
+    cli: Cli, tmp_path: Path, damage: Callable[[str], str], says: str
+) -> None:
+    code, _ = demo_result_code(cli)
+    saved = tmp_path / "code.txt"
+    saved.write_text(damage(code), encoding="utf-8")
+
+    run = cli("submit-code", str(saved))
+
+    assert run.code == 1
+    assert run.err.startswith(f"invigil-server submit-code: {says}"), run.err
+    assert "Traceback" not in run.err
+    assert cli.ok("submit-code", stdin=code).out.endswith(": new\n")  # nothing was stored by the refusal
+
+
+def test_submit_code_reads_a_huge_file_only_as_far_as_the_bound(cli: Cli, tmp_path: Path) -> None:
+    demo_result_code(cli)
+    huge = tmp_path / "not-a-code.txt"
+    huge.write_text("0123456789\n" * (resultcode.MAX_TEXT_LENGTH // 5), encoding="utf-8")  # twice the bound
+
+    run = cli("submit-code", str(huge))
+
+    assert run.code == 1
+    assert run.err.startswith("invigil-server submit-code: The result code is too long"), run.err
+
+
+def test_submit_code_names_a_file_that_is_not_text(cli: Cli, tmp_path: Path) -> None:
+    demo_result_code(cli)
+    picture = tmp_path / "photo.png"
+    picture.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+
+    run = cli("submit-code", str(picture))
+
+    assert run.code == 1
+    assert run.err == (
+        f"invigil-server submit-code: {picture} is not a text file, so it is not a saved result code: "
+        "give the file the code was saved to.\n"
+    )

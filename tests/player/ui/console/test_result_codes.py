@@ -6,13 +6,16 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
 from player.ui.console.result_codes import ResultCodesView
+from player.ui.tasks import TaskRunner
 from sync import resultcode
 from sync.protocol import AnswerRecord, ResultEnvelope
 from tests.player.ui.console.conftest import TIMEOUT_MS, ConsoleFactory, start_student
 from tests.sync.server.conftest import START, DemoTemplate, LiveServer
+from tests.sync.test_resultcode_checks import crafted
 
 
 def result_code_for(server_url: str, access_code: str) -> str:
@@ -96,3 +99,66 @@ def test_a_file_that_is_not_a_code_is_named(qtbot: QtBot, open_demo_console: Con
     view = signed_in_codes_view(qtbot, open_demo_console)
     view.load_file(picture)
     assert view.message.text() == "photo.png is not a text file, so it is not a saved result code."
+
+
+# ---- refusals on screen, decoding off the GUI thread ----------------------------------------------
+
+
+def opened_codes_view(qtbot: QtBot, open_demo_console: ConsoleFactory) -> tuple[ResultCodesView, TaskRunner]:
+    console = open_demo_console()
+    console.sign_in()
+    qtbot.waitUntil(lambda: console.window.session is not None, timeout=TIMEOUT_MS)
+    console.window.home.setCurrentWidget(console.window.result_codes)
+    return console.window.result_codes, console.tasks
+
+
+def in_lines(symbols: str) -> str:
+    return "\n".join(symbols[start : start + 30] for start in range(0, len(symbols), 30))
+
+
+def test_an_over_long_code_is_refused_at_once_without_checking_or_sending(
+    qtbot: QtBot, open_demo_console: ConsoleFactory
+) -> None:
+    view, tasks = opened_codes_view(qtbot, open_demo_console)
+    view.code_edit.setPlainText(in_lines("0" * resultcode.MAX_TEXT_LENGTH))  # with its line breaks: too long
+    qtbot.waitUntil(tasks.is_idle, timeout=TIMEOUT_MS)  # the sign-in's own requests are done
+
+    view.submit_button.click()
+
+    # Said before click() returned: nothing was started on a worker, nothing went to the server.
+    assert view.message.text().startswith("The result code is too long: no genuine code has more than")
+    assert "Submit one code at a time" in view.message.text()
+    assert tasks.is_idle()
+    assert view.submit_button.isEnabled()
+
+
+def test_a_code_with_a_character_never_in_codes_is_named_on_screen(
+    qtbot: QtBot, open_demo_console: ConsoleFactory
+) -> None:
+    view, _ = opened_codes_view(qtbot, open_demo_console)
+    view.code_edit.setPlainText("2005T2-KYﬀA31-6R7A95")
+
+    message = submit_and_wait(qtbot, view)
+
+    assert message.startswith("Group 2 contains 'ﬀ' (character 3 of the group)"), message
+
+
+def test_a_long_malformed_code_is_checked_off_the_gui_thread_and_the_window_stays_responsive(
+    qtbot: QtBot, open_demo_console: ConsoleFactory
+) -> None:
+    view, tasks = opened_codes_view(qtbot, open_demo_console)
+    view.code_edit.setPlainText(in_lines(crafted(resultcode.MAX_SITTING_BODY_BYTES)))
+    qtbot.waitUntil(tasks.is_idle, timeout=TIMEOUT_MS)
+    turned_while_busy: list[bool] = []
+
+    view.submit_button.click()
+    # The click returned with the check still to run: the button is off and says so, and the event loop turns.
+    assert not view.submit_button.isEnabled()
+    assert view.message.text() == "Checking the code…"
+    QTimer.singleShot(0, lambda: turned_while_busy.append(not tasks.is_idle()))
+    qtbot.waitUntil(lambda: bool(turned_while_busy), timeout=TIMEOUT_MS)
+    qtbot.waitUntil(view.submit_button.isEnabled, timeout=TIMEOUT_MS)
+
+    assert turned_while_busy == [True]
+    assert view.message.text().startswith("The result code is not genuine for this attempt")
+    assert view.last_receipt is None
