@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import getpass
 import json
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from sync import accesscode
 from sync.server import accounts, attempts, resultcodes, sittings
 from sync.server.audit import Actor
+from sync.server.bodylimit import ROUTE_NAMES, parse_override
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError
 from sync.server.models import Allocation, School, Student, utcnow
@@ -75,6 +77,13 @@ def parse_when(value: str) -> datetime:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+def parse_body_limit(value: str) -> tuple[str, int]:
+    try:
+        return parse_override(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def parse_day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -118,6 +127,7 @@ def cmd_serve(args: argparse.Namespace, env: Env) -> None:
     from sync.server.app import create_app
 
     store, settings = open_store(args, create=args.migrate)
+    settings = dataclasses.replace(settings, body_limits=settings.body_limits.overridden(args.max_body))
     app = create_app(settings, store=store, clock=env.clock)
     # Everything made so far (modules, routes, models) lives as long as the process: move it out of the cycle
     # collector's reach, so its full collections under load walk only request garbage (measured: a 10,000-result
@@ -432,6 +442,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port, printed at start)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--migrate", action="store_true", help="create or upgrade the database first")
+    p.add_argument(
+        "--max-body",
+        type=parse_body_limit,
+        action="append",
+        default=[],
+        metavar="ROUTE=SIZE",
+        help=f"largest request body for ROUTE ({', '.join(ROUTE_NAMES)}), e.g. results=8MB; repeatable "
+        "(defaults in docs/server.md)",
+    )
     p = add("create-school", cmd_create_school, "add a school")
     p.add_argument("name")
     add("list-schools", cmd_list_schools, "list schools and their ids")
