@@ -21,12 +21,12 @@ ESSAY_BYTES = 100_000 * 4
 every character 4 bytes in UTF-8."""
 
 RESULT_BYTES = 4 * MB
-"""One result envelope: ten such essays (4,000,000 bytes) plus the record around them. The demo's whole-sitting
-envelope is about 1 KB; a 40-question section about 3 KB."""
+"""One result envelope: ten such essays (4,000,000 bytes) plus the record around them. A 40-question
+single-choice section's envelope is about 3 KB."""
 
 BATCH_ENVELOPE_BYTES = 64 * KB
-"""A generous envelope for a batch: twenty times the demo's, or a 5,000-character essay (the default
-`max_length`) of 4-byte characters three times over. A batch holds at most MAX_BATCH_ENVELOPES (200) of them:
+"""A generous envelope for a batch: twenty times a 40-question section's, or three essays at the default
+`max_length` (5,000 characters) of 4-byte characters. A batch holds at most MAX_BATCH_ENVELOPES (200) of them:
 12.5 MB. A group of envelopes larger than that is refused whole with 413, and the uploader then sends them one by
 one (each under RESULT_BYTES)."""
 
@@ -35,9 +35,9 @@ one (each under RESULT_BYTES)."""
 class BodyLimits:
     """The largest request body, in bytes, each kind of route accepts (`serve --max-body ROUTE=SIZE`).
 
-    The player's own bodies are far smaller: a login is about 100 bytes (at most ~700: the code is at most 64
-    characters and the machine id 128), a heartbeat about 300 (at most ~2.5 KB: ids of 64 characters, a title of
-    200), a checkpoint about 200 plus ~80 bytes per audio item played.
+    The player's own bodies are far smaller (measured): a login is about 80 bytes (at most ~800: the code is at
+    most 64 characters and the machine id 128), a heartbeat about 250 (at most ~2.5 KB: ids of 64 characters, a
+    title of 200), a checkpoint about 150 plus ~80 bytes per audio item played.
     """
 
     login: int = 8 * KB
