@@ -487,9 +487,9 @@ class Uploader(threading.Thread):
                 log.info("Server %s has no batch route; sending results one by one", server_url)
                 self._no_batch_route.add(server_url)
                 return self._send_one_by_one(outbox, group, unsent, report)
-            if outcome.error == "invalid_request":
-                # Nothing was stored. One by one, each envelope is read here first and sent alone, so an
-                # unreadable one is kept for staff and the rest still go.
+            if outcome.error in ("invalid_request", "body_too_large"):
+                # Nothing was stored. One by one, each envelope is read here first and sent alone (under the
+                # single result's own, smaller body limit), so an unreadable one is kept for staff and the rest go.
                 log.warning(
                     "Server %s could not read a batch of results (%s); sending them one by one", server_url, outcome
                 )

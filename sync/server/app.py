@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.protocol import API_PREFIX, ErrorBody
 from sync.server.attempts import ManifestCache
+from sync.server.bodylimit import BodyLimitMiddleware, declare_in_openapi, route_limits
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError
 from sync.server.models import utcnow
@@ -65,7 +66,7 @@ def _field_path(loc: tuple[object, ...]) -> str:
 
 
 def create_app(settings: ServerSettings, *, store: Store | None = None, clock: Clock = utcnow) -> FastAPI:
-    from sync.server import routes_console, routes_player, routes_sitting_log, routes_staff
+    from sync.server import records, routes_console, routes_player, routes_sitting_log, routes_staff
 
     app = FastAPI(
         title="Invigil server",
@@ -106,4 +107,19 @@ def create_app(settings: ServerSettings, *, store: Store | None = None, clock: C
     app.include_router(routes_staff.router, prefix=API_PREFIX)
     app.include_router(routes_console.router, prefix=API_PREFIX)
     app.include_router(routes_sitting_log.router, prefix=API_PREFIX)
+
+    # Outermost of our layers: an oversized body is refused before routing, sign-in checks or parsing read it.
+    # Evidence keeps the route's own refusal (same limit, same words), so a user sees one message.
+    limits = route_limits(settings.body_limits, evidence_refusal=records.too_large)
+    app.add_middleware(BodyLimitMiddleware, table=limits)
+    describe = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = describe()  # FastAPI keeps this dict as app.openapi_schema: completed once, served ever after
+        declare_in_openapi(schema, limits)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

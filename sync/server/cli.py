@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import getpass
 import ipaddress
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from sync import accesscode, resultcode
 from sync.server import accounts, attempts, resultcodes, sittings
 from sync.server.audit import Actor
+from sync.server.bodylimit import ROUTE_NAMES, parse_override
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError
 from sync.server.models import Allocation, School, Student, utcnow
@@ -78,6 +80,13 @@ def parse_when(value: str) -> datetime:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date-time like 2027-03-01T09:00 (UTC)") from exc
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_body_limit(value: str) -> tuple[str, int]:
+    try:
+        return parse_override(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def parse_day(value: str) -> date:
@@ -156,6 +165,7 @@ def cmd_serve(args: argparse.Namespace, env: Env) -> None:
 
     trusted = trusted_proxies(args.forwarded_allow_ips)  # a typo is refused before anything is opened
     store, settings = open_store(args, create=args.migrate)
+    settings = dataclasses.replace(settings, body_limits=settings.body_limits.overridden(args.max_body))
     app = create_app(settings, store=store, clock=env.clock)
     # Everything made so far (modules, routes, models) lives as long as the process: move it out of the cycle
     # collector's reach, so its full collections under load walk only request garbage (measured: a 10,000-result
@@ -484,6 +494,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="IPS",
         help="comma-separated addresses or networks of reverse proxies whose X-Forwarded-For header gives the "
         "client's address (default: none; the connecting address counts). See docs/server.md",
+    )
+    p.add_argument(
+        "--max-body",
+        type=parse_body_limit,
+        action="append",
+        default=[],
+        metavar="ROUTE=SIZE",
+        help=f"largest request body for ROUTE ({', '.join(ROUTE_NAMES)}), e.g. results=8MB; repeatable "
+        "(defaults in docs/server.md)",
     )
     p = add("create-school", cmd_create_school, "add a school")
     p.add_argument("name")

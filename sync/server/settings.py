@@ -12,6 +12,8 @@ from pathlib import Path
 
 import platformdirs
 
+from sync.server.bodylimit import BodyLimits
+
 APP_NAME = "invigil-server"
 SECRET_ENV = "INVIGIL_SERVER_SECRET_FILE"  # noqa: S105  (an env var name, not a secret)
 DB_ENV = "INVIGIL_SERVER_DB"
@@ -43,6 +45,7 @@ class ServerSettings:
     secret_key: bytes
     login_limits: LoginLimits = field(default_factory=LoginLimits)
     staff_token_lifetime: timedelta = timedelta(hours=12)
+    body_limits: BodyLimits = field(default_factory=BodyLimits)
 
 
 def default_db_path() -> Path:

@@ -426,3 +426,18 @@ def test_a_stored_result_the_server_cannot_read_is_kept_for_staff_and_the_rest_s
     assert all("cannot read the stored result" in (e.last_error or "") for e in refused)
     assert sorted(rig.server.result_keys(rig.login.attempt_id)) == sorted(good)
     assert [rig.states()[key] for key in good] == ["sent"] * 3
+
+
+def test_a_batch_too_large_for_the_server_is_sent_one_by_one(rig: Rig) -> None:
+    # Five envelopes of 3 MB (spaces inside the JSON: the same envelopes) pass the server's 12.5 MB batch limit
+    # together, and fit its 4 MB limit for one result each.
+    keys = rig.queue(5, body=lambda text: text.replace('"final":false', '"final":' + " " * (3 * 2**20) + "false"))
+    with FaultProxy(("127.0.0.1", rig.server.port)) as proxy:
+        rig.db.execute("UPDATE attempts SET server_url = ?", [proxy.url])
+        uploader = rig.uploader()
+        rig.drain(uploader, until_idle=True)
+        uploader.close()
+        statuses = [(request.split()[1].rsplit("/", 1)[1], fault) for fault, request in proxy.applied]
+    assert statuses == [("batch", "pass")] + [("results", "pass")] * 5
+    assert rig.outbox.needs_attention() == []
+    assert sorted(rig.server.result_keys(rig.login.attempt_id)) == sorted(keys)
