@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +47,25 @@ def open_app(path: Path, key: bytes) -> tuple[FastAPI, Store]:
     return create_app(server_settings(path, key), store=store, clock=FakeClock(START)), store
 
 
+def restore(source: Path, target: Path) -> None:
+    """Put the database at `target` back to `source`'s content, in place: an app open on it sees the old world.
+
+    Far cheaper than a new app per example, and it leaves nothing behind for the collector (the suite runs with
+    automatic garbage collection off).
+    """
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+def rows(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, to show that a refusal changed nothing (this connection sees what was committed)."""
+    with closing(sqlite3.connect(path)) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {table: sorted(db.execute(f'SELECT * FROM "{table}"'), key=repr) for table in tables}
+
+
 def build_world(directory: Path, demo: DemoTemplate, key: bytes) -> World:
-    """The demo with Ada signed in, one non-final result of hers stored and an evidence file uploaded."""
+    """The demo with Ada signed in, a non-final result of hers, an evidence file, and a sitting not yet started."""
     path = directory / "world.db"
     shutil.copy(demo.path, path)
     admin = bearer(demo.admin_token)
@@ -70,6 +90,20 @@ def build_world(directory: Path, demo: DemoTemplate, key: bytes) -> World:
                 headers=admin | {"Content-Type": "image/png", "X-Filename": "page.png"},
             )
             assert evidence.status_code == 201, evidence.text
+            # A second sitting nobody has signed in to yet: the demo's is locked against edits once Ada is in.
+            grace = demo.data["students"][2]
+            untouched = client.post(
+                f"{API}/staff/sittings",
+                json={
+                    "assessment": demo.data["assessment"]["id"],
+                    "name": "Not started",
+                    "window_start": START.isoformat(),
+                    "window_end": (START + timedelta(hours=8)).isoformat(),
+                    "student_ids": [grace["id"]],
+                },
+                headers=admin,
+            )
+            assert untouched.status_code == 201, untouched.text
     finally:
         store.close()
     ids = {
@@ -80,6 +114,7 @@ def build_world(directory: Path, demo: DemoTemplate, key: bytes) -> World:
         "allocation_id": allocation,
         "result_id": stored.json()["result_id"],
         "evidence_id": evidence.json()["id"],
+        "untouched_sitting_id": untouched.json()["sitting"]["id"],
     }
     tokens = {"none": None, "student": login["attempt_token"], "staff": demo.admin_token}
     return World(path=path, ids=ids, tokens=tokens, access_code=ada["access_code"])
