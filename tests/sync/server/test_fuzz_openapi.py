@@ -11,7 +11,7 @@ the bodies reach the code that stores them. Examples within one test share that 
 requests do: a checkpoint stored by one example is read by the next login.
 
 Examples per test: a small fixed number under a fixed seed, so a CI failure reproduces;
-`INVIGIL_FUZZ_EXAMPLES=2000` for a soak (new random inputs each run; a failure prints the case as curl).
+`INVIGIL_FUZZ_EXAMPLES=500` for a soak (new random inputs each run; a failure names the request it sent).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ from tests.sync.server.fuzzing import (
 )
 
 SOAK_EXAMPLES = int(os.environ.get("INVIGIL_FUZZ_EXAMPLES", "0"))
-EXAMPLES = SOAK_EXAMPLES or 40
+EXAMPLES = SOAK_EXAMPLES or 30
 
 
 def _checkpoint(minutes: int = 1) -> dict[str, Any]:
