@@ -214,7 +214,7 @@ class AnswerRecord(WireModel):
 class ResultEnvelope(WireModel):
     """A section's (or the whole sitting's) final answers, sent exactly once by idempotency key."""
 
-    idempotency_key: str = Field(pattern=r"^[0-9a-f-]{36}$")
+    idempotency_key: str = Field(pattern=r"^[0-9a-f-]{36}$", max_length=36)
     attempt_id: Id
     section_ids: list[Id] = Field(max_length=MAX_SECTIONS)
     answers: list[AnswerRecord] = Field(max_length=MAX_ANSWERS)
@@ -258,7 +258,7 @@ SittingLogAction = Literal["export_results", "export_incidents", "print_slips"]
 LogDetailValue = (
     Annotated[str, Field(max_length=500)]
     | Annotated[int, Field(ge=-(2**53), le=2**53)]
-    | Annotated[float, Field(allow_inf_nan=False)]
+    | Annotated[float, Field(allow_inf_nan=False, ge=-(2**53), le=2**53)]
     | bool
     | None
 )

@@ -174,7 +174,10 @@ class ActionIn(Reasoned):
     """An action on one student: pause, resume, add time (seconds 60..3600) or end their current section."""
 
     kind: InstructionKind
-    seconds: int | None = Field(default=None, validate_default=True)
+    # The range is checked below (with a message in minutes); the schema says it too.
+    seconds: (
+        Annotated[int, Field(json_schema_extra={"minimum": MIN_ADD_SECONDS, "maximum": MAX_ADD_SECONDS})] | None
+    ) = Field(default=None, validate_default=True)
 
     @field_validator("seconds")
     @classmethod

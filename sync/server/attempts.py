@@ -19,7 +19,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import null, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -230,7 +230,7 @@ def held_checkpoint(attempt: Attempt, rules: AssessmentRules | None = None) -> p
     except (ValidationError, ServiceError) as exc:
         problem = exc.error_count() if isinstance(exc, ValidationError) else exc.error
         log.warning("Attempt %s held an unreadable checkpoint (%s); it was dropped", attempt.id, problem)
-        attempt.checkpoint = None
+        attempt.checkpoint = null()  # SQL NULL, as for an attempt without one (None would store JSON 'null')
         return None
     return checkpoint
 

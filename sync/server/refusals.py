@@ -73,9 +73,11 @@ def explain(error: Mapping[str, Any]) -> str:
         bound = {"greater_than_equal": "at least", "less_than_equal": "at most"}.get(kind, "within range:")
         limit = ctx.get("ge", ctx.get("le", ctx.get("gt", ctx.get("lt"))))
         return f"is {shown(value)}; it must be {bound} {limit}"
+    if kind == "finite_number":
+        return "is not a finite number (NaN and Infinity are not numbers to store); send a number"
     if kind == "json_invalid":
         return f"is not valid JSON ({ctx.get('error', 'malformed')}); send a JSON object as {API_PREFIX}/openapi.json describes"
-    if kind in ("model_attributes_type", "dict_type", "model_type") and not error.get("loc"):
+    if kind in ("model_attributes_type", "dict_type", "model_type") and field_path(error["loc"]) == "request body":
         return "must be a JSON object sent as Content-Type: application/json"
     if kind == "extra_forbidden":
         return "is not a field of this request; remove it or check its spelling"
@@ -102,7 +104,7 @@ def problems(errors: Sequence[Mapping[str, Any]], *, limit: int = MAX_PROBLEMS) 
             lines.append(f"{field_path(specific[0]['loc'])}: {_shapes(specific)}")
             continue
         lines.extend(f"{field_path(e['loc'])}: {explain(e)}" for e in specific)
-    return lines[:limit]
+    return list(dict.fromkeys(lines))[:limit]  # a union's branches may say the same thing twice
 
 
 def describe(errors: Sequence[Mapping[str, Any]]) -> str:
