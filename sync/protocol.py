@@ -36,7 +36,7 @@ DEFAULT_MAX_ANSWER_CHARS = 10_000
 """The longest text answer the server stores for an item that sets no `max_length` of its own."""
 MAX_CHOICES = 200
 """The most option ids one multiple-choice answer may list."""
-MAX_ANSWERS = 5_000
+MAX_ANSWERS = 10_000
 """The most answers one result envelope may carry (a result code carries a whole sitting)."""
 MAX_SECTIONS = 200
 """The most sections one result envelope may name."""
