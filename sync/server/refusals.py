@@ -62,9 +62,9 @@ def explain(error: Mapping[str, Any]) -> str:
         return "is not valid Unicode text (it holds a lone surrogate such as \\ud800); send the text as UTF-8"
     if kind == "string_too_long":
         size = f"is {len(value):,} characters long; " if isinstance(value, str) else ""
-        return f"{size}at most {ctx.get('max_length'):,} characters are accepted; shorten it"
+        return f"{size}at most {_number(ctx.get('max_length'))} characters are accepted; shorten it"
     if kind == "too_long":
-        return f"has too many entries; at most {ctx.get('max_length'):,} are accepted"
+        return f"has too many entries; at most {_number(ctx.get('max_length'))} are accepted"
     if kind == "timezone_aware":
         return "has no time zone; add one, e.g. 2027-03-01T09:00:00Z (UTC) or 2027-03-01T10:00:00+01:00"
     if kind in ("greater_than_equal", "less_than_equal") and str(ctx.get("ge", ctx.get("le"))) in _TIME_BOUNDS:
@@ -85,6 +85,10 @@ def explain(error: Mapping[str, Any]) -> str:
         return "is missing; this field is required"
     message = str(error.get("msg", "is not valid")).removeprefix("Value error, ")
     return message
+
+
+def _number(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def problems(errors: Sequence[Mapping[str, Any]], *, limit: int = MAX_PROBLEMS) -> list[str]:
