@@ -297,8 +297,9 @@ class InvigilClient:
 
         The texts go into the request as they are, neither parsed nor written again: the outbox keeps each
         envelope as the JSON committed when its section ended, and this sends it byte for byte. The server
-        validates the request as usual; a text that is not a valid envelope makes it refuse the whole request
-        (422 invalid_request) with nothing stored, and the caller can then check and send them one by one.
+        validates the request as usual: a text that is not a valid envelope gets its own 422 item and the others
+        are stored; only one whose key cannot be read makes it refuse the whole request (422 invalid_request)
+        with nothing stored, and the caller can then check and send them one by one.
         """
         if not 1 <= len(bodies) <= MAX_BATCH_ENVELOPES:
             raise ValueError(f"a batch holds 1 to {MAX_BATCH_ENVELOPES} envelopes, not {len(bodies)}")

@@ -1,14 +1,21 @@
 """Wire types between player and server (pydantic), the API version, and the delivery form of an assessment.
 
 The delivery form is what a player receives: it never contains answer keys or scoring rules.
+
+Every string a client sends is one of the bounded types below (`Id`, `Title`, `AnswerText`, ...): a length
+limit, and text that encodes as UTF-8 (pydantic checks a bounded string as a Rust string, so a lone surrogate
+such as "\\ud800" is refused as `string_unicode`; tests/sync/test_protocol.py holds it to that). Every integer a
+client sends has bounds that fit the database and the field's sense, and every time a client sends is a
+`WireTime`: with a time zone, and far enough from the years 1 and 9999 to convert to UTC. Types the server
+only sends (the delivery form, replies) are not bounded: the server made them from checked data.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 API_VERSION = "v1"
 API_PREFIX = f"/api/{API_VERSION}"
@@ -17,6 +24,42 @@ ItemType = Literal["single_choice", "multiple_choice", "short_text", "extended_t
 MediaRole = Literal["image", "audio"]
 MAX_BATCH_ENVELOPES = 200
 """The most result envelopes one batch upload may carry."""
+
+# ---- bounds of what a client may send ----------------------------------------------------------
+
+MAX_ID_CHARS = 100
+"""Ids: attempts, sections, items, options, students, allocations (content ids have at most 64 characters)."""
+MAX_TITLE_CHARS = 200
+MAX_ANSWER_CHARS = 100_000
+"""The longest text answer on the wire: the largest `max_length` a content package may give an item."""
+DEFAULT_MAX_ANSWER_CHARS = 10_000
+"""The longest text answer the server stores for an item that sets no `max_length` of its own."""
+MAX_CHOICES = 200
+"""The most option ids one multiple-choice answer may list."""
+MAX_ANSWERS = 10_000
+"""The most answers one result envelope may carry (a result code carries a whole sitting)."""
+MAX_SECTIONS = 200
+"""The most sections one result envelope may name."""
+MAX_ITEMS = 10_000
+"""Bounds item positions and counts in heartbeats, and the items a checkpoint may count plays for."""
+MAX_SECONDS = 7 * 24 * 3600
+"""Bounds a section's remaining time: the longest section (600 minutes) with 400 % extra time and added time
+fits many times over."""
+MAX_PLAYS = 1_000
+MAX_OUTBOX_DEPTH = 1_000_000
+EARLIEST_TIME = datetime(1, 1, 2, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 12, 30, tzinfo=UTC)
+"""A time the server accepts lies between these instants: written in any zone, it still converts to UTC (a day
+from either end of the calendar). No sense-based range: a student's computer with a wrong clock still hands in."""
+
+Id = Annotated[str, Field(max_length=MAX_ID_CHARS)]
+Title = Annotated[str, Field(max_length=MAX_TITLE_CHARS)]
+MachineId = Annotated[str, Field(max_length=128)]
+AnswerText = Annotated[str, Field(max_length=MAX_ANSWER_CHARS)]
+Choices = Annotated[list[Id], Field(max_length=MAX_CHOICES)]
+Seconds = Annotated[int, Field(ge=0, le=MAX_SECONDS)]
+WireTime = Annotated[AwareDatetime, Field(ge=EARLIEST_TIME, le=LATEST_TIME)]
+"""A time a client sends: with its time zone, and convertible to UTC."""
 
 
 class WireModel(BaseModel):
@@ -73,7 +116,7 @@ class DeliveryAssessment(WireModel):
 
 # ---- answers -----------------------------------------------------------------------------------
 
-AnswerValue = str | list[str]
+AnswerValue = AnswerText | Choices
 """single_choice: an option id; multiple_choice: option ids; text and dictation items: the text."""
 
 
@@ -82,7 +125,7 @@ AnswerValue = str | list[str]
 
 class LoginRequest(WireModel):
     access_code: str = Field(max_length=64)
-    machine_id: str | None = Field(default=None, max_length=128)
+    machine_id: MachineId | None = None
 
 
 class Accommodations(WireModel):
@@ -116,29 +159,30 @@ class ErrorBody(WireModel):
 
 
 class Checkpoint(WireModel):
-    section_id: str
-    item_id: str
-    remaining_seconds: int = Field(ge=0)
-    taken_at: datetime
-    plays: dict[str, int] = Field(default_factory=dict)
+    section_id: Id
+    item_id: Id
+    remaining_seconds: Seconds
+    taken_at: WireTime
+    plays: dict[Id, Annotated[int, Field(ge=0, le=MAX_PLAYS)]] = Field(default_factory=dict, max_length=MAX_ITEMS)
+    """Plays so far of each item's audio, by item id."""
 
 
 class Heartbeat(WireModel):
     """Where the player is, sent every few seconds; the reply carries the invigilator's instructions."""
 
-    section_id: str | None = None
-    section_title: str | None = Field(default=None, max_length=200)
-    item_id: str | None = None
-    item_index: int | None = Field(default=None, ge=1)
+    section_id: Id | None = None
+    section_title: Title | None = None
+    item_id: Id | None = None
+    item_index: int | None = Field(default=None, ge=1, le=MAX_ITEMS)
     """1-based position of the current item within its section."""
-    item_count: int | None = Field(default=None, ge=0)
-    remaining_seconds: int | None = None
+    item_count: int | None = Field(default=None, ge=0, le=MAX_ITEMS)
+    remaining_seconds: Seconds | None = None
     paused: bool = False
     """True while the player shows "Paused by your invigilator" (its clock stopped)."""
     finished: bool = False
     """True once the student has finished on this machine (results may still be waiting in the outbox)."""
-    outbox_depth: int = Field(default=0, ge=0)
-    machine_id: str | None = Field(default=None, max_length=128)
+    outbox_depth: int = Field(default=0, ge=0, le=MAX_OUTBOX_DEPTH)
+    machine_id: MachineId | None = None
 
 
 InstructionKind = Literal["pause", "resume", "add_time", "end_section"]
@@ -162,19 +206,19 @@ class HeartbeatReply(WireModel):
 
 
 class AnswerRecord(WireModel):
-    item_id: str
+    item_id: Id
     value: AnswerValue
-    answered_at: datetime
+    answered_at: WireTime
 
 
 class ResultEnvelope(WireModel):
     """A section's (or the whole sitting's) final answers, sent exactly once by idempotency key."""
 
-    idempotency_key: str = Field(pattern=r"^[0-9a-f-]{36}$")
-    attempt_id: str
-    section_ids: list[str]
-    answers: list[AnswerRecord]
-    finished_at: datetime
+    idempotency_key: str = Field(pattern=r"^[0-9a-f-]{36}$", max_length=36)
+    attempt_id: Id
+    section_ids: list[Id] = Field(max_length=MAX_SECTIONS)
+    answers: list[AnswerRecord] = Field(max_length=MAX_ANSWERS)
+    finished_at: WireTime
     final: bool = True
     """True when this envelope ends the attempt (the last section)."""
 
@@ -211,7 +255,13 @@ class ResultBatchReply(WireModel):
 # ---- the sitting's log, written by the console ---------------------------------------------------
 
 SittingLogAction = Literal["export_results", "export_incidents", "print_slips"]
-LogDetailValue = Annotated[str, Field(max_length=500)] | int | float | bool | None
+LogDetailValue = (
+    Annotated[str, Field(max_length=500)]
+    | Annotated[int, Field(ge=-(2**53), le=2**53)]
+    | Annotated[float, Field(allow_inf_nan=False, ge=-(2**53), le=2**53)]
+    | bool
+    | None
+)
 
 
 class SittingLogEventIn(WireModel):

@@ -1,14 +1,18 @@
-"""Wire types of the staff API (console and scripts); the player's types are in sync.protocol."""
+"""Wire types of the staff API (console and scripts); the player's types are in sync.protocol.
+
+What staff send is bounded as the player's input is (see sync.protocol): every string has a length limit (which
+also refuses text that is not valid UTF-8), every integer a range, every time a zone.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from sync import resultcode
-from sync.protocol import InstructionKind, WireModel
+from sync.protocol import MAX_ID_CHARS, Id, InstructionKind, Title, WireModel, WireTime
 
 Role = Literal["admin", "teacher", "invigilator"]
 
@@ -29,6 +33,10 @@ EVIDENCE_TYPES: dict[str, str] = {"image/png": ".png", "image/jpeg": ".jpg", "ap
 """Accepted evidence MIME types and their usual file suffix."""
 ONLINE_WITHIN_SECONDS = 30
 """A player counts as online when its last heartbeat reached the server at most this many seconds ago."""
+MAX_SITTING_STUDENTS = 2_000
+"""The most students one sitting request (or incident) may name."""
+MAX_GROUPS = 50
+Name = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class StaffLoginRequest(WireModel):
@@ -56,7 +64,7 @@ class StudentIn(WireModel):
     first_name: str = Field(min_length=1, max_length=100)
     last_name: str = Field(min_length=1, max_length=100)
     date_of_birth: date | None = None
-    groups: list[str] = Field(default_factory=list)
+    groups: list[Name] = Field(default_factory=list, max_length=MAX_GROUPS)
     extra_time_percent: int = Field(default=0, ge=0, le=400)
 
 
@@ -89,20 +97,21 @@ class AssessmentOut(WireModel):
 
 
 class SittingIn(WireModel):
-    assessment: str
+    assessment: str = Field(min_length=1, max_length=2 * MAX_ID_CHARS + 1)
     """An assessment id, a package id (newest version) or `package_id@version`."""
     name: str = Field(min_length=1, max_length=200)
-    window_start: datetime
-    window_end: datetime
-    student_ids: list[str]
+    window_start: WireTime
+    """With its time zone: a sitting's window is the same instant for the server wherever it runs."""
+    window_end: WireTime
+    student_ids: list[Id] = Field(max_length=MAX_SITTING_STUDENTS)
 
 
 class SittingPatch(WireModel):
-    name: str | None = None
-    window_start: datetime | None = None
-    window_end: datetime | None = None
-    add_student_ids: list[str] = Field(default_factory=list)
-    remove_student_ids: list[str] = Field(default_factory=list)
+    name: Title | None = None
+    window_start: WireTime | None = None
+    window_end: WireTime | None = None
+    add_student_ids: list[Id] = Field(default_factory=list, max_length=MAX_SITTING_STUDENTS)
+    remove_student_ids: list[Id] = Field(default_factory=list, max_length=MAX_SITTING_STUDENTS)
 
 
 class AllocationOut(WireModel):
@@ -166,7 +175,10 @@ class ActionIn(Reasoned):
     """An action on one student: pause, resume, add time (seconds 60..3600) or end their current section."""
 
     kind: InstructionKind
-    seconds: int | None = Field(default=None, validate_default=True)
+    # The range is checked below (with a message in minutes); the schema says it too.
+    seconds: (
+        Annotated[int, Field(json_schema_extra={"minimum": MIN_ADD_SECONDS, "maximum": MAX_ADD_SECONDS})] | None
+    ) = Field(default=None, validate_default=True)
 
     @field_validator("seconds")
     @classmethod
@@ -281,9 +293,9 @@ class ManualEntryOut(WireModel):
 
 class IncidentIn(WireModel):
     kind: IncidentKind
-    occurred_at: AwareDatetime
+    occurred_at: WireTime
     """When it happened, with its time zone (a naive time would be ambiguous)."""
-    allocation_ids: list[str] = Field(default_factory=list, max_length=1000)
+    allocation_ids: list[Id] = Field(default_factory=list, max_length=MAX_SITTING_STUDENTS)
     """Students affected, as allocations of this sitting (may be empty: the whole room)."""
     note: str = Field(default="", max_length=4000)
 

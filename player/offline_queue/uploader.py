@@ -480,7 +480,8 @@ class Uploader(threading.Thread):
 
         The stored JSON went as it is: `Journal.finish_section` committed it from a validated envelope, and the
         server validates it again. Should one not be a valid envelope (a journal written by some other
-        version), the server refuses the whole request and the fallback below finds which.
+        version), the server refuses it alone; only if its key cannot be read does it refuse the whole request,
+        and the fallback below finds which.
         """
         if isinstance(outcome, Refused):
             if outcome.error in ("no_such_route", "method_not_allowed"):

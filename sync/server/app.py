@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.protocol import API_PREFIX, ErrorBody
+from sync.server import refusals
 from sync.server.attempts import ManifestCache
 from sync.server.bodylimit import BodyLimitMiddleware, declare_in_openapi, route_limits
 from sync.server.crypto import Keyring
@@ -60,11 +61,6 @@ def error_response(exc: ServiceError) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=exc.status, headers=headers)
 
 
-def _field_path(loc: tuple[object, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts) or "request"
-
-
 def create_app(settings: ServerSettings, *, store: Store | None = None, clock: Clock = utcnow) -> FastAPI:
     from sync.server import records, routes_console, routes_player, routes_sitting_log, routes_staff
 
@@ -85,14 +81,14 @@ def create_app(settings: ServerSettings, *, store: Store | None = None, clock: C
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [f"{_field_path(tuple(e['loc']))}: {e['msg']}" for e in exc.errors()]
-        return error_response(
-            ServiceError(422, "invalid_request", "The request is not valid: " + "; ".join(problems[:5]) + ".")
-        )
+        return error_response(ServiceError(422, "invalid_request", refusals.describe(exc.errors())))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Unknown paths and wrong methods get the same {"error", "message"} body as every other refusal.
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot decode (not UTF-8): a refused body, as invalid JSON is.
+            return error_response(ServiceError(422, "invalid_request", refusals.UNREADABLE_BODY))
         code = {404: "no_such_route", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = {
             404: f"There is no such API route. The API is under {API_PREFIX}/ (see {API_PREFIX}/openapi.json).",

@@ -18,12 +18,14 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from sqlalchemy import select
+from pydantic import ValidationError
+from sqlalchemy import null, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.base import ExecutableOption
 
 from sync import accesscode, protocol
 from sync.server import content, crypto, domain, ratelimit
+from sync.server.answer_rules import AssessmentRules
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError, not_found
 from sync.server.models import Allocation, Assessment, AssessmentMedia, Attempt, Media, Result, Sitting
@@ -113,8 +115,9 @@ def login(
         attempt.machine_id = machine_id
         attempt.last_seen_at = now
     session.flush()
-    delivery = _parsed(sitting.assessment, manifests).delivery
-    checkpoint = protocol.Checkpoint.model_validate(attempt.checkpoint) if attempt.checkpoint else None
+    parsed = _parsed(sitting.assessment, manifests)
+    delivery = parsed.delivery
+    checkpoint = held_checkpoint(attempt, parsed.rules)
     return protocol.LoginResponse(
         attempt_id=attempt.id,
         attempt_token=token,
@@ -158,12 +161,13 @@ def attempt_for_token(
 # Storing results reads the attempt's allocation, sitting and assessment (closing, deadline, manifest): loaded
 # with the attempt in one query instead of three lazy loads per request. The manifest text itself is read only
 # when the manifest cache does not hold it yet.
-_FOR_RESULTS = (
+FOR_CONTENT = (
     joinedload(Attempt.allocation)
     .joinedload(Allocation.sitting)
     .joinedload(Sitting.assessment)
     .defer(Assessment.manifest_json),
 )
+"""Loader options for an attempt whose work is checked against its assessment (results, checkpoints)."""
 
 
 def attempt_for_results(session: Session, attempt_id: str, token: str) -> Attempt:
@@ -173,12 +177,12 @@ def attempt_for_results(session: Session, attempt_id: str, token: str) -> Attemp
     lost, and they still meet the late-answer rule. Its progress (checkpoints, heartbeats, media) is refused.
     """
     try:
-        return attempt_for_token(session, attempt_id, token, load=_FOR_RESULTS)
+        return attempt_for_token(session, attempt_id, token, load=FOR_CONTENT)
     except ServiceError as refused:
         if refused.status != 401:
             raise
         presented = crypto.token_hash(token)
-        attempt = session.scalar(select(Attempt).where(Attempt.released_token_hash == presented).options(*_FOR_RESULTS))
+        attempt = session.scalar(select(Attempt).where(Attempt.released_token_hash == presented).options(*FOR_CONTENT))
         if attempt is None or not hmac.compare_digest(attempt.released_token_hash or "", presented):
             raise
     if attempt.id != attempt_id:
@@ -202,12 +206,38 @@ def _open_attempt(attempt: Attempt) -> None:
         raise ServiceError(409, "already_finished", "This test has already been finished.")
 
 
-def save_checkpoint(attempt: Attempt, checkpoint: protocol.Checkpoint, *, now: datetime) -> None:
+def held_checkpoint(attempt: Attempt, rules: AssessmentRules | None = None) -> protocol.Checkpoint | None:
+    """The attempt's stored checkpoint, or None when there is none or it is unreadable.
+
+    Older servers stored checkpoints unchecked (a time without a zone, a lone surrogate, an item the test lacks):
+    such a one is dropped with a warning, never a 500 at every later login or checkpoint. The next checkpoint the
+    player sends takes its place.
+    """
+    stored = attempt.checkpoint
+    if not stored:
+        return None
+    try:
+        checkpoint = protocol.Checkpoint.model_validate(stored)
+        if rules is not None:
+            rules.check_checkpoint(checkpoint)
+    except (ValidationError, ServiceError) as exc:
+        problem = exc.error_count() if isinstance(exc, ValidationError) else exc.error
+        log.warning("Attempt %s held an unreadable checkpoint (%s); it was dropped", attempt.id, problem)
+        attempt.checkpoint = null()  # SQL NULL, as for an attempt without one (None would store JSON 'null')
+        return None
+    return checkpoint
+
+
+def save_checkpoint(
+    attempt: Attempt, checkpoint: protocol.Checkpoint, *, now: datetime, manifests: ManifestCache | None = None
+) -> None:
+    """Keep the newest checkpoint; 422 (nothing saved) for one naming a section or item the test lacks."""
     _open_attempt(attempt)
+    _parsed(attempt.allocation.sitting.assessment, manifests).rules.check_checkpoint(checkpoint)
     attempt.last_seen_at = now
-    current = attempt.checkpoint
+    current = held_checkpoint(attempt)
     # Checkpoints may arrive out of order after an outage; only a newer one replaces what is held.
-    if current is None or protocol.Checkpoint.model_validate(current).taken_at < checkpoint.taken_at:
+    if current is None or current.taken_at < checkpoint.taken_at:
         attempt.checkpoint = checkpoint.model_dump(mode="json")
 
 
@@ -314,9 +344,14 @@ def check_same_body(held: HeldBody, envelope: protocol.ResultEnvelope) -> None:
     """409 `idempotency_conflict` unless `held` (stored under the envelope's key) holds the same envelope."""
     # Compared from the stored body, not the stored digest, so rows digested before times were made canonical
     # still match the same envelope.
-    same = held.attempt_id == envelope.attempt_id and body_digest(
-        protocol.ResultEnvelope.model_validate(held.body)
-    ) == body_digest(envelope)
+    try:
+        before = protocol.ResultEnvelope.model_validate(held.body)
+    except ValidationError:
+        # Stored by an older server without today's checks (a time without a zone, an endless answer): the
+        # envelope sent now passed them, so it cannot be the same body.
+        log.warning("The result held under key %s is not a valid envelope today", envelope.idempotency_key)
+        raise idempotency_conflict(envelope) from None
+    same = held.attempt_id == envelope.attempt_id and body_digest(before) == body_digest(envelope)
     if not same:
         raise idempotency_conflict(envelope)
 
@@ -374,6 +409,11 @@ class Parsed:
 
     manifest: content.Manifest
     delivery: protocol.DeliveryAssessment
+
+    @cached_property
+    def rules(self) -> AssessmentRules:
+        """What each item accepts as an answer, for checking results and checkpoints before they are stored."""
+        return AssessmentRules(self.delivery)
 
     @cached_property
     def marker(self) -> Marker:
@@ -536,15 +576,19 @@ class NewResults:
         self._manifests = manifests
         self._deadline: datetime | None = None
         self._limit = now
-        self._marker: Marker | None = None
+        self._parsed: Parsed | None = None
 
     def accept(self, envelope: protocol.ResultEnvelope) -> NewResult:
-        """The row for `envelope`, or ServiceError (wrong attempt, too late) before anything changed."""
+        """The row for `envelope`, or ServiceError (wrong attempt, not fitting the test, too late) before anything
+        changed."""
         if envelope.attempt_id != self._attempt_id:
             raise ServiceError(
                 422, "wrong_attempt", "These results belong to a different attempt than the one signed in."
             )
         attempt = self._attempt
+        if self._parsed is None:
+            self._parsed = _parsed(attempt.allocation.sitting.assessment, self._manifests)
+        self._parsed.rules.check_envelope(envelope)
         if self._deadline is None:
             sitting = attempt.allocation.sitting
             if sitting.closed_at is None and sitting.window_end <= self._now:
@@ -560,7 +604,7 @@ class NewResults:
         if not in_time:
             check_answered_in_time(attempt, envelope, deadline=self._deadline)
         body = _ENVELOPE_JSON(envelope).decode()
-        status, error, marks = self._mark(envelope)
+        status, error, marks = self._mark(self._parsed, envelope)
         if envelope.final and attempt.finished_at is None:
             attempt.finished_at = envelope.finished_at
             attempt.machine_id = None
@@ -577,13 +621,12 @@ class NewResults:
             marked_at=self._now if marks is not None else None,
         )
 
-    def _mark(self, envelope: protocol.ResultEnvelope) -> tuple[str, str | None, str | None]:
+    @staticmethod
+    def _mark(parsed: Parsed, envelope: protocol.ResultEnvelope) -> tuple[str, str | None, str | None]:
         from sync.server.marking import MarkingError
 
         try:
-            if self._marker is None:
-                self._marker = _parsed(self._attempt.allocation.sitting.assessment, self._manifests).marker
-            marks = self._marker.marks_json({a.item_id: a.value for a in envelope.answers})
+            marks = parsed.marker.marks_json({a.item_id: a.value for a in envelope.answers})
         except (MarkingError, ValueError) as exc:
             return "marking_failed", str(exc), None
         return "marked", None, marks

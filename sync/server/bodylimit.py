@@ -128,7 +128,7 @@ def route_limits(limits: BodyLimits, *, evidence_refusal: Refusal | None = None)
 
     def at(path: str) -> re.Pattern[str]:
         # {x} in the path: one segment, as the router reads it (and as the OpenAPI description writes it).
-        return re.compile(re.escape(API_PREFIX) + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)))
+        return re.compile(re.escape(API_PREFIX) + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)), re.DOTALL)
 
     return [
         RouteLimit("login", at("/login"), limits.login),
@@ -138,12 +138,14 @@ def route_limits(limits: BodyLimits, *, evidence_refusal: Refusal | None = None)
         RouteLimit("results-batch", at("/attempts/{id}/results/batch"), limits.results_batch),
         RouteLimit("evidence", at("/staff/allocations/{id}/evidence"), MAX_EVIDENCE_BYTES, evidence_refusal),
         RouteLimit("result-codes", at("/staff/result-codes"), limits.result_codes),
-        RouteLimit("staff", re.compile(re.escape(f"{API_PREFIX}/staff/") + ".*"), limits.staff),
-        RouteLimit("default", re.compile(".*"), limits.default),
+        RouteLimit("staff", re.compile(re.escape(f"{API_PREFIX}/staff/") + ".*", re.DOTALL), limits.staff),
+        RouteLimit("default", re.compile(".*", re.DOTALL), limits.default),
     ]
 
 
 def limit_for(table: Sequence[RouteLimit], path: str) -> RouteLimit:
+    """The first entry whose pattern matches the whole path. Patterns match any character, a decoded line break
+    in a path segment included (`/students/%0A`): a path no entry matched would end the request with a 500."""
     return next(route for route in table if route.pattern.fullmatch(path))
 
 

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pydantic_core
+from fastapi.exceptions import RequestValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy import column, insert, null, select, table
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from sync import protocol
+from sync.server import refusals
 from sync.server.attempts import (
     ManifestCache,
     NewResult,
@@ -55,6 +60,92 @@ ReplyItem = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """An envelope of a batch that is not a valid envelope: the key it was sent under, and its own refusal."""
+
+    idempotency_key: str
+    refusal: ServiceError
+
+
+Entry = protocol.ResultEnvelope | Unreadable
+"""One envelope of a batch as read: valid, or refused on its own."""
+
+
+class _BatchShape(protocol.WireModel):
+    """The batch without its envelopes' contents: what must hold for each envelope to get a reply of its own."""
+
+    envelopes: list[Any] = Field(min_length=1, max_length=protocol.MAX_BATCH_ENVELOPES)
+
+
+_KEY = re.compile(r"[0-9a-f-]{36}")
+
+
+def read_batch(raw: bytes) -> list[Entry]:
+    """The batch's envelopes from the request's bytes; raises RequestValidationError when the batch as a whole
+    cannot be read (not JSON, not `{"envelopes": [...]}`, too many, an envelope whose key cannot be read).
+
+    The common case, every envelope valid, is one pass of pydantic over the bytes: FastAPI would build the JSON as
+    Python objects and then validate those, the largest cost of a batch outside the database work. Only when
+    that fails is the JSON read again and each envelope validated alone, so that one bad envelope gets its own
+    refusal (422, naming the field and the item) and the others are still stored. A lone surrogate ("\\ud800"),
+    which pydantic's JSON reader refuses outright, reaches that slow path too.
+    """
+    try:
+        return list(protocol.ResultBatch.model_validate_json(raw).envelopes)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)
+    if any(e["type"] != "json_invalid" and not _inside_an_envelope(e["loc"]) for e in first):
+        raise _whole(first)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past reading
+        raise _whole(first) from None
+    try:
+        shape = _BatchShape.model_validate(data)
+    except ValidationError as exc:
+        raise _whole(exc.errors(include_url=False)) from None
+    return [_read_one(n, body) for n, body in enumerate(shape.envelopes)]
+
+
+def _inside_an_envelope(loc: Sequence[object]) -> bool:
+    return len(loc) >= 2 and loc[0] == "envelopes" and isinstance(loc[1], int)
+
+
+def _whole(errors: Sequence[Any]) -> RequestValidationError:
+    """The whole request refused, as FastAPI refuses a body it validated (422 invalid_request, each field named)."""
+    return RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in errors])
+
+
+def _read_one(n: int, body: Any) -> Entry:
+    try:
+        return protocol.ResultEnvelope.model_validate(body)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    key = body.get("idempotency_key") if isinstance(body, dict) else None
+    if not (isinstance(key, str) and _KEY.fullmatch(key)):
+        # A reply is matched to its envelope by key: without a readable one, only the whole request can be refused.
+        raise _whole([{**error, "loc": ("envelopes", n, *error["loc"])} for error in errors])
+    named = [{**error, "loc": _naming_the_item(error["loc"], body)} for error in errors]
+    message = (
+        f"These results are not valid: {'; '.join(refusals.problems(named))}. Nothing of them was stored; "
+        "the rest of the batch was."
+    )
+    return Unreadable(key, ServiceError(422, "invalid_request", message))
+
+
+def _naming_the_item(loc: Sequence[object], body: Mapping[str, Any]) -> tuple[object, ...]:
+    """`answers.3 (item mc-circles).value`: a problem in an answer also names the item it answers."""
+    if len(loc) < 2 or loc[0] != "answers" or not isinstance(loc[1], int):
+        return tuple(loc)
+    answers = body.get("answers")
+    answer = answers[loc[1]] if isinstance(answers, list) and loc[1] < len(answers) else None
+    item_id = answer.get("item_id") if isinstance(answer, dict) else None
+    if not isinstance(item_id, str) or len(item_id) > protocol.MAX_ID_CHARS:
+        return tuple(loc)
+    return ("answers", f"{loc[1]} (item {item_id})", *loc[2:])
+
+
+@dataclass(frozen=True)
 class _Held:
     """A result already in the table under a key of this batch."""
 
@@ -67,19 +158,20 @@ class _Held:
 def store_batch(
     session: Session,
     attempt: Attempt,
-    envelopes: Sequence[protocol.ResultEnvelope],
+    envelopes: Sequence[Entry],
     *,
     now: datetime,
     manifests: ManifestCache | None = None,
 ) -> list[ReplyItem]:
     """Store each envelope as the single-envelope route would, in the caller's one transaction.
 
-    A refused envelope (409 conflict or too late, 422 wrong attempt) gets its own status and error and writes
-    nothing, so it does not sink the others; an envelope repeated (in this batch or from before) is a duplicate.
-    The new rows go in with one INSERT (executemany); a key stored meanwhile by another request makes it raise
-    IntegrityError, which the route answers by trying the whole batch again.
+    A refused envelope (unreadable, 409 conflict or too late, 422 wrong attempt or not fitting the test) gets
+    its own status and error and writes nothing, so it does not sink the others; an envelope repeated (in this
+    batch or from before) is a duplicate. The new rows go in with one INSERT (executemany); a key stored
+    meanwhile by another request makes it raise IntegrityError, which the route answers by trying the whole
+    batch again.
     """
-    keys = [e.idempotency_key for e in envelopes]
+    keys = [e.idempotency_key for e in envelopes if not isinstance(e, Unreadable)]
     # One query for every key instead of one per envelope, and only the columns a receipt and a comparison need.
     found = session.execute(
         select(Result.idempotency_key, Result.id, Result.attempt_id, Result.status, Result.body).where(
@@ -96,6 +188,9 @@ def store_batch(
     attempt_id = attempt.id
     for envelope in envelopes:
         key = envelope.idempotency_key
+        if isinstance(envelope, Unreadable):
+            items.append(_refused(key, envelope.refusal))
+            continue
         try:
             if envelope.attempt_id != attempt_id:
                 raise ServiceError(

@@ -105,21 +105,28 @@ def is_online(attempt: Attempt | None, *, now: datetime) -> bool:
     return attempt is not None and attempt.last_seen_at is not None and now - attempt.last_seen_at <= ONLINE_WITHIN
 
 
+def _reported(text: str | None, limit: int) -> str | None:
+    """A player's report as stored, cut to what a heartbeat may carry today (an older server stored any length)."""
+    return text if text is None or len(text) <= limit else text[:limit]
+
+
 def _student(allocation: Allocation, facts: _AttemptFacts | None, *, now: datetime) -> sp.RoomStudent:
     attempt = allocation.attempt
     live = attempt is not None and attempt.finished_at is None
+    remaining = attempt.remaining_seconds if attempt and live else None
     return sp.RoomStudent(
         allocation_id=allocation.id,
         attempt_id=attempt.id if attempt else None,
         student_name=allocation.student.display_name,
         unique_id=allocation.student.unique_id,
         state=student_state(attempt, all_marked=facts is not None and facts.all_marked),
-        machine_id=attempt.machine_id if attempt else None,
-        section_id=attempt.section_id if attempt and live else None,
-        section_title=attempt.section_title if attempt and live else None,
+        machine_id=_reported(attempt.machine_id, 160) if attempt else None,  # the column's width
+        section_id=_reported(attempt.section_id, protocol.MAX_ID_CHARS) if attempt and live else None,
+        section_title=_reported(attempt.section_title, protocol.MAX_TITLE_CHARS) if attempt and live else None,
         item_index=attempt.item_index if attempt and live else None,
         item_count=attempt.item_count if attempt and live else None,
-        remaining_seconds=attempt.remaining_seconds if attempt and live else None,
+        # A negative time left (accepted by older servers) is shown as unknown, never as "-5 minutes".
+        remaining_seconds=remaining if remaining is None or remaining >= 0 else None,
         last_seen_at=attempt.last_seen_at if attempt else None,
         online=is_online(attempt, now=now),
         outbox_depth=attempt.outbox_depth if attempt else 0,

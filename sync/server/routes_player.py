@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
-from sync.server import attempts, ratelimit, result_batch
+from sync.server import attempts, ratelimit, refusals, result_batch
 from sync.server.app import Ctx, Tx
 from sync.server.errors import ServiceError
 from sync.server.models import Attempt
@@ -89,8 +88,8 @@ def media(
 @router.put("/attempts/{attempt_id}/checkpoint", status_code=204, responses=ERRORS)
 def checkpoint(attempt_id: str, body: protocol.Checkpoint, token: Bearer, ctx: Ctx) -> Response:
     with ctx.store.transaction(queued=True) as session:
-        attempt = attempts.attempt_for_token(session, attempt_id, token)
-        attempts.save_checkpoint(attempt, body, now=ctx.clock())
+        attempt = attempts.attempt_for_token(session, attempt_id, token, load=attempts.FOR_CONTENT)
+        attempts.save_checkpoint(attempt, body, now=ctx.clock(), manifests=ctx.manifests)
     return Response(status_code=204)
 
 
@@ -119,23 +118,18 @@ def results(attempt_id: str, body: protocol.ResultEnvelope, token: Bearer, ctx: 
             return held
 
 
-async def raw_body(request: Request) -> bytes:
-    """The request's bytes, for a route that validates them itself (async: read on the event loop)."""
+async def json_body(request: Request) -> bytes | ServiceError:
+    """The request's bytes, for a route that validates them itself (async: read on the event loop); or, for a
+    body that is not declared as JSON, the 415 the route raises once the sign-in is checked (left unread)."""
+    declared = request.headers.get("Content-Type", "")
+    if declared.partition(";")[0].strip().lower() != "application/json":
+        return ServiceError(
+            415,
+            "unsupported_media_type",
+            f"Results must be sent as JSON (Content-Type: application/json), not as "
+            f"{refusals.shown(declared) if declared else 'a body without a Content-Type'}; nothing was stored.",
+        )
     return await request.body()
-
-
-def parse_batch(raw: bytes) -> protocol.ResultBatch:
-    """The batch validated straight from the request's bytes: pydantic reads the JSON into the models in one pass.
-
-    FastAPI would build the JSON as Python objects and then validate those, which for 200 envelopes was the
-    largest cost of the request outside the database work. A refusal reads as FastAPI's would (422
-    invalid_request naming each field).
-    """
-    try:
-        return protocol.ResultBatch.model_validate_json(raw)
-    except ValidationError as exc:
-        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
-        raise RequestValidationError(errors) from exc
 
 
 def _batch_body_schema() -> dict[str, object]:
@@ -148,23 +142,34 @@ def _batch_body_schema() -> dict[str, object]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+Batch = list[result_batch.Entry] | RequestValidationError | ServiceError
+"""The batch as read, or the refusal of the whole request (raised once the sign-in is checked)."""
+
+
 @router.post(
     "/attempts/{attempt_id}/results/batch",
     response_model=protocol.ResultBatchReply,
-    responses=ERRORS,
+    responses=ERRORS | {415: {"model": protocol.ErrorBody}},
     openapi_extra=_batch_body_schema(),
 )
-def results_batch(attempt_id: str, token: Bearer, body: Annotated[bytes, Depends(raw_body)], ctx: Ctx) -> Response:
+def results_batch(
+    attempt_id: str, token: Bearer, body: Annotated[bytes | ServiceError, Depends(json_body)], ctx: Ctx
+) -> Response:
     """Up to MAX_BATCH_ENVELOPES envelopes of one attempt, one transaction (one disk sync), a receipt each.
 
     A refusal of the body is raised only after the sign-in and the attempt are checked, as a route with a
     declared body model would not: another school's attempt is a 404 whatever the body holds. The body is
-    validated once, before the writer lock is taken, so other machines' writes do not wait on it.
+    validated once, before the writer lock is taken, so other machines' writes do not wait on it. An envelope
+    that is not valid gets its own 422 in the reply; the others are stored.
     """
-    try:
-        batch: protocol.ResultBatch | RequestValidationError = parse_batch(body)
-    except RequestValidationError as refused:
-        batch = refused
+    batch: Batch
+    if isinstance(body, ServiceError):
+        batch = body
+    else:
+        try:
+            batch = result_batch.read_batch(body)
+        except RequestValidationError as refused:
+            batch = refused
     for _ in range(BATCH_TRIES - 1):
         try:
             return _store_batch(attempt_id, batch, token, ctx)
@@ -178,14 +183,12 @@ def results_batch(attempt_id: str, token: Bearer, body: Annotated[bytes, Depends
 BATCH_TRIES = 3
 
 
-def _store_batch(
-    attempt_id: str, batch: protocol.ResultBatch | RequestValidationError, token: str, ctx: Ctx
-) -> Response:
+def _store_batch(attempt_id: str, batch: Batch, token: str, ctx: Ctx) -> Response:
     with ctx.store.transaction(queued=True) as session:
         attempt = attempts.attempt_for_results(session, attempt_id, token)
-        if isinstance(batch, RequestValidationError):
+        if isinstance(batch, RequestValidationError | ServiceError):
             raise batch
-        items = result_batch.store_batch(session, attempt, batch.envelopes, now=ctx.clock(), manifests=ctx.manifests)
+        items = result_batch.store_batch(session, attempt, batch, now=ctx.clock(), manifests=ctx.manifests)
         session.flush()  # inside the transaction: a change to the attempt is written before the commit
     # Serialised as plain data: returned as a model, FastAPI would validate the 200 receipts again.
     return Response(content=result_batch.reply_json(items), media_type="application/json")

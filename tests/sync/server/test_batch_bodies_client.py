@@ -72,16 +72,41 @@ def test_the_stored_text_is_sent_byte_for_byte_and_each_gets_its_receipt(
     assert again[0].receipt.duplicate
 
 
-def test_a_text_that_is_not_an_envelope_refuses_the_whole_request(player: InvigilClient, demo: Demo) -> None:
+def test_a_text_that_is_not_an_envelope_gets_its_own_refusal_and_the_others_are_stored(
+    player: InvigilClient, demo: Demo
+) -> None:
+    login = player.login(demo.codes[0])
+    good = stored_text(login.attempt_id, "a")
+    bad_key, bad = stored_text(login.attempt_id, "b")
+
+    items = player.submit_result_bodies(
+        login.attempt_id, login.attempt_token, [good, (bad_key, bad.replace('"final": false', '"final": 7'))]
+    )
+
+    stored, refused = items
+    assert (stored.status, stored.receipt is not None) == (200, True)
+    assert (refused.status, refused.idempotency_key, refused.receipt) == (422, bad_key, None)
+    assert refused.error is not None
+    assert refused.error.message.startswith("These results are not valid: final: ")
+    again = player.submit_result_bodies(login.attempt_id, login.attempt_token, [good])
+    assert again[0].receipt is not None
+    assert again[0].receipt.duplicate, "the good envelope was stored by the first request"
+
+
+def test_a_text_whose_key_cannot_be_read_refuses_the_whole_request(player: InvigilClient, demo: Demo) -> None:
     login = player.login(demo.codes[0])
     good = stored_text(login.attempt_id, "a")
     bad_key, bad = stored_text(login.attempt_id, "b")
     with pytest.raises(Refused) as refused:
+        # Without its key, the reply for this envelope could not be matched to it: nothing is stored.
         player.submit_result_bodies(
-            login.attempt_id, login.attempt_token, [good, (bad_key, bad.replace('"final": false', '"final": 7'))]
+            login.attempt_id, login.attempt_token, [good, (bad_key, bad.replace(f'"{bad_key}"', "7"))]
         )
     assert (refused.value.status, refused.value.error) == (422, "invalid_request")
-    assert "envelopes.1.final" in str(refused.value)
+    assert "envelopes.1.idempotency_key" in str(refused.value)
+    first = player.submit_result_bodies(login.attempt_id, login.attempt_token, [good])
+    assert first[0].receipt is not None
+    assert not first[0].receipt.duplicate, "nothing of the refused request was stored"
 
 
 def test_receipts_for_other_keys_are_a_reply_the_client_cannot_read(player: InvigilClient, demo: Demo) -> None:

@@ -23,6 +23,7 @@ from sync.server.models import AuditEntry, Result
 from sync.server.settings import ServerSettings, load_secret
 from sync.server.store import Store
 from tests.sync.server.conftest import API, START, FakeClock, bearer, envelope
+from tests.sync.server.test_player_api import damage_package
 
 
 @dataclass
@@ -176,15 +177,18 @@ def test_remark_reports_why_marking_failed_and_exits_non_zero(cli: Cli, school: 
     code = create_sitting(cli, "H-1")["codes"][0]["access_code"]
     for client in cli.client():
         login = client.post(f"{API}/login", json={"access_code": code, "machine_id": "pc-1"}).json()
-        body = envelope(login["attempt_id"], {"mc-circles": "b", "not-an-item": "x"})
+        body = envelope(login["attempt_id"], {"mc-circles": "b"})
         receipt = client.post(
             f"{API}/attempts/{login['attempt_id']}/results", json=body, headers=bearer(login["attempt_token"])
         ).json()
-    assert receipt["status"] == "marking_failed"
-    run = cli("remark")
+    assert receipt["status"] == "marked"
+    store = Store.open(f"sqlite:///{cli.db}", migrate=False)
+    damage_package(store, "mc-circles")  # answers are checked on arrival: only a changed package fails marking
+    store.close()
+    run = cli("remark", "--result", receipt["result_id"])
     assert run.code == 1
     assert "Marked 0 of 1 results" in run.out
-    assert "not-an-item" in run.out
+    assert "mc-circles" in run.out
     assert "could not be marked" in run.err
     missing = cli("remark", "--result", "no-such-result")
     assert missing.code == 1

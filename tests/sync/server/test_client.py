@@ -442,7 +442,7 @@ def test_a_checkpoint_comes_back_when_the_student_logs_in_again(api: InvigilClie
     login = api.login(demo.codes[0])
     section = login.assessment.sections[0]
     checkpoint = Checkpoint(
-        section_id=section.id, item_id=section.items[1].id, remaining_seconds=321, taken_at=START, plays={"x": 1}
+        section_id=section.id, item_id=section.items[1].id, remaining_seconds=321, taken_at=START, plays={"dict-cat": 1}
     )
     api.put_checkpoint(login.attempt_id, login.attempt_token, checkpoint)
     assert api.login(demo.codes[0]).checkpoint == checkpoint

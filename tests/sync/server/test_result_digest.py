@@ -12,7 +12,6 @@ from sync import protocol
 from sync.server.attempts import body_digest, canonical, canonical_json
 
 ZONES = st.one_of(
-    st.none(),
     st.just(UTC),
     st.builds(lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-14 * 60, 14 * 60)),
 )

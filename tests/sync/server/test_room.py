@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from sync.server.store import Store
 from tests.sync.server.conftest import API, START, Demo, FakeClock, bearer, envelope, player_login
+from tests.sync.server.test_player_api import damage_package
 
 
 def room(client: TestClient, demo: Demo, admin: dict[str, str]) -> dict[str, Any]:
@@ -97,14 +99,18 @@ def test_the_room_shows_each_state_with_counts(
 
 
 def test_a_marking_failure_shows_finished_sent_not_marked(
-    client: TestClient, demo: Demo, admin: dict[str, str]
+    client: TestClient, demo: Demo, admin: dict[str, str], store: Store
 ) -> None:
     ada = player_login(client, demo.codes[0])
-    client.post(
+    receipt = client.post(
         f"{API}/attempts/{ada['attempt_id']}/results",
-        json=envelope(ada["attempt_id"], {"not-an-item": "x"}),
+        json=envelope(ada["attempt_id"], {"mc-circles": "b"}),
         headers=bearer(ada["attempt_token"]),
-    )
+    ).json()
+    assert student(room(client, demo, admin), "Ada Lovelace")["state"] == "marked"
+    damage_package(store, "mc-circles")
+    remarked = client.post(f"{API}/staff/results/{receipt['result_id']}/remark", headers=admin).json()
+    assert remarked["status"] == "marking_failed"
     assert student(room(client, demo, admin), "Ada Lovelace")["state"] == "finished_sent"
 
 
@@ -234,7 +240,7 @@ def test_other_needs_a_reason_in_words(client: TestClient, demo: Demo, admin: di
     assert "reason_kind" in unknown.json()["message"]
     release = client.post(f"{API}/staff/allocations/{target}/release", json={}, headers=admin)
     assert release.status_code == 422
-    assert "reason_kind: Field required" in release.json()["message"]
+    assert "reason_kind: is missing; this field is required" in release.json()["message"]
     assert beat(client, ada, **LIVE)["instructions"] == []
     assert act(client, admin, target, kind="pause", reason_kind="other", reason="Fainted").status_code == 200
 
