@@ -141,6 +141,8 @@ def test_a_sitting_finished_offline_is_sent_once_and_its_result_codes_change_not
     qtbot.waitUntil(lambda: uploader.status().last_error is not None, timeout=TIMEOUT_MS)
     assert screen.delivery.text() == SAVED_HERE
     assert server_results(e2e_server.db, attempt_id) == []
+    # The codes appear at the finished screen's next look at the outbox (once a second), not with the failure.
+    qtbot.waitUntil(lambda: len(screen.codes()) == 3, timeout=TIMEOUT_MS)
 
     codes = []
     for index in range(len(screen.codes())):
