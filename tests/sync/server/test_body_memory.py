@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -16,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.served import demo_seed, serving
 from tests.sync.server.conftest import envelope
 
 TIMEOUT = 120
@@ -49,31 +47,9 @@ def memory_kb(pid: int, field: str) -> int:
 def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, dict[str, Any], Path]]:
     """`invigil-server serve --port 0` on a seeded demo: (process, API base URL, the demo, database file)."""
     db = tmp_path / "demo.db"
-    command = Path(sys.executable).with_name("invigil-server")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    seeded = subprocess.run(
-        [str(command), "demo-seed", "--json", "--db", str(db)], capture_output=True, text=True, timeout=60, env=env
-    )
-    assert seeded.returncode == 0, seeded.stderr
-    process = subprocess.Popen(
-        [str(command), "serve", "--port", "0", "--db", str(db), "--log-level", "warning", *OVERRIDE],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    try:
-        assert process.stdout is not None
-        banner = process.stdout.readline()  # printed once the socket listens
-        assert banner.startswith("Invigil server on http://127.0.0.1:"), banner
-        yield process, banner.split()[3], json.loads(seeded.stdout), db
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
+    demo = demo_seed(db)
+    with serving(db, *OVERRIDE) as served:
+        yield served.process, served.api, demo, db
 
 
 def test_eight_parallel_50_mb_bodies_leave_the_servers_memory_bounded(

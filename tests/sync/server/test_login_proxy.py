@@ -6,9 +6,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import select
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +17,7 @@ import requests
 from sync.accesscode import ALPHABET
 from sync.server.cli import Env, main
 from sync.server.settings import LoginLimits
+from tests.served import serving
 
 START_TIMEOUT_S = 30.0
 BACKSTOP = LoginLimits().per_address  # the real server runs with the default limits
@@ -40,32 +38,13 @@ def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]
 
 
 def serve(db: Path, codes: list[str], *extra: str) -> Iterator[Served]:
-    script = Path(sys.executable).with_name("invigil-server")
-    if not script.is_file():
-        pytest.fail(f"{script} is missing: install the project into this environment (pip install -e .)")
     env = {name: value for name, value in os.environ.items() if not name.startswith("INVIGIL_")}
     # uvicorn reads this when `serve` does not say otherwise: trusting everyone must not come in this way.
     env["FORWARDED_ALLOW_IPS"] = "*"
-    proc = subprocess.Popen(
-        [str(script), "--db", str(db), "serve", "--port", "0", "--log-level", "warning", *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    try:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], START_TIMEOUT_S)
-        banner = proc.stdout.readline() if ready else ""
-        assert banner.startswith("Invigil server on http://"), f"no banner from serve: {banner!r}"
-        url = banner.split()[3].rstrip("/")
+    with serving(db, *extra, env=env) as served:
+        url = served.api.rstrip("/")
         wait_until_listening(url)
         yield Served(url=url, codes=codes)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=START_TIMEOUT_S)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def wait_until_listening(url: str) -> None:
