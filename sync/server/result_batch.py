@@ -90,6 +90,19 @@ def read_batch(raw: bytes) -> list[Entry]:
     refusal (422, naming the field and the item) and the others are still stored. A lone surrogate ("\\ud800"),
     which pydantic's JSON reader refuses outright, reaches that slow path too.
     """
+    containers = raw.count(b"[") + raw.count(b"{")
+    if containers > MAX_CONTAINERS:
+        raise _whole(
+            [
+                {
+                    "type": "too_many_containers",
+                    "loc": ("envelopes",),
+                    "msg": f"the batch holds {containers:,} lists and objects, more than the {MAX_CONTAINERS:,} "
+                    "a batch may hold; send fewer envelopes at a time",
+                    "input": None,
+                }
+            ]
+        )
     try:
         return list(protocol.ResultBatch.model_validate_json(raw).envelopes)
     except ValidationError as exc:
@@ -105,6 +118,13 @@ def read_batch(raw: bytes) -> list[Entry]:
     except ValidationError as exc:
         raise _whole(exc.errors(include_url=False)) from None
     return [_read_one(n, body) for n, body in enumerate(shape.envelopes)]
+
+
+MAX_CONTAINERS = 200_000
+"""The most lists and objects (counted as `[` and `{` bytes) a batch may hold. A genuine batch of 200 envelopes of
+40 answers has about 16,000. Without a bound, 12.5 MB of `[]` cost pydantic 6 s and 1.6 GB to refuse: a refusal of
+a missing field carries the whole envelope as Python objects. Brackets inside text count too, so a genuine batch
+of bracket-filled essays may be refused whole; the uploader then sends its envelopes one by one."""
 
 
 def _inside_an_envelope(loc: Sequence[object]) -> bool:

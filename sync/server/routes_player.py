@@ -158,10 +158,15 @@ def results_batch(
     """Up to MAX_BATCH_ENVELOPES envelopes of one attempt, one transaction (one disk sync), a receipt each.
 
     A refusal of the body is raised only after the sign-in and the attempt are checked, as a route with a
-    declared body model would not: another school's attempt is a 404 whatever the body holds. The body is
+    declared body model would not: another school's attempt is a 404 whatever the body holds, and a stranger's
+    body is never parsed. The body is
     validated once, before the writer lock is taken, so other machines' writes do not wait on it. An envelope
     that is not valid gets its own 422 in the reply; the others are stored.
     """
+    # The sign-in first, read-only and outside the writer lock: an unknown token must not buy the reading of up
+    # to 12.5 MB of JSON (it is checked again where the results are stored).
+    with ctx.store.transaction() as session:
+        attempts.attempt_for_results(session, attempt_id, token)
     batch: Batch
     if isinstance(body, ServiceError):
         batch = body
