@@ -392,10 +392,15 @@ def encode(envelope: ResultEnvelope, *, result_secret: str) -> str:
 
     Timestamps keep whole seconds, in UTC.
     """
+    return seal(compress(pack(envelope)), attempt_id=envelope.attempt_id, result_secret=result_secret)
+
+
+def seal(plain: bytes, *, attempt_id: str, result_secret: str) -> str:
+    """A packed, compressed envelope sealed for the attempt and laid out as a code: `encode`'s second half (the
+    tests seal hand-made contents with it, as someone holding an attempt's key could)."""
     cipher = _cipher(result_secret)
-    attempt_field = encode_attempt_id(envelope.attempt_id)
+    attempt_field = encode_attempt_id(attempt_id)
     nonce = os.urandom(NONCE_BYTES)
-    plain = compress(pack(envelope))
     body_length = len(attempt_field) + NONCE_BYTES + len(plain) + TAG_BYTES
     if body_length > MAX_SITTING_BODY_BYTES:
         raise ValueError(
@@ -407,7 +412,7 @@ def encode(envelope: ResultEnvelope, *, result_secret: str) -> str:
     first, second = order_sums(_group_values(body_symbols))
     header = ALPHABET[CODE_VERSION] + _to_symbols(body_length, DATA_PER_GROUP - 1)
     code = _layout(header + _to_symbols(first, DATA_PER_GROUP) + _to_symbols(second, DATA_PER_GROUP) + body_symbols)
-    log.info("result code made for attempt %s: %d characters", envelope.attempt_id, len(code))
+    log.info("result code made for attempt %s: %d characters", attempt_id, len(code))
     return code
 
 
@@ -454,10 +459,11 @@ def decode(code: str | CheckedCode, *, result_secret: str, attempt_id: str | Non
     try:
         return unpack(decompress(plain), attempt_id=code_attempt_id)
     except (Malformed, zlib.error, UnicodeDecodeError, ValueError, OverflowError) as exc:
-        # Authentic but unreadable: only a fault in the software that made it can do this.
+        # Authentic but unreadable: made with the attempt's key, by faulty software or by hand (the key is on the
+        # student's computer), never by a typo.
         log.error("authentic result code for attempt %s could not be read: %r", code_attempt_id, exc)
         raise ResultCodeError(
-            "The result code is genuine but its contents cannot be read; this is a fault in Invigil. "
-            "Keep the code and send it to support.",
+            "The result code was made with this test's key, but its contents cannot be read: either Invigil "
+            "made it wrongly, or it was made by hand. Nothing was stored. Keep the code and send it to support.",
             reason="unreadable",
         ) from None

@@ -6,7 +6,7 @@ import uuid
 import zlib
 from datetime import UTC, datetime, timedelta
 
-from sync.protocol import AnswerRecord, ResultEnvelope
+from sync.protocol import MAX_ANSWERS, MAX_CHOICES, MAX_SECTIONS, AnswerRecord, ResultEnvelope
 
 MAX_PLAINTEXT_BYTES = 4 * 1024 * 1024
 """Refuse to inflate beyond this: a guard against a decompression bomb from a leaked secret."""
@@ -166,9 +166,14 @@ def unpack(plain: bytes, *, attempt_id: str) -> ResultEnvelope:
     flags = reader.uint()
     key = str(uuid.UUID(bytes=reader.take(16))) if flags & _FLAG_UUID_KEY else reader.text()
     finished = reader.sint()
-    section_ids = [reader.text() for _ in range(reader.uint())]
+    # Every count is checked against the envelope's own limits before anything is built: a code sealed with an
+    # attempt's key (which its student's computer holds) could otherwise inflate 9 KB into 800,000 answers.
+    sections = reader.uint()
+    if sections > MAX_SECTIONS:
+        raise Malformed
+    section_ids = [reader.text() for _ in range(sections)]
     count = reader.uint()
-    if count > len(plain):
+    if count > min(len(plain), MAX_ANSWERS):
         raise Malformed
     item_ids: list[str] = []
     previous = ""
@@ -181,6 +186,8 @@ def unpack(plain: bytes, *, attempt_id: str) -> ResultEnvelope:
     values: list[str | list[str]] = []
     for _ in range(count):
         kind = reader.uint()
+        if kind > MAX_CHOICES + 1:
+            raise Malformed
         values.append(reader.text() if kind == 0 else [reader.text() for _ in range(kind - 1)])
     times: list[datetime] = []
     reference = finished

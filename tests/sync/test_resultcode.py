@@ -6,6 +6,7 @@ import json
 import random
 import subprocess
 import sys
+import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sync.protocol import AnswerRecord, ResultEnvelope
+from sync.protocol import MAX_CHOICES, MAX_SECTIONS, AnswerRecord, ResultEnvelope
 from sync.resultcode import (
     ALPHABET,
     CODE_VERSION,
@@ -26,7 +27,9 @@ from sync.resultcode import (
     encode,
     normalize,
     peek_attempt_id,
+    seal,
 )
+from sync.resultcode_pack import Writer, compress
 from sync.server.crypto import new_result_secret
 
 MANIFEST = Path(__file__).parents[2] / "resources" / "demo" / "manifest.json"
@@ -387,3 +390,51 @@ def test_importing_the_module_does_not_load_cryptography() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) is False
+
+
+# ---- codes made by hand with an attempt's key (the student's computer holds it) --------------------------------
+
+
+def _sealed_by_hand(*, sections: int, answers: int, choices: int = 0) -> str:
+    """A code sealed with SECRET whose packed contents claim `sections` empty section ids and `answers` answers
+    (each an empty item id, a list of `choices` empty option ids, and a time): what the packer never writes."""
+    packed = Writer()
+    packed.uint(2)  # flags: the key is a UUID
+    packed.out += uuid.uuid4().bytes
+    packed.sint(int(FINISHED.timestamp()))
+    packed.uint(sections)
+    packed.out += bytes(sections)
+    packed.uint(answers)
+    packed.out += bytes(2 * answers)  # item ids: nothing shared, "" added
+    for _ in range(answers):
+        packed.uint(choices + 1)
+        packed.out += bytes(choices)
+    packed.out += bytes(answers)  # times: each 0 seconds before the last
+    return seal(compress(bytes(packed.out)), attempt_id=MC.attempt_id, result_secret=SECRET)
+
+
+@pytest.mark.parametrize(
+    ("sections", "answers", "choices"),
+    [(0, 800_000, 0), (MAX_SECTIONS + 1, 1, 0), (0, 1, MAX_CHOICES + 1), (400_000, 0, 0)],
+    ids=["800,000 answers", "too many sections", "too many choices", "400,000 sections"],
+)
+def test_a_code_made_by_hand_to_inflate_is_refused_before_it_is_built(
+    sections: int, answers: int, choices: int
+) -> None:
+    code = _sealed_by_hand(sections=sections, answers=answers, choices=choices)
+    assert len(code) < 40_000, "a few KB of code, far more once inflated"
+    tracemalloc.start()
+    try:
+        refused = _refusal(code, secret=SECRET)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert refused.reason == "unreadable"
+    assert "it was made by hand. Nothing was stored" in refused.message
+    # The inflated contents are at most 4 MiB; building 800,000 answers from them took ~600 MB.
+    assert peak < 40 * 1024 * 1024, f"refusing the code held {peak / 2**20:.0f} MB"
+
+
+def test_a_code_made_by_hand_within_the_limits_still_reads() -> None:
+    envelope = decode(_sealed_by_hand(sections=1, answers=2, choices=1), result_secret=SECRET)
+    assert [a.value for a in envelope.answers] == [[""], [""]]
