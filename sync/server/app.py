@@ -1,58 +1,22 @@
-"""The FastAPI application: error handling, shared dependencies and the versioned routers."""
+"""The FastAPI application: error handling, the body limits and the versioned routers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.protocol import API_PREFIX, ErrorBody
-from sync.server import refusals
-from sync.server.attempts import ManifestCache
+from sync.server import records, refusals, routes_console, routes_player, routes_sitting_log, routes_staff
 from sync.server.bodylimit import BodyLimitMiddleware, declare_in_openapi, route_limits
-from sync.server.crypto import Keyring
+from sync.server.deps import Clock, ServerContext
 from sync.server.errors import ServiceError
 from sync.server.models import utcnow
 from sync.server.settings import ServerSettings
 from sync.server.store import Store
-
-Clock = Callable[[], datetime]
-
-
-class ServerContext:
-    """Everything a request needs, built once per app; holds no per-school state (workers stay stateless)."""
-
-    def __init__(self, *, settings: ServerSettings, store: Store, clock: Clock) -> None:
-        self.settings = settings
-        self.store = store
-        self.keyring = Keyring(settings.secret_key)
-        self.clock = clock
-        self.manifests = ManifestCache()
-
-
-async def context(request: Request) -> ServerContext:
-    # async: a plain function dependency would cost a hop to a worker thread and back on every request.
-    ctx: ServerContext = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated[ServerContext, Depends(context)]
-
-
-def transaction(ctx: Ctx) -> Iterator[Session]:
-    with ctx.store.transaction() as session:
-        yield session
-
-
-# scope="function": commit before the response is sent, so a client never sees success for a write that failed
-# to commit (the default "request" scope would commit only after the reply had gone out).
-Tx = Annotated[Session, Depends(transaction, scope="function")]
 
 
 def error_response(exc: ServiceError) -> JSONResponse:
@@ -62,8 +26,6 @@ def error_response(exc: ServiceError) -> JSONResponse:
 
 
 def create_app(settings: ServerSettings, *, store: Store | None = None, clock: Clock = utcnow) -> FastAPI:
-    from sync.server import records, routes_console, routes_player, routes_sitting_log, routes_staff
-
     app = FastAPI(
         title="Invigil server",
         version="1",

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.base import ExecutableOption
 
 from sync import accesscode, protocol
-from sync.server import content, crypto, domain, ratelimit
+from sync.server import content, crypto, domain, ratelimit, room
 from sync.server.answer_rules import AssessmentRules
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError, not_found
@@ -245,8 +245,6 @@ def heartbeat(
     session: Session, attempt: Attempt, beat: protocol.Heartbeat, *, now: datetime
 ) -> protocol.HeartbeatReply:
     """Keep the player's live state for the room view; reply with the instructions it has not had yet."""
-    from sync.server import room  # room imports this module's neighbours; importing late keeps the graph simple
-
     attempt.last_seen_at = now
     attempt.outbox_depth = beat.outbox_depth
     attempt.paused = beat.paused
@@ -356,6 +354,13 @@ def check_same_body(held: HeldBody, envelope: protocol.ResultEnvelope) -> None:
         raise idempotency_conflict(envelope)
 
 
+def check_own_attempt(attempt_id: str, envelope: protocol.ResultEnvelope) -> None:
+    """422 `wrong_attempt` unless the envelope belongs to the attempt signed in; checked before its key is looked
+    up, so another attempt's envelope is refused as such whatever that key holds."""
+    if envelope.attempt_id != attempt_id:
+        raise ServiceError(422, "wrong_attempt", "These results belong to a different attempt than the one signed in.")
+
+
 def idempotency_conflict(envelope: protocol.ResultEnvelope) -> ServiceError:
     return ServiceError(
         409,
@@ -363,12 +368,6 @@ def idempotency_conflict(envelope: protocol.ResultEnvelope) -> ServiceError:
         f"Results with key {envelope.idempotency_key} were already received with different content; "
         "nothing was changed. Send new results with a new key.",
     )
-
-
-def existing_result(session: Session, envelope: protocol.ResultEnvelope) -> protocol.ResultReceipt | None:
-    """The receipt for an envelope already held, or 409 when the key was used for a different body."""
-    held = held_result(session, envelope)
-    return None if held is None else receipt(held, duplicate=True)
 
 
 def answer_deadline(attempt: Attempt) -> datetime:
@@ -475,8 +474,7 @@ def store_result(
     manifests: ManifestCache | None = None,
 ) -> Stored:
     """Store an envelope once per idempotency key and mark it; the one path for uploads and result codes."""
-    if envelope.attempt_id != attempt.id:
-        raise ServiceError(422, "wrong_attempt", "These results belong to a different attempt than the one signed in.")
+    check_own_attempt(attempt.id, envelope)
     held = held_result(session, envelope)
     if held is not None:
         return Stored(held, duplicate=True)
@@ -581,10 +579,7 @@ class NewResults:
     def accept(self, envelope: protocol.ResultEnvelope) -> NewResult:
         """The row for `envelope`, or ServiceError (wrong attempt, not fitting the test, too late) before anything
         changed."""
-        if envelope.attempt_id != self._attempt_id:
-            raise ServiceError(
-                422, "wrong_attempt", "These results belong to a different attempt than the one signed in."
-            )
+        check_own_attempt(self._attempt_id, envelope)
         attempt = self._attempt
         if self._parsed is None:
             self._parsed = _parsed(attempt.allocation.sitting.assessment, self._manifests)

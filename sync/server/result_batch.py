@@ -23,6 +23,7 @@ from sync.server.attempts import (
     NewResult,
     NewResults,
     body_digest,
+    check_own_attempt,
     check_same_body,
     idempotency_conflict,
 )
@@ -212,10 +213,7 @@ def store_batch(
             items.append(_refused(key, envelope.refusal))
             continue
         try:
-            if envelope.attempt_id != attempt_id:
-                raise ServiceError(
-                    422, "wrong_attempt", "These results belong to a different attempt than the one signed in."
-                )
+            check_own_attempt(attempt_id, envelope)
             made = stored.get(key)
             if made is not None:  # twice in this batch: compared by digest
                 if made.body_sha256 != body_digest(envelope):

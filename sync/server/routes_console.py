@@ -9,10 +9,8 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from sync import staff_protocol as sp
 from sync.server import records, room
-from sync.server.app import Ctx, Tx
+from sync.server.deps import ERRORS, ActorDep, Ctx, Tx
 from sync.server.records import too_large
-from sync.server.routes_player import ERRORS
-from sync.server.routes_staff import ActorDep
 
 router = APIRouter(prefix="/staff", tags=["console"], responses=ERRORS | {413: {}, 415: {}})
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request, Response
@@ -11,27 +10,11 @@ from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
 from sync.server import attempts, ratelimit, refusals, result_batch
-from sync.server.app import Ctx, Tx
+from sync.server.deps import ERRORS, Bearer, Ctx, Tx, retry_on_race
 from sync.server.errors import ServiceError
 from sync.server.models import Attempt
 
-log = logging.getLogger(__name__)
-
 router = APIRouter(tags=["player"])
-
-
-async def bearer(authorization: Annotated[str | None, Header()] = None) -> str:
-    # async: no thread hop for a header check (see `app.context`).
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise ServiceError(401, "no_token", "This request needs a sign-in token (Authorization: Bearer ...).")
-    return token.strip()
-
-
-Bearer = Annotated[str, Depends(bearer)]
-ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": protocol.ErrorBody} for code in (401, 403, 404, 409, 422, 423, 429)
-}
 
 
 def client_address(request: Request) -> str:
@@ -105,17 +88,13 @@ def heartbeat(attempt_id: str, body: protocol.Heartbeat, token: Bearer, ctx: Ctx
 
 @router.post("/attempts/{attempt_id}/results", response_model=protocol.ResultReceipt, responses=ERRORS)
 def results(attempt_id: str, body: protocol.ResultEnvelope, token: Bearer, ctx: Ctx) -> protocol.ResultReceipt:
-    try:
+    def store() -> protocol.ResultReceipt:
         with ctx.store.transaction(queued=True) as session:
             attempt = attempts.attempt_for_results(session, attempt_id, token)
             return attempts.submit_result(session, attempt, body, now=ctx.clock(), manifests=ctx.manifests)
-    except IntegrityError:
-        # The same key arrived twice at once; the other request stored it, so answer as for a repeat.
-        with ctx.store.transaction(queued=True) as session:
-            held = attempts.existing_result(session, body)
-            if held is None:
-                raise
-            return held
+
+    # The same key arriving twice at once: the other request stored it, so the second try answers as a repeat.
+    return retry_on_race(store, what=f"Results for {attempt_id}")
 
 
 async def json_body(request: Request) -> bytes | ServiceError:
@@ -175,14 +154,11 @@ def results_batch(
             batch = result_batch.read_batch(body)
         except RequestValidationError as refused:
             batch = refused
-    for _ in range(BATCH_TRIES - 1):
-        try:
-            return _store_batch(attempt_id, batch, token, ctx)
-        except IntegrityError:
-            # Another request stored one of these keys between our look-up and our commit; nothing of this
-            # try was kept, and the next try finds that key held (a duplicate, or a conflict for that one).
-            log.info("Result batch for %s raced another upload; trying again", attempt_id)
-    return _store_batch(attempt_id, batch, token, ctx)
+    # Another request may store one of these keys between our look-up and our commit; nothing of that try is
+    # kept, and the next try finds that key held (a duplicate, or a conflict for that one).
+    return retry_on_race(
+        lambda: _store_batch(attempt_id, batch, token, ctx), tries=BATCH_TRIES, what=f"Result batch for {attempt_id}"
+    )
 
 
 BATCH_TRIES = 3

@@ -7,10 +7,8 @@ from fastapi import APIRouter
 from sync import protocol
 from sync import staff_protocol as sp
 from sync.server import sittings
-from sync.server.app import Tx
+from sync.server.deps import ERRORS, ActorDep, Tx
 from sync.server.models import AuditEntry, utcnow
-from sync.server.routes_player import ERRORS
-from sync.server.routes_staff import ActorDep
 
 router = APIRouter(prefix="/staff", tags=["console"], responses=ERRORS)
 

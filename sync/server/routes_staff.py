@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from sync import accesscode
 from sync import staff_protocol as sp
 from sync.server import accounts, attempts, audit, records, resultcodes, sittings
-from sync.server.app import Ctx, Tx
 from sync.server.attempts import ManifestCache
 from sync.server.audit import Actor
+from sync.server.deps import ERRORS, ActorDep, Bearer, Ctx, Tx, retry_on_race
 from sync.server.errors import ServiceError, not_found
 from sync.server.models import Allocation, Assessment, Credit, Result, Sitting, Student
-from sync.server.routes_player import ERRORS, Bearer
 
 router = APIRouter(prefix="/staff", tags=["staff"], responses=ERRORS)
-
-
-def actor_dep(token: Bearer, session: Tx, ctx: Ctx) -> Actor:
-    now = ctx.clock()
-    return Actor.of(accounts.staff_for_token(session, token, now=now), now=now)
-
-
-ActorDep = Annotated[Actor, Depends(actor_dep)]
 
 
 def require(actor: Actor, *roles: str) -> None:
@@ -135,8 +124,6 @@ def allocation_out(a: Allocation) -> sp.AllocationOut:
 
 
 def _codes(issued: list[sittings.IssuedCode]) -> list[sp.NewCode]:
-    from sync import accesscode
-
     return [
         sp.NewCode(allocation_id=c.allocation.id, student_id=c.allocation.student_id, code=accesscode.display(c.code))
         for c in issued
@@ -305,11 +292,11 @@ def remark(result_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.ResultO
 @router.post("/result-codes", response_model=sp.ResultCodeReceipt)
 def submit_result_code(body: sp.ResultCodeIn, actor: ActorDep, ctx: Ctx) -> sp.ResultCodeReceipt:
     """Any role may type in a result code: it only delivers answers the student already gave."""
-    # Its own transaction (not Tx) so that a key stored at the same moment by an upload can be retried below.
-    try:
+
+    # Its own transaction (not Tx), so that a key stored at the same moment by an upload can be tried again: then
+    # it is held, and the code answers as a repeat.
+    def submit() -> sp.ResultCodeReceipt:
         with ctx.store.transaction() as session:
             return resultcodes.submit_code(session, ctx.keyring, body.code, now=ctx.clock(), actor=actor)
-    except IntegrityError:
-        # The same envelope arrived by upload at the same moment; now it is held, so this answers as a repeat.
-        with ctx.store.transaction() as session:
-            return resultcodes.submit_code(session, ctx.keyring, body.code, now=ctx.clock(), actor=actor)
+
+    return retry_on_race(submit, what="A result code")
