@@ -49,8 +49,10 @@ def create_app(settings: ServerSettings, *, store: Store | None = None, clock: C
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         # Unknown paths and wrong methods get the same {"error", "message"} body as every other refusal.
         if exc.status_code == 400:
-            # FastAPI's answer to a body it cannot decode (not UTF-8): a refused body, as invalid JSON is.
-            return error_response(ServiceError(422, "invalid_request", refusals.UNREADABLE_BODY))
+            # FastAPI's answer to a body it cannot decode (not UTF-8, nested past Python's limit, a number of
+            # thousands of digits): a refused body, as invalid JSON is, saying which.
+            message = refusals.unreadable_body(exc.__cause__)
+            return error_response(ServiceError(422, "invalid_request", message))
         code = {404: "no_such_route", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = {
             404: f"There is no such API route. The API is under {API_PREFIX}/ (see {API_PREFIX}/openapi.json).",

@@ -141,7 +141,17 @@ def _union_path(loc: Sequence[object]) -> str:
     return "\x00".join(head) if len(head) < len(loc) else "\x00".join(str(p) for p in loc) + "\x00*"
 
 
-UNREADABLE_BODY = (
-    "The request body could not be read: it is not UTF-8 encoded JSON. Send a JSON object as "
-    f"Content-Type: application/json, as {API_PREFIX}/openapi.json describes."
-)
+def unreadable_body(cause: BaseException | None) -> str:
+    """The refusal of a body FastAPI could not decode (its 400 hides why; `cause` is what it caught)."""
+    if isinstance(cause, UnicodeDecodeError):
+        why = "it is not UTF-8 encoded JSON"
+    elif isinstance(cause, RecursionError):
+        why = "its JSON is nested too deeply"
+    elif isinstance(cause, ValueError) and "digits" in str(cause):
+        why = "it holds a number with too many digits"
+    else:
+        why = "it is not valid JSON"
+    return (
+        f"The request body could not be read: {why}. Send a JSON object as Content-Type: application/json, as "
+        f"{API_PREFIX}/openapi.json describes."
+    )

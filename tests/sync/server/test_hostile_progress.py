@@ -200,6 +200,29 @@ def test_a_body_that_is_not_utf8_is_a_422_that_says_so(client: TestClient, demo:
     assert attempt_row(store, login["attempt_id"]) == before
 
 
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [
+        (b'{"remaining_seconds": ' + b"9" * 5000 + b"}", "it holds a number with too many digits."),
+        (b'{"section_id": ' + b"[" * 5_000 + b"]" * 5_000 + b"}", "its JSON is nested too deeply."),
+    ],
+    ids=["5,000 digits", "nested 5,000 deep"],
+)
+def test_a_body_python_cannot_read_says_why(
+    client: TestClient, demo: Demo, store: Store, body: bytes, why: str
+) -> None:
+    login = player_login(client, demo.codes[0])
+    before = attempt_row(store, login["attempt_id"])
+    reply = client.put(
+        f"{API}/attempts/{login['attempt_id']}/checkpoint",
+        content=body,
+        headers=bearer(login["attempt_token"]) | {"Content-Type": "application/json"},
+    )
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["message"].startswith(f"The request body could not be read: {why}")
+    assert attempt_row(store, login["attempt_id"]) == before
+
+
 def test_every_route_with_a_body_declares_its_refusal_in_the_api_description(client: TestClient) -> None:
     spec = client.get(f"{API}/openapi.json").json()
     with_body = [
