@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
 from collections.abc import Callable, Iterable
+
+from sync.crockford import ALPHABET, read
+
+__all__ = [
+    "ALPHABET",
+    "CODE_LENGTH",
+    "GROUP",
+    "AccessCodeFormatError",
+    "display",
+    "generate",
+    "generate_distinct",
+    "is_well_formed",
+    "normalize",
+]
 
 log = logging.getLogger(__name__)
 
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-"""Crockford base32: no I, L, O (they read as 1, 1, 0) and no U (accidental words)."""
 CODE_LENGTH = 8
 """8 characters of 5 bits each: 40 bits, about 10^12 codes."""
 GROUP = 4
 
-# Crockford's decoding rule: letters that look like digits are read as those digits.
-_LOOKALIKES = {"O": "0", "I": "1", "L": "1"}
-# Spaces and hyphens only; word processors turn a printed slip's hyphen into one of these dashes, and
-# a student copying from a PDF slip pastes them.
-_HYPHENS = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2212")
-# What each usual typed character reads as: a symbol, or "" for a separator; others go through _fold.
-_READ: dict[str, str] = {ch: ch for ch in ALPHABET} | {ch.lower(): ch for ch in ALPHABET}
-_READ |= _LOOKALIKES | {typed.lower(): symbol for typed, symbol in _LOOKALIKES.items()}
-_READ |= dict.fromkeys(_HYPHENS, "")
 _EXAMPLE = "ABCD-1234"
 _MAX_NAMED_CHARACTERS = 3
 
@@ -45,8 +47,8 @@ def normalize(raw: str) -> str:
 
     Case, spaces and hyphens are ignored; O reads as 0, I and L as 1. Raises AccessCodeFormatError.
     """
-    read = [(typed, _read(typed)) for typed in raw]
-    kept = [(typed, symbol) for typed, symbol in read if symbol != ""]
+    read_as = [(typed, read(typed)) for typed in raw]
+    kept = [(typed, symbol) for typed, symbol in read_as if symbol != ""]
     if not kept:
         raise AccessCodeFormatError(
             f"Type the access code from your slip: {CODE_LENGTH} letters and digits, like {_EXAMPLE}.",
@@ -62,21 +64,6 @@ def normalize(raw: str) -> str:
             reason="wrong_length",
         )
     return "".join(canonical)
-
-
-def _read(typed: str) -> str | None:
-    """A typed character as a symbol, "" for a separator, None when it is never in a code; cannot raise.
-
-    NFKC + casefold reads full-width letters and the like; a character that folds to several ('ß' to "ss",
-    'ﬅ' to "st") is not one symbol, so it is named rather than read as two.
-    """
-    symbol = _READ.get(typed)
-    if symbol is not None:
-        return symbol
-    if typed.isspace():
-        return ""
-    folded = unicodedata.normalize("NFKC", typed).casefold()
-    return _READ.get(folded) if len(folded) == 1 else None
 
 
 def display(code: str) -> str:

@@ -6,15 +6,14 @@ import base64
 import binascii
 import logging
 import os
-import unicodedata
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sync import resultcode_checks
+from sync import crockford, resultcode_checks
+from sync.crockford import ALPHABET
 from sync.protocol import ResultEnvelope
 from sync.resultcode_checks import (
-    ALPHABET,
     DATA_PER_GROUP,
     ORDER_SYMBOLS,
     group_passes,
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
     # results reach the server never makes a code.
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-__all__ = [  # ALPHABET and DATA_PER_GROUP come from resultcode_checks; callers keep reading them here
+__all__ = [  # ALPHABET (sync.crockford) and DATA_PER_GROUP (resultcode_checks): callers keep reading them here
     "ALPHABET",
     "CODE_VERSION",
     "DATA_PER_GROUP",
@@ -85,17 +84,9 @@ MAX_SYMBOLS = symbol_count(MAX_SITTING_BODY_BYTES)
 MAX_TEXT_LENGTH = 2 * MAX_SYMBOLS
 """Characters as pasted: room for a separator (space, hyphen, line break) after every symbol."""
 
-# What each typed character reads as: a symbol, or "" for a separator. Lower case, O for 0 and I/L for 1
-# are here; anything else goes through NFKC + casefold (full-width letters, circled digits...).
-_READ: dict[str, str] = {}
-for _symbol in ALPHABET:
-    _READ[_symbol] = _READ[_symbol.lower()] = _symbol
-for _typed, _symbol in {"O": "0", "I": "1", "L": "1"}.items():
-    _READ[_typed] = _READ[_typed.lower()] = _symbol
-# Word processors and PDFs turn hyphens into dashes; people paste those.
-for _separator in " \t\n\r\v\f-\u2010\u2011\u2012\u2013\u2014\u2212":
-    _READ[_separator] = ""
-_FAST_READ = str.maketrans({typed: symbol or None for typed, symbol in _READ.items()})
+# The usual typed characters (symbols, lower case, O for 0 and I/L for 1, separators) read in C; anything else
+# goes through crockford.read (NFKC + casefold: full-width letters, circled digits...).
+_FAST_READ = str.maketrans({typed: symbol or None for typed, symbol in crockford.READ.items()})
 _DROP_SYMBOLS = str.maketrans("", "", ALPHABET)
 _TO_INT_DIGITS = str.maketrans(ALPHABET, "0123456789abcdefghijklmnopqrstuv")
 """Our symbols as the digits int(_, 32) reads, so whole chunks convert in C."""
@@ -139,16 +130,6 @@ def _too_long() -> ResultCodeError:
     )
 
 
-def _fold(typed: str) -> str | None:
-    """What a character outside the usual ones reads as: a symbol, "" (a separator) or None (not in codes)."""
-    if typed.isspace():
-        return ""
-    folded = unicodedata.normalize("NFKC", typed).casefold()
-    # One typed character is one symbol: 'ß' (casefold 'ss') or 'ﬁ' ('fi') is a character that is not in codes,
-    # not two symbols that would shift every later group.
-    return _READ.get(folded) if len(folded) == 1 else None
-
-
 def normalize(code: str) -> str:
     """The code's symbols only: spaces, line breaks and hyphens dropped, upper case, O read as 0, I and L as 1.
 
@@ -160,9 +141,7 @@ def normalize(code: str) -> str:
         return fast  # the usual case, done in C; the loop below finds and names what is wrong
     symbols: list[str] = []
     for typed in code:
-        symbol = _READ.get(typed)
-        if symbol is None:
-            symbol = _fold(typed)
+        symbol = crockford.read(typed)
         if symbol is None:
             group, place = divmod(len(symbols), GROUP_LENGTH)
             raise ResultCodeError(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-"""Crockford base32: no I, L, O (they read as 1, 1, 0) and no U."""
-VALUES = {ch: i for i, ch in enumerate(ALPHABET)}
+from sync.crockford import ALPHABET, VALUES
+
 DATA_PER_GROUP = 5
 ORDER_SYMBOLS = 10
 """Format 2: two field elements of 25 bits, in groups 2 and 3 (right after the header)."""
