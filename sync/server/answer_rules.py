@@ -158,7 +158,32 @@ class AssessmentRules:
             f"({_listed(item.option_ids)}); nothing was stored. Send the ids of the options chosen.",
         )
 
-    # ---- checkpoints ---------------------------------------------------------------------------
+    # ---- heartbeats and checkpoints ------------------------------------------------------------
+
+    def check_heartbeat(self, beat: protocol.Heartbeat) -> None:
+        """ServiceError (422) unless the section and item a heartbeat names (when it names them) exist: the room
+        view shows them to the invigilator."""
+        if beat.section_id is None:
+            if beat.item_id is not None:
+                raise _refused(
+                    "unknown_section",
+                    f"This heartbeat names item {shown(beat.item_id)} but no section; send the section too. "
+                    "Nothing was saved.",
+                )
+            return
+        items = self._sections.get(beat.section_id)
+        if items is None:
+            raise _refused(
+                "unknown_section",
+                f"This heartbeat is in section {shown(beat.section_id)}, which the test {self._title!r} does not "
+                f"have (its sections: {_listed(self._sections)}); nothing was saved.",
+            )
+        if beat.item_id is not None and beat.item_id not in items:
+            raise _refused(
+                "unknown_item",
+                f"This heartbeat is at item {shown(beat.item_id)}, which section {beat.section_id} does not have "
+                f"(its items: {_listed(items)}); nothing was saved.",
+            )
 
     def check_checkpoint(self, checkpoint: protocol.Checkpoint) -> None:
         """ServiceError (422) unless the checkpoint's section, item and played items exist in the assessment."""

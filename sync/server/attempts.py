@@ -167,7 +167,7 @@ FOR_CONTENT = (
     .joinedload(Sitting.assessment)
     .defer(Assessment.manifest_json),
 )
-"""Loader options for an attempt whose work is checked against its assessment (results, checkpoints)."""
+"""Loader options for an attempt whose work is checked against its assessment (results, checkpoints, heartbeats)."""
 
 
 def attempt_for_results(session: Session, attempt_id: str, token: str) -> Attempt:
@@ -242,9 +242,17 @@ def save_checkpoint(
 
 
 def heartbeat(
-    session: Session, attempt: Attempt, beat: protocol.Heartbeat, *, now: datetime
+    session: Session,
+    attempt: Attempt,
+    beat: protocol.Heartbeat,
+    *,
+    now: datetime,
+    manifests: ManifestCache | None = None,
 ) -> protocol.HeartbeatReply:
-    """Keep the player's live state for the room view; reply with the instructions it has not had yet."""
+    """Keep the player's live state for the room view; reply with the instructions it has not had yet.
+
+    422 (nothing kept) for a section or item the test lacks."""
+    _parsed(attempt.allocation.sitting.assessment, manifests).rules.check_heartbeat(beat)
     attempt.last_seen_at = now
     attempt.outbox_depth = beat.outbox_depth
     attempt.paused = beat.paused

@@ -82,8 +82,8 @@ def heartbeat(attempt_id: str, body: protocol.Heartbeat, token: Bearer, ctx: Ctx
     # disk: a heartbeat lost to a power cut is repeated 5 s later, and a re-delivered instruction is applied
     # once by id. Results and checkpoints keep synchronous=FULL.
     with ctx.store.transaction(durable=False, queued=True) as session:
-        attempt = attempts.attempt_for_token(session, attempt_id, token)
-        return attempts.heartbeat(session, attempt, body, now=ctx.clock())
+        attempt = attempts.attempt_for_token(session, attempt_id, token, load=attempts.FOR_CONTENT)
+        return attempts.heartbeat(session, attempt, body, now=ctx.clock(), manifests=ctx.manifests)
 
 
 @router.post("/attempts/{attempt_id}/results", response_model=protocol.ResultReceipt, responses=ERRORS)

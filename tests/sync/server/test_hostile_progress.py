@@ -74,6 +74,28 @@ def test_a_hostile_heartbeat_is_refused_with_a_message_and_changes_nothing(
     assert attempt_row(store, login["attempt_id"]) == before
 
 
+@pytest.mark.parametrize(
+    ("over", "words"),
+    [
+        ({"section_id": "nosuch"}, "This heartbeat is in section 'nosuch', which the test"),
+        ({"item_id": "nosuch"}, "This heartbeat is at item 'nosuch', which section mc does not have"),
+        ({"section_id": None}, "This heartbeat names item 'mc-circles' but no section; send the section too."),
+    ],
+    ids=["unknown section", "unknown item", "item without a section"],
+)
+def test_a_heartbeat_naming_what_the_test_lacks_is_refused_and_changes_nothing(
+    client: TestClient, demo: Demo, store: Store, over: dict[str, Any], words: str
+) -> None:
+    login = player_login(client, demo.codes[0])
+    assert beat(client, login, BEAT).status_code == 200
+    before = attempt_row(store, login["attempt_id"])
+    reply = beat(client, login, BEAT | over)
+    assert reply.status_code == 422, reply.text
+    assert words in reply.json()["message"]
+    assert reply.json()["message"].endswith("Nothing was saved.") or "nothing was saved" in reply.json()["message"]
+    assert attempt_row(store, login["attempt_id"]) == before
+
+
 def test_a_heartbeat_at_the_bounds_is_stored_and_shown(
     client: TestClient, demo: Demo, store: Store, admin: dict[str, str]
 ) -> None:

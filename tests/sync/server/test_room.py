@@ -41,7 +41,7 @@ def act(client: TestClient, admin: dict[str, str], allocation: str, **body: Any)
     return client.post(f"{API}/staff/allocations/{allocation}/actions", json=body, headers=admin)
 
 
-LIVE = {"section_id": "short", "section_title": "Short answers", "item_id": "short-1", "item_index": 2,
+LIVE = {"section_id": "short", "section_title": "Short answers", "item_id": "short-past", "item_index": 2,
         "item_count": 4, "remaining_seconds": 300, "outbox_depth": 0}  # fmt: skip
 
 
