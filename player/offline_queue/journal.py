@@ -211,18 +211,20 @@ class Journal:
             if section_id in finished:
                 raise JournalError(f"section {section_id} of attempt {attempt_id} is already finished")
             finished.append(section_id)
-            now = self._timestamp()
+            moment = self._now()
+            now = _iso(moment)
             self._db.execute(
                 "UPDATE attempts SET finished_sections = ? WHERE attempt_id = ?",
                 [json.dumps(finished), attempt_id],
             )
             if envelope is not None:
-                self._queue_envelope(attempt_id, envelope, now=now)
+                self._queue_envelope(attempt_id, envelope, queued_at=moment)
             if ends_attempt:
                 self._finish(attempt_id, now=now)
         log.info("Section %s of attempt %s finished", section_id, attempt_id)
 
-    def _queue_envelope(self, attempt_id: str, envelope: Mapping[str, Any], *, now: str) -> None:
+    def _queue_envelope(self, attempt_id: str, envelope: Mapping[str, Any], *, queued_at: datetime) -> None:
+        """Hand the envelope to the outbox on this connection, inside the caller's transaction."""
         key = envelope.get("idempotency_key")
         if not isinstance(key, str) or not key:
             raise JournalError(f"the result envelope of attempt {attempt_id} has no idempotency_key")
@@ -232,13 +234,8 @@ class Journal:
             body = json.dumps(envelope, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise JournalError(f"the result envelope of attempt {attempt_id} is not JSON ({exc})") from exc
-        if self._db.execute("SELECT 1 FROM outbox WHERE idempotency_key = ?", [key]).fetchone():
+        if not self.outbox().queue_result(attempt_id, key, body, queued_at):
             raise JournalError(f"the outbox already holds an envelope with idempotency key {key}")
-        self._db.execute(
-            "INSERT INTO outbox (idempotency_key, attempt_id, kind, body, state, attempts, created_at) "
-            "VALUES (?, ?, 'result', ?, 'pending', 0, ?)",
-            [key, attempt_id, body, now],
-        )
 
     def finish_attempt(self, attempt_id: str) -> None:
         with self._write_transaction():

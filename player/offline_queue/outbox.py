@@ -254,6 +254,21 @@ class Outbox:
                 ).rowcount
             )
 
+    # ---- queueing ---------------------------------------------------------------------------------
+
+    def queue_result(self, attempt_id: str, key: str, body: str, created_at: datetime) -> bool:
+        """Queue a result envelope's JSON text as pending; False (nothing written) if `key` is already held.
+
+        `Journal.finish_section` calls this inside its own transaction (a savepoint here), so the envelope and
+        the section's end are committed together: both or neither."""
+        with self._write_transaction():
+            added = self._db.execute(
+                "INSERT INTO outbox (idempotency_key, attempt_id, kind, body, state, attempts, created_at) "
+                "VALUES (?, ?, 'result', ?, 'pending', 0, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+                [key, attempt_id, body, _stamp(created_at)],
+            ).rowcount
+        return bool(added)
+
     # ---- checkpoints ------------------------------------------------------------------------------
 
     def queue_checkpoint(self, attempt_id: str, checkpoint: Checkpoint) -> bool:
