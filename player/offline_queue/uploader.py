@@ -18,6 +18,7 @@ from typing import Any, Literal, Protocol
 import pydantic
 import sqlite_utils
 
+from player.offline_queue.journal import Journal
 from player.offline_queue.outbox import Outbox, OutboxEntry
 from sync.client import ClientError, Refused, ServerBusy
 from sync.protocol import MAX_BATCH_ENVELOPES, BatchItemReceipt, Checkpoint
@@ -176,7 +177,8 @@ class Uploader(threading.Thread):
         self._idle_wait = idle_wait
         self._on_status = on_status
         self._db: sqlite_utils.Database | None = None
-        self._outbox: Outbox | None = None
+        self._stores: tuple[Outbox, Journal] | None = None
+        """Both over that connection; the journal says where each attempt's rows go and what progress to send."""
         self._clients: dict[str, UploadClient] = {}
         self._sender: ThreadPoolExecutor | None = None
         """Sends the requests, so this thread can do the journal's work meanwhile."""
@@ -274,13 +276,13 @@ class Uploader(threading.Thread):
             self._publish(outbox)
 
     def _claim(self, outbox: Outbox) -> list[OutboxEntry]:
-        outbox.refresh_checkpoints()
+        outbox.refresh_checkpoints(self._ensure_stores()[1])
         return outbox.claim_due(self._batch_size, self._now())
 
     def _launch(self, outbox: Outbox, rows: list[OutboxEntry]) -> _Flight:
         """Start sending one request's rows on the sender thread."""
         head = rows[0]
-        target = outbox.attempt_token(head.attempt_id)
+        target = self._ensure_stores()[1].delivery_target(head.attempt_id)
         if target is None:
             return _Flight(rows, _Unsendable(f"attempt {head.attempt_id} is not in the journal"))
         server_url, token = target
@@ -379,7 +381,7 @@ class Uploader(threading.Thread):
         if self._db is not None:
             self._db.close()
             self._db = None
-            self._outbox = None
+            self._stores = None
 
     # ---- one row -----------------------------------------------------------------------------------
 
@@ -412,11 +414,14 @@ class Uploader(threading.Thread):
         return client
 
     def _ensure_outbox(self) -> Outbox:
-        if self._db is None:
-            self._db = self._open_db()
-        if self._outbox is None:
-            self._outbox = Outbox(self._db, now=self._now)
-        return self._outbox
+        return self._ensure_stores()[0]
+
+    def _ensure_stores(self) -> tuple[Outbox, Journal]:
+        if self._stores is None:
+            if self._db is None:
+                self._db = self._open_db()
+            self._stores = (Outbox(self._db, now=self._now), Journal(self._db, now=self._now))
+        return self._stores
 
     def _seconds_to_wait(self) -> float:
         due = self._ensure_outbox().next_due_at()
