@@ -14,6 +14,7 @@ import requests
 from bench.common import Figure, Sizes
 from player.offline_queue.db import open_database
 from player.offline_queue.journal import Journal
+from player.offline_queue.outbox import Outbox
 from player.offline_queue.uploader import Uploader
 from sync.client import InvigilClient, client_for
 from sync.protocol import (
@@ -21,8 +22,6 @@ from sync.protocol import (
     AnswerRecord,
     BatchItemReceipt,
     Checkpoint,
-    Heartbeat,
-    HeartbeatReply,
     ResultEnvelope,
     ResultReceipt,
 )
@@ -47,17 +46,11 @@ def queue_envelopes(db_path: Path, *, attempt_id: str, count: int) -> None:
     """Fill the outbox as finished sections would: pending 'result' rows (bench setup, one transaction)."""
     db = open_database(db_path)
     try:
-        stamp = datetime.now(UTC).isoformat()
-        rows = []
-        for n in range(count):
-            body = envelope_body(attempt_id, n)
-            rows.append((json.loads(body)["idempotency_key"], attempt_id, body, stamp))
-        with db.conn:
-            db.conn.executemany(
-                "INSERT INTO outbox (idempotency_key, attempt_id, kind, body, state, attempts, created_at) "
-                "VALUES (?, ?, 'result', ?, 'pending', 0, ?)",
-                rows,
-            )
+        outbox, stamp = Outbox(db), datetime.now(UTC)
+        with db.atomic():
+            for n in range(count):
+                body = envelope_body(attempt_id, n)
+                outbox.queue_result(attempt_id, json.loads(body)["idempotency_key"], body, stamp)
     finally:
         db.close()
 
@@ -73,25 +66,10 @@ def sent_count(db_path: Path) -> int:
 class InstantClient:
     """Accepts everything at once: isolates the outbox's own cost (claim, mark sent) from the network."""
 
-    def submit_result(self, attempt_id: str, token: str, envelope: ResultEnvelope) -> ResultReceipt:
-        return ResultReceipt(
-            result_id="bench", idempotency_key=envelope.idempotency_key, status="received", duplicate=False
-        )
-
-    def submit_results(
-        self, attempt_id: str, token: str, envelopes: Sequence[ResultEnvelope]
-    ) -> list[BatchItemReceipt]:
-        return [
-            BatchItemReceipt(
-                idempotency_key=e.idempotency_key, status=200, receipt=self.submit_result(attempt_id, token, e)
-            )
-            for e in envelopes
-        ]
-
     def submit_result_bodies(
         self, attempt_id: str, token: str, bodies: Sequence[tuple[str, str]]
     ) -> list[BatchItemReceipt]:
-        # What the uploader calls (the stored JSON, unparsed); without it, it would send one by one.
+        # What the uploader calls (the stored JSON, unparsed).
         return [
             BatchItemReceipt(
                 idempotency_key=key,
@@ -103,9 +81,6 @@ class InstantClient:
 
     def put_checkpoint(self, attempt_id: str, token: str, checkpoint: Checkpoint) -> None:
         return None
-
-    def heartbeat(self, attempt_id: str, token: str, beat: Heartbeat) -> HeartbeatReply:
-        raise NotImplementedError("the drain benchmark sends no heartbeats")
 
     def close(self) -> None:
         return None

@@ -123,8 +123,8 @@ def controller_settings(config: PlayerConfig, machine_id: str) -> ControllerSett
 def make_uploader(config: PlayerConfig, machine_id: str) -> Uploader:
     """The background sender of the outbox, on its own connection to the journal (opened in its thread).
 
-    Its own heartbeats are off: the controller sends them, with the position only the GUI knows, so there is
-    one heartbeat source and one place where instructions are applied."""
+    It sends no heartbeats: the controller does, with the position only the GUI knows, so there is one
+    heartbeat source and one place where instructions are applied."""
     from player.offline_queue.db import journal_path, open_database
     from player.offline_queue.uploader import Uploader
 
@@ -132,8 +132,6 @@ def make_uploader(config: PlayerConfig, machine_id: str) -> Uploader:
     return Uploader(
         lambda: open_database(path),
         client_maker(config, machine_id),
-        heartbeat_every=None,
-        machine_id=machine_id,
     )
 
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from player.offline_queue.outbox import Outbox
-    from sync.protocol import AnswerValue, LoginResponse
+    from sync.protocol import AnswerValue, Checkpoint, LoginResponse
 
 log = logging.getLogger(__name__)
 
@@ -92,13 +92,7 @@ class Journal:
                 self._db.execute(
                     "UPDATE attempts SET server_url = ?, login = ?, attempt_token = ?, result_secret = ? "
                     "WHERE attempt_id = ?",
-                    [
-                        server_url,
-                        login.model_dump_json(),
-                        login.attempt_token,
-                        login.result_secret,
-                        login.attempt_id,
-                    ],
+                    [server_url, login.model_dump_json(), login.attempt_token, login.result_secret, login.attempt_id],
                 )
         log.info("Attempt %s %s", login.attempt_id, "resumed" if existing else "started")
         return self.attempt(login.attempt_id)
@@ -124,12 +118,7 @@ class Journal:
                 login.attempt_id,
             ],
         )
-        for item_id, count in (checkpoint.plays if checkpoint else {}).items():
-            self._db.execute(
-                "INSERT INTO plays (attempt_id, item_id, count) VALUES (?, ?, ?) "
-                "ON CONFLICT (attempt_id, item_id) DO UPDATE SET count = MAX(count, excluded.count)",
-                [login.attempt_id, item_id, count],
-            )
+        self._take_plays(login)
 
     def mark_moved(self, attempt_id: str) -> None:
         """The server says this machine's sign-in was released to another machine: stop the attempt here.
@@ -163,10 +152,14 @@ class Journal:
                 _iso(checkpoint.taken_at) if checkpoint else None,
             ],
         )
-        # Resuming on another machine: the server's play counts still limit how often audio may play.
-        for item_id, count in (checkpoint.plays if checkpoint else {}).items():
+        self._take_plays(login)
+
+    def _take_plays(self, login: LoginResponse) -> None:
+        # Resuming where another machine left off: the server's play counts still limit how often audio may play.
+        for item_id, count in (login.checkpoint.plays if login.checkpoint else {}).items():
             self._db.execute(
-                "INSERT INTO plays (attempt_id, item_id, count) VALUES (?, ?, ?)",
+                "INSERT INTO plays (attempt_id, item_id, count) VALUES (?, ?, ?) "
+                "ON CONFLICT (attempt_id, item_id) DO UPDATE SET count = MAX(count, excluded.count)",
                 [login.attempt_id, item_id, count],
             )
 
@@ -197,12 +190,7 @@ class Journal:
                 self._require_open(attempt_id)  # raises with the reason
 
     def finish_section(
-        self,
-        attempt_id: str,
-        section_id: str,
-        *,
-        envelope: Mapping[str, Any] | None,
-        ends_attempt: bool = False,
+        self, attempt_id: str, section_id: str, *, envelope: Mapping[str, Any] | None, ends_attempt: bool = False
     ) -> None:
         """End a section and queue its result envelope in the outbox, in one transaction: both or neither."""
         with self._write_transaction():
@@ -211,18 +199,19 @@ class Journal:
             if section_id in finished:
                 raise JournalError(f"section {section_id} of attempt {attempt_id} is already finished")
             finished.append(section_id)
-            now = self._timestamp()
+            moment = self._now()
+            now = _iso(moment)
             self._db.execute(
-                "UPDATE attempts SET finished_sections = ? WHERE attempt_id = ?",
-                [json.dumps(finished), attempt_id],
+                "UPDATE attempts SET finished_sections = ? WHERE attempt_id = ?", [json.dumps(finished), attempt_id]
             )
             if envelope is not None:
-                self._queue_envelope(attempt_id, envelope, now=now)
+                self._queue_envelope(attempt_id, envelope, queued_at=moment)
             if ends_attempt:
                 self._finish(attempt_id, now=now)
         log.info("Section %s of attempt %s finished", section_id, attempt_id)
 
-    def _queue_envelope(self, attempt_id: str, envelope: Mapping[str, Any], *, now: str) -> None:
+    def _queue_envelope(self, attempt_id: str, envelope: Mapping[str, Any], *, queued_at: datetime) -> None:
+        """Hand the envelope to the outbox on this connection, inside the caller's transaction."""
         key = envelope.get("idempotency_key")
         if not isinstance(key, str) or not key:
             raise JournalError(f"the result envelope of attempt {attempt_id} has no idempotency_key")
@@ -232,13 +221,8 @@ class Journal:
             body = json.dumps(envelope, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise JournalError(f"the result envelope of attempt {attempt_id} is not JSON ({exc})") from exc
-        if self._db.execute("SELECT 1 FROM outbox WHERE idempotency_key = ?", [key]).fetchone():
+        if not self.outbox().queue_result(attempt_id, key, body, queued_at):
             raise JournalError(f"the outbox already holds an envelope with idempotency key {key}")
-        self._db.execute(
-            "INSERT INTO outbox (idempotency_key, attempt_id, kind, body, state, attempts, created_at) "
-            "VALUES (?, ?, 'result', ?, 'pending', 0, ?)",
-            [key, attempt_id, body, now],
-        )
 
     def finish_attempt(self, attempt_id: str) -> None:
         with self._write_transaction():
@@ -285,15 +269,10 @@ class Journal:
 
     def saved_answers(self, attempt_id: str) -> list[SavedAnswer]:
         """Every answer with when it was given, oldest change first (what a result envelope needs)."""
+        rows = self._db.query("SELECT * FROM answers WHERE attempt_id = ? ORDER BY seq", [attempt_id])
         return [
-            SavedAnswer(
-                row["attempt_id"],
-                row["item_id"],
-                json.loads(row["value"]),
-                _parse_time(row["answered_at"]),
-                row["seq"],
-            )
-            for row in self._db.query("SELECT * FROM answers WHERE attempt_id = ? ORDER BY seq", [attempt_id])
+            SavedAnswer(r["attempt_id"], r["item_id"], json.loads(r["value"]), _time(r["answered_at"]), r["seq"])
+            for r in rows
         ]
 
     def record_play(self, attempt_id: str, item_id: str) -> int:
@@ -311,12 +290,9 @@ class Journal:
         """Give back one counted play (it was cut off by a lost audio device, so never heard); the new count."""
         with self._write_transaction():
             self._require_open(attempt_id)
-            self._db.execute(
-                "UPDATE plays SET count = MAX(0, count - 1) WHERE attempt_id = ? AND item_id = ?",
-                [attempt_id, item_id],
-            )
             row = self._db.execute(
-                "SELECT count FROM plays WHERE attempt_id = ? AND item_id = ?", [attempt_id, item_id]
+                "UPDATE plays SET count = MAX(0, count - 1) WHERE attempt_id = ? AND item_id = ? RETURNING count",
+                [attempt_id, item_id],
             ).fetchone()
         return int(row[0]) if row else 0
 
@@ -368,6 +344,30 @@ class Journal:
             [attempt_id],
         ).fetchone()
         return bool(row and row[0] == "pause")
+
+    def latest_checkpoints(self) -> dict[str, Checkpoint]:
+        """Each open attempt's newest checkpoint (position, time left, plays): what `Outbox.refresh_checkpoints` queues."""
+        from sync.protocol import Checkpoint
+
+        latest: dict[str, Checkpoint] = {}
+        for row in self._db.query(
+            "SELECT attempt_id, current_section_id AS section_id, current_item_id AS item_id, remaining_seconds, "
+            "checkpoint_at AS taken_at FROM attempts WHERE state = 'open' AND checkpoint_at IS NOT NULL "
+            "AND current_section_id IS NOT NULL AND current_item_id IS NOT NULL AND remaining_seconds IS NOT NULL"
+        ):
+            attempt_id = row.pop("attempt_id")
+            taken_at = _time(row.pop("taken_at"))
+            latest[attempt_id] = Checkpoint(**row, taken_at=taken_at, plays=self.plays(attempt_id))
+        return latest
+
+    def finished_attempt_ids(self) -> frozenset[str]:
+        """Attempts finished (or moved away) here: the server takes no more progress for them."""
+        return frozenset(row[0] for row in self._db.execute("SELECT attempt_id FROM attempts WHERE state = 'finished'"))
+
+    def delivery_target(self, attempt_id: str) -> tuple[str, str] | None:
+        """(server address, attempt token) the attempt's results and checkpoints go to; None if it is not here."""
+        row = self._attempt_row(attempt_id)
+        return (row["server_url"], row["attempt_token"]) if row else None
 
     def outbox(self) -> Outbox:
         """The outbox over this journal's connection (same thread): what the finished screen and heartbeats read."""
@@ -435,8 +435,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+_time = datetime.fromisoformat
 
 
 def _first_row(cursor: sqlite3.Cursor) -> dict[str, Any] | None:
@@ -463,12 +462,12 @@ def _stored_attempt(row: Mapping[str, Any]) -> StoredAttempt:
         attempt_token=row["attempt_token"],
         result_secret=row["result_secret"],
         state="moved" if row["moved_at"] else row["state"],
-        started_at=_parse_time(row["started_at"]),
+        started_at=_time(row["started_at"]),
         current_section_id=row["current_section_id"],
         current_item_id=row["current_item_id"],
         remaining_seconds=row["remaining_seconds"],
-        checkpoint_at=_parse_time(row["checkpoint_at"]) if row["checkpoint_at"] else None,
+        checkpoint_at=_time(row["checkpoint_at"]) if row["checkpoint_at"] else None,
         finished_sections=tuple(json.loads(row["finished_sections"])),
-        finished_at=_parse_time(row["finished_at"]) if row["finished_at"] else None,
-        moved_at=_parse_time(row["moved_at"]) if row["moved_at"] else None,
+        finished_at=_time(row["finished_at"]) if row["finished_at"] else None,
+        moved_at=_time(row["moved_at"]) if row["moved_at"] else None,
     )

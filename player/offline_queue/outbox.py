@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import sqlite_utils
 
@@ -89,6 +89,14 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+class JournalProgress(Protocol):
+    """What the outbox asks the journal (`Journal`) about progress; it never reads the journal's tables itself."""
+
+    def latest_checkpoints(self) -> Mapping[str, Checkpoint]: ...
+
+    def finished_attempt_ids(self) -> Collection[str]: ...
+
+
 class Outbox:
     """Delivery state of the outbox rows. Each thread needs its own Outbox over its own connection.
 
@@ -97,8 +105,9 @@ class Outbox:
     staff read them) until `purge_sent` removes old ones.
 
     Checkpoints are coalesced: one row per attempt (key `checkpoint:<attempt_id>`), overwritten with the newest
-    body; `refresh_checkpoints` copies each open attempt's latest checkpoint from the journal into it, so the
-    journal stays the single place where progress is written and only the newest checkpoint ever travels.
+    body; `refresh_checkpoints` copies each open attempt's latest checkpoint, as the journal reports it, into it,
+    so the journal stays the single place where progress is written and only the newest checkpoint ever travels.
+    The journal hands result envelopes over through `queue_result`: this class is the only writer of the table.
     """
 
     def __init__(self, db: sqlite_utils.Database, *, now: Callable[[], datetime] = _utc_now) -> None:
@@ -254,6 +263,21 @@ class Outbox:
                 ).rowcount
             )
 
+    # ---- queueing ---------------------------------------------------------------------------------
+
+    def queue_result(self, attempt_id: str, key: str, body: str, created_at: datetime) -> bool:
+        """Queue a result envelope's JSON text as pending; False (nothing written) if `key` is already held.
+
+        `Journal.finish_section` calls this inside its own transaction (a savepoint here), so the envelope and
+        the section's end are committed together: both or neither."""
+        with self._write_transaction():
+            added = self._db.execute(
+                "INSERT INTO outbox (idempotency_key, attempt_id, kind, body, state, attempts, created_at) "
+                "VALUES (?, ?, 'result', ?, 'pending', 0, ?) ON CONFLICT (idempotency_key) DO NOTHING",
+                [key, attempt_id, body, _stamp(created_at)],
+            ).rowcount
+        return bool(added)
+
     # ---- checkpoints ------------------------------------------------------------------------------
 
     def queue_checkpoint(self, attempt_id: str, checkpoint: Checkpoint) -> bool:
@@ -277,37 +301,19 @@ class Outbox:
             )
         return True
 
-    def refresh_checkpoints(self) -> int:
-        """Queue each open attempt's newest journal checkpoint; drop unsent ones of finished attempts."""
-        queued = 0
-        attempts = list(
-            self._db.query(
-                "SELECT attempt_id, current_section_id, current_item_id, remaining_seconds, checkpoint_at "
-                "FROM attempts WHERE state = 'open' AND checkpoint_at IS NOT NULL"
-            )
-        )
-        for row in attempts:
-            if row["current_section_id"] is None or row["current_item_id"] is None or row["remaining_seconds"] is None:
-                continue
-            plays = {
-                p["item_id"]: p["count"]
-                for p in self._db.query("SELECT item_id, count FROM plays WHERE attempt_id = ?", [row["attempt_id"]])
-            }
-            checkpoint = Checkpoint(
-                section_id=row["current_section_id"],
-                item_id=row["current_item_id"],
-                remaining_seconds=row["remaining_seconds"],
-                taken_at=datetime.fromisoformat(row["checkpoint_at"]),
-                plays=plays,
-            )
-            queued += self.queue_checkpoint(row["attempt_id"], checkpoint)
-        with self._write_transaction():
-            # The server refuses progress of a finished attempt, and its results carry everything anyway.
-            self._db.execute(
-                "DELETE FROM outbox WHERE idempotency_key >= 'checkpoint:' AND idempotency_key < 'checkpoint;' "
-                "AND kind = 'checkpoint' AND +state IN ('pending', 'needs_attention') "
-                "AND attempt_id IN (SELECT attempt_id FROM attempts WHERE state = 'finished')"
-            )
+    def refresh_checkpoints(self, journal: JournalProgress) -> int:
+        """Queue each open attempt's newest checkpoint, as the journal reports it; drop unsent ones of attempts
+        the journal says are finished (the server refuses their progress, and their results carry everything)."""
+        queued = sum(self.queue_checkpoint(attempt_id, cp) for attempt_id, cp in journal.latest_checkpoints().items())
+        finished = journal.finished_attempt_ids()
+        if finished:
+            with self._write_transaction():
+                self._db.execute(
+                    "DELETE FROM outbox WHERE idempotency_key >= 'checkpoint:' AND idempotency_key < 'checkpoint;' "
+                    "AND kind = 'checkpoint' AND +state IN ('pending', 'needs_attention') "
+                    "AND attempt_id IN (SELECT value FROM json_each(?))",
+                    [json.dumps(sorted(finished))],
+                )
         return queued
 
     # ---- reading ----------------------------------------------------------------------------------
@@ -349,13 +355,6 @@ class Outbox:
     def entry(self, key: str) -> OutboxEntry | None:
         rows = list(self._db.query("SELECT * FROM outbox WHERE idempotency_key = ?", [key]))
         return _entry(rows[0]) if rows else None
-
-    def attempt_token(self, attempt_id: str) -> tuple[str, str] | None:
-        """(server_url, attempt_token) of an attempt in the journal, or None if it is not there."""
-        row = self._db.execute(
-            "SELECT server_url, attempt_token FROM attempts WHERE attempt_id = ?", [attempt_id]
-        ).fetchone()
-        return (row[0], row[1]) if row else None
 
     # ---- helpers ----------------------------------------------------------------------------------
 

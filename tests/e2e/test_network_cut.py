@@ -67,7 +67,6 @@ def machine(qtbot: QtBot, tmp_path: Path, e2e_server: E2EServer) -> Iterator[Mac
         switch.connect,
         backoff=Backoff(base=0.05, cap=0.3, jitter="none"),
         idle_wait=0.5,
-        heartbeat_every=None,
     )
 
     def make_client() -> InvigilClient:

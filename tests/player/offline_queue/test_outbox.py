@@ -174,13 +174,13 @@ def test_refresh_copies_the_journal_checkpoint_and_drops_it_once_finished(
     session = sit(journal, clock, demo_delivery, sections=0)
     clock.advance(7)
     session.checkpoint()
-    assert outbox.refresh_checkpoints() == 1
-    assert outbox.refresh_checkpoints() == 0, "the same checkpoint is not queued twice"
+    assert outbox.refresh_checkpoints(journal) == 1
+    assert outbox.refresh_checkpoints(journal) == 0, "the same checkpoint is not queued twice"
     [row] = outbox.entries(kind="checkpoint")
     sent = Checkpoint.model_validate_json(row.body)
     assert (sent.section_id, sent.item_id, sent.remaining_seconds) == (session.section.id, session.item.id, 593)
     journal.finish_attempt(session.attempt_id)
-    outbox.refresh_checkpoints()
+    outbox.refresh_checkpoints(journal)
     assert outbox.entries(kind="checkpoint") == []
 
 
@@ -192,12 +192,13 @@ def test_the_uploader_thread_and_the_ui_thread_write_the_same_file_without_locki
     done = threading.Event()
 
     def uploader_thread() -> None:
-        own = Outbox(open_database(tmp_path / "journal.sqlite3"), now=clock.now)
+        own_db = open_database(tmp_path / "journal.sqlite3")
+        own = Outbox(own_db, now=clock.now)
         try:
             while not done.is_set():
                 for entry in own.claim_due(5, clock.now()):
                     own.mark_retry(entry.idempotency_key, "offline", clock.now())
-                own.refresh_checkpoints()
+                own.refresh_checkpoints(Journal(own_db, now=clock.now))
         except BaseException as exc:
             errors.append(exc)
 
@@ -299,14 +300,14 @@ def test_a_refused_checkpoint_is_not_queued_again_until_a_newer_one_is_taken(
     session = sit(journal, clock, demo_delivery, sections=0)
     clock.advance(7)
     session.checkpoint()
-    assert outbox.refresh_checkpoints() == 1
+    assert outbox.refresh_checkpoints(journal) == 1
     [sending] = outbox.claim_due(5, clock.now())
     assert outbox.settle_refused_checkpoint(sending.idempotency_key, "attempt_finished")
-    assert outbox.refresh_checkpoints() == 0, "the refused checkpoint would be sent and refused again at once"
+    assert outbox.refresh_checkpoints(journal) == 0, "the refused checkpoint would be sent and refused again at once"
     assert outbox.claim_due(5, clock.now()) == []
     assert outbox.entry(checkpoint_key(session.attempt_id)).last_error == "attempt_finished"  # type: ignore[union-attr]
     clock.advance(5)
     session.checkpoint()
-    assert outbox.refresh_checkpoints() == 1, "a newer checkpoint still goes"
+    assert outbox.refresh_checkpoints(journal) == 1, "a newer checkpoint still goes"
     [newer] = outbox.claim_due(5, clock.now())
     assert Checkpoint.model_validate_json(newer.body).remaining_seconds == 588

@@ -22,12 +22,8 @@ from player.session import SittingSession
 from sync.client import InvigilClient
 from sync.protocol import (
     AnswerRecord,
-    Checkpoint,
-    Heartbeat,
-    HeartbeatReply,
     LoginResponse,
     ResultEnvelope,
-    ResultReceipt,
 )
 from sync.server.models import Attempt
 from sync.server.store import Store
@@ -104,16 +100,8 @@ class Rig:
                     finished_at=START + timedelta(minutes=1),
                     final=False,
                 )
-                self.db.execute(
-                    "INSERT INTO outbox (idempotency_key, attempt_id, kind, body, state, attempts, created_at) "
-                    "VALUES (?, ?, 'result', ?, 'pending', 0, ?)",
-                    [
-                        key,
-                        self.login.attempt_id,
-                        (body or (lambda text: text))(envelope.model_dump_json()),
-                        self.clock.now().isoformat(timespec="microseconds"),
-                    ],
-                )
+                text = (body or (lambda text: text))(envelope.model_dump_json())
+                assert self.outbox.queue_result(self.login.attempt_id, key, text, self.clock.now())
         return keys
 
     def uploader(self, **kw: object) -> Uploader:
@@ -278,15 +266,6 @@ def test_the_thread_drains_at_start_up_sends_new_results_when_woken_and_stops(ri
     assert not uploader.is_alive()
 
 
-def test_the_server_sees_the_outbox_depth_in_heartbeats(rig: Rig) -> None:
-    with FaultProxy(("127.0.0.1", rig.server.port)) as proxy:
-        rig.sit(2, via=proxy.url)
-        uploader = rig.uploader(heartbeat_every=5.0)
-        uploader.heartbeat_if_due()
-        uploader.close()
-    assert server_attempt(rig.server, rig.login.attempt_id).outbox_depth == 2
-
-
 def test_backoff_grows_to_its_cap_with_full_jitter_below_the_ceiling() -> None:
     policy = Backoff(base=0.5, factor=2, cap=60)
     assert [policy.ceiling(n) for n in (1, 2, 3, 8, 9, 100_000)] == [0.5, 1.0, 2.0, 60.0, 60.0, 60.0]
@@ -302,39 +281,20 @@ def test_a_backoff_that_cannot_work_is_refused_with_its_values() -> None:
         Backoff(base=1.0, cap=0.1)
 
 
-class OneByOneClient:
-    """The real client without the batch method, as a build from before the batch route would have it."""
-
-    def __init__(self, url: str) -> None:
-        self._real = InvigilClient(url, machine_id="pc-1", timeout=0.3)
-
-    def submit_result(self, attempt_id: str, token: str, envelope: ResultEnvelope) -> ResultReceipt:
-        return self._real.submit_result(attempt_id, token, envelope)
-
-    def put_checkpoint(self, attempt_id: str, token: str, checkpoint: Checkpoint) -> None:
-        self._real.put_checkpoint(attempt_id, token, checkpoint)
-
-    def heartbeat(self, attempt_id: str, token: str, beat: Heartbeat) -> HeartbeatReply:
-        return self._real.heartbeat(attempt_id, token, beat)
-
-    def close(self) -> None:
-        self._real.close()
-
-
-@pytest.mark.parametrize("batched", [True, False], ids=["batch route", "one by one"])
-def test_results_go_in_one_request_per_attempt_or_one_each_without_the_batch_method(rig: Rig, batched: bool) -> None:
+@pytest.mark.parametrize("sections", [3, 1], ids=["three results", "one result"])
+def test_an_attempts_results_go_in_one_batch_request_and_a_single_one_as_a_batch_of_one(
+    rig: Rig, sections: int
+) -> None:
     with FaultProxy(("127.0.0.1", rig.server.port), []) as proxy:
-        rig.sit(3, via=proxy.url)
-        connect = (lambda url: InvigilClient(url, timeout=0.3)) if batched else OneByOneClient
-        uploader = Uploader(lambda: open_database(rig.path), connect, now=rig.clock.now, backoff=FAST)
+        rig.sit(sections, via=proxy.url)
+        uploader = rig.uploader()
         report = uploader.drain_once()
         uploader.close()
-        paths = [request.split()[1] for _, request in proxy.applied]
-    results = f"/api/v1/attempts/{rig.login.attempt_id}/results"
-    assert paths == ([f"{results}/batch"] if batched else [results] * 3)
-    assert len(report.sent) == 3
-    assert list(rig.states().values()) == ["sent"] * 3
-    assert len(rig.server.result_keys(rig.login.attempt_id)) == 3
+        paths = [request.split()[1] for _, request in proxy.applied if "/results" in request]
+    assert paths == [f"/api/v1/attempts/{rig.login.attempt_id}/results/batch"]
+    assert sorted(key for key in report.sent if key in rig.states()) == sorted(rig.states())
+    assert list(rig.states().values()) == ["sent"] * sections
+    assert len(rig.server.result_keys(rig.login.attempt_id)) == sections
 
 
 # ---- draining with the next batch claimed while one is with the server ----------------------------------------
@@ -431,9 +391,27 @@ def test_a_stored_result_the_server_cannot_read_is_kept_for_staff_and_the_rest_s
     assert [rig.states()[key] for key in good] == ["sent"] * 3
 
 
-def test_a_batch_too_large_for_the_server_is_sent_one_by_one(rig: Rig) -> None:
+def test_a_batch_the_server_cannot_read_at_all_goes_again_as_batches_of_one(rig: Rig) -> None:
+    # A row whose JSON is not an envelope at all (some other version's, or a damaged row): the server cannot find
+    # its key, so it refuses the whole request with nothing stored. Sent alone, only that row is refused.
+    bad = rig.queue(1, body=lambda text: "[]")
+    good = rig.queue(2)
+    with FaultProxy(("127.0.0.1", rig.server.port)) as proxy:
+        rig.db.execute("UPDATE attempts SET server_url = ?", [proxy.url])
+        uploader = rig.uploader()
+        rig.drain(uploader, until_idle=True)
+        uploader.close()
+        paths = [request.split()[1].rsplit("/", 1)[1] for _, request in proxy.applied]
+    assert paths == ["batch"] * 4, "the whole batch, then each of its three alone"
+    [refused] = rig.outbox.needs_attention()
+    assert refused.idempotency_key == bad[0]
+    assert "not valid" in (refused.last_error or "")
+    assert sorted(rig.server.result_keys(rig.login.attempt_id)) == sorted(good)
+
+
+def test_a_batch_too_large_for_the_server_is_sent_as_batches_of_one(rig: Rig) -> None:
     # Five envelopes of 3 MB (spaces inside the JSON: the same envelopes) pass the server's 12.5 MB batch limit
-    # together, and fit its 4 MB limit for one result each.
+    # together, and fit it one at a time.
     keys = rig.queue(5, body=lambda text: text.replace('"final":false', '"final":' + " " * (3 * 2**20) + "false"))
     with FaultProxy(("127.0.0.1", rig.server.port)) as proxy:
         rig.db.execute("UPDATE attempts SET server_url = ?", [proxy.url])
@@ -441,6 +419,6 @@ def test_a_batch_too_large_for_the_server_is_sent_one_by_one(rig: Rig) -> None:
         rig.drain(uploader, until_idle=True)
         uploader.close()
         statuses = [(request.split()[1].rsplit("/", 1)[1], fault) for fault, request in proxy.applied]
-    assert statuses == [("batch", "pass")] + [("results", "pass")] * 5
+    assert statuses == [("batch", "pass")] * 6
     assert rig.outbox.needs_attention() == []
     assert sorted(rig.server.result_keys(rig.login.attempt_id)) == sorted(keys)

@@ -84,7 +84,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         lambda _server_url: client_for(args.upload_to, machine_id=None, timeout=5.0, ca_bundle=None),
         backoff=Backoff(base=0.05, cap=0.2, jitter="none"),
         idle_wait=0.5,
-        heartbeat_every=None,
     )
     controller = PlayerController(
         window=window,

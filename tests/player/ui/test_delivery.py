@@ -8,7 +8,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,7 @@ from player.offline_queue.uploader import Backoff, Uploader
 from player.ui.controller import ControllerSettings
 from player.ui.screens.finished import SAVED_HERE, SENT
 from sync.client import InvigilClient
-from sync.protocol import Checkpoint, Heartbeat, HeartbeatReply, ResultEnvelope, ResultReceipt
+from sync.protocol import BatchItemReceipt, Checkpoint
 from sync.server.models import Result
 from sync.server.store import Store
 from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory, start_items, wait_for_screen
@@ -63,14 +63,13 @@ class SwitchedClient:
     def _client(self) -> InvigilClient:
         return self._real if self._switch.up else self._dead
 
-    def submit_result(self, attempt_id: str, token: str, envelope: ResultEnvelope) -> ResultReceipt:
-        return self._client().submit_result(attempt_id, token, envelope)
+    def submit_result_bodies(
+        self, attempt_id: str, token: str, bodies: Sequence[tuple[str, str]]
+    ) -> list[BatchItemReceipt]:
+        return self._client().submit_result_bodies(attempt_id, token, bodies)
 
     def put_checkpoint(self, attempt_id: str, token: str, checkpoint: Checkpoint) -> None:
         self._client().put_checkpoint(attempt_id, token, checkpoint)
-
-    def heartbeat(self, attempt_id: str, token: str, beat: Heartbeat) -> HeartbeatReply:
-        return self._client().heartbeat(attempt_id, token, beat)
 
     def close(self) -> None:
         self._real.close()
@@ -91,7 +90,6 @@ def uploader(start_player: PlayerFactory, network: NetworkSwitch) -> Iterator[Up
         network.connect,
         backoff=Backoff(base=0.05, cap=0.2, jitter="none"),
         idle_wait=0.5,
-        heartbeat_every=None,
     )
     yield sender
     sender.stop()
