@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,6 @@ from sync.server.cli import Env, main
 from sync.server.settings import LoginLimits
 from tests.served import serving
 
-START_TIMEOUT_S = 30.0
 BACKSTOP = LoginLimits().per_address  # the real server runs with the default limits
 
 
@@ -42,21 +40,7 @@ def serve(db: Path, codes: list[str], *extra: str) -> Iterator[Served]:
     # uvicorn reads this when `serve` does not say otherwise: trusting everyone must not come in this way.
     env["FORWARDED_ALLOW_IPS"] = "*"
     with serving(db, *extra, env=env) as served:
-        url = served.api.rstrip("/")
-        wait_until_listening(url)
-        yield Served(url=url, codes=codes)
-
-
-def wait_until_listening(url: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            requests.get(f"{url}/openapi.json", timeout=5)
-            return
-        except requests.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+        yield Served(url=served.api.rstrip("/"), codes=codes)  # the banner comes once the socket listens
 
 
 @pytest.fixture
