@@ -130,7 +130,7 @@ SAMPLE = """
 import subprocess
 
 def make_noise(path):
-    subprocess.run(["frobnicate", "--loud", str(path)], check=True)
+    subprocess.run(['frobnicate', "--loud", str(path)], check=True)
     subprocess.run(["sox", "-n", str(path), "synth", "1", "sine", "440"], check=True)
 """
 
@@ -166,7 +166,7 @@ def test_a_package_missing_from_the_setup_list_fails_naming_the_package() -> Non
             'import shutil\nTOOLS = ("a-tool", "b-tool")\nmissing = [t for t in TOOLS if shutil.which(t) is None]\n',
             {"a-tool", "b-tool"},
         ),
-        ('import subprocess\ndef _run(*args):\n    subprocess.run(args)\n_run("c-tool", "-x")\n', {"c-tool"}),
+        ("import subprocess\ndef _run(*args):\n    subprocess.run(args)\n_run('c-tool', '-x')\n", {"c-tool"}),
         ('import subprocess\ncmd = ["nice", "-n", "10", "d-tool"]\nsubprocess.Popen(cmd)\n', {"nice", "d-tool"}),
         (
             'import subprocess\nsubprocess.run(["sh", "-c", f"e-tool | f-tool {x} && g-tool"])\n',
@@ -176,7 +176,7 @@ def test_a_package_missing_from_the_setup_list_fails_naming_the_package() -> Non
             'import subprocess, sys\nsubprocess.run([sys.executable, "-m", "x"])\nsubprocess.run("h-tool -q", shell=True)\n',
             {"h-tool"},
         ),
-        ('from subprocess import check_output as out\nout(["i-tool"])\nrunner.run("not-a-program")\n', {"i-tool"}),
+        ("from subprocess import check_output as out\nout(['i-tool'])\nrunner.run('not-a-program')\n", {"i-tool"}),
     ],
 )
 def test_python_calls_are_found(source: str, programs: set[str]) -> None:
@@ -201,7 +201,7 @@ for name in "${names[@]}"; do ((count++)); done
 [[ -n $(stat-tool -c %s f) ]] || printf '%s\n' "not-run | not-run-either" >&2
 "$root/bin/by-path" arg && /usr/bin/by-absolute-path
 python3 - <<'PY'
-import subprocess; subprocess.run(["in-heredoc"])
+import subprocess; subprocess.run(['in-heredoc'])
 PY
 echo "${#names[@]}" $# done-tool
 """
