@@ -6,8 +6,10 @@ import math
 import os
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -99,15 +101,43 @@ def make_player(qtbot: QtBot) -> Iterator[MakePlayer]:
         player.close()
 
 
+class _Heard:
+    """What `_heard` saw: the arguments of the first emission that passed the check."""
+
+    def __init__(self) -> None:
+        self.args: list[Any] | None = None
+
+
+@contextmanager
+def _heard(
+    qtbot: QtBot, signal: Any, *, timeout: int, check_params_cb: Callable[..., bool] | None = None
+) -> Iterator[_Heard]:
+    """Like `qtbot.waitSignal`, but never disconnects: it connects before the block and polls after it.
+
+    waitSignal disconnects inside the slot, at the moment playback ends, while FFmpeg's worker thread may be
+    destroying its renderer. That thread then holds a Qt connection mutex and waits for the GIL (PySide checks for
+    a Python override of a virtual of our QAudioOutput), while the GUI thread holds the GIL and waits for a mutex of
+    the same pool in QObject::disconnect: a deadlock seen twice in full runs. Connections made here live as long
+    as the player, which the fixture closes.
+    """
+    heard = _Heard()
+
+    def note(*args: Any) -> None:
+        if heard.args is None and (check_params_cb is None or check_params_cb(*args)):
+            heard.args = list(args)
+
+    signal.connect(note)
+    yield heard
+    qtbot.waitUntil(lambda: heard.args is not None, timeout=timeout)
+
+
 def _play_to_end(qtbot: QtBot, player: QtAudioPlayer, path: Path) -> None:
-    with qtbot.waitSignal(player.finished, timeout=TIMEOUT_MS):
+    with _heard(qtbot, player.finished, timeout=TIMEOUT_MS):
         player.play(path)
 
 
 def _play_until_heard(qtbot: QtBot, player: QtAudioPlayer, path: Path) -> None:
-    with qtbot.waitSignal(
-        player.progress, timeout=TIMEOUT_MS, check_params_cb=lambda position, _duration: position > 0
-    ):
+    with _heard(qtbot, player.progress, timeout=TIMEOUT_MS, check_params_cb=lambda position, _duration: position > 0):
         player.play(path)
 
 
@@ -143,10 +173,10 @@ def test_started_then_progress_as_qt_signals(
 ) -> None:
     player, _ = make_player(speakers)
 
-    with qtbot.waitSignal(player.started, timeout=TIMEOUT_MS):
+    with _heard(qtbot, player.started, timeout=TIMEOUT_MS):
         player.play(media["speech"])
     assert player.is_playing()
-    with qtbot.waitSignal(player.progress, timeout=TIMEOUT_MS, check_params_cb=lambda p, _d: p > 0):
+    with _heard(qtbot, player.progress, timeout=TIMEOUT_MS, check_params_cb=lambda p, _d: p > 0):
         pass
     assert player.position_ms() > 0
 
@@ -156,7 +186,7 @@ def test_no_output_device_refuses_to_play_and_says_so(
 ) -> None:
     player, recorder = make_player(FixedOutputDevices([]))
 
-    with qtbot.waitSignal(player.failed, timeout=TIMEOUT_MS) as blocker:
+    with _heard(qtbot, player.failed, timeout=TIMEOUT_MS) as blocker:
         player.play(media["speech"])
 
     assert blocker.args == [NO_DEVICE_MESSAGE]
@@ -188,7 +218,7 @@ def test_a_missing_file_is_reported_by_name(
     player, recorder = make_player(speakers)
     missing = tmp_path / "item-3-dialogue.ogg"
 
-    with qtbot.waitSignal(player.failed, timeout=TIMEOUT_MS) as blocker:
+    with _heard(qtbot, player.failed, timeout=TIMEOUT_MS) as blocker:
         player.play(missing)
 
     (message,) = blocker.args
@@ -205,7 +235,7 @@ def test_a_corrupt_file_is_reported_as_damaged_and_never_starts(
 ) -> None:
     player, recorder = make_player(speakers)
 
-    with qtbot.waitSignal(player.failed, timeout=TIMEOUT_MS) as blocker:
+    with _heard(qtbot, player.failed, timeout=TIMEOUT_MS) as blocker:
         player.play(media["corrupt"])
 
     (message,) = blocker.args
@@ -225,7 +255,7 @@ def test_a_file_repaired_after_failing_plays(
     player, recorder = make_player(speakers)
     path = tmp_path / "item.ogg"
     path.write_bytes(media["corrupt"].read_bytes())
-    with qtbot.waitSignal(player.failed, timeout=TIMEOUT_MS):
+    with _heard(qtbot, player.failed, timeout=TIMEOUT_MS):
         player.play(path)
 
     path.write_bytes(media["speech"].read_bytes())
@@ -278,7 +308,7 @@ def test_speakers_unplugged_mid_play_are_reported_and_try_again_works(
     player, recorder = make_player(speakers)
     _play_until_heard(qtbot, player, media["speech"])
 
-    with qtbot.waitSignal(player.failed, timeout=TIMEOUT_MS) as blocker:
+    with _heard(qtbot, player.failed, timeout=TIMEOUT_MS) as blocker:
         speakers.set_available([])
 
     assert blocker.args == [DEVICE_LOST_MESSAGE]
