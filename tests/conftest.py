@@ -5,8 +5,14 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from tests.tlsserver import School, TlsFiles
 
 # pytest-qt aborts on a machine with no display unless this is set before Qt loads.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -64,3 +70,20 @@ def _collect_after_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
     else:
         gc.collect(1)
         _Collections.young_only_since_full = True
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A school's own CA and a server certificate for 127.0.0.1 it signed (made once per run)."""
+    from tests.tlsserver import make_tls_files
+
+    return make_tls_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def tls_school(app: FastAPI, tls_files: TlsFiles) -> Iterator[School]:
+    """The real app (the test's `app`) over TLS with `tls_files`, as at a school whose filter re-signs TLS."""
+    from tests.tlsserver import school_over_tls
+
+    with school_over_tls(app, tls_files) as school:
+        yield school

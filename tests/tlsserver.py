@@ -157,3 +157,19 @@ def serve_tls(app: Any, files: TlsFiles) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@dataclass
+class School:
+    """A school's server behind its web filter: the real app over TLS signed by the school's own CA."""
+
+    url: str
+    seen: RequestLog
+
+
+@contextmanager
+def school_over_tls(app: Any, files: TlsFiles) -> Iterator[School]:
+    """The app served over TLS with `files` until the block ends, every request recorded."""
+    seen = RequestLog(app)
+    with serve_tls(seen, files) as url:
+        yield School(url, seen)

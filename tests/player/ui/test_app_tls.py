@@ -9,11 +9,9 @@ import json
 import logging
 import signal
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -22,29 +20,11 @@ from player.ui.console import ConsoleWindow
 from player.ui.window import MainWindow
 from tests.player.ui.conftest import TIMEOUT_MS
 from tests.sync.server.conftest import Demo, DemoTemplate
-from tests.tlsserver import RequestLog, TlsFiles, make_tls_files, serve_tls
+from tests.tlsserver import School, TlsFiles
 
 MACHINE = "room9-pc04"
 UNTRUSTED = "this computer does not trust the server's certificate"
 WHAT_TO_DO = "ask IT to set ca_bundle in this computer's Invigil config file"
-
-
-@dataclass
-class School:
-    url: str
-    seen: RequestLog
-
-
-@pytest.fixture(scope="session")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
-    return make_tls_files(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture
-def school(app: FastAPI, tls_files: TlsFiles) -> Iterator[School]:
-    seen = RequestLog(app)
-    with serve_tls(seen, tls_files) as url:
-        yield School(url, seen)
 
 
 def write_config(folder: Path, *, server_url: str, ca_bundle: Path | None) -> Path:
@@ -116,13 +96,13 @@ def open_console_and_sign_in(qtbot: QtBot, window: MainWindow, staff: dict[str, 
 def test_with_ca_bundle_the_student_and_the_staff_console_sign_in_and_name_this_machine(
     qtbot: QtBot,
     run_app: Callable[[Path], MainWindow],
-    school: School,
+    tls_school: School,
     tls_files: TlsFiles,
     demo: Demo,
     demo_template: DemoTemplate,
     tmp_path: Path,
 ) -> None:
-    window = run_app(write_config(tmp_path, server_url=school.url, ca_bundle=tls_files.ca_cert))
+    window = run_app(write_config(tmp_path, server_url=tls_school.url, ca_bundle=tls_files.ca_cert))
 
     window.access_code.code_edit.setText(demo.codes[0])
     window.access_code.start_button.click()
@@ -133,20 +113,20 @@ def test_with_ca_bundle_the_student_and_the_staff_console_sign_in_and_name_this_
     qtbot.waitUntil(lambda: console.session is not None, timeout=TIMEOUT_MS)
     assert console.who.text() == "Signed in as Demo Admin"
 
-    assert [r.machine() for r in school.seen.to("/api/v1/login")] == [MACHINE]
-    assert [r.machine() for r in school.seen.to("/api/v1/staff/login")] == [MACHINE]
-    assert {r.machine() for r in school.seen.requests} == {MACHINE}, "every request names the machine"
+    assert [r.machine() for r in tls_school.seen.to("/api/v1/login")] == [MACHINE]
+    assert [r.machine() for r in tls_school.seen.to("/api/v1/staff/login")] == [MACHINE]
+    assert {r.machine() for r in tls_school.seen.requests} == {MACHINE}, "every request names the machine"
 
 
 def test_without_ca_bundle_the_student_and_the_console_show_what_is_wrong_and_what_to_set(
     qtbot: QtBot,
     run_app: Callable[[Path], MainWindow],
-    school: School,
+    tls_school: School,
     demo: Demo,
     demo_template: DemoTemplate,
     tmp_path: Path,
 ) -> None:
-    window = run_app(write_config(tmp_path, server_url=school.url, ca_bundle=None))
+    window = run_app(write_config(tmp_path, server_url=tls_school.url, ca_bundle=None))
 
     window.access_code.code_edit.setText(demo.codes[0])
     window.access_code.start_button.click()
@@ -158,7 +138,7 @@ def test_without_ca_bundle_the_student_and_the_console_show_what_is_wrong_and_wh
     console = open_console_and_sign_in(qtbot, window, demo_template.data["staff"])
     message = console.signin.message
     qtbot.waitUntil(lambda: message.isVisible() and UNTRUSTED in message.text(), timeout=TIMEOUT_MS)
-    assert message.text().startswith(f"Cannot reach the server at {school.url}: ")
+    assert message.text().startswith(f"Cannot reach the server at {tls_school.url}: ")
     assert WHAT_TO_DO in message.text()
     assert console.session is None
-    assert school.seen.requests == [], "nothing reached the server over a connection the player did not trust"
+    assert tls_school.seen.requests == [], "nothing reached the server over a connection the player did not trust"
