@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
 
+from sync.protocol import ErrorBody
 from sync.server.app import create_app
 from sync.server.settings import LoginLimits, ServerSettings
 from sync.server.store import Store
@@ -33,6 +36,23 @@ class World:
     """By kind: "none", "student" (Ada's attempt token), "staff" (the demo admin's)."""
     access_code: str
     """Ada's, signed in on machine pc-fuzz."""
+
+
+def checked_reply(send: Callable[[], Any], what: str) -> Any:
+    """`send()`'s reply, checked as every fuzz test checks it: no 5xx, and a refusal is an ErrorBody. An exception
+    out of the app (a 500 to a real client) carries a note saying which request raised it."""
+    try:
+        reply = send()
+    except Exception as exc:
+        exc.add_note(f"The app raised (a 500 to the client) on: {what}")
+        raise
+    assert reply.status_code < 500, f"{what} -> {reply.status_code} {reply.text[:300]}"
+    if reply.status_code >= 400:
+        try:
+            ErrorBody.model_validate_json(reply.content)
+        except ValueError:
+            pytest.fail(f"{what} -> {reply.status_code}, not an ErrorBody: {reply.text[:300]}")
+    return reply
 
 
 def server_settings(path: Path, key: bytes) -> ServerSettings:

@@ -24,12 +24,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from sync.protocol import ErrorBody
 from tests.sync.server.conftest import API, START, DemoTemplate, bearer
 from tests.sync.server.fuzzing import (
     MEGABYTE,
     World,
     build_world,
+    checked_reply,
     hostile_values,
     leaf_paths,
     open_app,
@@ -225,18 +225,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, demo_template: DemoTemplate,
 
 def send(client: TestClient, method: str, path: str, body: Any, headers: dict[str, str], what: str) -> Any:
     """The reply, checked: no 5xx, a refusal is an ErrorBody; an exception out of the app says which request."""
-    try:
-        reply = client.request(method, API + path, content=as_json(body), headers=headers | JSON)
-    except Exception as exc:
-        exc.add_note(f"The app raised (a 500 to the client) on: {what}")
-        raise
-    assert reply.status_code < 500, f"{what} -> {reply.status_code} {reply.text[:300]}"
-    if reply.status_code >= 400:
-        try:
-            ErrorBody.model_validate_json(reply.content)
-        except ValueError:
-            pytest.fail(f"{what} -> {reply.status_code}, not an ErrorBody: {reply.text[:300]}")
-    return reply
+    return checked_reply(
+        lambda: client.request(method, API + path, content=as_json(body), headers=headers | JSON), what
+    )
 
 
 def _use_the_attempt(client: TestClient, world: World, *, after: str) -> None:
