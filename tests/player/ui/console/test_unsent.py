@@ -84,7 +84,7 @@ def test_the_list_is_staff_only_and_a_saved_code_reaches_the_server_once(
     assert resultcode.decode(copied, result_secret=local.login.result_secret) == local.envelope
     assert "is on the clipboard" in view.message.text()
 
-    codes = console.window.result_codes
+    codes = console.window.code_entry
     console.window.home.setCurrentWidget(codes)
     codes.load_file(usb / "alan.txt")
     qtbot.waitUntil(lambda: codes.last_receipt is not None, timeout=TIMEOUT_MS)
