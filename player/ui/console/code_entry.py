@@ -10,8 +10,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
 
 from player.ui.console.sittings import ClientFactory, guarded
-from player.ui.screens.common import button, label, set_message
 from player.ui.tasks import Report, TaskRunner
+from player.ui.widgets import button, label, set_message
 from sync import resultcode
 from sync import staff_protocol as sp
 

@@ -9,8 +9,8 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QVBoxLayout, QWidget
 
-from player.ui.console.common import ChooseSavePath, ask_save_path, choice_table, table_texts, update_row
-from player.ui.screens.common import button, label, set_message
+from player.ui.console.tables import choice_table, table_texts, update_row
+from player.ui.widgets import ChooseSavePath, ask_save_path, button, label, set_message
 from player.unsent_results import NoResultCode, UnsentResult
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QTabWidget, QVBoxLayo
 from player.config import PlayerConfig
 from player.credentials import TokenStore
 from player.ui.console.code_entry import CodeEntryView
-from player.ui.console.common import ChooseSavePath, ask_save_path
 from player.ui.console.idle import IdleLock
 from player.ui.console.incidents import IncidentsView
 from player.ui.console.log import SittingLogView
@@ -33,8 +32,8 @@ from player.ui.console.sittings import (
 )
 from player.ui.console.slips import ConfirmPrint, SlipsView, ask_print
 from player.ui.console.unsent import LocalResults, UnsentResultsView
-from player.ui.screens.common import button, label
 from player.ui.tasks import TaskRunner
+from player.ui.widgets import ChooseSavePath, ask_save_path, button, label
 
 log = logging.getLogger(__name__)
 

@@ -4,16 +4,15 @@ the computer back to an empty screen."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPlainTextEdit, QWidget
 
-from player.ui.screens.common import button, centred_column, label, set_message
+from player.ui.widgets import ChooseSavePath, ask_save_path, button, centred_column, label, set_message
 
 if TYPE_CHECKING:
     # Types only: the finished screen is built before anyone finishes; player.unsent_results loads the wire types.
@@ -27,14 +26,6 @@ CODE_HINT = (
     "If this computer cannot reach the server, your invigilator can copy the result code below, "
     "or save it to a file, and send it from another computer."
 )
-
-ChooseSavePath = Callable[[QWidget, str], Path | None]
-"""(parent, suggested file name) -> where to save, or None when cancelled."""
-
-
-def ask_save_path(parent: QWidget, suggested: str) -> Path | None:
-    name, _ = QFileDialog.getSaveFileName(parent, "Save the result code", suggested, "Result codes (*.txt)")
-    return Path(name) if name else None
 
 
 @dataclass(frozen=True)
