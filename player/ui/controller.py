@@ -1,9 +1,11 @@
-"""The flow between screens: owns the session, journal, client and audio player; the screens only show and emit."""
+"""The flow between screens: the session, the journal and the screens in step; the screens only show and emit.
+
+Signing in (player.signin), heartbeats and instructions (player.supervision) and an item's recording
+(player.ui.item_audio) each live in their own module; player.ui.assembly builds this controller."""
 
 from __future__ import annotations
 
 import logging
-import math
 import re
 import time
 from collections.abc import Callable
@@ -16,54 +18,25 @@ from PySide6.QtCore import QObject, QTimer
 
 from player.offline_queue.journal import JournalError
 from player.session import Clock, Phase, SectionEnded, SittingSession, SystemClock, TimeWarning
+from player.signin import CHECKING, ENTER_AGAIN, SignedIn, cached_media, downloading_text, login_failure_text, sign_in
+from player.supervision import ENDED_BY_INVIGILATOR, MOVED, Supervision, added_time_text
+from player.ui.item_audio import ItemAudio, audio_of
 from player.ui.tasks import Report, TaskRunner
 from player.ui.window import MainWindow
 
 if TYPE_CHECKING:
-    # Types only: this module is imported before the first paint, and requests, pydantic (the wire types),
-    # sqlite-utils and QtMultimedia together take most of a second to import. The methods that need them at
-    # run time import them where they run, after start-up.
+    # Types only: requests, pydantic (the wire types), sqlite-utils and QtMultimedia together take most of a
+    # second to import; the methods that need them at run time import them where they run.
     from player.audio.qt import QtAudioPlayer
     from player.offline_queue.journal import Journal, StoredAttempt
     from sync.client import InvigilClient
     from sync.mediacache import MediaCache
-    from sync.protocol import (
-        AnswerValue,
-        DeliveryItem,
-        DeliverySection,
-        Heartbeat,
-        HeartbeatReply,
-        Instruction,
-        LoginResponse,
-        ResultEnvelope,
-    )
+    from sync.protocol import AnswerValue, DeliverySection, HeartbeatReply, Instruction, LoginResponse, ResultEnvelope
 
 log = logging.getLogger(__name__)
 
-UNEXPECTED = "Something went wrong on this computer ({what}). Tell your invigilator."
-ENTER_AGAIN = "Type your access code again to continue your test where you left off."
 TIME_UP = "Time is up for the section {title}. Your answers to it are saved."
-ENDED_BY_INVIGILATOR = "Your invigilator ended the section {title}. Your answers to it are saved."
-MOVED = (
-    "Your invigilator moved this test to another computer. "
-    "Go to the computer your invigilator gives you and type your access code there."
-)
 NO_CONSOLE = "The staff console is not available in this build. Ask IT for the Invigil build with the staff console."
-PAUSE_CUT_PLAY = "Stopped by the pause. This play is not counted: play it again when you are ready."
-CHECKING = "Checking your code…"
-NOT_HEARD = "Not heard. This play is not counted: choose Try again when the sound works."
-
-
-def downloading_text(done: int, total: int) -> str:
-    return f"Downloading the test: {done} of {total} file{'s' if total != 1 else ''}"
-
-
-def added_time_text(seconds: int) -> str:
-    minutes, rest = divmod(max(0, seconds), 60)
-    parts = [f"{minutes} minute{'s' if minutes != 1 else ''}"] if minutes else []
-    if rest or not parts:
-        parts.append(f"{rest} second{'s' if rest != 1 else ''}")
-    return f"Your invigilator added {' and '.join(parts)}."
 
 
 def _slug(text: str) -> str:
@@ -78,7 +51,7 @@ class ControllerSettings:
     typing_commit_every: float = 2.0
     heartbeat_every: float | None = 5.0
     """Seconds between heartbeats while a sitting is open, by the controller's clock (None: none; tests then call
-    heartbeat_now). app.py sets it from the config's heartbeat_interval_seconds."""
+    heartbeat_now). The assembly sets it from the config's heartbeat_interval_seconds."""
     delivery_poll_ms: int = 1000
     """How often the finished screen looks whether its results have reached the server."""
     result_codes_after: float = 10.0
@@ -94,20 +67,12 @@ def warning_text(warning: TimeWarning) -> str:
 
 @dataclass(frozen=True)
 class SittingParts:
-    """What a sitting needs beyond the access-code screen. app.py builds them after the first paint (with the
-    window's other screens), so a student sees the access-code screen without waiting for them."""
+    """What a sitting needs beyond the access-code screen, built (with the window's other screens) at start()
+    or the first access code, whichever comes first: the access-code screen does not wait for them."""
 
     journal: Journal
     media_cache: MediaCache
     player: QtAudioPlayer
-
-
-def _audio(item: DeliveryItem) -> str | None:
-    return next((ref.sha256 for ref in item.media if ref.role == "audio"), None)
-
-
-def _image(item: DeliveryItem) -> str | None:
-    return next((ref.sha256 for ref in item.media if ref.role == "image"), None)
 
 
 class PlayerController(QObject):
@@ -120,23 +85,13 @@ class PlayerController(QObject):
         make_client: Callable[[], InvigilClient],
         tasks: TaskRunner,
         settings: ControllerSettings,
-        journal: Journal | None = None,
-        media_cache: MediaCache | None = None,
-        player: QtAudioPlayer | None = None,
-        build_parts: Callable[[], SittingParts] | None = None,
+        build_parts: Callable[[], SittingParts],
         clock: Clock | None = None,
         today: Callable[[], datetime] = datetime.now,
-        wake_uploader: Callable[[], None] | None = None,
-        open_staff_console: Callable[[], None] | None = None,
     ) -> None:
-        """Either the parts (journal, media_cache, player, with a window that has its sitting screens), or
-        `build_parts`, called once by `ensure_ready()`: on start() or the first access code, whichever comes
-        first."""
+        """`build_parts` is called once, by ensure_ready(): on start() or the first access code."""
         super().__init__(window)
         self.window = window
-        given = [part for part in (journal, media_cache, player) if part is not None]
-        if len(given) != (0 if build_parts is not None else 3):
-            raise ValueError("PlayerController needs journal, media_cache and player, or build_parts instead")
         self._build_parts = build_parts
         self._ready = False
         self._started = False
@@ -149,17 +104,14 @@ class PlayerController(QObject):
         self._login: LoginResponse | None = None
         self._media: dict[str, Path] = {}
         self._sound_checked = False
-        self._playing_item: str | None = None
-        self.wake_uploader = wake_uploader
+        self.wake_uploader: Callable[[], None] | None = None
         """The uploader's wake(): called after every section end so its envelope leaves at once."""
-        self.open_staff_console = open_staff_console
+        self.open_staff_console: Callable[[], None] | None = None
         """What "Staff sign in" calls (None: this build has no staff console)."""
         self._held = False
         """Paused by the invigilator (as opposed to the pause while a student reads instructions)."""
-        self._applied: set[str] = set()
         self._finished_at = 0.0
         """When the finished screen appeared (self._clock's monotonic seconds)."""
-        self._beat_in_flight = False
         self._closed = False
         self._timer = QTimer(self)
         self._timer.setInterval(settings.tick_interval_ms)
@@ -169,31 +121,33 @@ class PlayerController(QObject):
         self._beat_timer = QTimer(self)
         self._beat_timer.setInterval(settings.tick_interval_ms)
         self._beat_timer.timeout.connect(self.beat_if_due)
-        self._last_beat_at = 0.0
-        """When the last heartbeat was sent (self._clock's monotonic seconds)."""
         self._delivery_timer = QTimer(self)
         self._delivery_timer.setInterval(settings.delivery_poll_ms)
         self._delivery_timer.timeout.connect(self.refresh_delivery)
         window.access_code.submitted.connect(self._on_code)
         window.access_code.staff_requested.connect(self._on_staff_requested)
         window.on_close.append(self.shutdown)
-        if journal is not None and media_cache is not None and player is not None:
-            self._attach(SittingParts(journal=journal, media_cache=media_cache, player=player))
 
     def ensure_ready(self) -> None:
-        """Build the parts (if they were deferred) and connect the sitting screens; idempotent."""
-        if self._ready or self._build_parts is None:
+        """Build the parts and connect the sitting screens; idempotent."""
+        if self._ready:
             return
         started = time.perf_counter()
-        self._attach(self._build_parts())
-        log.info("Sitting parts ready in %.0f ms", (time.perf_counter() - started) * 1000)
-
-    def _attach(self, parts: SittingParts) -> None:
-        self._journal = parts.journal
-        self._cache = parts.media_cache
-        self._player = parts.player
+        parts = self._build_parts()
+        self._journal, self._cache = parts.journal, parts.media_cache
+        self._audio = ItemAudio(
+            parts.player, self.window.item, session=lambda: self.session, media_path=self._media_path
+        )
+        self._supervision = Supervision(
+            parts.journal,
+            make_client=self._make_client,
+            clock=self._clock,
+            every=self._settings.heartbeat_every,
+            machine_id=self._settings.machine_id,
+        )
         self._ready = True
         self._connect()
+        log.info("Sitting parts ready in %.0f ms", (time.perf_counter() - started) * 1000)
 
     def _connect(self) -> None:
         w = self.window
@@ -213,16 +167,12 @@ class PlayerController(QObject):
         w.review.back.connect(self._show_item)
         w.review.end_confirmed.connect(self._on_end_confirmed)
         w.finished.done.connect(self.reset)
-        self._player.started.connect(self._on_audio_started)
-        self._player.progress.connect(self._on_audio_progress)
-        self._player.finished.connect(self._on_audio_finished)
-        self._player.failed.connect(self._on_audio_failed)
 
     # ---- start, login, confirm -------------------------------------------------------------------
 
     def start(self) -> None:
-        """Resume an attempt still open on this machine, or wait for an access code. Once: app.py calls it
-        after the first paint, and an access code typed before that calls it first."""
+        """Resume an attempt still open on this machine, or wait for an access code. Once: the assembly's caller
+        calls it after the first paint, and an access code typed before that calls it first."""
         if self._started:
             return
         self._started = True
@@ -232,7 +182,7 @@ class PlayerController(QObject):
             self.reset()
             return
         log.info("Resuming attempt %s open on this computer", attempt.attempt_id)
-        media = self._cached_media(attempt.login)
+        media = cached_media(attempt.login, self._cache)
         if media is None:
             # Something is missing or damaged: a new login fetches it again, and the journal keeps the progress.
             self.reset()
@@ -242,19 +192,6 @@ class PlayerController(QObject):
         self._sound_checked = True
         self._begin_session(attempt)
 
-    def _cached_media(self, login: LoginResponse) -> dict[str, Path] | None:
-        paths: dict[str, Path] = {}
-        for section in login.assessment.sections:
-            for item in section.items:
-                for ref in item.media:
-                    if not self._cache.has_valid(ref):
-                        log.warning(
-                            "Media %s (%s) is not in the cache; asking for the code again", ref.sha256, ref.filename
-                        )
-                        return None
-                    paths[ref.sha256] = self._cache.path_for(ref.sha256)
-        return paths
-
     def _on_code(self, code: str) -> None:
         if not self._started:
             # Typed before the resume check ran: that check comes first (an open attempt resumes instead).
@@ -263,13 +200,10 @@ class PlayerController(QObject):
                 return
             self.window.access_code.code_edit.setText(code)
         self.window.access_code.set_busy(CHECKING)
-        cache = self._cache
+        make_client, cache = self._make_client, self._cache
 
-        def work(report: Report) -> tuple[LoginResponse, dict[str, Path]]:
-            # A client per task: a requests session is not shared between threads.
-            with self._make_client() as client:
-                login = client.login(code)
-                return login, client.fetch_all_media(login, cache, progress=report)
+        def work(report: Report) -> SignedIn:
+            return sign_in(make_client, code, cache, progress=report)
 
         self._tasks.run_reporting(
             work, on_progress=self._on_download_progress, on_done=self._on_logged_in, on_error=self._on_login_failed
@@ -281,18 +215,11 @@ class PlayerController(QObject):
             self.window.access_code.set_busy(downloading_text(done, total))
 
     def _on_login_failed(self, exc: Exception) -> None:
-        from sync.client import ClientError
+        self.window.access_code.show_error(login_failure_text(exc))
 
-        if isinstance(exc, ClientError):
-            message = str(exc)
-        else:
-            log.error("Login failed unexpectedly", exc_info=exc)
-            message = UNEXPECTED.format(what=type(exc).__name__)
-        self.window.access_code.show_error(message)
-
-    def _on_logged_in(self, result: tuple[LoginResponse, dict[str, Path]]) -> None:
-        self._login, self._media = result
-        login = self._login
+    def _on_logged_in(self, signed_in: SignedIn) -> None:
+        login = signed_in.login
+        self._login, self._media = login, signed_in.media
         self.window.confirm.show_student(
             student=login.student, assessment=login.assessment.title, sitting=login.sitting_name, today=self._today()
         )
@@ -333,7 +260,7 @@ class PlayerController(QObject):
 
     def _on_instructions_done(self) -> None:
         assert self._login is not None
-        has_audio = any(_audio(i) for s in self._login.assessment.sections for i in s.items)
+        has_audio = any(audio_of(i) for s in self._login.assessment.sections for i in s.items)
         if has_audio and not self._sound_checked:
             self.window.show_screen(self.window.sound_check)
             self.window.sound_check.begin()
@@ -361,9 +288,8 @@ class PlayerController(QObject):
             checkpoint_every=self._settings.checkpoint_every,
             typing_commit_every=self._settings.typing_commit_every,
         )
-        self._applied = set(self._journal.applied_instructions(attempt.attempt_id))
+        self._supervision.begin(attempt.attempt_id)
         if self._settings.heartbeat_every is not None:
-            self._last_beat_at = self._clock.monotonic()
             self._beat_timer.start()
         if self.session.phase is Phase.FINISHED:
             self._show_finished()
@@ -389,7 +315,7 @@ class PlayerController(QObject):
         session = self.session
         assert session is not None
         item = session.item
-        image = _image(item)
+        image = next((ref.sha256 for ref in item.media if ref.role == "image"), None)
         from player.ui.screens.item import ItemView  # with the item screen, after the first paint
 
         view = ItemView(
@@ -400,7 +326,7 @@ class PlayerController(QObject):
             answer=session.answer(item.id),
             flagged=session.is_flagged(item.id),
             image=self._media_path(image) if image else None,
-            has_audio=_audio(item) is not None,
+            has_audio=audio_of(item) is not None,
             is_last=session.item_index + 1 == len(session.section.items),
         )
         self.window.item.show_item(view)
@@ -408,19 +334,18 @@ class PlayerController(QObject):
         self.window.show_screen(self.window.item)
         self.window.item.answer.setFocus() if self.window.item.answer is not None else None
         if view.has_audio and not self._held:
-            self._play_current(autoplay=True)
+            self._audio.play(autoplay=True)
 
     def _media_path(self, sha256: str) -> Path:
         return self._media.get(sha256) or self._cache.path_for(sha256)
 
-    def _leave_item(self) -> None:
-        self._playing_item = None
-        self._player.stop()
+    def _on_replay(self) -> None:
+        self._audio.play(autoplay=False)
 
     def go_next(self) -> None:
         if self.session is None or self.session.phase is not Phase.ANSWERING:
             return
-        self._leave_item()
+        self._audio.stop()
         if self.session.go_next():
             self._show_item()
         else:
@@ -429,7 +354,7 @@ class PlayerController(QObject):
     def go_previous(self) -> None:
         if self.session is None or self.session.phase is not Phase.ANSWERING:
             return
-        self._leave_item()
+        self._audio.stop()
         if self.session.go_previous():
             self._show_item()
 
@@ -455,86 +380,13 @@ class PlayerController(QObject):
         value = session.answer(item_id)
         self.window.item.set_saved(session.is_saved(item_id), answered=bool(value))
 
-    # ---- audio -----------------------------------------------------------------------------------
-
-    def _play_current(self, *, autoplay: bool) -> None:
-        session = self.session
-        assert session is not None
-        item = session.item
-        bar = self.window.item.audio
-        sha = _audio(item)
-        if bar is None or sha is None:
-            return
-        path = self._media_path(sha)
-        if not path.is_file():
-            # Not counted as a play: the student never heard it.
-            log.error("Audio for item %s is missing: %s", item.id, path)
-            bar.show_error(f"This recording is missing from this computer ({path.name}). Tell your invigilator.")
-            bar.set_plays_left(session.plays_left(item))
-            return
-        if not session.start_play():
-            bar.set_state("You have used all the plays of this recording." if autoplay else "No plays left.")
-            bar.set_plays_left(0)
-            return
-        bar.show_error("")
-        self._playing_item = item.id
-        bar.set_plays_left(session.plays_left(item), playing=True)
-        bar.set_state("Playing…")
-        self._player.play(path)
-
-    def _on_replay(self) -> None:
-        self._play_current(autoplay=False)
-
-    def _current_bar_for_playing(self) -> object | None:
-        if self.session is None or self.session.phase is not Phase.ANSWERING or self._playing_item is None:
-            return None
-        if self.session.item.id != self._playing_item:
-            return None
-        return self.window.item.audio
-
-    def _on_audio_started(self) -> None:
-        if (bar := self.window.item.audio) is not None and self._current_bar_for_playing() is not None:
-            bar.set_state("Playing…")
-
-    def _on_audio_progress(self, position: int, duration: int) -> None:
-        if (bar := self.window.item.audio) is not None and self._current_bar_for_playing() is not None:
-            bar.set_progress(position, duration)
-
-    def _on_audio_finished(self) -> None:
-        if (bar := self.window.item.audio) is not None and self._current_bar_for_playing() is not None:
-            assert self.session is not None
-            self._playing_item = None
-            left = self.session.plays_left(self.session.item)
-            bar.set_state("Finished." if left != 0 else "Finished. You have used all the plays of this recording.")
-            bar.set_plays_left(left)
-
-    def _on_audio_failed(self, message: str) -> None:
-        from player.audio.player import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
-
-        if (bar := self.window.item.audio) is not None and self._current_bar_for_playing() is not None:
-            assert self.session is not None
-            # QtAudioPlayer has logged the file and cause; the student sees the sentence.
-            item_id = self._playing_item
-            self._playing_item = None
-            if message in (NO_DEVICE_MESSAGE, DEVICE_LOST_MESSAGE):
-                # Counted but not heard: the student gets this play back through Try again.
-                log.warning("Play of item %s cut off by an audio device problem; it is given back", item_id)
-                if item_id is not None:
-                    self.session.refund_play(item_id)
-                bar.show_error(message, can_retry=True)
-                bar.set_state(NOT_HEARD)
-            else:
-                bar.show_error(message)
-                bar.set_state("Not played.")
-            bar.set_plays_left(self.session.plays_left(self.session.item))
-
     # ---- review, ending, time ----------------------------------------------------------------------
 
     def show_review(self) -> None:
         session = self.session
         if session is None or session.phase is not Phase.ANSWERING:
             return
-        self._leave_item()
+        self._audio.stop()
         self.window.review.show_entries(session.review(), last_section=session.is_last_section())
         self.window.show_screen(self.window.review)
         self.window.review.entries.setFocus()
@@ -567,7 +419,7 @@ class PlayerController(QObject):
     def _after_section(self, ended: SectionEnded, *, notice: str | None = None) -> None:
         session = self.session
         assert session is not None
-        self._leave_item()
+        self._audio.stop()
         self.window.item.clear()
         # The envelope is in the outbox (same transaction as the section end): send it now, without waiting.
         if self.wake_uploader is not None:
@@ -584,6 +436,8 @@ class PlayerController(QObject):
     def _section_title(self, section_id: str) -> str:
         assert self._login is not None
         return next((s.title for s in self._login.assessment.sections if s.id == section_id), section_id)
+
+    # ---- the finished screen: delivery state and result codes ------------------------------------------
 
     def _show_finished(self, *, timed_out: bool = False) -> None:
         # The screen stays until someone chooses Finished: never on a timer, so an invigilator can still copy
@@ -658,32 +512,22 @@ class PlayerController(QObject):
         title = self._section_title(first)
         return f"Section {number} of {len(sections)}: {title}" if number else f"Section {title}"
 
-    # ---- supervision: heartbeats and the invigilator's instructions -------------------------------------
+    # ---- supervision: heartbeats and the invigilator's instructions (what to send and apply: supervision.py) ---
 
     def beat_if_due(self) -> bool:
         """Send a heartbeat if heartbeat_every seconds have passed since the last one (what the beat timer calls)."""
-        every = self._settings.heartbeat_every
-        if every is None or self._clock.monotonic() - self._last_beat_at < every:
-            return False
-        return self.heartbeat_now()
+        return self._ready and self._supervision.is_due() and self.heartbeat_now()
 
     def heartbeat_now(self) -> bool:
         """Send where the sitting is now (off the GUI thread); False when no sitting is open or a heartbeat is still
         on its way."""
         session = self.session
-        if session is None or self._beat_in_flight or self._closed:
+        if session is None or self._closed:
             return False
-        self._last_beat_at = self._clock.monotonic()
+        work = self._supervision.beat(session, paused=self._held)
+        if work is None:
+            return False
         attempt_id = session.attempt_id
-        beat = self._heartbeat(session)
-        token = self._journal.attempt(attempt_id).attempt_token
-        make_client = self._make_client
-
-        def work() -> HeartbeatReply:
-            with make_client() as client:
-                return client.heartbeat(attempt_id, token, beat)
-
-        self._beat_in_flight = True
         self._tasks.run(
             work,
             on_done=lambda reply: self._on_beat_reply(attempt_id, reply),
@@ -691,29 +535,13 @@ class PlayerController(QObject):
         )
         return True
 
-    def _heartbeat(self, session: SittingSession) -> Heartbeat:
-        from sync.protocol import Heartbeat
-
-        depth = self._journal.outbox().depth()
-        if session.phase is Phase.FINISHED:
-            return Heartbeat(finished=True, outbox_depth=depth, machine_id=self._settings.machine_id)
-        section = session.section
-        return Heartbeat(
-            section_id=section.id,
-            section_title=section.title[:200],
-            item_id=session.item.id,
-            item_index=session.item_index + 1,
-            item_count=len(section.items),
-            remaining_seconds=math.ceil(session.remaining_seconds()),
-            paused=self._held,
-            outbox_depth=depth,
-            machine_id=self._settings.machine_id,
-        )
+    def _is_current(self, attempt_id: str) -> bool:
+        return not self._closed and self.session is not None and self.session.attempt_id == attempt_id
 
     def _on_beat_reply(self, attempt_id: str, reply: HeartbeatReply) -> None:
-        self._beat_in_flight = False
+        self._supervision.replied()
         for instruction in reply.instructions:
-            if self._closed or self.session is None or self.session.attempt_id != attempt_id:
+            if not self._is_current(attempt_id):
                 log.info(
                     "Instruction %s for %s arrived after that sitting left this screen", instruction.id, attempt_id
                 )
@@ -721,35 +549,18 @@ class PlayerController(QObject):
             self.apply_instruction(instruction)
 
     def _on_beat_failed(self, attempt_id: str, exc: Exception) -> None:
-        from sync.client import ClientError, Refused
-
-        self._beat_in_flight = False
-        if isinstance(exc, Refused) and exc.error == "attempt_token_invalid":
-            session = self.session
-            if not self._closed and session is not None and session.attempt_id == attempt_id:
-                if session.phase is Phase.ANSWERING:
-                    self._moved_away(session)
-                else:
-                    self._beat_timer.stop()  # finished here; the results stay in the outbox
-            return
-        if isinstance(exc, ClientError):
-            log.info("Heartbeat for %s not delivered: %s", attempt_id, type(exc).__name__)
-        else:
-            log.error("Heartbeat for %s failed unexpectedly", attempt_id, exc_info=exc)
+        if self._supervision.failed(attempt_id, exc) == "moved" and self._is_current(attempt_id):
+            assert self.session is not None
+            if self.session.phase is Phase.ANSWERING:
+                self._moved_away(self.session)
+            else:
+                self._beat_timer.stop()  # finished here; the results stay in the outbox
 
     def apply_instruction(self, instruction: Instruction) -> None:
         """Apply an invigilator's instruction once (by id, remembered in the journal across restarts)."""
         session = self.session
-        if session is None or instruction.id in self._applied:
+        if session is None or not self._supervision.take(session.attempt_id, instruction):
             return
-        self._applied.add(instruction.id)
-        try:
-            if not self._journal.record_instruction(session.attempt_id, instruction.id, instruction.kind):
-                return
-        except JournalError as exc:
-            log.error("Instruction %s not recorded: %s", instruction.id, exc)
-            return
-        log.info("Applying the invigilator's %s (%s)", instruction.kind, instruction.id)
         if instruction.kind == "pause":
             self.pause()
         elif instruction.kind == "resume":
@@ -766,12 +577,7 @@ class PlayerController(QObject):
         if session is None or session.phase is not Phase.ANSWERING:
             return
         self._held = True
-        cut = self._playing_item
-        self._leave_item()
-        if cut is not None and cut == session.item.id and (bar := self.window.item.audio) is not None:
-            session.refund_play(cut)
-            bar.set_state(PAUSE_CUT_PLAY)
-            bar.set_plays_left(session.plays_left(session.item))
+        self._audio.cut_by_pause(session)
         session.pause()
         self.window.set_paused(True)
 
@@ -817,13 +623,13 @@ class PlayerController(QObject):
         self.window.access_code.show_error(MOVED)
 
     def _on_staff_requested(self) -> None:
-        self.start()  # app.py sets open_staff_console with the other parts
+        self.start()  # the assembly sets open_staff_console with the other parts
         if self.open_staff_console is None:
             self.window.access_code.show_error(NO_CONSOLE)
             return
         try:
             self.open_staff_console()
-        except ImportError as exc:  # the console is loaded on first use (see app.staff_console_opener)
+        except ImportError as exc:  # the console is loaded on first use (see assembly.staff_console_opener)
             log.warning("The staff console cannot be loaded: %s", exc)
             self.window.access_code.show_error(NO_CONSOLE)
 
@@ -834,13 +640,13 @@ class PlayerController(QObject):
         self._timer.stop()
         self._beat_timer.stop()
         self._delivery_timer.stop()
-        self._leave_item()
+        self._audio.stop()
         self.session = None
         self._login = None
         self._media = {}
         self._sound_checked = False
         self._held = False
-        self._applied = set()
+        self._supervision.forget()
         self.window.set_paused(False)
         self.window.finished.set_codes([])
         self.window.item.clear()
@@ -851,14 +657,17 @@ class PlayerController(QObject):
         self.window.access_code.code_edit.setFocus()
 
     def shutdown(self) -> None:
-        """Window closing: typing and position are committed before the app goes."""
+        """Window closing: typing and position are committed before the app goes. Once: the window's close and
+        the assembly's close() both call it, and by the second the journal may be closed."""
+        if self._closed:
+            return
         self._closed = True
         self._timer.stop()
         self._beat_timer.stop()
         self._delivery_timer.stop()
         if not self._ready:
             return  # closed before start-up finished: nothing was built, nothing to save
-        self._player.stop()
+        self._audio.stop()
         if self.session is not None and self.session.phase is Phase.ANSWERING:
             self.session.flush_drafts()
             self.session.checkpoint()

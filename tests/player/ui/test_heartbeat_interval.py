@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from player.app import controller_settings
 from player.config import ConfigSources, load_config
+from player.ui.assembly import controller_settings
 from sync.client import client_for
 from sync.server.app import create_app
 from sync.server.settings import ServerSettings

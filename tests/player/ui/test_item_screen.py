@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
 from player.audio.player import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
-from player.ui.controller import NOT_HEARD
+from player.ui.item_audio import NOT_HEARD
 from player.ui.screens.item_widgets import ChoiceAnswer, ScaledImage
 from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory, focused, start_items
 from tests.player.ui.test_audio_and_resume import open_dictation, wait_finished

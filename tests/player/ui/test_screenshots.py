@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
 from player.audio.player import NO_DEVICE_MESSAGE
-from player.ui.controller import downloading_text
+from player.signin import downloading_text
 from tests.player.conftest import ManualClock
 from tests.player.ui.conftest import TIMEOUT_MS, Camera, Player, PlayerFactory, log_in, wait_for_screen
 from tests.sync.server.conftest import Demo

@@ -10,7 +10,10 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from player.ui.controller import ENDED_BY_INVIGILATOR, MOVED, NO_CONSOLE
+from player.offline_queue.uploader import Backoff
+from player.supervision import ENDED_BY_INVIGILATOR, MOVED
+from player.ui.assembly import Uploads
+from player.ui.controller import NO_CONSOLE
 from player.ui.window import PAUSED_TITLE
 from sync import staff_protocol as sp
 from sync.client import InvigilClient
@@ -238,3 +241,34 @@ def test_staff_sign_in_is_a_named_keyboard_stop_that_opens_what_the_app_gives(
     p.controller.open_staff_console = lambda: opened.append("console")
     link.click()
     assert opened == ["console"]
+
+
+def test_the_room_shows_how_many_results_wait_on_the_machine_until_they_are_sent(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo, invigilator: Invigilator
+) -> None:
+    """The heartbeat carries the outbox depth (results the server has not confirmed): what the console shows as
+    "waiting to send". Nothing sends the first player's results; the second, restarted with its uploader, does."""
+    p = start_player()
+    start_items(qtbot, p, demo.codes[0])
+    beat_until(qtbot, p, lambda: invigilator.student("Ada Lovelace").online)
+    assert invigilator.student("Ada Lovelace").outbox_depth == 0
+
+    for section in range(2):
+        p.controller.show_review()
+        p.window.review.end_button.click()
+        p.window.review.confirm_button.click()
+        wait_for_screen(qtbot, p, p.window.instructions)
+        beat_until(qtbot, p, lambda n=section + 1: invigilator.student("Ada Lovelace").outbox_depth == n)
+        p.window.instructions.start_button.click()
+        wait_for_screen(qtbot, p, p.window.item)
+    room = invigilator.client.room(invigilator.token, invigilator.demo.sitting_id)
+    assert room.counts.waiting_to_send == 1
+    assert p.journal.outbox().depth() == 2
+    p.close()
+
+    again = start_player(uploads=Uploads(backoff=Backoff(base=0.05, cap=0.2, jitter="none"), idle_wait=0.5))
+    wait_for_screen(qtbot, again, again.window.item)
+    qtbot.waitUntil(lambda: again.journal.outbox().depth() == 0, timeout=TIMEOUT_MS)
+    beat_until(qtbot, again, lambda: invigilator.student("Ada Lovelace").outbox_depth == 0)
+    room = invigilator.client.room(invigilator.token, invigilator.demo.sitting_id)
+    assert room.counts.waiting_to_send == 0
