@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from player.ui.controller import ControllerSettings, PlayerController, SittingParts
+from player.ui.controller import PlayerController
+from player.ui.parts import ControllerSettings, SittingParts
 from player.ui.tasks import TaskRunner
 
 if TYPE_CHECKING:

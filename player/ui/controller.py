@@ -1,7 +1,8 @@
 """The flow between screens: the session, the journal and the screens in step; the screens only show and emit.
 
-Signing in (player.signin), heartbeats and instructions (player.supervision) and an item's recording
-(player.ui.item_audio) each live in their own module; player.ui.assembly builds this controller."""
+Signing in (ui/signin_flow.py over player/signin.py), the items and their recordings (ui/item_flow.py,
+ui/item_audio.py) and the invigilator (ui/invigilation.py over player/supervision.py) are its helpers;
+player.ui.assembly builds it."""
 
 from __future__ import annotations
 
@@ -9,70 +10,40 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 
-from player.offline_queue.journal import JournalError
 from player.session import Clock, Phase, SectionEnded, SittingSession, SystemClock, TimeWarning
-from player.signin import CHECKING, ENTER_AGAIN, SignedIn, cached_media, downloading_text, login_failure_text, sign_in
-from player.supervision import ENDED_BY_INVIGILATOR, MOVED, Supervision, added_time_text
-from player.ui.item_audio import ItemAudio, audio_of
-from player.ui.tasks import Report, TaskRunner
+from player.ui.invigilation import Invigilation
+from player.ui.item_audio import audio_of
+from player.ui.item_flow import ItemFlow
+from player.ui.parts import ControllerSettings, SittingParts
+from player.ui.signin_flow import SignInFlow
+from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
 
 if TYPE_CHECKING:
     # Types only: requests, pydantic (the wire types), sqlite-utils and QtMultimedia together take most of a
     # second to import; the methods that need them at run time import them where they run.
-    from player.audio.qt import QtAudioPlayer
-    from player.offline_queue.journal import Journal, StoredAttempt
+    from player.offline_queue.journal import StoredAttempt
     from sync.client import InvigilClient
-    from sync.mediacache import MediaCache
-    from sync.protocol import AnswerValue, DeliverySection, HeartbeatReply, Instruction, LoginResponse, ResultEnvelope
+    from sync.protocol import DeliverySection, LoginResponse, ResultEnvelope
 
 log = logging.getLogger(__name__)
 
 TIME_UP = "Time is up for the section {title}. Your answers to it are saved."
-NO_CONSOLE = "The staff console is not available in this build. Ask IT for the Invigil build with the staff console."
 
 
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "student"
 
 
-@dataclass(frozen=True)
-class ControllerSettings:
-    server_url: str
-    tick_interval_ms: int = 250
-    checkpoint_every: float = 5.0
-    typing_commit_every: float = 2.0
-    heartbeat_every: float | None = 5.0
-    """Seconds between heartbeats while a sitting is open, by the controller's clock (None: none; tests then call
-    heartbeat_now). The assembly sets it from the config's heartbeat_interval_seconds."""
-    delivery_poll_ms: int = 1000
-    """How often the finished screen looks whether its results have reached the server."""
-    result_codes_after: float = 10.0
-    """Seconds on the finished screen after which result codes are shown for unsent results even though no send
-    has failed yet (nothing may be sending them); a failed send shows them at the next look (refresh_delivery)."""
-    machine_id: str | None = None
-
-
 def warning_text(warning: TimeWarning) -> str:
     minutes = warning.remaining_seconds // 60
     return f"{minutes} minute{'s' if minutes != 1 else ''} left in this section."
-
-
-@dataclass(frozen=True)
-class SittingParts:
-    """What a sitting needs beyond the access-code screen, built (with the window's other screens) at start()
-    or the first access code, whichever comes first: the access-code screen does not wait for them."""
-
-    journal: Journal
-    media_cache: MediaCache
-    player: QtAudioPlayer
 
 
 class PlayerController(QObject):
@@ -116,16 +87,12 @@ class PlayerController(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(settings.tick_interval_ms)
         self._timer.timeout.connect(self.tick)
-        # The timer only looks whether a heartbeat is due; the interval is measured on self._clock, so a test's
-        # hand-moved clock decides when heartbeats go, as it does for the section's time.
-        self._beat_timer = QTimer(self)
-        self._beat_timer.setInterval(settings.tick_interval_ms)
-        self._beat_timer.timeout.connect(self.beat_if_due)
         self._delivery_timer = QTimer(self)
         self._delivery_timer.setInterval(settings.delivery_poll_ms)
         self._delivery_timer.timeout.connect(self.refresh_delivery)
-        window.access_code.submitted.connect(self._on_code)
-        window.access_code.staff_requested.connect(self._on_staff_requested)
+        self.signin = SignInFlow(
+            window, host=self, tasks=tasks, make_client=make_client, server_url=settings.server_url, today=today
+        )
         window.on_close.append(self.shutdown)
 
     def ensure_ready(self) -> None:
@@ -135,15 +102,20 @@ class PlayerController(QObject):
         started = time.perf_counter()
         parts = self._build_parts()
         self._journal, self._cache = parts.journal, parts.media_cache
-        self._audio = ItemAudio(
-            parts.player, self.window.item, session=lambda: self.session, media_path=self._media_path
-        )
-        self._supervision = Supervision(
-            parts.journal,
+        self.signin.attach(parts.journal, parts.media_cache)
+        self.items = ItemFlow(self.window, parts.player, host=self, media_path=self._media_path)
+        self._audio = self.items.audio
+        self.invigilation = Invigilation(
+            self.window,
+            host=self,
+            journal=parts.journal,
+            audio=self._audio,
+            tasks=self._tasks,
             make_client=self._make_client,
             clock=self._clock,
             every=self._settings.heartbeat_every,
             machine_id=self._settings.machine_id,
+            tick_interval_ms=self._settings.tick_interval_ms,
         )
         self._ready = True
         self._connect()
@@ -151,24 +123,15 @@ class PlayerController(QObject):
 
     def _connect(self) -> None:
         w = self.window
-        w.confirm.confirmed.connect(self._on_confirmed)
-        w.confirm.rejected.connect(self.reset)
         w.instructions.start.connect(self._on_instructions_done)
         w.sound_check.passed.connect(self._on_sound_checked)
-        w.item.next_requested.connect(self.go_next)
-        w.item.previous_requested.connect(self.go_previous)
-        w.item.flag_requested.connect(self._on_flag)
-        w.item.review_requested.connect(self.show_review)
-        w.item.answer_changed.connect(self._on_answer)
-        w.item.draft_changed.connect(self._on_draft)
-        w.item.replay_requested.connect(self._on_replay)
-        w.item.audio_retry_requested.connect(self._on_replay)
-        w.review.go_to.connect(self._on_review_go_to)
-        w.review.back.connect(self._show_item)
-        w.review.end_confirmed.connect(self._on_end_confirmed)
         w.finished.done.connect(self.reset)
 
     # ---- start, login, confirm -------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self._started
 
     def start(self) -> None:
         """Resume an attempt still open on this machine, or wait for an access code. Once: the assembly's caller
@@ -177,71 +140,19 @@ class PlayerController(QObject):
             return
         self._started = True
         self.ensure_ready()
-        attempt = self._journal.open_attempt_on_this_machine()
-        if attempt is None:
-            self.reset()
-            return
-        log.info("Resuming attempt %s open on this computer", attempt.attempt_id)
-        media = cached_media(attempt.login, self._cache)
-        if media is None:
-            # Something is missing or damaged: a new login fetches it again, and the journal keeps the progress.
-            self.reset()
-            self.window.access_code.show_error(ENTER_AGAIN)
-            return
-        self._login, self._media = attempt.login, media
-        self._sound_checked = True
-        self._begin_session(attempt)
+        self.signin.resume()
 
-    def _on_code(self, code: str) -> None:
-        if not self._started:
-            # Typed before the resume check ran: that check comes first (an open attempt resumes instead).
-            self.start()
-            if self.window.current_screen() is not self.window.access_code or self.session is not None:
-                return
-            self.window.access_code.code_edit.setText(code)
-        self.window.access_code.set_busy(CHECKING)
-        make_client, cache = self._make_client, self._cache
-
-        def work(report: Report) -> SignedIn:
-            return sign_in(make_client, code, cache, progress=report)
-
-        self._tasks.run_reporting(
-            work, on_progress=self._on_download_progress, on_done=self._on_logged_in, on_error=self._on_login_failed
-        )
-
-    def _on_download_progress(self, done: int, total: int) -> None:
-        # On a slow school network the test's pictures and recordings take a while: show that it is moving.
-        if total > 0 and self.window.current_screen() is self.window.access_code:
-            self.window.access_code.set_busy(downloading_text(done, total))
-
-    def _on_login_failed(self, exc: Exception) -> None:
-        self.window.access_code.show_error(login_failure_text(exc))
-
-    def _on_logged_in(self, signed_in: SignedIn) -> None:
-        login = signed_in.login
-        self._login, self._media = login, signed_in.media
-        self.window.confirm.show_student(
-            student=login.student, assessment=login.assessment.title, sitting=login.sitting_name, today=self._today()
-        )
-        self.window.show_screen(self.window.confirm)
-        self.window.confirm.yes_button.setFocus()
-
-    def _on_confirmed(self) -> None:
-        assert self._login is not None
-        try:
-            attempt = self._journal.start_attempt(self._login, server_url=self._settings.server_url)
-        except JournalError as exc:
-            log.error("Cannot start the attempt: %s", exc)
-            self.reset()
-            self.window.access_code.show_error(f"{exc}. Tell your invigilator.")
-            return
-        if attempt.current_section_id is not None:
-            # The student typed the code again after a restart: straight back to where they were.
+    def open_sitting(
+        self, attempt: StoredAttempt, login: LoginResponse, media: dict[str, Path], *, resumed: bool
+    ) -> None:
+        """An attempt is open on this machine: on to the first section's instructions, or straight back to where
+        the student was (resumed here, or the code typed again after a restart)."""
+        self._login, self._media = login, media
+        if resumed or attempt.current_section_id is not None:
             self._sound_checked = True
             self._begin_session(attempt)
             return
-        first = self._login.assessment.sections[0]
-        self._show_instructions(first, number=1, notice="")
+        self._show_instructions(login.assessment.sections[0], number=1, notice="")
 
     def _show_instructions(self, section: DeliverySection, *, number: int, notice: str) -> None:
         assert self._login is not None
@@ -288,9 +199,7 @@ class PlayerController(QObject):
             checkpoint_every=self._settings.checkpoint_every,
             typing_commit_every=self._settings.typing_commit_every,
         )
-        self._supervision.begin(attempt.attempt_id)
-        if self._settings.heartbeat_every is not None:
-            self._beat_timer.start()
+        self.invigilation.begin(attempt.attempt_id)
         if self.session.phase is Phase.FINISHED:
             self._show_finished()
             return
@@ -299,7 +208,7 @@ class PlayerController(QObject):
         self._held = held
         self._enter_section()
         if held:
-            self.pause()
+            self.invigilation.pause()
 
     def _enter_section(self) -> None:
         assert self.session is not None
@@ -307,100 +216,12 @@ class PlayerController(QObject):
         self.window.show_header(self.session.title)
         self.window.set_remaining(self.session.remaining_seconds())
         self._timer.start()
-        self._show_item()
-
-    # ---- items -----------------------------------------------------------------------------------
-
-    def _show_item(self) -> None:
-        session = self.session
-        assert session is not None
-        item = session.item
-        image = next((ref.sha256 for ref in item.media if ref.role == "image"), None)
-        from player.ui.screens.item import ItemView  # with the item screen, after the first paint
-
-        view = ItemView(
-            item=item,
-            number=session.item_index + 1,
-            count=len(session.section.items),
-            section_title=session.section.title,
-            answer=session.answer(item.id),
-            flagged=session.is_flagged(item.id),
-            image=self._media_path(image) if image else None,
-            has_audio=audio_of(item) is not None,
-            is_last=session.item_index + 1 == len(session.section.items),
-        )
-        self.window.item.show_item(view)
-        self._update_saved()
-        self.window.show_screen(self.window.item)
-        self.window.item.answer.setFocus() if self.window.item.answer is not None else None
-        if view.has_audio and not self._held:
-            self._audio.play(autoplay=True)
+        self.items.show_item()
 
     def _media_path(self, sha256: str) -> Path:
         return self._media.get(sha256) or self._cache.path_for(sha256)
 
-    def _on_replay(self) -> None:
-        self._audio.play(autoplay=False)
-
-    def go_next(self) -> None:
-        if self.session is None or self.session.phase is not Phase.ANSWERING:
-            return
-        self._audio.stop()
-        if self.session.go_next():
-            self._show_item()
-        else:
-            self.show_review()
-
-    def go_previous(self) -> None:
-        if self.session is None or self.session.phase is not Phase.ANSWERING:
-            return
-        self._audio.stop()
-        if self.session.go_previous():
-            self._show_item()
-
-    def _on_flag(self) -> None:
-        assert self.session is not None
-        self.window.item.set_flagged(self.session.toggle_flag())
-
-    def _on_answer(self, value: AnswerValue) -> None:
-        assert self.session is not None
-        self.session.set_answer(value)  # returns once committed; only then is "Saved" shown
-        self._update_saved()
-
-    def _on_draft(self, text: str) -> None:
-        assert self.session is not None
-        self.session.set_draft(text)
-        self._update_saved()
-
-    def _update_saved(self) -> None:
-        session = self.session
-        if session is None or session.phase is not Phase.ANSWERING:
-            return
-        item_id = session.item.id
-        value = session.answer(item_id)
-        self.window.item.set_saved(session.is_saved(item_id), answered=bool(value))
-
-    # ---- review, ending, time ----------------------------------------------------------------------
-
-    def show_review(self) -> None:
-        session = self.session
-        if session is None or session.phase is not Phase.ANSWERING:
-            return
-        self._audio.stop()
-        self.window.review.show_entries(session.review(), last_section=session.is_last_section())
-        self.window.show_screen(self.window.review)
-        self.window.review.entries.setFocus()
-
-    def _on_review_go_to(self, index: int) -> None:
-        assert self.session is not None
-        self.session.go_to(index)
-        self._show_item()
-
-    def _on_end_confirmed(self) -> None:
-        assert self.session is not None
-        if self._held:
-            return  # the overlay keeps keys away; a click already queued must not end the section either
-        self._after_section(self.session.end_section())
+    # ---- time, section ends ----------------------------------------------------------------------
 
     def tick(self) -> None:
         session = self.session
@@ -410,13 +231,13 @@ class PlayerController(QObject):
             if isinstance(event, TimeWarning):
                 self.window.show_banner(warning_text(event))
             elif isinstance(event, SectionEnded):
-                self._after_section(event)
+                self.after_section(event)
                 return
         self.window.set_remaining(session.remaining_seconds())
         if self.window.current_screen() is self.window.item:
-            self._update_saved()
+            self.items.update_saved()
 
-    def _after_section(self, ended: SectionEnded, *, notice: str | None = None) -> None:
+    def after_section(self, ended: SectionEnded, *, notice: str | None = None) -> None:
         session = self.session
         assert session is not None
         self._audio.stop()
@@ -512,141 +333,31 @@ class PlayerController(QObject):
         title = self._section_title(first)
         return f"Section {number} of {len(sections)}: {title}" if number else f"Section {title}"
 
-    # ---- supervision: heartbeats and the invigilator's instructions (what to send and apply: supervision.py) ---
+    # ---- the invigilator ------------------------------------------------------------------------------
 
-    def beat_if_due(self) -> bool:
-        """Send a heartbeat if heartbeat_every seconds have passed since the last one (what the beat timer calls)."""
-        return self._ready and self._supervision.is_due() and self.heartbeat_now()
+    @property
+    def held(self) -> bool:
+        """Paused by the invigilator (as opposed to the pause while a student reads instructions)."""
+        return self._held
 
-    def heartbeat_now(self) -> bool:
-        """Send where the sitting is now (off the GUI thread); False when no sitting is open or a heartbeat is still
-        on its way."""
-        session = self.session
-        if session is None or self._closed:
-            return False
-        work = self._supervision.beat(session, paused=self._held)
-        if work is None:
-            return False
-        attempt_id = session.attempt_id
-        self._tasks.run(
-            work,
-            on_done=lambda reply: self._on_beat_reply(attempt_id, reply),
-            on_error=lambda exc: self._on_beat_failed(attempt_id, exc),
-        )
-        return True
-
-    def _is_current(self, attempt_id: str) -> bool:
-        return not self._closed and self.session is not None and self.session.attempt_id == attempt_id
-
-    def _on_beat_reply(self, attempt_id: str, reply: HeartbeatReply) -> None:
-        self._supervision.replied()
-        for instruction in reply.instructions:
-            if not self._is_current(attempt_id):
-                log.info(
-                    "Instruction %s for %s arrived after that sitting left this screen", instruction.id, attempt_id
-                )
-                return
-            self.apply_instruction(instruction)
-
-    def _on_beat_failed(self, attempt_id: str, exc: Exception) -> None:
-        if self._supervision.failed(attempt_id, exc) == "moved" and self._is_current(attempt_id):
-            assert self.session is not None
-            if self.session.phase is Phase.ANSWERING:
-                self._moved_away(self.session)
-            else:
-                self._beat_timer.stop()  # finished here; the results stay in the outbox
-
-    def apply_instruction(self, instruction: Instruction) -> None:
-        """Apply an invigilator's instruction once (by id, remembered in the journal across restarts)."""
-        session = self.session
-        if session is None or not self._supervision.take(session.attempt_id, instruction):
-            return
-        if instruction.kind == "pause":
-            self.pause()
-        elif instruction.kind == "resume":
-            self.resume()
-        elif instruction.kind == "add_time":
-            self.add_time(instruction.seconds or 0)
-        elif instruction.kind == "end_section":
-            self.end_section_for_invigilator(instruction.section_id)
-
-    def pause(self) -> None:
-        """Paused by the invigilator: the clock stops, any recording stops (that play is given back), and a
-        full-window overlay keeps the keyboard away from the item until resume()."""
-        session = self.session
-        if session is None or session.phase is not Phase.ANSWERING:
-            return
-        self._held = True
-        self._audio.cut_by_pause(session)
-        session.pause()
-        self.window.set_paused(True)
-
-    def resume(self) -> None:
-        if not self._held:
-            return
-        self._held = False
-        self.window.set_paused(False)
-        session = self.session
-        # Between sections the clock stays stopped until the student chooses Start on the instructions.
-        if session is not None and self.window.current_screen() is not self.window.instructions:
-            session.resume()
-            self.window.set_remaining(session.remaining_seconds())
-
-    def add_time(self, seconds: int) -> None:
-        session = self.session
-        if session is None or session.phase is not Phase.ANSWERING or seconds <= 0:
-            return
-        session.add_time(seconds)
-        self.window.set_remaining(session.remaining_seconds())
-        self.window.show_banner(added_time_text(seconds))
-
-    def end_section_for_invigilator(self, section_id: str | None) -> None:
-        """Ends the current section like a time-up (answers and envelope committed), unless it already moved on."""
-        session = self.session
-        if session is None or session.phase is not Phase.ANSWERING:
-            return
-        if section_id is not None and section_id != session.section.id:
-            log.info("End of section %s asked for, but this sitting is in %s; ignored", section_id, session.section.id)
-            return
-        title = session.section.title
-        self._after_section(session.end_section(), notice=ENDED_BY_INVIGILATOR.format(title=title))
-
-    def _moved_away(self, session: SittingSession) -> None:
-        """The code was released to another machine: stop here for good and say so."""
-        log.warning("Attempt %s was moved to another computer; stopping it here", session.attempt_id)
-        try:
-            session.flush_drafts()
-            self._journal.mark_moved(session.attempt_id)
-        except JournalError as exc:
-            log.error("Could not record the move of %s: %s", session.attempt_id, exc)
-        self.reset()
-        self.window.access_code.show_error(MOVED)
-
-    def _on_staff_requested(self) -> None:
-        self.start()  # the assembly sets open_staff_console with the other parts
-        if self.open_staff_console is None:
-            self.window.access_code.show_error(NO_CONSOLE)
-            return
-        try:
-            self.open_staff_console()
-        except ImportError as exc:  # the console is loaded on first use (see assembly.staff_console_opener)
-            log.warning("The staff console cannot be loaded: %s", exc)
-            self.window.access_code.show_error(NO_CONSOLE)
+    @held.setter
+    def held(self, value: bool) -> None:
+        self._held = value
 
     # ---- reset, shutdown ------------------------------------------------------------------------------
 
     def reset(self) -> None:
         """Forget the student: an empty access-code screen, and nothing of their work left in any widget."""
         self._timer.stop()
-        self._beat_timer.stop()
+        self.invigilation.stop()
         self._delivery_timer.stop()
         self._audio.stop()
         self.session = None
         self._login = None
         self._media = {}
+        self.signin.forget()
         self._sound_checked = False
         self._held = False
-        self._supervision.forget()
         self.window.set_paused(False)
         self.window.finished.set_codes([])
         self.window.item.clear()
@@ -663,10 +374,10 @@ class PlayerController(QObject):
             return
         self._closed = True
         self._timer.stop()
-        self._beat_timer.stop()
         self._delivery_timer.stop()
         if not self._ready:
             return  # closed before start-up finished: nothing was built, nothing to save
+        self.invigilation.close()
         self._audio.stop()
         if self.session is not None and self.session.phase is Phase.ANSWERING:
             self.session.flush_drafts()

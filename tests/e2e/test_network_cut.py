@@ -110,7 +110,7 @@ def test_a_sitting_finished_offline_is_sent_once_and_its_result_codes_change_not
 
     switch.up = False  # the network is cut for the rest of the sitting
     for section in range(3):
-        controller.show_review()
+        controller.items.show_review()
         window.review.end_button.click()
         window.review.confirm_button.click()
         if section < 2:

@@ -35,7 +35,8 @@ from player.offline_queue.journal import Journal
 from player.offline_queue.uploader import Uploader
 from player.session import Clock
 from player.ui.assembly import Assembled, Edges, Uploads, build_controller, controller_settings
-from player.ui.controller import ControllerSettings, PlayerController
+from player.ui.controller import PlayerController
+from player.ui.parts import ControllerSettings
 from player.ui.style import apply_style
 from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow

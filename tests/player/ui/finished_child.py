@@ -56,7 +56,7 @@ def sit(app: QApplication, window: MainWindow, controller: PlayerController, cod
         if window.current_screen() is window.sound_check:
             window.sound_check.yes_button.click()
         wait_until(app, on(window.item), f"the first item of section {section + 1}")
-        controller.show_review()
+        controller.items.show_review()
         window.review.end_button.click()
         window.review.confirm_button.click()
     wait_until(app, on(window.finished), "the finished screen")

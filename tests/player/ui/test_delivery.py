@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from player.offline_queue.uploader import Backoff
 from player.ui.assembly import Uploads
-from player.ui.controller import ControllerSettings
+from player.ui.parts import ControllerSettings
 from player.ui.screens.finished import SAVED_HERE, SENT
 from sync.client import InvigilClient
 from sync.protocol import BatchItemReceipt, Checkpoint
@@ -92,7 +92,7 @@ def finish_sitting(qtbot: QtBot, p: Player, code: str) -> str:
     """Log in (the server is reachable then), end all three sections through the review screen; the attempt id."""
     start_items(qtbot, p, code)
     for section in range(3):
-        p.controller.show_review()
+        p.controller.items.show_review()
         p.window.review.end_button.click()
         p.window.review.confirm_button.click()
         if section < 2:

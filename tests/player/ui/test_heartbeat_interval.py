@@ -54,7 +54,7 @@ def test_a_player_configured_for_7_seconds_sends_a_heartbeat_every_7_seconds(
     for n in range(1, 4):
         # Binary fractions, so the sums are exact: 6.75 s after the last beat is not yet 7.
         clock.seconds += 6.75
-        assert not p.controller.beat_if_due()
+        assert not p.controller.invigilation.beat_if_due()
         assert beats() == n - 1
         clock.seconds += 0.25
         qtbot.waitUntil(lambda n=n: beats() == n, timeout=TIMEOUT_MS)  # sent by the player's timer, not the test
