@@ -87,7 +87,7 @@ def controller_settings(config: PlayerConfig, machine_id: str) -> ControllerSett
 def make_uploader(config: PlayerConfig, connect: Callable[[str], UploadClient], uploads: Uploads) -> Uploader:
     """The background sender of the outbox, on its own connection to the journal (opened in its thread).
 
-    It sends no heartbeats: the controller does, with the position only the GUI knows, so there is one
+    It sends no heartbeats: ui/invigilation.py does, with the position only the GUI knows, so there is one
     heartbeat source and one place where instructions are applied."""
     from player.offline_queue.db import journal_path, open_database
     from player.offline_queue.uploader import Uploader
