@@ -23,18 +23,13 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit, QPlainTe
 from bench.qt_child import peak_rss_kb, rss_kb
 from bench.ui_figures import BareCommit, empty_wal, wal_frames
 from player.audio.devices import FixedOutputDevices
-from player.audio.qt import QtAudioPlayer
-from player.offline_queue.db import journal_path, open_database
-from player.offline_queue.journal import Journal
-from player.ui.controller import ControllerSettings, PlayerController
+from player.config import PlayerConfig
+from player.offline_queue.db import journal_path
+from player.ui.assembly import Edges, build_controller
 from player.ui.garbage import GuiThreadGarbageCollector
 from player.ui.screens.item_widgets import ChoiceAnswer
 from player.ui.style import apply_style
-from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
-from resources import soundcheck_path
-from sync.client import client_for
-from sync.mediacache import MediaCache
 
 WAIT_SECONDS = 30.0
 
@@ -77,27 +72,21 @@ class Driver:
     def __init__(self, app: QApplication, *, server_url: str, data_dir: Path) -> None:
         self.app = app
         self.journal_file = journal_path(data_dir)
-        self.db = open_database(self.journal_file)
-        self.journal = Journal(self.db)
-        devices = FixedOutputDevices(["Bench speakers"])  # no sound card here; QtMultimedia still decodes
-        self.player = QtAudioPlayer(devices)
-        self.window = MainWindow(player=self.player, devices=devices, soundcheck_clip=soundcheck_path())
+        self.window = MainWindow()
         # As app.py: Python's automatic garbage collection is off; a GUI-thread timer collects between events.
         GuiThreadGarbageCollector(self.window)
-        self.tasks = TaskRunner(parent=self.window)
-        self.controller = PlayerController(
-            window=self.window,
-            journal=self.journal,
-            make_client=lambda: client_for(server_url, machine_id="bench-pc", timeout=10.0, ca_bundle=None),
-            media_cache=MediaCache(data_dir / "media"),
-            player=self.player,
-            tasks=self.tasks,
-            settings=ControllerSettings(server_url=server_url, typing_commit_every=0.2),
-        )
+        # Built as app.py builds it; no sound card here (QtMultimedia still decodes), and no uploader, as before.
+        config = PlayerConfig(server_url=server_url, data_dir=data_dir, typing_commit_seconds=0.2)
+        edges = Edges(devices=FixedOutputDevices(["Bench speakers"]), uploads=None)
+        self.built = build_controller(self.window, config=config, machine_id="bench-pc", edges=edges)
+        self.controller = self.built.controller
         self.paints = PaintLog()
         app.installEventFilter(self.paints)
         self.window.show()
         self.controller.start()
+        assert self.built.db is not None
+        assert self.built.player is not None
+        self.db, self.player = self.built.db, self.built.player
         self.position_ms = 0
         self.player.progress.connect(self._on_progress)
 
@@ -306,11 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         for code in codes[1:]:
             straight_to_dictation(driver, code, samples)
     finally:
-        driver.controller.shutdown()
-        driver.tasks.wait()
-        driver.player.close()
+        driver.built.close()
         driver.window.close()
-        driver.db.close()
     # The main window closes before the peak is read again, so the sitting's figure is the one taken above.
     print(json.dumps(asdict(samples)), flush=True)
     QTimer.singleShot(0, app.quit)

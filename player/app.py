@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,17 +20,11 @@ if TYPE_CHECKING:
     # it, only the window and that screen are loaded. The config reader, the controller and the session cost
     # ~45 ms of CPU, the Qt enum namespace ~30 ms, and requests, pydantic, sqlite-utils and QtMultimedia most
     # of a second.
-    import sqlite_utils
     from PySide6.QtCore import QTimer
 
-    from player.audio.qt import QtAudioPlayer
     from player.config import PlayerConfig
-    from player.credentials import TokenStore
-    from player.offline_queue.journal import Journal
-    from player.offline_queue.uploader import Uploader
-    from player.ui.controller import ControllerSettings, PlayerController, SittingParts
-    from player.ui.tasks import TaskRunner
-    from sync.client import InvigilClient
+    from player.ui.assembly import Assembled
+    from player.ui.controller import PlayerController
 
 log = logging.getLogger(__name__)
 
@@ -93,138 +87,17 @@ def close_on_interrupt(window: QWidget) -> QTimer:
     return wake
 
 
-def client_maker(config: PlayerConfig, machine_id: str) -> Callable[[str], InvigilClient]:
-    """A client for a server address, set up from the config (timeout, the school's CA bundle) and naming this
-    machine: the one way the player, its uploader and the staff console reach a server (sync.client.client_for)."""
-
-    def make(server_url: str) -> InvigilClient:
-        from sync.client import client_for
-
-        return client_for(
-            server_url, machine_id=machine_id, timeout=config.request_timeout_seconds, ca_bundle=config.ca_bundle
-        )
-
-    return make
-
-
-def controller_settings(config: PlayerConfig, machine_id: str) -> ControllerSettings:
-    """The controller's settings from the config."""
-    from player.ui.controller import ControllerSettings
-
-    return ControllerSettings(
-        server_url=config.server_url,
-        checkpoint_every=config.checkpoint_interval_seconds,
-        typing_commit_every=config.typing_commit_seconds,
-        heartbeat_every=config.heartbeat_interval_seconds,
-        machine_id=machine_id,
-    )
-
-
-def make_uploader(config: PlayerConfig, machine_id: str) -> Uploader:
-    """The background sender of the outbox, on its own connection to the journal (opened in its thread).
-
-    It sends no heartbeats: the controller does, with the position only the GUI knows, so there is one
-    heartbeat source and one place where instructions are applied."""
-    from player.offline_queue.db import journal_path, open_database
-    from player.offline_queue.uploader import Uploader
-
-    path = journal_path(config.data_dir)
-    return Uploader(
-        lambda: open_database(path),
-        client_maker(config, machine_id),
-    )
-
-
-def staff_console_opener(
-    window: QWidget,
-    config: PlayerConfig,
-    tasks: TaskRunner,
-    *,
-    machine_id: str,
-    journal: Journal | None = None,
-    wake_uploader: Callable[[], None] | None = None,
-) -> Callable[[], None] | None:
-    """What the access-code screen's "Staff sign in" calls, or None when this build has no staff console.
-
-    The console is imported, and the keyring probed, on first use, not at start-up: a student machine may
-    never open it, and importing it costs ~300 ms and ~14 MB. Raises ImportError then if it cannot be loaded."""
-    import importlib.util
-
-    if importlib.util.find_spec("player.ui.console") is None:
-        log.warning("This build has no staff console")
-        return None
-    tokens: list[TokenStore] = []
-    connect = client_maker(config, machine_id)
-
-    def open_staff_console() -> None:
-        from player.credentials import TokenStore, choose_backend
-        from player.ui import console
-
-        open_console = getattr(console, "open_console", None)
-        settings_type = getattr(console, "ConsoleSettings", None)
-        if open_console is None or settings_type is None:
-            raise ImportError("player.ui.console has no open_console/ConsoleSettings")
-        if not tokens:
-            tokens.append(TokenStore(choose_backend(config.keyring_backend)))
-        # "Results waiting on this computer": read on the GUI thread, where this journal connection lives.
-        local = None if journal is None else (lambda: console.unsent_results(journal))
-        send_now = None if journal is None or wake_uploader is None else console.send_now_from(journal, wake_uploader)
-        open_console(
-            window,
-            client_factory=lambda: connect(config.server_url),
-            credentials=tokens[0],
-            tasks=tasks,
-            settings=settings_type.from_config(config),
-            local_results=local,
-            send_now=send_now,
-        )
-
-    return open_staff_console
-
-
 class Started:
     """What the deferred half of start-up built, so main() can close it; empty until then."""
 
     def __init__(self) -> None:
-        self.db: sqlite_utils.Database | None = None
-        self.player: QtAudioPlayer | None = None
-        self.uploader: Uploader | None = None
-        self.tasks: TaskRunner | None = None
-        self.controller: PlayerController | None = None
+        self.assembled: Assembled | None = None
         self.failure: str | None = None
         """Why start-up failed after the window appeared (the app then exits with status 2)."""
 
     def close(self) -> None:
-        if self.controller is not None:
-            self.controller.shutdown()
-        if self.uploader is not None:
-            self.uploader.stop()
-        if self.tasks is not None:
-            self.tasks.wait()
-        if self.player is not None:
-            self.player.close()
-        if self.db is not None:
-            self.db.close()
-
-
-def build_sitting_parts(window: MainWindow, *, config: PlayerConfig, started: Started) -> SittingParts:
-    """The second half of start-up, after the access-code screen is on screen (or at the first access code):
-    the journal (opened and migrated), the audio stack and the other screens.
-
-    Raises DatabaseSetupError or OSError when the journal cannot be opened."""
-    from player.audio.devices import QtOutputDevices
-    from player.audio.qt import QtAudioPlayer
-    from player.offline_queue.db import journal_path, open_database
-    from player.offline_queue.journal import Journal
-    from player.ui.controller import SittingParts
-    from resources import soundcheck_path
-    from sync.mediacache import MediaCache
-
-    started.db = open_database(journal_path(config.data_dir))
-    devices = QtOutputDevices()
-    started.player = player = QtAudioPlayer(devices)
-    window.add_sitting_screens(player=player, devices=devices, soundcheck_clip=soundcheck_path())
-    return SittingParts(journal=Journal(started.db), media_cache=MediaCache(config.data_dir / "media"), player=player)
+        if self.assembled is not None:
+            self.assembled.close()
 
 
 class EarlyInput:
@@ -265,13 +138,13 @@ class EarlyInput:
 def start_player(
     app: QApplication, window: MainWindow, args: argparse.Namespace, started: Started, early: EarlyInput
 ) -> None:
-    """The second half of start-up, after the access-code screen's first paint: config and machine id, the
-    controller, then (in controller.start()) logging, journal, audio, the other screens and the uploader, and the
-    resume check. A failure closes the window again: the app exits with status 2 and the message."""
+    """The second half of start-up, after the access-code screen's first paint: config and machine id, logging,
+    the controller (player.ui.assembly), then in controller.start() the journal, audio, the other screens and the
+    uploader, and the resume check. A failure closes the window again: the app exits with status 2 and the
+    message."""
     from player.config import ConfigError, resolve_machine_id
     from player.offline_queue.db import DatabaseSetupError
-    from player.ui.controller import PlayerController
-    from player.ui.tasks import TaskRunner
+    from player.ui.assembly import build_controller
 
     def fail(exc: Exception) -> None:
         started.failure = str(exc)
@@ -285,41 +158,19 @@ def start_player(
         fail(exc)
         return
     close_on_interrupt(window)
-    connect = client_maker(config, machine_id)
-    tasks = started.tasks = TaskRunner(parent=window)
-
-    def build_parts() -> SittingParts:
-        try:
-            log_path = setup_logging(config)
-            log.info(
-                "Invigil player starting: server %s, data %s, log %s", config.server_url, config.data_dir, log_path
-            )
-            parts = build_sitting_parts(window, config=config, started=started)
-        except (DatabaseSetupError, OSError) as exc:
-            fail(exc)
-            raise
-        uploader = started.uploader = make_uploader(config, machine_id)
-        controller.wake_uploader = uploader.wake
-        controller.open_staff_console = staff_console_opener(
-            window, config, tasks, machine_id=machine_id, journal=parts.journal, wake_uploader=uploader.wake
-        )
-        uploader.start()
-        return parts
-
-    controller = started.controller = PlayerController(
-        window=window,
-        make_client=lambda: connect(config.server_url),
-        tasks=tasks,
-        settings=controller_settings(config, machine_id),
-        build_parts=build_parts,
-    )
     try:
-        controller.start()  # builds the parts, then resumes an open attempt or waits for a code
-    except Exception:
-        if started.failure is None:
-            raise
-        return  # build_parts logged it and asked the app to exit with status 2
-    early.hand_on(controller)
+        log_path = setup_logging(config)
+    except OSError as exc:
+        fail(exc)
+        return
+    log.info("Invigil player starting: server %s, data %s, log %s", config.server_url, config.data_dir, log_path)
+    started.assembled = built = build_controller(window, config=config, machine_id=machine_id)
+    try:
+        built.controller.start()  # builds the parts, then resumes an open attempt or waits for a code
+    except (DatabaseSetupError, OSError) as exc:
+        fail(exc)
+        return
+    early.hand_on(built.controller)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -15,21 +15,18 @@ from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
-from player.audio.qt import QtAudioPlayer
-from player.offline_queue.db import journal_path, open_database
-from player.offline_queue.journal import Journal
+from player.config import PlayerConfig
 from player.offline_queue.uploader import Backoff, Uploader
-from player.ui.controller import ControllerSettings, PlayerController
+from player.ui.assembly import Edges, Uploads, build_controller, controller_settings
+from player.ui.controller import PlayerController
 from player.ui.screens.finished import SAVED_HERE, SENT
-from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
-from resources import soundcheck_path
 from sync.client import InvigilClient
-from sync.mediacache import MediaCache
 from tests.e2e.conftest import START_TIMEOUT_S, E2EServer, invigil_server, isolated_env
 from tests.player.ui.test_delivery import NetworkSwitch, closed_port_url
 
 TIMEOUT_MS = 20_000
+MACHINE_ID = "room1-pc07"
 
 
 def server_results(db: Path, attempt_id: str) -> list[tuple[str, str, str]]:
@@ -55,43 +52,27 @@ class Machine:
 def machine(qtbot: QtBot, tmp_path: Path, e2e_server: E2EServer) -> Iterator[Machine]:
     """A student's machine wired as app.py wires it, with its network at the edge under the test's control."""
     switch = NetworkSwitch(closed_port_url(), up=True)
-    data = tmp_path / "data"
-    db = open_database(journal_path(data))
-    devices = FixedOutputDevices(["Test speakers"])
-    player = QtAudioPlayer(devices, playback_rate=4.0)
-    window = MainWindow(player=player, devices=devices, soundcheck_clip=soundcheck_path())
+    window = MainWindow()
     qtbot.addWidget(window)
-    tasks = TaskRunner(parent=window)
-    uploader = Uploader(
-        lambda: open_database(journal_path(data)),
-        switch.connect,
-        backoff=Backoff(base=0.05, cap=0.3, jitter="none"),
-        idle_wait=0.5,
-    )
 
-    def make_client() -> InvigilClient:
-        return InvigilClient(e2e_server.url if switch.up else switch.dead_url, timeout=5.0)
+    def connect(server_url: str) -> InvigilClient:
+        return InvigilClient(server_url if switch.up else switch.dead_url, timeout=5.0)
 
-    controller = PlayerController(
-        window=window,
-        journal=Journal(db),
-        make_client=make_client,
-        media_cache=MediaCache(data / "media"),
-        player=player,
-        tasks=tasks,
-        settings=ControllerSettings(server_url=e2e_server.url, tick_interval_ms=50, heartbeat_every=0.5),
-        wake_uploader=uploader.wake,
+    config = PlayerConfig(server_url=e2e_server.url, data_dir=tmp_path / "data")
+    edges = Edges(
+        devices=FixedOutputDevices(["Test speakers"]),
+        playback_rate=4.0,
+        connect=connect,
+        uploads=Uploads(connect=switch.connect, backoff=Backoff(base=0.05, cap=0.3, jitter="none"), idle_wait=0.5),
     )
+    settings = replace(controller_settings(config, MACHINE_ID), tick_interval_ms=50, heartbeat_every=0.5)
+    built = build_controller(window, config=config, machine_id=MACHINE_ID, edges=edges, settings=settings)
     window.show()
-    controller.start()
-    uploader.start()
-    yield Machine(controller, uploader, switch)
-    controller.shutdown()
-    uploader.stop()
-    tasks.wait()
-    player.close()
+    built.controller.start()
+    assert built.uploader is not None
+    yield Machine(built.controller, built.uploader, switch)
+    built.close()
     window.close()
-    db.close()
 
 
 def submit_from_another_machine(server: E2EServer, code: str, folder: Path) -> str:
@@ -129,7 +110,7 @@ def test_a_sitting_finished_offline_is_sent_once_and_its_result_codes_change_not
 
     switch.up = False  # the network is cut for the rest of the sitting
     for section in range(3):
-        controller.show_review()
+        controller.items.show_review()
         window.review.end_button.click()
         window.review.confirm_button.click()
         if section < 2:

@@ -3,6 +3,7 @@ the camera that takes the screenshots in docs/screens/."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,16 +30,16 @@ from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
 from player.audio.qt import QtAudioPlayer
-from player.offline_queue.db import journal_path, open_database
+from player.config import PlayerConfig
 from player.offline_queue.journal import Journal
+from player.offline_queue.uploader import Uploader
 from player.session import Clock
-from player.ui.controller import ControllerSettings, PlayerController
+from player.ui.assembly import Assembled, Edges, Uploads, build_controller, controller_settings
+from player.ui.controller import PlayerController
+from player.ui.parts import ControllerSettings
 from player.ui.style import apply_style
 from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
-from resources import soundcheck_path
-from sync.client import InvigilClient, client_for
-from sync.mediacache import MediaCache
 
 # The server's fixtures, re-exported whole so this folder follows their changes (clock here is the server's).
 from tests.sync.server.conftest import *  # noqa: F403
@@ -51,27 +52,53 @@ DOCS_SCREENS = Path(__file__).resolve().parents[3] / "docs" / "screens"
 
 @dataclass
 class Player:
-    """One run of the app: window, controller and their parts, on a journal file that outlives it."""
+    """One run of the app (as player.ui.assembly builds it): window, controller and their parts, on a journal file
+    that outlives it."""
 
     window: MainWindow
-    controller: PlayerController
-    journal: Journal
-    db: sqlite_utils.Database
-    player: QtAudioPlayer
-    devices: FixedOutputDevices
-    tasks: TaskRunner
+    assembled: Assembled
     closed: bool = field(default=False)
+
+    @property
+    def controller(self) -> PlayerController:
+        return self.assembled.controller
+
+    @property
+    def journal(self) -> Journal:
+        assert self.assembled.journal is not None
+        return self.assembled.journal
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        assert self.assembled.db is not None
+        return self.assembled.db
+
+    @property
+    def player(self) -> QtAudioPlayer:
+        assert self.assembled.player is not None
+        return self.assembled.player
+
+    @property
+    def devices(self) -> FixedOutputDevices:
+        assert isinstance(self.assembled.devices, FixedOutputDevices)
+        return self.assembled.devices
+
+    @property
+    def tasks(self) -> TaskRunner:
+        return self.assembled.tasks
+
+    @property
+    def uploader(self) -> Uploader:
+        assert self.assembled.uploader is not None, "this player was started without uploads"
+        return self.assembled.uploader
 
     def close(self) -> None:
         """Like quitting the app (or a crash after the last commit): the journal file stays."""
         if self.closed:
             return
         self.closed = True
-        self.controller.shutdown()
-        self.tasks.wait()
-        self.player.close()
+        self.assembled.close()
         self.window.close()
-        self.db.close()
 
 
 @dataclass
@@ -91,43 +118,43 @@ class PlayerFactory:
         today: Callable[[], datetime] = datetime.now,
         result_codes_after: float = ControllerSettings.result_codes_after,
         heartbeat_every: float | None = ControllerSettings.heartbeat_every,
+        uploads: Uploads | None = None,
     ) -> Player:
+        """The player as app.py builds it (player.ui.assembly), at a test's pace: fixed sound devices, playback
+        four times as fast, a 50 ms tick, a 5 s request timeout over plain http; no uploader unless `uploads`
+        says how to send, and no staff console (as in a build without it)."""
         url = server_url or self.server_url
-        devices = devices if devices is not None else FixedOutputDevices(["Test speakers"])
-        db = open_database(journal_path(self.data_dir))
-        journal = Journal(db)
-        player = QtAudioPlayer(devices, playback_rate=4.0)
-        window = MainWindow(player=player, devices=devices, soundcheck_clip=soundcheck_path())
-        self.qtbot.addWidget(window)
-        tasks = TaskRunner(parent=window)
-        # As app.py makes it (sync.client.client_for), with a shorter timeout; plain http here, so no CA bundle.
-        make_client: Callable[[], InvigilClient] = lambda: client_for(  # noqa: E731
-            url, machine_id=machine_id, timeout=5.0, ca_bundle=None
+        config = PlayerConfig(
+            server_url=url,
+            data_dir=self.data_dir,
+            machine_id=machine_id,
+            request_timeout_seconds=5.0,
+            typing_commit_seconds=0.3,
         )
-        controller = PlayerController(
-            window=window,
-            journal=journal,
-            make_client=make_client,
-            media_cache=MediaCache(self.data_dir / "media"),
-            player=player,
-            tasks=tasks,
-            settings=ControllerSettings(
-                server_url=url,
-                tick_interval_ms=50,
-                typing_commit_every=0.3,
-                result_codes_after=result_codes_after,
-                heartbeat_every=heartbeat_every,
-            ),
+        settings = dataclasses.replace(
+            controller_settings(config, machine_id),
+            tick_interval_ms=50,
+            result_codes_after=result_codes_after,
+            heartbeat_every=heartbeat_every,
+        )
+        edges = Edges(
+            devices=devices if devices is not None else FixedOutputDevices(["Test speakers"]),
+            playback_rate=4.0,
             clock=clock,
             today=today,
+            uploads=uploads,
+            staff_console=False,
         )
+        window = MainWindow()
+        self.qtbot.addWidget(window)
+        assembled = build_controller(window, config=config, machine_id=machine_id, edges=edges, settings=settings)
         window.show()
         window.activateWindow()
         self.qtbot.waitExposed(window)
         self.qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=TIMEOUT_MS)
-        controller.start()
-        started = Player(window, controller, journal, db, player, devices, tasks)
+        started = Player(window, assembled)
         self.started.append(started)
+        assembled.controller.start()
         return started
 
 

@@ -13,24 +13,22 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QWidget
 
 from player.audio.devices import FixedOutputDevices
-from player.audio.qt import QtAudioPlayer
-from player.offline_queue.db import journal_path, open_database
-from player.offline_queue.journal import Journal
-from player.offline_queue.uploader import Backoff, Uploader
-from player.ui.controller import ControllerSettings, PlayerController
-from player.ui.tasks import TaskRunner
+from player.config import PlayerConfig
+from player.offline_queue.uploader import Backoff
+from player.ui.assembly import Edges, Uploads, build_controller, controller_settings
+from player.ui.controller import PlayerController
 from player.ui.window import MainWindow
-from resources import soundcheck_path
 from sync.client import client_for
-from sync.mediacache import MediaCache
 
 WAIT_SECONDS = 60.0
 SECTIONS = 3
+MACHINE_ID = "finished-child-pc"
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], what: str) -> None:
@@ -58,7 +56,7 @@ def sit(app: QApplication, window: MainWindow, controller: PlayerController, cod
         if window.current_screen() is window.sound_check:
             window.sound_check.yes_button.click()
         wait_until(app, on(window.item), f"the first item of section {section + 1}")
-        controller.show_review()
+        controller.items.show_review()
         window.review.end_button.click()
         window.review.confirm_button.click()
     wait_until(app, on(window.finished), "the finished screen")
@@ -73,31 +71,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     app = QApplication(sys.argv[:1])
-    path = journal_path(args.data_dir)
-    db = open_database(path)
-    devices = FixedOutputDevices(["Test speakers"])
-    player = QtAudioPlayer(devices, playback_rate=4.0)
-    window = MainWindow(player=player, devices=devices, soundcheck_clip=soundcheck_path())
-    tasks = TaskRunner(parent=window)
-    uploader = Uploader(
-        lambda: open_database(path),
-        lambda _server_url: client_for(args.upload_to, machine_id=None, timeout=5.0, ca_bundle=None),
+    window = MainWindow()
+    # As app.py builds it, at a test's pace: fixed sound devices, and the uploader sending to --upload-to.
+    config = PlayerConfig(server_url=args.server, data_dir=args.data_dir, request_timeout_seconds=5.0)
+    uploads = Uploads(
+        connect=lambda _server_url: client_for(args.upload_to, machine_id=None, timeout=5.0, ca_bundle=None),
         backoff=Backoff(base=0.05, cap=0.2, jitter="none"),
         idle_wait=0.5,
     )
-    controller = PlayerController(
-        window=window,
-        journal=Journal(db),
-        make_client=lambda: client_for(args.server, machine_id=None, timeout=5.0, ca_bundle=None),
-        media_cache=MediaCache(args.data_dir / "media"),
-        player=player,
-        tasks=tasks,
-        settings=ControllerSettings(server_url=args.server, heartbeat_every=None),
-        wake_uploader=uploader.wake,
-    )
+    edges = Edges(devices=FixedOutputDevices(["Test speakers"]), playback_rate=4.0, uploads=uploads)
+    settings = replace(controller_settings(config, MACHINE_ID), heartbeat_every=None)
+    built = build_controller(window, config=config, machine_id=MACHINE_ID, edges=edges, settings=settings)
+    controller = built.controller
     window.show()
     controller.start()
-    uploader.start()
     try:
         sit(app, window, controller, args.code)
         screen = window.finished
@@ -110,12 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cryptography": "cryptography" in sys.modules,
         }
     finally:
-        controller.shutdown()
-        uploader.stop()
-        tasks.wait()
-        player.close()
+        built.close()
         window.close()
-        db.close()
     print(json.dumps(report), flush=True)
     return 0
 

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from player.ui.controller import CHECKING, downloading_text
+from player.signin import CHECKING, downloading_text
 from sync import accesscode
 from sync.client import InvigilClient
 from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory

@@ -7,7 +7,7 @@ from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
 from player.audio.player import NO_DEVICE_MESSAGE
-from player.ui.controller import ENTER_AGAIN
+from player.signin import ENTER_AGAIN
 from player.ui.screens.sound_check import NOT_HEARD_GUIDANCE
 from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory, log_in, start_items, wait_for_screen
 from tests.sync.server.conftest import Demo
@@ -16,7 +16,7 @@ from tests.sync.server.conftest import Demo
 def open_dictation(qtbot: QtBot, p: Player, code: str) -> None:
     start_items(qtbot, p, code)
     for _ in range(2):  # end the first two sections through the review screen
-        p.controller.show_review()
+        p.controller.items.show_review()
         p.window.review.end_button.click()
         p.window.review.confirm_button.click()
         wait_for_screen(qtbot, p, p.window.instructions)
@@ -71,7 +71,7 @@ def test_a_missing_recording_is_shown_and_not_counted(qtbot: QtBot, start_player
     second = session.section.items[1]
     cached = start_player.data_dir / "media" / second.media[0].sha256
     cached.unlink()
-    p.controller.go_next()
+    p.controller.items.go_next()
     bar = p.window.item.audio
     assert bar is not None
     assert bar.error.text() == f"This recording is missing from this computer ({cached.name}). Tell your invigilator."
@@ -130,11 +130,11 @@ def test_a_restart_resumes_at_the_same_item_with_the_answers_shown(
     p = start_player()
     start_items(qtbot, p, demo.codes[0])
     qtbot.keyClicks(p.window.item.answer, "2")
-    p.controller.go_next()
+    p.controller.items.go_next()
     qtbot.keyClicks(p.window.item.answer, "4")
     p.window.item.flag_button.click()
-    p.controller.go_next()
-    p.controller.go_previous()  # the student is on question 2 when the power goes
+    p.controller.items.go_next()
+    p.controller.items.go_previous()  # the student is on question 2 when the power goes
     p.close()
 
     again = start_player()
@@ -145,6 +145,6 @@ def test_a_restart_resumes_at_the_same_item_with_the_answers_shown(
     checked = [b.accessibleName() for b in w.item.findChildren(QRadioButton) if b.isChecked()]
     assert checked == ["Option 4: Famous"]
     assert w.item.saved.text() == "Saved"
-    again.controller.go_previous()
+    again.controller.items.go_previous()
     checked = [b.accessibleName() for b in w.item.findChildren(QRadioButton) if b.isChecked()]
     assert checked == ["Option 2: Three"]

@@ -8,7 +8,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,9 +19,9 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
-from player.offline_queue.db import journal_path, open_database
-from player.offline_queue.uploader import Backoff, Uploader
-from player.ui.controller import ControllerSettings
+from player.offline_queue.uploader import Backoff
+from player.ui.assembly import Uploads
+from player.ui.parts import ControllerSettings
 from player.ui.screens.finished import SAVED_HERE, SENT
 from sync.client import InvigilClient
 from sync.protocol import BatchItemReceipt, Checkpoint
@@ -82,24 +82,17 @@ def network() -> NetworkSwitch:
 
 
 @pytest.fixture
-def uploader(start_player: PlayerFactory, network: NetworkSwitch) -> Iterator[Uploader]:
-    """The real uploader thread on its own connection to the player's journal, as app.py starts it."""
-    path = journal_path(start_player.data_dir)
-    sender = Uploader(
-        lambda: open_database(path),
-        network.connect,
-        backoff=Backoff(base=0.05, cap=0.2, jitter="none"),
-        idle_wait=0.5,
-    )
-    yield sender
-    sender.stop()
+def uploads(network: NetworkSwitch) -> Uploads:
+    """The real uploader (started with the player's parts, as app.py starts it) sending through this machine's
+    network switch, retrying quickly."""
+    return Uploads(connect=network.connect, backoff=Backoff(base=0.05, cap=0.2, jitter="none"), idle_wait=0.5)
 
 
 def finish_sitting(qtbot: QtBot, p: Player, code: str) -> str:
     """Log in (the server is reachable then), end all three sections through the review screen; the attempt id."""
     start_items(qtbot, p, code)
     for section in range(3):
-        p.controller.show_review()
+        p.controller.items.show_review()
         p.window.review.end_button.click()
         p.window.review.confirm_button.click()
         if section < 2:
@@ -124,11 +117,10 @@ def results_on_server(store: Store, attempt_id: str) -> list[str]:
 
 
 def test_saved_on_this_computer_while_offline_then_sent_once_the_network_returns(
-    qtbot: QtBot, start_player: PlayerFactory, uploader: Uploader, network: NetworkSwitch, demo: Demo, store: Store
+    qtbot: QtBot, start_player: PlayerFactory, uploads: Uploads, network: NetworkSwitch, demo: Demo, store: Store
 ) -> None:
-    p = start_player()
-    p.controller.wake_uploader = uploader.wake
-    uploader.start()
+    p = start_player(uploads=uploads)
+    uploader = p.uploader
     attempt_id = finish_sitting(qtbot, p, demo.codes[0])
     screen = p.window.finished
 
@@ -162,7 +154,7 @@ def test_saved_on_this_computer_while_offline_then_sent_once_the_network_returns
 def test_copied_and_saved_result_codes_are_accepted_and_change_nothing_after_the_upload(
     qtbot: QtBot,
     start_player: PlayerFactory,
-    uploader: Uploader,
+    uploads: Uploads,
     network: NetworkSwitch,
     demo: Demo,
     demo_template: DemoTemplate,
@@ -170,9 +162,8 @@ def test_copied_and_saved_result_codes_are_accepted_and_change_nothing_after_the
     store: Store,
     tmp_path: Path,
 ) -> None:
-    p = start_player()
-    p.controller.wake_uploader = uploader.wake
-    uploader.start()  # the network is down: its first send fails, and the codes appear
+    p = start_player(uploads=uploads)  # the network is down: the uploader's first send fails, and the codes appear
+    uploader = p.uploader
     attempt_id = finish_sitting(qtbot, p, demo.codes[1])
     screen = p.window.finished
     wait_for_codes(qtbot, p)
@@ -248,11 +239,9 @@ def test_with_nothing_sending_them_the_codes_still_appear_after_a_while(
 
 
 def test_saving_to_a_place_that_cannot_be_written_says_so(
-    qtbot: QtBot, start_player: PlayerFactory, uploader: Uploader, demo: Demo, tmp_path: Path
+    qtbot: QtBot, start_player: PlayerFactory, uploads: Uploads, demo: Demo, tmp_path: Path
 ) -> None:
-    p = start_player()
-    p.controller.wake_uploader = uploader.wake
-    uploader.start()  # on a network that is down: the results stay here
+    p = start_player(uploads=uploads)  # on a network that is down: the results stay here
     finish_sitting(qtbot, p, demo.codes[0])
     screen = p.window.finished
     wait_for_codes(qtbot, p)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from player.app import controller_settings
 from player.config import ConfigSources, load_config
+from player.ui.assembly import controller_settings
 from sync.client import client_for
 from sync.server.app import create_app
 from sync.server.settings import ServerSettings
@@ -54,7 +54,7 @@ def test_a_player_configured_for_7_seconds_sends_a_heartbeat_every_7_seconds(
     for n in range(1, 4):
         # Binary fractions, so the sums are exact: 6.75 s after the last beat is not yet 7.
         clock.seconds += 6.75
-        assert not p.controller.beat_if_due()
+        assert not p.controller.invigilation.beat_if_due()
         assert beats() == n - 1
         clock.seconds += 0.25
         qtbot.waitUntil(lambda n=n: beats() == n, timeout=TIMEOUT_MS)  # sent by the player's timer, not the test

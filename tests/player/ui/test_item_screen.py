@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
 from player.audio.player import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
-from player.ui.controller import NOT_HEARD
+from player.ui.item_audio import NOT_HEARD
 from player.ui.screens.item_widgets import ChoiceAnswer, ScaledImage
 from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory, focused, start_items
 from tests.player.ui.test_audio_and_resume import open_dictation, wait_finished
@@ -57,7 +57,7 @@ def test_the_volume_slider_sets_the_players_volume(qtbot: QtBot, start_player: P
     qtbot.keyClick(bar.volume, Qt.Key.Key_Left)
     assert p.player.volume() == pytest.approx(0.35)
 
-    p.controller.go_next()  # the next item's slider shows the level the student chose
+    p.controller.items.go_next()  # the next item's slider shows the level the student chose
     bar = p.window.item.audio
     assert bar is not None
     assert bar.volume.value() == 35
@@ -67,7 +67,7 @@ def test_the_volume_slider_sets_the_players_volume(qtbot: QtBot, start_player: P
 def test_tab_walks_the_item_screen_in_reading_order(qtbot: QtBot, start_player: PlayerFactory, demo: Demo) -> None:
     p = start_player()
     open_dictation(qtbot, p, demo.codes[0])
-    p.controller.go_next()  # question 2 of 2: Previous is enabled and Next becomes Review
+    p.controller.items.go_next()  # question 2 of 2: Previous is enabled and Next becomes Review
     wait_finished(qtbot, p)
     item = p.window.item
     bar = item.audio
@@ -147,9 +147,9 @@ def test_the_saved_mark_follows_each_item_for_eyes_and_screen_readers(
     assert session is not None
     assert p.journal.answers(session.attempt_id)["mc-circles"] == "a"
 
-    p.controller.go_next()
+    p.controller.items.go_next()
     assert saved_mark(p) == ("", "No answer yet")
-    p.controller.go_previous()
+    p.controller.items.go_previous()
     assert saved_mark(p) == ("Saved", "Saved")
 
     # Cleared for the next student: an unanswered item must not still be read out as "Saved".
@@ -163,8 +163,8 @@ def test_arrow_keys_move_among_check_boxes_and_space_ticks(
 ) -> None:
     p = start_player()
     start_items(qtbot, p, demo.codes[0])
-    p.controller.go_next()
-    p.controller.go_next()
+    p.controller.items.go_next()
+    p.controller.items.go_next()
     answer = p.window.item.answer
     assert isinstance(answer, ChoiceAnswer)
     answer.setFocus()

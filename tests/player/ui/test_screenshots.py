@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
 from player.audio.player import NO_DEVICE_MESSAGE
-from player.ui.controller import downloading_text
+from player.signin import downloading_text
 from tests.player.conftest import ManualClock
 from tests.player.ui.conftest import TIMEOUT_MS, Camera, Player, PlayerFactory, log_in, wait_for_screen
 from tests.sync.server.conftest import Demo
@@ -35,7 +35,7 @@ def wait_saved(qtbot: QtBot, p: Player) -> None:
 
 
 def end_section(qtbot: QtBot, p: Player) -> None:
-    p.controller.show_review()
+    p.controller.items.show_review()
     p.window.review.end_button.click()
     p.window.review.confirm_button.click()
 
@@ -83,8 +83,8 @@ def test_every_screen_of_a_sitting(
     wait_saved(qtbot, p)
     cam.shoot(w, "07-single-choice", "question 1 of 3", "Saved", "Time left 10:00")
 
-    p.controller.go_next()
-    p.controller.go_next()
+    p.controller.items.go_next()
+    p.controller.items.go_next()
     for key in ("1", "3"):
         qtbot.keyClicks(w.item.answer, key)
     wait_saved(qtbot, p)
@@ -94,7 +94,7 @@ def test_every_screen_of_a_sitting(
     qtbot.waitUntil(lambda: w.banner.text() == "5 minutes left in this section.", timeout=TIMEOUT_MS)
     cam.shoot(w, "09-time-warning", "5 minutes left in this section.", "Time left 4:59")
 
-    p.controller.go_next()
+    p.controller.items.go_next()
     wait_for_screen(qtbot, p, w.review)
     cam.shoot(w, "10-review", "Check your answers", "Question 2: NOT ANSWERED")
     w.review.end_button.click()
@@ -109,7 +109,7 @@ def test_every_screen_of_a_sitting(
     wait_saved(qtbot, p)
     cam.shoot(w, "12-short-text", "Short answers: question 1 of 4")
     for _ in range(3):
-        p.controller.go_next()
+        p.controller.items.go_next()
     answer = w.item.answer
     assert answer is not None
     qtbot.keyClicks(answer.focusProxy(), "The park is green and full of tall trees.")

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,16 +19,11 @@ from pytestqt.qtbot import QtBot
 
 from player.app import main
 from player.audio.devices import FixedOutputDevices
-from player.audio.qt import QtAudioPlayer
-from player.offline_queue.db import JOURNAL_FILE_NAME, journal_path, open_database
-from player.offline_queue.journal import Journal
-from player.ui.controller import ControllerSettings, PlayerController, SittingParts
+from player.config import PlayerConfig
+from player.offline_queue.db import JOURNAL_FILE_NAME, journal_path
+from player.ui.assembly import Edges, build_controller, controller_settings
 from player.ui.screens.access_code import AccessCodeScreen
-from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
-from resources import soundcheck_path
-from sync.client import InvigilClient
-from sync.mediacache import MediaCache
 from tests.player.ui.conftest import TIMEOUT_MS
 from tests.sync.server.conftest import Demo, LiveServer
 
@@ -137,44 +133,27 @@ def test_a_code_typed_before_start_up_finished_still_logs_in(
     qtbot: QtBot, tmp_path: Path, live_server: LiveServer, demo: Demo
 ) -> None:
     """The student may press Start in the moment between the first paint and the rest of start-up."""
-    data = tmp_path / "data"
     window = MainWindow()
     qtbot.addWidget(window)
-    built: list[SittingParts] = []
-    closers: list[Callable[[], None]] = []
-
-    def build_parts() -> SittingParts:
-        db = open_database(journal_path(data))
-        devices = FixedOutputDevices(["Test speakers"])
-        player = QtAudioPlayer(devices, playback_rate=4.0)
-        window.add_sitting_screens(player=player, devices=devices, soundcheck_clip=soundcheck_path())
-        closers.extend([player.close, db.close])
-        built.append(SittingParts(journal=Journal(db), media_cache=MediaCache(data / "media"), player=player))
-        return built[-1]
-
-    tasks = TaskRunner(parent=window)
-    controller = PlayerController(
-        window=window,
-        make_client=lambda: InvigilClient(live_server.url, timeout=5.0),
-        tasks=tasks,
-        settings=ControllerSettings(server_url=live_server.url, heartbeat_every=None),
-        build_parts=build_parts,
-    )
+    config = PlayerConfig(server_url=live_server.url, data_dir=tmp_path / "data", request_timeout_seconds=5.0)
+    edges = Edges(devices=FixedOutputDevices(["Test speakers"]), playback_rate=4.0, uploads=None)
+    settings = replace(controller_settings(config, "room1-pc01"), heartbeat_every=None)
+    built = build_controller(window, config=config, machine_id="room1-pc01", edges=edges, settings=settings)
     window.show()
     try:
         assert not window.has_sitting_screens
+        assert built.db is None
         window.access_code.code_edit.setText(demo.codes[0])
         window.access_code.start_button.click()  # before controller.start()
 
         qtbot.waitUntil(lambda: window.current_screen() is window.confirm, timeout=TIMEOUT_MS)
-        controller.start()  # the deferred call still comes, and changes nothing now
-        assert len(built) == 1
+        journal = built.journal
+        assert journal is not None
+        built.controller.start()  # the deferred call still comes, and changes nothing now
+        assert built.journal is journal  # the parts were built once
         assert window.current_screen() is window.confirm
     finally:
-        controller.shutdown()
-        tasks.wait()
-        for close in closers:
-            close()
+        built.close()
 
 
 # Run in a fresh process (this one has loaded everything): the real main() up to the access-code screen's first
@@ -206,7 +185,10 @@ main(["--server", "http://127.0.0.1:9", "--data-dir", sys.argv[1]])
 # What the access-code screen does not need: each would delay it (docs/performance.md, cold start).
 NOT_BEFORE_FIRST_PAINT = (
     "player.config",  # json, tomllib, uuid, platformdirs
+    "player.ui.assembly",
     "player.ui.controller",
+    "player.signin",
+    "player.supervision",
     "player.session",
     "player.offline_queue.journal",
     "player.ui.screens.finished",

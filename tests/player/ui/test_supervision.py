@@ -10,7 +10,10 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from player.ui.controller import ENDED_BY_INVIGILATOR, MOVED, NO_CONSOLE
+from player.offline_queue.uploader import Backoff
+from player.supervision import ENDED_BY_INVIGILATOR, MOVED
+from player.ui.assembly import Uploads
+from player.ui.signin_flow import NO_CONSOLE
 from player.ui.window import PAUSED_TITLE
 from sync import staff_protocol as sp
 from sync.client import InvigilClient
@@ -63,7 +66,7 @@ def beat_until(qtbot: QtBot, p: Player, condition: Callable[[], bool]) -> None:
     """Heartbeats (never two at once) until the player shows what the instruction should have done."""
 
     def check() -> bool:
-        p.controller.heartbeat_now()
+        p.controller.invigilation.heartbeat_now()
         return condition()
 
     qtbot.waitUntil(check, timeout=TIMEOUT_MS)
@@ -143,13 +146,13 @@ def test_added_time_shows_and_is_applied_once(
     applied = p.journal.applied_instructions(session.attempt_id)
     assert len(applied) == 1
     repeat = Instruction(id=next(iter(applied)), kind="add_time", seconds=120)
-    p.controller.apply_instruction(repeat)
+    p.controller.invigilation.apply_instruction(repeat)
     assert remaining(p) == pytest.approx(before + 120)
     p.close()
     again = start_player(clock=clock)
     wait_for_screen(qtbot, again, again.window.item)
     resumed = remaining(again)
-    again.controller.apply_instruction(repeat)
+    again.controller.invigilation.apply_instruction(repeat)
     assert remaining(again) == resumed
 
 
@@ -186,7 +189,7 @@ def test_a_code_moved_to_another_computer_stops_this_one_for_good(
     session = p.controller.session
     assert session is not None
     attempt_id = session.attempt_id
-    p.controller.show_review()  # section 1 ended here: its envelope is queued on this machine
+    p.controller.items.show_review()  # section 1 ended here: its envelope is queued on this machine
     p.window.review.end_button.click()
     p.window.review.confirm_button.click()
     wait_for_screen(qtbot, p, p.window.instructions)
@@ -238,3 +241,43 @@ def test_staff_sign_in_is_a_named_keyboard_stop_that_opens_what_the_app_gives(
     p.controller.open_staff_console = lambda: opened.append("console")
     link.click()
     assert opened == ["console"]
+
+
+def end_section_and_start_the_next(qtbot: QtBot, p: Player) -> None:
+    p.controller.items.show_review()
+    p.window.review.end_button.click()
+    p.window.review.confirm_button.click()
+    wait_for_screen(qtbot, p, p.window.instructions)
+    p.window.instructions.start_button.click()
+    wait_for_screen(qtbot, p, p.window.item)
+
+
+def test_the_room_shows_how_many_results_wait_on_the_machine_until_they_are_sent(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo, invigilator: Invigilator
+) -> None:
+    """The heartbeat carries the outbox depth (results the server has not confirmed): what the console shows as
+    "waiting to send". Nothing sends the first player's results; the second, restarted with its uploader, does."""
+
+    def waiting() -> int:
+        return invigilator.student("Ada Lovelace").outbox_depth
+
+    p = start_player()
+    start_items(qtbot, p, demo.codes[0])
+    beat_until(qtbot, p, lambda: invigilator.student("Ada Lovelace").online)
+    assert waiting() == 0
+
+    end_section_and_start_the_next(qtbot, p)
+    beat_until(qtbot, p, lambda: waiting() == 1)
+    end_section_and_start_the_next(qtbot, p)
+    beat_until(qtbot, p, lambda: waiting() == 2)
+    room = invigilator.client.room(invigilator.token, invigilator.demo.sitting_id)
+    assert room.counts.waiting_to_send == 1
+    assert p.journal.outbox().depth() == 2
+    p.close()
+
+    again = start_player(uploads=Uploads(backoff=Backoff(base=0.05, cap=0.2, jitter="none"), idle_wait=0.5))
+    wait_for_screen(qtbot, again, again.window.item)
+    qtbot.waitUntil(lambda: again.journal.outbox().depth() == 0, timeout=TIMEOUT_MS)
+    beat_until(qtbot, again, lambda: waiting() == 0)
+    room = invigilator.client.room(invigilator.token, invigilator.demo.sitting_id)
+    assert room.counts.waiting_to_send == 0

@@ -1,0 +1,202 @@
+"""The invigilator on the student's screen: heartbeats on a timer (what they say and which instructions are new:
+player.supervision), and each instruction applied: pause, resume, added time, an ended section, a moved code."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Protocol
+
+from PySide6.QtCore import QObject, QTimer
+
+from player.offline_queue.journal import JournalError
+from player.session import Clock, Phase, SectionEnded, SittingSession
+from player.supervision import ENDED_BY_INVIGILATOR, MOVED, Supervision, added_time_text
+
+if TYPE_CHECKING:
+    from player.offline_queue.journal import Journal
+    from player.ui.item_audio import ItemAudio
+    from player.ui.tasks import TaskRunner
+    from player.ui.window import MainWindow
+    from sync.client import InvigilClient
+    from sync.protocol import HeartbeatReply, Instruction
+
+log = logging.getLogger(__name__)
+
+
+class InvigilationHost(Protocol):
+    """What applying an instruction needs from the flow around it (the controller)."""
+
+    @property
+    def session(self) -> SittingSession | None: ...
+
+    held: bool
+    """Paused by the invigilator (as opposed to the pause while a student reads instructions)."""
+
+    def after_section(self, ended: SectionEnded, *, notice: str | None = None) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+class Invigilation(QObject):
+    """Heartbeats for `host`'s open sitting every `every` seconds of `clock` (None: only heartbeat_now()), sent
+    by `tasks` off the GUI thread, and the instructions in their replies applied on `window`."""
+
+    def __init__(
+        self,
+        window: MainWindow,
+        *,
+        host: InvigilationHost,
+        journal: Journal,
+        audio: ItemAudio,
+        tasks: TaskRunner,
+        make_client: Callable[[], InvigilClient],
+        clock: Clock,
+        every: float | None,
+        machine_id: str | None,
+        tick_interval_ms: int,
+    ) -> None:
+        super().__init__(window)
+        self._window = window
+        self._host = host
+        self._journal = journal
+        self._audio = audio
+        self._tasks = tasks
+        self._supervision = Supervision(
+            journal, make_client=make_client, clock=clock, every=every, machine_id=machine_id
+        )
+        self._closed = False
+        # The timer only looks whether a heartbeat is due; the interval is measured on the clock, so a test's
+        # hand-moved clock decides when heartbeats go, as it does for the section's time.
+        self._beat_timer = QTimer(self)
+        self._beat_timer.setInterval(tick_interval_ms)
+        self._beat_timer.timeout.connect(self.beat_if_due)
+
+    def begin(self, attempt_id: str) -> None:
+        """A sitting opened or resumed: heartbeats start (if on a timer), and its applied instructions count."""
+        self._supervision.begin(attempt_id)
+        if self._supervision.every is not None:
+            self._beat_timer.start()
+
+    def stop(self) -> None:
+        """The student left (reset): no more heartbeats for that sitting."""
+        self._beat_timer.stop()
+        self._supervision.forget()
+
+    def close(self) -> None:
+        """The window is closing: nothing more is sent, and late replies are ignored."""
+        self._closed = True
+        self._beat_timer.stop()
+
+    # ---- heartbeats ---------------------------------------------------------------------------------
+
+    def beat_if_due(self) -> bool:
+        """Send a heartbeat if `every` seconds have passed since the last one (what the beat timer calls)."""
+        return self._supervision.is_due() and self.heartbeat_now()
+
+    def heartbeat_now(self) -> bool:
+        """Send where the sitting is now (off the GUI thread); False when no sitting is open or a heartbeat is still
+        on its way."""
+        session = self._host.session
+        if session is None or self._closed:
+            return False
+        work = self._supervision.beat(session, paused=self._host.held)
+        if work is None:
+            return False
+        attempt_id = session.attempt_id
+        self._tasks.run(
+            work,
+            on_done=lambda reply: self._on_beat_reply(attempt_id, reply),
+            on_error=lambda exc: self._on_beat_failed(attempt_id, exc),
+        )
+        return True
+
+    def _current(self, attempt_id: str) -> SittingSession | None:
+        session = self._host.session
+        return session if not self._closed and session is not None and session.attempt_id == attempt_id else None
+
+    def _on_beat_reply(self, attempt_id: str, reply: HeartbeatReply) -> None:
+        self._supervision.replied()
+        for instruction in reply.instructions:
+            if self._current(attempt_id) is None:
+                log.info(
+                    "Instruction %s for %s arrived after that sitting left this screen", instruction.id, attempt_id
+                )
+                return
+            self.apply_instruction(instruction)
+
+    def _on_beat_failed(self, attempt_id: str, exc: Exception) -> None:
+        session = self._current(attempt_id)
+        if self._supervision.failed(attempt_id, exc) == "moved" and session is not None:
+            if session.phase is Phase.ANSWERING:
+                self._moved_away(session)
+            else:
+                self._beat_timer.stop()  # finished here; the results stay in the outbox
+
+    # ---- instructions -------------------------------------------------------------------------------
+
+    def apply_instruction(self, instruction: Instruction) -> None:
+        """Apply an invigilator's instruction once (by id, remembered in the journal across restarts)."""
+        session = self._host.session
+        if session is None or not self._supervision.take(session.attempt_id, instruction):
+            return
+        if instruction.kind == "pause":
+            self.pause()
+        elif instruction.kind == "resume":
+            self.resume()
+        elif instruction.kind == "add_time":
+            self.add_time(instruction.seconds or 0)
+        elif instruction.kind == "end_section":
+            self.end_section(instruction.section_id)
+
+    def pause(self) -> None:
+        """Paused by the invigilator: the clock stops, any recording stops (that play is given back), and a
+        full-window overlay keeps the keyboard away from the item until resume()."""
+        session = self._host.session
+        if session is None or session.phase is not Phase.ANSWERING:
+            return
+        self._host.held = True
+        self._audio.cut_by_pause(session)
+        session.pause()
+        self._window.set_paused(True)
+
+    def resume(self) -> None:
+        if not self._host.held:
+            return
+        self._host.held = False
+        self._window.set_paused(False)
+        session = self._host.session
+        # Between sections the clock stays stopped until the student chooses Start on the instructions.
+        if session is not None and self._window.current_screen() is not self._window.instructions:
+            session.resume()
+            self._window.set_remaining(session.remaining_seconds())
+
+    def add_time(self, seconds: int) -> None:
+        session = self._host.session
+        if session is None or session.phase is not Phase.ANSWERING or seconds <= 0:
+            return
+        session.add_time(seconds)
+        self._window.set_remaining(session.remaining_seconds())
+        self._window.show_banner(added_time_text(seconds))
+
+    def end_section(self, section_id: str | None) -> None:
+        """Ends the current section like a time-up (answers and envelope committed), unless it already moved on."""
+        session = self._host.session
+        if session is None or session.phase is not Phase.ANSWERING:
+            return
+        if section_id is not None and section_id != session.section.id:
+            log.info("End of section %s asked for, but this sitting is in %s; ignored", section_id, session.section.id)
+            return
+        title = session.section.title
+        self._host.after_section(session.end_section(), notice=ENDED_BY_INVIGILATOR.format(title=title))
+
+    def _moved_away(self, session: SittingSession) -> None:
+        """The code was released to another machine: stop here for good and say so."""
+        log.warning("Attempt %s was moved to another computer; stopping it here", session.attempt_id)
+        try:
+            session.flush_drafts()
+            self._journal.mark_moved(session.attempt_id)
+        except JournalError as exc:
+            log.error("Could not record the move of %s: %s", session.attempt_id, exc)
+        self._host.reset()
+        self._window.access_code.show_error(MOVED)

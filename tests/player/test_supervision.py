@@ -1,0 +1,147 @@
+"""Supervision without Qt, on a real journal: when a heartbeat is due, what it tells the room (the results waiting
+among it), one at a time, instructions taken once across restarts, and what a failed heartbeat means."""
+
+from __future__ import annotations
+
+import math
+from types import TracebackType
+
+import pytest
+
+from player.offline_queue.journal import Journal
+from player.session import SittingSession
+from player.supervision import Supervision, added_time_text, heartbeat_for
+from sync.client import InvigilClient, Refused, Unreachable
+from sync.protocol import Heartbeat, HeartbeatReply, Instruction
+from tests.player.conftest import ManualClock, make_login
+
+
+class RoomLink:
+    """The network at its edge: a client that keeps each heartbeat it is given and answers with no instructions."""
+
+    def __init__(self) -> None:
+        self.beats: list[tuple[str, str, Heartbeat]] = []
+
+    def __enter__(self) -> RoomLink:
+        return self
+
+    def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        return None
+
+    def heartbeat(self, attempt_id: str, token: str, beat: Heartbeat) -> HeartbeatReply:
+        self.beats.append((attempt_id, token, beat))
+        return HeartbeatReply(instructions=[])
+
+
+def open_sitting(journal: Journal, clock: ManualClock, delivery: object) -> SittingSession:
+    attempt = journal.start_attempt(make_login(delivery), server_url="http://server")
+    return SittingSession(journal=journal, attempt=attempt, clock=clock)
+
+
+def supervision(journal: Journal, clock: ManualClock, link: RoomLink, *, every: float | None = 5.0) -> Supervision:
+    def make_client() -> InvigilClient:
+        return link  # type: ignore[return-value]  # the calls a heartbeat makes, nothing else
+
+    return Supervision(journal, make_client=make_client, clock=clock, every=every, machine_id="room1-pc01")
+
+
+def test_the_heartbeat_says_where_the_sitting_is_and_how_many_results_wait(
+    journal: Journal, clock: ManualClock, demo_delivery: object
+) -> None:
+    session = open_sitting(journal, clock, demo_delivery)
+    session.go_next()
+    clock.advance(10.4)
+    beat = heartbeat_for(session, outbox_depth=0, paused=True, machine_id="room1-pc01")
+    assert (beat.section_id, beat.item_index, beat.item_count) == (session.section.id, 2, len(session.section.items))
+    assert beat.remaining_seconds == math.ceil(session.remaining_seconds())
+    assert beat.paused
+    assert not beat.finished
+
+    link = RoomLink()
+    watch = supervision(journal, clock, link)
+    session.end_section()  # its result envelope waits in the outbox
+    work = watch.beat(session, paused=False)
+    assert work is not None
+    work()
+    [(attempt_id, token, sent)] = link.beats
+    assert (attempt_id, token) == (session.attempt_id, "token-secret")
+    assert sent.outbox_depth == 1
+    assert sent.machine_id == "room1-pc01"
+
+
+def test_a_finished_sitting_reports_only_that_and_its_waiting_results(
+    journal: Journal, clock: ManualClock, demo_delivery: object
+) -> None:
+    session = open_sitting(journal, clock, demo_delivery)
+    while not session.end_section().finished:
+        pass
+    beat = heartbeat_for(session, outbox_depth=3, paused=False, machine_id=None)
+    assert beat.finished
+    assert beat.outbox_depth == 3
+    assert beat.section_id is None
+
+
+def test_heartbeats_are_due_every_interval_and_never_two_at_once(
+    journal: Journal, clock: ManualClock, demo_delivery: object
+) -> None:
+    session = open_sitting(journal, clock, demo_delivery)
+    watch = supervision(journal, clock, RoomLink(), every=5.0)
+    watch.begin(session.attempt_id)
+    clock.advance(4.75)
+    assert not watch.is_due()
+    clock.advance(0.25)
+    assert watch.is_due()
+    assert watch.beat(session, paused=False) is not None
+    assert not watch.is_due()  # the interval starts again when one is sent
+    assert watch.beat(session, paused=False) is None  # the last one is still on its way
+    watch.replied()
+    assert watch.beat(session, paused=False) is not None
+
+    never = supervision(journal, clock, RoomLink(), every=None)
+    never.begin(session.attempt_id)
+    clock.advance(3600)
+    assert not never.is_due()
+
+
+def test_an_instruction_is_taken_once_even_after_a_restart(
+    journal: Journal, clock: ManualClock, demo_delivery: object
+) -> None:
+    session = open_sitting(journal, clock, demo_delivery)
+    pause = Instruction(id="instr-1", kind="pause")
+    watch = supervision(journal, clock, RoomLink())
+    watch.begin(session.attempt_id)
+    assert watch.take(session.attempt_id, pause)
+    assert not watch.take(session.attempt_id, pause)
+    assert journal.paused_by_invigilator(session.attempt_id)
+
+    after_restart = supervision(journal, clock, RoomLink())
+    after_restart.begin(session.attempt_id)
+    assert not after_restart.take(session.attempt_id, pause)
+    assert after_restart.take(session.attempt_id, Instruction(id="instr-2", kind="resume"))
+    assert not journal.paused_by_invigilator(session.attempt_id)
+
+
+def test_a_refused_token_means_the_code_moved_and_anything_else_is_not_delivered(
+    journal: Journal, clock: ManualClock, demo_delivery: object
+) -> None:
+    session = open_sitting(journal, clock, demo_delivery)
+    watch = supervision(journal, clock, RoomLink())
+    moved = Refused("This sign-in was moved.", status=401, error="attempt_token_invalid")
+    assert watch.beat(session, paused=False) is not None
+    assert watch.failed(session.attempt_id, moved) == "moved"
+    assert watch.beat(session, paused=False) is not None  # a failure ends the one in flight
+    offline = Unreachable("http://server", "connection refused")
+    assert watch.failed(session.attempt_id, offline) == "not_delivered"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (120, "Your invigilator added 2 minutes."),
+        (61, "Your invigilator added 1 minute and 1 second."),
+        (30, "Your invigilator added 30 seconds."),
+        (0, "Your invigilator added 0 seconds."),
+    ],
+)
+def test_added_time_is_said_in_minutes_and_seconds(seconds: int, text: str) -> None:
+    assert added_time_text(seconds) == text
