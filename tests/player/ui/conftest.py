@@ -1,134 +1,20 @@
-"""UI test setup: the real server (re-exported from the server tests), a player wired as app.py wires it, and
-the camera that takes the screenshots in docs/screens/."""
+"""UI test setup: a player wired as app.py wires it (tests/helpers/player_ui.py) on the live server, the app's
+look, and where screenshots go."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlite_utils
-from PySide6.QtCore import QCoreApplication, QEvent
-from PySide6.QtGui import QImage
-from PySide6.QtWidgets import (
-    QAbstractButton,
-    QApplication,
-    QComboBox,
-    QLabel,
-    QLineEdit,
-    QListWidget,
-    QPlainTextEdit,
-    QTableWidget,
-    QTabWidget,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from player.audio.devices import FixedOutputDevices
-from player.audio.qt import QtAudioPlayer
-from player.offline_queue.db import journal_path, open_database
-from player.offline_queue.journal import Journal
-from player.session import Clock
-from player.ui.controller import ControllerSettings, PlayerController
 from player.ui.style import apply_style
-from player.ui.tasks import TaskRunner
-from player.ui.window import MainWindow
-from resources import soundcheck_path
-from sync.client import InvigilClient, client_for
-from sync.mediacache import MediaCache
-
-# The server's fixtures, re-exported whole so this folder follows their changes (clock here is the server's).
-from tests.sync.server.conftest import *  # noqa: F403
-from tests.sync.server.conftest import LiveServer
-
-TIMEOUT_MS = 15_000
-MACHINE_ID = "room1-pc01"
-DOCS_SCREENS = Path(__file__).resolve().parents[3] / "docs" / "screens"
-
-
-@dataclass
-class Player:
-    """One run of the app: window, controller and their parts, on a journal file that outlives it."""
-
-    window: MainWindow
-    controller: PlayerController
-    journal: Journal
-    db: sqlite_utils.Database
-    player: QtAudioPlayer
-    devices: FixedOutputDevices
-    tasks: TaskRunner
-    closed: bool = field(default=False)
-
-    def close(self) -> None:
-        """Like quitting the app (or a crash after the last commit): the journal file stays."""
-        if self.closed:
-            return
-        self.closed = True
-        self.controller.shutdown()
-        self.tasks.wait()
-        self.player.close()
-        self.window.close()
-        self.db.close()
-
-
-@dataclass
-class PlayerFactory:
-    qtbot: QtBot
-    data_dir: Path
-    server_url: str
-    started: list[Player] = field(default_factory=list)
-
-    def __call__(
-        self,
-        *,
-        devices: FixedOutputDevices | None = None,
-        clock: Clock | None = None,
-        server_url: str | None = None,
-        machine_id: str = MACHINE_ID,
-        today: Callable[[], datetime] = datetime.now,
-        result_codes_after: float = ControllerSettings.result_codes_after,
-        heartbeat_every: float | None = ControllerSettings.heartbeat_every,
-    ) -> Player:
-        url = server_url or self.server_url
-        devices = devices if devices is not None else FixedOutputDevices(["Test speakers"])
-        db = open_database(journal_path(self.data_dir))
-        journal = Journal(db)
-        player = QtAudioPlayer(devices, playback_rate=4.0)
-        window = MainWindow(player=player, devices=devices, soundcheck_clip=soundcheck_path())
-        self.qtbot.addWidget(window)
-        tasks = TaskRunner(parent=window)
-        # As app.py makes it (sync.client.client_for), with a shorter timeout; plain http here, so no CA bundle.
-        make_client: Callable[[], InvigilClient] = lambda: client_for(  # noqa: E731
-            url, machine_id=machine_id, timeout=5.0, ca_bundle=None
-        )
-        controller = PlayerController(
-            window=window,
-            journal=journal,
-            make_client=make_client,
-            media_cache=MediaCache(self.data_dir / "media"),
-            player=player,
-            tasks=tasks,
-            settings=ControllerSettings(
-                server_url=url,
-                tick_interval_ms=50,
-                typing_commit_every=0.3,
-                result_codes_after=result_codes_after,
-                heartbeat_every=heartbeat_every,
-            ),
-            clock=clock,
-            today=today,
-        )
-        window.show()
-        window.activateWindow()
-        self.qtbot.waitExposed(window)
-        self.qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=TIMEOUT_MS)
-        controller.start()
-        started = Player(window, controller, journal, db, player, devices, tasks)
-        self.started.append(started)
-        return started
+from tests.helpers.live_server import LiveServer
+from tests.helpers.player_ui import PlayerFactory
+from tests.helpers.screens import DOCS_SCREENS
 
 
 @pytest.fixture
@@ -137,100 +23,6 @@ def start_player(qtbot: QtBot, tmp_path: Path, live_server: LiveServer) -> Itera
     yield factory
     for started in factory.started:
         started.close()
-
-
-def focused() -> QWidget:
-    widget = QApplication.focusWidget()
-    assert widget is not None, "nothing has the keyboard focus"
-    return widget
-
-
-def wait_for_screen(qtbot: QtBot, p: Player, screen: QWidget) -> None:
-    qtbot.waitUntil(lambda: p.window.current_screen() is screen, timeout=TIMEOUT_MS)
-
-
-def log_in(qtbot: QtBot, p: Player, code: str) -> None:
-    """Type the code and confirm "Is this you?"; leaves the player on the first section's instructions."""
-    p.window.access_code.code_edit.setText(code)
-    p.window.access_code.start_button.click()
-    wait_for_screen(qtbot, p, p.window.confirm)
-    p.window.confirm.yes_button.click()
-    wait_for_screen(qtbot, p, p.window.instructions)
-
-
-def start_items(qtbot: QtBot, p: Player, code: str) -> None:
-    """Log in, pass the sound check, and open the first item."""
-    log_in(qtbot, p, code)
-    p.window.instructions.start_button.click()
-    wait_for_screen(qtbot, p, p.window.sound_check)
-    p.window.sound_check.yes_button.click()
-    wait_for_screen(qtbot, p, p.window.item)
-
-
-# ---- screenshots -------------------------------------------------------------------------------------
-
-
-def visible_text(root: QWidget) -> str:
-    """Everything a sighted person could read in `root` now, one piece per line ("&" mnemonics left out)."""
-    parts: list[str] = []
-    for widget in [root, *root.findChildren(QWidget)]:
-        if not widget.isVisible():
-            continue
-        if isinstance(widget, QLabel | QAbstractButton | QLineEdit):
-            parts.append(widget.text().replace("&", ""))
-        elif isinstance(widget, QPlainTextEdit):
-            parts.append(widget.toPlainText())
-        elif isinstance(widget, QComboBox):
-            parts.append(widget.currentText())
-        elif isinstance(widget, QListWidget):
-            parts += [widget.item(row).text() for row in range(widget.count())]
-        elif isinstance(widget, QTabWidget):
-            parts += [widget.tabText(i).replace("&", "") for i in range(widget.count())]
-        elif isinstance(widget, QTableWidget):
-            for r in range(widget.rowCount()):
-                parts += [item.text() for c in range(widget.columnCount()) if (item := widget.item(r, c))]
-    return "\n".join(parts)
-
-
-def is_blank(image: QImage) -> bool:
-    """True when every pixel has the same colour (nothing was drawn)."""
-    rgb = image.convertToFormat(QImage.Format.Format_RGB32)
-    bits = bytes(rgb.constBits())
-    return bits == bits[:4] * (len(bits) // 4)
-
-
-@dataclass
-class Camera:
-    """Saves screenshots as `prefix``name`.png in each of `folders`, after checking each shows what it should."""
-
-    folders: list[Path]
-    max_bytes: int
-    prefix: str = ""
-    width: int | None = None
-    """The width every shot must have, when set (a window of a fixed size)."""
-    process_events: bool = False
-    """Run every pending event before a shot (the console's views finish what their last step queued). The
-    player's shots run nothing else early: one of them is taken inside a signal handler, mid-login."""
-    taken: list[Path] = field(default_factory=list)
-
-    def shoot(self, widget: QWidget, name: str, *expected: str) -> None:
-        """Save `widget` after checking it shows each of `expected`."""
-        # Lay out what the last step changed, as the next paint would.
-        QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        if self.process_events:
-            QApplication.processEvents()
-        text = visible_text(widget)
-        for wanted in expected:
-            assert wanted in text, f"{name}: {wanted!r} is not visible; the window shows:\n{text}"
-        image = widget.grab().toImage()
-        if self.width is not None:
-            assert image.width() == self.width, f"{name}: grabbed {image.width()} px wide"
-        assert not is_blank(image), f"{name}: the screenshot is a single colour"
-        for folder in self.folders:
-            path = folder / f"{self.prefix}{name}.png"
-            assert image.save(str(path)), f"{name}: could not write {path}"
-            assert path.stat().st_size < self.max_bytes, f"{path} is {path.stat().st_size} bytes"
-            self.taken.append(path)
 
 
 @pytest.fixture

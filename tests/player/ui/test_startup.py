@@ -28,8 +28,9 @@ from player.ui.window import MainWindow
 from resources import soundcheck_path
 from sync.client import InvigilClient
 from sync.mediacache import MediaCache
-from tests.player.ui.conftest import TIMEOUT_MS
-from tests.sync.server.conftest import Demo, LiveServer
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import Demo
+from tests.helpers.waiting import TIMEOUT_MS
 
 CLOSED_PORT = "http://127.0.0.1:9"
 
