@@ -26,7 +26,7 @@ from player.ui.window import MainWindow
 from resources import soundcheck_path
 from sync.client import InvigilClient
 from sync.mediacache import MediaCache
-from tests.e2e.conftest import START_TIMEOUT_S, E2EServer, invigil_server, isolated_env
+from tests.helpers.e2e import START_TIMEOUT_S, E2EServer, invigil_server, isolated_env
 from tests.player.ui.test_delivery import NetworkSwitch, closed_port_url
 
 TIMEOUT_MS = 20_000
