@@ -167,7 +167,7 @@ def staff_console_opener(
         if not tokens:
             tokens.append(TokenStore(choose_backend(config.keyring_backend)))
         # "Results waiting on this computer": read on the GUI thread, where this journal connection lives.
-        local = None if journal is None else (lambda: console.journal_results(journal))
+        local = None if journal is None else (lambda: console.unsent_results(journal))
         send_now = None if journal is None or wake_uploader is None else console.send_now_from(journal, wake_uploader)
         open_console(
             window,

@@ -11,7 +11,7 @@ PACKAGES = ("player", "sync", "bench")
 MAX_LINES = 400
 """A module past this is split by responsibility (shared/HOUSE-STYLE.md, docs/architecture.md)."""
 SHRINK_ONLY = {
-    "player/ui/controller.py": 864,
+    "player/ui/controller.py": 836,
     "sync/server/attempts.py": 679,
     "sync/server/cli.py": 585,
     "sync/server/content.py": 569,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +34,6 @@ if TYPE_CHECKING:
         HeartbeatReply,
         Instruction,
         LoginResponse,
-        ResultEnvelope,
     )
 
 log = logging.getLogger(__name__)
@@ -64,10 +62,6 @@ def added_time_text(seconds: int) -> str:
     if rest or not parts:
         parts.append(f"{rest} second{'s' if rest != 1 else ''}")
     return f"Your invigilator added {' and '.join(parts)}."
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "student"
 
 
 @dataclass(frozen=True)
@@ -614,49 +608,27 @@ class PlayerController(QObject):
         if session is None or session.phase is not Phase.FINISHED:
             self._delivery_timer.stop()
             return
-        outbox = self._journal.outbox()
-        # Every second while the screen shows: only this sitting's rows are read.
-        unsent = [
-            entry for entry in outbox.entries(kind="result", attempt_id=session.attempt_id) if entry.state != "sent"
-        ]
+        from player import unsent_results
+
+        # Every second while the screen shows: only this sitting's outbox rows, nothing parsed.
+        waiting = unsent_results.pending(self._journal, attempt_id=session.attempt_id)
         screen = self.window.finished
-        screen.set_delivery_state(sent=not unsent)
-        if not unsent:
+        screen.set_delivery_state(sent=not waiting.keys)
+        if not waiting.keys:
             self._delivery_timer.stop()
             return
-        failed = any(entry.attempts > 0 or entry.state == "needs_attention" for entry in unsent)
         waited = self._clock.monotonic() - self._finished_at >= self._settings.result_codes_after
-        if not (failed or waited or screen.codes()):
-            return
-        from player.ui.screens.finished import ResultCodeText
-        from sync import resultcode
-        from sync.protocol import ResultEnvelope
-
-        envelopes = [ResultEnvelope.model_validate_json(entry.body) for entry in unsent]
-        labels = [self._envelope_label(envelope) for envelope in envelopes]
-        if labels == [code.label for code in screen.codes()]:
+        shown = tuple(code.key for code in screen.codes())
+        if not (waiting.send_failed or waited or shown) or waiting.keys == shown:
             return  # the same envelopes: keep the codes on show (a new code would differ only by its nonce)
-        secret = self._journal.attempt(session.attempt_id).result_secret
-        student = _slug(session.student_name)
+        from player.ui.screens.finished import ResultCodeText
+
         screen.set_codes(
             [
-                ResultCodeText(
-                    label=text,
-                    code=resultcode.encode(envelope, result_secret=secret),
-                    file_name=f"result-code-{student}-{_slug(text)}.txt",
-                )
-                for envelope, text in zip(envelopes, labels, strict=True)
+                ResultCodeText.of(result)
+                for result in unsent_results.unsent_results(self._journal, attempt_id=session.attempt_id)
             ]
         )
-
-    def _envelope_label(self, envelope: ResultEnvelope) -> str:
-        assert self._login is not None
-        sections = self._login.assessment.sections
-        numbers = {s.id: n for n, s in enumerate(sections, start=1)}
-        first = envelope.section_ids[0] if envelope.section_ids else ""
-        number = numbers.get(first)
-        title = self._section_title(first)
-        return f"Section {number} of {len(sections)}: {title}" if number else f"Section {title}"
 
     # ---- supervision: heartbeats and the invigilator's instructions -------------------------------------
 

@@ -11,7 +11,7 @@ from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from player.ui.screens.access_code import AccessCodeScreen
-from player.ui.screens.common import centred_column, label, set_message
+from player.ui.widgets import centred_column, label, set_message
 
 if TYPE_CHECKING:
     from player.audio.player import OutputDevices

@@ -20,11 +20,11 @@ from player.offline_queue.journal import Journal
 from player.ui.console import (
     ConsoleSettings,
     ConsoleWindow,
-    LocalResult,
     LocalResults,
     SittingPage,
-    journal_results,
+    UnsentResult,
     open_console,
+    unsent_results,
 )
 from player.ui.console.slips import ConfirmPrint
 from player.ui.tasks import TaskRunner
@@ -123,8 +123,8 @@ class StudentJournal:
     login: LoginResponse
     envelope: ResultEnvelope
 
-    def results(self) -> list[LocalResult]:
-        return journal_results(self.journal)
+    def results(self) -> list[UnsentResult]:
+        return unsent_results(self.journal)
 
 
 def finished_offline(data_dir: Path, login: LoginResponse, *, server_url: str) -> StudentJournal:
@@ -153,7 +153,7 @@ class ResultsOnThisComputer:
 
     journal: StudentJournal | None = None
 
-    def __call__(self) -> list[LocalResult]:
+    def __call__(self) -> list[UnsentResult]:
         return self.journal.results() if self.journal is not None else []
 
 

@@ -12,13 +12,14 @@ never inside a student's screen, so nothing staff-side is reachable from the stu
             credentials=tokens,
             tasks=tasks,
             settings=ConsoleSettings.from_config(config),
-            local_results=lambda: journal_results(journal),        # the player's Journal, GUI thread
+            local_results=lambda: unsent_results(journal),         # the player's Journal, GUI thread
             send_now=send_now_from(journal, uploader.wake),
         )
     )
 
 `local_results` adds the staff-only "Results waiting on this computer" tab (copy or save each unsent result's
-code for a USB stick); `send_now` adds its "Send now" button. Leave both out and the tab is not shown.
+code for a USB stick; player.unsent_results reads them, labels them and names their files, as for the finished
+screen); `send_now` adds its "Send now" button. Leave both out and the tab is not shown.
 
 The console opens as its own window over the player; when it locks (15 idle minutes by default, Lock, or
 closing it) it signs out, closes and deletes itself, and the player's access-code screen is what remains.
@@ -32,22 +33,23 @@ from PySide6.QtWidgets import QWidget
 
 from player.credentials import TokenStore
 from player.ui.console.sittings import ClientFactory, SittingContext, StaffSession
-from player.ui.console.unsent import LocalResult, LocalResults, journal_results, send_now_from
+from player.ui.console.unsent import LocalResults
 from player.ui.console.window import ConsoleSettings, ConsoleWindow, SittingPage, TabFactory
 from player.ui.tasks import TaskRunner
+from player.unsent_results import UnsentResult, send_now_from, unsent_results
 
 __all__ = [
     "ConsoleSettings",
     "ConsoleWindow",
-    "LocalResult",
     "LocalResults",
     "SittingContext",
     "SittingPage",
     "StaffSession",
     "TabFactory",
-    "journal_results",
+    "UnsentResult",
     "open_console",
     "send_now_from",
+    "unsent_results",
 ]
 
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.ui.screens.common import label, set_message
+from player.ui.widgets import label, set_message
 from sync import staff_protocol as sp
 from sync.client import InvigilClient
 from sync.protocol import InstructionKind

@@ -25,16 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from player.csv_export import cell_text
-from player.ui.console.common import (
-    ChooseSavePath,
-    CsvExportTab,
-    ask_save_path,
-    call_server,
-    error_sentence,
-    local_time,
-)
+from player.ui.console.server_calls import call_server, error_sentence
+from player.ui.console.sitting_tab import CsvExportTab, local_time
 from player.ui.console.sittings import SittingContext
-from player.ui.screens.common import button, label
+from player.ui.widgets import ChooseSavePath, ask_save_path, button, label
 from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)

@@ -8,9 +8,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from player.ui.console.actions import REASON_LABELS
-from player.ui.console.common import call_server, table_texts
+from player.ui.console.server_calls import call_server
 from player.ui.console.sittings import SittingContext
-from player.ui.screens.common import button, label, set_message
+from player.ui.console.tables import table_texts
+from player.ui.widgets import button, label, set_message
 from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)

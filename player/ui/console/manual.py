@@ -19,9 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.ui.console.common import SittingTab, call_server, error_sentence, local_time
+from player.ui.console.server_calls import call_server, error_sentence
+from player.ui.console.sitting_tab import SittingTab, local_time
 from player.ui.console.sittings import SittingContext
-from player.ui.screens.common import button, label
+from player.ui.widgets import button, label
 from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)

@@ -9,9 +9,10 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QHeaderView, QPushButton, QVBoxLayout, QWidget
 
 from player.ui.console.actions import ActionKind, ActionRequest, ReasonDialog, perform
-from player.ui.console.common import call_server, choice_table, row_texts, update_row
+from player.ui.console.server_calls import call_server
 from player.ui.console.sittings import SittingContext
-from player.ui.screens.common import button, label, set_message
+from player.ui.console.tables import choice_table, row_texts, update_row
+from player.ui.widgets import button, label, set_message
 from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)

@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QFormLayout, QLineEdit, QWidget
 
 from player.credentials import TokenStore
 from player.ui.console.sittings import ClientFactory, StaffSession, guarded
-from player.ui.screens.common import button, centred_column, label, set_message
 from player.ui.tasks import TaskRunner
+from player.ui.widgets import button, centred_column, label, set_message
 from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from player.ui.screens.common import button, label, set_message
 from player.ui.tasks import TaskRunner
+from player.ui.widgets import button, label, set_message
 from sync import staff_protocol as sp
 from sync.client import InvigilClient
 

@@ -24,17 +24,10 @@ from PySide6.QtGui import (
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QListWidget, QVBoxLayout, QWidget
 
-from player.ui.console.common import (
-    ChooseSavePath,
-    SittingTab,
-    ask_save_path,
-    call_server,
-    error_sentence,
-    file_stem,
-    note_in_log,
-)
+from player.ui.console.server_calls import call_server, error_sentence, note_in_log
+from player.ui.console.sitting_tab import SittingTab, file_stem
 from player.ui.console.sittings import SittingContext
-from player.ui.screens.common import button, label
+from player.ui.widgets import ChooseSavePath, ask_save_path, button, label
 from sync import accesscode
 from sync import staff_protocol as sp
 from sync.protocol import LogDetailValue

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QVBoxLayout, QWidget
 
-from player.offline_queue.journal import Journal, StoredAttempt
-from player.offline_queue.outbox import EntryState
-from player.ui.console.common import ChooseSavePath, ask_save_path, choice_table, table_texts, update_row
-from player.ui.screens.common import button, label, set_message
-from sync import resultcode
-from sync.protocol import ResultEnvelope
+from player.ui.console.tables import choice_table, table_texts, update_row
+from player.ui.widgets import ChooseSavePath, ask_save_path, button, label, set_message
+from player.unsent_results import NoResultCode, UnsentResult
 
 log = logging.getLogger(__name__)
 
@@ -30,97 +24,9 @@ HINT = (
 NOTHING_WAITING = "No results are waiting on this computer: the server has confirmed everything from here."
 
 
-@dataclass(frozen=True)
-class LocalResult:
-    """One result envelope in this computer's outbox that the server has not confirmed."""
-
-    key: str
-    """The envelope's idempotency key (the outbox row)."""
-    student_name: str
-    section: str
-    """Which part of the test, for people: "Section 2 of 3: Short answers"."""
-    waiting_since: datetime
-    state: EntryState
-    last_error: str | None
-    envelope: ResultEnvelope = field(repr=False)
-    result_secret: str = field(repr=False)
-    """The attempt's key for result codes; kept out of repr so it never reaches a log."""
-
-    def code(self) -> str:
-        """A fresh result code for the envelope (each differs by a random nonce; every one decodes the same)."""
-        return resultcode.encode(self.envelope, result_secret=self.result_secret)
-
-    def file_name(self) -> str:
-        return f"result-code-{_slug(self.student_name)}-{_slug(self.section.split(':')[0])}.txt"
-
-    def status(self) -> str:
-        if self.state == "needs_attention":
-            return f"Refused by the server: {self.last_error or 'no reason given'}"
-        if self.state == "sending":
-            return "Sending now"
-        return "Waiting to send" + (f" (last try: {self.last_error})" if self.last_error else "")
-
-
-LocalResults = Callable[[], list[LocalResult]]
-"""Reads this computer's unsent results; called on the GUI thread (the journal's connection lives there)."""
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "result"
-
-
-def section_label(section_ids: Sequence[str], titles: Sequence[tuple[str, str]]) -> str:
-    """ "Section 2 of 3: Short answers" for an envelope's sections, given the assessment's (id, title) list."""
-    numbers = {section_id: n for n, (section_id, _) in enumerate(titles, start=1)}
-    names = dict(titles)
-    known = [s for s in section_ids if s in numbers]
-    if not known:
-        return "Sections " + ", ".join(section_ids) if section_ids else "The whole test"
-    if len(known) == 1:
-        return f"Section {numbers[known[0]]} of {len(titles)}: {names[known[0]]}"
-    if known == [section_id for section_id, _ in titles]:
-        return f"The whole test ({len(titles)} sections)"
-    listed = ", ".join(str(numbers[s]) for s in known)
-    return f"Sections {listed} of {len(titles)}: " + ", ".join(names[s] for s in known)
-
-
-def journal_results(journal: Journal) -> list[LocalResult]:
-    """This computer's unsent result envelopes, oldest first (what app.py passes to open_console)."""
-    found: list[LocalResult] = []
-    attempts: dict[str, StoredAttempt] = {}
-    for entry in journal.outbox().entries(kind="result"):
-        if entry.state == "sent":
-            continue
-        if entry.attempt_id not in attempts:
-            attempts[entry.attempt_id] = journal.attempt(entry.attempt_id)
-        attempt = attempts[entry.attempt_id]
-        envelope = ResultEnvelope.model_validate_json(entry.body)
-        titles = [(s.id, s.title) for s in attempt.login.assessment.sections]
-        found.append(
-            LocalResult(
-                key=entry.idempotency_key,
-                student_name=attempt.login.student,
-                section=section_label(envelope.section_ids, titles),
-                waiting_since=entry.created_at,
-                state=entry.state,
-                last_error=entry.last_error,
-                envelope=envelope,
-                result_secret=attempt.result_secret,
-            )
-        )
-    return found
-
-
-def send_now_from(journal: Journal, wake_uploader: Callable[[], None]) -> Callable[[], None]:
-    """What "Send now" does in the app: refused results are tried again, and the uploader wakes at once."""
-
-    def send_now() -> None:
-        retried = journal.outbox().retry_needs_attention()
-        if retried:
-            log.info("Staff asked to send again: %d refused result(s) back in the queue", retried)
-        wake_uploader()
-
-    return send_now
+LocalResults = Callable[[], list[UnsentResult]]
+"""Reads this computer's unsent results (player.unsent_results); called on the GUI thread (the journal's
+connection lives there)."""
 
 
 class UnsentResultsView(QWidget):
@@ -141,7 +47,7 @@ class UnsentResultsView(QWidget):
         self._read = local_results
         self._send_now = send_now
         self._choose_save_path = choose_save_path
-        self.results: list[LocalResult] = []
+        self.results: list[UnsentResult] = []
 
         self.heading = label("Results waiting on this computer", name="subtitle")
         self.hint = label(HINT)
@@ -208,7 +114,7 @@ class UnsentResultsView(QWidget):
         for widget in (self.copy_button, self.save_button):
             widget.setEnabled(bool(results))
 
-    def selected(self) -> LocalResult | None:
+    def selected(self) -> UnsentResult | None:
         row = self.table.currentRow()
         return self.results[row] if 0 <= row < len(self.results) else None
 
@@ -224,15 +130,15 @@ class UnsentResultsView(QWidget):
 
     # ---- copying, saving, sending -------------------------------------------------------------------
 
-    def _chosen_code(self) -> tuple[LocalResult, str] | None:
+    def _chosen_code(self) -> tuple[UnsentResult, str] | None:
         result = self.selected()
         if result is None:
             self._say("Choose a result in the list first (arrow keys).")
             return None
         try:
             return result, result.code()
-        except ValueError as exc:
-            self._say(f"No result code can be made for {result.student_name}, {result.section}: {exc}.")
+        except NoResultCode as exc:
+            self._say(str(exc))
             return None
 
     def copy_code(self) -> None:

@@ -14,12 +14,11 @@ from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QTabWidget, QVBoxLayo
 
 from player.config import PlayerConfig
 from player.credentials import TokenStore
-from player.ui.console.common import ChooseSavePath, ask_save_path
+from player.ui.console.code_entry import CodeEntryView
 from player.ui.console.idle import IdleLock
 from player.ui.console.incidents import IncidentsView
 from player.ui.console.log import SittingLogView
 from player.ui.console.manual import ChooseOpenPath, ManualEntriesView, ask_open_evidence
-from player.ui.console.result_codes import ResultCodesView
 from player.ui.console.results import ResultsView
 from player.ui.console.room import REFRESH_MS, RoomPanel
 from player.ui.console.signin import SignInView
@@ -33,8 +32,8 @@ from player.ui.console.sittings import (
 )
 from player.ui.console.slips import ConfirmPrint, SlipsView, ask_print
 from player.ui.console.unsent import LocalResults, UnsentResultsView
-from player.ui.screens.common import button, label
 from player.ui.tasks import TaskRunner
+from player.ui.widgets import ChooseSavePath, ask_save_path, button, label
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +169,7 @@ class ConsoleWindow(QWidget):
         self.home = QTabWidget()
         self.home.setAccessibleName("Staff console")
         self.sittings: SittingsView | None = None
-        self.result_codes = ResultCodesView(client_factory=client_factory, token=self._token, tasks=tasks)
+        self.code_entry = CodeEntryView(client_factory=client_factory, token=self._token, tasks=tasks)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.signin)
         self.stack.addWidget(self.home)
@@ -263,7 +262,7 @@ class ConsoleWindow(QWidget):
         sittings.opened.connect(self.open_sitting)
         self.sittings = sittings
         self.home.addTab(sittings, "&Sittings")
-        self.home.addTab(self.result_codes, "Result &codes")
+        self.home.addTab(self.code_entry, "Result &codes")
         if self._local_results is not None:
             # Staff-only: these are other students' results, so they are listed only after sign-in.
             self.unsent = UnsentResultsView(

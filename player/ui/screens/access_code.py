@@ -7,7 +7,7 @@ import logging
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QWidget
 
-from player.ui.screens.common import button, centred_column, label, set_message
+from player.ui.widgets import button, centred_column, label, set_message
 from sync import accesscode
 
 log = logging.getLogger(__name__)

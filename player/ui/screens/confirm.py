@@ -7,7 +7,7 @@ from datetime import datetime
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from player.ui.screens.common import button, centred_column, label
+from player.ui.widgets import button, centred_column, label
 
 
 class ConfirmScreen(QWidget):

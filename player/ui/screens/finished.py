@@ -4,15 +4,19 @@ the computer back to an empty screen."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPlainTextEdit, QWidget
 
-from player.ui.screens.common import button, centred_column, label, set_message
+from player.ui.widgets import ChooseSavePath, ask_save_path, button, centred_column, label, set_message
+
+if TYPE_CHECKING:
+    # Types only: the finished screen is built before anyone finishes; player.unsent_results loads the wire types.
+    from player.unsent_results import UnsentResult
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +27,6 @@ CODE_HINT = (
     "or save it to a file, and send it from another computer."
 )
 
-ChooseSavePath = Callable[[QWidget, str], Path | None]
-"""(parent, suggested file name) -> where to save, or None when cancelled."""
-
-
-def ask_save_path(parent: QWidget, suggested: str) -> Path | None:
-    name, _ = QFileDialog.getSaveFileName(parent, "Save the result code", suggested, "Result codes (*.txt)")
-    return Path(name) if name else None
-
 
 @dataclass(frozen=True)
 class ResultCodeText:
@@ -39,8 +35,23 @@ class ResultCodeText:
     label: str
     """E.g. "Section 2 of 3: Short answers"."""
     code: str
+    """"" when none can be made (then `problem` says why, and there is nothing to copy or save)."""
     file_name: str
-    """Suggested file name, e.g. "result-code-ada-lovelace-section-2.txt"."""
+    """Suggested file name, e.g. "result-code-ada-lovelace-section-2-of-3-short-answers.txt"."""
+    key: str = ""
+    """The envelope's idempotency key: the same key is the same envelope, whatever its code's nonce."""
+    problem: str = ""
+
+    @classmethod
+    def of(cls, result: UnsentResult) -> ResultCodeText:
+        """The result's code, labelled and named as the console does it (player.unsent_results), or why none."""
+        from player.unsent_results import NoResultCode
+
+        try:
+            code, problem = result.code(), ""
+        except NoResultCode as exc:
+            code, problem = "", str(exc)
+        return cls(label=result.section, code=code, file_name=result.file_name(), key=result.key, problem=problem)
 
 
 class FinishedScreen(QWidget):
@@ -112,7 +123,7 @@ class FinishedScreen(QWidget):
     def set_codes(self, codes: Sequence[ResultCodeText]) -> None:
         """The result codes of the envelopes still on this computer; none hides the code controls."""
         codes = list(codes)
-        if [c.label for c in codes] == [c.label for c in self._codes]:
+        if [(c.key, c.label) for c in codes] == [(c.key, c.label) for c in self._codes]:
             # Same envelopes (a new code for the same envelope differs only by its random nonce): keep what
             # staff may be reading or have selected.
             return
@@ -139,17 +150,22 @@ class FinishedScreen(QWidget):
     def _show_chosen(self) -> None:
         chosen = self.chosen()
         self.code_view.setPlainText(chosen.code if chosen else "")
+        problem = chosen.problem if chosen is not None else ""
+        for widget in (self.copy_button, self.save_button):
+            widget.setEnabled(chosen is not None and not problem)
+        if problem or self.code_message.text() in {c.problem for c in self._codes if c.problem}:
+            set_message(self.code_message, problem)
 
     def copy_code(self) -> None:
         chosen = self.chosen()
-        if chosen is None:
+        if chosen is None or chosen.problem:
             return
         QGuiApplication.clipboard().setText(chosen.code)
         set_message(self.code_message, f"The result code for {chosen.label} is on the clipboard.")
 
     def save_code(self) -> None:
         chosen = self.chosen()
-        if chosen is None:
+        if chosen is None or chosen.problem:
             return
         path = self.choose_save_path(self, chosen.file_name)
         if path is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
-from player.ui.screens.common import button, centred_column, label, set_message
+from player.ui.widgets import button, centred_column, label, set_message
 
 
 class InstructionsScreen(QWidget):

@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QVBoxLayout, QWidget
 
-from player.ui.screens.common import button, label
 from player.ui.screens.item_widgets import AudioBar, ChoiceAnswer, ScaledImage, TextAnswer
+from player.ui.widgets import button, label
 
 if TYPE_CHECKING:
     # Types only: the controller imports ItemView before the first paint, without QtMultimedia or pydantic.

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.ui.screens.common import button, label, set_message
+from player.ui.widgets import button, label, set_message
 
 if TYPE_CHECKING:
     from player.audio.qt import QtAudioPlayer

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from player.session import ReviewEntry
-from player.ui.screens.common import button, label, set_message
+from player.ui.widgets import button, label, set_message
 
 _INDEX = Qt.ItemDataRole.UserRole
 

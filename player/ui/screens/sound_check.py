@@ -14,8 +14,8 @@ from player.audio.player import NO_DEVICE_MESSAGE
 if TYPE_CHECKING:
     from player.audio.player import OutputDevices
     from player.audio.qt import QtAudioPlayer
-from player.ui.screens.common import button, centred_column, label, set_message
 from player.ui.screens.item_widgets import VolumeSlider
+from player.ui.widgets import button, centred_column, label, set_message
 
 log = logging.getLogger(__name__)
 

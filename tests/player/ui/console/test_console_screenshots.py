@@ -149,7 +149,7 @@ def test_every_console_screen(
     camera.shoot(window, "09-slips", "3 slips ready.", "Save PDF...", "Print...", f"{GRACE} (DEMO-003)")
 
     window.close_sitting()
-    codes_view = window.result_codes
+    codes_view = window.code_entry
     window.home.setCurrentWidget(codes_view)
     unsent = window.unsent
     assert unsent is not None

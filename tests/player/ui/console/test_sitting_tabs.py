@@ -11,9 +11,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from player.ui.console import SittingPage
-from player.ui.console.common import note_in_log
 from player.ui.console.incidents import IncidentsView
 from player.ui.console.log import describe_detail
+from player.ui.console.server_calls import note_in_log
 from player.ui.console.slips import SlipsView
 from sync import staff_protocol as sp
 from tests.helpers.console import ConsoleFactory, SavePaths, sitting_tab

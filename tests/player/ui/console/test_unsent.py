@@ -11,7 +11,7 @@ from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from player.ui.console import send_now_from
-from player.ui.console.unsent import NOTHING_WAITING, UnsentResultsView, section_label
+from player.ui.console.unsent import NOTHING_WAITING, UnsentResultsView
 from sync import resultcode
 from sync.protocol import LoginResponse
 from tests.helpers.clock import START
@@ -80,7 +80,7 @@ def test_the_list_is_staff_only_and_a_saved_code_reaches_the_server_once(
     assert resultcode.decode(copied, result_secret=local.login.result_secret) == local.envelope
     assert "is on the clipboard" in view.message.text()
 
-    codes = console.window.result_codes
+    codes = console.window.code_entry
     console.window.home.setCurrentWidget(codes)
     codes.load_file(usb / "alan.txt")
     qtbot.waitUntil(lambda: codes.last_receipt is not None, timeout=TIMEOUT_MS)
@@ -145,11 +145,3 @@ def test_without_the_journal_there_is_no_such_tab(qtbot: QtBot, open_demo_consol
     qtbot.waitUntil(lambda: console.window.session is not None, timeout=TIMEOUT_MS)
     assert console.window.unsent is None
     assert home_tabs(console) == ["Sittings", "Result codes"]
-
-
-def test_section_labels_name_the_part_of_the_test() -> None:
-    titles = [("mc", "Multiple choice"), ("short", "Short answers"), ("dictation", "Dictation")]
-    assert section_label(["short"], titles) == "Section 2 of 3: Short answers"
-    assert section_label(["short", "dictation"], titles) == "Sections 2, 3 of 3: Short answers, Dictation"
-    assert section_label(["mc", "short", "dictation"], titles) == "The whole test (3 sections)"
-    assert section_label(["gone"], titles) == "Sections gone"

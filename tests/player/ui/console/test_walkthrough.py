@@ -143,11 +143,11 @@ def test_an_invigilator_runs_a_sitting_and_the_log_shows_every_step(
     assert (usb / "alan-result.txt").is_file(), unsent.message.text()
 
     # ---- submits a result code ----
-    result_codes = console.window.result_codes
-    console.window.home.setCurrentWidget(result_codes)
-    result_codes.load_file(usb / "alan-result.txt")
-    qtbot.waitUntil(lambda: result_codes.last_receipt is not None, timeout=TIMEOUT_MS)
-    assert result_codes.message.text().startswith(f"New results received for {ALAN} (Demo sitting)")
+    code_entry = console.window.code_entry
+    console.window.home.setCurrentWidget(code_entry)
+    code_entry.load_file(usb / "alan-result.txt")
+    qtbot.waitUntil(lambda: code_entry.last_receipt is not None, timeout=TIMEOUT_MS)
+    assert code_entry.message.text().startswith(f"New results received for {ALAN} (Demo sitting)")
 
     view = console.window.sittings
     assert view is not None

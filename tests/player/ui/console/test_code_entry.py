@@ -9,7 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
-from player.ui.console.result_codes import ResultCodesView
+from player.ui.console.code_entry import CodeEntryView
 from player.ui.tasks import TaskRunner
 from sync import resultcode
 from sync.protocol import AnswerRecord, ResultEnvelope
@@ -39,15 +39,15 @@ def result_code_for(server_url: str, access_code: str) -> str:
     return resultcode.encode(envelope, result_secret=machine.login.result_secret)
 
 
-def signed_in_codes_view(qtbot: QtBot, open_demo_console: ConsoleFactory) -> ResultCodesView:
+def signed_in_codes_view(qtbot: QtBot, open_demo_console: ConsoleFactory) -> CodeEntryView:
     console = open_demo_console()
     console.sign_in()
     qtbot.waitUntil(lambda: console.window.session is not None, timeout=TIMEOUT_MS)
-    console.window.home.setCurrentWidget(console.window.result_codes)
-    return console.window.result_codes
+    console.window.home.setCurrentWidget(console.window.code_entry)
+    return console.window.code_entry
 
 
-def submit_and_wait(qtbot: QtBot, view: ResultCodesView) -> str:
+def submit_and_wait(qtbot: QtBot, view: CodeEntryView) -> str:
     view.submit_button.click()
     qtbot.waitUntil(lambda: view.submit_button.isEnabled() and view.message.text() != "Sending…", timeout=TIMEOUT_MS)
     return view.message.text()
@@ -107,12 +107,12 @@ def test_a_file_that_is_not_a_code_is_named(qtbot: QtBot, open_demo_console: Con
 # ---- refusals on screen, decoding off the GUI thread ----------------------------------------------
 
 
-def opened_codes_view(qtbot: QtBot, open_demo_console: ConsoleFactory) -> tuple[ResultCodesView, TaskRunner]:
+def opened_codes_view(qtbot: QtBot, open_demo_console: ConsoleFactory) -> tuple[CodeEntryView, TaskRunner]:
     console = open_demo_console()
     console.sign_in()
     qtbot.waitUntil(lambda: console.window.session is not None, timeout=TIMEOUT_MS)
-    console.window.home.setCurrentWidget(console.window.result_codes)
-    return console.window.result_codes, console.tasks
+    console.window.home.setCurrentWidget(console.window.code_entry)
+    return console.window.code_entry, console.tasks
 
 
 def in_lines(symbols: str) -> str:

@@ -1,10 +1,25 @@
-"""Small builders shared by the screens, so every label and button is accessible and styled the same way."""
+"""Small builders shared by the student's screens and the staff console, so every label, button and save dialog
+is accessible and styled the same way (neither area imports the other's modules for them)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 COLUMN_WIDTH = 720
+
+ChooseSavePath = Callable[[QWidget, str], Path | None]
+"""Asks where to save (parent, suggested file name) -> the path, or None when cancelled; tests pass their own (a
+file dialog cannot be answered offscreen)."""
+
+SAVE_KINDS: dict[str, tuple[str, str]] = {
+    ".txt": ("Save the result code", "Result codes (*.txt)"),
+    ".pdf": ("Save as", "PDF files (*.pdf)"),
+    ".csv": ("Save as", "CSV files (*.csv)"),
+}
+"""The save dialog's title and file filter by the suggested name's suffix (anything else is saved as CSV)."""
 
 
 def label(text: str = "", *, name: str = "", accessible: str = "", wrap: bool = True) -> QLabel:
@@ -55,3 +70,14 @@ def centred_column(screen: QWidget, *, max_width: int = COLUMN_WIDTH) -> QVBoxLa
     outer.addWidget(panel, 100)
     outer.addStretch(1)
     return QVBoxLayout(panel)
+
+
+def ask_save_path(parent: QWidget, suggested: str) -> Path | None:
+    """The system's save dialog, offering `suggested`; None when cancelled."""
+    # Imported here: the access-code screen is built from this module before the first paint, which must not wait
+    # for the file dialog's classes.
+    from PySide6.QtWidgets import QFileDialog
+
+    title, kind = SAVE_KINDS.get(Path(suggested).suffix, SAVE_KINDS[".csv"])
+    name, _ = QFileDialog.getSaveFileName(parent, title, suggested, kind)
+    return Path(name) if name else None

@@ -1,4 +1,5 @@
-"""Result codes from machines that never got online: paste or open a saved file -> sent to the server."""
+"""Where staff hand in result codes from machines that never got online: paste one or open a saved file, and it
+is sent to the server (the codec is sync.resultcode)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
 
 from player.ui.console.sittings import ClientFactory, guarded
-from player.ui.screens.common import button, label, set_message
 from player.ui.tasks import Report, TaskRunner
+from player.ui.widgets import button, label, set_message
 from sync import resultcode
 from sync import staff_protocol as sp
 
@@ -42,7 +43,9 @@ def read_code_file(path: Path) -> str:
         raise ValueError(f"{path.name} cannot be read ({exc.strerror}).") from None
 
 
-class ResultCodesView(QWidget):
+class CodeEntryView(QWidget):
+    """The console's "Result codes" tab: one code at a time, sent on a worker thread, the receipt in words."""
+
     def __init__(self, *, client_factory: ClientFactory, token: Callable[[], str], tasks: TaskRunner) -> None:
         super().__init__()
         self._client_factory = client_factory
