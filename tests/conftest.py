@@ -1,18 +1,29 @@
-"""Shared test setup: headless Qt, and isolation from the developer's own config and data dirs."""
+"""Shared test setup: headless Qt, garbage collected on the main thread, and the real server (a migrated SQLite
+file, the app in-process and under uvicorn, a clock the test owns), here so every folder's tests can use it."""
 
 from __future__ import annotations
 
 import gc
 import os
+import secrets
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.helpers.clock import START, FakeClock
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from fastapi.testclient import TestClient
 
-    from tests.tlsserver import School, TlsFiles
+    from sync.server.settings import ServerSettings
+    from sync.server.store import Store
+    from tests.helpers.live_server import LiveServer
+    from tests.helpers.server import Demo, DemoTemplate
+    from tests.helpers.tls import School, TlsFiles
 
 # pytest-qt aborts on a machine with no display unless this is set before Qt loads.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -75,7 +86,7 @@ def _collect_after_each_test(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     """A school's own CA and a server certificate for 127.0.0.1 it signed (made once per run)."""
-    from tests.tlsserver import make_tls_files
+    from tests.helpers.tls import make_tls_files
 
     return make_tls_files(tmp_path_factory.mktemp("tls"))
 
@@ -83,7 +94,106 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 @pytest.fixture
 def tls_school(app: FastAPI, tls_files: TlsFiles) -> Iterator[School]:
     """The real app (the test's `app`) over TLS with `tls_files`, as at a school whose filter re-signs TLS."""
-    from tests.tlsserver import school_over_tls
+    from tests.helpers.tls import school_over_tls
 
     with school_over_tls(app, tls_files) as school:
         yield school
+
+
+# ---- the real server ---------------------------------------------------------------------------------
+# Imports of the server stay inside the fixtures, so a run of tests that never start it does not load it.
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrations run once; each test copies the resulting file (a real, fully migrated database)."""
+    from tests.helpers.server import migrate_template
+
+    return migrate_template(tmp_path_factory.mktemp("template") / "template.db")
+
+
+@pytest.fixture(scope="session")
+def server_key() -> bytes:
+    return secrets.token_bytes(32)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path, server_key: bytes) -> DemoTemplate:
+    """The demo seeded (and its admin signed in) once: argon2 hashing would otherwise cost ~0.5 s per test."""
+    from tests.helpers.server import seed_demo_template
+
+    return seed_demo_template(tmp_path_factory.mktemp("demo-template") / "demo.db", migrated_template, server_key)
+
+
+@pytest.fixture
+def db_path(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: Path) -> Path:
+    path = tmp_path / "server.db"
+    # A test that asks for the demo starts from the seeded copy (same ids, codes and passwords every time).
+    source = request.getfixturevalue("demo_template").path if "demo" in request.fixturenames else migrated_template
+    shutil.copy(source, path)
+    return path
+
+
+@pytest.fixture
+def settings(db_path: Path, server_key: bytes) -> ServerSettings:
+    from sync.server.settings import LoginLimits, ServerSettings
+
+    return ServerSettings(
+        database_url=f"sqlite:///{db_path}",
+        secret_key=server_key,
+        login_limits=LoginLimits(per_machine=10, per_address=100),
+    )
+
+
+@pytest.fixture
+def store(settings: ServerSettings) -> Iterator[Store]:
+    from sync.server.store import Store
+
+    opened = Store.open(settings.database_url, migrate=False)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def app(settings: ServerSettings, store: Store, clock: FakeClock) -> FastAPI:
+    from sync.server.app import create_app
+
+    return create_app(settings, store=store, clock=clock)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def demo(store: Store, demo_template: DemoTemplate, clock: FakeClock) -> Demo:
+    """The demo school, seeded at START (db_path copied it from the template)."""
+    from tests.helpers.server import Demo
+
+    assert clock() == START, "the demo is seeded at START; move the clock inside the test"
+    return Demo(demo_template.data)
+
+
+@pytest.fixture
+def admin(client: TestClient, demo: Demo, demo_template: DemoTemplate) -> dict[str, str]:
+    """The demo admin, signed in at START (the token is in the template, valid 12 h)."""
+    return {"Authorization": f"Bearer {demo_template.admin_token}"}
+
+
+@pytest.fixture
+def live_server(app: FastAPI) -> Iterator[LiveServer]:
+    """The real app under uvicorn on 127.0.0.1, port 0, believing no X-Forwarded-For (as `serve` by default);
+    a test of a trusted proxy serves the app itself with tests.helpers.live_server.serve_app(forwarded_allow_ips=)."""
+    from tests.helpers.live_server import LiveServer, serve_app
+
+    with serve_app(app) as url:
+        yield LiveServer(url=url)

@@ -10,14 +10,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.build.conftest import BUILD_SH, REPO, Bundles
+from tests.helpers.bundles import BUILD_SH, REPO, Bundles
+from tests.helpers.waiting import NotMet, wait_until
 
 START_TIMEOUT_S = 60.0
 SERVER_BANNER = "Invigil server on "
@@ -48,13 +48,14 @@ def isolated_env(folder: Path, **extra: str) -> dict[str, str]:
 
 def wait_for(condition: Callable[[], bool], *, what: str, process: subprocess.Popen[str], details: Path) -> None:
     """Poll until `condition` holds; fail with the child's stderr if it dies or START_TIMEOUT_S passes first."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not condition():
-        if process.poll() is not None or time.monotonic() > deadline:
-            state = "timed out" if process.poll() is None else f"exited with {process.returncode}"
-            tail = details.read_text(encoding="utf-8", errors="replace")[-3000:] if details.exists() else ""
-            pytest.fail(f"waiting for {what}: the process {state}; its stderr:\n{tail}")
-        time.sleep(0.05)
+    try:
+        wait_until(
+            condition, what=what, timeout=START_TIMEOUT_S, interval=0.05, give_up_if=lambda: process.poll() is not None
+        )
+    except NotMet:
+        state = "timed out" if process.poll() is None else f"exited with {process.returncode}"
+        tail = details.read_text(encoding="utf-8", errors="replace")[-3000:] if details.exists() else ""
+        pytest.fail(f"waiting for {what}: the process {state}; its stderr:\n{tail}")
 
 
 def read_text(path: Path) -> str:

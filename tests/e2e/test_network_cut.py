@@ -22,7 +22,7 @@ from player.ui.controller import PlayerController
 from player.ui.screens.finished import SAVED_HERE, SENT
 from player.ui.window import MainWindow
 from sync.client import InvigilClient
-from tests.e2e.conftest import START_TIMEOUT_S, E2EServer, invigil_server, isolated_env
+from tests.helpers.e2e import START_TIMEOUT_S, E2EServer, invigil_server, isolated_env
 from tests.player.ui.test_delivery import NetworkSwitch, closed_port_url
 
 TIMEOUT_MS = 20_000

@@ -20,7 +20,7 @@ import sqlite_utils
 
 from player.offline_queue.db import journal_path
 from player.offline_queue.journal import Journal, StoredAttempt
-from tests.e2e.conftest import START_TIMEOUT_S, E2EServer, isolated_env, start_driver
+from tests.helpers.e2e import START_TIMEOUT_S, E2EServer, isolated_env, start_driver
 
 KILLS = int(os.environ.get("INVIGIL_E2E_KILLS", "20"))
 CHECKPOINT_SECONDS = 2.0

@@ -20,16 +20,9 @@ from player.offline_queue.uploader import Backoff, Uploader
 from player.session import SittingSession
 from sync.client import InvigilClient
 from sync.protocol import MAX_BATCH_ENVELOPES, LoginResponse
-from tests.faultproxy import Fault, FaultProxy, LoopbackServer
-from tests.player.conftest import ManualClock
-from tests.sync.server.conftest import (  # noqa: F401 - session fixtures the server below is built from
-    START,
-    DemoTemplate,
-    FakeClock,
-    demo_template,
-    migrated_template,
-    server_key,
-)
+from tests.helpers.clock import START, FakeClock
+from tests.helpers.faultproxy import Fault, FaultProxy, LoopbackServer
+from tests.helpers.server import DemoTemplate
 
 SCHEDULES = int(os.environ.get("INVIGIL_FAULT_SCHEDULES", "200"))
 FIRST_SEED = int(os.environ.get("INVIGIL_FAULT_SEED", "0"))
@@ -41,8 +34,8 @@ TINY = Backoff(base=0.01, factor=2, cap=0.05)
 @pytest.fixture(scope="module")
 def server(
     tmp_path_factory: pytest.TempPathFactory,
-    demo_template: DemoTemplate,  # noqa: F811
-    server_key: bytes,  # noqa: F811
+    demo_template: DemoTemplate,
+    server_key: bytes,
 ) -> Iterator[LoopbackServer]:
     path = tmp_path_factory.mktemp("fault-server") / "server.db"
     path.write_bytes(demo_template.path.read_bytes())
@@ -53,7 +46,7 @@ def server(
 
 
 @pytest.fixture(scope="module")
-def logins(server: LoopbackServer, demo_template: DemoTemplate) -> list[LoginResponse]:  # noqa: F811
+def logins(server: LoopbackServer, demo_template: DemoTemplate) -> list[LoginResponse]:
     """One attempt per demo student; schedules reuse them, each with a fresh journal and fresh envelope keys."""
     with InvigilClient(server.url, machine_id="fault-pc") as client:
         return [client.login(student["access_code"]) for student in demo_template.data["students"]]
@@ -61,7 +54,7 @@ def logins(server: LoopbackServer, demo_template: DemoTemplate) -> list[LoginRes
 
 def commit_sections(journal_path: Path, login: LoginResponse, *, server_url: str, sections: int) -> list[str]:
     """A student finishes `sections` sections on a fresh journal; returns the outbox keys that committed."""
-    clock = ManualClock()
+    clock = FakeClock()
     db = open_database(journal_path)
     try:
         journal = Journal(db, now=clock.now)
@@ -79,7 +72,7 @@ def commit_sections(journal_path: Path, login: LoginResponse, *, server_url: str
 
 
 def hand_clock_uploader(
-    journal_path: Path, clock: ManualClock, *, rng: random.Random, batch_size: int = MAX_BATCH_ENVELOPES
+    journal_path: Path, clock: FakeClock, *, rng: random.Random, batch_size: int = MAX_BATCH_ENVELOPES
 ) -> Uploader:
     """The real uploader on `journal_path`, its retries timed by `clock` (moved by hand) with tiny backoffs."""
     return Uploader(
@@ -94,7 +87,7 @@ def hand_clock_uploader(
 
 def drain_through(journal_path: Path, *, rng: random.Random, batch_size: int, rounds: int = 400) -> Outbox:
     """Drain with the uploader, moving a hand clock to each retry instead of waiting; returns an outbox to read."""
-    clock = ManualClock()
+    clock = FakeClock()
     uploader = hand_clock_uploader(journal_path, clock, rng=rng, batch_size=batch_size)
     outbox = Outbox(open_database(journal_path), now=clock.now)
     try:
@@ -174,7 +167,7 @@ def test_reply_lost_after_server_committed_stores_once(
     journal_path = tmp_path / "journal.sqlite3"
     with FaultProxy(("127.0.0.1", server.port), [Fault("reply_lost")]) as proxy:
         [key] = commit_sections(journal_path, logins[0], server_url=proxy.url, sections=1)
-        clock = ManualClock()
+        clock = FakeClock()
         uploader = hand_clock_uploader(journal_path, clock, rng=random.Random(1))
         first = uploader.drain_once()
         assert server.result_keys().count(key) == 1, "the server committed before the reply was lost"
@@ -193,7 +186,7 @@ def test_batch_reply_lost_after_server_committed_stores_each_once(
     journal_path = tmp_path / "journal.sqlite3"
     with FaultProxy(("127.0.0.1", server.port), [Fault("reply_lost")]) as proxy:
         keys = commit_sections(journal_path, logins[2], server_url=proxy.url, sections=3)
-        clock = ManualClock()
+        clock = FakeClock()
         uploader = hand_clock_uploader(journal_path, clock, rng=random.Random(1))
         first = uploader.drain_once()
         held = server.result_keys()

@@ -13,36 +13,35 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from player.offline_queue.db import open_database
 from player.offline_queue.journal import Journal
 from player.session import Phase, SectionEnded, SessionError, SittingSession, TimeWarning
-from tests.player.conftest import ManualClock, make_login
+from tests.helpers.clock import FakeClock
+from tests.helpers.player import make_login
 
 
-def new_session(journal: Journal, clock: ManualClock, delivery: object, *, extra_time: int = 0) -> SittingSession:
+def new_session(journal: Journal, clock: FakeClock, delivery: object, *, extra_time: int = 0) -> SittingSession:
     attempt = journal.start_attempt(make_login(delivery, extra_time=extra_time), server_url="http://server")
     return SittingSession(journal=journal, attempt=attempt, clock=clock)
 
 
-def reopen(journal: Journal, clock: ManualClock) -> SittingSession:
+def reopen(journal: Journal, clock: FakeClock) -> SittingSession:
     attempt = journal.open_attempt_on_this_machine()
     assert attempt is not None
     return SittingSession(journal=journal, attempt=attempt, clock=clock)
 
 
-def test_starts_at_the_first_item_with_the_full_time(
-    journal: Journal, clock: ManualClock, demo_delivery: object
-) -> None:
+def test_starts_at_the_first_item_with_the_full_time(journal: Journal, clock: FakeClock, demo_delivery: object) -> None:
     session = new_session(journal, clock, demo_delivery)
     assert session.section.title == "Multiple choice"
     assert session.item_index == 0
     assert session.remaining_seconds() == 600
 
 
-def test_extra_time_lengthens_every_section(journal: Journal, clock: ManualClock, demo_delivery: object) -> None:
+def test_extra_time_lengthens_every_section(journal: Journal, clock: FakeClock, demo_delivery: object) -> None:
     session = new_session(journal, clock, demo_delivery, extra_time=25)
     assert session.remaining_seconds() == 750
 
 
 def test_a_choice_is_on_disk_when_set_answer_returns(
-    journal: Journal, clock: ManualClock, demo_delivery: object, tmp_path: Path
+    journal: Journal, clock: FakeClock, demo_delivery: object, tmp_path: Path
 ) -> None:
     session = new_session(journal, clock, demo_delivery)
     session.set_answer("b")
@@ -52,7 +51,7 @@ def test_a_choice_is_on_disk_when_set_answer_returns(
 
 
 def test_typing_is_committed_within_two_seconds_and_on_leaving(
-    journal: Journal, clock: ManualClock, demo_delivery: object
+    journal: Journal, clock: FakeClock, demo_delivery: object
 ) -> None:
     session = new_session(journal, clock, demo_delivery)
     session.end_section()  # on to short answers
@@ -72,7 +71,7 @@ def test_typing_is_committed_within_two_seconds_and_on_leaving(
     assert journal.answers(session.attempt_id)[item_id] == "hello world"
 
 
-def test_plays_are_capped_and_survive_a_restart(journal: Journal, clock: ManualClock, demo_delivery: object) -> None:
+def test_plays_are_capped_and_survive_a_restart(journal: Journal, clock: FakeClock, demo_delivery: object) -> None:
     session = new_session(journal, clock, demo_delivery)
     session.end_section()
     session.end_section()  # dictation
@@ -86,7 +85,7 @@ def test_plays_are_capped_and_survive_a_restart(journal: Journal, clock: ManualC
 
 
 def test_warnings_at_five_minutes_and_one_minute_then_time_up_ends_the_section(
-    journal: Journal, clock: ManualClock, demo_delivery: object
+    journal: Journal, clock: FakeClock, demo_delivery: object
 ) -> None:
     session = new_session(journal, clock, demo_delivery)
     session.set_answer("b")
@@ -104,7 +103,7 @@ def test_warnings_at_five_minutes_and_one_minute_then_time_up_ends_the_section(
 
 
 def test_a_restart_resumes_at_the_same_item_with_the_checkpointed_time(
-    journal: Journal, clock: ManualClock, demo_delivery: object
+    journal: Journal, clock: FakeClock, demo_delivery: object
 ) -> None:
     session = new_session(journal, clock, demo_delivery)
     session.go_next()
@@ -118,9 +117,7 @@ def test_a_restart_resumes_at_the_same_item_with_the_checkpointed_time(
     assert again.answer(again.item.id) == "b"
 
 
-def test_pause_stops_the_clock_and_added_time_counts(
-    journal: Journal, clock: ManualClock, demo_delivery: object
-) -> None:
+def test_pause_stops_the_clock_and_added_time_counts(journal: Journal, clock: FakeClock, demo_delivery: object) -> None:
     session = new_session(journal, clock, demo_delivery)
     session.pause()
     clock.advance(100)
@@ -132,7 +129,7 @@ def test_pause_stops_the_clock_and_added_time_counts(
     assert session.remaining_seconds() == 710
 
 
-def test_review_lists_unanswered_and_flagged_items(journal: Journal, clock: ManualClock, demo_delivery: object) -> None:
+def test_review_lists_unanswered_and_flagged_items(journal: Journal, clock: FakeClock, demo_delivery: object) -> None:
     session = new_session(journal, clock, demo_delivery)
     session.set_answer("b")
     session.go_next()
@@ -146,7 +143,7 @@ def test_review_lists_unanswered_and_flagged_items(journal: Journal, clock: Manu
 
 
 def test_ending_the_last_section_finishes_and_nothing_can_change(
-    journal: Journal, clock: ManualClock, demo_delivery: object
+    journal: Journal, clock: FakeClock, demo_delivery: object
 ) -> None:
     session = new_session(journal, clock, demo_delivery)
     ended = [session.end_section() for _ in range(3)]
@@ -170,7 +167,7 @@ class RestartMachine(RuleBasedStateMachine):
         from sync.server.content import load_package
 
         self.dir = tempfile.TemporaryDirectory()
-        self.clock = ManualClock()
+        self.clock = FakeClock()
         self.db = open_database(Path(self.dir.name) / "j.sqlite3")
         self.journal = Journal(self.db, now=self.clock.now)
         delivery = load_package(demo_assessment_path()).manifest.delivery_form()

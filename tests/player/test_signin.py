@@ -11,7 +11,7 @@ from player.signin import UNEXPECTED, cached_media, downloading_text, login_fail
 from resources import demo_assessment_path
 from sync.client import Refused, Unreachable
 from sync.mediacache import MediaCache
-from tests.player.conftest import make_login
+from tests.helpers.player import make_login
 
 
 def fill(cache: MediaCache, login_media: list[tuple[str, str]]) -> None:

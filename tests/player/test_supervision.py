@@ -13,7 +13,8 @@ from player.session import SittingSession
 from player.supervision import Supervision, added_time_text, heartbeat_for
 from sync.client import InvigilClient, Refused, Unreachable
 from sync.protocol import Heartbeat, HeartbeatReply, Instruction
-from tests.player.conftest import ManualClock, make_login
+from tests.helpers.clock import FakeClock
+from tests.helpers.player import make_login
 
 
 class RoomLink:
@@ -33,12 +34,12 @@ class RoomLink:
         return HeartbeatReply(instructions=[])
 
 
-def open_sitting(journal: Journal, clock: ManualClock, delivery: object) -> SittingSession:
+def open_sitting(journal: Journal, clock: FakeClock, delivery: object) -> SittingSession:
     attempt = journal.start_attempt(make_login(delivery), server_url="http://server")
     return SittingSession(journal=journal, attempt=attempt, clock=clock)
 
 
-def supervision(journal: Journal, clock: ManualClock, link: RoomLink, *, every: float | None = 5.0) -> Supervision:
+def supervision(journal: Journal, clock: FakeClock, link: RoomLink, *, every: float | None = 5.0) -> Supervision:
     def make_client() -> InvigilClient:
         return link  # type: ignore[return-value]  # the calls a heartbeat makes, nothing else
 
@@ -46,7 +47,7 @@ def supervision(journal: Journal, clock: ManualClock, link: RoomLink, *, every: 
 
 
 def test_the_heartbeat_says_where_the_sitting_is_and_how_many_results_wait(
-    journal: Journal, clock: ManualClock, demo_delivery: object
+    journal: Journal, clock: FakeClock, demo_delivery: object
 ) -> None:
     session = open_sitting(journal, clock, demo_delivery)
     session.go_next()
@@ -70,7 +71,7 @@ def test_the_heartbeat_says_where_the_sitting_is_and_how_many_results_wait(
 
 
 def test_a_finished_sitting_reports_only_that_and_its_waiting_results(
-    journal: Journal, clock: ManualClock, demo_delivery: object
+    journal: Journal, clock: FakeClock, demo_delivery: object
 ) -> None:
     session = open_sitting(journal, clock, demo_delivery)
     while not session.end_section().finished:
@@ -82,7 +83,7 @@ def test_a_finished_sitting_reports_only_that_and_its_waiting_results(
 
 
 def test_heartbeats_are_due_every_interval_and_never_two_at_once(
-    journal: Journal, clock: ManualClock, demo_delivery: object
+    journal: Journal, clock: FakeClock, demo_delivery: object
 ) -> None:
     session = open_sitting(journal, clock, demo_delivery)
     watch = supervision(journal, clock, RoomLink(), every=5.0)
@@ -104,7 +105,7 @@ def test_heartbeats_are_due_every_interval_and_never_two_at_once(
 
 
 def test_an_instruction_is_taken_once_even_after_a_restart(
-    journal: Journal, clock: ManualClock, demo_delivery: object
+    journal: Journal, clock: FakeClock, demo_delivery: object
 ) -> None:
     session = open_sitting(journal, clock, demo_delivery)
     pause = Instruction(id="instr-1", kind="pause")
@@ -122,7 +123,7 @@ def test_an_instruction_is_taken_once_even_after_a_restart(
 
 
 def test_a_refused_token_means_the_code_moved_and_anything_else_is_not_delivered(
-    journal: Journal, clock: ManualClock, demo_delivery: object
+    journal: Journal, clock: FakeClock, demo_delivery: object
 ) -> None:
     session = open_sitting(journal, clock, demo_delivery)
     watch = supervision(journal, clock, RoomLink())

@@ -13,7 +13,8 @@ from player.offline_queue.journal import Journal
 from player.unsent_results import NoResultCode, file_name, pending, section_label, send_now_from, unsent_results
 from sync import resultcode
 from sync.protocol import AnswerRecord, LoginResponse, ResultEnvelope
-from tests.player.conftest import ManualClock, make_login
+from tests.helpers.clock import FakeClock
+from tests.helpers.player import make_login
 
 SECRET = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3I="
 """URL-safe base64 of 32 bytes, as the server makes a result secret (a code cannot be made with less)."""
@@ -61,7 +62,7 @@ def test_file_names_say_whose_code_and_which_part_in_letters_any_stick_takes() -
 
 
 def test_unsent_results_are_read_labelled_and_coded_until_the_server_confirms_them(
-    journal: Journal, demo_delivery: object, clock: ManualClock
+    journal: Journal, demo_delivery: object, clock: FakeClock
 ) -> None:
     login = zoe(demo_delivery)
     journal.start_attempt(login, server_url=SERVER)

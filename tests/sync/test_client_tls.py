@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 
 from sync.client import ClientError, Unreachable, client_for, is_transient
-from tests.sync.server.conftest import *  # noqa: F403
-from tests.sync.server.conftest import Demo, DemoTemplate
-from tests.tlsserver import School, TlsFiles, make_tls_files
+from tests.helpers.server import Demo, DemoTemplate
+from tests.helpers.tls import School, TlsFiles, make_tls_files
 
 MACHINE = "room9-pc04"
 

@@ -13,7 +13,7 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -33,22 +33,10 @@ from sync.protocol import (
     DeliverySection,
     LoginResponse,
 )
+from tests.helpers.clock import FakeClock
 
 SERVER = "https://invigil.example.org"
 REPO_ROOT = Path(__file__).resolve().parents[3]
-
-
-class FakeClock:
-    """Time that moves only when a test says so."""
-
-    def __init__(self) -> None:
-        self.moment = datetime(2030, 6, 3, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    def advance(self, seconds: float) -> None:
-        self.moment += timedelta(seconds=seconds)
 
 
 def make_login(
@@ -104,7 +92,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(datetime(2030, 6, 3, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture

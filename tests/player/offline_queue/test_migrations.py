@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -54,20 +55,120 @@ def test_the_wal_is_checkpointed_early_and_then_overwritten_not_grown(tmp_path: 
 
 
 def test_a_new_journal_has_every_table(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "journal.sqlite3")
+    """The migrated file holds exactly these tables, columns, keys and indexes: a migration that adds, drops or
+    changes one must change this test too (and say why in its own migration, never by editing an old one)."""
+    path = tmp_path / "journal.sqlite3"
+    open_database(path).close()
 
-    assert {"_migrations", "attempts", "answers", "plays", "flags", "outbox"} <= set(db.table_names())
-    assert set(db["outbox"].columns_dict) == {
-        "idempotency_key",
-        "attempt_id",
-        "kind",
-        "body",
-        "state",
-        "attempts",
-        "next_try_at",
-        "last_error",
-        "created_at",
-    }
+    assert schema_of(path) == JOURNAL_SCHEMA
+
+
+Column = tuple[str, str, bool, str | None, int]
+"""name, declared type, NOT NULL, default (as SQL), place in the primary key (0: not in it)."""
+ForeignKey = tuple[str, str, str, str]
+"""column, table it refers to, column there, ON DELETE."""
+Index = tuple[str, tuple[str, ...], bool]
+"""table, columns in order, unique."""
+
+JOURNAL_SCHEMA: dict[str, object] = {
+    "tables": {
+        "_migrations": [("name", "TEXT", False, None, 1), ("applied_at", "TEXT", True, None, 0)],
+        "attempts": [
+            ("attempt_id", "TEXT", False, None, 1),
+            ("server_url", "TEXT", True, None, 0),
+            ("login", "TEXT", True, None, 0),
+            ("attempt_token", "TEXT", True, None, 0),
+            ("result_secret", "TEXT", True, None, 0),
+            ("state", "TEXT", True, "'open'", 0),
+            ("started_at", "TEXT", True, None, 0),
+            ("current_section_id", "TEXT", False, None, 0),
+            ("current_item_id", "TEXT", False, None, 0),
+            ("remaining_seconds", "INTEGER", False, None, 0),
+            ("checkpoint_at", "TEXT", False, None, 0),
+            ("finished_sections", "TEXT", True, "'[]'", 0),
+            ("finished_at", "TEXT", False, None, 0),
+            ("moved_at", "TEXT", False, None, 0),
+        ],
+        "answers": [
+            ("attempt_id", "TEXT", True, None, 1),
+            ("item_id", "TEXT", True, None, 2),
+            ("value", "TEXT", True, None, 0),
+            ("answered_at", "TEXT", True, None, 0),
+            ("seq", "INTEGER", True, None, 0),
+        ],
+        "plays": [
+            ("attempt_id", "TEXT", True, None, 1),
+            ("item_id", "TEXT", True, None, 2),
+            ("count", "INTEGER", True, None, 0),
+        ],
+        "flags": [
+            ("attempt_id", "TEXT", True, None, 1),
+            ("item_id", "TEXT", True, None, 2),
+            ("flagged_at", "TEXT", True, None, 0),
+        ],
+        "outbox": [
+            ("idempotency_key", "TEXT", False, None, 1),
+            ("attempt_id", "TEXT", True, None, 0),
+            ("kind", "TEXT", True, None, 0),
+            ("body", "TEXT", True, None, 0),
+            ("state", "TEXT", True, "'pending'", 0),
+            ("attempts", "INTEGER", True, "0", 0),
+            ("next_try_at", "TEXT", False, None, 0),
+            ("last_error", "TEXT", False, None, 0),
+            ("created_at", "TEXT", True, None, 0),
+        ],
+        "applied_instructions": [
+            ("attempt_id", "TEXT", True, None, 1),
+            ("instruction_id", "TEXT", True, None, 2),
+            ("kind", "TEXT", True, None, 0),
+            ("applied_at", "TEXT", True, None, 0),
+        ],
+    },
+    "foreign_keys": {
+        "answers": [("attempt_id", "attempts", "attempt_id", "CASCADE")],
+        "plays": [("attempt_id", "attempts", "attempt_id", "CASCADE")],
+        "flags": [("attempt_id", "attempts", "attempt_id", "CASCADE")],
+        # No CASCADE here: an attempt with queued results cannot be deleted from under them.
+        "outbox": [("attempt_id", "attempts", "attempt_id", "NO ACTION")],
+        "applied_instructions": [("attempt_id", "attempts", "attempt_id", "CASCADE")],
+    },
+    "indexes": {
+        "outbox_due": ("outbox", ("state", "next_try_at"), False),
+        "attempts_state": ("attempts", ("state", "started_at"), False),
+    },
+}
+
+
+def schema_of(path: Path) -> dict[str, object]:
+    """The tables, columns, foreign keys and named indexes of the file at `path`, read by a plain connection."""
+    with closing(sqlite3.connect(path)) as db:
+        tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        columns: dict[str, list[Column]] = {
+            table: [
+                (name, kind, bool(notnull), default, pk)
+                for _, name, kind, notnull, default, pk in db.execute("SELECT * FROM pragma_table_info(?)", [table])
+            ]
+            for table in tables
+        }
+        foreign_keys: dict[str, list[ForeignKey]] = {
+            table: keys
+            for table in tables
+            if (
+                keys := [
+                    (row[3], row[2], row[4], row[6])
+                    for row in db.execute("SELECT * FROM pragma_foreign_key_list(?)", [table])
+                ]
+            )
+        }
+        indexes: dict[str, Index] = {}
+        for table in tables:
+            for _, name, unique, origin, _ in db.execute("SELECT * FROM pragma_index_list(?)", [table]):
+                if origin == "c":  # made by CREATE INDEX; a primary key's own index is compared as its columns
+                    cols = tuple(row[2] for row in db.execute("SELECT * FROM pragma_index_info(?)", [name]))
+                    indexes[name] = (table, cols, bool(unique))
+        others = db.execute("SELECT type, name FROM sqlite_master WHERE type NOT IN ('table', 'index')").fetchall()
+    assert others == [], f"the journal has views or triggers no test describes: {others}"
+    return {"tables": columns, "foreign_keys": foreign_keys, "indexes": indexes}
 
 
 def test_opening_twice_applies_each_migration_once(tmp_path: Path) -> None:

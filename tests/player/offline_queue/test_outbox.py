@@ -16,11 +16,12 @@ from player.offline_queue.journal import Journal
 from player.offline_queue.outbox import Outbox, checkpoint_key
 from player.session import SittingSession
 from sync.protocol import Checkpoint, ResultEnvelope
-from tests.player.conftest import ManualClock, make_login
+from tests.helpers.clock import FakeClock
+from tests.helpers.player import make_login
 
 
 def sit(
-    journal: Journal, clock: ManualClock, delivery: object, *, sections: int = 3, attempt_id: str = "attempt-1"
+    journal: Journal, clock: FakeClock, delivery: object, *, sections: int = 3, attempt_id: str = "attempt-1"
 ) -> SittingSession:
     attempt = journal.start_attempt(make_login(delivery, attempt_id=attempt_id), server_url="http://server")
     session = SittingSession(journal=journal, attempt=attempt, clock=clock)
@@ -32,12 +33,12 @@ def sit(
 
 
 @pytest.fixture
-def outbox(journal_db: sqlite_utils.Database, clock: ManualClock) -> Outbox:
+def outbox(journal_db: sqlite_utils.Database, clock: FakeClock) -> Outbox:
     return Outbox(journal_db, now=clock.now)
 
 
 def test_each_finished_section_is_one_pending_result_in_the_outbox(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     sit(journal, clock, demo_delivery, sections=2)
     results = outbox.entries(kind="result")
@@ -49,7 +50,7 @@ def test_each_finished_section_is_one_pending_result_in_the_outbox(
 
 
 def test_claimed_rows_are_not_claimed_twice(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     sit(journal, clock, demo_delivery)
     first = outbox.claim_due(2, clock.now())
@@ -61,7 +62,7 @@ def test_claimed_rows_are_not_claimed_twice(
 
 
 def test_a_send_cut_off_by_a_crash_is_pending_again_after_restart(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object, tmp_path: Path
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object, tmp_path: Path
 ) -> None:
     sit(journal, clock, demo_delivery, sections=1)
     [claimed] = outbox.claim_due(5, clock.now())
@@ -74,7 +75,7 @@ def test_a_send_cut_off_by_a_crash_is_pending_again_after_restart(
 
 
 def test_a_retried_row_waits_until_its_time_and_counts_the_failure(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     sit(journal, clock, demo_delivery, sections=1)
     [claimed] = outbox.claim_due(5, clock.now())
@@ -89,7 +90,7 @@ def test_a_retried_row_waits_until_its_time_and_counts_the_failure(
 
 
 def test_a_clock_set_far_back_does_not_strand_a_retry(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     sit(journal, clock, demo_delivery, sections=1)
     [claimed] = outbox.claim_due(5, clock.now())
@@ -98,7 +99,7 @@ def test_a_clock_set_far_back_does_not_strand_a_retry(
 
 
 def test_a_refused_result_is_kept_for_staff_and_never_claimed_by_itself(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     sit(journal, clock, demo_delivery, sections=1)
     [claimed] = outbox.claim_due(5, clock.now())
@@ -114,7 +115,7 @@ def test_a_refused_result_is_kept_for_staff_and_never_claimed_by_itself(
 
 
 def test_sent_rows_stay_until_purged_and_leave_the_depth(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     sit(journal, clock, demo_delivery, sections=2)
     for entry in outbox.claim_due(5, clock.now()):
@@ -127,7 +128,7 @@ def test_sent_rows_stay_until_purged_and_leave_the_depth(
 
 
 def test_only_a_row_being_sent_can_be_marked(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     sit(journal, clock, demo_delivery, sections=1)
     [entry] = outbox.entries()
@@ -135,12 +136,12 @@ def test_only_a_row_being_sent_can_be_marked(
     assert outbox.entries()[0].state == "pending"
 
 
-def checkpoint(clock: ManualClock, remaining: int, *, item: str = "q1") -> Checkpoint:
+def checkpoint(clock: FakeClock, remaining: int, *, item: str = "q1") -> Checkpoint:
     return Checkpoint(section_id="mc", item_id=item, remaining_seconds=remaining, taken_at=clock.now())
 
 
 def test_checkpoints_coalesce_to_the_newest_per_attempt(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     journal.start_attempt(make_login(demo_delivery), server_url="http://server")
     old = checkpoint(clock, 590)
@@ -154,7 +155,7 @@ def test_checkpoints_coalesce_to_the_newest_per_attempt(
 
 
 def test_a_checkpoint_overwritten_in_flight_is_sent_again(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     journal.start_attempt(make_login(demo_delivery), server_url="http://server")
     outbox.queue_checkpoint("attempt-1", checkpoint(clock, 590))
@@ -169,7 +170,7 @@ def test_a_checkpoint_overwritten_in_flight_is_sent_again(
 
 
 def test_refresh_copies_the_journal_checkpoint_and_drops_it_once_finished(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     session = sit(journal, clock, demo_delivery, sections=0)
     clock.advance(7)
@@ -185,7 +186,7 @@ def test_refresh_copies_the_journal_checkpoint_and_drops_it_once_finished(
 
 
 def test_the_uploader_thread_and_the_ui_thread_write_the_same_file_without_locking_errors(
-    journal: Journal, clock: ManualClock, demo_delivery: object, tmp_path: Path
+    journal: Journal, clock: FakeClock, demo_delivery: object, tmp_path: Path
 ) -> None:
     session = sit(journal, clock, demo_delivery, sections=0)
     errors: list[BaseException] = []
@@ -217,7 +218,7 @@ def test_the_uploader_thread_and_the_ui_thread_write_the_same_file_without_locki
 
 
 def test_a_batch_reply_marks_its_rows_sent_together_and_leaves_the_rest(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     sit(journal, clock, demo_delivery, sections=3)
     first, second, third = outbox.claim_due(10)
@@ -229,7 +230,7 @@ def test_a_batch_reply_marks_its_rows_sent_together_and_leaves_the_rest(
 
 
 def test_a_claim_takes_results_due_now_in_queue_order_then_retries_then_checkpoints(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     sit(journal, clock, demo_delivery, sections=3)
     first, second, third = (e.idempotency_key for e in outbox.entries(kind="result"))
@@ -249,7 +250,7 @@ def test_a_claim_takes_results_due_now_in_queue_order_then_retries_then_checkpoi
 
 
 def test_a_claim_stops_at_its_limit_taking_results_before_a_checkpoint(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     sit(journal, clock, demo_delivery, sections=2)
     outbox.queue_checkpoint("attempt-1", checkpoint(clock, 500))
@@ -258,7 +259,7 @@ def test_a_claim_stops_at_its_limit_taking_results_before_a_checkpoint(
 
 
 def test_the_depth_counts_unsent_results_in_every_state_and_never_a_checkpoint(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     sit(journal, clock, demo_delivery, sections=3)
     outbox.queue_checkpoint("attempt-1", checkpoint(clock, 500))
@@ -277,7 +278,7 @@ def test_every_checkpoint_key_lies_in_the_range_the_queries_read(attempt_id: str
 
 
 def test_releasing_several_rows_puts_back_only_those_being_sent(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     sit(journal, clock, demo_delivery, sections=3)
     first, second, third = outbox.claim_due(10, clock.now())
@@ -294,7 +295,7 @@ def test_releasing_several_rows_puts_back_only_those_being_sent(
 
 
 def test_a_refused_checkpoint_is_not_queued_again_until_a_newer_one_is_taken(
-    journal: Journal, outbox: Outbox, clock: ManualClock, demo_delivery: object
+    journal: Journal, outbox: Outbox, clock: FakeClock, demo_delivery: object
 ) -> None:
     """The attempt is still open here but the server refuses its checkpoints (e.g. it finished there)."""
     session = sit(journal, clock, demo_delivery, sections=0)

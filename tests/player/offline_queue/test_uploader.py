@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -27,22 +26,16 @@ from sync.protocol import (
 )
 from sync.server.models import Attempt
 from sync.server.store import Store
-from tests.faultproxy import Fault, FaultProxy, LoopbackServer
-from tests.player.conftest import ManualClock
-from tests.sync.server.conftest import (  # noqa: F401 - session fixtures the server below is built from
-    START,
-    DemoTemplate,
-    FakeClock,
-    demo_template,
-    migrated_template,
-    server_key,
-)
+from tests.helpers.clock import START, FakeClock
+from tests.helpers.faultproxy import Fault, FaultProxy, LoopbackServer
+from tests.helpers.server import DemoTemplate
+from tests.helpers.waiting import wait_until
 
 FAST = Backoff(base=0.01, factor=2, cap=0.1)
 
 
 @pytest.fixture
-def server(tmp_path: Path, demo_template: DemoTemplate, server_key: bytes) -> Iterator[LoopbackServer]:  # noqa: F811
+def server(tmp_path: Path, demo_template: DemoTemplate, server_key: bytes) -> Iterator[LoopbackServer]:
     path = tmp_path / "server.db"
     path.write_bytes(demo_template.path.read_bytes())
     running = LoopbackServer(f"sqlite:///{path}", server_key, FakeClock(START))
@@ -52,7 +45,7 @@ def server(tmp_path: Path, demo_template: DemoTemplate, server_key: bytes) -> It
 
 
 @pytest.fixture
-def login(server: LoopbackServer, demo_template: DemoTemplate) -> LoginResponse:  # noqa: F811
+def login(server: LoopbackServer, demo_template: DemoTemplate) -> LoginResponse:
     with InvigilClient(server.url, machine_id="pc-1") as client:
         return client.login(demo_template.data["students"][0]["access_code"])
 
@@ -66,7 +59,7 @@ class Rig:
     path: Path
     login: LoginResponse
     server: LoopbackServer
-    clock: ManualClock
+    clock: FakeClock
 
     @property
     def outbox(self) -> Outbox:
@@ -140,7 +133,7 @@ def rig(
     tmp_path: Path,
     login: LoginResponse,
     server: LoopbackServer,
-    clock: ManualClock,
+    clock: FakeClock,
 ) -> Rig:
     return Rig(journal, journal_db, tmp_path / "journal.sqlite3", login, server, clock)
 
@@ -241,26 +234,18 @@ def test_the_newest_progress_checkpoint_reaches_the_server(rig: Rig) -> None:
     assert (held["item_id"], held["remaining_seconds"]) == (session.item.id, 585)
 
 
-def wait_until(condition: Callable[[], bool], *, within: float = 20.0) -> bool:
-    """Poll a condition until it holds (a wait for a condition, not a fixed sleep)."""
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        threading.Event().wait(0.02)
-    return True
-
-
 def test_the_thread_drains_at_start_up_sends_new_results_when_woken_and_stops(rig: Rig) -> None:
     session = rig.sit(1)
     uploader = rig.uploader(idle_wait=30.0)
     uploader.start()
     try:
-        assert wait_until(lambda: len(rig.server.result_keys(rig.login.attempt_id)) == 1), "no start-up drain"
+        wait_until(
+            lambda: len(rig.server.result_keys(rig.login.attempt_id)) == 1, what="the start-up drain", timeout=20
+        )
         session.end_section()
         uploader.wake()  # what the UI does after a section ends; otherwise it would wait idle_wait (30 s)
-        assert wait_until(lambda: len(rig.server.result_keys(rig.login.attempt_id)) == 2), "wake() did not send"
-        assert wait_until(lambda: uploader.status().depth == 0)
+        wait_until(lambda: len(rig.server.result_keys(rig.login.attempt_id)) == 2, what="wake() to send", timeout=20)
+        wait_until(lambda: uploader.status().depth == 0, what="an empty outbox", timeout=20)
     finally:
         uploader.stop()
     assert not uploader.is_alive()
@@ -360,7 +345,7 @@ def test_stopping_while_a_batch_travels_records_its_receipts_and_releases_the_ne
 
         draining = threading.Thread(target=drain_then_close)
         draining.start()
-        assert wait_until(lambda: len(proxy.applied) == 2), "the second batch never left"
+        wait_until(lambda: len(proxy.applied) == 2, what="the second batch to leave", timeout=20)
         uploader.stop()
         draining.join()
         assert len(proxy.applied) == 2, "nothing is sent after stop()"

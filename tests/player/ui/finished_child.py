@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -25,6 +24,7 @@ from player.ui.assembly import Edges, Uploads, build_controller, controller_sett
 from player.ui.controller import PlayerController
 from player.ui.window import MainWindow
 from sync.client import client_for
+from tests.helpers import waiting
 
 WAIT_SECONDS = 60.0
 SECTIONS = 3
@@ -32,12 +32,7 @@ MACHINE_ID = "finished-child-pc"
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"finished_child: waited {WAIT_SECONDS:.0f} s for {what}")
-        app.processEvents()
-        time.sleep(0.005)
+    waiting.wait_until(condition, what=what, timeout=WAIT_SECONDS, interval=0.005, between=app.processEvents)
 
 
 def sit(app: QApplication, window: MainWindow, controller: PlayerController, code: str) -> None:

@@ -9,8 +9,10 @@ from pytestqt.qtbot import QtBot
 from player.signin import CHECKING, downloading_text
 from sync import accesscode
 from sync.client import InvigilClient
-from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory
-from tests.sync.server.conftest import Demo, LiveServer
+from tests.helpers.live_server import LiveServer
+from tests.helpers.player_ui import Player, PlayerFactory
+from tests.helpers.server import Demo
+from tests.helpers.waiting import TIMEOUT_MS
 
 CLOSED_PORT = "http://127.0.0.1:9"  # discard port: nothing listens there in a test environment
 

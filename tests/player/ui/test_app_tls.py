@@ -18,9 +18,9 @@ from pytestqt.qtbot import QtBot
 from player.app import EarlyInput, Started, parse_args, start_player
 from player.ui.console import ConsoleWindow
 from player.ui.window import MainWindow
-from tests.player.ui.conftest import TIMEOUT_MS
-from tests.sync.server.conftest import Demo, DemoTemplate
-from tests.tlsserver import School, TlsFiles
+from tests.helpers.server import Demo, DemoTemplate
+from tests.helpers.tls import School, TlsFiles
+from tests.helpers.waiting import TIMEOUT_MS
 
 MACHINE = "room9-pc04"
 UNTRUSTED = "this computer does not trust the server's certificate"

@@ -9,8 +9,9 @@ from player.audio.devices import FixedOutputDevices
 from player.audio.player import NO_DEVICE_MESSAGE
 from player.signin import ENTER_AGAIN
 from player.ui.screens.sound_check import NOT_HEARD_GUIDANCE
-from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory, log_in, start_items, wait_for_screen
-from tests.sync.server.conftest import Demo
+from tests.helpers.player_ui import Player, PlayerFactory, log_in, start_items, wait_for_screen
+from tests.helpers.server import Demo
+from tests.helpers.waiting import TIMEOUT_MS
 
 
 def open_dictation(qtbot: QtBot, p: Player, code: str) -> None:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -27,8 +26,11 @@ from sync.client import InvigilClient
 from sync.protocol import BatchItemReceipt, Checkpoint
 from sync.server.models import Result
 from sync.server.store import Store
-from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory, start_items, wait_for_screen
-from tests.sync.server.conftest import Demo, DemoTemplate, LiveServer
+from tests.helpers.clock import FakeClock
+from tests.helpers.live_server import LiveServer
+from tests.helpers.player_ui import Player, PlayerFactory, start_items, wait_for_screen
+from tests.helpers.server import Demo, DemoTemplate
+from tests.helpers.waiting import TIMEOUT_MS
 
 
 def closed_port_url() -> str:
@@ -203,23 +205,10 @@ def test_copied_and_saved_result_codes_are_accepted_and_change_nothing_after_the
     assert results_on_server(store, attempt_id) == uploaded
 
 
-class HandClock:
-    """The player's clock, moved by the test."""
-
-    def __init__(self) -> None:
-        self.seconds = 1000.0
-
-    def monotonic(self) -> float:
-        return self.seconds
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
 def test_with_nothing_sending_them_the_codes_still_appear_after_a_while(
     qtbot: QtBot, start_player: PlayerFactory, demo: Demo
 ) -> None:
-    clock = HandClock()
+    clock = FakeClock()
     p = start_player(clock=clock)
     finish_sitting(qtbot, p, demo.codes[0])  # no uploader: no send is tried, so none fails
     screen = p.window.finished

@@ -7,8 +7,9 @@ from PySide6.QtWidgets import QAbstractButton, QLineEdit, QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
 from player.ui.screens.finished import SAVED_HERE
-from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory, focused, wait_for_screen
-from tests.sync.server.conftest import Demo
+from tests.helpers.player_ui import Player, PlayerFactory, focused, wait_for_screen
+from tests.helpers.server import Demo
+from tests.helpers.waiting import TIMEOUT_MS
 
 ALT = Qt.KeyboardModifier.AltModifier
 

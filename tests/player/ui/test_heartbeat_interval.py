@@ -15,15 +15,17 @@ from sync.client import client_for
 from sync.server.app import create_app
 from sync.server.settings import ServerSettings
 from sync.server.store import Store
-from tests.player.ui.conftest import MACHINE_ID, TIMEOUT_MS, PlayerFactory, start_items
-from tests.player.ui.test_supervision import HandClock
-from tests.sync.server.conftest import Demo, DemoTemplate, FakeClock, LiveServer
-from tests.tlsserver import RequestLog
+from tests.helpers.clock import FakeClock
+from tests.helpers.live_server import LiveServer
+from tests.helpers.player_ui import MACHINE_ID, PlayerFactory, start_items
+from tests.helpers.server import Demo, DemoTemplate
+from tests.helpers.tls import RequestLog
+from tests.helpers.waiting import TIMEOUT_MS
 
 
 @pytest.fixture
 def app(settings: ServerSettings, store: Store, clock: FakeClock) -> RequestLog:
-    """The server's own app (as in tests/sync/server/conftest.py), with the requests that reached it kept."""
+    """The server's own app (as in tests/conftest.py), with the requests that reached it kept."""
     return RequestLog(create_app(settings, store=store, clock=clock))
 
 
@@ -40,7 +42,7 @@ def test_a_player_configured_for_7_seconds_sends_a_heartbeat_every_7_seconds(
     machine_file.write_text(f'server_url = "{live_server.url}"\nheartbeat_interval_seconds = 7\n', encoding="utf-8")
     config = load_config(ConfigSources(machine_file=machine_file, user_file=tmp_path / "none.toml", env={}))
     settings = controller_settings(config, MACHINE_ID)
-    clock = HandClock()
+    clock = FakeClock()
     p = start_player(clock=clock, heartbeat_every=settings.heartbeat_every)
     start_items(qtbot, p, demo.codes[0])
     session = p.controller.session

@@ -15,9 +15,11 @@ from pytestqt.qtbot import QtBot
 from player.audio.devices import FixedOutputDevices
 from player.audio.player import NO_DEVICE_MESSAGE
 from player.signin import downloading_text
-from tests.player.conftest import ManualClock
-from tests.player.ui.conftest import TIMEOUT_MS, Camera, Player, PlayerFactory, log_in, wait_for_screen
-from tests.sync.server.conftest import Demo
+from tests.helpers.clock import FakeClock
+from tests.helpers.player_ui import Player, PlayerFactory, log_in, wait_for_screen
+from tests.helpers.screens import Camera
+from tests.helpers.server import Demo
+from tests.helpers.waiting import TIMEOUT_MS
 
 SIZE = QSize(1024, 700)
 MAX_BYTES = 150_000
@@ -43,7 +45,7 @@ def end_section(qtbot: QtBot, p: Player) -> None:
 def test_every_screen_of_a_sitting(
     qtbot: QtBot, styled: None, start_player: PlayerFactory, demo: Demo, screen_folders: list[Path]
 ) -> None:
-    clock = ManualClock()
+    clock = FakeClock()
     # Codes at once (not after 10 s): the finished screen is shot as an offline room sees it.
     p = start_player(clock=clock, today=lambda: TODAY, result_codes_after=0.0)
     w = p.window

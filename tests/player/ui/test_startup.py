@@ -24,8 +24,9 @@ from player.offline_queue.db import JOURNAL_FILE_NAME, journal_path
 from player.ui.assembly import Edges, build_controller, controller_settings
 from player.ui.screens.access_code import AccessCodeScreen
 from player.ui.window import MainWindow
-from tests.player.ui.conftest import TIMEOUT_MS
-from tests.sync.server.conftest import Demo, LiveServer
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import Demo
+from tests.helpers.waiting import TIMEOUT_MS
 
 CLOSED_PORT = "http://127.0.0.1:9"
 

@@ -4,7 +4,6 @@ section and a code moved to another computer each reach the player within a hear
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import pytest
 from PySide6.QtCore import Qt
@@ -18,21 +17,11 @@ from player.ui.window import PAUSED_TITLE
 from sync import staff_protocol as sp
 from sync.client import InvigilClient
 from sync.protocol import Instruction, InstructionKind
-from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory, focused, start_items, wait_for_screen
-from tests.sync.server.conftest import Demo, DemoTemplate, LiveServer
-
-
-class HandClock:
-    """The player's section clock, moved by the test: time passes only when the test says so."""
-
-    def __init__(self) -> None:
-        self.seconds = 1000.0
-
-    def monotonic(self) -> float:
-        return self.seconds
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
+from tests.helpers.clock import FakeClock
+from tests.helpers.live_server import LiveServer
+from tests.helpers.player_ui import Player, PlayerFactory, focused, start_items, wait_for_screen
+from tests.helpers.server import Demo, DemoTemplate
+from tests.helpers.waiting import TIMEOUT_MS
 
 
 class Invigilator:
@@ -81,7 +70,7 @@ def remaining(p: Player) -> float:
 def test_pause_covers_the_window_stops_the_clock_and_resume_carries_on(
     qtbot: QtBot, start_player: PlayerFactory, demo: Demo, invigilator: Invigilator
 ) -> None:
-    clock = HandClock()
+    clock = FakeClock()
     p = start_player(clock=clock)
     start_items(qtbot, p, demo.codes[0])
     invigilator.act("Ada Lovelace", "pause")
@@ -131,7 +120,7 @@ def test_a_pause_survives_a_restart(
 def test_added_time_shows_and_is_applied_once(
     qtbot: QtBot, start_player: PlayerFactory, demo: Demo, invigilator: Invigilator
 ) -> None:
-    clock = HandClock()
+    clock = FakeClock()
     p = start_player(clock=clock)
     start_items(qtbot, p, demo.codes[0])
     before = remaining(p)

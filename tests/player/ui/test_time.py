@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from pytestqt.qtbot import QtBot
 
-from tests.player.conftest import ManualClock
-from tests.player.ui.conftest import TIMEOUT_MS, PlayerFactory, start_items, wait_for_screen
-from tests.sync.server.conftest import Demo
+from tests.helpers.clock import FakeClock
+from tests.helpers.player_ui import PlayerFactory, start_items, wait_for_screen
+from tests.helpers.server import Demo
+from tests.helpers.waiting import TIMEOUT_MS
 
 SECTION_SECONDS = 10 * 60
 
 
 def test_time_up_ends_the_section_and_saves_it(qtbot: QtBot, start_player: PlayerFactory, demo: Demo) -> None:
-    clock = ManualClock()
+    clock = FakeClock()
     p = start_player(clock=clock)
     start_items(qtbot, p, demo.codes[0])
     w = p.window

@@ -14,10 +14,11 @@ from pytestqt.qtbot import QtBot
 from player.ui.console.unsent import UnsentResultsView
 from player.unsent_results import unsent_results
 from sync import resultcode
+from tests.helpers.player_ui import Player, PlayerFactory
+from tests.helpers.server import Demo
+from tests.helpers.waiting import TIMEOUT_MS
 from tests.player.test_unsent_results import too_large
-from tests.player.ui.conftest import TIMEOUT_MS, Player, PlayerFactory
 from tests.player.ui.test_delivery import finish_sitting, wait_for_codes
-from tests.sync.server.conftest import Demo
 
 SECTIONS = ["Section 1 of 3: Multiple choice", "Section 2 of 3: Short answers", "Section 3 of 3: Dictation"]
 

@@ -20,7 +20,8 @@ from sync.protocol import ErrorBody
 from sync.server.app import create_app
 from sync.server.settings import LoginLimits, ServerSettings
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, DemoTemplate, FakeClock, bearer, envelope, player_login
+from tests.helpers.clock import START, FakeClock
+from tests.helpers.server import API, DemoTemplate, bearer, envelope, player_login
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 

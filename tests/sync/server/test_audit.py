@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from sync.server.models import AuditEntry, Student
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo, FakeClock, bearer, envelope, player_login, staff_headers
+from tests.helpers.clock import START, FakeClock
+from tests.helpers.server import API, Demo, bearer, envelope, player_login, staff_headers
 
 
 def entries(store: Store) -> list[AuditEntry]:

@@ -12,7 +12,9 @@ import requests
 
 from sync.client import BadReply, InvigilClient, Refused
 from sync.protocol import MAX_BATCH_ENVELOPES
-from tests.sync.server.conftest import START, Demo, LiveServer
+from tests.helpers.clock import START
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import Demo
 
 
 class RecordingSession(requests.Session):

@@ -9,7 +9,9 @@ import pytest
 
 from sync.client import InvigilClient, Refused
 from sync.protocol import MAX_BATCH_ENVELOPES, AnswerRecord, ResultEnvelope
-from tests.sync.server.conftest import START, Demo, LiveServer
+from tests.helpers.clock import START
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import Demo
 
 
 @pytest.fixture

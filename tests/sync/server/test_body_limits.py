@@ -22,7 +22,9 @@ from sync.server.cli import Env, main
 from sync.server.models import LoginFailure, Result
 from sync.server.settings import ServerSettings
 from sync.server.store import Store
-from tests.sync.server.conftest import API, Demo, FakeClock, LiveServer, bearer, envelope
+from tests.helpers.clock import FakeClock
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import API, Demo, bearer, envelope
 
 TIMEOUT = 30
 LIMITS = BodyLimits()

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.served import demo_seed, serving
-from tests.sync.server.conftest import envelope
+from tests.helpers.served import demo_seed, serving
+from tests.helpers.server import envelope
 
 TIMEOUT = 120
 PARALLEL = 8

@@ -22,7 +22,8 @@ from sync.server.cli import Env, main
 from sync.server.models import AuditEntry, Result
 from sync.server.settings import ServerSettings, load_secret
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, FakeClock, bearer, envelope
+from tests.helpers.clock import START, FakeClock
+from tests.helpers.server import API, bearer, envelope
 from tests.sync.server.test_player_api import damage_package
 
 

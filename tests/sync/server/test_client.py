@@ -25,7 +25,9 @@ from sync.client import (
 )
 from sync.mediacache import MediaCache
 from sync.protocol import AnswerRecord, Checkpoint, Heartbeat, LoginResponse, MediaRef, ResultEnvelope
-from tests.sync.server.conftest import START, Demo, FakeClock, LiveServer
+from tests.helpers.clock import START, FakeClock
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import Demo
 
 # ---- helpers -------------------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.sync.server.conftest import Demo, LiveServer
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import Demo
 
 STUDENT_FLOW = """
 import json, sys, uuid

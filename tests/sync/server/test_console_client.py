@@ -13,7 +13,9 @@ from sync import resultcode
 from sync import staff_protocol as sp
 from sync.client import ClientError, InvigilClient, Refused
 from sync.protocol import AnswerRecord, Heartbeat, LoginResponse, ResultEnvelope
-from tests.sync.server.conftest import START, Demo, FakeClock, LiveServer
+from tests.helpers.clock import START, FakeClock
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import Demo
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(100)
 

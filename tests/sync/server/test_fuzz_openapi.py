@@ -41,7 +41,7 @@ from sync.protocol import API_PREFIX
 from sync.server.app import create_app
 from sync.server.settings import ServerSettings
 from sync.server.store import Store
-from tests.sync.server.conftest import DemoTemplate
+from tests.helpers.server import DemoTemplate
 from tests.sync.server.fuzzing import World, build_world, checked_reply, mutate_json, open_app
 
 SOAK_EXAMPLES = int(os.environ.get("INVIGIL_FUZZ_EXAMPLES", "0"))

@@ -24,7 +24,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
-from tests.sync.server.conftest import API, START, DemoTemplate, bearer
+from tests.helpers.clock import START
+from tests.helpers.server import API, DemoTemplate, bearer
 from tests.sync.server.fuzzing import (
     MEGABYTE,
     World,

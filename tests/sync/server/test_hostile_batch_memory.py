@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from sync.server.result_batch import MAX_CONTAINERS
-from tests.sync.server.conftest import API, Demo, bearer, player_login
+from tests.helpers.server import API, Demo, bearer, player_login
 from tests.sync.server.test_hostile_results import result_count
 
 MB = 1024 * 1024

@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from sync.protocol import MAX_ITEMS, MAX_SECONDS
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo, bearer, envelope, player_login
+from tests.helpers.clock import START
+from tests.helpers.server import API, Demo, bearer, envelope, player_login
 from tests.sync.server.test_hostile_results import post_json, result_count
 
 

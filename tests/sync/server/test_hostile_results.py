@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from sync.protocol import MAX_ANSWER_CHARS, MAX_BATCH_ENVELOPES
 from sync.server.models import Result
 from sync.server.store import Store
-from tests.sync.server.conftest import API, Demo, bearer, envelope, player_login
+from tests.helpers.server import API, Demo, bearer, envelope, player_login
 
 
 def post_json(client: TestClient, url: str, body: Any, headers: dict[str, str]) -> Any:

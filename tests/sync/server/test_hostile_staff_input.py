@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo
+from tests.helpers.clock import START
+from tests.helpers.server import API, Demo
 from tests.sync.server.test_hostile_results import post_json
 
 TABLES = ("students", "sittings", "allocations", "credits", "incidents", "incident_students", "audit_log",

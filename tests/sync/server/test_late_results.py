@@ -13,7 +13,8 @@ from sync import protocol, resultcode
 from sync.server.attempts import LATE_GRACE
 from sync.server.models import Result
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo, FakeClock, bearer, player_login
+from tests.helpers.clock import START, FakeClock
+from tests.helpers.server import API, Demo, bearer, player_login
 
 CLOSE = START + timedelta(hours=1)
 WINDOW_END = START + timedelta(hours=8)  # the demo sitting's
@@ -43,7 +44,7 @@ def stored_count(store: Store) -> int:
 
 
 def close_at(client: TestClient, clock: FakeClock, admin: dict[str, str], demo: Demo, moment: datetime) -> None:
-    clock.now = moment
+    clock.set(moment)
     reply = client.post(f"{API}/staff/sittings/{demo.sitting_id}/close", headers=admin)
     assert reply.status_code == 200, reply.text
 
@@ -53,7 +54,7 @@ def test_results_answered_before_the_close_are_accepted_after_it(
 ) -> None:
     login = player_login(client, demo.codes[0])
     close_at(client, clock, admin, demo, CLOSE)
-    clock.now = CLOSE + timedelta(hours=2)  # the computer was offline until after the close
+    clock.set(CLOSE + timedelta(hours=2))  # the computer was offline until after the close
     reply = send(client, login, answered(login["attempt_id"], START + timedelta(minutes=10), final=True))
     assert reply.status_code == 200, reply.text  # the attempt token still works after the close
     assert (reply.json()["duplicate"], reply.json()["status"]) == (False, "marked")
@@ -64,7 +65,7 @@ def test_the_extension_counts_up_to_the_grace_and_not_a_second_beyond(
 ) -> None:
     login = player_login(client, demo.codes[0])
     close_at(client, clock, admin, demo, CLOSE)  # Ada was part-way: 30 more days
-    clock.now = EXTENDED + timedelta(hours=1)
+    clock.set(EXTENDED + timedelta(hours=1))
     on_time = send(client, login, answered(login["attempt_id"], EXTENDED + LATE_GRACE))
     assert on_time.status_code == 200, on_time.text
     late = send(client, login, answered(login["attempt_id"], EXTENDED + LATE_GRACE + timedelta(seconds=1)))
@@ -82,10 +83,10 @@ def test_a_finished_students_deadline_is_the_close_also_for_a_result_code(
     client: TestClient, clock: FakeClock, demo: Demo, admin: dict[str, str], store: Store
 ) -> None:
     login = player_login(client, demo.codes[0])
-    clock.now = START + timedelta(minutes=30)
-    assert send(client, login, answered(login["attempt_id"], clock.now, final=True)).status_code == 200
+    clock.set(START + timedelta(minutes=30))
+    assert send(client, login, answered(login["attempt_id"], clock(), final=True)).status_code == 200
     close_at(client, clock, admin, demo, CLOSE)  # Ada had finished: no extension
-    clock.now = CLOSE + timedelta(hours=2)
+    clock.set(CLOSE + timedelta(hours=2))
     after_close = answered(login["attempt_id"], CLOSE + timedelta(minutes=30))
     reply = send(client, login, after_close)
     assert reply.status_code == 409
@@ -101,7 +102,7 @@ def test_a_window_that_ended_unnoticed_still_gives_a_part_way_student_the_extens
     client: TestClient, clock: FakeClock, demo: Demo, admin: dict[str, str]
 ) -> None:
     login = player_login(client, demo.codes[0])
-    clock.now = WINDOW_END + timedelta(hours=1)  # nobody looked at the sitting, so no close has run yet
+    clock.set(WINDOW_END + timedelta(hours=1))  # nobody looked at the sitting, so no close has run yet
     body = answered(login["attempt_id"], WINDOW_END + timedelta(minutes=20), final=True)
     reply = send(client, login, body)
     assert reply.status_code == 200, reply.text
@@ -116,7 +117,7 @@ def test_in_a_batch_the_deadline_holds_whatever_zone_the_times_are_written_in(
 ) -> None:
     login = player_login(client, demo.codes[0])
     close_at(client, clock, admin, demo, CLOSE)
-    clock.now = EXTENDED + timedelta(hours=1)
+    clock.set(EXTENDED + timedelta(hours=1))
     limit = EXTENDED + LATE_GRACE
     paris = timezone(timedelta(hours=1))
     bodies = [

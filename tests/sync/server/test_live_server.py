@@ -11,9 +11,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
+from sqlalchemy import select
 
-from tests.sync.server.conftest import API, Demo, LiveServer, envelope
+from sync.server.models import LoginFailure
+from sync.server.store import Store
+from tests.helpers.live_server import LiveServer, serve_app
+from tests.helpers.server import API, Demo, envelope
 
 TIMEOUT = 10
 
@@ -102,3 +107,38 @@ def test_the_installed_command_seeds_a_demo_and_serves_it_on_a_free_port(tmp_pat
     assert server.returncode == 0, errors
     assert "Traceback" not in errors
     assert "stopped" in rest
+
+
+def test_the_live_server_counts_a_failed_login_under_the_connecting_address_not_a_forwarded_one(
+    live_server: LiveServer, demo: Demo, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # uvicorn's own default would believe this header from 127.0.0.1, and FORWARDED_ALLOW_IPS from anywhere.
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    reply = requests.post(
+        f"{live_server.url}{API}/login",
+        json={"access_code": "ZZZZ-ZZZZ", "machine_id": "pc-1"},
+        headers={"X-Forwarded-For": "203.0.113.7"},
+        timeout=TIMEOUT,
+    )
+    assert reply.status_code == 401, reply.text
+    with store.transaction() as session:
+        addresses = session.scalars(select(LoginFailure.key).where(LoginFailure.scope == "address")).all()
+    assert addresses == ["127.0.0.1"]
+
+
+async def client_address(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """An ASGI app that replies with the client address uvicorn handed it."""
+    assert scope["type"] == "http"
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": scope["client"][0].encode()})
+
+
+def test_a_test_server_believes_forwarded_for_only_from_the_proxies_it_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")  # the environment must not widen what the test asked for
+    spoofed = {"X-Forwarded-For": "203.0.113.7"}
+    with serve_app(client_address) as url:
+        assert requests.get(url, headers=spoofed, timeout=TIMEOUT).text == "127.0.0.1"
+    with serve_app(client_address, forwarded_allow_ips=["192.0.2.1"]) as url:
+        assert requests.get(url, headers=spoofed, timeout=TIMEOUT).text == "127.0.0.1"
+    with serve_app(client_address, forwarded_allow_ips=["127.0.0.1"]) as url:
+        assert requests.get(url, headers=spoofed, timeout=TIMEOUT).text == "203.0.113.7"

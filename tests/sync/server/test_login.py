@@ -9,7 +9,8 @@ from fastapi.testclient import TestClient
 
 from sync.protocol import LoginResponse
 from sync.server.store import Store
-from tests.sync.server.conftest import Demo, FakeClock
+from tests.helpers.clock import FakeClock
+from tests.helpers.server import Demo
 
 LOGIN = "/api/v1/login"
 

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sync.accesscode import ALPHABET, normalize
 from sync.server.models import LoginFailure
 from sync.server.store import Store
-from tests.sync.server.conftest import Demo, FakeClock
+from tests.helpers.clock import FakeClock
+from tests.helpers.server import Demo
 
 LOGIN = "/api/v1/login"
 

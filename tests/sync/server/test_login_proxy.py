@@ -16,7 +16,7 @@ import requests
 from sync.accesscode import ALPHABET
 from sync.server.cli import Env, main
 from sync.server.settings import LoginLimits
-from tests.served import serving
+from tests.helpers.served import serving
 
 BACKSTOP = LoginLimits().per_address  # the real server runs with the default limits
 

@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 
 from sync.server.models import Assessment
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo, bearer, envelope, player_login
+from tests.helpers.clock import START
+from tests.helpers.server import API, Demo, bearer, envelope, player_login
 
 # The demo's answer key for the automatically marked items.
 GOOD = {"mc-circles": "b", "short-plural": "children"}

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from sync import staff_protocol as sp
 from sync.server import records
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo, bearer, envelope, player_login, role_headers
+from tests.helpers.clock import START
+from tests.helpers.server import API, Demo, bearer, envelope, player_login, role_headers
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(200)
 JPEG = b"\xff\xd8\xff\xe0" + bytes(200)

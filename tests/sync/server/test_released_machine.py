@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from sync.server.attempts import LATE_GRACE
 from sync.server.models import Result
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo, FakeClock, bearer, player_login
+from tests.helpers.clock import START, FakeClock
+from tests.helpers.server import API, Demo, bearer, player_login
 
 CLOSE = START + timedelta(hours=1)
 
@@ -82,12 +83,12 @@ def test_the_released_machines_results_still_meet_the_late_answer_rule(
 ) -> None:
     old = player_login(client, demo.codes[0], machine="pc-1")
     release(client, admin, demo)
-    clock.now = CLOSE
+    clock.set(CLOSE)
     assert client.post(f"{API}/staff/sittings/{demo.sitting_id}/close", headers=admin).status_code == 200
-    clock.now = CLOSE + timedelta(days=40)  # long after any extension
+    clock.set(CLOSE + timedelta(days=40))  # long after any extension
 
-    late = results(client, old, answered(old["attempt_id"], clock.now - timedelta(days=1)))
-    late_in_batch = results(client, old, answered(old["attempt_id"], clock.now - timedelta(days=1)), batch=True)
+    late = results(client, old, answered(old["attempt_id"], clock() - timedelta(days=1)))
+    late_in_batch = results(client, old, answered(old["attempt_id"], clock() - timedelta(days=1)), batch=True)
 
     assert late.status_code == 409
     assert late.json()["error"] == "answered_too_late"
@@ -101,7 +102,7 @@ def test_the_released_machines_answers_in_time_count_after_the_close(
 ) -> None:
     old = player_login(client, demo.codes[0], machine="pc-1")
     release(client, admin, demo)
-    clock.now = CLOSE
+    clock.set(CLOSE)
     assert client.post(f"{API}/staff/sittings/{demo.sitting_id}/close", headers=admin).status_code == 200
     # Answered within the grace after the close (the computer's clock may run a little fast), sent later.
     reply = results(client, old, answered(old["attempt_id"], CLOSE + LATE_GRACE))

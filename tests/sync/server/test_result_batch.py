@@ -18,7 +18,8 @@ from sync.server.content import load_stored_manifest
 from sync.server.models import Assessment, Attempt, Result
 from sync.server.result_batch import insert_results
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo, bearer, envelope, player_login
+from tests.helpers.clock import START
+from tests.helpers.server import API, Demo, bearer, envelope, player_login
 from tests.sync.server.test_marking import reference_marks
 
 

@@ -21,7 +21,8 @@ from sync.server.crypto import Keyring
 from sync.server.models import Attempt, AuditEntry
 from sync.server.settings import ServerSettings
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo, FakeClock, bearer, player_login, role_headers
+from tests.helpers.clock import START, FakeClock
+from tests.helpers.server import API, Demo, bearer, player_login, role_headers
 from tests.sync.server.test_cli import Cli, demo_result_code
 from tests.sync.server.test_tenant_isolation import make_other_school
 from tests.sync.test_resultcode_checks import crafted, reseal

@@ -8,7 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo, FakeClock, bearer, envelope, player_login
+from tests.helpers.clock import START, FakeClock
+from tests.helpers.server import API, Demo, bearer, envelope, player_login
 from tests.sync.server.test_player_api import damage_package
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.sync.server.conftest import API, Demo, bearer, player_login
+from tests.helpers.server import API, Demo, bearer, player_login
 
 
 def database_bytes(db_path: Path) -> bytes:

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from sync.client import InvigilClient, Refused
-from tests.sync.server.conftest import START, Demo, LiveServer
+from tests.helpers.clock import START
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import Demo
 
 
 @pytest.fixture

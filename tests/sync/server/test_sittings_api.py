@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from sync.server import accounts
 from sync.server.audit import Actor
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo, FakeClock, player_login
+from tests.helpers.clock import START, FakeClock
+from tests.helpers.server import API, Demo, player_login
 
 PACKAGE = "demo-literacy"
 
@@ -164,7 +165,7 @@ def test_closing_refunds_the_never_started_and_gives_part_way_students_30_days(
     assert closed.status_code == 200, closed.text
     assert credits(client, admin) == balance + 2
     by_name = states(client, admin, demo)
-    assert by_name["Ada Lovelace"]["extended_until"].startswith((clock.now + timedelta(days=30)).date().isoformat())
+    assert by_name["Ada Lovelace"]["extended_until"].startswith((clock() + timedelta(days=30)).date().isoformat())
     assert by_name["Alan Turing"]["extended_until"] is None
 
     again = client.post(f"{API}/staff/sittings/{demo.sitting_id}/close", headers=admin)

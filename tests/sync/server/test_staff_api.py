@@ -6,7 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sync.server.store import Store
-from tests.sync.server.conftest import API, Demo, FakeClock, role_headers, staff_headers
+from tests.helpers.clock import FakeClock
+from tests.helpers.server import API, Demo, role_headers, staff_headers
 
 STUDENT = {"unique_id": "UPN-1", "first_name": "Mary", "last_name": "Anning"}
 

@@ -19,7 +19,8 @@ from sync.server.audit import Actor
 from sync.server.crypto import Keyring
 from sync.server.settings import ServerSettings
 from sync.server.store import Store
-from tests.sync.server.conftest import API, START, Demo, bearer, envelope, player_login
+from tests.helpers.clock import START
+from tests.helpers.server import API, Demo, bearer, envelope, player_login
 
 PACKAGE = "demo-literacy"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)

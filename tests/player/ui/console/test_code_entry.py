@@ -13,8 +13,11 @@ from player.ui.console.code_entry import CodeEntryView
 from player.ui.tasks import TaskRunner
 from sync import resultcode
 from sync.protocol import AnswerRecord, ResultEnvelope
-from tests.player.ui.console.conftest import TIMEOUT_MS, ConsoleFactory, start_student
-from tests.sync.server.conftest import START, DemoTemplate, LiveServer
+from tests.helpers.clock import START
+from tests.helpers.console import ConsoleFactory, start_student
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import DemoTemplate
+from tests.helpers.waiting import TIMEOUT_MS
 from tests.sync.test_resultcode_checks import crafted
 
 

@@ -19,9 +19,7 @@ from player.ui.console.manual import ManualEntriesView
 from player.ui.console.results import ResultsView
 from player.ui.console.slips import SlipsView
 from sync.protocol import LoginResponse
-from tests.player.ui.conftest import Camera
-from tests.player.ui.console.conftest import (
-    TIMEOUT_MS,
+from tests.helpers.console import (
     ConsoleFactory,
     PrintToFile,
     ResultsOnThisComputer,
@@ -33,7 +31,10 @@ from tests.player.ui.console.conftest import (
     start_student,
     wait_for_cell,
 )
-from tests.sync.server.conftest import DemoTemplate, LiveServer
+from tests.helpers.live_server import LiveServer
+from tests.helpers.screens import Camera
+from tests.helpers.server import DemoTemplate
+from tests.helpers.waiting import TIMEOUT_MS
 
 SIZE = QSize(1100, 720)
 MAX_BYTES = 200_000

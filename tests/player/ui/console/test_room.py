@@ -8,8 +8,11 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from sync.client import Refused
-from tests.player.ui.console.conftest import TIMEOUT_MS, ConsoleFactory, act, start_student, wait_for_cell
-from tests.sync.server.conftest import DemoTemplate, FakeClock, LiveServer
+from tests.helpers.clock import FakeClock
+from tests.helpers.console import ConsoleFactory, act, start_student, wait_for_cell
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import DemoTemplate
+from tests.helpers.waiting import TIMEOUT_MS
 
 ADA = "Ada Lovelace"
 

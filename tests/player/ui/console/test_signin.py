@@ -8,7 +8,8 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from player.credentials import TokenStore, choose_backend
-from tests.player.ui.console.conftest import TIMEOUT_MS, ConsoleFactory, visible_consoles
+from tests.helpers.console import ConsoleFactory, visible_consoles
+from tests.helpers.waiting import TIMEOUT_MS
 
 
 def test_sign_in_keeps_the_token_in_the_keyring_and_sign_out_clears_it(

@@ -16,7 +16,8 @@ from player.ui.console.log import describe_detail
 from player.ui.console.server_calls import note_in_log
 from player.ui.console.slips import SlipsView
 from sync import staff_protocol as sp
-from tests.player.ui.console.conftest import TIMEOUT_MS, ConsoleFactory, SavePaths, sitting_tab
+from tests.helpers.console import ConsoleFactory, SavePaths, sitting_tab
+from tests.helpers.waiting import TIMEOUT_MS
 
 FETCHED_CODES = "Fetched the access codes"
 

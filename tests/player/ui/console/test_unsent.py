@@ -14,15 +14,11 @@ from player.ui.console import send_now_from
 from player.ui.console.unsent import NOTHING_WAITING, UnsentResultsView
 from sync import resultcode
 from sync.protocol import LoginResponse
-from tests.player.ui.console.conftest import (
-    TIMEOUT_MS,
-    Console,
-    ConsoleFactory,
-    SavePaths,
-    StudentJournal,
-    start_student,
-)
-from tests.sync.server.conftest import START, DemoTemplate, LiveServer
+from tests.helpers.clock import START
+from tests.helpers.console import Console, ConsoleFactory, SavePaths, StudentJournal, start_student
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import DemoTemplate
+from tests.helpers.waiting import TIMEOUT_MS
 
 ALAN = "Alan Turing"
 OfflineJournals = Callable[[LoginResponse, str], StudentJournal]

@@ -24,8 +24,8 @@ from player.ui.console.results import ResultsView
 from player.ui.console.slips import SlipsView
 from sync.client import Refused
 from sync.protocol import Checkpoint, LoginResponse
-from tests.player.ui.console.conftest import (
-    TIMEOUT_MS,
+from tests.helpers.clock import START
+from tests.helpers.console import (
     ConsoleFactory,
     PrintToFile,
     ResultsOnThisComputer,
@@ -37,7 +37,9 @@ from tests.player.ui.console.conftest import (
     start_student,
     wait_for_cell,
 )
-from tests.sync.server.conftest import START, DemoTemplate, LiveServer
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import DemoTemplate
+from tests.helpers.waiting import TIMEOUT_MS
 
 ADA, ALAN, GRACE = "Ada Lovelace", "Alan Turing", "Grace Hopper"
 STATE, TIME_LEFT, UNSENT = 1, 2, 4

@@ -1,24 +1,19 @@
-"""Console view test setup: the real server (re-exported), the demo signed in, and a sitting context for a view."""
+"""Console view test setup: the demo sitting with its admin signed in over the live server, for one view at a time."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QTableWidget, QWidget
 from pytestqt.qtbot import QtBot
 
 from player.ui.console.sittings import SittingContext
 from player.ui.tasks import TaskRunner
 from sync.client import client_for
-
-# The server's fixtures, re-exported whole so this folder follows their changes (as tests/player/ui does).
-from tests.sync.server.conftest import *  # noqa: F403
-from tests.sync.server.conftest import Demo, DemoTemplate, FakeClock, LiveServer
-
-TIMEOUT_MS = 15_000
+from tests.helpers.clock import FakeClock
+from tests.helpers.console import Chooser
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import Demo, DemoTemplate
 
 
 @pytest.fixture
@@ -40,32 +35,6 @@ def context(
     tasks.wait()
 
 
-@dataclass
-class Chooser:
-    """Stands in for the file dialogs: hands out the paths the test queued, and records what was suggested."""
-
-    paths: list[Path | None]
-    suggested: list[str]
-
-    def open(self, parent: QWidget) -> Path | None:
-        return self.paths.pop(0)
-
-    def save(self, parent: QWidget, suggested: str) -> Path | None:
-        self.suggested.append(suggested)
-        return self.paths.pop(0)
-
-
 @pytest.fixture
 def chooser() -> Chooser:
     return Chooser(paths=[], suggested=[])
-
-
-def text_at(table: QTableWidget, row: int, column: int) -> str:
-    item = table.item(row, column)
-    assert item is not None, f"no cell at row {row}, column {column}"
-    return item.text()
-
-
-def headers(table: QTableWidget) -> list[str]:
-    items = [table.horizontalHeaderItem(c) for c in range(table.columnCount())]
-    return [i.text() if i is not None else "" for i in items]

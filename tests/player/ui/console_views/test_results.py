@@ -16,8 +16,11 @@ from player.ui.console.sittings import SittingContext
 from sync import staff_protocol as sp
 from sync.client import InvigilClient
 from sync.protocol import AnswerRecord, AnswerValue, ResultEnvelope
-from tests.player.ui.console_views.conftest import TIMEOUT_MS, Chooser, headers, text_at
-from tests.sync.server.conftest import API, START, Demo, LiveServer
+from tests.helpers.clock import START
+from tests.helpers.console import Chooser, headers, text_at
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import API, Demo
+from tests.helpers.waiting import TIMEOUT_MS
 
 # Ada's answers, and what the demo's keys make of them: multiple choice 3 of 4, short answers 2 of 7
 # (the empty description needs nobody's marking), dictation 5 of 10.

@@ -14,8 +14,9 @@ from pytestqt.qtbot import QtBot
 
 from player.ui.console.sittings import SittingContext
 from player.ui.console.slips import INSTRUCTION, Slip, SlipsView, window_text, write_slips_pdf
-from tests.player.ui.console_views.conftest import TIMEOUT_MS, Chooser
-from tests.sync.server.conftest import Demo
+from tests.helpers.console import Chooser
+from tests.helpers.server import Demo
+from tests.helpers.waiting import TIMEOUT_MS
 
 POPPLER = "poppler-utils"
 

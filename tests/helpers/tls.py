@@ -3,8 +3,6 @@ app served over TLS by uvicorn on a free loopback port, recording what reached i
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -14,11 +12,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.helpers.live_server import serve_app
 
 START_TIMEOUT_S = 10.0
 
@@ -129,34 +128,8 @@ class RequestLog:
 @contextmanager
 def serve_tls(app: Any, files: TlsFiles) -> Iterator[str]:
     """`app` under uvicorn with TLS on 127.0.0.1, port 0; yields its https:// address."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        lifespan="off",
-        ssl_certfile=str(files.server_cert),
-        ssl_keyfile=str(files.server_key),
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    started = threading.Event()
-    deadline = datetime.now(UTC) + timedelta(seconds=START_TIMEOUT_S)
-    while not server.started:
-        if datetime.now(UTC) > deadline or not thread.is_alive():
-            sock.close()
-            raise RuntimeError(f"uvicorn with TLS did not start within {START_TIMEOUT_S:g} s")
-        started.wait(0.01)
-    try:
-        yield f"https://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve_app(app, scheme="https", ssl_certfile=str(files.server_cert), ssl_keyfile=str(files.server_key)) as url:
+        yield url
 
 
 @dataclass

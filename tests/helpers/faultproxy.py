@@ -245,20 +245,17 @@ class LoopbackServer:
         self.port: int = probe.getsockname()[1]
         probe.close()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self._running: Any = None
         self._store: Any = None
         self._reader: Any = None
         """The test's own Store for result_keys(): opening one per call cost ~20 ms, a fifth of a fault schedule."""
         self.starts = 0
 
     def start(self) -> None:
-        import uvicorn
-
         from sync.server.app import create_app
         from sync.server.settings import LoginLimits, ServerSettings
         from sync.server.store import Store
+        from tests.helpers.live_server import UvicornThread, loopback_socket
 
         settings = ServerSettings(
             database_url=self.database_url,
@@ -267,33 +264,20 @@ class LoopbackServer:
         )
         self._store = Store.open(self.database_url, migrate=False)
         app = create_app(settings, store=self._store, clock=self.clock)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self._sock = sock
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                raise RuntimeError(f"uvicorn did not start on port {self.port} within 10 s")
-            self._thread.join(0.01)
+        # The same port each time, as a restarted server process keeps its address.
+        self._running = UvicornThread(app, loopback_socket(self.port))
+        self._running.start()
         self.starts += 1
 
     def stop(self) -> None:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        if self._server is None:
+        if self._running is None:
             return
-        self._server.should_exit = True
-        assert self._thread is not None
-        self._thread.join(10)
-        if self._sock is not None:
-            self._sock.close()
+        self._running.stop()
         self._store.close()
-        self._server = self._thread = self._sock = self._store = None
+        self._running = self._store = None
 
     def restart(self) -> None:
         self.stop()

@@ -1,0 +1,1 @@
+"""Code the tests share (fake clock, waiting, live server, builders); conftest.py files hold only the fixtures."""
