@@ -636,13 +636,13 @@ class PlayerController(QObject):
         labels = [self._envelope_label(envelope) for envelope in envelopes]
         if labels == [code.label for code in screen.codes()]:
             return  # the same envelopes: keep the codes on show (a new code would differ only by its nonce)
-        secret = self._journal.attempt(session.attempt_id).result_secret
+        held = self._journal.attempt(session.attempt_id)  # the key, and the form that makes the code short
         student = _slug(session.student_name)
         screen.set_codes(
             [
                 ResultCodeText(
                     label=text,
-                    code=resultcode.encode(envelope, result_secret=secret),
+                    code=resultcode.encode(envelope, result_secret=held.result_secret, delivery=held.login.assessment),
                     file_name=f"result-code-{student}-{_slug(text)}.txt",
                 )
                 for envelope, text in zip(envelopes, labels, strict=True)

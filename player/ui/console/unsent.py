@@ -17,7 +17,7 @@ from player.offline_queue.outbox import EntryState
 from player.ui.console.common import ChooseSavePath, ask_save_path, choice_table, table_texts, update_row
 from player.ui.screens.common import button, label, set_message
 from sync import resultcode
-from sync.protocol import ResultEnvelope
+from sync.protocol import DeliveryAssessment, ResultEnvelope
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,12 @@ class LocalResult:
     envelope: ResultEnvelope = field(repr=False)
     result_secret: str = field(repr=False)
     """The attempt's key for result codes; kept out of repr so it never reaches a log."""
+    delivery: DeliveryAssessment | None = field(default=None, repr=False)
+    """The form the attempt was given: with it the code is the short format 3."""
 
     def code(self) -> str:
         """A fresh result code for the envelope (each differs by a random nonce; every one decodes the same)."""
-        return resultcode.encode(self.envelope, result_secret=self.result_secret)
+        return resultcode.encode(self.envelope, result_secret=self.result_secret, delivery=self.delivery)
 
     def file_name(self) -> str:
         return f"result-code-{_slug(self.student_name)}-{_slug(self.section.split(':')[0])}.txt"
@@ -106,6 +108,7 @@ def journal_results(journal: Journal) -> list[LocalResult]:
                 last_error=entry.last_error,
                 envelope=envelope,
                 result_secret=attempt.result_secret,
+                delivery=attempt.login.assessment,
             )
         )
     return found

@@ -1,0 +1,108 @@
+"""Format 3 result codes through the real server: stored exactly once, the same body as an upload, forgeries refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from sync import protocol, resultcode
+from sync.resultcode import GROUP_LENGTH, check_symbol
+from tests.sync.server.conftest import Demo, player_login
+from tests.sync.server.test_result_codes import (
+    CODES,
+    answers_at,
+    group_of,
+    other_symbol,
+    results_of,
+    submit,
+    upload,
+    with_group,
+)
+
+
+def short_code_for(body: dict[str, Any], login: dict[str, Any]) -> str:
+    """The code the player makes now: format 3, against the delivery form the login gave it."""
+    form = protocol.DeliveryAssessment.model_validate(login["assessment"])
+    code = resultcode.encode(
+        protocol.ResultEnvelope.model_validate(body), result_secret=login["result_secret"], delivery=form
+    )
+    assert code[0] == "3"
+    return code
+
+
+def test_a_short_code_is_stored_once_and_marked(client: TestClient, demo: Demo, admin: dict[str, str]) -> None:
+    login = player_login(client, demo.codes[0])
+    code = short_code_for(answers_at(login["attempt_id"]), login)
+
+    first = submit(client, admin, code)
+    second = submit(client, admin, code.lower().replace("\n", " "))
+
+    assert (first["duplicate"], second["duplicate"]) == (False, True)
+    assert first["result_id"] == second["result_id"]
+    assert (first["student_name"], first["section_ids"], first["status"]) == (
+        "Ada Lovelace",
+        ["mc", "short", "dictation"],
+        "marked",
+    )
+    [held] = results_of(client, admin, demo)
+    assert held["marks"]["items"]["short-plural"]["score"] == 1
+
+
+def test_a_short_code_and_the_upload_of_the_same_results_are_one_result(
+    client: TestClient, demo: Demo, admin: dict[str, str]
+) -> None:
+    login = player_login(client, demo.codes[0])
+    body = answers_at(login["attempt_id"])
+    received = submit(client, admin, short_code_for(body, login))
+
+    uploaded = upload(client, login, body)  # the computer comes back online: the same body, not a conflict
+
+    assert uploaded["duplicate"] is True
+    assert uploaded["result_id"] == received["result_id"]
+    assert len(results_of(client, admin, demo)) == 1
+
+
+def test_a_forged_short_code_is_not_authentic_and_stores_nothing(
+    client: TestClient, demo: Demo, admin: dict[str, str]
+) -> None:
+    login = player_login(client, demo.codes[0])
+    code = short_code_for(answers_at(login["attempt_id"]), login)
+    index = len(resultcode.normalize(code)) // GROUP_LENGTH - 2  # inside the ciphertext
+    data = group_of(code, index)[:-1]
+    forged_data = other_symbol(data[0]) + data[1:]
+    forged = with_group(code, index, forged_data + check_symbol(forged_data, group_index=index, version=3))
+
+    reply = client.post(CODES, json={"code": forged}, headers=admin)
+
+    assert reply.status_code == 422
+    assert reply.json()["error"] == "result_code_not_authentic"
+    assert reply.json()["message"].startswith("The result code is not genuine for this attempt")
+    assert results_of(client, admin, demo) == []
+
+
+def test_a_mistyped_short_code_names_the_group(client: TestClient, demo: Demo, admin: dict[str, str]) -> None:
+    login = player_login(client, demo.codes[0])
+    code = short_code_for(answers_at(login["attempt_id"]), login)
+    group = group_of(code, 4)
+    typed = with_group(code, 4, group[:3] + other_symbol(group[3]) + group[4:])
+
+    reply = client.post(CODES, json={"code": typed}, headers=admin)
+
+    assert reply.status_code == 422
+    assert reply.json()["error"] == "result_code_check_failed"
+    assert reply.json()["message"].startswith("Group 5 (")
+    assert results_of(client, admin, demo) == []
+
+
+def test_a_short_code_for_no_attempt_on_this_server_is_not_found(
+    client: TestClient, demo: Demo, admin: dict[str, str]
+) -> None:
+    login = player_login(client, demo.codes[0])
+    elsewhere = {**login, "attempt_id": "0" * 8 + "-0000-4000-8000-" + "0" * 12}
+    code = short_code_for(answers_at(elsewhere["attempt_id"]), elsewhere)
+
+    reply = client.post(CODES, json={"code": code}, headers=admin)
+
+    assert reply.status_code == 404
+    assert reply.json()["message"].startswith("No attempt on this server matches this result code")
