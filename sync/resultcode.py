@@ -200,7 +200,8 @@ def encode(envelope: ResultEnvelope, *, result_secret: str, delivery: DeliveryAs
 
 
 def _layout_v3(body: int, count: int) -> str:
-    digits = "".join(ALPHABET[(body >> (5 * (count - 1 - place))) & 31] for place in range(count))
+    padding = -5 * count % 8  # through bytes: shifting one big number per symbol is quadratic
+    digits = bytes_to_symbols((body << padding).to_bytes((5 * count + padding) // 8, "big"))[:count]
     header = ALPHABET[3] + to_symbols(count, DATA_PER_GROUP - 1)
     order = ""
     if _order_checked(3, count):

@@ -52,8 +52,11 @@ def unzigzag(value: int) -> int:
 
 
 class BitReader:
+    """Reads `length` bits of `value`, most significant first; each read costs its own width, not the whole body's
+    (a code may hold 300 KB of text)."""
+
     def __init__(self, value: int, length: int) -> None:
-        self.value = value
+        self.data = (value << (-length % 8)).to_bytes(-(-length // 8), "big")
         self.length = length
         self.pos = 0
 
@@ -63,8 +66,12 @@ class BitReader:
     def take(self, width: int) -> int:
         if width > self.remaining():
             raise Malformed
-        self.pos += width
-        return (self.value >> (self.length - self.pos)) & ((1 << width) - 1)
+        start, end = self.pos, self.pos + width
+        self.pos = end
+        if not width:
+            return 0
+        chunk = int.from_bytes(self.data[start // 8 : -(-end // 8)], "big")
+        return (chunk >> (-end % 8)) & ((1 << width) - 1)
 
     def flag(self) -> bool:
         return bool(self.take(1))
@@ -85,4 +92,4 @@ class BitReader:
         return self.take(8 * count).to_bytes(count, "big")
 
     def rest_is_zero(self) -> bool:
-        return self.value & ((1 << self.remaining()) - 1) == 0
+        return self.take(self.remaining()) == 0
