@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from sync import protocol, resultcode
 from sync.resultcode import GROUP_LENGTH, check_symbol
-from tests.sync.server.conftest import Demo, player_login
+from tests.sync.server.conftest import API, Demo, FakeClock, envelope, player_login
+from tests.sync.server.test_cli import Cli
 from tests.sync.server.test_result_codes import (
     CODES,
     answers_at,
@@ -106,3 +109,26 @@ def test_a_short_code_for_no_attempt_on_this_server_is_not_found(
 
     assert reply.status_code == 404
     assert reply.json()["message"].startswith("No attempt on this server matches this result code")
+
+
+# ---- the operator's command line reads format 3 too ----------------------------------------------
+
+
+@pytest.fixture
+def cli(tmp_path: Path, clock: FakeClock) -> Cli:
+    return Cli(tmp_path / "data" / "invigil.db", clock)
+
+
+def test_submit_code_stores_a_short_code_once(cli: Cli) -> None:
+    data = cli.ok("demo-seed", "--json").json()
+    for client in cli.client():
+        login = client.post(
+            f"{API}/login", json={"access_code": data["students"][0]["access_code"], "machine_id": "pc"}
+        ).json()
+    code = short_code_for(envelope(login["attempt_id"], {"mc-circles": "b", "mc-nouns": ["a", "c"]}), login)
+
+    first = cli.ok("submit-code", stdin=code)
+    again = cli.ok("submit-code", stdin=code)
+
+    assert first.out == "Stored the result of Ada Lovelace (Demo sitting), sections mc, short, dictation: new\n"
+    assert again.out.endswith("already received: nothing changed\n")
