@@ -10,6 +10,11 @@ from fastapi.testclient import TestClient
 
 from sync import protocol, resultcode
 from sync.resultcode import GROUP_LENGTH, check_symbol
+from sync.server.content import load_stored_manifest
+from sync.server.crypto import Keyring
+from sync.server.models import Attempt
+from sync.server.settings import ServerSettings
+from sync.server.store import Store
 from tests.sync.server.conftest import API, Demo, FakeClock, envelope, player_login
 from tests.sync.server.test_cli import Cli
 from tests.sync.server.test_result_codes import (
@@ -22,6 +27,7 @@ from tests.sync.server.test_result_codes import (
     upload,
     with_group,
 )
+from tests.sync.server.test_tenant_isolation import make_other_school
 
 
 def short_code_for(body: dict[str, Any], login: dict[str, Any]) -> str:
@@ -132,3 +138,28 @@ def test_submit_code_stores_a_short_code_once(cli: Cli) -> None:
 
     assert first.out == "Stored the result of Ada Lovelace (Demo sitting), sections mc, short, dictation: new\n"
     assert again.out.endswith("already received: nothing changed\n")
+
+
+def test_another_schools_short_code_is_answered_like_an_unknown_one(
+    client: TestClient, store: Store, settings: ServerSettings, demo: Demo, admin: dict[str, str]
+) -> None:
+    other = make_other_school(client, store, settings, demo)
+    b_attempt = other.ids["attempt_id"]
+    with store.transaction() as session:
+        held = session.get(Attempt, b_attempt)
+        assert held is not None
+        b_secret = Keyring(settings.secret_key).unseal(held.result_secret_sealed, purpose="result-secret").decode()
+        b_manifest = held.allocation.sitting.assessment.manifest_json
+    b_login = {
+        "attempt_id": b_attempt,
+        "result_secret": b_secret,
+        "assessment": load_stored_manifest(b_manifest).delivery_form().model_dump(mode="json"),
+    }
+    genuine = short_code_for(answers_at(b_attempt), b_login)
+
+    across = client.post(CODES, json={"code": genuine}, headers=admin)
+
+    assert across.status_code == 404
+    assert across.json()["message"].startswith("No attempt on this server matches this result code")
+    receipt = submit(client, other.staff, genuine)  # school B's own staff
+    assert (receipt["student_name"], receipt["duplicate"]) == ("Bea Other", False)
