@@ -9,11 +9,23 @@ import random
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bench.common import Figure
 from sync import resultcode
-from sync.protocol import AnswerRecord, AnswerValue, ResultEnvelope
+from sync.protocol import (
+    AnswerRecord,
+    AnswerValue,
+    ChoiceOption,
+    DeliveryAssessment,
+    DeliveryItem,
+    DeliverySection,
+    ResultEnvelope,
+)
 from sync.resultcode_checks import order_sums
+from sync.server.content import load_package
+
+DEMO_PACKAGE = Path(__file__).parents[1] / "resources" / "demo"
 
 # What a student typically gives in the demo (as in the full-sitting UI test).
 DEMO_ANSWERS: dict[str, AnswerValue] = {
@@ -61,10 +73,10 @@ def crafted_code(body_length: int) -> str:
 
     values = [int(body[start : start + 5].translate(_DIGITS), 32) for start in range(0, len(body), 5)]
     first, second = order_sums(values)
-    data = resultcode.ALPHABET[resultcode.CODE_VERSION] + symbols(body_length, 4) + symbols(first, 5)
+    data = resultcode.ALPHABET[2] + symbols(body_length, 4) + symbols(first, 5)
     data += symbols(second, 5) + body
     groups = [
-        data[start : start + 5] + resultcode.check_symbol(data[start : start + 5], group_index=index)
+        data[start : start + 5] + resultcode.check_symbol(data[start : start + 5], group_index=index, version=2)
         for index, start in enumerate(range(0, len(data), 5))
     ]
     return "-".join(groups)
@@ -84,10 +96,38 @@ def check_seconds(code: str) -> float:
     return best
 
 
+def choice_form(count: int) -> DeliveryAssessment:
+    """A one-section form of `count` single-choice items with options a-d (what the 40-choice code packs against)."""
+    options = [ChoiceOption(id=option, text=f"Option {option}") for option in "abcd"]
+    items = [
+        DeliveryItem(id=item, type="single_choice", prompt=f"Question {item}", options=options)
+        for item in choice_answers(count)
+    ]
+    section = DeliverySection(id="choice", title="Choices", time_limit_seconds=3600, items=items)
+    return DeliveryAssessment(id="bench", version="1", content_hash="0" * 64, title="Bench", sections=[section])
+
+
+def floor_chars(bits: int) -> int:
+    """Characters of a code whose body holds just `bits` bits: header group, check symbols and hyphens included."""
+    data = 5 + -(-bits // 5)
+    groups = -(-data // 5)
+    return data + groups + groups - 1
+
+
+FLOOR_BITS = 40 * 2 + 122 + 64
+"""The information floor of the 40-choice code: each answer one of four (2 bits), the attempt id (a version 4
+UUID: 122 random bits) and a 64-bit authentication tag."""
+
+
 def measure() -> list[Figure]:
     secret = base64.urlsafe_b64encode(os.urandom(32)).decode()
-    demo = resultcode.encode(envelope(DEMO_ANSWERS, ["mc", "short", "dictation"]), result_secret=secret)
-    forty = resultcode.encode(envelope(choice_answers(40), ["choice"]), result_secret=secret)
+    demo_form = load_package(DEMO_PACKAGE).manifest.delivery_form()
+    demo_envelope = envelope(DEMO_ANSWERS, ["mc", "short", "dictation"])
+    demo = resultcode.encode(demo_envelope, result_secret=secret, delivery=demo_form)
+    forty_envelope = envelope(choice_answers(40), ["choice"])
+    forty = resultcode.encode(forty_envelope, result_secret=secret, delivery=choice_form(40))
+    old_forty = resultcode.encode(forty_envelope, result_secret=secret)
+    old_demo = resultcode.encode(demo_envelope, result_secret=secret)
     longest = crafted_code(resultcode.MAX_SITTING_BODY_BYTES)
     quarter = crafted_code(resultcode.MAX_SITTING_BODY_BYTES // 4)
     return [
@@ -95,10 +135,17 @@ def measure() -> list[Figure]:
             name="result code, 40 choices",
             value=float(len(forty)),
             unit="chars",
-            budget=600.0,
+            budget=200.0,
             compare="<=",
-            how="resultcode.encode of a 40-question single-choice sitting (all answered)",
-            extra={"demo_sitting_chars": len(demo)},
+            floor=float(floor_chars(FLOOR_BITS)),
+            how="resultcode.encode (format 3, with the delivery form) of a 40-question single-choice sitting (all "
+            f"answered, 37 s apart); floor: {FLOOR_BITS} bits (answers 80 + attempt id 122 + tag 64) laid out as a code",
+            extra={
+                "demo_sitting_chars": len(demo),
+                "floor_bits": FLOOR_BITS,
+                "format_2_chars": len(old_forty),
+                "format_2_demo_chars": len(old_demo),
+            },
         ),
         Figure(
             name="result code, longest check",

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from player.offline_queue.journal import Journal, StoredAttempt
 from player.offline_queue.outbox import EntryState
-from sync.protocol import ResultEnvelope
+from sync.protocol import DeliveryAssessment, ResultEnvelope
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +49,18 @@ class UnsentResult:
     envelope: ResultEnvelope = field(repr=False)
     result_secret: str = field(repr=False)
     """The attempt's key for result codes; kept out of repr so it never reaches a log."""
+    delivery: DeliveryAssessment | None = field(default=None, repr=False)
+    """The form the attempt was given: with it the code is the short format 3 (without it, format 2)."""
 
     def code(self) -> str:
-        """A fresh result code for the envelope (each differs by a random nonce; every one decodes the same).
+        """The result code for the envelope (format 3 with the form: the same envelope always gives the same code).
 
         Raises NoResultCode, with a sentence for staff, when the envelope is too large for a code."""
         # Imported here: it loads `cryptography` (~7 MB), which a sitting whose results all went never needs.
         from sync import resultcode
 
         try:
-            return resultcode.encode(self.envelope, result_secret=self.result_secret)
+            return resultcode.encode(self.envelope, result_secret=self.result_secret, delivery=self.delivery)
         except ValueError as exc:
             log.warning("No result code for %s (%s): %s", self.key, self.section, exc)
             raise NoResultCode(
@@ -147,6 +149,7 @@ def unsent_results(journal: Journal, *, attempt_id: str | None = None) -> list[U
                 last_error=entry.last_error,
                 envelope=envelope,
                 result_secret=attempt.result_secret,
+                delivery=attempt.login.assessment,
             )
         )
     return found

@@ -10,16 +10,10 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sync import crockford, resultcode_checks
+from sync import resultcode_checks, resultcode_v3
 from sync.crockford import ALPHABET
-from sync.protocol import ResultEnvelope
-from sync.resultcode_checks import (
-    DATA_PER_GROUP,
-    ORDER_SYMBOLS,
-    group_passes,
-    locate_order_swap,
-    order_sums,
-)
+from sync.protocol import DeliveryAssessment, ResultEnvelope
+from sync.resultcode_checks import DATA_PER_GROUP, ORDER_SYMBOLS, group_passes, order_sums
 from sync.resultcode_pack import (
     Malformed,
     compress,
@@ -28,6 +22,29 @@ from sync.resultcode_pack import (
     encode_attempt_id,
     pack,
     unpack,
+)
+from sync.resultcode_text import (
+    GROUP_LENGTH,
+    GROUPS_PER_LINE,
+    MAX_SITTING_BODY_BYTES,
+    MAX_SYMBOLS,
+    MAX_TEXT_LENGTH,
+    TO_INT_DIGITS,
+    ResultCodeError,
+    bytes_to_symbols,
+    check_order,
+    failing_groups,
+    group_values,
+    layout,
+    likeliest_version,
+    normalize,
+    not_authentic,
+    refuse_if_too_long,
+    symbol_count,
+    symbols_to_bytes,
+    to_symbols,
+    typo,
+    unreadable,
 )
 
 if TYPE_CHECKING:
@@ -59,53 +76,14 @@ __all__ = [  # ALPHABET (sync.crockford) and DATA_PER_GROUP (resultcode_checks):
 
 log = logging.getLogger(__name__)
 
-CODE_VERSION = 2
-"""Format 2 added the order check (groups 2 and 3); format 1 codes are still read."""
-READABLE_VERSIONS = (1, 2)
-GROUP_LENGTH = DATA_PER_GROUP + 1
-"""Five data symbols and one check symbol."""
-GROUPS_PER_LINE = 5
+CODE_VERSION = 3
+"""Format 3 packs answers by the delivery form (docs/result-code.md); formats 1 and 2 are still read, and 2 is
+still written for an envelope format 3 cannot say (or when no delivery form is at hand)."""
+READABLE_VERSIONS = (1, 2, 3)
 NONCE_BYTES = 12
 TAG_BYTES = 16
-MAX_BODY_BYTES = 32**4 - 1
-"""The header's length field has four symbols (20 bits)."""
-MAX_SITTING_BODY_BYTES = 384 * 1024
-"""The largest body a genuine sitting makes, with room to spare (docs/result-code.md, "Length bound")."""
-
-
-def symbol_count(body_length: int, *, version: int = CODE_VERSION) -> int:
-    """Symbols (check symbols included, separators not) of a code whose body has `body_length` bytes."""
-    data = DATA_PER_GROUP + (ORDER_SYMBOLS if version >= 2 else 0) + -(-body_length * 8 // 5)
-    return data + -(-data // DATA_PER_GROUP)
-
-
-MAX_SYMBOLS = symbol_count(MAX_SITTING_BODY_BYTES)
-"""No genuine code has more symbols: a longer one is refused before any decoding."""
-MAX_TEXT_LENGTH = 2 * MAX_SYMBOLS
-"""Characters as pasted: room for a separator (space, hyphen, line break) after every symbol."""
-
-# The usual typed characters (symbols, lower case, O for 0 and I/L for 1, separators) read in C; anything else
-# goes through crockford.read (NFKC + casefold: full-width letters, circled digits...).
-_FAST_READ = str.maketrans({typed: symbol or None for typed, symbol in crockford.READ.items()})
-_DROP_SYMBOLS = str.maketrans("", "", ALPHABET)
-_TO_INT_DIGITS = str.maketrans(ALPHABET, "0123456789abcdefghijklmnopqrstuv")
-"""Our symbols as the digits int(_, 32) reads, so whole chunks convert in C."""
 _KDF_INFO = b"invigil/result-code/v1"
 _AAD_MAGIC = b"invigil-result-code"
-
-
-class ResultCodeError(ValueError):
-    """A result code that cannot be accepted; `message` is a sentence staff can act on."""
-
-    def __init__(self, message: str, *, reason: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.reason = reason
-        """Stable cause: "empty", "bad_character", "check_failed", "truncated", "too_long",
-        "unknown_version", "wrong_attempt", "not_authentic" or "unreadable"."""
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def check_symbol(data: str, *, group_index: int, version: int = CODE_VERSION) -> str:
@@ -113,99 +91,21 @@ def check_symbol(data: str, *, group_index: int, version: int = CODE_VERSION) ->
     return resultcode_checks.check_symbol(data, group_index=group_index, version=version)
 
 
-# ---- text layer ----------------------------------------------------------------------------
+def _order_checked(version: int, body_symbols: int) -> bool:
+    """Format 2 always has the order check; format 3 only past 31 body groups, where two groups can share a
+    check-symbol tag (up to there every group's tag differs, so the check symbols alone name any swap)."""
+    return version == 2 or (version == 3 and -(-body_symbols // DATA_PER_GROUP) > 31)
 
 
-def refuse_if_too_long(code: str) -> None:
-    """Raise ResultCodeError ("too_long") when `code` is longer than any genuine code could be written."""
-    if len(code) > MAX_TEXT_LENGTH:
-        raise _too_long()
+def _expected(version: int, length: int) -> int:
+    if version < 3:
+        return symbol_count(length, version=version)
+    data = DATA_PER_GROUP + (ORDER_SYMBOLS if _order_checked(3, length) else 0) + length
+    return data + -(-data // DATA_PER_GROUP)
 
 
-def _too_long() -> ResultCodeError:
-    return ResultCodeError(
-        f"The result code is too long: no genuine code has more than {MAX_SYMBOLS:,} characters. Submit one "
-        "code at a time, exactly as shown; if it came from a file, check that it is the saved result code file.",
-        reason="too_long",
-    )
-
-
-def normalize(code: str) -> str:
-    """The code's symbols only: spaces, line breaks and hyphens dropped, upper case, O read as 0, I and L as 1.
-
-    Raises ResultCodeError and nothing else, whatever the text.
-    """
-    refuse_if_too_long(code)
-    fast = code.translate(_FAST_READ)
-    if fast and not fast.translate(_DROP_SYMBOLS) and len(fast) <= MAX_SYMBOLS:
-        return fast  # the usual case, done in C; the loop below finds and names what is wrong
-    symbols: list[str] = []
-    for typed in code:
-        symbol = crockford.read(typed)
-        if symbol is None:
-            group, place = divmod(len(symbols), GROUP_LENGTH)
-            raise ResultCodeError(
-                f"Group {group + 1} contains {typed!r} (character {place + 1} of the group), which never appears "
-                f"in a result code (only digits and the letters A-Z without U): compare group {group + 1} with "
-                "the original.",
-                reason="bad_character",
-            )
-        if symbol:
-            symbols.append(symbol)
-    if not symbols:
-        raise ResultCodeError(
-            "The result code is empty: paste or type the whole code shown on the student's computer.", reason="empty"
-        )
-    if len(symbols) > MAX_SYMBOLS:
-        raise _too_long()
-    return "".join(symbols)
-
-
-def _layout(data: str, *, version: int = CODE_VERSION) -> str:
-    groups = [
-        data[start : start + DATA_PER_GROUP]
-        + check_symbol(data[start : start + DATA_PER_GROUP], group_index=index, version=version)
-        for index, start in enumerate(range(0, len(data), DATA_PER_GROUP))
-    ]
-    lines = ["-".join(groups[start : start + GROUPS_PER_LINE]) for start in range(0, len(groups), GROUPS_PER_LINE)]
-    return "\n".join(lines)
-
-
-def _to_symbols(value: int, width: int) -> str:
-    # Small numbers only (header fields, order sums): repeated divmod on a big one is quadratic.
-    out = []
-    for _ in range(width):
-        value, digit = divmod(value, 32)
-        out.append(ALPHABET[digit])
-    return "".join(reversed(out))
-
-
-def _bytes_to_symbols(data: bytes) -> str:
-    """Big-endian bits, 5 per symbol, the last symbol padded with zero bits; 5 bytes (8 symbols) at a time."""
-    width = -(-len(data) * 8 // 5)
-    padded = data + bytes(-len(data) % 5)
-    out: list[str] = []
-    for start in range(0, len(padded), 5):
-        chunk = int.from_bytes(padded[start : start + 5], "big")
-        out.extend(ALPHABET[(chunk >> shift) & 31] for shift in (35, 30, 25, 20, 15, 10, 5, 0))
-    return "".join(out[:width])
-
-
-def _symbols_to_bytes(symbols: str, length: int) -> bytes:
-    digits = (symbols + "0" * (-len(symbols) % 8)).translate(_TO_INT_DIGITS)
-    raw = b"".join(int(digits[start : start + 8], 32).to_bytes(5, "big") for start in range(0, len(digits), 8))
-    if any(raw[length:]):  # the padding bits must be zero
-        raise _not_authentic()
-    return raw[:length]
-
-
-def _group_values(data: str) -> list[int]:
-    digits = data.translate(_TO_INT_DIGITS)
-    return [int(digits[start : start + DATA_PER_GROUP], 32) for start in range(0, len(digits), DATA_PER_GROUP)]
-
-
-def _read(code: str) -> tuple[str, bytes, bytes]:
-    """Check every group, the length and the order; return the attempt id, the AAD and the nonce + ciphertext."""
+def _read(code: str) -> tuple[int, str, int]:
+    """Check every group, the length and the order; return the version, the body's symbols and the length field."""
     text = normalize(code)
     if len(text) < GROUP_LENGTH:
         raise ResultCodeError(
@@ -214,8 +114,8 @@ def _read(code: str) -> tuple[str, bytes, bytes]:
         )
     # Every format gives the header the same check (tag α^0), so a newer code still says "update".
     if not group_passes(text[:GROUP_LENGTH], group_index=0, version=1):
-        version = _likeliest_version(text)
-        raise _typo(text, _failing_groups(text, len(text), version=version), version=version)
+        version = likeliest_version(text, READABLE_VERSIONS)
+        raise typo(text, failing_groups(text, len(text), version=version), version=version)
     version = ALPHABET.index(text[0])
     if version < min(READABLE_VERSIONS):
         raise ResultCodeError(
@@ -229,12 +129,12 @@ def _read(code: str) -> tuple[str, bytes, bytes]:
             f"reads formats up to {CODE_VERSION}). Update Invigil on this computer, then submit the code again.",
             reason="unknown_version",
         )
-    body_length = int(text[1:DATA_PER_GROUP].translate(_TO_INT_DIGITS), 32)
-    expected = symbol_count(body_length, version=version)
+    length = int(text[1:DATA_PER_GROUP].translate(TO_INT_DIGITS), 32)
+    expected = _expected(version, length)
     group_count = -(-expected // GROUP_LENGTH)
-    failures = _failing_groups(text, expected, version=version)
+    failures = failing_groups(text, expected, version=version)
     if failures:
-        raise _typo(text, failures, version=version)
+        raise typo(text, failures, version=version)
     if len(text) < expected:
         raise ResultCodeError(
             f"The result code is incomplete: it should have {group_count} groups ({expected} characters) but "
@@ -252,99 +152,10 @@ def _read(code: str) -> tuple[str, bytes, bytes]:
         text[start : min(start + DATA_PER_GROUP, expected - 1)] for start in range(0, expected, GROUP_LENGTH)
     )
     body_start = DATA_PER_GROUP
-    if version >= 2:
+    if _order_checked(version, length):
         body_start += ORDER_SYMBOLS
-        _check_order(text, data)
-    body = _symbols_to_bytes(data[body_start:], body_length)
-    try:
-        attempt_id, consumed = decode_attempt_id(body)
-    except (Malformed, UnicodeDecodeError):
-        raise _not_authentic() from None
-    if len(body) - consumed < NONCE_BYTES + TAG_BYTES:
-        raise _not_authentic()
-    aad = _AAD_MAGIC + bytes([version]) + body[:consumed]
-    return attempt_id, aad, body[consumed:]
-
-
-def _group(text: str, index: int) -> str:
-    return text[index * GROUP_LENGTH : (index + 1) * GROUP_LENGTH]
-
-
-def _failing_groups(text: str, expected: int, *, version: int) -> list[int]:
-    """0-based indexes of the complete groups (within `expected` symbols) that fail their check."""
-    failures = []
-    for index, start in enumerate(range(0, expected, GROUP_LENGTH)):
-        size = min(GROUP_LENGTH, expected - start)
-        group = text[start : start + size]
-        if len(group) < size:
-            break
-        if not group_passes(group, group_index=index, version=version):
-            failures.append(index)
-    return failures
-
-
-def _likeliest_version(text: str) -> int:
-    """With the header damaged, the format whose checks the other groups pass best (to name the right groups)."""
-    counts = {version: len(_failing_groups(text, len(text), version=version)) for version in READABLE_VERSIONS}
-    return min(READABLE_VERSIONS, key=lambda version: (counts[version], -version))
-
-
-def _typo(text: str, failures: list[int], *, version: int) -> ResultCodeError:
-    first, later = failures[0], failures[1:]
-    group = _group(text, first)
-    if len(failures) == 2:
-        other = _group(text, later[0])
-        if (
-            len(group) == len(other)
-            and group_passes(group, group_index=later[0], version=version)
-            and group_passes(other, group_index=first, version=version)
-        ):
-            return _swapped(text, first, later[0])
-        message = (
-            f"Group {first + 1} ({group!r}) does not match its check symbol, nor does group {later[0] + 1} "
-            f"({other!r}): compare both with the original."
-        )
-    elif later:
-        message = (
-            f"Group {first + 1} ({group!r}) does not match its check symbol, nor do {len(later)} groups after it: "
-            f"compare the code from group {first + 1} on with the original (a line may be missing, typed twice or "
-            "out of place)."
-        )
-    else:
-        message = f"Group {first + 1} ({group!r}) does not match its check symbol: compare it with the original."
-    return ResultCodeError(message, reason="check_failed")
-
-
-def _swapped(text: str, first: int, second: int) -> ResultCodeError:
-    return ResultCodeError(
-        f"Groups {first + 1} ({_group(text, first)!r}) and {second + 1} ({_group(text, second)!r}) look swapped: "
-        "compare them with the original and put them back in order.",
-        reason="check_failed",
-    )
-
-
-def _check_order(text: str, data: str) -> None:
-    """Format 2: the order check in groups 2 and 3 must match the body's groups in the order typed."""
-    stored_first, stored_second, *values = _group_values(data[DATA_PER_GROUP:])
-    computed = order_sums(values)
-    if computed == (stored_first, stored_second):
-        return
-    pair = locate_order_swap(values, stored=(stored_first, stored_second), computed=computed)
-    if pair is not None:
-        raise _swapped(text, *pair)
-    raise ResultCodeError(
-        "Every group matches its check symbol, but the groups are not in their original order (or several "
-        "were changed): compare the code line by line with the original.",
-        reason="check_failed",
-    )
-
-
-def _not_authentic() -> ResultCodeError:
-    return ResultCodeError(
-        "The result code is not genuine for this attempt: it was changed after it was made, or it was made for "
-        "another attempt. Check that it belongs to this student, then copy it again from the original.",
-        reason="not_authentic",
-    )
+        check_order(text, data)
+    return version, data[body_start:], length
 
 
 def _cipher(result_secret: str) -> AESGCM:
@@ -366,17 +177,42 @@ def _cipher(result_secret: str) -> AESGCM:
 # ---- public API ------------------------------------------------------------------------------
 
 
-def encode(envelope: ResultEnvelope, *, result_secret: str) -> str:
-    """The envelope as a result code: lines of hyphen-separated groups, e.g. '1000R5-4KZ7QH-...'.
+def encode(envelope: ResultEnvelope, *, result_secret: str, delivery: DeliveryAssessment | None = None) -> str:
+    """The envelope as a result code: lines of hyphen-separated groups, e.g. '30017P-4KZ7QH-...'.
 
-    Timestamps keep whole seconds, in UTC.
+    With the attempt's delivery form, format 3 (short: the server rebuilds ids from the same form); without it,
+    or for an envelope that names something the form does not hold, format 2. Times keep whole seconds, in UTC.
     """
+    if delivery is not None:
+        try:
+            bits = resultcode_v3.pack(envelope, delivery)
+            body, length = resultcode_v3.seal(
+                bits, attempt_id=envelope.attempt_id, delivery=delivery, result_secret=result_secret
+            )
+        except resultcode_v3.NotRepresentable:
+            log.info("attempt %s: the envelope does not fit format 3; making a format 2 code", envelope.attempt_id)
+        else:
+            if _expected(3, length // 5) <= MAX_SYMBOLS:
+                code = _layout_v3(body, length // 5)
+                log.info("result code made for attempt %s: %d characters", envelope.attempt_id, len(code))
+                return code
     return seal(compress(pack(envelope)), attempt_id=envelope.attempt_id, result_secret=result_secret)
 
 
+def _layout_v3(body: int, count: int) -> str:
+    padding = -5 * count % 8  # through bytes: shifting one big number per symbol is quadratic
+    digits = bytes_to_symbols((body << padding).to_bytes((5 * count + padding) // 8, "big"))[:count]
+    header = ALPHABET[3] + to_symbols(count, DATA_PER_GROUP - 1)
+    order = ""
+    if _order_checked(3, count):
+        first, second = order_sums(group_values(digits))
+        order = to_symbols(first, DATA_PER_GROUP) + to_symbols(second, DATA_PER_GROUP)
+    return layout(header + order + digits, version=3)
+
+
 def seal(plain: bytes, *, attempt_id: str, result_secret: str) -> str:
-    """A packed, compressed envelope sealed for the attempt and laid out as a code: `encode`'s second half (the
-    tests seal hand-made contents with it, as someone holding an attempt's key could)."""
+    """A packed, compressed envelope sealed for the attempt and laid out as a format 2 code: `encode`'s second half
+    (the tests seal hand-made contents with it, as someone holding an attempt's key could)."""
     cipher = _cipher(result_secret)
     attempt_field = encode_attempt_id(attempt_id)
     nonce = os.urandom(NONCE_BYTES)
@@ -386,22 +222,34 @@ def seal(plain: bytes, *, attempt_id: str, result_secret: str) -> str:
             f"the envelope is too large for a result code ({body_length} bytes after compression; at most "
             f"{MAX_SITTING_BODY_BYTES}): it can only reach the server by upload"
         )
-    aad = _AAD_MAGIC + bytes([CODE_VERSION]) + attempt_field
-    body_symbols = _bytes_to_symbols(attempt_field + nonce + cipher.encrypt(nonce, plain, aad))
-    first, second = order_sums(_group_values(body_symbols))
-    header = ALPHABET[CODE_VERSION] + _to_symbols(body_length, DATA_PER_GROUP - 1)
-    code = _layout(header + _to_symbols(first, DATA_PER_GROUP) + _to_symbols(second, DATA_PER_GROUP) + body_symbols)
+    aad = _AAD_MAGIC + bytes([2]) + attempt_field
+    body_symbols = bytes_to_symbols(attempt_field + nonce + cipher.encrypt(nonce, plain, aad))
+    first, second = order_sums(group_values(body_symbols))
+    header = ALPHABET[2] + to_symbols(body_length, DATA_PER_GROUP - 1)
+    code = layout(
+        header + to_symbols(first, DATA_PER_GROUP) + to_symbols(second, DATA_PER_GROUP) + body_symbols, version=2
+    )
     log.info("result code made for attempt %s: %d characters", attempt_id, len(code))
     return code
 
 
 @dataclass(frozen=True)
 class CheckedCode:
-    """A code whose every check passed: the attempt it names and the sealed part, not yet decrypted."""
+    """A code whose every check passed: the attempt it names and the sealed part, not yet decrypted.
+
+    Format 3 names the attempt by the first 64 bits of its id only (`attempt_id` is then 'xxxxxxxx-xxxx-xxxx',
+    `partial_id` True): the server finds the attempts whose id begins so, and the tag tells which one it is."""
 
     attempt_id: str
     aad: bytes
     sealed: bytes
+    version: int = 2
+    body: int = 0
+    body_bits: int = 0
+
+    @property
+    def partial_id(self) -> bool:
+        return self.version >= 3
 
 
 def check(code: str) -> CheckedCode:
@@ -409,40 +257,89 @@ def check(code: str) -> CheckedCode:
 
     The server checks once, looks up the attempt, then decrypts the same CheckedCode.
     """
-    attempt_id, aad, sealed = _read(code)
-    return CheckedCode(attempt_id=attempt_id, aad=aad, sealed=sealed)
+    version, symbols, length = _read(code)
+    if version == 3:
+        body = int(symbols.translate(TO_INT_DIGITS), 32) if symbols else 0
+        bits = 5 * len(symbols)
+        if bits < resultcode_v3.CLEAR_BITS:
+            raise not_authentic()
+        prefix = resultcode_v3.prefix_text(body >> (bits - resultcode_v3.PREFIX_BITS))
+        return CheckedCode(attempt_id=prefix, aad=b"", sealed=b"", version=3, body=body, body_bits=bits)
+    raw = symbols_to_bytes(symbols, length)
+    try:
+        attempt_id, consumed = decode_attempt_id(raw)
+    except (Malformed, UnicodeDecodeError):
+        raise not_authentic() from None
+    if len(raw) - consumed < NONCE_BYTES + TAG_BYTES:
+        raise not_authentic()
+    aad = _AAD_MAGIC + bytes([version]) + raw[:consumed]
+    return CheckedCode(attempt_id=attempt_id, aad=aad, sealed=raw[consumed:], version=version)
 
 
 def peek_attempt_id(code: str) -> str:
-    """The attempt a code belongs to, after checking every group (no secret needed); raises ResultCodeError."""
+    """The attempt a code belongs to, after checking every group (no secret needed); raises ResultCodeError.
+
+    For a format 3 code, the start of the attempt id only ('xxxxxxxx-xxxx-xxxx')."""
     return check(code).attempt_id
 
 
-def decode(code: str | CheckedCode, *, result_secret: str, attempt_id: str | None = None) -> ResultEnvelope:
-    """The envelope inside a result code, verified against the attempt's secret; raises ResultCodeError."""
+def _wrong_attempt(code_attempt_id: str, attempt_id: str) -> ResultCodeError:
+    return ResultCodeError(
+        f"This result code belongs to attempt {code_attempt_id}, not to attempt {attempt_id}. "
+        "Submit it for the student and sitting it was made for.",
+        reason="wrong_attempt",
+    )
+
+
+def decode(
+    code: str | CheckedCode,
+    *,
+    result_secret: str,
+    attempt_id: str | None = None,
+    delivery: DeliveryAssessment | None = None,
+) -> ResultEnvelope:
+    """The envelope inside a result code, verified against the attempt's secret; raises ResultCodeError.
+
+    A format 3 code needs the attempt's full id and the delivery form it was made from (the server has both)."""
     checked = code if isinstance(code, CheckedCode) else check(code)
+    if checked.version == 3:
+        return _decode_v3(checked, result_secret=result_secret, attempt_id=attempt_id, delivery=delivery)
     code_attempt_id, aad, sealed = checked.attempt_id, checked.aad, checked.sealed
     if attempt_id is not None and code_attempt_id != attempt_id:
-        raise ResultCodeError(
-            f"This result code belongs to attempt {code_attempt_id}, not to attempt {attempt_id}. "
-            "Submit it for the student and sitting it was made for.",
-            reason="wrong_attempt",
-        )
+        raise _wrong_attempt(code_attempt_id, attempt_id)
     cipher = _cipher(result_secret)
     from cryptography.exceptions import InvalidTag
 
     try:
         plain = cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
     except InvalidTag:
-        raise _not_authentic() from None
+        raise not_authentic() from None
     try:
         return unpack(decompress(plain), attempt_id=code_attempt_id)
     except (Malformed, zlib.error, UnicodeDecodeError, ValueError, OverflowError) as exc:
         # Authentic but unreadable: made with the attempt's key, by faulty software or by hand (the key is on the
         # student's computer), never by a typo.
         log.error("authentic result code for attempt %s could not be read: %r", code_attempt_id, exc)
-        raise ResultCodeError(
-            "The result code was made with this test's key, but its contents cannot be read: either Invigil "
-            "made it wrongly, or it was made by hand. Nothing was stored. Keep the code and send it to support.",
-            reason="unreadable",
-        ) from None
+        raise unreadable() from None
+
+
+def _decode_v3(
+    checked: CheckedCode, *, result_secret: str, attempt_id: str | None, delivery: DeliveryAssessment | None
+) -> ResultEnvelope:
+    if attempt_id is None or delivery is None:
+        raise ValueError("a format 3 result code is decoded with the attempt's id and delivery form")
+    if not attempt_id.startswith(checked.attempt_id + "-"):
+        raise _wrong_attempt(checked.attempt_id, attempt_id)
+    reader = resultcode_v3.open_body(
+        checked.body, checked.body_bits, attempt_id=attempt_id, delivery=delivery, result_secret=result_secret
+    )
+    if reader is None:
+        raise not_authentic()
+    try:
+        envelope = resultcode_v3.unpack(reader, attempt_id=attempt_id, delivery=delivery)
+        if reader.remaining() >= 5 or not reader.rest_is_zero():
+            raise Malformed
+        return envelope
+    except (Malformed, zlib.error, UnicodeDecodeError, ValueError, OverflowError) as exc:
+        log.error("authentic result code for attempt %s could not be read: %r", attempt_id, exc)
+        raise unreadable() from None

@@ -15,7 +15,6 @@ SHRINK_ONLY = {
     "sync/server/cli.py": 585,
     "sync/server/content.py": 569,
     "player/offline_queue/journal.py": 473,
-    "sync/resultcode.py": 448,
     "player/offline_queue/uploader.py": 438,
 }
 """Modules already over the limit when the rule came in (issue 11 splits them): each may only shrink. Lower a

@@ -296,7 +296,7 @@ class PlayerController(QObject):
         waited = self._clock.monotonic() - self._finished_at >= self._settings.result_codes_after
         shown = tuple(code.key for code in screen.codes())
         if not (waiting.send_failed or waited or shown) or waiting.keys == shown:
-            return  # the same envelopes: keep the codes on show (a new code would differ only by its nonce)
+            return  # the same envelopes: keep the codes on show (nothing new to make)
         from player.ui.screens.finished import ResultCodeText
 
         screen.set_codes(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync import resultcode
+from sync import protocol, resultcode
 from sync import staff_protocol as sp
-from sync.server import attempts, audit
+from sync.server import attempts, audit, content
 from sync.server.audit import Actor
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError
@@ -32,16 +33,47 @@ def no_such_attempt() -> ServiceError:
     )
 
 
-def find_attempt(session: Session, code: str, *, school_id: str | None) -> tuple[Attempt, resultcode.CheckedCode]:
-    """The attempt a code names (every check run first, once); `school_id` None means any school."""
+def find_attempts(
+    session: Session, code: str, *, school_id: str | None
+) -> tuple[list[Attempt], resultcode.CheckedCode]:
+    """The attempts a code may belong to (every check run first, once); `school_id` None means any school.
+
+    Format 3 names an attempt by the first 64 bits of its id: almost always one attempt, and the code's tag tells
+    which when several share them."""
     try:
         checked = resultcode.check(code)
     except resultcode.ResultCodeError as exc:
         raise code_refused(exc) from exc
-    attempt = session.get(Attempt, checked.attempt_id)
-    if attempt is None or (school_id is not None and attempt.allocation.sitting.school_id != school_id):
+    if checked.partial_id:
+        # Ids are canonical UUID text: those that begin 'xxxxxxxx-xxxx-xxxx-' sort between these two strings.
+        start = checked.attempt_id + "-"
+        found = list(session.scalars(select(Attempt).where(Attempt.id > start, Attempt.id < start + "~")))
+    else:
+        one = session.get(Attempt, checked.attempt_id)
+        found = [one] if one is not None else []
+    found = [a for a in found if school_id is None or a.allocation.sitting.school_id == school_id]
+    if not found:
         raise no_such_attempt()
-    return attempt, checked
+    return found, checked
+
+
+def _opened(
+    keyring: Keyring, attempts: list[Attempt], checked: resultcode.CheckedCode
+) -> tuple[Attempt, protocol.ResultEnvelope]:
+    """The attempt whose key opens the code, and the envelope inside; the first refusal when none does."""
+    refusal: resultcode.ResultCodeError | None = None
+    for attempt in attempts:
+        secret = keyring.unseal(attempt.result_secret_sealed, purpose="result-secret").decode()
+        delivery = None
+        if checked.version >= 3:  # the form the attempt was given: the code holds positions in it, not ids
+            stored = attempt.allocation.sitting.assessment.manifest_json
+            delivery = content.load_stored_manifest(stored).delivery_form()
+        try:
+            return attempt, resultcode.decode(checked, result_secret=secret, attempt_id=attempt.id, delivery=delivery)
+        except resultcode.ResultCodeError as exc:
+            refusal = refusal or exc
+    assert refusal is not None
+    raise code_refused(refusal) from refusal
 
 
 def submit_code(
@@ -52,13 +84,9 @@ def submit_code(
     `actor` is the signed-in staff member, whose school scopes the lookup; None is the operator's command line,
     which reaches every school and is audited as "cli".
     """
-    attempt, checked = find_attempt(session, code, school_id=actor.school_id if actor is not None else None)
+    found, checked = find_attempts(session, code, school_id=actor.school_id if actor is not None else None)
+    attempt, envelope = _opened(keyring, found, checked)
     allocation = attempt.allocation
-    secret = keyring.unseal(attempt.result_secret_sealed, purpose="result-secret").decode()
-    try:
-        envelope = resultcode.decode(checked, result_secret=secret, attempt_id=attempt.id)
-    except resultcode.ResultCodeError as exc:
-        raise code_refused(exc) from exc
     stored = attempts.store_result(session, attempt, envelope, now=now)
     result = stored.result
     who = actor or Actor.cli(allocation.sitting.school_id, now=now)

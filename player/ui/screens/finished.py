@@ -39,7 +39,7 @@ class ResultCodeText:
     file_name: str
     """Suggested file name, e.g. "result-code-ada-lovelace-section-2-of-3-short-answers.txt"."""
     key: str = ""
-    """The envelope's idempotency key: the same key is the same envelope, whatever its code's nonce."""
+    """The envelope's idempotency key: the same key is the same envelope (and, in format 3, the same code)."""
     problem: str = ""
 
     @classmethod
@@ -124,7 +124,7 @@ class FinishedScreen(QWidget):
         """The result codes of the envelopes still on this computer; none hides the code controls."""
         codes = list(codes)
         if [(c.key, c.label) for c in codes] == [(c.key, c.label) for c in self._codes]:
-            # Same envelopes (a new code for the same envelope differs only by its random nonce): keep what
+            # Same envelopes (a format-2 code would differ only by its random nonce): keep what
             # staff may be reading or have selected.
             return
         self._codes = codes

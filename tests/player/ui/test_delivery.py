@@ -198,6 +198,7 @@ def test_copied_and_saved_result_codes_are_accepted_and_change_nothing_after_the
     uploaded = results_on_server(store, attempt_id)
     assert len(uploaded) == 3
 
+    assert copied[0] == saved[0] == "3", "the short format: the player packs against its delivery form"
     with InvigilClient(live_server.url, timeout=5.0) as staff:
         for code in (copied, saved):
             receipt = staff.submit_result_code(demo_template.admin_token, code)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
@@ -44,6 +45,11 @@ def home_tabs(console: Console) -> list[str]:
     return [home.tabText(i).replace("&", "") for i in range(home.count())]
 
 
+def attempt_form(login: LoginResponse) -> dict[str, Any]:
+    """What the server looks up to read a format 3 code: the attempt's id and the delivery form it was given."""
+    return {"attempt_id": login.attempt_id, "delivery": login.assessment}
+
+
 def test_the_list_is_staff_only_and_a_saved_code_reaches_the_server_once(
     qtbot: QtBot,
     open_demo_console: ConsoleFactory,
@@ -69,7 +75,10 @@ def test_the_list_is_staff_only_and_a_saved_code_reaches_the_server_once(
     view.save_button.click()
     assert saves.suggested == ["result-code-alan-turing-the-whole-test-3-sections.txt"]
     saved = (usb / "alan.txt").read_text(encoding="utf-8")
-    assert resultcode.decode(saved, result_secret=local.login.result_secret) == local.envelope
+    assert saved[0] == "3", "the short format: the console holds the attempt's delivery form"
+    assert (
+        resultcode.decode(saved, result_secret=local.login.result_secret, **attempt_form(local.login)) == local.envelope
+    )
     assert (
         view.message.text()
         == f"The result code of {ALAN}, The whole test (3 sections), is saved in {usb / 'alan.txt'}."
@@ -77,7 +86,10 @@ def test_the_list_is_staff_only_and_a_saved_code_reaches_the_server_once(
 
     view.copy_button.click()
     copied = QGuiApplication.clipboard().text()
-    assert resultcode.decode(copied, result_secret=local.login.result_secret) == local.envelope
+    assert (
+        resultcode.decode(copied, result_secret=local.login.result_secret, **attempt_form(local.login))
+        == local.envelope
+    )
     assert "is on the clipboard" in view.message.text()
 
     codes = console.window.code_entry
