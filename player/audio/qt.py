@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtCore import QMetaObject, QObject, Qt, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 
 from player.audio.player import AudioError, OutputDevices, PlaybackListener, check_volume
@@ -14,6 +14,39 @@ log = logging.getLogger(__name__)
 
 _Status = QMediaPlayer.MediaStatus
 _State = QMediaPlayer.PlaybackState
+
+
+def _settle_notify_lookups(*objects: QObject) -> None:
+    """Make PySide answer "no Python override" for connectNotify/disconnectNotify of `objects` from now on.
+
+    Why (a deadlock seen about once in six full test runs, reproduced in tests/player/audio/teardown_child.py):
+    every QObject made from Python is a PySide wrapper whose virtuals first ask Python for an override, taking the
+    GIL. FFmpeg's AudioRenderer lives on its own thread and listens to our QAudioOutput; when a stop or the end of
+    a recording deletes it there, ~QObject calls QAudioOutput::disconnectNotify while holding one of Qt's pooled
+    connection mutexes, and so waits for the GIL with that mutex held. The GUI thread holds the GIL and, in
+    QMediaPlayer.stop() or any connect/disconnect, waits for the same mutex. PySide caches a "no override" answer
+    per object and virtual, and a cached answer is given without the GIL; one connect and disconnect here, on the
+    GUI thread, fills that cache before any FFmpeg thread can ask. Checked under gdb: before, each stop made the
+    renderer thread wait for the GIL twice; after, never.
+    """
+
+    def nothing() -> None:
+        pass
+
+    for qobject in objects:
+        qobject.destroyed.connect(nothing)
+        qobject.destroyed.disconnect(nothing)
+
+
+def _call_without_gil(player: QMediaPlayer, slot: str) -> None:
+    """Call a QMediaPlayer slot with the GIL released, so Qt waiting on FFmpeg's threads never blocks Python.
+
+    PySide keeps the GIL through a plain `player.stop()` (the C++ stop runs with it held), but releases it around
+    QMetaObject.invokeMethod; a direct connection still runs the slot now, before this returns, and slots of
+    ours that it triggers take the GIL back as usual. Defence in depth beside _settle_notify_lookups.
+    """
+    if not QMetaObject.invokeMethod(player, slot, Qt.ConnectionType.DirectConnection):
+        raise RuntimeError(f"QMediaPlayer has no slot {slot!r}")
 
 
 class QtAudioPlayer(QObject):
@@ -39,6 +72,7 @@ class QtAudioPlayer(QObject):
         self._player = QMediaPlayer(self)
         # Parented to the player: an unparented QAudioOutput can crash when Python collects it.
         self._output = QAudioOutput(self._player)
+        _settle_notify_lookups(self._player, self._output)
         self._player.setAudioOutput(self._output)
         self._player.setPlaybackRate(playback_rate)
         self._path: Path | None = None
@@ -75,7 +109,7 @@ class QtAudioPlayer(QObject):
         self._started = False
         self._last_position = 0
         log.info("Playing %s", path)
-        self._player.play()
+        _call_without_gil(self._player, "play")
 
     def stop(self) -> None:
         if self._active:
@@ -117,7 +151,7 @@ class QtAudioPlayer(QObject):
     def _halt(self) -> None:
         self._active = False
         self._started = False
-        self._player.stop()
+        _call_without_gil(self._player, "stop")
 
     def _fail(self, error: AudioError) -> None:
         self._halt()
