@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from sync import resultcode
 from sync import staff_protocol as sp
-from sync.server import attempts, audit
+from sync.server import audit
 from sync.server.audit import Actor
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError
 from sync.server.models import Attempt
+from sync.server.results import store_result
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def submit_code(
         envelope = resultcode.decode(checked, result_secret=secret, attempt_id=attempt.id)
     except resultcode.ResultCodeError as exc:
         raise code_refused(exc) from exc
-    stored = attempts.store_result(session, attempt, envelope, now=now)
+    stored = store_result(session, attempt, envelope, now=now)
     result = stored.result
     who = actor or Actor.cli(allocation.sitting.school_id, now=now)
     audit.record(
