@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.protocol import API_PREFIX, ErrorBody
-from sync.server import records, refusals, routes_console, routes_player, routes_sitting_log, routes_staff
+from sync.server import evidence, refusals, routes_console, routes_player, routes_sitting_log, routes_staff
 from sync.server.bodylimit import BodyLimitMiddleware, declare_in_openapi, route_limits
 from sync.server.deps import Clock, ServerContext
 from sync.server.errors import ServiceError
@@ -70,7 +70,7 @@ def create_app(settings: ServerSettings, *, store: Store | None = None, clock: C
 
     # Outermost of our layers: an oversized body is refused before routing, sign-in checks or parsing read it.
     # Evidence keeps the route's own refusal (same limit, same words), so a user sees one message.
-    limits = route_limits(settings.body_limits, evidence_refusal=records.too_large)
+    limits = route_limits(settings.body_limits, evidence_refusal=evidence.too_large)
     app.add_middleware(BodyLimitMiddleware, table=limits)
     describe = app.openapi
 

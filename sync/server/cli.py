@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync import accesscode, resultcode
-from sync.server import accounts, attempts, resultcodes, sittings
+from sync.server import accounts, code_intake, results, sittings
 from sync.server.audit import Actor
 from sync.server.bodylimit import ROUTE_NAMES, parse_override
 from sync.server.crypto import Keyring
@@ -388,10 +388,10 @@ def cmd_release_code(args: argparse.Namespace, env: Env) -> None:
 def cmd_remark(args: argparse.Namespace, env: Env) -> None:
     store, _ = open_store(args, create=False)
     with store.transaction() as session:
-        results = attempts.remark(session, now=env.clock(), result_id=args.result)
-        if args.result and not results:
+        remarked = results.remark(session, now=env.clock(), result_id=args.result)
+        if args.result and not remarked:
             raise CliError(f"No result {args.result}.")
-        rows = [{"id": r.id, "status": r.status, "error": r.error} for r in results]
+        rows = [{"id": r.id, "status": r.status, "error": r.error} for r in remarked]
         failed = [r for r in rows if r["status"] != "marked"]
         emit(
             env,
@@ -430,11 +430,11 @@ def cmd_submit_code(args: argparse.Namespace, env: Env) -> None:
     keyring = Keyring(settings.secret_key)
     try:
         with store.transaction() as session:
-            receipt = resultcodes.submit_code(session, keyring, code, now=env.clock(), actor=None)
+            receipt = code_intake.submit_code(session, keyring, code, now=env.clock(), actor=None)
     except IntegrityError:
         # A worker stored the same envelope at the same moment; submitting again answers as a repeat.
         with store.transaction() as session:
-            receipt = resultcodes.submit_code(session, keyring, code, now=env.clock(), actor=None)
+            receipt = code_intake.submit_code(session, keyring, code, now=env.clock(), actor=None)
     outcome = "already received: nothing changed" if receipt.duplicate else "new"
     sections = ", ".join(receipt.section_ids) or "none"
     emit(

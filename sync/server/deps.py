@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from sync import protocol
 from sync.server import accounts
-from sync.server.attempts import ManifestCache
 from sync.server.audit import Actor
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError
+from sync.server.manifests import ManifestCache
 from sync.server.settings import ServerSettings
 from sync.server.store import Store
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
@@ -23,6 +22,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from sync.server.ids import new_id
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Stores UTC without a zone (portable) and always hands back aware UTC datetimes."""
@@ -39,10 +40,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 def utcnow() -> datetime:

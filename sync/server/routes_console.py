@@ -8,9 +8,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from sync import staff_protocol as sp
-from sync.server import records, room
+from sync.server import evidence, incidents, manual_entries, room
 from sync.server.deps import ERRORS, ActorDep, Ctx, Tx
-from sync.server.records import too_large
 
 router = APIRouter(prefix="/staff", tags=["console"], responses=ERRORS | {413: {}, 415: {}})
 
@@ -37,26 +36,26 @@ def sitting_log(sitting_id: str, actor: ActorDep, session: Tx) -> list[sp.LogEnt
 
 @router.get("/allocations/{allocation_id}/manual", response_model=sp.ManualEntryOut)
 def get_manual(allocation_id: str, actor: ActorDep, session: Tx) -> sp.ManualEntryOut:
-    return records.manual(session, actor, allocation_id)
+    return manual_entries.manual(session, actor, allocation_id)
 
 
 @router.put("/allocations/{allocation_id}/manual", response_model=sp.ManualEntryOut)
 def save_manual(
     allocation_id: str, body: sp.ManualEntryIn, actor: ActorDep, session: Tx, ctx: Ctx
 ) -> sp.ManualEntryOut:
-    return records.save_manual(session, actor, allocation_id, body, now=ctx.clock())
+    return manual_entries.save_manual(session, actor, allocation_id, body, now=ctx.clock())
 
 
 async def evidence_body(request: Request) -> bytes:
     """The raw upload, read no further than the size limit (a bigger file is refused without storing it)."""
     declared = request.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > sp.MAX_EVIDENCE_BYTES:
-        raise too_large(int(declared))
+        raise evidence.too_large(int(declared))
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
         if len(data) > sp.MAX_EVIDENCE_BYTES:
-            raise too_large(len(data))
+            raise evidence.too_large(len(data))
     return bytes(data)
 
 
@@ -80,27 +79,27 @@ def upload_evidence(
     content_type: Annotated[str | None, Header()] = None,
     x_filename: Annotated[str | None, Header()] = None,
 ) -> sp.EvidenceOut:
-    return records.add_evidence(
+    return evidence.add_evidence(
         session, actor, allocation_id, data, declared_type=content_type, filename=x_filename, now=ctx.clock()
     )
 
 
 @router.get("/evidence/{evidence_id}")
 def get_evidence(evidence_id: str, actor: ActorDep, session: Tx) -> Response:
-    evidence = records.get_evidence(session, actor, evidence_id)
+    stored = evidence.get_evidence(session, actor, evidence_id)
     headers = {
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(evidence.filename, safe='')}",
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(stored.filename, safe='')}",
         # Served as uploaded: the browser must not second-guess the type of a file a person sent in.
         "X-Content-Type-Options": "nosniff",
     }
-    return Response(content=evidence.data, media_type=evidence.mime_type, headers=headers)
+    return Response(content=stored.data, media_type=stored.mime_type, headers=headers)
 
 
 @router.post("/sittings/{sitting_id}/incidents", response_model=sp.IncidentOut, status_code=201)
 def add_incident(sitting_id: str, body: sp.IncidentIn, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.IncidentOut:
-    return records.add_incident(session, actor, sitting_id, body, now=ctx.clock())
+    return incidents.add_incident(session, actor, sitting_id, body, now=ctx.clock())
 
 
 @router.get("/sittings/{sitting_id}/incidents", response_model=list[sp.IncidentOut])
 def list_incidents(sitting_id: str, actor: ActorDep, session: Tx) -> list[sp.IncidentOut]:
-    return records.incidents(session, actor, sitting_id)
+    return incidents.incidents(session, actor, sitting_id)

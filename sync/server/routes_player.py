@@ -12,7 +12,9 @@ from sync import protocol
 from sync.server import attempts, ratelimit, refusals, result_batch
 from sync.server.deps import ERRORS, Bearer, Ctx, Tx, retry_on_race
 from sync.server.errors import ServiceError
+from sync.server.login import admit_student, record_failed_login
 from sync.server.models import Attempt
+from sync.server.results import submit_result
 
 router = APIRouter(tags=["player"])
 
@@ -28,13 +30,13 @@ def login(body: protocol.LoginRequest, request: Request, ctx: Ctx) -> protocol.L
     limits = ctx.settings.login_limits
     try:
         with ctx.store.transaction(queued=True) as session:
-            return attempts.login(
+            return admit_student(
                 session, ctx.keyring, body, address=address, limits=limits, now=now, manifests=ctx.manifests
             )
     except ratelimit.CountedRefusal as refused:
         # A guess at a code: recorded in its own transaction, because the login's own work was rolled back.
         with ctx.store.transaction(queued=True) as session:
-            attempts.record_failed_login(session, refused, limits=limits, now=now)
+            record_failed_login(session, refused, limits=limits, now=now)
         raise
     except IntegrityError as exc:
         # Two machines raced to start the same attempt; the loser is told it is in use elsewhere.
@@ -91,7 +93,7 @@ def results(attempt_id: str, body: protocol.ResultEnvelope, token: Bearer, ctx: 
     def store() -> protocol.ResultReceipt:
         with ctx.store.transaction(queued=True) as session:
             attempt = attempts.attempt_for_results(session, attempt_id, token)
-            return attempts.submit_result(session, attempt, body, now=ctx.clock(), manifests=ctx.manifests)
+            return submit_result(session, attempt, body, now=ctx.clock(), manifests=ctx.manifests)
 
     # The same key arriving twice at once: the other request stored it, so the second try answers as a repeat.
     return retry_on_race(store, what=f"Results for {attempt_id}")

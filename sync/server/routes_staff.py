@@ -8,11 +8,11 @@ from sqlalchemy.orm import Session
 
 from sync import accesscode
 from sync import staff_protocol as sp
-from sync.server import accounts, attempts, audit, records, resultcodes, sittings
-from sync.server.attempts import ManifestCache
+from sync.server import accounts, audit, code_intake, manual_entries, results, sittings
 from sync.server.audit import Actor
 from sync.server.deps import ERRORS, ActorDep, Bearer, Ctx, Tx, retry_on_race
 from sync.server.errors import ServiceError, not_found
+from sync.server.manifests import ManifestCache
 from sync.server.models import Allocation, Assessment, Credit, Result, Sitting, Student
 
 router = APIRouter(prefix="/staff", tags=["staff"], responses=ERRORS)
@@ -232,7 +232,7 @@ def section_scores(result: Result, titles: dict[str, str]) -> list[sp.SectionSco
 
 def result_out(session: Session, r: Result, *, titles: dict[str, str]) -> sp.ResultOut:
     allocation = r.attempt.allocation
-    manual = records.manual_out(session, allocation)
+    manual = manual_entries.manual_out(session, allocation)
     return sp.ResultOut(
         id=r.id,
         attempt_id=r.attempt_id,
@@ -284,7 +284,7 @@ def get_result(result_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.Res
 def remark(result_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.ResultOut:
     require(actor, "admin", "teacher")
     result = _result(session, actor, result_id)
-    attempts.remark(session, now=ctx.clock(), result_id=result.id)
+    results.remark(session, now=ctx.clock(), result_id=result.id)
     audit.record(session, actor, "remark", target=result.id, status=result.status)
     return result_out(session, result, titles=section_titles(result.attempt.allocation.sitting, ctx.manifests))
 
@@ -297,6 +297,6 @@ def submit_result_code(body: sp.ResultCodeIn, actor: ActorDep, ctx: Ctx) -> sp.R
     # it is held, and the code answers as a repeat.
     def submit() -> sp.ResultCodeReceipt:
         with ctx.store.transaction() as session:
-            return resultcodes.submit_code(session, ctx.keyring, body.code, now=ctx.clock(), actor=actor)
+            return code_intake.submit_code(session, ctx.keyring, body.code, now=ctx.clock(), actor=actor)
 
     return retry_on_race(submit, what="A result code")

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sync import staff_protocol as sp
-from sync.server import records
+from sync.server import evidence
 from sync.server.store import Store
 from tests.helpers.clock import START
 from tests.helpers.server import API, Demo, bearer, envelope, player_login, role_headers
@@ -129,9 +129,9 @@ def test_the_filename_is_made_safe(client: TestClient, demo: Demo, admin: dict[s
 
 @given(st.text(max_size=300))
 def test_any_filename_becomes_a_short_plain_name_with_the_right_suffix(raw: str) -> None:
-    name = records.safe_filename(raw, "image/jpeg")
+    name = evidence.safe_filename(raw, "image/jpeg")
     assert name.endswith((".jpg", ".jpeg"))
-    assert len(name) <= records.MAX_FILENAME_CHARS
+    assert len(name) <= evidence.MAX_FILENAME_CHARS
     assert not any(c in name for c in "/\\\x00\n\r")
     assert not name.startswith(".")
 

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from sync.server.attempts import LATE_GRACE
 from sync.server.models import Result
+from sync.server.results import LATE_GRACE
 from sync.server.store import Store
 from tests.helpers.clock import START, FakeClock
 from tests.helpers.server import API, Demo, bearer, player_login

@@ -13,10 +13,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
 from sync.protocol import MAX_BATCH_ENVELOPES, AnswerValue, ResultEnvelope
-from sync.server.attempts import NewResults
 from sync.server.content import load_stored_manifest
 from sync.server.models import Assessment, Attempt, Result
 from sync.server.result_batch import insert_results
+from sync.server.results import NewResults
 from sync.server.store import Store
 from tests.helpers.clock import START
 from tests.helpers.server import API, Demo, bearer, envelope, player_login

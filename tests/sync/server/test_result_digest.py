@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sync import protocol
-from sync.server.attempts import body_digest, canonical, canonical_json
+from sync.server.result_digest import body_digest, canonical, canonical_json
 
 ZONES = st.one_of(
     st.just(UTC),

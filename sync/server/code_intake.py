@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from sync import protocol, resultcode
 from sync import staff_protocol as sp
-from sync.server import attempts, audit, content
+from sync.server import audit, content
 from sync.server.audit import Actor
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError
 from sync.server.models import Attempt
+from sync.server.results import store_result
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def submit_code(
     found, checked = find_attempts(session, code, school_id=actor.school_id if actor is not None else None)
     attempt, envelope = _opened(keyring, found, checked)
     allocation = attempt.allocation
-    stored = attempts.store_result(session, attempt, envelope, now=now)
+    stored = store_result(session, attempt, envelope, now=now)
     result = stored.result
     who = actor or Actor.cli(allocation.sitting.school_id, now=now)
     audit.record(
