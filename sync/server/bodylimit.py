@@ -18,7 +18,7 @@ KB = 1024
 MB = 1024 * KB
 
 ESSAY_BYTES = 100_000 * 4
-"""The longest text answer the content format allows (`max_length` <= 100,000 characters, sync/server/content.py),
+"""The longest text answer the content format allows (`max_length` <= 100,000 characters, sync/server/content/manifest.py),
 every character 4 bytes in UTF-8."""
 
 RESULT_BYTES = 4 * MB

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync import protocol
@@ -20,10 +18,7 @@ from sync.server.manifests import ManifestCache
 from sync.server.settings import ServerSettings
 from sync.server.store import Store
 
-log = logging.getLogger(__name__)
-
 Clock = Callable[[], datetime]
-T = TypeVar("T")
 
 
 class ServerContext:
@@ -79,17 +74,3 @@ ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": protocol.ErrorBody} for code in (401, 403, 404, 409, 422, 423, 429)
 }
 """The refusals every route may answer with, as the API description lists them (one `ErrorBody` each)."""
-
-
-def retry_on_race(work: Callable[[], T], *, tries: int = 2, what: str = "A write") -> T:
-    """`work()`, run again when another request stored the same unique key between its look-up and its commit.
-
-    `work` opens and commits its own transaction, so a lost race keeps nothing of that try; the next try finds
-    the key held and answers as for a repeat (or a conflict). The last try's IntegrityError is raised.
-    """
-    for _ in range(tries - 1):
-        try:
-            return work()
-        except IntegrityError:
-            log.info("%s raced another request storing the same key; trying again", what)
-    return work()

@@ -10,11 +10,12 @@ from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
 from sync.server import attempts, ratelimit, refusals, result_batch
-from sync.server.deps import ERRORS, Bearer, Ctx, Tx, retry_on_race
+from sync.server.deps import ERRORS, Bearer, Ctx, Tx
 from sync.server.errors import ServiceError
 from sync.server.login import admit_student, record_failed_login
 from sync.server.models import Attempt
 from sync.server.results import submit_result
+from sync.server.store import retry_on_race
 
 router = APIRouter(tags=["player"])
 

@@ -10,10 +10,11 @@ from sync import accesscode
 from sync import staff_protocol as sp
 from sync.server import accounts, audit, code_intake, manual_entries, results, sittings
 from sync.server.audit import Actor
-from sync.server.deps import ERRORS, ActorDep, Bearer, Ctx, Tx, retry_on_race
+from sync.server.deps import ERRORS, ActorDep, Bearer, Ctx, Tx
 from sync.server.errors import ServiceError, not_found
 from sync.server.manifests import ManifestCache
 from sync.server.models import Allocation, Assessment, Credit, Result, Sitting, Student
+from sync.server.store import retry_on_race
 
 router = APIRouter(prefix="/staff", tags=["staff"], responses=ERRORS)
 

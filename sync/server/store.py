@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -173,3 +179,17 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def retry_on_race(work: Callable[[], T], *, tries: int = 2, what: str = "A write") -> T:
+    """`work()`, run again when another request stored the same unique key between its look-up and its commit.
+
+    `work` opens and commits its own transaction, so a lost race keeps nothing of that try; the next try finds
+    the key held and answers as for a repeat (or a conflict). The last try's IntegrityError is raised.
+    """
+    for _ in range(tries - 1):
+        try:
+            return work()
+        except IntegrityError:
+            log.info("%s raced another request storing the same key; trying again", what)
+    return work()

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import stat
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -218,6 +220,37 @@ def test_every_failure_says_what_and_exits_non_zero(cli: Cli, school: str, argv:
     assert run.code == 1
     assert says in run.err
     assert run.err.startswith(f"invigil-server {argv[0]}: ")
+
+
+def row_counts(db: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(db)) as conn:
+        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {table: conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in tables}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("add-staff", "--username", "x", "--role", "admin", "--password-stdin"),
+        ("add-student", "--unique-id", "x", "--first-name", "A", "--last-name", "B"),
+        ("grant-credits", "--assessment", "demo-literacy", "--amount", "1"),
+        ("create-sitting", "--assessment", "demo-literacy", "--name", "X",
+         "--start", "2027-03-01T08:00", "--end", "2027-03-01T12:00", "--all-students"),
+        ("list-codes", "--sitting", "nope"),
+        ("close-sitting", "--sitting", "nope"),
+    ],
+)  # fmt: skip
+def test_every_command_for_a_school_refuses_an_unknown_one_alike_and_changes_nothing(
+    cli: Cli, school: str, argv: tuple[str, ...]
+) -> None:
+    before = row_counts(cli.db)
+    run = cli(*argv, "--school", "Nowhere", stdin="a password\n")
+    assert run.code == 1
+    assert run.err == (
+        f"invigil-server {argv[0]}: No school 'Nowhere' (by id or exact name). "
+        "`invigil-server list-schools` shows them.\n"
+    )
+    assert row_counts(cli.db) == before
 
 
 def test_too_few_credits_from_the_command_line_changes_nothing(cli: Cli, school: str) -> None:

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from sync.server.deps import retry_on_race
+from sync.server.store import retry_on_race
 from sync.server.store import Store
 
 

@@ -1,0 +1,119 @@
+"""What every command shares: the injected streams, opening the store and finding the school, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.server.bodylimit import parse_override
+from sync.server.models import School, Student, utcnow
+from sync.server.settings import ServerSettings, database_url, default_secret_path, load_secret
+from sync.server.store import Store, StoreError
+
+
+class CliError(Exception):
+    """A problem with what was asked on the command line."""
+
+
+@dataclass
+class Env:
+    """What a command may touch: injected so tests own every side effect."""
+
+    stdout: TextIO
+    stderr: TextIO
+    stdin: TextIO
+    clock: Callable[[], datetime] = utcnow
+
+
+def open_store(args: argparse.Namespace, *, create: bool) -> tuple[Store, ServerSettings]:
+    """Open the database (closed again when the command ends, see `main`)."""
+    url = database_url(args.db)
+    secret_path = Path(args.secret_file) if args.secret_file else default_secret_path(url)
+    if url.startswith("sqlite:///"):
+        db_file = Path(url.removeprefix("sqlite:///"))
+        if create:
+            db_file.parent.mkdir(parents=True, exist_ok=True)
+        elif not db_file.exists():
+            # Opening a missing SQLite file would silently create an empty one.
+            raise StoreError(f"There is no database at {db_file}. Run `invigil-server init` first (or check --db).")
+    settings = ServerSettings(database_url=url, secret_key=load_secret(secret_path, create=create))
+    store = Store.open(url, migrate=create)
+    cleanup: ExitStack | None = getattr(args, "cleanup", None)
+    if cleanup is not None:
+        cleanup.callback(store.close)
+    return store, settings
+
+
+def parse_when(value: str) -> datetime:
+    """ISO date-time; without an offset it is taken as UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date-time like 2027-03-01T09:00 (UTC)") from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def parse_body_limit(value: str) -> tuple[str, int]:
+    try:
+        return parse_override(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def parse_day(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2027-07-31") from exc
+
+
+def find_school(session: Session, ref: str) -> School:
+    school = session.get(School, ref) or session.scalar(select(School).where(School.name == ref))
+    if school is None:
+        raise CliError(f"No school {ref!r} (by id or exact name). `invigil-server list-schools` shows them.")
+    return school
+
+
+@dataclass(frozen=True)
+class SchoolStore:
+    """The opened store and the school a command names with --school (by id or exact name)."""
+
+    store: Store
+    settings: ServerSettings
+    school_ref: str
+
+    @contextmanager
+    def transaction(self) -> Iterator[tuple[Session, School]]:
+        """One transaction with the school found in it; an unknown school is refused before anything is written."""
+        with self.store.transaction() as session:
+            yield session, find_school(session, self.school_ref)
+
+
+def open_school(args: argparse.Namespace) -> SchoolStore:
+    """Open the store for a command that acts for one school (`args.school`); the school is looked up in each
+    transaction, so every command refuses an unknown one with the same message."""
+    store, settings = open_store(args, create=False)
+    return SchoolStore(store=store, settings=settings, school_ref=args.school)
+
+
+def find_students(session: Session, school: School, unique_ids: Sequence[str]) -> list[Student]:
+    found = []
+    for uid in unique_ids:
+        student = session.scalar(select(Student).where(Student.school_id == school.id, Student.unique_id == uid))
+        if student is None:
+            raise CliError(f"No student with unique ID {uid!r} in {school.name}.")
+        found.append(student)
+    return found
+
+
+def emit(env: Env, args: argparse.Namespace, data: Any, text: str) -> None:
+    env.stdout.write((json.dumps(data, indent=2, default=str) if getattr(args, "json", False) else text) + "\n")

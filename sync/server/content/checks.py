@@ -1,0 +1,136 @@
+"""Checking a manifest: JSON parsing, the model, and the rules a field type cannot say, in the author's terms."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pydantic import ValidationError
+
+from sync.server.content.errors import MANIFEST_NAME, PackageError
+from sync.server.content.manifest import (
+    ITEM_TYPES,
+    DictationItem,
+    Manifest,
+    MultipleChoiceItem,
+    SingleChoiceItem,
+)
+
+
+def parse_manifest_json(data: bytes) -> dict[str, Any]:
+    try:
+        raw = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise PackageError(MANIFEST_NAME, None, f"not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+    except json.JSONDecodeError as exc:
+        raise PackageError(
+            MANIFEST_NAME,
+            None,
+            f"line {exc.lineno}, column {exc.colno}: malformed JSON: {exc.msg}; fix it there",
+        ) from exc
+    if not isinstance(raw, dict):
+        raise PackageError(MANIFEST_NAME, None, "must be a JSON object {...} at the top level")
+    return raw
+
+
+def validate_manifest(raw: dict[str, Any]) -> Manifest:
+    try:
+        manifest = Manifest.model_validate(raw)
+    except ValidationError as exc:
+        raise _package_error_from(exc) from exc
+    _check_rules(manifest)
+    return manifest
+
+
+def _field_path(loc: Iterable[int | str]) -> str:
+    path = ""
+    previous: int | str | None = None
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ITEM_TYPES and isinstance(previous, int):
+            pass  # the discriminated union adds the item type to the path; authors never wrote it
+        elif part in ("str", "MediaAsset") or part.startswith("function-"):
+            pass
+        else:
+            path += f".{part}" if path else part
+        previous = part
+    return path
+
+
+def _package_error_from(exc: ValidationError) -> PackageError:
+    """The first problem pydantic found, in the author's terms; the rest show up once it is fixed."""
+    error = exc.errors()[0]
+    where = _field_path(error["loc"])
+    kind = error["type"]
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        found = error.get("ctx", {}).get("tag")
+        what = f"unknown item type '{found}'" if found is not None else "missing"
+        return PackageError(MANIFEST_NAME, f"{where}.type", f"{what}; use one of {', '.join(ITEM_TYPES)}")
+    if kind == "missing":
+        message = "missing; this field is required"
+    elif kind == "extra_forbidden":
+        message = "unknown field; remove it or check its spelling"
+    elif kind == "string_pattern_mismatch" and where.endswith("id"):
+        message = f"{error.get('input')!r} is not a usable id; use up to 64 letters, digits, '_', '.' or '-'"
+    else:
+        message = f"{error['msg']} (got {error.get('input')!r})"
+    others = exc.error_count() - 1
+    if others:
+        message += f" (and {others} more problem{'s' if others > 1 else ''})"
+    return PackageError(MANIFEST_NAME, where, message)
+
+
+def _check_rules(manifest: Manifest) -> None:
+    """Rules a field type alone cannot say: unique ids, keys that name real options, dictation audio."""
+    seen: dict[str, str] = {}
+
+    def claim(identifier: str, where: str) -> None:
+        if identifier in seen:
+            raise PackageError(
+                MANIFEST_NAME,
+                where,
+                f"duplicate id '{identifier}' (also at {seen[identifier]}); ids must be unique",
+            )
+        seen[identifier] = where
+
+    claim(manifest.id, "id")
+    for s, section in enumerate(manifest.sections):
+        claim(section.id, f"sections[{s}].id")
+        for i, item in enumerate(section.items):
+            where = f"sections[{s}].items[{i}]"
+            claim(item.id, f"{where}.id")
+            if isinstance(item, SingleChoiceItem | MultipleChoiceItem):
+                _check_choice_item(item, where)
+            if item.max_plays is not None and item.audio is None and not isinstance(item, DictationItem):
+                raise PackageError(MANIFEST_NAME, f"{where}.max_plays", "set, but the item has no audio; add audio")
+            if isinstance(item, DictationItem) and not re.search(r"\w", item.text):
+                raise PackageError(MANIFEST_NAME, f"{where}.text", "has no words to compare; write the passage")
+            if isinstance(item, DictationItem) and (item.audio is None or item.max_plays is None):
+                missing = "audio" if item.audio is None else "max_plays"
+                raise PackageError(MANIFEST_NAME, f"{where}.{missing}", "missing; every dictation item needs it")
+
+
+def _check_choice_item(item: SingleChoiceItem | MultipleChoiceItem, where: str) -> None:
+    option_ids: set[str] = set()
+    for o, option in enumerate(item.options):
+        if option.id in option_ids:
+            raise PackageError(
+                MANIFEST_NAME,
+                f"{where}.options[{o}].id",
+                f"duplicate option id '{option.id}' in item '{item.id}'",
+            )
+        option_ids.add(option.id)
+    keys = [item.correct] if isinstance(item.correct, str) else item.correct
+    for k, key in enumerate(keys):
+        if key not in option_ids:
+            field_name = "correct" if isinstance(item.correct, str) else f"correct[{k}]"
+            raise PackageError(
+                MANIFEST_NAME,
+                f"{where}.{field_name}",
+                f"names option '{key}', which item '{item.id}' lacks; use one of {sorted(option_ids)}",
+            )
+    if len(set(keys)) != len(keys):
+        raise PackageError(MANIFEST_NAME, f"{where}.correct", "lists the same option twice; list each once")
