@@ -6,8 +6,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from sync.server.store import retry_on_race
-from sync.server.store import Store
+from sync.server.store import Store, retry_on_race
 
 
 @pytest.fixture
