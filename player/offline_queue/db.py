@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from pathlib import Path
 
 import sqlite_utils
@@ -61,17 +62,30 @@ def open_database(path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS)
     return db
 
 
+def _setup_error(path: Path, exc: sqlite3.Error) -> DatabaseSetupError:
+    return DatabaseSetupError(f"{path}: cannot set up the journal ({exc}); is the data folder on a local disk?")
+
+
 def _set_pragmas(db: sqlite_utils.Database, *, path: Path, busy_timeout_ms: int) -> None:
     # Asked for and then read back: a file system that cannot do WAL (some network shares) silently
     # keeps the old journal mode, and an answer shown as "Saved" must really be on disk.
     wanted = journal_pragmas(busy_timeout_ms=busy_timeout_ms)
-    try:
-        for name, value in wanted.items():
-            db.execute(f"PRAGMA {name} = {value}")
-    except sqlite3.Error as exc:
-        raise DatabaseSetupError(
-            f"{path}: cannot set up the journal ({exc}); is the data folder on a local disk?"
-        ) from exc
+    # Switching a new file to WAL takes an exclusive lock, and SQLite answers "database is locked" at once, without
+    # its busy handler, when another connection (a second player process, the uploader's connection) is switching
+    # the same new file at that moment: measured 4 in 300 three-way races. So that one step is tried again until
+    # the busy timeout has passed, as any other lock would be waited for.
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    for name, value in wanted.items():
+        while True:
+            try:
+                db.execute(f"PRAGMA {name} = {value}")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise _setup_error(path, exc) from exc
+                time.sleep(0.005)
+            except sqlite3.Error as exc:
+                raise _setup_error(path, exc) from exc
     actual = {name: db.execute(f"PRAGMA {name}").fetchone()[0] for name in wanted}
     wrong = {name: actual[name] for name in wanted if actual[name] != wanted[name]}
     if wrong:
