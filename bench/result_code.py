@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.common import Figure
 from sync import resultcode
+from sync.crockford import ALPHABET
 from sync.protocol import (
     AnswerRecord,
     AnswerValue,
@@ -23,6 +24,7 @@ from sync.protocol import (
     ResultEnvelope,
 )
 from sync.resultcode_checks import order_sums
+from sync.resultcode_text import TO_INT_DIGITS
 from sync.server.content import load_package
 
 DEMO_PACKAGE = Path(__file__).parents[1] / "resources" / "demo"
@@ -66,23 +68,20 @@ def crafted_code(body_length: int) -> str:
     """Valid header, order check and check symbols over a junk body: what a hostile caller can send (the format
     is public). Checking it does every step before decryption, which then refuses it."""
     rng = random.Random(1)
-    body = "".join(rng.choice(resultcode.ALPHABET) for _ in range(-(-body_length * 8 // 5) - 1)) + "0"
+    body = "".join(rng.choice(ALPHABET) for _ in range(-(-body_length * 8 // 5) - 1)) + "0"
 
     def symbols(value: int, width: int) -> str:
-        return "".join(resultcode.ALPHABET[value >> (5 * power) & 31] for power in reversed(range(width)))
+        return "".join(ALPHABET[value >> (5 * power) & 31] for power in reversed(range(width)))
 
-    values = [int(body[start : start + 5].translate(_DIGITS), 32) for start in range(0, len(body), 5)]
+    values = [int(body[start : start + 5].translate(TO_INT_DIGITS), 32) for start in range(0, len(body), 5)]
     first, second = order_sums(values)
-    data = resultcode.ALPHABET[2] + symbols(body_length, 4) + symbols(first, 5)
+    data = ALPHABET[2] + symbols(body_length, 4) + symbols(first, 5)
     data += symbols(second, 5) + body
     groups = [
         data[start : start + 5] + resultcode.check_symbol(data[start : start + 5], group_index=index, version=2)
         for index, start in enumerate(range(0, len(data), 5))
     ]
     return "-".join(groups)
-
-
-_DIGITS = str.maketrans(resultcode.ALPHABET, "0123456789abcdefghijklmnopqrstuv")
 
 
 def check_seconds(code: str) -> float:

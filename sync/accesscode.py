@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable
 from sync.crockford import ALPHABET, read
 
 __all__ = [
-    "ALPHABET",
     "CODE_LENGTH",
     "GROUP",
     "AccessCodeFormatError",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import os
 import zlib
@@ -14,6 +12,7 @@ from sync import resultcode_checks, resultcode_v3
 from sync.crockford import ALPHABET
 from sync.protocol import DeliveryAssessment, ResultEnvelope
 from sync.resultcode_checks import DATA_PER_GROUP, ORDER_SYMBOLS, group_passes, order_sums
+from sync.resultcode_keys import master_key
 from sync.resultcode_pack import (
     Malformed,
     compress,
@@ -52,10 +51,8 @@ if TYPE_CHECKING:
     # results reach the server never makes a code.
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-__all__ = [  # ALPHABET (sync.crockford) and DATA_PER_GROUP (resultcode_checks): callers keep reading them here
-    "ALPHABET",
+__all__ = [
     "CODE_VERSION",
-    "DATA_PER_GROUP",
     "GROUPS_PER_LINE",
     "GROUP_LENGTH",
     "MAX_SITTING_BODY_BYTES",
@@ -163,14 +160,7 @@ def _cipher(result_secret: str) -> AESGCM:
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    try:
-        master = base64.urlsafe_b64decode(result_secret.encode("ascii"))
-    except (binascii.Error, UnicodeEncodeError):
-        master = b""
-    if len(master) != 32:
-        # The server or the login response handed over something else: a fault in the software, not the code.
-        raise ValueError("result_secret must be URL-safe base64 of 32 bytes (as sync.server.crypto makes it)")
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_KDF_INFO).derive(master)
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_KDF_INFO).derive(master_key(result_secret))
     return AESGCM(key)
 
 

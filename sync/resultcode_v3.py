@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import uuid
@@ -12,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sync.protocol import AnswerRecord, AnswerValue, DeliveryAssessment, DeliveryItem, ResultEnvelope
 from sync.resultcode_bits import BitReader, BitWriter, rice_length, unzigzag, width_for, zigzag
+from sync.resultcode_keys import master_key
 from sync.resultcode_pack import MAX_PLAINTEXT_BYTES, Malformed, Reader, Writer
 
 PREFIX_BITS = 64
@@ -287,13 +286,7 @@ def _keys(result_secret: str) -> tuple[bytes, bytes]:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    try:
-        master = base64.urlsafe_b64decode(result_secret.encode("ascii"))
-    except (binascii.Error, UnicodeEncodeError):
-        master = b""
-    if len(master) != 32:
-        raise ValueError("result_secret must be URL-safe base64 of 32 bytes (as sync.server.crypto makes it)")
-    both = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=_KDF_INFO).derive(master)
+    both = HKDF(algorithm=hashes.SHA256(), length=64, salt=None, info=_KDF_INFO).derive(master_key(result_secret))
     return both[:32], both[32:]
 
 

@@ -12,7 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from sync.accesscode import ALPHABET, normalize
+from sync.accesscode import normalize
+from sync.crockford import ALPHABET
 from sync.server.models import LoginFailure
 from sync.server.store import Store
 from tests.helpers.clock import FakeClock

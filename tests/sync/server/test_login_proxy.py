@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from sync.accesscode import ALPHABET
+from sync.crockford import ALPHABET
 from sync.server.cli import Env, main
 from sync.server.settings import LoginLimits
 from tests.helpers.served import serving
