@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,21 +42,23 @@ def record(
     allocation_id: str | None = None,
     reason_kind: str | None = None,
     reason: str | None = None,
+    facts: Mapping[str, Any] | None = None,
     **detail: Any,
-) -> None:
-    """Add one entry; `sitting_id` puts it in that sitting's log, `allocation_id` names the student it concerns."""
-    session.add(
-        AuditEntry(
-            school_id=actor.school_id,
-            staff_id=actor.staff_id,
-            actor=actor.name,
-            action=action,
-            target=target,
-            sitting_id=sitting_id,
-            allocation_id=allocation_id,
-            reason_kind=reason_kind,
-            reason=reason,
-            detail=detail,
-            at=actor.now or utcnow(),
-        )
+) -> AuditEntry:
+    """Add one entry and return it; `sitting_id` puts it in that sitting's log, `allocation_id` names the student
+    it concerns. Its detail is `facts` (any keys, e.g. what the console sent) and the keyword arguments."""
+    entry = AuditEntry(
+        school_id=actor.school_id,
+        staff_id=actor.staff_id,
+        actor=actor.name,
+        action=action,
+        target=target,
+        sitting_id=sitting_id,
+        allocation_id=allocation_id,
+        reason_kind=reason_kind,
+        reason=reason,
+        detail={**(facts or {}), **detail},
+        at=actor.now or utcnow(),
     )
+    session.add(entry)
+    return entry

@@ -227,7 +227,7 @@ def _give(
         allocation_id=allocation.id,
         reason_kind=reason_kind,
         reason=reason,
-        **detail,
+        facts=detail,
     )
     return sp.ActionReceipt(
         instruction_id=instruction.id,

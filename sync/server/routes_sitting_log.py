@@ -6,9 +6,8 @@ from fastapi import APIRouter
 
 from sync import protocol
 from sync import staff_protocol as sp
-from sync.server import sittings
+from sync.server import audit, sittings
 from sync.server.deps import ERRORS, ActorDep, Tx
-from sync.server.models import AuditEntry, utcnow
 
 router = APIRouter(prefix="/staff", tags=["console"], responses=ERRORS)
 
@@ -17,17 +16,7 @@ router = APIRouter(prefix="/staff", tags=["console"], responses=ERRORS)
 def add_log_event(sitting_id: str, body: protocol.SittingLogEventIn, actor: ActorDep, session: Tx) -> sp.LogEntry:
     """Record that the console exported or printed this sitting's data; the reply is the entry as logged."""
     sitting = sittings.get_sitting(session, actor, sitting_id)  # 404 for another school's sitting
-    entry = AuditEntry(
-        school_id=actor.school_id,
-        staff_id=actor.staff_id,
-        actor=actor.name,
-        action=body.action,
-        target=sitting.id,
-        sitting_id=sitting.id,
-        detail=dict(body.detail),
-        at=actor.now or utcnow(),
-    )
-    session.add(entry)
+    entry = audit.record(session, actor, body.action, target=sitting.id, sitting_id=sitting.id, facts=body.detail)
     return sp.LogEntry(
         at=entry.at,
         actor=entry.actor,

@@ -55,3 +55,13 @@ def test_an_unknown_sitting_is_not_found(console: InvigilClient, token: str) -> 
         console.log_event(token, "no-such-sitting", "export_incidents", {"rows": 0})
     assert refused.value.status == 404
     assert "sitting" in str(refused.value).lower()
+
+
+def test_a_fact_named_like_a_log_field_is_kept_as_a_fact(console: InvigilClient, token: str, demo: Demo) -> None:
+    # The console's facts are free keys; one called "target" or "reason" must land in the detail and change neither
+    # the entry's own fields nor the request's outcome.
+    facts = {"target": "elsewhere", "reason": "none", "session": 1, "file": "slips.pdf"}
+    entry = console.log_event(token, demo.sitting_id, "print_slips", facts)
+
+    assert (entry.action, entry.reason, entry.detail) == ("print_slips", None, facts)
+    assert console.sitting_log(token, demo.sitting_id)[-1].detail == facts
