@@ -119,6 +119,7 @@ def staff_console_opener(
     def open_staff_console() -> None:
         from player.credentials import TokenStore, choose_backend
         from player.ui import console
+        from player.unsent_results import send_now_from, unsent_results
 
         open_console = getattr(console, "open_console", None)
         settings_type = getattr(console, "ConsoleSettings", None)
@@ -127,8 +128,8 @@ def staff_console_opener(
         if not tokens:
             tokens.append(TokenStore(choose_backend(config.keyring_backend)))
         # "Results waiting on this computer": read on the GUI thread, where this journal connection lives.
-        local = None if journal is None else (lambda: console.unsent_results(journal))
-        send_now = None if journal is None or wake_uploader is None else console.send_now_from(journal, wake_uploader)
+        local = None if journal is None else (lambda: unsent_results(journal))
+        send_now = None if journal is None or wake_uploader is None else send_now_from(journal, wake_uploader)
         open_console(
             window,
             client_factory=lambda: connect(config.server_url),

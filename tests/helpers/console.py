@@ -22,12 +22,11 @@ from player.ui.console import (
     ConsoleWindow,
     LocalResults,
     SittingPage,
-    UnsentResult,
     open_console,
-    unsent_results,
 )
 from player.ui.console.slips import ConfirmPrint
 from player.ui.tasks import TaskRunner
+from player.unsent_results import UnsentResult, unsent_results
 from sync.client import InvigilClient, client_for
 from sync.protocol import AnswerRecord, Heartbeat, LoginResponse, ResultEnvelope
 from tests.helpers.clock import START, FakeClock

@@ -36,7 +36,6 @@ from player.ui.console.sittings import ClientFactory, SittingContext, StaffSessi
 from player.ui.console.unsent import LocalResults
 from player.ui.console.window import ConsoleSettings, ConsoleWindow, SittingPage, TabFactory
 from player.ui.tasks import TaskRunner
-from player.unsent_results import UnsentResult, send_now_from, unsent_results
 
 __all__ = [
     "ConsoleSettings",
@@ -46,10 +45,7 @@ __all__ = [
     "SittingPage",
     "StaffSession",
     "TabFactory",
-    "UnsentResult",
     "open_console",
-    "send_now_from",
-    "unsent_results",
 ]
 
 

@@ -11,8 +11,8 @@ from typing import Any
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
-from player.ui.console import send_now_from
 from player.ui.console.unsent import NOTHING_WAITING, UnsentResultsView
+from player.unsent_results import send_now_from
 from sync import resultcode
 from sync.protocol import LoginResponse
 from tests.helpers.clock import START
