@@ -1,14 +1,14 @@
 """Stopping and closing QtAudioPlayer mid-play, in a process of its own, for tests/player/audio/test_teardown.py.
 
 A deadlock here hangs the process, so the test runs this with a timeout and a hang fails instead of blocking CI.
-Run as `python -m tests.player.audio.teardown_child {gil,stress} --recording PATH [--seconds S] [--seed N]`; prints
+Run as `python -m tests.player.audio.teardown_child {gil,stress} --recording PATH [--cycles N] [--seed N]`; prints
 one JSON line.
 
 gil: for each way a play is torn down with the GIL held by Python, says how long FFmpeg's renderer thread took to
 let go of our QAudioOutput while this thread kept the GIL (sys.setswitchinterval(60): nobody else gets it). If the
 renderer needs the GIL to finish (the deadlock's first half), it never lets go: "released_ms" is null.
 
-stress: plays and tears down at random moments for --seconds, in the ways the app does (stop, stop then play
+stress: plays and tears down at random moments for --cycles cycles, in the ways the app does (stop, stop then play
 again, close, play to the end), with the GUI thread taking Qt's connection mutexes right after each stop (the
 deadlock's second half); reports what each play told its listener.
 """
@@ -117,12 +117,12 @@ def take_connection_mutexes(pairs: Sequence[tuple[QTimer, QObject]]) -> None:
         sender.timeout.disconnect(receiver.deleteLater)
 
 
-def stress(recording: Path, *, seconds: float, seed: int) -> dict[str, Any]:
+def stress(recording: Path, *, cycles: int, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     counts = {"cycles": 0, "stop": 0, "replay": 0, "close": 0, "end": 0}
     wrong: list[str] = []
-    end = time.monotonic() + seconds
-    while time.monotonic() < end:
+    # A number of cycles, not a time: on a loaded machine a timed run would test less without saying so.
+    for _ in range(cycles):
         how = rng.choice(["stop", "replay", "close", "end"])
         counts["cycles"] += 1
         counts[how] += 1
@@ -155,14 +155,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("check", choices=["gil", "stress"])
     parser.add_argument("--recording", type=Path, required=True)
-    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--cycles", type=int, default=24)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     app = QApplication([])
     if args.check == "gil":
         result = gil_check(args.recording)
     else:
-        result = stress(args.recording, seconds=args.seconds, seed=args.seed)
+        result = stress(args.recording, cycles=args.cycles, seed=args.seed)
     QCoreApplication.processEvents()
     print(json.dumps(result), flush=True)
     del app
