@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QMetaObject, QObject, Qt, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 
-from player.audio.player import AudioError, OutputDevices, PlaybackListener, check_volume
+from player.audio.interface import AudioError, OutputDevices, PlaybackListener, check_volume
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     # built (controller.start()), after the access-code screen's first paint.
     import sqlite_utils
 
-    from player.audio.player import OutputDevices
+    from player.audio.interface import OutputDevices
     from player.audio.qt import QtAudioPlayer
     from player.config import PlayerConfig
     from player.credentials import TokenStore

@@ -1,6 +1,6 @@
 """The flow between screens: the session, the journal and the screens in step; the screens only show and emit.
 
-Signing in (ui/signin_flow.py over player/signin.py), the items and their recordings (ui/item_flow.py,
+Signing in (ui/student_login_flow.py over player/student_login.py), the items and their recordings (ui/item_flow.py,
 ui/item_audio.py) and the invigilator (ui/invigilation.py over player/supervision.py) are its helpers;
 player.ui.assembly builds it."""
 
@@ -20,7 +20,7 @@ from player.ui.invigilation import Invigilation
 from player.ui.item_audio import audio_of
 from player.ui.item_flow import ItemFlow
 from player.ui.parts import ControllerSettings, SittingParts
-from player.ui.signin_flow import SignInFlow
+from player.ui.student_login_flow import StudentLoginFlow
 from player.ui.tasks import TaskRunner
 from player.ui.window import MainWindow
 
@@ -85,7 +85,7 @@ class PlayerController(QObject):
         self._delivery_timer = QTimer(self)
         self._delivery_timer.setInterval(settings.delivery_poll_ms)
         self._delivery_timer.timeout.connect(self.refresh_delivery)
-        self.signin = SignInFlow(
+        self.student_login = StudentLoginFlow(
             window, host=self, tasks=tasks, make_client=make_client, server_url=settings.server_url, today=today
         )
         window.on_close.append(self.shutdown)
@@ -97,7 +97,7 @@ class PlayerController(QObject):
         started = time.perf_counter()
         parts = self._build_parts()
         self._journal, self._cache = parts.journal, parts.media_cache
-        self.signin.attach(parts.journal, parts.media_cache)
+        self.student_login.attach(parts.journal, parts.media_cache)
         self.items = ItemFlow(self.window, parts.player, host=self, media_path=self._media_path)
         self._audio = self.items.audio
         self.invigilation = Invigilation(
@@ -135,7 +135,7 @@ class PlayerController(QObject):
             return
         self._started = True
         self.ensure_ready()
-        self.signin.resume()
+        self.student_login.resume()
 
     def open_sitting(
         self, attempt: StoredAttempt, login: LoginResponse, media: dict[str, Path], *, resumed: bool
@@ -328,7 +328,7 @@ class PlayerController(QObject):
         self.session = None
         self._login = None
         self._media = {}
-        self.signin.forget()
+        self.student_login.forget()
         self._sound_checked = False
         self._held = False
         self.window.set_paused(False)

@@ -110,7 +110,7 @@ class ItemAudio:
             bar.set_plays_left(left)
 
     def _on_failed(self, message: str) -> None:
-        from player.audio.player import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
+        from player.audio.interface import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
 
         if (bar := self._screen.audio) is not None and (session := self._playing()) is not None:
             # QtAudioPlayer has logged the file and cause; the student sees the sentence.

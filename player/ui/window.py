@@ -14,7 +14,7 @@ from player.ui.screens.access_code import AccessCodeScreen
 from player.ui.widgets import centred_column, label, set_message
 
 if TYPE_CHECKING:
-    from player.audio.player import OutputDevices
+    from player.audio.interface import OutputDevices
     from player.audio.qt import QtAudioPlayer
     from player.ui.screens.confirm import ConfirmScreen
     from player.ui.screens.finished import FinishedScreen

@@ -16,7 +16,7 @@ from sync import protocol
 from sync.server import crypto, room
 from sync.server.answer_rules import AssessmentRules
 from sync.server.errors import ServiceError, not_found
-from sync.server.manifests import ManifestCache, parsed
+from sync.server.manifest_cache import ManifestCache, parsed
 from sync.server.models import Allocation, Assessment, AssessmentMedia, Attempt, Media, Sitting
 
 log = logging.getLogger(__name__)

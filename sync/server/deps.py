@@ -14,7 +14,7 @@ from sync.server import accounts
 from sync.server.audit import Actor
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError
-from sync.server.manifests import ManifestCache
+from sync.server.manifest_cache import ManifestCache
 from sync.server.settings import ServerSettings
 from sync.server.store import Store
 

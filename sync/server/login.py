@@ -13,7 +13,7 @@ from sync.server import crypto, domain, ratelimit
 from sync.server.attempts import held_checkpoint
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError
-from sync.server.manifests import ManifestCache, parsed
+from sync.server.manifest_cache import ManifestCache, parsed
 from sync.server.models import Allocation, Attempt
 from sync.server.settings import LoginLimits
 from sync.server.sittings import apply_closing

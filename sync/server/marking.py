@@ -94,7 +94,7 @@ class _SectionTable:
 class Marker:
     """Marks answers against one manifest, writing the marks as JSON from pieces built once per manifest.
 
-    Built once per parsed manifest (`manifests.Parsed.marker`), so marking a result costs its answered items
+    Built once per parsed manifest (`manifest_cache.Parsed.marker`), so marking a result costs its answered items
     only: the marks of a blank item and of a section with nothing answered are ready-made JSON. `marks_json()`
     is the JSON of the `Marks` the models give (`Marks.model_validate_json` reads it back to an equal value;
     the results table stores it as it is), without building them.

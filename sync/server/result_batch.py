@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sync import protocol
 from sync.server import refusals
 from sync.server.errors import ServiceError
-from sync.server.manifests import ManifestCache
+from sync.server.manifest_cache import ManifestCache
 from sync.server.models import Attempt, Result
 from sync.server.result_digest import body_digest
 from sync.server.results import NewResult, NewResults, check_own_attempt, check_same_body, idempotency_conflict

@@ -16,7 +16,7 @@ from sync import protocol
 from sync.server import domain
 from sync.server.errors import ServiceError
 from sync.server.ids import time_ordered_id
-from sync.server.manifests import ManifestCache, Parsed, parse, parsed
+from sync.server.manifest_cache import ManifestCache, Parsed, parse, parsed
 from sync.server.models import Attempt, Result
 from sync.server.result_digest import as_utc, body_digest
 from sync.server.sittings import apply_closing

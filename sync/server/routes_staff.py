@@ -12,7 +12,7 @@ from sync.server import accounts, audit, code_intake, manual_entries, results, s
 from sync.server.audit import Actor
 from sync.server.deps import ERRORS, ActorDep, Bearer, Ctx, Tx
 from sync.server.errors import ServiceError, not_found
-from sync.server.manifests import ManifestCache
+from sync.server.manifest_cache import ManifestCache
 from sync.server.models import Allocation, Assessment, Credit, Result, Sitting, Student
 from sync.server.store import retry_on_race
 

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from player.audio.player import NO_DEVICE_MESSAGE
+from player.audio.interface import NO_DEVICE_MESSAGE
 
 if TYPE_CHECKING:
-    from player.audio.player import OutputDevices
+    from player.audio.interface import OutputDevices
     from player.audio.qt import QtAudioPlayer
 from player.ui.screens.item_widgets import VolumeSlider
 from player.ui.widgets import button, centred_column, label, set_message

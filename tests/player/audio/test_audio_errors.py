@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from player.audio.player import (
+from player.audio.interface import (
     DEVICE_LOST_MESSAGE,
     NO_DEVICE_MESSAGE,
     AudioError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtMultimedia import QMediaDevices
 
 from player.audio.devices import FixedOutputDevices, QtOutputDevices
-from player.audio.player import OutputDevices
+from player.audio.interface import OutputDevices
 
 
 def test_fixed_devices_report_what_they_were_given() -> None:

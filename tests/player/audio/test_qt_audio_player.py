@@ -18,7 +18,7 @@ from PySide6.QtMultimedia import QMediaDevices
 from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices, QtOutputDevices
-from player.audio.player import (
+from player.audio.interface import (
     DEVICE_LOST_MESSAGE,
     NO_DEVICE_MESSAGE,
     AudioError,

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from player.signin import CHECKING, downloading_text
+from player.student_login import CHECKING, downloading_text
 from sync import accesscode
 from sync.client import InvigilClient
 from tests.helpers.live_server import LiveServer

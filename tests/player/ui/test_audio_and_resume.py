@@ -6,8 +6,8 @@ from PySide6.QtWidgets import QRadioButton
 from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
-from player.audio.player import NO_DEVICE_MESSAGE
-from player.signin import ENTER_AGAIN
+from player.audio.interface import NO_DEVICE_MESSAGE
+from player.student_login import ENTER_AGAIN
 from player.ui.screens.sound_check import NOT_HEARD_GUIDANCE
 from tests.helpers.player_ui import Player, PlayerFactory, log_in, start_items, wait_for_screen
 from tests.helpers.server import Demo

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QAbstractButton
 from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
-from player.audio.player import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
+from player.audio.interface import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
 from player.ui.item_audio import NOT_HEARD
 from player.ui.screens.item_widgets import ChoiceAnswer, ScaledImage
 from tests.helpers.player_ui import Player, PlayerFactory, focused, start_items

@@ -13,8 +13,8 @@ from PySide6.QtCore import QSize
 from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
-from player.audio.player import NO_DEVICE_MESSAGE
-from player.signin import downloading_text
+from player.audio.interface import NO_DEVICE_MESSAGE
+from player.student_login import downloading_text
 from tests.helpers.clock import FakeClock
 from tests.helpers.player_ui import Player, PlayerFactory, log_in, wait_for_screen
 from tests.helpers.screens import Camera

@@ -188,7 +188,7 @@ NOT_BEFORE_FIRST_PAINT = (
     "player.config",  # json, tomllib, uuid, platformdirs
     "player.ui.assembly",
     "player.ui.controller",
-    "player.signin",
+    "player.student_login",
     "player.supervision",
     "player.session",
     "player.offline_queue.journal",

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from player.offline_queue.uploader import Backoff
 from player.supervision import ENDED_BY_INVIGILATOR, MOVED
 from player.ui.assembly import Uploads
-from player.ui.signin_flow import NO_CONSOLE
+from player.ui.student_login_flow import NO_CONSOLE
 from player.ui.window import PAUSED_TITLE
 from sync import staff_protocol as sp
 from sync.client import InvigilClient

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from player.signin import UNEXPECTED, cached_media, downloading_text, login_failure_text
+from player.student_login import UNEXPECTED, cached_media, downloading_text, login_failure_text
 from resources import demo_assessment_path
 from sync.client import Refused, Unreachable
 from sync.mediacache import MediaCache

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from player.offline_queue.journal import JournalError
-from player.signin import CHECKING, ENTER_AGAIN, SignedIn, cached_media, downloading_text, login_failure_text, sign_in
+from player.student_login import (
+    CHECKING,
+    ENTER_AGAIN,
+    SignedIn,
+    cached_media,
+    downloading_text,
+    login_failure_text,
+    sign_in,
+)
 from player.ui.tasks import Report, TaskRunner
 
 if TYPE_CHECKING:
@@ -26,7 +34,7 @@ log = logging.getLogger(__name__)
 NO_CONSOLE = "The staff console is not available in this build. Ask IT for the Invigil build with the staff console."
 
 
-class SignInHost(Protocol):
+class StudentLoginHost(Protocol):
     """What signing in hands on to (the controller)."""
 
     @property
@@ -47,14 +55,14 @@ class SignInHost(Protocol):
     ) -> None: ...
 
 
-class SignInFlow:
+class StudentLoginFlow:
     """The access-code and confirm screens of `window`; `host.open_sitting` once an attempt is open here."""
 
     def __init__(
         self,
         window: MainWindow,
         *,
-        host: SignInHost,
+        host: StudentLoginHost,
         tasks: TaskRunner,
         make_client: Callable[[], InvigilClient],
         server_url: str,
