@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import math
@@ -11,9 +10,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import pydantic
 import sqlite_utils
@@ -65,27 +64,6 @@ class Backoff:
     def delay(self, failures: int, rng: random.Random) -> float:
         top = self.ceiling(failures)
         return rng.uniform(0.0, top) if self.jitter == "full" else top
-
-
-@dataclass(frozen=True)
-class UploadStatus:
-    """What the UI shows: results still on this machine, those needing staff, and the last problem."""
-
-    depth: int = 0
-    needs_attention: int = 0
-    last_error: str | None = None
-    last_sent_at: datetime | None = None
-
-
-@dataclass
-class RoundReport:
-    """What one drain round did (tests and logs)."""
-
-    sent: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
-    retried: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-    released: list[str] = field(default_factory=list)
 
 
 def _utc_now() -> datetime:
@@ -163,7 +141,6 @@ class Uploader(threading.Thread):
         backoff: Backoff | None = None,
         batch_size: int = MAX_BATCH_ENVELOPES,
         idle_wait: float = 30.0,
-        on_status: Callable[[UploadStatus], None] | None = None,
     ) -> None:
         super().__init__(name="invigil-uploader", daemon=True)
         if batch_size < 1:
@@ -175,7 +152,6 @@ class Uploader(threading.Thread):
         self._backoff = backoff or Backoff()
         self._batch_size = batch_size
         self._idle_wait = idle_wait
-        self._on_status = on_status
         self._db: sqlite_utils.Database | None = None
         self._stores: tuple[Outbox, Journal] | None = None
         """Both over that connection; the journal says where each attempt's rows go and what progress to send."""
@@ -184,8 +160,6 @@ class Uploader(threading.Thread):
         """Sends the requests, so this thread can do the journal's work meanwhile."""
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._status = UploadStatus()
 
     # ---- control (any thread) ---------------------------------------------------------------------
 
@@ -199,10 +173,6 @@ class Uploader(threading.Thread):
         self._wake.set()
         if self.is_alive():
             self.join(timeout)
-
-    def status(self) -> UploadStatus:
-        with self._lock:
-            return self._status
 
     # ---- the loop -----------------------------------------------------------------------------------
 
@@ -228,52 +198,39 @@ class Uploader(threading.Thread):
 
     def start_up(self) -> None:
         """Interrupted sends go back to pending and everything pending is due: the start-up drain."""
-        outbox = self._ensure_outbox()
-        outbox.reset_sending_to_pending()
-        self._publish(outbox)
+        self._ensure_outbox().reset_sending_to_pending()
 
-    def drain_until_idle(self) -> RoundReport:
+    def drain_until_idle(self) -> None:
         """Rounds until nothing is due now, or a transient failure (or `stop`) ends the drain: the thread's loop.
 
         The next round is claimed while a request is with the server, and once its reply is in, the next request
         leaves before this one's outcome is written: the journal's share (the claim and the "sent" marks, each a
         synced commit) overlaps the server's instead of adding to it.
         """
-        return self._drain(more_rounds=True)
-
-    def drain_once(self) -> RoundReport:
-        """One round: claim up to batch_size due rows and send them (what tests drive directly)."""
-        return self._drain(more_rounds=False)
-
-    def _drain(self, *, more_rounds: bool) -> RoundReport:
         outbox = self._ensure_outbox()
-        report = RoundReport()
         waiting = _requests(self._claim(outbox))
         flight: _Flight | None = None
         try:
             while True:
                 if flight is None:
                     if self._stopping.is_set() or not waiting:
-                        return report
+                        return
                     flight = self._launch(outbox, waiting.pop(0))
-                if more_rounds and not waiting and not self._stopping.is_set():
+                if not waiting and not self._stopping.is_set():
                     waiting = _requests(self._claim(outbox))
                 landed, outcome, flight = flight, flight.outcome(), None
                 if isinstance(outcome, list) and waiting and not self._stopping.is_set():
                     # Receipts: the next request leaves at once, and these are written while it travels.
                     flight = self._launch(outbox, waiting.pop(0))
-                if not self._land(outbox, landed, outcome, waiting, report):
-                    return report
+                if not self._land(outbox, landed, outcome, waiting):
+                    return
         finally:
             if flight is not None:
                 # Stopping, or a failure here, with a request on its way: its outcome is recorded, so no row the
                 # server answered for is left 'sending'.
-                self._land(outbox, flight, flight.outcome(), waiting, report)
+                self._land(outbox, flight, flight.outcome(), waiting)
             # Rows claimed but never sent (the drain stopped early): back to pending, due now, no attempt counted.
-            untried = [entry.idempotency_key for rows in waiting for entry in rows]
-            outbox.release_many(untried)
-            report.released.extend(untried)
-            self._publish(outbox)
+            outbox.release_many([entry.idempotency_key for rows in waiting for entry in rows])
 
     def _claim(self, outbox: Outbox) -> list[OutboxEntry]:
         outbox.refresh_checkpoints(self._ensure_stores()[1])
@@ -308,61 +265,37 @@ class Uploader(threading.Thread):
         time.sleep(0)
         return _Flight(rows, future)
 
-    def _land(
-        self,
-        outbox: Outbox,
-        flight: _Flight,
-        outcome: Outcome,
-        waiting: list[list[OutboxEntry]],
-        report: RoundReport,
-    ) -> bool:
+    def _land(self, outbox: Outbox, flight: _Flight, outcome: Outcome, waiting: list[list[OutboxEntry]]) -> bool:
         """Record what became of a request; False means stop draining (it failed and will be retried later)."""
         rows = flight.rows
-        try:
-            if (
-                isinstance(outcome, Refused)
-                and len(rows) > 1
-                and outcome.error in ("invalid_request", "body_too_large")
-            ):
-                # Nothing was stored: each goes again as a batch of one, so only an unreadable (or too large)
-                # envelope is kept for staff and the rest go.
-                log.warning(
-                    "Server could not read a batch of %d results (%s); sending them one by one", len(rows), outcome
-                )
-                waiting[:0] = [[entry] for entry in rows]
-                return True
-            if isinstance(outcome, _Unsendable | Refused):
-                for entry in rows:  # e.g. the sign-in is no longer valid
-                    self._refused(outbox, entry, outcome.reason if isinstance(outcome, _Unsendable) else str(outcome))
-                    report.refused.append(entry.idempotency_key)
-                return True
-            if isinstance(outcome, ClientError):
-                # Transient, or a reply that could not be read (often a captive portal or a proxy page on school
-                # Wi-Fi): the server may or may not have stored them, so each is tried again at the backoff's pace
-                # (its key makes a repeat harmless), and the error is shown meanwhile.
-                for entry in rows:
-                    self._retry(outbox, entry, outcome)
-                    report.retried.append(entry.idempotency_key)
-                return False
-            if outcome is None:  # a checkpoint, stored
-                outbox.mark_sent(rows[0].idempotency_key, body=rows[0].body)
-                report.sent.append(rows[0].idempotency_key)
-                self._sent()
-                return True
-            confirmed: list[str] = []
-            for entry, item in zip(rows, outcome, strict=True):
-                if item.receipt is not None:
-                    (report.duplicates if item.receipt.duplicate else report.sent).append(entry.idempotency_key)
-                    confirmed.append(entry.idempotency_key)
-                else:
-                    self._refused(outbox, entry, item.error.message if item.error else f"refused (HTTP {item.status})")
-                    report.refused.append(entry.idempotency_key)
-            outbox.mark_sent_many(confirmed)
-            if confirmed:
-                self._sent()
+        if isinstance(outcome, Refused) and len(rows) > 1 and outcome.error in ("invalid_request", "body_too_large"):
+            # Nothing was stored: each goes again as a batch of one, so only an unreadable (or too large)
+            # envelope is kept for staff and the rest go.
+            log.warning("Server could not read a batch of %d results (%s); sending them one by one", len(rows), outcome)
+            waiting[:0] = [[entry] for entry in rows]
             return True
-        finally:
-            self._publish(outbox)
+        if isinstance(outcome, _Unsendable | Refused):
+            for entry in rows:  # e.g. the sign-in is no longer valid
+                self._refused(outbox, entry, outcome.reason if isinstance(outcome, _Unsendable) else str(outcome))
+            return True
+        if isinstance(outcome, ClientError):
+            # Transient, or a reply that could not be read (often a captive portal or a proxy page on school
+            # Wi-Fi): the server may or may not have stored them, so each is tried again at the backoff's pace
+            # (its key makes a repeat harmless); the error stays on each row for the console to show.
+            for entry in rows:
+                self._retry(outbox, entry, outcome)
+            return False
+        if outcome is None:  # a checkpoint, stored
+            outbox.mark_sent(rows[0].idempotency_key, body=rows[0].body)
+            return True
+        confirmed: list[str] = []
+        for entry, item in zip(rows, outcome, strict=True):
+            if item.receipt is not None:
+                confirmed.append(entry.idempotency_key)  # stored now, or already (a repeat): sent either way
+            else:
+                self._refused(outbox, entry, item.error.message if item.error else f"refused (HTTP {item.status})")
+        outbox.mark_sent_many(confirmed)
+        return True
 
     def _recover_after_failed_round(self) -> None:
         # Only this thread claims rows, so any row still 'sending' was stranded by the failed round.
@@ -390,7 +323,6 @@ class Uploader(threading.Thread):
         if isinstance(exc, ServerBusy) and exc.retry_after is not None:
             wait = max(wait, min(float(exc.retry_after), self._backoff.cap))
         outbox.mark_retry(entry.idempotency_key, str(exc), self._now() + timedelta(seconds=wait))
-        self._note(last_error=str(exc))
         log.info("Outbox %s %s: %s; next try in %.1f s", entry.kind, entry.idempotency_key, type(exc).__name__, wait)
 
     def _refused(self, outbox: Outbox, entry: OutboxEntry, error: str) -> None:
@@ -400,10 +332,6 @@ class Uploader(threading.Thread):
             outbox.settle_refused_checkpoint(entry.idempotency_key, error)
             return
         outbox.mark_needs_attention(entry.idempotency_key, error)
-        self._note(last_error=error)
-
-    def _sent(self) -> None:
-        self._note(last_error=None, last_sent_at=self._now())
 
     # ---- helpers ---------------------------------------------------------------------------------------
 
@@ -427,12 +355,3 @@ class Uploader(threading.Thread):
         due = self._ensure_outbox().next_due_at()
         wait = self._idle_wait if due is None else (due - self._now()).total_seconds()
         return min(max(wait, 0.0), self._idle_wait)
-
-    def _note(self, **change: Any) -> None:
-        with self._lock:
-            self._status = dataclasses.replace(self._status, **change)
-
-    def _publish(self, outbox: Outbox) -> None:
-        self._note(depth=outbox.depth(), needs_attention=outbox.needs_attention_count())
-        if self._on_status is not None:
-            self._on_status(self.status())

@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
 from player.config import PlayerConfig
+from player.offline_queue.journal import Journal
 from player.offline_queue.uploader import Backoff, Uploader
 from player.ui.assembly import Edges, Uploads, build_controller, controller_settings
 from player.ui.controller import PlayerController
@@ -23,7 +24,7 @@ from player.ui.screens.finished import SAVED_HERE, SENT
 from player.ui.window import MainWindow
 from sync.client import InvigilClient
 from tests.helpers.e2e import START_TIMEOUT_S, E2EServer, invigil_server, isolated_env
-from tests.player.ui.test_delivery import NetworkSwitch, closed_port_url
+from tests.player.ui.test_delivery import NetworkSwitch, closed_port_url, tried_and_failed
 
 TIMEOUT_MS = 20_000
 MACHINE_ID = "room1-pc07"
@@ -44,6 +45,7 @@ def server_results(db: Path, attempt_id: str) -> list[tuple[str, str, str]]:
 class Machine:
     controller: PlayerController
     uploader: Uploader
+    journal: Journal
     network: NetworkSwitch
     """This machine's cable: the test cuts it and plugs it back in."""
 
@@ -70,7 +72,8 @@ def machine(qtbot: QtBot, tmp_path: Path, e2e_server: E2EServer) -> Iterator[Mac
     window.show()
     built.controller.start()
     assert built.uploader is not None
-    yield Machine(built.controller, built.uploader, switch)
+    assert built.journal is not None
+    yield Machine(built.controller, built.uploader, built.journal, switch)
     built.close()
     window.close()
 
@@ -118,7 +121,7 @@ def test_a_sitting_finished_offline_is_sent_once_and_its_result_codes_change_not
             window.instructions.start_button.click()
     qtbot.waitUntil(lambda: window.current_screen() is window.finished, timeout=TIMEOUT_MS)
     screen = window.finished
-    qtbot.waitUntil(lambda: uploader.status().last_error is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tried_and_failed(machine.journal, attempt_id), timeout=TIMEOUT_MS)
     assert screen.delivery.text() == SAVED_HERE
     assert server_results(e2e_server.db, attempt_id) == []
     # The codes appear at the finished screen's next look at the outbox (once a second), not with the failure.

@@ -93,7 +93,7 @@ def drain_through(journal_path: Path, *, rng: random.Random, batch_size: int, ro
     try:
         uploader.start_up()
         for _ in range(rounds):
-            uploader.drain_once()
+            uploader.drain_until_idle()
             due = outbox.next_due_at()
             if due is None:
                 return outbox
@@ -169,15 +169,17 @@ def test_reply_lost_after_server_committed_stores_once(
         [key] = commit_sections(journal_path, logins[0], server_url=proxy.url, sections=1)
         clock = FakeClock()
         uploader = hand_clock_uploader(journal_path, clock, rng=random.Random(1))
-        first = uploader.drain_once()
+        outbox = Outbox(open_database(journal_path))
+        uploader.drain_until_idle()
         assert server.result_keys().count(key) == 1, "the server committed before the reply was lost"
-        assert first.retried == [key], "without a reply the player cannot know, so it must send again"
+        [entry] = outbox.entries(kind="result")
+        assert (entry.state, entry.attempts) == ("pending", 1), "without a reply the player must send again"
         clock.advance(TINY.cap)
-        second = uploader.drain_once()
+        uploader.drain_until_idle()
         uploader.close()
-        assert second.duplicates == [key], "the server recognised the repeat by its idempotency key"
-    assert server.result_keys().count(key) == 1
-    assert [e.state for e in Outbox(open_database(journal_path)).entries(kind="result")] == ["sent"]
+        assert [fault for fault, request in proxy.applied if "/results" in request] == ["reply_lost", "pass"]
+    assert server.result_keys().count(key) == 1, "the server recognised the repeat by its idempotency key"
+    assert [e.state for e in outbox.entries(kind="result")] == ["sent"], "and its receipt counts as sent"
 
 
 def test_batch_reply_lost_after_server_committed_stores_each_once(
@@ -188,22 +190,24 @@ def test_batch_reply_lost_after_server_committed_stores_each_once(
         keys = commit_sections(journal_path, logins[2], server_url=proxy.url, sections=3)
         clock = FakeClock()
         uploader = hand_clock_uploader(journal_path, clock, rng=random.Random(1))
-        first = uploader.drain_once()
+        outbox = Outbox(open_database(journal_path))
+        uploader.drain_until_idle()
         held = server.result_keys()
         assert [held.count(k) for k in keys] == [1, 1, 1], "the server committed the whole batch"
-        assert sorted(first.retried) == sorted(keys), "without a reply every envelope of the batch is sent again"
+        assert [(e.state, e.attempts) for e in outbox.entries(kind="result")] == [("pending", 1)] * 3, (
+            "without a reply every envelope of the batch is sent again"
+        )
         clock.advance(TINY.cap)
-        second = uploader.drain_once()
+        uploader.drain_until_idle()
         uploader.close()
-        assert sorted(second.duplicates) == sorted(keys), "each repeat recognised by its idempotency key"
         batch = f"/api/v1/attempts/{logins[2].attempt_id}/results/batch"
         assert [(fault, request.split()[1]) for fault, request in proxy.applied] == [
             ("reply_lost", batch),
             ("pass", batch),
         ], "one request per drain: the three envelopes travel together"
     held = server.result_keys()
-    assert [held.count(k) for k in keys] == [1, 1, 1]
-    assert [e.state for e in Outbox(open_database(journal_path)).entries(kind="result")] == ["sent"] * 3
+    assert [held.count(k) for k in keys] == [1, 1, 1], "each repeat recognised by its idempotency key"
+    assert [e.state for e in outbox.entries(kind="result")] == ["sent"] * 3
 
 
 @pytest.mark.parametrize("outage", ["restart between requests", "down mid-batch", "restart after commit"])

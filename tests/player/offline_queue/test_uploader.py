@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import threading
 import uuid
@@ -16,7 +17,7 @@ import sqlite_utils
 from player.offline_queue.db import open_database
 from player.offline_queue.journal import Journal
 from player.offline_queue.outbox import Outbox
-from player.offline_queue.uploader import Backoff, Uploader, UploadStatus
+from player.offline_queue.uploader import Backoff, Uploader
 from player.session import SittingSession
 from sync.client import InvigilClient
 from sync.protocol import (
@@ -107,14 +108,11 @@ class Rig:
             **kw,  # type: ignore[arg-type]
         )
 
-    def drain(self, uploader: Uploader, *, rounds: int = 200, until_idle: bool = False) -> None:
-        """Rounds until every result is confirmed or refused, moving the clock to each retry instead of waiting."""
+    def drain(self, uploader: Uploader, *, rounds: int = 200) -> None:
+        """Drains until every result is confirmed or refused, moving the clock to each retry instead of waiting."""
         outbox = self.outbox
         for _ in range(rounds):
-            if until_idle:
-                uploader.drain_until_idle()
-            else:
-                uploader.drain_once()
+            uploader.drain_until_idle()
             due = outbox.next_due_at()
             if due is None and outbox.depth() == len(outbox.needs_attention()):
                 return
@@ -153,15 +151,14 @@ def server_attempt(server: LoopbackServer, attempt_id: str) -> Attempt:
 def test_every_result_reaches_the_server_and_is_kept_here_as_sent(rig: Rig) -> None:
     rig.sit(3)
     committed = {e.idempotency_key for e in rig.outbox.entries(kind="result")}
-    statuses: list[UploadStatus] = []
-    uploader = rig.uploader(on_status=statuses.append)
+    assert rig.outbox.depth() == 3
+    uploader = rig.uploader()
     uploader.start_up()
     rig.drain(uploader)
     uploader.close()
     assert sorted(rig.server.result_keys(rig.login.attempt_id)) == sorted(committed)
     assert set(rig.states().values()) == {"sent"}
-    assert statuses[-1].depth == 0
-    assert statuses[0].depth == 3
+    assert rig.outbox.depth() == 0
 
 
 def test_a_503_is_retried_after_a_backoff_and_then_sent(rig: Rig) -> None:
@@ -169,32 +166,33 @@ def test_a_503_is_retried_after_a_backoff_and_then_sent(rig: Rig) -> None:
         rig.sit(1, via=proxy.url)
         outbox, clock = rig.outbox, rig.clock
         uploader = rig.uploader()
-        report = uploader.drain_once()
+        uploader.drain_until_idle()  # the 503 ends this drain: the row waits for its backoff
         [entry] = outbox.entries(kind="result")
-        assert report.retried == [entry.idempotency_key]
+        assert [fault for fault, _ in proxy.applied] == ["busy"]
         assert entry.state == "pending"
         assert entry.attempts == 1
         assert entry.next_try_at is not None
         assert clock.now() <= entry.next_try_at <= clock.now() + timedelta(seconds=FAST.base)
-        assert "503" in (uploader.status().last_error or "")
+        assert "503" in (entry.last_error or ""), "the row says why it is still here (the console shows it)"
         rig.drain(uploader)
         uploader.close()
     assert rig.server.result_keys(rig.login.attempt_id) == [entry.idempotency_key]
-    assert uploader.status().last_error is None
+    assert outbox.entry(entry.idempotency_key) == dataclasses.replace(
+        entry, state="sent", next_try_at=None, last_error=None
+    ), "sent, and the old error is gone"
 
 
 def test_an_unanswering_server_costs_one_timeout_per_round_not_one_per_row(rig: Rig) -> None:
     with FaultProxy(("127.0.0.1", rig.server.port), [Fault("blackhole")]) as proxy:
         rig.sit(3, via=proxy.url)
         uploader = rig.uploader()
-        report = uploader.drain_once()
+        uploader.drain_until_idle()
         # The three results went in one batch request: one timeout for all of them, each counted once.
         [(fault, request)] = proxy.applied
         assert (fault, request.split()[1]) == ("blackhole", f"/api/v1/attempts/{rig.login.attempt_id}/results/batch")
-        assert len(report.retried) == 3
-        assert report.released == []
-        assert sorted(e.attempts for e in rig.outbox.entries(kind="result")) == [1, 1, 1]
-        assert "did not answer within 0.3 seconds" in (uploader.status().last_error or "")
+        entries = rig.outbox.entries(kind="result")
+        assert [(e.state, e.attempts) for e in entries] == [("pending", 1)] * 3
+        assert all("did not answer within 0.3 seconds" in (e.last_error or "") for e in entries)
         rig.drain(uploader)
         uploader.close()
     assert len(rig.server.result_keys(rig.login.attempt_id)) == 3
@@ -216,19 +214,21 @@ def test_a_refused_result_is_kept_for_staff_and_the_rest_still_go(rig: Rig) -> N
     assert held.body == first.body, "the refused envelope is kept exactly as committed"
     assert "already received with different content" in (held.last_error or "")
     assert outbox.entry(second.idempotency_key).state == "sent"  # type: ignore[union-attr]
-    assert uploader.status().depth == 1
-    assert uploader.status().needs_attention == 1
+    assert (outbox.depth(), outbox.needs_attention_count()) == (1, 1)
 
 
 def test_the_newest_progress_checkpoint_reaches_the_server(rig: Rig) -> None:
-    session = rig.sit(0)
-    for _ in range(3):
-        rig.clock.advance(5)
-        session.checkpoint()
-    uploader = rig.uploader()
-    report = uploader.drain_once()
-    uploader.close()
-    assert len(report.sent) == 1, "three checkpoints in the journal, one (the newest) on the wire"
+    with FaultProxy(("127.0.0.1", rig.server.port)) as proxy:
+        session = rig.sit(0, via=proxy.url)
+        for _ in range(3):
+            rig.clock.advance(5)
+            session.checkpoint()
+        uploader = rig.uploader()
+        uploader.drain_until_idle()
+        uploader.close()
+        paths = [request.split()[1] for _, request in proxy.applied]
+    assert paths == [f"/api/v1/attempts/{rig.login.attempt_id}/checkpoint"], "three in the journal, the newest sent"
+    assert [e.state for e in rig.outbox.entries(kind="checkpoint")] == ["sent"]
     held = server_attempt(rig.server, rig.login.attempt_id).checkpoint
     assert held is not None
     assert (held["item_id"], held["remaining_seconds"]) == (session.item.id, 585)
@@ -245,7 +245,7 @@ def test_the_thread_drains_at_start_up_sends_new_results_when_woken_and_stops(ri
         session.end_section()
         uploader.wake()  # what the UI does after a section ends; otherwise it would wait idle_wait (30 s)
         wait_until(lambda: len(rig.server.result_keys(rig.login.attempt_id)) == 2, what="wake() to send", timeout=20)
-        wait_until(lambda: uploader.status().depth == 0, what="an empty outbox", timeout=20)
+        wait_until(lambda: rig.outbox.depth() == 0, what="an empty outbox", timeout=20)
     finally:
         uploader.stop()
     assert not uploader.is_alive()
@@ -273,11 +273,10 @@ def test_an_attempts_results_go_in_one_batch_request_and_a_single_one_as_a_batch
     with FaultProxy(("127.0.0.1", rig.server.port), []) as proxy:
         rig.sit(sections, via=proxy.url)
         uploader = rig.uploader()
-        report = uploader.drain_once()
+        uploader.drain_until_idle()
         uploader.close()
         paths = [request.split()[1] for _, request in proxy.applied if "/results" in request]
     assert paths == [f"/api/v1/attempts/{rig.login.attempt_id}/results/batch"]
-    assert sorted(key for key in report.sent if key in rig.states()) == sorted(rig.states())
     assert list(rig.states().values()) == ["sent"] * sections
     assert len(rig.server.result_keys(rig.login.attempt_id)) == sections
 
@@ -296,7 +295,7 @@ def test_a_long_drain_sends_one_batch_request_per_round_and_every_result_once(ri
     assert paths == [batch] * 4, "11 results in rounds of 3, 3, 3 and 2"
     assert sorted(rig.server.result_keys(rig.login.attempt_id)) == sorted(keys)
     assert rig.states() == dict.fromkeys(keys, "sent")
-    assert uploader.status().depth == 0
+    assert rig.outbox.depth() == 0
 
 
 def pipeline_fault(rng: random.Random) -> Fault:
@@ -321,7 +320,7 @@ def test_a_long_drain_delivers_each_result_once_whatever_the_network_does(rig: R
         keys = rig.queue(rng.randint(4, 10), via=proxy.url)
         uploader = rig.uploader(batch_size=rng.randint(2, 4))
         try:
-            rig.drain(uploader, until_idle=True)
+            rig.drain(uploader)
         finally:
             uploader.close()
         context = f"seed {seed}: {[(str(f), r.split()[1]) for f, r in proxy.applied]}"
@@ -362,7 +361,7 @@ def test_a_stored_result_the_server_cannot_read_is_kept_for_staff_and_the_rest_s
     with FaultProxy(("127.0.0.1", rig.server.port)) as proxy:
         rig.db.execute("UPDATE attempts SET server_url = ?", [proxy.url])
         uploader = rig.uploader()
-        rig.drain(uploader, until_idle=True)
+        rig.drain(uploader)
         uploader.close()
         statuses = [(request.split()[1].rsplit("/", 1)[1], fault) for fault, request in proxy.applied]
     assert statuses == [("batch", "pass")]
@@ -384,7 +383,7 @@ def test_a_batch_the_server_cannot_read_at_all_goes_again_as_batches_of_one(rig:
     with FaultProxy(("127.0.0.1", rig.server.port)) as proxy:
         rig.db.execute("UPDATE attempts SET server_url = ?", [proxy.url])
         uploader = rig.uploader()
-        rig.drain(uploader, until_idle=True)
+        rig.drain(uploader)
         uploader.close()
         paths = [request.split()[1].rsplit("/", 1)[1] for _, request in proxy.applied]
     assert paths == ["batch"] * 4, "the whole batch, then each of its three alone"
@@ -401,7 +400,7 @@ def test_a_batch_too_large_for_the_server_is_sent_as_batches_of_one(rig: Rig) ->
     with FaultProxy(("127.0.0.1", rig.server.port)) as proxy:
         rig.db.execute("UPDATE attempts SET server_url = ?", [proxy.url])
         uploader = rig.uploader()
-        rig.drain(uploader, until_idle=True)
+        rig.drain(uploader)
         uploader.close()
         statuses = [(request.split()[1].rsplit("/", 1)[1], fault) for fault, request in proxy.applied]
     assert statuses == [("batch", "pass")] * 6

@@ -18,10 +18,12 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 from sqlalchemy import select
 
+from player.offline_queue.journal import Journal
 from player.offline_queue.uploader import Backoff
 from player.ui.assembly import Uploads
 from player.ui.parts import ControllerSettings
 from player.ui.screens.finished import SAVED_HERE, SENT
+from player.unsent_results import unsent_results
 from sync.client import InvigilClient
 from sync.protocol import BatchItemReceipt, Checkpoint
 from sync.server.models import Result
@@ -112,6 +114,13 @@ def wait_for_codes(qtbot: QtBot, p: Player) -> None:
     qtbot.waitUntil(lambda: bool(p.window.finished.codes()), timeout=TIMEOUT_MS)
 
 
+def tried_and_failed(journal: Journal, attempt_id: str) -> bool:
+    """The staff console would show a result of the attempt as waiting, with the reason its last try failed."""
+    return any(
+        r.status().startswith("Waiting to send (last try: ") for r in unsent_results(journal, attempt_id=attempt_id)
+    )
+
+
 def results_on_server(store: Store, attempt_id: str) -> list[str]:
     with store.transaction() as session:
         keys = session.scalars(select(Result.idempotency_key).where(Result.attempt_id == attempt_id))
@@ -127,7 +136,7 @@ def test_saved_on_this_computer_while_offline_then_sent_once_the_network_returns
     screen = p.window.finished
 
     # The uploader has tried (and failed) since the sitting ended: the screen still says where the answers are.
-    qtbot.waitUntil(lambda: uploader.status().last_error is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: tried_and_failed(p.journal, attempt_id), timeout=TIMEOUT_MS)
     wait_for_codes(qtbot, p)
     assert screen.delivery.text() == SAVED_HERE
     assert [code.label for code in screen.codes()] == [
