@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from player.ui.qr import read_qr_texts
@@ -59,8 +59,16 @@ def on_screen(screen: FinishedScreen) -> list[str]:
 
 
 def fits(screen: FinishedScreen) -> None:
+    """Every control shows in a 1024x700 window, the QR code over none of them and still large enough to read."""
+    QApplication.processEvents()  # lay out what the last step changed (a message shown)
+    assert screen.size() == WINDOW, "the screen grew past the window to fit its controls"
     bottom = screen.finish_button.mapTo(screen, screen.finish_button.rect().bottomLeft()).y()
     assert bottom <= screen.height(), f"Finished ends at {bottom} px, below the {screen.height()} px window"
+    symbol = screen.qr.symbol
+    if symbol.isVisible():
+        below = symbol.mapTo(screen, symbol.rect().bottomLeft()).y()
+        assert below < screen.copy_button.mapTo(screen, screen.copy_button.rect().topLeft()).y()
+        assert symbol.height() >= 4 * 65, "at least 4 pixels a module for a version-10 code"
 
 
 def test_a_short_code_is_one_qr_code_beside_its_text_read_back_from_the_screen(qtbot: QtBot, styled: None) -> None:
@@ -121,7 +129,7 @@ def tab_order(screen: FinishedScreen) -> list[QWidget]:
     """The widgets Tab moves through, from Finished (where the screen puts the focus) round to it again."""
     order: list[QWidget] = [screen.finish_button]
     widget = screen.finish_button.nextInFocusChain()
-    while widget is not screen.finish_button and len(order) < 100:
+    while widget is not None and widget is not screen.finish_button and len(order) < 100:
         if widget.isVisible() and widget.isEnabled() and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
             order.append(widget)
         widget = widget.nextInFocusChain()
