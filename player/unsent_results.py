@@ -25,6 +25,7 @@ __all__ = [
     "pending",
     "section_label",
     "send_now_from",
+    "slip_file_name",
     "unsent_results",
 ]
 
@@ -72,6 +73,20 @@ class UnsentResult:
         """The name suggested when its code is saved to a file (a USB stick)."""
         return file_name(self.student_name, self.section)
 
+    def slip_file_name(self) -> str:
+        """The name suggested for its results slip (a PDF to print)."""
+        return slip_file_name(self.student_name, self.section)
+
+    @property
+    def assessment_title(self) -> str:
+        """The test's title from the form the student was given ("" without one), for the results slip."""
+        return self.delivery.title if self.delivery is not None else ""
+
+    @property
+    def made_at(self) -> datetime:
+        """When the result was made: the end of its section(s) on this computer's clock."""
+        return self.envelope.finished_at
+
     def status(self) -> str:
         if self.state == "needs_attention":
             return f"Refused by the server: {self.last_error or 'no reason given'}"
@@ -99,6 +114,13 @@ def _slug(text: str, *, empty: str) -> str:
 def file_name(student_name: str, section: str) -> str:
     """ "result-code-ada-lovelace-section-2-of-3-short-answers.txt" for a student and a section_label."""
     return f"result-code-{_slug(student_name, empty='student')}-{_slug(section, empty='result')}.txt"
+
+
+def slip_file_name(student_name: str, section: str = "") -> str:
+    """ "results-slip-ada-lovelace-section-2-of-3-short-answers.pdf"; without a section (a slip of every result of
+    the sitting) "results-slip-ada-lovelace.pdf"."""
+    student = _slug(student_name, empty="student")
+    return f"results-slip-{student}-{_slug(section, empty='result')}.pdf" if section else f"results-slip-{student}.pdf"
 
 
 def section_label(section_ids: Sequence[str], titles: Sequence[tuple[str, str]]) -> str:

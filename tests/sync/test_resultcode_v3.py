@@ -7,119 +7,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from sync import resultcode
 from sync.protocol import (
     AnswerRecord,
-    AnswerValue,
-    ChoiceOption,
     DeliveryAssessment,
-    DeliveryItem,
     DeliverySection,
-    ItemType,
     ResultEnvelope,
 )
 from sync.resultcode import GROUP_LENGTH, ResultCodeError, check_symbol, decode, encode, normalize
 from sync.server.crypto import new_result_secret
+from tests.helpers.result_envelopes import FORM, envelopes
+from tests.helpers.result_envelopes import item as _item
+from tests.helpers.result_envelopes import whole_seconds as _whole_seconds
 
 SECRET = new_result_secret()
 FINISHED = datetime(2026, 12, 4, 10, 30, 12, 345678, tzinfo=UTC)
 untimed = settings(deadline=None)
-
-
-def _options(count: int) -> list[ChoiceOption]:
-    return [ChoiceOption(id=f"o{n}", text=f"Option {n}") for n in range(count)]
-
-
-def _item(item_id: str, kind: ItemType, options: int = 0) -> DeliveryItem:
-    return DeliveryItem(id=item_id, type=kind, prompt=f"Prompt of {item_id}", options=_options(options))
-
-
-FORM = DeliveryAssessment(
-    id="form",
-    version="1",
-    content_hash="a" * 64,
-    title="Every item type",
-    sections=[
-        DeliverySection(
-            id="choices",
-            title="Choices",
-            time_limit_seconds=600,
-            items=[
-                _item("single-2", "single_choice", 2),
-                _item("single-5", "single_choice", 5),
-                _item("single-1", "single_choice", 1),
-                _item("multi-4", "multiple_choice", 4),
-                _item("multi-7", "multiple_choice", 7),
-            ],
-        ),
-        DeliverySection(
-            id="writing",
-            title="Writing",
-            time_limit_seconds=600,
-            items=[
-                _item("short", "short_text"),
-                _item("essay", "extended_text"),
-                _item("dictation", "dictation"),
-            ],
-        ),
-    ],
-)
-ITEMS = {item.id: item for section in FORM.sections for item in section.items}
-
-
-def _value_of(item: DeliveryItem) -> st.SearchStrategy[AnswerValue]:
-    ids = [option.id for option in item.options]
-    if item.type == "single_choice":
-        return st.sampled_from(ids)
-    if item.type == "multiple_choice":
-        return st.lists(st.booleans(), min_size=len(ids), max_size=len(ids)).map(
-            lambda chosen: [option for option, yes in zip(ids, chosen, strict=True) if yes]
-        )
-    return st.text(max_size=120)
-
-
-@st.composite
-def envelopes(draw: st.DrawFn) -> ResultEnvelope:
-    sections = draw(st.sets(st.sampled_from([s.id for s in FORM.sections])))
-    section_ids = [s.id for s in FORM.sections if s.id in sections]
-    candidates = [item for s in FORM.sections if s.id in sections for item in s.items]
-    answered = draw(
-        st.permutations(candidates).flatmap(lambda items: st.integers(0, len(items)).map(lambda n: items[:n]))
-    )
-    finished = draw(
-        st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC))
-    )
-    answers = [
-        AnswerRecord(
-            item_id=item.id,
-            value=draw(_value_of(item)),
-            # Mostly before the finish; sometimes after it or far off (a wrong clock).
-            answered_at=finished
-            - timedelta(seconds=draw(st.integers(-3600, 10**8)), microseconds=draw(st.integers(0, 999_999))),
-        )
-        for item in answered
-    ]
-    return ResultEnvelope(
-        idempotency_key=str(uuid.UUID(int=draw(st.integers(0, 2**128 - 1)), version=4)),
-        attempt_id=str(uuid.UUID(int=draw(st.integers(0, 2**128 - 1)))),
-        section_ids=section_ids,
-        answers=answers,
-        finished_at=finished,
-        final=draw(st.booleans()),
-    )
-
-
-def _whole_seconds(envelope: ResultEnvelope) -> ResultEnvelope:
-    return envelope.model_copy(
-        update={
-            "finished_at": envelope.finished_at.replace(microsecond=0),
-            "answers": [
-                a.model_copy(update={"answered_at": a.answered_at.replace(microsecond=0)}) for a in envelope.answers
-            ],
-        }
-    )
 
 
 @untimed

@@ -7,9 +7,21 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QVBoxLayout, QWidget
 
+from player.ui.console.slips import ConfirmPrint
 from player.ui.console.tables import choice_table, table_texts, update_row
+from player.ui.result_code_files import saved_sentence, write_code_files
+from player.ui.result_slip import (
+    ResultSlip,
+    ResultSlipError,
+    ask_print,
+    pages_text,
+    render_result_slips,
+    set_a4,
+    write_result_slips_pdf,
+)
 from player.ui.widgets import ChooseSavePath, ask_save_path, button, label, set_message
 from player.unsent_results import NoResultCode, UnsentResult
 
@@ -19,7 +31,7 @@ COLUMNS = ("Student", "Section", "Waiting since", "Status")
 HINT = (
     "These results are saved on this computer, but the server has not confirmed them yet. They keep being sent "
     "by themselves. If this computer cannot reach the server, copy a result code (or save it to a file on a USB "
-    'stick) and submit it under "Result codes" on a computer that can.'
+    'stick, or print its results slip with QR codes) and submit it under "Result codes" on a computer that can.'
 )
 NOTHING_WAITING = "No results are waiting on this computer: the server has confirmed everything from here."
 
@@ -30,7 +42,8 @@ connection lives there)."""
 
 
 class UnsentResultsView(QWidget):
-    """The staff-only list of this computer's unsent results, with "Copy result code" and "Save ... to a file"."""
+    """The staff-only list of this computer's unsent results, with "Copy result code", "Save ... to a file" (the
+    text and its QR code images) and the results slip (PDF or printed)."""
 
     message_shown = Signal(str)
 
@@ -40,6 +53,7 @@ class UnsentResultsView(QWidget):
         *,
         send_now: Callable[[], None] | None = None,
         choose_save_path: ChooseSavePath = ask_save_path,
+        confirm_print: ConfirmPrint = ask_print,
         refresh_ms: int = 2000,
         parent: QWidget | None = None,
     ) -> None:
@@ -47,6 +61,7 @@ class UnsentResultsView(QWidget):
         self._read = local_results
         self._send_now = send_now
         self._choose_save_path = choose_save_path
+        self._confirm_print = confirm_print
         self.results: list[UnsentResult] = []
 
         self.heading = label("Results waiting on this computer", name="subtitle")
@@ -58,6 +73,8 @@ class UnsentResultsView(QWidget):
         self.empty = label(NOTHING_WAITING, name="saved")
         self.copy_button = button("Cop&y result code", accessible="Copy result code", primary=True)
         self.save_button = button("Save result code to a &file…", accessible="Save result code to a file")
+        self.slip_button = button("Save results sli&p (PDF)…", accessible="Save results slip as a PDF")
+        self.print_button = button("P&rint results slip…", accessible="Print results slip")
         self.send_button = button("Send &now", accessible="Send now")
         self.send_button.setToolTip("Try the server again now, including results it refused before")
         self.send_button.setVisible(send_now is not None)
@@ -69,15 +86,22 @@ class UnsentResultsView(QWidget):
             row.addWidget(widget)
         row.addStretch(1)
         row.addWidget(self.refresh_button)
+        slip_row = QHBoxLayout()
+        for widget in (self.slip_button, self.print_button):
+            slip_row.addWidget(widget)
+        slip_row.addStretch(1)
         layout = QVBoxLayout(self)
         for text in (self.heading, self.hint, self.empty):
             layout.addWidget(text)
         layout.addWidget(self.table, 1)
         layout.addLayout(row)
+        layout.addLayout(slip_row)
         layout.addWidget(self.message)
 
         self.copy_button.clicked.connect(self.copy_code)
         self.save_button.clicked.connect(self.save_code)
+        self.slip_button.clicked.connect(self.save_slip)
+        self.print_button.clicked.connect(self.print_slip)
         self.send_button.clicked.connect(self.send_now)
         self.refresh_button.clicked.connect(self.refresh)
         # The uploader may send them meanwhile: the list follows without anyone pressing Refresh.
@@ -111,7 +135,7 @@ class UnsentResultsView(QWidget):
             self.table.setCurrentCell(0, 0)
         self.table.setVisible(bool(results))
         self.empty.setVisible(not results)
-        for widget in (self.copy_button, self.save_button):
+        for widget in (self.copy_button, self.save_button, self.slip_button, self.print_button):
             widget.setEnabled(bool(results))
 
     def selected(self) -> UnsentResult | None:
@@ -162,7 +186,7 @@ class UnsentResultsView(QWidget):
         if path is None:
             return
         try:
-            path.write_text(code + "\n", encoding="utf-8")
+            saved = write_code_files(path, code)
         except OSError as exc:
             self._say(
                 f"The result code could not be saved to {path} ({exc.strerror or exc}). "
@@ -170,7 +194,51 @@ class UnsentResultsView(QWidget):
             )
             return
         log.info("Staff saved the result code of an unsent result (%s) to %s", result.key, path)
-        self._say(f"The result code of {result.student_name}, {result.section}, is saved in {path}.")
+        self._say(saved_sentence(f"The result code of {result.student_name}, {result.section},", saved))
+
+    def save_slip(self) -> None:
+        chosen = self._chosen_code()
+        if chosen is None:
+            return
+        result, code = chosen
+        path = self._choose_save_path(self, result.slip_file_name())
+        if path is None:
+            return
+        try:
+            pages = write_result_slips_pdf(path, [ResultSlip.of(result, code)])
+        except (OSError, ResultSlipError) as exc:
+            reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+            self._say(
+                f"The results slip could not be saved to {path} ({reason}). "
+                "Choose another place, such as a USB stick, or save the result code to a file instead."
+            )
+            return
+        log.info("Staff saved the results slip of an unsent result (%s) to %s", result.key, path)
+        self._say(
+            f"The results slip of {result.student_name}, {result.section} ({pages_text(pages)}), is saved in {path}."
+        )
+
+    def print_slip(self) -> None:
+        chosen = self._chosen_code()
+        if chosen is None:
+            return
+        result, code = chosen
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setDocName(f"Results slip: {result.student_name}, {result.section}")
+        set_a4(printer)
+        if not self._confirm_print(printer, self):
+            return
+        try:
+            pages = render_result_slips(printer, [ResultSlip.of(result, code)])
+        except ResultSlipError as exc:
+            self._say(str(exc))
+            return
+        # "Print to file" in the dialog sets a file name; a real printer leaves it empty.
+        where = printer.outputFileName() or printer.printerName() or "the printer"
+        log.info("Staff printed the results slip of an unsent result (%s) to %s", result.key, where)
+        self._say(
+            f"The results slip of {result.student_name}, {result.section} ({pages_text(pages)}), went to {where}."
+        )
 
     def send_now(self) -> None:
         if self._send_now is None:

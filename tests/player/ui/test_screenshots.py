@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from player.audio.devices import FixedOutputDevices
 from player.audio.interface import NO_DEVICE_MESSAGE
 from player.student_login import downloading_text
+from player.ui.qr import read_qr_texts
 from tests.helpers.clock import FakeClock
 from tests.helpers.player_ui import Player, PlayerFactory, log_in, wait_for_screen
 from tests.helpers.screens import Camera
@@ -134,7 +135,11 @@ def test_every_screen_of_a_sitting(
     end_section(qtbot, p)
     wait_for_screen(qtbot, p, w.finished)
     qtbot.waitUntil(lambda: bool(w.finished.codes()), timeout=TIMEOUT_MS)
-    cam.shoot(w, "15-finished", "You have finished the test", "Copy result code", "Finished")
+    cam.shoot(
+        w, "15-finished", "You have finished the test", "Copy result code", "Save results slip (PDF)…", "Finished"
+    )
+    # The shot shows a QR code a camera reads as the code beside it (an offline finish).
+    assert read_qr_texts(w.grab().toImage()) == [" ".join(w.finished.code_view.toPlainText().split())]
     assert len(cam.taken) == 15 * len(screen_folders)
 
 

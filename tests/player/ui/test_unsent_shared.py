@@ -15,6 +15,7 @@ from player.ui.console.unsent import UnsentResultsView
 from player.unsent_results import unsent_results
 from sync import resultcode
 from tests.helpers.player_ui import Player, PlayerFactory
+from tests.helpers.qr_codes import image_texts, joined_codes, pdf_pages
 from tests.helpers.server import Demo
 from tests.helpers.waiting import TIMEOUT_MS
 from tests.player.test_unsent_results import too_large
@@ -81,6 +82,20 @@ def test_the_finished_screen_and_the_console_label_and_name_each_envelope_alike(
         in_console = resultcode.decode(console_code, **form)
         assert on_screen == in_console, f"{name}: both codes carry the same envelope"
         assert on_screen.section_ids == [section_id]
+        image = Path(name).with_suffix(".png").name
+        scanned = joined_codes(image_texts([from_screen.folder / image, from_console.folder / image]))
+        assert [resultcode.decode(code, **form) for code in scanned] == [on_screen, on_screen], image
+
+    # The results slip of the whole sitting, as staff print it from the finished screen.
+    screen.slip_button.click()
+    slip = from_screen.folder / "results-slip-alan-turing.pdf"
+    pages = pdf_pages(slip)
+    text = "\n".join(page.text for page in pages)
+    for wanted in ("Alan Turing", held.login.assessment.title, *SECTIONS):
+        assert wanted in text, f"{wanted!r} is not on the slip"
+    scanned = joined_codes(qr for page in pages for qr in page.qr_texts)
+    assert [resultcode.decode(code, **form).section_ids for code in scanned] == [["mc"], ["short"], ["dictation"]]
+    assert screen.code_message.text().startswith("The results slip with all 3 result codes (")
 
 
 def test_an_envelope_too_large_for_a_code_gets_the_same_sentence_on_the_screen_and_in_the_console(

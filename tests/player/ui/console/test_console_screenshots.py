@@ -161,7 +161,14 @@ def test_every_console_screen(
     window.home.setCurrentWidget(unsent)
     unsent.refresh()
     camera.shoot(
-        window, "11-unsent-results", "Results waiting on this computer", ALAN, "Copy result code", "Waiting to send"
+        window,
+        "11-unsent-results",
+        "Results waiting on this computer",
+        ALAN,
+        "Copy result code",
+        "Save results slip (PDF)…",
+        "Print results slip…",
+        "Waiting to send",
     )
     assert len(camera.taken) >= 11
 

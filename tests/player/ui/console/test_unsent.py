@@ -16,9 +16,10 @@ from player.unsent_results import send_now_from
 from sync import resultcode
 from sync.protocol import LoginResponse
 from tests.helpers.clock import START
-from tests.helpers.console import Console, ConsoleFactory, SavePaths, StudentJournal, start_student
+from tests.helpers.console import Console, ConsoleFactory, PrintToFile, SavePaths, StudentJournal, start_student
 from tests.helpers.live_server import LiveServer
-from tests.helpers.server import DemoTemplate
+from tests.helpers.qr_codes import image_texts, joined_codes, pdf_pages
+from tests.helpers.server import Demo, DemoTemplate
 from tests.helpers.waiting import TIMEOUT_MS
 
 ALAN = "Alan Turing"
@@ -79,9 +80,14 @@ def test_the_list_is_staff_only_and_a_saved_code_reaches_the_server_once(
     assert (
         resultcode.decode(saved, result_secret=local.login.result_secret, **attempt_form(local.login)) == local.envelope
     )
+    assert view.message.text() == (
+        f"The result code of {ALAN}, The whole test (3 sections), is saved in {usb / 'alan.txt'}, "
+        f"and its QR code in {usb / 'alan.png'}."
+    )
+    (scanned,) = joined_codes(image_texts([usb / "alan.png"]))
     assert (
-        view.message.text()
-        == f"The result code of {ALAN}, The whole test (3 sections), is saved in {usb / 'alan.txt'}."
+        resultcode.decode(scanned, result_secret=local.login.result_secret, **attempt_form(local.login))
+        == local.envelope
     )
 
     view.copy_button.click()
@@ -157,3 +163,44 @@ def test_without_the_journal_there_is_no_such_tab(qtbot: QtBot, open_demo_consol
     qtbot.waitUntil(lambda: console.window.session is not None, timeout=TIMEOUT_MS)
     assert console.window.unsent is None
     assert home_tabs(console) == ["Sittings", "Result codes"]
+
+
+def test_the_results_slip_is_saved_as_a_pdf_or_printed_with_the_code_and_its_qr_code(
+    qtbot: QtBot,
+    live_server: LiveServer,
+    demo: Demo,
+    demo_template: DemoTemplate,
+    offline_journals: OfflineJournals,
+    tmp_path: Path,
+) -> None:
+    local = alans_unsent_journal(live_server, demo_template, offline_journals)
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    saves = SavePaths(queued=[usb / "slip.pdf", tmp_path / "removed-stick" / "slip.pdf"])
+    printer = PrintToFile(tmp_path / "printed.pdf")
+    view = UnsentResultsView(local.results, choose_save_path=saves, confirm_print=printer, refresh_ms=60_000)
+    qtbot.addWidget(view)
+    key = {"result_secret": local.login.result_secret, **attempt_form(local.login)}
+    made = f"Result made {local.envelope.finished_at.astimezone():%a} {local.envelope.finished_at.astimezone().day}"
+
+    view.slip_button.click()
+    assert saves.suggested == ["results-slip-alan-turing-the-whole-test-3-sections.pdf"]
+    view.print_button.click()
+    assert printer.shown == 1
+
+    for pdf in (usb / "slip.pdf", printer.path):
+        pages = pdf_pages(pdf)
+        text = "\n".join(page.text for page in pages)
+        for wanted in (ALAN, local.login.assessment.title, "The whole test (3 sections)", made, "Result codes tab"):
+            assert wanted in text, f"{pdf.name}: {wanted!r} is not on the slip"
+        (scanned,) = joined_codes(qr for page in pages for qr in page.qr_texts)
+        assert resultcode.decode(scanned, **key) == local.envelope, f"{pdf.name}: the QR code is the result"
+    assert view.message.text() == (
+        f"The results slip of {ALAN}, The whole test (3 sections) (1 page), went to {printer.path}."
+    )
+
+    view.slip_button.click()
+    assert view.message.text() == (
+        f"The results slip could not be saved to {tmp_path / 'removed-stick' / 'slip.pdf'} (No such file or "
+        "directory). Choose another place, such as a USB stick, or save the result code to a file instead."
+    )
