@@ -14,7 +14,6 @@ from PySide6.QtGui import QColor, QImage, QPainter
 
 QUIET_ZONE = 4
 """Light modules around the code, as the QR specification asks: without them readers miss the finder patterns."""
-_QR_ONLY = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 ERROR_CORRECTION = "m"
 """Level M (15% of the code can be lost) at least; segno raises it when that costs no extra size."""
 
@@ -77,4 +76,10 @@ def read_qr_texts(image: QImage) -> list[str]:
         return []
     if image.format() not in (QImage.Format.Format_Grayscale8, QImage.Format.Format_RGB32, QImage.Format.Format_ARGB32):
         image = image.convertToFormat(QImage.Format.Format_RGB32)
-    return [found.text for found in zxingcpp.read_barcodes(image, formats=_QR_ONLY) if found.valid]
+    # The format set is made per call: one kept in a module global can outlive nanobind's teardown at exit,
+    # which then prints a "leaked" warning (seen in some test runs).
+    return [
+        found.text
+        for found in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
+        if found.valid
+    ]
