@@ -188,6 +188,11 @@ def test_player_bundle_has_the_qt_plugins_it_loads(bundles: Bundles) -> None:
 def test_player_bundle_carries_no_server_code_and_no_answer_keys(bundles: Bundles) -> None:
     modules = bundles.modules("invigil")
     assert {"player.app", "sync.client", "player.ui.console"} <= modules
+    # Result codes as QR codes: segno draws them (pure Python), zxing-cpp's extension reads them in the console.
+    assert {"player.ui.qr", "segno", "sync.resultcode_qr"} <= modules
+    assert list(bundles.folder("invigil").rglob("zxingcpp*.so")) or list(
+        bundles.folder("invigil").rglob("zxingcpp*.pyd")
+    )
     leaked = {m for m in modules if m.startswith("sync.server") or m.split(".")[0] in ("fastapi", "sqlalchemy")}
     assert not leaked
     # The demo package's manifest holds its answer keys; only the server loads it, so it stays out of here.
