@@ -43,7 +43,7 @@ class CameraFeed:
     classes (not subclassed in Python), so no Qt thread ever looks up a Python override either."""
 
     def __init__(self, device: QCameraDevice) -> None:
-        self._name = device.description() or "the camera"
+        self._name = device.description()
         self._camera = QCamera(device)
         self._session = QMediaCaptureSession()
         self._sink = QVideoSink()
@@ -64,7 +64,8 @@ class CameraFeed:
         if self._camera.error() == QCamera.Error.NoError:
             return ""
         return (
-            f"The camera ({self._name}) does not work: {self._camera.errorString() or 'it reported an error'}. "
+            f"The camera{f' ({self._name})' if self._name else ''} does not work: "
+            f"{self._camera.errorString().rstrip('.') or 'it reported an error'}. "
             "Check it is plugged in and not in use by another program, then press Scan QR code again, or open a "
             "photo of the QR code instead."
         )

@@ -234,8 +234,25 @@ def test_a_camera_that_fails_is_reported_in_words(qtbot: QtBot, open_demo_consol
 
     qtbot.waitUntil(lambda: not view.reader.camera_on, timeout=TIMEOUT_MS)
     status = view.reader.status.text()
-    assert status.startswith("The camera (the camera) does not work: "), status
+    assert status.startswith("The camera does not work: "), status
     assert "not in use by another program, then press Scan QR code again, or open a photo" in status
+    assert view.reader.status.objectName() == "error"
+
+
+def test_a_camera_that_stops_working_while_scanning_is_turned_off_and_named(
+    qtbot: QtBot, open_demo_console: ConsoleFactory
+) -> None:
+    camera = RecordedCamera([camera_frame(None)], name="USB camera")
+    view = signed_in_codes_view(qtbot, open_demo_console, cameras=lambda: [camera.camera()])
+    scanning(qtbot, view)
+    qtbot.waitUntil(lambda: camera.shown > 2, timeout=TIMEOUT_MS)
+
+    camera.fault = "The camera (USB camera) does not work: device unplugged."
+
+    qtbot.waitUntil(lambda: not view.reader.camera_on, timeout=TIMEOUT_MS)
+    assert not camera.running
+    assert view.reader.status.text() == camera.fault
+    assert view.reader.scan_button.text().replace("&", "") == "Scan QR code"
 
 
 def test_the_camera_stops_when_the_tab_is_left_and_when_the_console_closes(
