@@ -24,6 +24,8 @@ from player.ui.console import (
     SittingPage,
     open_console,
 )
+from player.ui.console.qr_camera import Camera, ListCameras
+from player.ui.console.qr_reader import ChooseImage
 from player.ui.console.slips import ConfirmPrint
 from player.ui.tasks import TaskRunner
 from player.unsent_results import UnsentResult, unsent_results
@@ -93,6 +95,11 @@ class SavePaths:
 
 def no_open_dialog(parent: QWidget) -> Path | None:
     raise AssertionError("the console opened a file dialog the test did not expect")
+
+
+def no_cameras() -> list[Camera]:
+    """The cameras of a test machine: none (a test that reads from a camera gives its own recorded one)."""
+    return []
 
 
 def no_print_dialog(printer: QPrinter, parent: QWidget) -> bool:
@@ -176,6 +183,8 @@ class ConsoleFactory:
         send_now: Callable[[], None] | None = None,
         save_paths: SavePaths | None = None,
         confirm_print: ConfirmPrint | None = None,
+        cameras: ListCameras | None = None,
+        qr_images: ChooseImage | None = None,
     ) -> Console:
         host = QWidget()
         host.setWindowTitle("Player window stand-in")
@@ -197,6 +206,8 @@ class ConsoleFactory:
             choose_save_path=save_paths if save_paths is not None else SavePaths(),
             choose_evidence=no_open_dialog,
             confirm_print=confirm_print if confirm_print is not None else no_print_dialog,
+            cameras=cameras if cameras is not None else no_cameras,
+            choose_qr_image=qr_images if qr_images is not None else no_open_dialog,
         )
         window = open_console(
             host,

@@ -1,5 +1,5 @@
-"""Where staff hand in result codes from machines that never got online: paste one or open a saved file, and it
-is sent to the server (the codec is sync.resultcode)."""
+"""Where staff hand in result codes from machines that never got online: paste one, open a saved file, or read
+its QR code (qr_reader.py), and it is sent to the server (the codec is sync.resultcode)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
 
+from player.ui.console.qr_camera import ListCameras, system_cameras
+from player.ui.console.qr_reader import ChooseImage, QrReaderPanel, ask_open_qr_image
 from player.ui.console.sittings import ClientFactory, guarded
 from player.ui.tasks import Report, TaskRunner
 from player.ui.widgets import button, label, set_message
@@ -46,18 +48,30 @@ def read_code_file(path: Path) -> str:
 class CodeEntryView(QWidget):
     """The console's "Result codes" tab: one code at a time, sent on a worker thread, the receipt in words."""
 
-    def __init__(self, *, client_factory: ClientFactory, token: Callable[[], str], tasks: TaskRunner) -> None:
+    def __init__(
+        self,
+        *,
+        client_factory: ClientFactory,
+        token: Callable[[], str],
+        tasks: TaskRunner,
+        cameras: ListCameras = system_cameras,
+        choose_image: ChooseImage = ask_open_qr_image,
+    ) -> None:
         super().__init__()
         self._client_factory = client_factory
         self._token = token
         self._tasks = tasks
         self._busy = False
+        self._queued: list[str] = []
+        """Codes read from QR codes while a submission was out (a picture may hold several), sent in turn."""
         self.last_receipt: sp.ResultCodeReceipt | None = None
         self.heading = label("Result codes", name="subtitle")
         self.hint = label(
-            "Paste the code shown on a student's computer that could not send its results, or open the file it "
-            "saved. Submitting a code twice does no harm."
+            "Paste the code shown on a student's computer that could not send its results, open the file it "
+            "saved, or read its QR code with a camera or from a photo or screenshot. Submitting a code twice does "
+            "no harm."
         )
+        self.reader = QrReaderPanel(tasks=tasks, cameras=cameras, choose_image=choose_image)
         self.code_edit = QPlainTextEdit()
         self.code_edit.setAccessibleName("Result code")
         self.code_edit.setObjectName("resultCode")  # the finished screen's look: monospace, so groups line up
@@ -73,12 +87,27 @@ class CodeEntryView(QWidget):
             row.addWidget(action)
         row.addStretch(1)
         layout = QVBoxLayout(self)
-        for widget in (self.heading, self.hint, self.code_edit, self.message):
+        for widget in (self.heading, self.hint, self.reader, self.code_edit, self.message):
             layout.addWidget(widget)
         layout.addLayout(row)
         self.submit_button.clicked.connect(self.submit)
         self.open_button.clicked.connect(self.choose_file)
-        self.clear_button.clicked.connect(self.code_edit.clear)
+        self.clear_button.clicked.connect(self.clear)
+        self.reader.code_read.connect(self.submit_read_code)
+
+    def clear(self) -> None:
+        self.code_edit.clear()
+        self._queued.clear()
+        self.reader.forget()
+
+    def submit_read_code(self, code: str) -> None:
+        """A code read from QR codes: into the box and submitted as if typed (after the one being sent, if any)."""
+        if self._busy:
+            if code not in self._queued:
+                self._queued.append(code)
+            return
+        self.code_edit.setPlainText(code)
+        self.submit()
 
     def choose_file(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Open a saved result code", "", "Result codes (*.txt);;All (*)")
@@ -137,12 +166,18 @@ class CodeEntryView(QWidget):
         self._set_busy(False)
         self.last_receipt = receipt
         self._say(describe_receipt(receipt), error=False)
+        self._next_queued()
 
     def _refused(self, exc: Exception) -> None:
         self._set_busy(False)
         self._say(str(exc), error=True)
         if isinstance(exc, resultcode.ResultCodeError):
             self.code_edit.setFocus()  # the code itself is wrong: the person fixes it there
+        self._next_queued()
+
+    def _next_queued(self) -> None:
+        if self._queued:
+            self.submit_read_code(self._queued.pop(0))
 
     def _say(self, text: str, *, error: bool) -> None:
         self.message.setObjectName("error" if error else "saved")

@@ -19,6 +19,8 @@ from player.ui.console.idle import IdleLock
 from player.ui.console.incidents import IncidentsView
 from player.ui.console.log import SittingLogView
 from player.ui.console.manual import ChooseOpenPath, ManualEntriesView, ask_open_evidence
+from player.ui.console.qr_camera import ListCameras, system_cameras
+from player.ui.console.qr_reader import ChooseImage, ask_open_qr_image
 from player.ui.console.results import ResultsView
 from player.ui.console.room import REFRESH_MS, RoomPanel
 from player.ui.console.signin import SignInView
@@ -59,6 +61,10 @@ class ConsoleSettings:
     choose_evidence: ChooseOpenPath = field(default=ask_open_evidence)
     confirm_print: ConfirmPrint = field(default=ask_print)
     """The print dialog for the slips."""
+    cameras: ListCameras = field(default=system_cameras)
+    """The cameras the QR reader may use; tests give none, or one that plays recorded frames."""
+    choose_qr_image: ChooseImage = field(default=ask_open_qr_image)
+    """The file dialog for a photo or screenshot of a QR code."""
 
     @classmethod
     def from_config(cls, config: PlayerConfig) -> ConsoleSettings:
@@ -169,7 +175,13 @@ class ConsoleWindow(QWidget):
         self.home = QTabWidget()
         self.home.setAccessibleName("Staff console")
         self.sittings: SittingsView | None = None
-        self.code_entry = CodeEntryView(client_factory=client_factory, token=self._token, tasks=tasks)
+        self.code_entry = CodeEntryView(
+            client_factory=client_factory,
+            token=self._token,
+            tasks=tasks,
+            cameras=settings.cameras,
+            choose_image=settings.choose_qr_image,
+        )
         self.stack = QStackedWidget()
         self.stack.addWidget(self.signin)
         self.stack.addWidget(self.home)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -12,45 +10,12 @@ from pytestqt.qtbot import QtBot
 from player.ui.console.code_entry import CodeEntryView
 from player.ui.tasks import TaskRunner
 from sync import resultcode
-from sync.protocol import AnswerRecord, ResultEnvelope
-from tests.helpers.clock import START
-from tests.helpers.console import ConsoleFactory, start_student
+from tests.helpers.console import ConsoleFactory
 from tests.helpers.live_server import LiveServer
+from tests.helpers.result_codes import result_code_for, signed_in_codes_view, submit_and_wait
 from tests.helpers.server import DemoTemplate
 from tests.helpers.waiting import TIMEOUT_MS
 from tests.sync.test_resultcode_checks import crafted
-
-
-def result_code_for(server_url: str, access_code: str) -> str:
-    """A student's computer that logged in, answered, and never got online again: its result code."""
-    machine = start_student(server_url, access_code)
-    envelope = ResultEnvelope(
-        idempotency_key=str(uuid.uuid4()),
-        attempt_id=machine.login.attempt_id,
-        section_ids=["mc", "short", "dictation"],
-        answers=[
-            AnswerRecord(item_id="mc-circles", value="b", answered_at=START + timedelta(minutes=3)),
-            AnswerRecord(item_id="short-plural", value="children", answered_at=START + timedelta(minutes=4)),
-        ],
-        finished_at=START + timedelta(minutes=20),
-        final=True,
-    )
-    machine.client.close()
-    return resultcode.encode(envelope, result_secret=machine.login.result_secret)
-
-
-def signed_in_codes_view(qtbot: QtBot, open_demo_console: ConsoleFactory) -> CodeEntryView:
-    console = open_demo_console()
-    console.sign_in()
-    qtbot.waitUntil(lambda: console.window.session is not None, timeout=TIMEOUT_MS)
-    console.window.home.setCurrentWidget(console.window.code_entry)
-    return console.window.code_entry
-
-
-def submit_and_wait(qtbot: QtBot, view: CodeEntryView) -> str:
-    view.submit_button.click()
-    qtbot.waitUntil(lambda: view.submit_button.isEnabled() and view.message.text() != "Sending…", timeout=TIMEOUT_MS)
-    return view.message.text()
 
 
 def test_a_pasted_code_is_new_then_already_received(
