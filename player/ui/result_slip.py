@@ -10,16 +10,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QBuffer, QIODevice, QMarginsF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QPagedPaintDevice, QPageLayout, QPageSize, QPainter, QPdfWriter
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPagedPaintDevice, QPainter
 
+from player.ui.paper import paper_font, print_dialog, write_pdf
 from player.ui.qr import paint_qr
 from sync.resultcode_qr import TooLargeForQr, qr_texts
 
 if TYPE_CHECKING:
-    from PySide6.QtPrintSupport import QPrinter
-    from PySide6.QtWidgets import QWidget
-
     from player.unsent_results import UnsentResult
 
 log = logging.getLogger(__name__)
@@ -64,16 +62,6 @@ def made_text(when: datetime) -> str:
     return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
 
 
-def _font(points: float, *, bold: bool = False, italic: bool = False, mono: bool = False) -> QFont:
-    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont) if mono else QFont()
-    if mono:
-        font.setStyleHint(QFont.StyleHint.Monospace)
-    font.setPointSizeF(points)
-    font.setBold(bold)
-    font.setItalic(italic)
-    return font
-
-
 class _Page:
     """Draws top to bottom, starting a new page when the next block does not fit (the slip's continuation header
     first, so a loose page still says whose it is)."""
@@ -93,7 +81,7 @@ class _Page:
         self.pages += 1
         self.top = 0.0
         if self.continued:
-            self.text(self.continued, _font(9, italic=True))
+            self.text(self.continued, paper_font(9, italic=True))
 
     def fits(self, height: float) -> None:
         if self.top > 0 and self.top + height > self.height:
@@ -117,7 +105,7 @@ class _Page:
         """The QR codes in rows, each under its "Part n of N" when there are several."""
         side, gap = QR_MM * self.mm, QR_GAP_MM * self.mm
         columns = max(1, int((self.width + gap) // (side + gap)))
-        caption = _font(11, bold=True)
+        caption = paper_font(11, bold=True)
         caption_height = 1.8 * caption.pointSizeF() * self.device.logicalDpiY() / 72 if len(texts) > 1 else 0.0
         for start in range(0, len(texts), columns):
             self.fits(caption_height + side)
@@ -137,29 +125,29 @@ class _Page:
 
 def _draw_slip(page: _Page, slip: ResultSlip) -> None:
     page.continued = ""
-    page.text(HEADING, _font(11))
-    page.text(slip.student_name, _font(18, bold=True), after=0.2)
+    page.text(HEADING, paper_font(11))
+    page.text(slip.student_name, paper_font(18, bold=True), after=0.2)
     for line in (slip.assessment, slip.section):
         if line:
-            page.text(line, _font(13), after=0.1)
+            page.text(line, paper_font(13), after=0.1)
     if slip.made_at is not None:
-        page.text(f"Result made {made_text(slip.made_at)}", _font(11))
-    page.text(INSTRUCTION, _font(11, italic=True), after=0.8)
+        page.text(f"Result made {made_text(slip.made_at)}", paper_font(11))
+    page.text(INSTRUCTION, paper_font(11, italic=True), after=0.8)
     page.continued = f"{slip.student_name}, {slip.section}: results slip, continued"
     try:
         texts = qr_texts(slip.code)
     except TooLargeForQr:
-        page.text(TOO_LARGE, _font(11, bold=True), after=0.8)
+        page.text(TOO_LARGE, paper_font(11, bold=True), after=0.8)
     else:
         if len(texts) > 1:
             page.text(
                 f"This code takes {len(texts)} QR codes: scan each part, in any order, until the console says the "
                 "code is complete.",
-                _font(11),
+                paper_font(11),
             )
         page.qr_codes(texts)
-    page.text("The result code, to type if it cannot be scanned:", _font(11, bold=True), after=0.2)
-    mono = _font(12, mono=True)
+    page.text("The result code, to type if it cannot be scanned:", paper_font(11, bold=True), after=0.2)
+    mono = paper_font(12, mono=True)
     # Line by line, so a long code runs on to the next page between lines, never through one.
     for line in slip.code.splitlines():
         page.text(line, mono, after=0.15)
@@ -186,43 +174,15 @@ def render_result_slips(device: QPagedPaintDevice, slips: Sequence[ResultSlip]) 
     return page.pages
 
 
-def set_a4(device: QPagedPaintDevice) -> None:
-    device.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4),
-            QPageLayout.Orientation.Portrait,
-            QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
-            QPageLayout.Unit.Millimeter,
-        )
+def write_result_slips_pdf(path: Path, slips: Sequence[ResultSlip]) -> int:
+    """The slips as an A4 PDF at `path`; returns the number of pages. OSError when the file cannot be written."""
+    students = ", ".join(dict.fromkeys(s.student_name for s in slips))
+    return write_pdf(
+        path,
+        title=f"Results slip: {students}",
+        margin_mm=MARGIN_MM,
+        render=lambda writer: render_result_slips(writer, slips),
     )
 
 
-def write_result_slips_pdf(path: Path, slips: Sequence[ResultSlip]) -> int:
-    """The slips as an A4 PDF at `path`; returns the number of pages. OSError when the file cannot be written.
-
-    Drawn in memory first, so a folder that cannot be written to comes back as the system's own reason (Qt's
-    writer would only say it failed) and never leaves half a PDF."""
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    writer = QPdfWriter(buffer)
-    writer.setTitle(f"Results slip: {', '.join(dict.fromkeys(s.student_name for s in slips))}")
-    writer.setCreator("Invigil")
-    set_a4(writer)
-    pages = render_result_slips(writer, slips)
-    del writer  # the PDF is complete once the painter has ended; the buffer holds it
-    path.write_bytes(bytes(buffer.data().data()))
-    return pages
-
-
-def ask_print(printer: QPrinter, parent: QWidget) -> bool:
-    """The system's print dialog for a results slip; whether to print."""
-    from PySide6.QtPrintSupport import QPrintDialog
-    from PySide6.QtWidgets import QDialog
-
-    dialog = QPrintDialog(printer, parent)
-    dialog.setWindowTitle("Print the results slip")
-    return dialog.exec() == QDialog.DialogCode.Accepted
-
-
-def pages_text(count: int) -> str:
-    return "1 page" if count == 1 else f"{count} pages"
+ask_print = print_dialog("Print the results slip")

@@ -26,7 +26,7 @@ from player.ui.console import (
 )
 from player.ui.console.qr_camera import Camera, ListCameras
 from player.ui.console.qr_reader import ChooseImage
-from player.ui.console.slips import ConfirmPrint
+from player.ui.paper import ConfirmPrint
 from player.ui.tasks import TaskRunner
 from player.unsent_results import UnsentResult, unsent_results
 from sync.client import InvigilClient, client_for

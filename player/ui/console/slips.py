@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
-    QFont,
-    QFontDatabase,
     QPagedPaintDevice,
-    QPageLayout,
-    QPageSize,
     QPainter,
-    QPdfWriter,
     QPen,
     QShowEvent,
 )
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QListWidget, QVBoxLayout, QWidget
+from PySide6.QtPrintSupport import QPrinter
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QVBoxLayout, QWidget
 
 from player.ui.console.server_calls import call_server, error_sentence, note_in_log
 from player.ui.console.sitting_tab import SittingTab, file_stem
 from player.ui.console.sittings import SittingContext
+from player.ui.paper import ConfirmPrint, pages_text, paper_font, print_dialog, printed_to, set_a4, write_pdf
 from player.ui.widgets import ChooseSavePath, ask_save_path, button, label
 from sync import accesscode
 from sync import staff_protocol as sp
@@ -39,9 +35,6 @@ PER_PAGE = COLUMNS * ROWS
 MARGIN_MM = 10.0
 PADDING_MM = 5.0
 INSTRUCTION = "Type this code on the test computer"
-
-ConfirmPrint = Callable[[QPrinter, QWidget], bool]
-"""Shows the print dialog for `printer` (parent) and says whether to print; tests pass their own."""
 
 
 class SlipsError(Exception):
@@ -77,16 +70,6 @@ def make_slips(sitting: sp.SittingOut, codes: Sequence[sp.CodeSlipOut]) -> list[
         Slip(c.student_name, c.unique_id, accesscode.display(c.code), sitting.name, window)
         for c in sorted(codes, key=lambda c: (c.student_name.casefold(), c.unique_id))
     ]
-
-
-def _font(points: float, *, bold: bool = False, italic: bool = False, mono: bool = False) -> QFont:
-    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont) if mono else QFont()
-    if mono:
-        font.setStyleHint(QFont.StyleHint.Monospace)
-    font.setPointSizeF(points)
-    font.setBold(bold)
-    font.setItalic(italic)
-    return font
 
 
 def render_slips(device: QPagedPaintDevice, slips: Sequence[Slip]) -> int:
@@ -130,13 +113,13 @@ def _cut_lines(painter: QPainter, width: float, height: float, *, on_page: int) 
 
 def _draw_slip(painter: QPainter, area: QRectF, slip: Slip) -> None:
     lines = [
-        (slip.student_name, _font(14, bold=True)),
-        (slip.unique_id, _font(9)),
-        ("Access code", _font(9)),
-        (slip.code, _font(24, bold=True, mono=True)),
-        (slip.sitting_name, _font(11)),
-        (slip.window, _font(10)),
-        (INSTRUCTION, _font(10, italic=True)),
+        (slip.student_name, paper_font(14, bold=True)),
+        (slip.unique_id, paper_font(9)),
+        ("Access code", paper_font(9)),
+        (slip.code, paper_font(24, bold=True, mono=True)),
+        (slip.sitting_name, paper_font(11)),
+        (slip.window, paper_font(10)),
+        (INSTRUCTION, paper_font(10, italic=True)),
     ]
     painter.setPen(QColor("black"))
     flags = int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop | Qt.TextFlag.TextWordWrap)
@@ -150,29 +133,11 @@ def _draw_slip(painter: QPainter, area: QRectF, slip: Slip) -> None:
 
 
 def write_slips_pdf(path: Path, slips: Sequence[Slip], *, title: str = "Access-code slips") -> int:
-    """The slips as an A4 PDF made with Qt's PDF writer; returns the number of pages."""
-    writer = QPdfWriter(str(path))
-    writer.setTitle(title)
-    writer.setCreator("Invigil")
-    _set_a4(writer)
-    return render_slips(writer, slips)
+    """The slips as an A4 PDF; returns the number of pages (OSError when the file cannot be written)."""
+    return write_pdf(path, title=title, margin_mm=MARGIN_MM, render=lambda writer: render_slips(writer, slips))
 
 
-def _set_a4(device: QPagedPaintDevice) -> None:
-    device.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4),
-            QPageLayout.Orientation.Portrait,
-            QMarginsF(MARGIN_MM, MARGIN_MM, MARGIN_MM, MARGIN_MM),
-            QPageLayout.Unit.Millimeter,
-        )
-    )
-
-
-def ask_print(printer: QPrinter, parent: QWidget) -> bool:
-    dialog = QPrintDialog(printer, parent)
-    dialog.setWindowTitle("Print access-code slips")
-    return dialog.exec() == QDialog.DialogCode.Accepted
+ask_print = print_dialog("Print access-code slips")
 
 
 @dataclass(frozen=True)
@@ -262,12 +227,12 @@ class SlipsView(SittingTab):
             self._fail(str(exc) if isinstance(exc, SlipsError) else error_sentence(exc, doing="save the slips"))
             return
         detail: dict[str, LogDetailValue] = {"to": "pdf", "file": path.name, "slips": len(self.slips), "pages": pages}
-        self._finish(f"Saved {len(self.slips)} slips ({_pages(pages)}) to {path}.", detail)
+        self._finish(f"Saved {len(self.slips)} slips ({pages_text(pages)}) to {path}.", detail)
 
     def print_slips(self) -> None:
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         printer.setDocName(f"Access-code slips: {self._context.sitting_name}")
-        _set_a4(printer)
+        set_a4(printer, margin_mm=MARGIN_MM)
         if not self._confirm_print(printer, self):
             return
         try:
@@ -275,15 +240,14 @@ class SlipsView(SittingTab):
         except SlipsError as exc:
             self._fail(str(exc))
             return
-        # "Print to file" in the dialog sets a file name; a real printer leaves it empty.
-        where = printer.outputFileName() or printer.printerName() or "the printer"
+        where = printed_to(printer)
         detail: dict[str, LogDetailValue] = {
             "to": "printer",
             "printer": where,
             "slips": len(self.slips),
             "pages": pages,
         }
-        self._finish(f"Sent {len(self.slips)} slips ({_pages(pages)}) to {where}.", detail)
+        self._finish(f"Sent {len(self.slips)} slips ({pages_text(pages)}) to {where}.", detail)
 
     def _finish(self, text: str, detail: dict[str, LogDetailValue]) -> None:
         """Say what was made, then note it in the sitting's log; `done` once the log has it (or said why not)."""
@@ -307,7 +271,3 @@ class SlipsView(SittingTab):
     def _set_ready(self, ready: bool) -> None:
         self.save_button.setEnabled(ready)
         self.print_button.setEnabled(ready)
-
-
-def _pages(count: int) -> str:
-    return "1 page" if count == 1 else f"{count} pages"

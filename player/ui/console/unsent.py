@@ -10,16 +10,15 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QVBoxLayout, QWidget
 
-from player.ui.console.slips import ConfirmPrint
 from player.ui.console.tables import choice_table, table_texts, update_row
+from player.ui.paper import ConfirmPrint, pages_text, printed_to, set_a4
 from player.ui.result_code_files import saved_sentence, write_code_files
 from player.ui.result_slip import (
+    MARGIN_MM,
     ResultSlip,
     ResultSlipError,
     ask_print,
-    pages_text,
     render_result_slips,
-    set_a4,
     write_result_slips_pdf,
 )
 from player.ui.widgets import ChooseSavePath, ask_save_path, button, label, set_message
@@ -225,7 +224,7 @@ class UnsentResultsView(QWidget):
         result, code = chosen
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         printer.setDocName(f"Results slip: {result.student_name}, {result.section}")
-        set_a4(printer)
+        set_a4(printer, margin_mm=MARGIN_MM)
         if not self._confirm_print(printer, self):
             return
         try:
@@ -233,8 +232,7 @@ class UnsentResultsView(QWidget):
         except ResultSlipError as exc:
             self._say(str(exc))
             return
-        # "Print to file" in the dialog sets a file name; a real printer leaves it empty.
-        where = printer.outputFileName() or printer.printerName() or "the printer"
+        where = printed_to(printer)
         log.info("Staff printed the results slip of an unsent result (%s) to %s", result.key, where)
         self._say(
             f"The results slip of {result.student_name}, {result.section} ({pages_text(pages)}), went to {where}."

@@ -32,8 +32,9 @@ from player.ui.console.sittings import (
     WallClock,
     guarded,
 )
-from player.ui.console.slips import ConfirmPrint, SlipsView, ask_print
+from player.ui.console.slips import SlipsView, ask_print
 from player.ui.console.unsent import LocalResults, UnsentResultsView
+from player.ui.paper import ConfirmPrint
 from player.ui.tasks import TaskRunner
 from player.ui.widgets import ChooseSavePath, ask_save_path, button, label
 

@@ -236,7 +236,8 @@ class FinishedScreen(QWidget):
         codes = [c for c in self._codes if c.code]
         if not codes:
             return
-        from player.ui.result_slip import ResultSlipError, pages_text, write_result_slips_pdf
+        from player.ui.paper import pages_text
+        from player.ui.result_slip import ResultSlipError, write_result_slips_pdf
         from player.unsent_results import slip_file_name
 
         student = codes[0].student_name
