@@ -214,6 +214,8 @@ class AudioBar(QWidget):
         self.progress.setTextVisible(False)
         self.state = label(accessible="Recording")
         self.replay_button = button("Play again")
+        # Reached by Tab (then Space plays it, as buttons do), but a click leaves the focus in the answer box.
+        self.replay_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.replay_button.clicked.connect(self.replay)
         self.retry_button = button("Try again", accessible="Try again to play the recording", primary=True)
         self.retry_button.clicked.connect(self.retry)
