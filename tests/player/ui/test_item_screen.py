@@ -12,10 +12,9 @@ from player.audio.devices import FixedOutputDevices
 from player.audio.interface import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
 from player.ui.item_audio import NOT_HEARD, READY
 from player.ui.screens.item_widgets import ChoiceAnswer, ScaledImage
-from tests.helpers.player_ui import Player, PlayerFactory, focused, start_items
+from tests.helpers.player_ui import Player, PlayerFactory, focused, open_dictation, start_items, wait_finished
 from tests.helpers.server import Demo
 from tests.helpers.waiting import TIMEOUT_MS
-from tests.player.ui.test_audio_and_resume import open_dictation, wait_finished
 
 
 def picture_size(image: ScaledImage) -> QSize:
