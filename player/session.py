@@ -102,8 +102,7 @@ class SittingSession:
         self._finished_sections = list(attempt.finished_sections)
         self._answers: dict[str, AnswerValue] = journal.answers(self._attempt_id)
         self._play_record = journal.play_record()
-        self._playing: tuple[int, str] | None = None
-        """(play id, item id) of the play in progress."""
+        self._playing: tuple[int, str] | None = None  # (play id, item id) of the play in progress
         self._flags = set(journal.flags(self._attempt_id))
         self._drafts: dict[str, tuple[AnswerValue, float]] = {}
         self._paused = False
@@ -124,8 +123,6 @@ class SittingSession:
         self._last_checkpoint = -math.inf
         # A play still open in the journal was cut short when the player stopped: it is given back now.
         cut = self._play_record.give_back_unfinished(self._attempt_id) if self.phase is Phase.ANSWERING else []
-        for play in cut:
-            log.warning("Play of item %s cut short when the player stopped; it is given back", play.item_id)
         self._cut_when_stopped = {play.item_id for play in cut}
         self._plays = self._play_record.counted(self._attempt_id)
         self._started = set(self._play_record.started_items(self._attempt_id))
@@ -282,8 +279,7 @@ class SittingSession:
         return flagged
 
     def should_autoplay(self, item_id: str) -> bool:
-        """Only on the first visit: once an item's recording has started (here or on a machine the attempt moved
-        from), it plays again only when the student chooses Play again."""
+        """First visits only: a recording once started (here or on a machine moved from) waits for Play again."""
         return item_id not in self._started
 
     def given_back_at_start(self, item_id: str) -> bool:
@@ -295,8 +291,7 @@ class SittingSession:
         plays are left. It is counted by `end_play`, once it is heard or the student leaves it."""
         self._require_answering()
         item = self.item
-        left = self.plays_left(item)
-        if left is not None and left <= 0:
+        if self.plays_left(item) == 0:
             return False
         self.end_play("left")  # the UI never starts a play over another; if it did, the student chose to
         self._playing = (self._play_record.begin(self._attempt_id, item.id), item.id)
@@ -307,8 +302,7 @@ class SittingSession:
         """Settle the play in progress, if any (the rule: player.offline_queue.plays); its item id."""
         if self._playing is None:
             return None
-        play_id, item_id = self._playing
-        self._playing = None
+        (play_id, item_id), self._playing = self._playing, None
         self._play_record.settle(play_id, end)
         self._cut_when_stopped.discard(item_id)
         if end in USED and self.phase is Phase.ANSWERING:

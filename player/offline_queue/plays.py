@@ -11,6 +11,7 @@ every play with how it ended, and the given-back ones travel to the server in th
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     import sqlite_utils
+
+log = logging.getLogger(__name__)
 
 PlayEnd = Literal["heard", "left", "section_ended", "paused", "audio_device", "audio_damaged", "player_stopped"]
 """How a play ended. The first three use the play; the others give it back."""
@@ -101,6 +104,8 @@ class PlayRecord:
         """At the start of a sitting here: a play still open was cut short by a crash or power cut; give it back."""
         with self._transaction():
             cut = self._settle_open(attempt_id, "player_stopped")
+        for play in cut:
+            log.warning("Play of item %s was cut short when the player stopped; it is given back", play.item_id)
         return cut
 
     def counted(self, attempt_id: str) -> dict[str, int]:

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
 from player.ui.item_audio import PAUSE_CUT_PLAY, READY
+from player.ui.screens.item_widgets import PLAY_RULE
 from sync.protocol import Instruction
 from tests.helpers.player_ui import Player, PlayerFactory, focused, open_dictation, wait_finished
 from tests.helpers.server import Demo
@@ -38,6 +39,7 @@ def test_a_revisit_shows_the_plays_left_and_does_not_play_by_itself(
     assert bar.state.text() == READY
     assert bar.replay_button.text() == "Play again (1 left)"
     assert bar.replay_button.isEnabled()
+    assert bar.replay_button.accessibleDescription() == PLAY_RULE  # the rule, for a screen reader and as a tooltip
     assert bar.progress.value() == 0
     session = p.controller.session
     assert session is not None
