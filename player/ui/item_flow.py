@@ -1,5 +1,5 @@
-"""The items of a section on screen: show one (its recording autoplays on the first visit), move between them, answers and flags
-committed before "Saved" shows, and the review screen that ends the section."""
+"""The items of a section on screen: show one (its recording autoplays on the first visit), move between them,
+answers and flags committed before "Saved" shows, and the review screen that ends the section."""
 
 from __future__ import annotations
 
