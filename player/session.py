@@ -16,10 +16,13 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Protocol
 
+from player.offline_queue.plays import USED
+
 if TYPE_CHECKING:
     # Types only: the controller imports this module before the player's first paint, and the wire types
     # (pydantic) cost ~150 ms to import; _envelope imports them when a section ends.
     from player.offline_queue.journal import Journal, StoredAttempt
+    from player.offline_queue.plays import PlayEnd
     from sync.protocol import AnswerValue, DeliveryItem, DeliverySection, ResultEnvelope
 
 log = logging.getLogger(__name__)
@@ -98,7 +101,8 @@ class SittingSession:
         self._sections = [s for s in self._login.assessment.sections if s.id not in attempt.finished_sections]
         self._finished_sections = list(attempt.finished_sections)
         self._answers: dict[str, AnswerValue] = journal.answers(self._attempt_id)
-        self._plays = journal.plays(self._attempt_id)
+        self._play_record = journal.play_record()
+        self._playing: tuple[int, str] | None = None  # (play id, item id) of the play in progress
         self._flags = set(journal.flags(self._attempt_id))
         self._drafts: dict[str, tuple[AnswerValue, float]] = {}
         self._paused = False
@@ -117,6 +121,11 @@ class SittingSession:
         # Warnings already behind the student are not repeated after a restart.
         self._warned = {w for w in WARNINGS_SECONDS if self.remaining_seconds() <= w}
         self._last_checkpoint = -math.inf
+        # A play still open in the journal was cut short when the player stopped: it is given back now.
+        cut = self._play_record.give_back_unfinished(self._attempt_id) if self.phase is Phase.ANSWERING else []
+        self._cut_when_stopped = {play.item_id for play in cut}
+        self._plays = self._play_record.counted(self._attempt_id)
+        self._started = set(self._play_record.started_items(self._attempt_id))
 
     # ---- what the UI reads --------------------------------------------------------------------------
 
@@ -184,7 +193,9 @@ class SittingSession:
         return item_id in self._flags
 
     def plays_used(self, item_id: str) -> int:
-        return self._plays.get(item_id, 0)
+        """Used plays, with the one playing now (it will be used unless something cuts it short)."""
+        playing = self._playing is not None and self._playing[1] == item_id
+        return self._plays.get(item_id, 0) + playing
 
     def plays_left(self, item: DeliveryItem) -> int | None:
         """None: unlimited."""
@@ -267,23 +278,36 @@ class SittingSession:
             self._flags.discard(item_id)
         return flagged
 
+    def should_autoplay(self, item_id: str) -> bool:
+        """First visits only: a recording once started (here or on a machine moved from) waits for Play again."""
+        return item_id not in self._started
+
+    def given_back_at_start(self, item_id: str) -> bool:
+        """A play of this item was cut short when the player last stopped (a crash, a power cut) and given back."""
+        return item_id in self._cut_when_stopped
+
     def start_play(self) -> bool:
-        """Count a play of the current item's audio before it starts; False when no plays are left."""
+        """Write down that a play of the current item's audio starts (on disk before any sound); False when no
+        plays are left. It is counted by `end_play`, once it is heard or the student leaves it."""
         self._require_answering()
         item = self.item
-        left = self.plays_left(item)
-        if left is not None and left <= 0:
+        if self.plays_left(item) == 0:
             return False
-        self._plays[item.id] = self._journal.record_play(self._attempt_id, item.id)
+        self.end_play("left")  # the UI never starts a play over another; if it did, the student chose to
+        self._playing = (self._play_record.begin(self._attempt_id, item.id), item.id)
+        self._started.add(item.id)
         return True
 
-    def refund_play(self, item_id: str | None = None) -> None:
-        """Give back a counted play the student never heard (the audio device was lost), in the journal too,
-        so a restart still owes it."""
-        self._require_answering()
-        target = item_id if item_id is not None else self.item.id
-        if self._plays.get(target, 0) > 0:
-            self._plays[target] = self._journal.unrecord_play(self._attempt_id, target)
+    def end_play(self, end: PlayEnd) -> str | None:
+        """Settle the play in progress, if any (the rule: player.offline_queue.plays); its item id."""
+        if self._playing is None:
+            return None
+        (play_id, item_id), self._playing = self._playing, None
+        self._play_record.settle(play_id, end)
+        self._cut_when_stopped.discard(item_id)
+        if end in USED and self.phase is Phase.ANSWERING:
+            self._plays[item_id] = self._plays.get(item_id, 0) + 1
+        return item_id
 
     # ---- time ------------------------------------------------------------------------------------------------
 

@@ -158,13 +158,30 @@ class ErrorBody(WireModel):
 # ---- progress, heartbeats, results -----------------------------------------------------------------
 
 
+GivenBackReason = Literal["paused", "audio_device", "audio_damaged", "player_stopped"]
+
+
+class GivenBackPlay(WireModel):
+    """A play of an item's audio cut short by something the student did not choose, so not counted: the
+    invigilator's pause, a lost audio device, a recording that would not play, or the player stopping (a crash,
+    a power cut, the window closed)."""
+
+    item_id: Id
+    started_at: WireTime
+    reason: GivenBackReason
+
+
 class Checkpoint(WireModel):
     section_id: Id
     item_id: Id
     remaining_seconds: Seconds
     taken_at: WireTime
     plays: dict[Id, Annotated[int, Field(ge=0, le=MAX_PLAYS)]] = Field(default_factory=dict, max_length=MAX_ITEMS)
-    """Plays so far of each item's audio, by item id."""
+    """Used plays so far of each item's audio, by item id (a play is used once it reaches its end or the
+    student leaves it; docs/architecture.md)."""
+    plays_given_back: list[GivenBackPlay] = Field(default_factory=list, max_length=MAX_PLAYS, fail_fast=True)
+    """Every play given back in the attempt so far (the newest MAX_PLAYS), oldest first; the server puts each
+    new one in the sitting's log."""
 
 
 class Heartbeat(WireModel):

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from player.offline_queue.outbox import Outbox
+    from player.offline_queue.plays import PlayRecord
     from sync.protocol import AnswerValue, Checkpoint, LoginResponse
 
 log = logging.getLogger(__name__)
@@ -275,32 +276,14 @@ class Journal:
             for r in rows
         ]
 
-    def record_play(self, attempt_id: str, item_id: str) -> int:
-        """Count one play of an item's audio; returns the new count."""
-        with self._write_transaction():
-            self._require_open(attempt_id)
-            count: int = self._db.execute(
-                "INSERT INTO plays (attempt_id, item_id, count) VALUES (?, ?, 1) "
-                "ON CONFLICT (attempt_id, item_id) DO UPDATE SET count = count + 1 RETURNING count",
-                [attempt_id, item_id],
-            ).fetchone()[0]
-        return count
-
-    def unrecord_play(self, attempt_id: str, item_id: str) -> int:
-        """Give back one counted play (it was cut off by a lost audio device, so never heard); the new count."""
-        with self._write_transaction():
-            self._require_open(attempt_id)
-            row = self._db.execute(
-                "UPDATE plays SET count = MAX(0, count - 1) WHERE attempt_id = ? AND item_id = ? RETURNING count",
-                [attempt_id, item_id],
-            ).fetchone()
-        return int(row[0]) if row else 0
-
     def plays(self, attempt_id: str) -> dict[str, int]:
-        return {
-            row["item_id"]: row["count"]
-            for row in self._db.query("SELECT item_id, count FROM plays WHERE attempt_id = ?", [attempt_id])
-        }
+        """Used plays by item; each play's start and end are kept by `play_record()` (player.offline_queue.plays)."""
+        return self.play_record().counted(attempt_id)
+
+    def play_record(self) -> PlayRecord:
+        from player.offline_queue.plays import PlayRecord
+
+        return PlayRecord(self._db, transaction=self._write_transaction, require_open=self._require_open, now=self._now)
 
     def set_flag(self, attempt_id: str, item_id: str, flagged: bool) -> None:
         """Mark an item for review (or clear the mark)."""
@@ -347,7 +330,7 @@ class Journal:
 
     def latest_checkpoints(self) -> dict[str, Checkpoint]:
         """Each open attempt's newest checkpoint (position, time left, plays): what `Outbox.refresh_checkpoints` queues."""
-        from sync.protocol import Checkpoint
+        from sync.protocol import MAX_PLAYS, Checkpoint, GivenBackPlay
 
         latest: dict[str, Checkpoint] = {}
         for row in self._db.query(
@@ -357,7 +340,11 @@ class Journal:
         ):
             attempt_id = row.pop("attempt_id")
             taken_at = _time(row.pop("taken_at"))
-            latest[attempt_id] = Checkpoint(**row, taken_at=taken_at, plays=self.plays(attempt_id))
+            plays = self.play_record()
+            given_back = [GivenBackPlay(**vars(play)) for play in plays.given_back(attempt_id)[-MAX_PLAYS:]]
+            latest[attempt_id] = Checkpoint(
+                **row, taken_at=taken_at, plays=plays.counted(attempt_id), plays_given_back=given_back
+            )
         return latest
 
     def finished_attempt_ids(self) -> frozenset[str]:

@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from player.offline_queue.plays import create_play_log
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_TABLE = "_migrations"
@@ -117,6 +119,7 @@ def _supervision(db: sqlite_utils.Database) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial_schema", _initial_schema),
     Migration("0002_supervision", _supervision),
+    Migration("0003_play_log", create_play_log),
 )
 """Append only; never edit or reorder a released migration."""
 

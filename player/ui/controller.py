@@ -235,7 +235,7 @@ class PlayerController(QObject):
     def after_section(self, ended: SectionEnded, *, notice: str | None = None) -> None:
         session = self.session
         assert session is not None
-        self._audio.stop()
+        self._audio.stop("section_ended")
         self.window.item.clear()
         # The envelope is in the outbox (same transaction as the section end): send it now, without waiting.
         if self.wake_uploader is not None:
@@ -324,7 +324,7 @@ class PlayerController(QObject):
         self._timer.stop()
         self.invigilation.stop()
         self._delivery_timer.stop()
-        self._audio.stop()
+        self._audio.stop("section_ended")  # the sitting finished or moved away: nothing in it changes any more
         self.session = None
         self._login = None
         self._media = {}
@@ -351,7 +351,7 @@ class PlayerController(QObject):
         if not self._ready:
             return  # closed before start-up finished: nothing was built, nothing to save
         self.invigilation.close()
-        self._audio.stop()
+        self._audio.stop(None)  # a play cut by closing the window is given back at the next start
         if self.session is not None and self.session.phase is Phase.ANSWERING:
             self.session.flush_drafts()
             self.session.checkpoint()

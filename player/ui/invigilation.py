@@ -165,6 +165,11 @@ class Invigilation(QObject):
             return
         self._host.held = False
         self._window.set_paused(False)
+        item = self._window.item
+        if self._window.current_screen() is item and item.answer is not None:
+            # Back to the answer, wherever the focus was: a student who carries on typing must never land on
+            # Play again (a Space there would use a play, and the letters would go nowhere).
+            item.answer.setFocus()
         session = self._host.session
         # Between sections the clock stays stopped until the student chooses Start on the instructions.
         if session is not None and self._window.current_screen() is not self._window.instructions:

@@ -1,5 +1,6 @@
-"""An item's recording: plays counted by the session, the item screen's audio bar kept in step with the player,
-and a play the student did not hear (a pause, a lost audio device) given back."""
+"""An item's recording: plays written down by the session as they start and settled as they end (the rule:
+player.offline_queue.plays), the item screen's audio bar kept in step with the player, and a play cut short by
+something the student did not choose (a pause, a lost audio device, the player stopping) given back."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from player.session import Phase, SittingSession
 
 if TYPE_CHECKING:
     from player.audio.qt import QtAudioPlayer
+    from player.offline_queue.plays import PlayEnd
     from player.ui.screens.item import ItemScreen
     from sync.protocol import DeliveryItem
 
@@ -19,6 +21,11 @@ log = logging.getLogger(__name__)
 
 PAUSE_CUT_PLAY = "Stopped by the pause. This play is not counted: play it again when you are ready."
 NOT_HEARD = "Not heard. This play is not counted: choose Try again when the sound works."
+STOPPED_CUT_PLAY = (
+    "The test stopped while this recording was playing. That play is not counted: choose Play again when you are ready."
+)
+READY = "Choose Play again to listen. A play counts once it reaches the end or you go to another question."
+ALL_USED = "You have used all the plays of this recording."
 
 
 def audio_of(item: DeliveryItem) -> str | None:
@@ -47,8 +54,21 @@ class ItemAudio:
         player.finished.connect(self._on_finished)
         player.failed.connect(self._on_failed)
 
+    def show_ready(self) -> None:
+        """A revisit (or a first visit while paused): no autoplay; the bar shows the plays left and why."""
+        session = self._session()
+        if session is None or (bar := self._screen.audio) is None:
+            return
+        item = session.item
+        left = session.plays_left(item)
+        bar.set_plays_left(left)
+        if session.given_back_at_start(item.id):
+            bar.set_state(STOPPED_CUT_PLAY)
+        else:
+            bar.set_state(ALL_USED if left == 0 else READY)
+
     def play(self, *, autoplay: bool) -> None:
-        """Play the current item's recording if it has one and plays are left (each play is counted first)."""
+        """Play the current item's recording if it has one and plays are left (written down before it starts)."""
         session = self._session()
         assert session is not None
         item = session.item
@@ -64,7 +84,7 @@ class ItemAudio:
             bar.set_plays_left(session.plays_left(item))
             return
         if not session.start_play():
-            bar.set_state("You have used all the plays of this recording." if autoplay else "No plays left.")
+            bar.set_state(ALL_USED if autoplay else "No plays left.")
             bar.set_plays_left(0)
             return
         bar.show_error("")
@@ -73,17 +93,21 @@ class ItemAudio:
         bar.set_state("Playing…")
         self._player.play(path)
 
-    def stop(self) -> None:
-        """Leaving the item (or the sitting): the recording stops."""
+    def stop(self, end: PlayEnd | None) -> None:
+        """The recording stops: the student left the item ("left"), the section ended ("section_ended"), or
+        None: the app is closing, and the play stays open in the journal, given back at the next start as after
+        a crash (a closed window is not the student choosing to stop listening)."""
         self._playing_item = None
         self._player.stop()
+        if end is not None and (session := self._session()) is not None:
+            session.end_play(end)
 
     def cut_by_pause(self, session: SittingSession) -> None:
         """The invigilator paused: the recording stops and a play cut short is given back."""
-        cut = self._playing_item
-        self.stop()
+        self._playing_item = None
+        self._player.stop()
+        cut = session.end_play("paused")
         if cut is not None and cut == session.item.id and (bar := self._screen.audio) is not None:
-            session.refund_play(cut)
             bar.set_state(PAUSE_CUT_PLAY)
             bar.set_plays_left(session.plays_left(session.item))
 
@@ -105,8 +129,9 @@ class ItemAudio:
     def _on_finished(self) -> None:
         if (bar := self._screen.audio) is not None and (session := self._playing()) is not None:
             self._playing_item = None
+            session.end_play("heard")  # committed before the bar says so
             left = session.plays_left(session.item)
-            bar.set_state("Finished." if left != 0 else "Finished. You have used all the plays of this recording.")
+            bar.set_state("Finished." if left != 0 else f"Finished. {ALL_USED}")
             bar.set_plays_left(left)
 
     def _on_failed(self, message: str) -> None:
@@ -117,13 +142,14 @@ class ItemAudio:
             item_id = self._playing_item
             self._playing_item = None
             if message in (NO_DEVICE_MESSAGE, DEVICE_LOST_MESSAGE):
-                # Counted but not heard: the student gets this play back through Try again.
+                # Not heard: the student gets this play back through Try again.
                 log.warning("Play of item %s cut off by an audio device problem; it is given back", item_id)
-                if item_id is not None:
-                    session.refund_play(item_id)
+                session.end_play("audio_device")
                 bar.show_error(message, can_retry=True)
                 bar.set_state(NOT_HEARD)
             else:
+                # A damaged file: the player could not play it at all, so nothing was heard either.
+                session.end_play("audio_damaged")
                 bar.show_error(message)
                 bar.set_state("Not played.")
             bar.set_plays_left(session.plays_left(session.item))

@@ -1,11 +1,13 @@
-"""The items of a section on screen: show one (its recording autoplays), move between them, answers and flags
-committed before "Saved" shows, and the review screen that ends the section."""
+"""The items of a section on screen: show one (its recording autoplays on the first visit), move between them,
+answers and flags committed before "Saved" shows, and the review screen that ends the section."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from PySide6.QtWidgets import QApplication
 
 from player.session import Phase, SectionEnded, SittingSession
 from player.ui.item_audio import ItemAudio, audio_of
@@ -63,7 +65,8 @@ class ItemFlow:
         return session if session is not None and session.phase is Phase.ANSWERING else None
 
     def show_item(self) -> None:
-        """The session's current item, with its answer, flag and "Saved" state; its recording starts."""
+        """The session's current item, with its answer, flag and "Saved" state; its recording starts by itself
+        on the first visit only (session.should_autoplay), and a revisit shows the plays left instead."""
         session = self._session()
         item = session.item
         image = next((ref.sha256 for ref in item.media if ref.role == "image"), None)
@@ -85,16 +88,24 @@ class ItemFlow:
         self.update_saved()
         self._window.show_screen(screen)
         screen.answer.setFocus() if screen.answer is not None else None
-        if view.has_audio and not self._host.held:
+        if view.has_audio and not self._host.held and session.should_autoplay(item.id):
             self.audio.play(autoplay=True)
+        elif view.has_audio:
+            self.audio.show_ready()
 
     def _on_replay(self) -> None:
         self.audio.play(autoplay=False)
+        # Space on a focused Play again plays, and the button then turns off while it plays: the focus goes to
+        # the answer, so the student's next keys land there (not on the volume slider or a later Play again).
+        screen = self._window.item
+        focus = QApplication.focusWidget()
+        if screen.audio is not None and focus is not None and screen.audio.isAncestorOf(focus):
+            screen.answer.setFocus() if screen.answer is not None else None
 
     def go_next(self) -> None:
         if (session := self._answering()) is None:
             return
-        self.audio.stop()
+        self.audio.stop("left")
         if session.go_next():
             self.show_item()
         else:
@@ -103,7 +114,7 @@ class ItemFlow:
     def go_previous(self) -> None:
         if (session := self._answering()) is None:
             return
-        self.audio.stop()
+        self.audio.stop("left")
         if session.go_previous():
             self.show_item()
 
@@ -128,7 +139,7 @@ class ItemFlow:
     def show_review(self) -> None:
         if (session := self._answering()) is None:
             return
-        self.audio.stop()
+        self.audio.stop("left")
         review = self._window.review
         review.show_entries(session.review(), last_section=session.is_last_section())
         self._window.show_screen(review)

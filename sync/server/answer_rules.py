@@ -200,7 +200,7 @@ class AssessmentRules:
                 f"This checkpoint is at item {shown(checkpoint.item_id)}, which section {checkpoint.section_id} "
                 f"does not have (its items: {_listed(items)}); nothing was saved.",
             )
-        for item_id in checkpoint.plays:
+        for item_id in [*checkpoint.plays, *(play.item_id for play in checkpoint.plays_given_back)]:
             if item_id not in self._items:
                 raise _refused(
                     "unknown_item",

@@ -18,6 +18,7 @@ from sync.server.answer_rules import AssessmentRules
 from sync.server.errors import ServiceError, not_found
 from sync.server.manifest_cache import ManifestCache, parsed
 from sync.server.models import Allocation, Assessment, AssessmentMedia, Attempt, Media, Sitting
+from sync.server.play_log import log_given_back_plays
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +115,15 @@ def held_checkpoint(attempt: Attempt, rules: AssessmentRules | None = None) -> p
 
 
 def save_checkpoint(
-    attempt: Attempt, checkpoint: protocol.Checkpoint, *, now: datetime, manifests: ManifestCache | None = None
+    session: Session,
+    attempt: Attempt,
+    checkpoint: protocol.Checkpoint,
+    *,
+    now: datetime,
+    manifests: ManifestCache | None = None,
 ) -> None:
-    """Keep the newest checkpoint; 422 (nothing saved) for one naming a section or item the test lacks."""
+    """Keep the newest checkpoint, and put the plays it newly gives back in the sitting's log; 422 (nothing
+    saved) for one naming a section or item the test lacks."""
     _open_attempt(attempt)
     parsed(attempt.allocation.sitting.assessment, manifests).rules.check_checkpoint(checkpoint)
     attempt.last_seen_at = now
@@ -124,6 +131,7 @@ def save_checkpoint(
     # Checkpoints may arrive out of order after an outage; only a newer one replaces what is held.
     if current is None or current.taken_at < checkpoint.taken_at:
         attempt.checkpoint = checkpoint.model_dump(mode="json")
+        log_given_back_plays(session, attempt, checkpoint, held=current, now=now)
 
 
 def heartbeat(

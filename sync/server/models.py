@@ -315,7 +315,8 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(String(500))
     staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
     actor: Mapped[str] = mapped_column(String(200))
-    """Who acted: a staff username, or "cli" for the server command line."""
+    """Who acted: a staff username, "cli" for the server command line, or "player" for what a student's player
+    reported (a play given back)."""
     action: Mapped[str] = mapped_column(String(50))
     target: Mapped[str | None] = mapped_column(String(36))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

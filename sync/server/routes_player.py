@@ -75,7 +75,7 @@ def media(
 def checkpoint(attempt_id: str, body: protocol.Checkpoint, token: Bearer, ctx: Ctx) -> Response:
     with ctx.store.transaction(queued=True) as session:
         attempt = attempts.attempt_for_token(session, attempt_id, token, load=attempts.FOR_CONTENT)
-        attempts.save_checkpoint(attempt, body, now=ctx.clock(), manifests=ctx.manifests)
+        attempts.save_checkpoint(session, attempt, body, now=ctx.clock(), manifests=ctx.manifests)
     return Response(status_code=204)
 
 

@@ -163,3 +163,22 @@ def start_items(qtbot: QtBot, p: Player, code: str) -> None:
     wait_for_screen(qtbot, p, p.window.sound_check)
     p.window.sound_check.yes_button.click()
     wait_for_screen(qtbot, p, p.window.item)
+
+
+def open_dictation(qtbot: QtBot, p: Player, code: str) -> None:
+    """Start, end the first two sections through their review screens, and open the dictation's first item."""
+    start_items(qtbot, p, code)
+    for _ in range(2):
+        p.controller.items.show_review()
+        p.window.review.end_button.click()
+        p.window.review.confirm_button.click()
+        wait_for_screen(qtbot, p, p.window.instructions)
+        p.window.instructions.start_button.click()
+    wait_for_screen(qtbot, p, p.window.item)
+
+
+def wait_finished(qtbot: QtBot, p: Player) -> None:
+    """Until the item's recording has played to its end."""
+    bar = p.window.item.audio
+    assert bar is not None
+    qtbot.waitUntil(lambda: bar.state.text().startswith("Finished"), timeout=TIMEOUT_MS)

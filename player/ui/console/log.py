@@ -35,7 +35,16 @@ ACTION_LABELS: dict[str, str] = {
     "create_sitting": "Created the sitting",
     "edit_sitting": "Changed the sitting",
     "close_sitting": "Closed the sitting",
+    "play_given_back": "A recording's play was given back",
 }
+
+PLAY_CUT_BY: dict[str, str] = {
+    "paused": "stopped by a pause",
+    "audio_device": "the speakers or headphones stopped working",
+    "audio_damaged": "the recording could not be played",
+    "player_stopped": "the test player stopped (a crash, a power cut or the window closed)",
+}
+"""Why a play was cut short and given back (sync.protocol.GivenBackReason), for the log's Details."""
 
 
 def describe_action(action: str) -> str:
@@ -75,6 +84,9 @@ def describe_detail(entry: sp.LogEntry) -> str:
         parts.append(f"{_count(d.get('slips', '?'), 'slip', 'slips')} {made}" + (f": {where}" if where else ""))
     if action == "add_incident":
         parts += [str(d[k]).replace("_", " ") for k in ("kind", "note") if d.get(k)]
+    if action == "play_given_back":
+        cause = str(d.get("cause", ""))
+        parts.append(f"item {d.get('item_id', '?')}: {PLAY_CUT_BY.get(cause, cause.replace('_', ' '))}")
     if action == "upload_evidence" and d.get("filename"):
         parts.append(str(d["filename"]))
     return "; ".join(parts)

@@ -199,6 +199,13 @@ class TextAnswer(QWidget):
             set_message(self.counter, f"{len(text)} of {self._max} characters")
 
 
+PLAY_RULE = (
+    "A play counts once it reaches the end, or when you go to another question. If a pause, a sound problem "
+    "or the computer stops it before then, you get that play back."
+)
+"""The rule of player/offline_queue/plays.py, as the student reads it (docs/architecture.md, "Plays of a recording")."""
+
+
 class AudioBar(QWidget):
     """Progress of the item's recording, the replay button with the plays left, volume and any problem."""
 
@@ -214,6 +221,10 @@ class AudioBar(QWidget):
         self.progress.setTextVisible(False)
         self.state = label(accessible="Recording")
         self.replay_button = button("Play again")
+        # Reached by Tab (then Space plays it, as buttons do), but a click leaves the focus in the answer box.
+        self.replay_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.replay_button.setToolTip(PLAY_RULE)
+        self.replay_button.setAccessibleDescription(PLAY_RULE)
         self.replay_button.clicked.connect(self.replay)
         self.retry_button = button("Try again", accessible="Try again to play the recording", primary=True)
         self.retry_button.clicked.connect(self.retry)

@@ -219,14 +219,22 @@ def test_each_attempt_numbers_its_own_changes(journal: Journal) -> None:
     assert [s.seq for s in journal.saved_answers("att-1")] == [2, 3]
 
 
-def test_plays_are_counted_and_survive_a_restart(journal: Journal, reopen: Callable[[], Journal]) -> None:
+def test_plays_are_counted_when_settled_and_survive_a_restart(journal: Journal, reopen: Callable[[], Journal]) -> None:
     journal.start_attempt(make_login(), server_url=SERVER)
+    plays = journal.play_record()
 
-    assert journal.record_play("att-1", "q1") == 1
-    assert journal.record_play("att-1", "q1") == 2
-    assert journal.record_play("att-1", "q2") == 1
+    for item, end in (("q1", "heard"), ("q1", "left"), ("q2", "heard"), ("q2", "paused"), ("q3", "audio_device")):
+        plays.settle(plays.begin("att-1", item), end)  # type: ignore[arg-type]
+    playing = plays.begin("att-1", "q3")
+    assert reopen().plays("att-1") == {"q1": 2, "q2": 1}  # the play still going is not counted yet
 
-    assert reopen().plays("att-1") == {"q1": 2, "q2": 1}
+    plays.settle(playing, "heard")
+    plays.settle(playing, "paused")  # a play is settled once: the second end changes nothing
+    assert reopen().plays("att-1") == {"q1": 2, "q2": 1, "q3": 1}
+    assert [(p.item_id, p.reason) for p in reopen().play_record().given_back("att-1")] == [
+        ("q2", "paused"),
+        ("q3", "audio_device"),
+    ]
 
 
 def test_flags_can_be_set_and_cleared(journal: Journal) -> None:
@@ -361,7 +369,7 @@ def test_a_finished_attempt_can_change_no_more(journal: Journal) -> None:
 
     for write in (
         lambda: journal.save_answer("att-1", "q1", "b"),
-        lambda: journal.record_play("att-1", "q1"),
+        lambda: journal.play_record().begin("att-1", "q1"),
         lambda: journal.set_flag("att-1", "q1", True),
         lambda: journal.checkpoint("att-1", "s1", "q1", 10),
     ):
@@ -422,8 +430,9 @@ CHILD = textwrap.dedent(
         journal.save_answer(attempt, item, f"v{i}" if i % 2 else [f"v{i}", "x"])
         print(f"answer {item} {i}", flush=True)
         if i % 3 == 0:
-            count = journal.record_play(attempt, f"q{i % 5}")
-            print(f"play q{i % 5} {count}", flush=True)
+            plays = journal.play_record()
+            plays.settle(plays.begin(attempt, f"q{i % 5}"), "heard")
+            print(f"play q{i % 5} {journal.plays(attempt)[f'q{i % 5}']}", flush=True)
         journal.checkpoint(attempt, "s1", item, 100_000 - i)
         print(f"checkpoint {i}", flush=True)
     """

@@ -11,7 +11,9 @@ import pytest
 import sqlite_utils
 
 from player.offline_queue.db import WAL_AUTOCHECKPOINT_PAGES, DatabaseSetupError, open_database
+from player.offline_queue.journal import Journal
 from player.offline_queue.migrations import MIGRATIONS, Migration, applied_migrations, apply_migrations
+from tests.helpers.player import make_login
 
 
 def test_pragmas_are_read_back_on_every_connection(tmp_path: Path) -> None:
@@ -123,6 +125,14 @@ JOURNAL_SCHEMA: dict[str, object] = {
             ("kind", "TEXT", True, None, 0),
             ("applied_at", "TEXT", True, None, 0),
         ],
+        "play_log": [
+            ("play_id", "INTEGER", False, None, 1),
+            ("attempt_id", "TEXT", True, None, 0),
+            ("item_id", "TEXT", True, None, 0),
+            ("started_at", "TEXT", True, None, 0),
+            ("ended_at", "TEXT", False, None, 0),
+            ("outcome", "TEXT", False, None, 0),
+        ],
     },
     "foreign_keys": {
         "answers": [("attempt_id", "attempts", "attempt_id", "CASCADE")],
@@ -131,10 +141,12 @@ JOURNAL_SCHEMA: dict[str, object] = {
         # No CASCADE here: an attempt with queued results cannot be deleted from under them.
         "outbox": [("attempt_id", "attempts", "attempt_id", "NO ACTION")],
         "applied_instructions": [("attempt_id", "attempts", "attempt_id", "CASCADE")],
+        "play_log": [("attempt_id", "attempts", "attempt_id", "CASCADE")],
     },
     "indexes": {
         "outbox_due": ("outbox", ("state", "next_try_at"), False),
         "attempts_state": ("attempts", ("state", "started_at"), False),
+        "play_log_attempt": ("play_log", ("attempt_id", "outcome"), False),
     },
 }
 
@@ -226,6 +238,30 @@ def test_a_failing_migration_leaves_no_trace_and_runs_again_later(tmp_path: Path
     fixed = (*MIGRATIONS, Migration("0002_notes", whole))
     assert apply_migrations(db, fixed) == ["0002_notes"]
     assert "notes" in db.table_names()
+
+
+def test_a_journal_from_before_the_play_log_keeps_its_plays_and_never_autoplays_them_again(
+    tmp_path: Path, demo_delivery: object
+) -> None:
+    """A machine updated mid-sitting: plays counted at their start by the old version stay counted, and an item
+    already played does not play by itself on the next visit."""
+    path = tmp_path / "journal.sqlite3"
+    old = sqlite_utils.Database(path)
+    apply_migrations(old, MIGRATIONS[:2])
+    Journal(old).start_attempt(make_login(demo_delivery), server_url="http://server")
+    old.execute("INSERT INTO plays (attempt_id, item_id, count) VALUES ('attempt-1', 'dict-cat', 1)")
+    old.conn.commit()
+    old.close()
+
+    db = open_database(path)
+    assert applied_migrations(db)[-1] == "0003_play_log"
+    journal = Journal(db)
+    assert journal.plays("attempt-1") == {"dict-cat": 1}
+    plays = journal.play_record()
+    assert plays.started_items("attempt-1") == {"dict-cat"}
+    plays.settle(plays.begin("attempt-1", "dict-cat"), "heard")
+    assert journal.plays("attempt-1") == {"dict-cat": 2}
+    assert schema_of(path) == JOURNAL_SCHEMA
 
 
 def test_duplicate_migration_names_are_refused(tmp_path: Path) -> None:

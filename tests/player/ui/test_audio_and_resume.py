@@ -9,26 +9,8 @@ from player.audio.devices import FixedOutputDevices
 from player.audio.interface import NO_DEVICE_MESSAGE
 from player.student_login import ENTER_AGAIN
 from player.ui.screens.sound_check import NOT_HEARD_GUIDANCE
-from tests.helpers.player_ui import Player, PlayerFactory, log_in, start_items, wait_for_screen
+from tests.helpers.player_ui import PlayerFactory, log_in, open_dictation, start_items, wait_finished, wait_for_screen
 from tests.helpers.server import Demo
-from tests.helpers.waiting import TIMEOUT_MS
-
-
-def open_dictation(qtbot: QtBot, p: Player, code: str) -> None:
-    start_items(qtbot, p, code)
-    for _ in range(2):  # end the first two sections through the review screen
-        p.controller.items.show_review()
-        p.window.review.end_button.click()
-        p.window.review.confirm_button.click()
-        wait_for_screen(qtbot, p, p.window.instructions)
-        p.window.instructions.start_button.click()
-    wait_for_screen(qtbot, p, p.window.item)
-
-
-def wait_finished(qtbot: QtBot, p: Player) -> None:
-    bar = p.window.item.audio
-    assert bar is not None
-    qtbot.waitUntil(lambda: bar.state.text().startswith("Finished"), timeout=TIMEOUT_MS)
 
 
 def test_dictation_plays_are_counted_capped_and_survive_a_restart(

@@ -10,12 +10,11 @@ from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
 from player.audio.interface import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
-from player.ui.item_audio import NOT_HEARD
+from player.ui.item_audio import NOT_HEARD, READY
 from player.ui.screens.item_widgets import ChoiceAnswer, ScaledImage
-from tests.helpers.player_ui import Player, PlayerFactory, focused, start_items
+from tests.helpers.player_ui import Player, PlayerFactory, focused, open_dictation, start_items, wait_finished
 from tests.helpers.server import Demo
 from tests.helpers.waiting import TIMEOUT_MS
-from tests.player.ui.test_audio_and_resume import open_dictation, wait_finished
 
 
 def picture_size(image: ScaledImage) -> QSize:
@@ -232,9 +231,13 @@ def test_a_play_given_back_after_a_lost_device_is_still_owed_after_a_restart(
     session = again.controller.session
     assert session is not None
     assert session.item.id == "dict-cat"
-    # The resumed item plays by itself: that is the first counted play, and one is still left.
-    wait_finished(qtbot, again)
+    # The item was played before, so it does not play by itself: the play that was not heard is owed.
     bar = again.window.item.audio
     assert bar is not None
-    assert session.plays_used("dict-cat") == 1
+    assert session.plays_used("dict-cat") == 0
+    assert bar.replay_button.text() == "Play again (2 left)"
+    assert bar.state.text() == READY
+    bar.replay_button.click()
+    wait_finished(qtbot, again)
     assert bar.replay_button.text() == "Play again (1 left)"
+    assert again.journal.plays(session.attempt_id) == {"dict-cat": 1}

@@ -85,6 +85,36 @@ def test_a_newer_checkpoint_replaces_an_older_one_and_an_older_one_is_ignored(cl
     assert resumed["checkpoint"]["remaining_seconds"] == 420
 
 
+def test_each_play_a_checkpoint_gives_back_is_logged_once_in_the_sittings_log(
+    client: TestClient, demo: Demo, admin: dict[str, str]
+) -> None:
+    login = player_login(client, demo.codes[0])
+    url = f"{API}/attempts/{login['attempt_id']}/checkpoint"
+    auth = bearer(login["attempt_token"])
+    crash = {
+        "item_id": "dict-cat",
+        "started_at": (START + timedelta(minutes=1)).isoformat(),
+        "reason": "player_stopped",
+    }
+    pause = {"item_id": "dict-cat", "started_at": (START + timedelta(minutes=2)).isoformat(), "reason": "paused"}
+
+    def send(minutes: int, given_back: list[dict[str, str]]) -> None:
+        body = {**checkpoint("mc-circles", minutes), "plays": {"dict-cat": 1}, "plays_given_back": given_back}
+        assert client.put(url, json=body, headers=auth).status_code == 204
+
+    send(2, [crash])
+    send(3, [crash, pause])  # every checkpoint lists them all: only the new one is logged
+    send(3, [crash, pause])  # a repeated delivery
+    send(1, [crash, pause, {**pause, "reason": "audio_device"}])  # arrived late: an older checkpoint is ignored
+
+    log = client.get(f"{API}/staff/sittings/{demo.sitting_id}/log", headers=admin).json()
+    given_back = [entry for entry in log if entry["action"] == "play_given_back"]
+    assert [(e["actor"], e["student_name"], e["detail"]["item_id"], e["detail"]["cause"]) for e in given_back] == [
+        ("player", "Ada Lovelace", "dict-cat", "player_stopped"),
+        ("player", "Ada Lovelace", "dict-cat", "paused"),
+    ]
+
+
 def test_heartbeats_are_answered_with_instructions(client: TestClient, demo: Demo) -> None:
     login = player_login(client, demo.codes[0])
     reply = client.post(

@@ -109,6 +109,11 @@ def entry(action: str, **detail: object) -> sp.LogEntry:
         (entry("print_slips", to="printer", printer="Office", slips=3, pages=1), "3 slips printed: Office"),
         (entry("add_incident", kind="fire_alarm", note="drill"), "fire alarm; drill"),
         (entry("list_codes"), ""),
+        (entry("play_given_back", item_id="dict-cat", cause="paused"), "item dict-cat: stopped by a pause"),
+        (
+            entry("play_given_back", item_id="dict-cat", cause="player_stopped"),
+            "item dict-cat: the test player stopped (a crash, a power cut or the window closed)",
+        ),
     ],
 )
 def test_log_details_say_what_was_done(logged: sp.LogEntry, shown: str) -> None:
