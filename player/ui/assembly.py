@@ -209,7 +209,12 @@ def build_controller(
             )
         if built.uploader is not None:
             built.uploader.start()
-        return SittingParts(journal=journal, media_cache=MediaCache(config.data_dir / "media"), player=player)
+        from player.offline_queue.time_left import TimeLeftRecord, time_left_path
+
+        time_left = TimeLeftRecord(time_left_path(config.data_dir))
+        return SittingParts(
+            journal=journal, media_cache=MediaCache(config.data_dir / "media"), player=player, time_left=time_left
+        )
 
     controller = PlayerController(
         window=window,
