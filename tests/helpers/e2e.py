@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,3 +140,49 @@ def start_driver(
     with log_path.open("w") as stderr:  # the child keeps its own copy of the handle
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
     return DriverRun(process=process, lines=LineReader(process.stdout), stderr_path=log_path)
+
+
+@contextmanager
+def serve_demo(folder: Path) -> Iterator[E2EServer]:
+    """`invigil-server demo-seed --json`, then `serve --port 0` on a database in `folder`, as the quick start does;
+    stopped on leaving. A test that uses up the demo's students may run its own."""
+    db = folder / "server.db"
+    env = isolated_env(folder / "env")
+    seeded = subprocess.run(
+        [*invigil_server(), "--db", str(db), "demo-seed", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=START_TIMEOUT_S,
+        check=False,
+    )
+    assert seeded.returncode == 0, f"demo-seed failed ({seeded.returncode}): {seeded.stderr}"
+    codes = [student["access_code"] for student in json.loads(seeded.stdout)["students"]]
+    with (folder / "serve.stderr").open("w") as stderr:  # the child keeps its own copy of the handle
+        serve = subprocess.Popen(
+            [*invigil_server(), "--db", str(db), "serve", "--port", "0", "--log-level", "warning"],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env=env,
+        )
+    lines = LineReader(serve.stdout)
+    banner = lines.next(START_TIMEOUT_S) or ""
+    if not banner.startswith(SERVER_BANNER):
+        serve.kill()
+        serve.wait()
+        pytest.fail(f"the server did not start: {banner!r}; {(folder / 'serve.stderr').read_text()}")
+    api = banner.removeprefix(SERVER_BANNER).split()[0]
+    url = api.removesuffix("/").removesuffix("/api/v1")
+    try:
+        yield E2EServer(url=url, codes=codes, db=db)
+    finally:
+        serve.send_signal(signal.SIGINT)
+        try:
+            serve.wait(timeout=START_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+        lines.rest()
+        if serve.stdout is not None:
+            serve.stdout.close()
