@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,8 +91,12 @@ class Demo:
         return "\n".join(self.seen)
 
 
+RunDemo = Callable[..., Demo]
+"""run_demo(*args, display=False, port=None): start ./scripts/demo with these arguments."""
+
+
 @pytest.fixture
-def run_demo(tmp_path: Path) -> Iterator[object]:
+def run_demo(tmp_path: Path) -> Iterator[RunDemo]:
     started: list[Demo] = []
 
     def run(*args: str, display: bool = False, port: int | None = None) -> Demo:
@@ -135,7 +139,7 @@ def stopped_cleanly(demo: Demo, port: int) -> None:
     assert port_is_free(port), f"port {port} is still taken after the demo stopped"
 
 
-def test_sigterm_to_the_demo_stops_its_server_and_frees_the_port(run_demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_sigterm_to_the_demo_stops_its_server_and_frees_the_port(run_demo: RunDemo, tmp_path: Path) -> None:
     port = free_port()
     demo = run_demo(port=port)
     api = demo.wait_for(r"The server is up at (\S+)").group(1)
@@ -152,7 +156,7 @@ def test_sigterm_to_the_demo_stops_its_server_and_frees_the_port(run_demo, tmp_p
 
 
 @pytest.mark.parametrize("stop", ["Ctrl+C in its terminal", "SIGTERM to the script alone"])
-def test_stopping_the_demo_stops_the_player_and_the_server(run_demo, stop: str) -> None:  # type: ignore[no-untyped-def]
+def test_stopping_the_demo_stops_the_player_and_the_server(run_demo: RunDemo, stop: str) -> None:
     port = free_port()
     demo = run_demo(display=True, port=port)
     demo.wait_for("Opening the player")
@@ -170,7 +174,7 @@ def test_stopping_the_demo_stops_the_player_and_the_server(run_demo, stop: str) 
     stopped_cleanly(demo, port)
 
 
-def test_the_server_outlives_a_dead_player_and_the_demo_says_how_to_resume(run_demo, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_server_outlives_a_dead_player_and_the_demo_says_how_to_resume(run_demo: RunDemo, tmp_path: Path) -> None:
     port = free_port()
     demo = run_demo(display=True, port=port)
     api = demo.wait_for(r"The server is up at (\S+)").group(1)
@@ -190,7 +194,8 @@ def test_the_server_outlives_a_dead_player_and_the_demo_says_how_to_resume(run_d
     words = shlex.split(command)
     assert words[words.index("--server") + 1] == api.removesuffix("/").removesuffix("/api/v1")
     assert words[words.index("--data-dir") + 1] == str(tmp_path / "demo" / "player")
-    assert Path(words[0]).name == "invigil" and Path(words[0]).is_file()
+    assert Path(words[0]).name == "invigil"
+    assert Path(words[0]).is_file()
     # Qt's and FFmpeg's chatter went to the log file, not the terminal.
     log = tmp_path / "demo" / "player-output.log"
     assert command.endswith(f">>{log} 2>&1")
@@ -201,7 +206,7 @@ def test_the_server_outlives_a_dead_player_and_the_demo_says_how_to_resume(run_d
     stopped_cleanly(demo, port)
 
 
-def test_a_second_run_resumes_the_same_school_and_fresh_starts_a_new_one(run_demo) -> None:  # type: ignore[no-untyped-def]
+def test_a_second_run_resumes_the_same_school_and_fresh_starts_a_new_one(run_demo: RunDemo) -> None:
     def codes(demo: Demo) -> list[str]:
         demo.wait_for("Press Ctrl\\+C to stop")
         demo.process.send_signal(signal.SIGTERM)
