@@ -9,75 +9,27 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import Enum
-from typing import TYPE_CHECKING, Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from player.offline_queue.plays import USED
+from player.offline_queue.time_left import time_left_at_resume
+from player.session_events import Event, Phase, ReviewEntry, SectionEnded, SessionError, TimeWarning
 
 if TYPE_CHECKING:
     # Types only: the controller imports this module before the player's first paint, and the wire types
     # (pydantic) cost ~150 ms to import; _envelope imports them when a section ends.
+    from player.clock import Clock
     from player.offline_queue.journal import Journal, StoredAttempt
     from player.offline_queue.plays import PlayEnd
+    from player.offline_queue.time_left import TimeLeftRecord
     from sync.protocol import AnswerValue, DeliveryItem, DeliverySection, ResultEnvelope
 
 log = logging.getLogger(__name__)
 
 WARNINGS_SECONDS = (300, 60)
 """Remaining times at which the student is warned: 5 minutes and 1 minute."""
-
-
-class Clock(Protocol):
-    def monotonic(self) -> float: ...
-
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-class SessionError(Exception):
-    """An action the sitting does not allow at this point (a programming error in the caller, or a race)."""
-
-
-class Phase(Enum):
-    ANSWERING = "answering"
-    FINISHED = "finished"
-
-
-@dataclass(frozen=True)
-class TimeWarning:
-    section_id: str
-    remaining_seconds: int
-
-
-@dataclass(frozen=True)
-class SectionEnded:
-    section_id: str
-    by_timeout: bool
-    finished: bool
-    """True when that was the last section: the sitting is over."""
-
-
-Event = TimeWarning | SectionEnded
-
-
-@dataclass(frozen=True)
-class ReviewEntry:
-    item_id: str
-    number: int
-    """1-based position within the section, as the student sees it."""
-    answered: bool
-    flagged: bool
 
 
 class SittingSession:
@@ -91,8 +43,12 @@ class SittingSession:
         clock: Clock,
         checkpoint_every: float = 5.0,
         typing_commit_every: float = 2.0,
+        time_left: TimeLeftRecord | None = None,
     ) -> None:
+        """`time_left`: where every tick records the time left, so a crash between checkpoints costs under 1 s."""
         self._journal = journal
+        self._time_left = time_left
+        self._checkpoint_at: datetime | None = None
         self._attempt_id = attempt.attempt_id
         self._login = attempt.login
         self._clock = clock
@@ -116,8 +72,10 @@ class SittingSession:
             ids = [item.id for item in self.section.items]
             if attempt.current_item_id in ids:
                 self._item_index = ids.index(str(attempt.current_item_id))
-            remaining = attempt.remaining_seconds
-        self._start_timer(self.section_limit_seconds() if remaining is None else float(remaining))
+            remaining = time_left_at_resume(attempt, self._time_left)
+        self.started_with = self.section_limit_seconds() if remaining is None else remaining
+        """Seconds left in the section when this session took over (a restart: from the journal and record)."""
+        self._start_timer(self.started_with)
         # Warnings already behind the student are not repeated after a restart.
         self._warned = {w for w in WARNINGS_SECONDS if self.remaining_seconds() <= w}
         self._last_checkpoint = -math.inf
@@ -331,13 +289,22 @@ class SittingSession:
             return events
         if self._clock.monotonic() - self._last_checkpoint >= self._checkpoint_every:
             self.checkpoint()
+        else:
+            self._record_time_left()
         return events
 
     def checkpoint(self) -> None:
         if self.phase is not Phase.ANSWERING:
             return
-        self._journal.checkpoint(self._attempt_id, self.section.id, self.item.id, math.ceil(self.remaining_seconds()))
+        self._checkpoint_at = self._journal.checkpoint(
+            self._attempt_id, self.section.id, self.item.id, self.remaining_seconds()
+        )
         self._last_checkpoint = self._clock.monotonic()
+        self._record_time_left()
+
+    def _record_time_left(self) -> None:
+        if self._time_left is not None and self._checkpoint_at is not None:
+            self._time_left.write(self._attempt_id, self.section.id, self._checkpoint_at, self.remaining_seconds())
 
     def pause(self) -> None:
         if not self._paused and self.phase is Phase.ANSWERING:

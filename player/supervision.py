@@ -8,8 +8,10 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
+from player.clock import Clock
 from player.offline_queue.journal import JournalError
-from player.session import Clock, Phase, SittingSession
+from player.session import SittingSession
+from player.session_events import Phase
 
 if TYPE_CHECKING:
     # Types only: pydantic (the wire types) and requests are imported where a heartbeat is made or sent.

@@ -11,7 +11,7 @@ PACKAGES = ("player", "sync", "bench")
 MAX_LINES = 400
 """A module past this is split by responsibility (shared/HOUSE-STYLE.md, docs/architecture.md)."""
 SHRINK_ONLY = {
-    "player/offline_queue/journal.py": 460,
+    "player/offline_queue/journal.py": 454,
 }
 """Modules already over the limit when the rule came in (issue 11 splits them): each may only shrink. Lower a
 number when its module shrinks; remove the line once it is under the limit."""

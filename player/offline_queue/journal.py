@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ class StoredAttempt:
     current_item_id: str | None
     remaining_seconds: int | None
     """The remaining time of the current section at the last checkpoint (None: never checkpointed)."""
+    remaining_ms: int | None
+    """The same in milliseconds (None: a checkpoint from the server or from before 0004_time_left_ms)."""
     checkpoint_at: datetime | None
     finished_sections: tuple[str, ...]
     finished_at: datetime | None
@@ -101,23 +104,12 @@ class Journal:
     def _reopen_moved(self, login: LoginResponse, *, server_url: str) -> None:
         # The code was moved away and has now been released back to this machine: another machine may have
         # gone on since, so the server's checkpoint (not this journal's old position) says where to resume.
-        checkpoint = login.checkpoint
         self._db.execute(
             "UPDATE attempts SET state = 'open', moved_at = NULL, finished_at = NULL, server_url = ?, login = ?, "
             "attempt_token = ?, result_secret = ?, current_section_id = COALESCE(?, current_section_id), "
             "current_item_id = COALESCE(?, current_item_id), remaining_seconds = COALESCE(?, remaining_seconds), "
-            "checkpoint_at = COALESCE(?, checkpoint_at) WHERE attempt_id = ?",
-            [
-                server_url,
-                login.model_dump_json(),
-                login.attempt_token,
-                login.result_secret,
-                checkpoint.section_id if checkpoint else None,
-                checkpoint.item_id if checkpoint else None,
-                checkpoint.remaining_seconds if checkpoint else None,
-                _iso(checkpoint.taken_at) if checkpoint else None,
-                login.attempt_id,
-            ],
+            "remaining_ms = NULL, checkpoint_at = COALESCE(?, checkpoint_at) WHERE attempt_id = ?",
+            [*_credentials(login, server_url), *_server_checkpoint(login), login.attempt_id],
         )
         self._take_plays(login)
 
@@ -135,23 +127,11 @@ class Journal:
         log.info("Attempt %s was moved to another computer; it will not be resumed here", attempt_id)
 
     def _insert_attempt(self, login: LoginResponse, *, server_url: str, now: str) -> None:
-        checkpoint = login.checkpoint
         self._db.execute(
             "INSERT INTO attempts (attempt_id, server_url, login, attempt_token, result_secret, state, "
             "started_at, current_section_id, current_item_id, remaining_seconds, checkpoint_at) "
             "VALUES (?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
-            [
-                login.attempt_id,
-                server_url,
-                login.model_dump_json(),
-                login.attempt_token,
-                login.result_secret,
-                now,
-                checkpoint.section_id if checkpoint else None,
-                checkpoint.item_id if checkpoint else None,
-                checkpoint.remaining_seconds if checkpoint else None,
-                _iso(checkpoint.taken_at) if checkpoint else None,
-            ],
+            [login.attempt_id, *_credentials(login, server_url), now, *_server_checkpoint(login)],
         )
         self._take_plays(login)
 
@@ -177,18 +157,21 @@ class Journal:
             log.warning("%d open attempts in the journal; resuming the newest, %s", len(rows), rows[0]["attempt_id"])
         return _stored_attempt(rows[0]) if rows else None
 
-    def checkpoint(self, attempt_id: str, section_id: str, item_id: str, remaining_seconds: int) -> None:
+    def checkpoint(self, attempt_id: str, section_id: str, item_id: str, remaining_seconds: float) -> datetime:
+        """Position and time left (whole seconds for the server, ms to resume from); returns the checkpoint's time."""
         if remaining_seconds < 0:
             raise JournalError(f"remaining_seconds must not be negative, got {remaining_seconds}")
+        taken_at, ms = _time(self._timestamp()), math.ceil(remaining_seconds * 1000)
         with self._write_transaction():
             # Every item change checkpoints: one statement that also checks the attempt is still open.
             changed = self._db.execute(
                 "UPDATE attempts SET current_section_id = ?, current_item_id = ?, remaining_seconds = ?, "
-                "checkpoint_at = ? WHERE attempt_id = ? AND state = 'open' AND moved_at IS NULL",
-                [section_id, item_id, int(remaining_seconds), self._timestamp(), attempt_id],
+                "remaining_ms = ?, checkpoint_at = ? WHERE attempt_id = ? AND state = 'open' AND moved_at IS NULL",
+                [section_id, item_id, math.ceil(remaining_seconds), ms, taken_at.isoformat(), attempt_id],
             ).rowcount
             if not changed:
                 self._require_open(attempt_id)  # raises with the reason
+        return taken_at
 
     def finish_section(
         self, attempt_id: str, section_id: str, *, envelope: Mapping[str, Any] | None, ends_attempt: bool = False
@@ -425,6 +408,16 @@ def _iso(moment: datetime) -> str:
 _time = datetime.fromisoformat
 
 
+def _credentials(login: LoginResponse, server_url: str) -> list[object]:
+    return [server_url, login.model_dump_json(), login.attempt_token, login.result_secret]
+
+
+def _server_checkpoint(login: LoginResponse) -> list[object]:
+    """The server's checkpoint as section, item, seconds left and time taken (all None when it sent none)."""
+    c = login.checkpoint
+    return [None] * 4 if c is None else [c.section_id, c.item_id, c.remaining_seconds, _iso(c.taken_at)]
+
+
 def _first_row(cursor: sqlite3.Cursor) -> dict[str, Any] | None:
     row = cursor.fetchone()
     return None if row is None else dict(zip((d[0] for d in cursor.description), row, strict=True))
@@ -453,6 +446,7 @@ def _stored_attempt(row: Mapping[str, Any]) -> StoredAttempt:
         current_section_id=row["current_section_id"],
         current_item_id=row["current_item_id"],
         remaining_seconds=row["remaining_seconds"],
+        remaining_ms=row.get("remaining_ms"),
         checkpoint_at=_time(row["checkpoint_at"]) if row["checkpoint_at"] else None,
         finished_sections=tuple(json.loads(row["finished_sections"])),
         finished_at=_time(row["finished_at"]) if row["finished_at"] else None,

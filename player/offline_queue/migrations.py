@@ -116,10 +116,18 @@ def _supervision(db: sqlite_utils.Database) -> None:
     )
 
 
+def _time_left_ms(db: sqlite_utils.Database) -> None:
+    # The checkpoint's time left to the millisecond, so a restart gives back no more than the moments since the
+    # last record (remaining_seconds stays: the server's checkpoints are in whole seconds, rounded up). NULL: a
+    # checkpoint written before this migration or taken from the server; the whole seconds are used then.
+    db.execute("ALTER TABLE attempts ADD COLUMN remaining_ms INTEGER CHECK (remaining_ms IS NULL OR remaining_ms >= 0)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial_schema", _initial_schema),
     Migration("0002_supervision", _supervision),
     Migration("0003_play_log", create_play_log),
+    Migration("0004_time_left_ms", _time_left_ms),
 )
 """Append only; never edit or reorder a released migration."""
 

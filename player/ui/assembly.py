@@ -20,11 +20,11 @@ if TYPE_CHECKING:
 
     from player.audio.interface import OutputDevices
     from player.audio.qt import QtAudioPlayer
+    from player.clock import Clock
     from player.config import PlayerConfig
     from player.credentials import TokenStore
     from player.offline_queue.journal import Journal
     from player.offline_queue.uploader import Backoff, UploadClient, Uploader
-    from player.session import Clock
     from player.ui.window import MainWindow
     from sync.client import InvigilClient
 
@@ -209,7 +209,12 @@ def build_controller(
             )
         if built.uploader is not None:
             built.uploader.start()
-        return SittingParts(journal=journal, media_cache=MediaCache(config.data_dir / "media"), player=player)
+        from player.offline_queue.time_left import TimeLeftRecord, time_left_path
+
+        time_left = TimeLeftRecord(time_left_path(config.data_dir))
+        return SittingParts(
+            journal=journal, media_cache=MediaCache(config.data_dir / "media"), player=player, time_left=time_left
+        )
 
     controller = PlayerController(
         window=window,

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
 
-from player.session import Clock, Phase, SectionEnded, SittingSession, SystemClock, TimeWarning
+from player.clock import Clock, SystemClock
+from player.session import SittingSession
+from player.session_events import Phase, SectionEnded, TimeWarning
 from player.ui.invigilation import Invigilation
 from player.ui.item_audio import audio_of
 from player.ui.item_flow import ItemFlow
@@ -96,7 +98,7 @@ class PlayerController(QObject):
             return
         started = time.perf_counter()
         parts = self._build_parts()
-        self._journal, self._cache = parts.journal, parts.media_cache
+        self._journal, self._cache, self._time_left = parts.journal, parts.media_cache, parts.time_left
         self.student_login.attach(parts.journal, parts.media_cache)
         self.items = ItemFlow(self.window, parts.player, host=self, media_path=self._media_path)
         self._audio = self.items.audio
@@ -193,6 +195,7 @@ class PlayerController(QObject):
             clock=self._clock,
             checkpoint_every=self._settings.checkpoint_every,
             typing_commit_every=self._settings.typing_commit_every,
+            time_left=self._time_left,
         )
         self.invigilation.begin(attempt.attempt_id)
         if self.session.phase is Phase.FINISHED:

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QTimer
 
+from player.clock import Clock
 from player.offline_queue.journal import JournalError
-from player.session import Clock, Phase, SectionEnded, SittingSession
+from player.session import SittingSession
+from player.session_events import Phase, SectionEnded
 from player.supervision import ENDED_BY_INVIGILATOR, MOVED, Supervision, added_time_text
 
 if TYPE_CHECKING:

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from player.session import Phase, SittingSession
+from player.session import SittingSession
+from player.session_events import Phase
 
 if TYPE_CHECKING:
     from player.audio.qt import QtAudioPlayer

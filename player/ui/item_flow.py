@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtWidgets import QApplication
 
-from player.session import Phase, SectionEnded, SittingSession
+from player.session import SittingSession
+from player.session_events import Phase, SectionEnded
 from player.ui.item_audio import ItemAudio, audio_of
 
 if TYPE_CHECKING:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from player.audio.qt import QtAudioPlayer
     from player.offline_queue.journal import Journal
+    from player.offline_queue.time_left import TimeLeftRecord
     from sync.mediacache import MediaCache
 
 
@@ -36,3 +37,5 @@ class SittingParts:
     journal: Journal
     media_cache: MediaCache
     player: QtAudioPlayer
+    time_left: TimeLeftRecord | None = None
+    """Where each tick records the section's time left between checkpoints (None: checkpoints only)."""

@@ -1,6 +1,7 @@
 """A student at the keyboard, as a separate process: runs the real `player.app.main` and drives it with key events.
 
-Run as `python -m tests.e2e.player_driver --code CODE --seed N [--claim-saved-early] -- <player arguments>`.
+Run as `python -m tests.e2e.player_driver --code CODE --seed N [--claim-saved-early] [--report-clock] -- <player
+arguments>`.
 It builds nothing itself: it creates the QApplication that `main()` then reuses, schedules a timer, and calls
 `main()`, which wires config, logging, journal, client and window exactly as a student's machine does. The timer
 finds the window and presses keys where the focus is. It reports to stdout, one flushed line per event:
@@ -10,6 +11,8 @@ finds the window and presses keys where the focus is. It reports to stdout, one 
     SAVED <item_id> <json value> <section_id> <remaining_seconds>   the item screen shows "Saved" for this value
     BLOCKED <reason>                                     the app waits for something a student cannot do here
     STUCK <reason>                                       the app is somewhere the driver cannot go on from
+    RESUMED <section_id> <seconds>                       (--report-clock) a sitting began with this time left
+    CLOCK <section_id> <seconds> <paused 0|1> <monotonic>   (--report-clock, every step) the section clock, exact
 
 The test kills this process at random moments and checks the journal and the resumed screen against these lines.
 """
@@ -22,6 +25,7 @@ import logging
 import random
 import re
 import sys
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -30,6 +34,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
 
 from player import app as player_app
+from player.session import SittingSession
+from player.session_events import Phase
 from player.ui.controller import PlayerController
 from player.ui.screens.item_widgets import ChoiceAnswer, TextAnswer
 from player.ui.window import MainWindow
@@ -110,6 +116,9 @@ class Driver:
     """item id -> the value last reported as SAVED (compact JSON), so each shown "Saved" is reported once."""
     reported: set[str] = field(default_factory=set)
     code_typed: bool = False
+    report_clock: bool = False
+    clock_of: SittingSession | None = None
+    """The session whose RESUMED line was printed."""
 
     def __post_init__(self) -> None:
         self.pace = Pace(self.rng)
@@ -121,6 +130,8 @@ class Driver:
             self._observe()
             if self.pace.ready():
                 self._act()
+            if self.report_clock:
+                self._report_clock()
         except Exception as exc:  # reported to the test, which fails with it
             log.exception("Driver step failed")
             self._once(f"STUCK driver error {type(exc).__name__}: {exc}")
@@ -169,6 +180,18 @@ class Driver:
         if self.last_saved.get(item_id) != shown:
             self.last_saved[item_id] = shown
             emit(f"SAVED {item_id} {shown} {section_id} {remaining}")
+
+    def _report_clock(self) -> None:
+        # time.monotonic() is the system-wide CLOCK_MONOTONIC the test reads too, so it can tell the time left
+        # at the moment it pulls the plug. Read before the time left: the pair then never shows more time than was left.
+        session = self.controller.session if self.controller is not None else None
+        if session is None or session.phase is not Phase.ANSWERING:
+            return
+        if session is not self.clock_of:
+            self.clock_of = session
+            emit(f"RESUMED {session.section.id} {session.started_with:.3f}")
+        moment = time.monotonic()
+        emit(f"CLOCK {session.section.id} {session.remaining_seconds():.6f} {int(session.paused)} {moment:.6f}")
 
     # ---- what the student does ----------------------------------------------------------------------
 
@@ -321,6 +344,9 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
         help="TEST-ONLY, deliberately wrong: report SAVED before the answer is committed, so a test can prove "
         "the power-cut check catches a player that shows 'Saved' too early",
     )
+    parser.add_argument(
+        "--report-clock", action="store_true", help="print RESUMED and CLOCK lines (the section clock, to the ms)"
+    )
     parser.add_argument("player_args", nargs=argparse.REMAINDER, help="-- then the arguments for player.app.main")
     args = parser.parse_args(argv)
     rest = list(args.player_args)
@@ -331,7 +357,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, player_args = parse_args(sys.argv[1:] if argv is None else argv)
     # Created here so main() reuses it (QApplication.instance()) and the driver's timer runs inside its exec().
     app = QApplication(sys.argv[:1])
-    driver = Driver(code=args.code, rng=random.Random(args.seed), claim_saved_early=args.claim_saved_early)
+    driver = Driver(
+        code=args.code,
+        rng=random.Random(args.seed),
+        claim_saved_early=args.claim_saved_early,
+        report_clock=args.report_clock,
+    )
     timer = QTimer()
     timer.setInterval(STEP_MS)
     timer.timeout.connect(driver.step)

@@ -15,10 +15,10 @@ from pytestqt.qtbot import QtBot
 
 from player.audio.devices import FixedOutputDevices
 from player.audio.qt import QtAudioPlayer
+from player.clock import Clock
 from player.config import PlayerConfig
 from player.offline_queue.journal import Journal
 from player.offline_queue.uploader import Uploader
-from player.session import Clock
 from player.ui.assembly import Assembled, Edges, Uploads, build_controller, controller_settings
 from player.ui.controller import PlayerController
 from player.ui.parts import ControllerSettings

@@ -12,7 +12,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from player.offline_queue.db import open_database
 from player.offline_queue.journal import Journal
-from player.session import Phase, SectionEnded, SessionError, SittingSession, TimeWarning
+from player.session import SittingSession
+from player.session_events import Phase, SectionEnded, SessionError, TimeWarning
 from tests.helpers.clock import FakeClock
 from tests.helpers.player import make_login
 

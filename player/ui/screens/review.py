@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
-from player.session import ReviewEntry
+from player.session_events import ReviewEntry
 from player.ui.widgets import button, label, set_message
 
 _INDEX = Qt.ItemDataRole.UserRole

@@ -90,6 +90,7 @@ JOURNAL_SCHEMA: dict[str, object] = {
             ("finished_sections", "TEXT", True, "'[]'", 0),
             ("finished_at", "TEXT", False, None, 0),
             ("moved_at", "TEXT", False, None, 0),
+            ("remaining_ms", "INTEGER", False, None, 0),
         ],
         "answers": [
             ("attempt_id", "TEXT", True, None, 1),
