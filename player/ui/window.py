@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         cost several hundred milliseconds, which the first paint does not wait for."""
         if self._has_sitting_screens:
             raise RuntimeError("the sitting screens are already in this window")
+        from player.ui.focus import FocusKeeper
         from player.ui.screens.confirm import ConfirmScreen
         from player.ui.screens.finished import FinishedScreen
         from player.ui.screens.instructions import InstructionsScreen
@@ -162,6 +163,7 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(screen)
         self.paused_overlay = PausedOverlay(self)
         self.paused_overlay.setGeometry(self.rect())
+        self.focus_keeper = FocusKeeper(self, showing=self._showing)
         self._has_sitting_screens = True
 
     @property
@@ -213,6 +215,10 @@ class MainWindow(QMainWindow):
         previous, self._focus_before_pause = self._focus_before_pause, None
         if previous is not None and previous.isVisible():
             previous.setFocus()
+
+    def _showing(self) -> QWidget | None:
+        """What the student sees now, for the focus: the pause overlay over everything, else the current screen."""
+        return self.paused_overlay if self.is_paused() else self.current_screen()
 
     def is_paused(self) -> bool:
         return self._has_sitting_screens and not self.paused_overlay.isHidden()
