@@ -96,6 +96,7 @@ class PlayerController(QObject):
             window, host=self, tasks=tasks, make_client=make_client, server_url=settings.server_url, today=today
         )
         window.on_close.append(self.shutdown)
+        window.sitting_open = self.sitting_open
 
     def ensure_ready(self) -> None:
         """Build the parts and connect the sitting screens; idempotent."""
@@ -352,6 +353,12 @@ class PlayerController(QObject):
         self.window.access_code.reset()
         self.window.show_screen(self.window.access_code)
         self.window.access_code.code_edit.setFocus()
+
+    def sitting_open(self) -> bool:
+        """A student's test is open here and not finished (from "Is this you?" until the finished screen)."""
+        if self._closed or self._login is None:
+            return False
+        return self.session is None or self.session.phase is Phase.ANSWERING
 
     def shutdown(self) -> None:
         """Window closing: typing and position are committed before the app goes. Once: the window's close and
