@@ -270,10 +270,12 @@ class MainWindow(QMainWindow):
         # Saved is on disk, and the sitting resumes here), but a student should not end up there by a slip. Only
         # a close from the window system (spontaneous) asks: one the program makes itself (Ctrl+C in a terminal,
         # a test's teardown) has no student at the window to answer.
-        if event.spontaneous() and self.sitting_open() and not self.confirm_close(self, CLOSE_QUESTION):
-            log.info("Closing asked for during a sitting; the student chose to keep working")
-            event.ignore()
-            return
+        if event.spontaneous() and self.sitting_open():
+            if not self.confirm_close(self, CLOSE_QUESTION):
+                log.info("Closing asked for during a sitting; the student chose to keep working")
+                event.ignore()
+                return
+            log.info("Closed during a sitting at the student's choice; it resumes when Invigil starts here again")
         for callback in self.on_close:
             callback()
         super().closeEvent(event)
