@@ -19,8 +19,32 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHECKING = "Checking your code…"
-UNEXPECTED = "Something went wrong on this computer ({what}). Tell your invigilator."
 ENTER_AGAIN = "Type your access code again to continue your test where you left off."
+
+# What a student reads when signing in fails: what happened and what to do, in plain words. The technical cause
+# (the server's address, the network error, a certificate, a config setting to change) is for IT: it goes to the
+# log (login_failure_text), never on the student's screen.
+NOT_RECOGNISED = (
+    "This access code was not recognised. Check the code on your slip and type it again. "
+    "If it still does not work, tell your invigilator."
+)
+NO_CONNECTION = "This computer cannot reach the test server just now. Tell your invigilator."
+SERVER_BUSY = (
+    "The test server is busy just now. Wait a minute, then type your code again. "
+    "If it keeps happening, tell your invigilator."
+)
+DOWNLOAD_FAILED = (
+    "The test could not be downloaded completely. Type your code again. If it happens again, tell your invigilator."
+)
+CANNOT_SIGN_IN = "This computer cannot open your test. Tell your invigilator."
+CANNOT_START = "Your test cannot be started on this computer. Tell your invigilator."
+UNEXPECTED = "Something went wrong on this computer. Tell your invigilator."
+
+STUDENT_SENTENCES = frozenset(
+    {"not_open_yet", "sitting_closed", "extension_over", "in_use_elsewhere", "already_finished", "locked_out"}
+)
+"""Refusals whose sentence the server writes for the student at the screen (sync/server/domain.py: when to come
+back, whom to ask): shown as they are. "malformed_code" is the client's own, the code's format explained."""
 
 
 def downloading_text(done: int, total: int) -> str:
@@ -66,12 +90,27 @@ def cached_media(login: LoginResponse, cache: MediaCache) -> dict[str, Path] | N
     return paths
 
 
-def login_failure_text(exc: Exception) -> str:
-    """What the access-code screen says when signing in failed: the server's or the network's own sentence, or
-    (for anything unexpected, which is logged) a request to tell the invigilator."""
-    from sync.client import ClientError
+def login_failure_text(exc: Exception, *, server_url: str) -> str:
+    """What the access-code screen says when signing in to `server_url` failed, in a student's words; the
+    technical cause is logged for IT (a wrong server address, the network, a certificate, mismatched versions)."""
+    from sync.client import ClientError, MediaCorrupt, Refused, ServerBusy, Unreachable
 
-    if isinstance(exc, ClientError):
+    error = getattr(exc, "error", None)
+    if isinstance(exc, Refused | ServerBusy) and (error in STUDENT_SENTENCES or error == "malformed_code"):
+        log.info("Login refused (%s): %s", error, exc)
         return str(exc)
-    log.error("Login failed unexpectedly", exc_info=exc)
-    return UNEXPECTED.format(what=type(exc).__name__)
+    if isinstance(exc, Refused) and error == "unknown_code":
+        # A right code refused as unknown usually means this computer is set up for another school's server.
+        log.warning("Login refused: the server at %s does not know this code (%s)", server_url, exc)
+        return NOT_RECOGNISED
+    if not isinstance(exc, ClientError):
+        log.error("Login failed unexpectedly", exc_info=exc)
+        return UNEXPECTED
+    log.warning("Login to %s failed (%s): %s", server_url, error or type(exc).__name__, exc)
+    if isinstance(exc, Unreachable):
+        return NO_CONNECTION
+    if isinstance(exc, ServerBusy):
+        return SERVER_BUSY
+    if isinstance(exc, MediaCorrupt):
+        return DOWNLOAD_FAILED
+    return CANNOT_SIGN_IN  # BadReply (a wrong address, mismatched versions), any other refusal

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
 from player.clock import Clock
+from player.durations import duration_in_words
 from player.offline_queue.journal import JournalError
 from player.session import SittingSession
 from player.session_events import Phase
@@ -32,11 +33,7 @@ BeatFailure = Literal["moved", "not_delivered"]
 
 
 def added_time_text(seconds: int) -> str:
-    minutes, rest = divmod(max(0, seconds), 60)
-    parts = [f"{minutes} minute{'s' if minutes != 1 else ''}"] if minutes else []
-    if rest or not parts:
-        parts.append(f"{rest} second{'s' if rest != 1 else ''}")
-    return f"Your invigilator added {' and '.join(parts)}."
+    return f"Your invigilator added {duration_in_words(seconds)}."
 
 
 def heartbeat_for(session: SittingSession, *, outbox_depth: int, paused: bool, machine_id: str | None) -> Heartbeat:

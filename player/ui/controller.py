@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer
 
 from player.clock import Clock, SystemClock
+from player.durations import duration_in_words
 from player.session import SittingSession
 from player.session_events import Phase, SectionEnded, TimeWarning
+from player.ui.banner import TimedBanner
 from player.ui.invigilation import Invigilation
 from player.ui.item_audio import audio_of
 from player.ui.item_flow import ItemFlow
@@ -39,8 +41,12 @@ TIME_UP = "Time is up for the section {title}. Your answers to it are saved."
 
 
 def warning_text(warning: TimeWarning) -> str:
-    minutes = warning.remaining_seconds // 60
-    return f"{minutes} minute{'s' if minutes != 1 else ''} left in this section."
+    return f"{duration_in_words(warning.remaining_seconds)} left in this section."
+
+
+def still_within(session: SittingSession, seconds: int) -> Callable[[], bool]:
+    """Whether at most `seconds` are left: a time warning is true until time is added."""
+    return lambda: session.remaining_seconds() <= seconds
 
 
 class PlayerController(QObject):
@@ -81,6 +87,7 @@ class PlayerController(QObject):
         self._finished_at = 0.0
         """When the finished screen appeared (self._clock's monotonic seconds)."""
         self._closed = False
+        self.banner = TimedBanner(window, self._clock)
         self._timer = QTimer(self)
         self._timer.setInterval(settings.tick_interval_ms)
         self._timer.timeout.connect(self.tick)
@@ -91,6 +98,7 @@ class PlayerController(QObject):
             window, host=self, tasks=tasks, make_client=make_client, server_url=settings.server_url, today=today
         )
         window.on_close.append(self.shutdown)
+        window.sitting_open = self.sitting_open
 
     def ensure_ready(self) -> None:
         """Build the parts and connect the sitting screens; idempotent."""
@@ -160,7 +168,7 @@ class PlayerController(QObject):
             count=len(self._login.assessment.sections),
             title=section.title,
             instructions=section.instructions,
-            minutes=section.time_limit_seconds * (100 + extra) / 100 / 60,
+            seconds=section.time_limit_seconds * (100 + extra) / 100,
             notice=notice,
         )
         self.window.show_screen(self.window.instructions)
@@ -225,9 +233,11 @@ class PlayerController(QObject):
         session = self.session
         if session is None or session.phase is not Phase.ANSWERING:
             return
+        self.banner.tick()
         for event in session.tick():
             if isinstance(event, TimeWarning):
-                self.window.show_banner(warning_text(event))
+                # Up for BANNER_SECONDS, and gone at once when added time makes it untrue.
+                self.banner.show(warning_text(event), still_true=still_within(session, event.remaining_seconds))
             elif isinstance(event, SectionEnded):
                 self.after_section(event)
                 return
@@ -320,6 +330,10 @@ class PlayerController(QObject):
     def held(self, value: bool) -> None:
         self._held = value
 
+    def show_banner(self, text: str) -> None:
+        """A message under the header (time added) that leaves by itself, as the time warnings do."""
+        self.banner.show(text)
+
     # ---- reset, shutdown ------------------------------------------------------------------------------
 
     def reset(self) -> None:
@@ -342,6 +356,12 @@ class PlayerController(QObject):
         self.window.access_code.reset()
         self.window.show_screen(self.window.access_code)
         self.window.access_code.code_edit.setFocus()
+
+    def sitting_open(self) -> bool:
+        """A student's test is open here and not finished (from "Is this you?" until the finished screen)."""
+        if self._closed or self._login is None:
+            return False
+        return self.session is None or self.session.phase is Phase.ANSWERING
 
     def shutdown(self) -> None:
         """Window closing: typing and position are committed before the app goes. Once: the window's close and

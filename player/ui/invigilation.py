@@ -39,6 +39,8 @@ class InvigilationHost(Protocol):
 
     def reset(self) -> None: ...
 
+    def show_banner(self, text: str) -> None: ...
+
 
 class Invigilation(QObject):
     """Heartbeats for `host`'s open sitting every `every` seconds of `clock` (None: only heartbeat_now()), sent
@@ -184,7 +186,7 @@ class Invigilation(QObject):
             return
         session.add_time(seconds)
         self._window.set_remaining(session.remaining_seconds())
-        self._window.show_banner(added_time_text(seconds))
+        self._host.show_banner(added_time_text(seconds))
 
     def end_section(self, section_id: str | None) -> None:
         """Ends the current section like a time-up (answers and envelope committed), unless it already moved on."""

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from player.offline_queue.journal import JournalError
 from player.student_login import (
+    CANNOT_START,
     CHECKING,
     ENTER_AGAIN,
     SignedIn,
@@ -128,7 +129,7 @@ class StudentLoginFlow:
             self._window.access_code.set_busy(downloading_text(done, total))
 
     def _on_login_failed(self, exc: Exception) -> None:
-        self._window.access_code.show_error(login_failure_text(exc))
+        self._window.access_code.show_error(login_failure_text(exc, server_url=self._server_url))
 
     def _on_logged_in(self, signed_in: SignedIn) -> None:
         self._signed_in = signed_in
@@ -147,7 +148,7 @@ class StudentLoginFlow:
         except JournalError as exc:
             log.error("Cannot start the attempt: %s", exc)
             self._host.reset()
-            self._window.access_code.show_error(f"{exc}. Tell your invigilator.")
+            self._window.access_code.show_error(CANNOT_START)  # the journal's words are for IT: in the log
             return
         self._signed_in = None
         self._host.open_sitting(attempt, signed_in.login, signed_in.media, resumed=False)

@@ -3,10 +3,18 @@ is accessible and styled the same way (neither area imports the other's modules 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QTimerEvent
+    from PySide6.QtGui import QKeyEvent
+
+log = logging.getLogger(__name__)
 
 COLUMN_WIDTH = 720
 
@@ -35,10 +43,47 @@ def label(text: str = "", *, name: str = "", accessible: str = "", wrap: bool = 
     return widget
 
 
+ENTER_KEYS = (0x01000004, 0x01000005)
+"""Qt.Key.Key_Return and Qt.Key.Key_Enter (the keypad's) as numbers: QKeyEvent.key() is an int, and naming them
+through PySide's `Qt` namespace would build all its enums on first use (see label)."""
+KEYPAD_ONLY = 0x20000000
+"""Qt.KeyboardModifier.KeypadModifier: the keypad's Enter carries it, and it is still a plain Enter."""
+
+
+class Button(QPushButton):
+    """A push button that Enter and the keypad's Enter press, as Space does; a click that lands after the button
+    has gone from the screen is dropped.
+
+    Qt presses a focused button with Enter only in a dialog (autoDefault), and a mnemonic (Alt+letter) clicks
+    100 ms after the key (animateClick). Two mnemonics in quick succession (Alt+B, then Alt+E on the review screen)
+    left the second click to land on a screen already hidden: it ran that screen's code and moved the focus to a
+    hidden button, where every later key was lost."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in ENTER_KEYS and int(event.modifiers().value) & ~KEYPAD_ONLY == 0:
+            event.accept()
+            if not event.isAutoRepeat():  # a held Enter presses once, not once per repeat
+                self.click()
+            return
+        super().keyPressEvent(event)
+
+    def timerEvent(self, event: QTimerEvent) -> None:
+        # The only timers a push button runs are its delayed click (animateClick) and auto-repeat (never on here).
+        if self.isVisible() and self.isEnabled():
+            super().timerEvent(event)
+            return
+        log.info("A click on %r arrived after its screen had gone; dropped", self.accessibleName())
+        blocked = self.blockSignals(True)
+        try:
+            super().timerEvent(event)  # Qt stops its timer and lets the button up; the click's signals go nowhere
+        finally:
+            self.blockSignals(blocked)
+
+
 def button(text: str, *, accessible: str = "", primary: bool = False, parent: QWidget | None = None) -> QPushButton:
-    # Without a parent, QPushButton(text, None) would make PySide weigh the QIcon overload too, loading QIcon and
+    # Without a parent, Button(text, None) would make PySide weigh the QIcon overload too, loading QIcon and
     # its enums (~3 ms) before the first paint.
-    widget = QPushButton(text) if parent is None else QPushButton(text, parent)
+    widget = Button(text) if parent is None else Button(text, parent)
     # "&" marks a mnemonic (Alt+letter) and must not be read out.
     widget.setAccessibleName(accessible or text.replace("&", ""))
     widget.setAutoDefault(False)

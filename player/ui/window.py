@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from player.ui.screens.item import ItemScreen
     from player.ui.screens.review import ReviewScreen
     from player.ui.screens.sound_check import SoundCheckScreen
+
+log = logging.getLogger(__name__)
 
 PAUSED_TITLE = "Paused by your invigilator"
 PAUSED_HINT = "Your time has stopped. Please wait: your test will carry on when your invigilator says so."
@@ -48,6 +51,33 @@ class PausedOverlay(QWidget):
         layout.addWidget(self.hint)
         layout.addStretch(2)
         self.hide()
+
+
+CLOSE_QUESTION = (
+    "Your test is still open. Your answers are safe: every answer shown as Saved is stored on this computer. "
+    "If you close Invigil, open it again on this computer to carry on where you stopped. Close Invigil now?"
+)
+
+ConfirmClose = Callable[[QWidget, str], bool]
+"""Asks before the window closes during a sitting (parent, question) -> True to close; tests pass their own (a
+message box cannot be answered offscreen)."""
+
+
+def ask_before_closing(parent: QWidget, question: str) -> bool:
+    """A message box: "Keep working" (the default, and Esc) or "Close Invigil"."""
+    # Imported here: the window is built before the first paint, which must not wait for the message box's classes.
+    from PySide6.QtWidgets import QMessageBox
+
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setWindowTitle("Close Invigil?")
+    box.setText(question)
+    keep = box.addButton("Keep working", QMessageBox.ButtonRole.RejectRole)
+    close = box.addButton("Close Invigil", QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    box.exec()
+    return box.clickedButton() is close
 
 
 def format_remaining(seconds: float) -> str:
@@ -81,7 +111,9 @@ class FirstPaint(QObject):
 
 
 class MainWindow(QMainWindow):
-    """Holds the screens; the controller decides which one shows. Closing asks the controller to save first.
+    """Holds the screens; the controller decides which one shows. Closing asks the controller to save first, and
+    a close from the window system (Alt+F4, the X) while a sitting is open (`sitting_open`, the controller's) asks
+    the student first (`confirm_close`).
 
     Built in two steps so the access-code screen can be on screen quickly: the constructor makes the frame and
     that screen; `add_sitting_screens` makes the rest (which need the audio stack) and the pause overlay. Given
@@ -103,8 +135,13 @@ class MainWindow(QMainWindow):
         player: QtAudioPlayer | None = None,
         devices: OutputDevices | None = None,
         soundcheck_clip: Path | None = None,
+        confirm_close: ConfirmClose = ask_before_closing,
     ) -> None:
         super().__init__()
+        self.confirm_close = confirm_close
+        self.sitting_open: Callable[[], bool] = lambda: False
+        """Whether a student's test is open here (the controller sets it): closing then asks first."""
+
         self.setWindowTitle("Invigil")
         self.setAccessibleName("Invigil test player")
         self.title = label(name="subtitle", accessible="Test")
@@ -145,6 +182,7 @@ class MainWindow(QMainWindow):
         cost several hundred milliseconds, which the first paint does not wait for."""
         if self._has_sitting_screens:
             raise RuntimeError("the sitting screens are already in this window")
+        from player.ui.focus import FocusKeeper
         from player.ui.screens.confirm import ConfirmScreen
         from player.ui.screens.finished import FinishedScreen
         from player.ui.screens.instructions import InstructionsScreen
@@ -162,6 +200,7 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(screen)
         self.paused_overlay = PausedOverlay(self)
         self.paused_overlay.setGeometry(self.rect())
+        self.focus_keeper = FocusKeeper(self, showing=self._showing)
         self._has_sitting_screens = True
 
     @property
@@ -214,6 +253,10 @@ class MainWindow(QMainWindow):
         if previous is not None and previous.isVisible():
             previous.setFocus()
 
+    def _showing(self) -> QWidget | None:
+        """What the student sees now, for the focus: the pause overlay over everything, else the current screen."""
+        return self.paused_overlay if self.is_paused() else self.current_screen()
+
     def is_paused(self) -> bool:
         return self._has_sitting_screens and not self.paused_overlay.isHidden()
 
@@ -223,6 +266,16 @@ class MainWindow(QMainWindow):
             self.paused_overlay.setGeometry(self.rect())
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        # Alt+F4 or the window's X in the middle of a test: nothing is lost by closing (every answer shown as
+        # Saved is on disk, and the sitting resumes here), but a student should not end up there by a slip. Only
+        # a close from the window system (spontaneous) asks: one the program makes itself (Ctrl+C in a terminal,
+        # a test's teardown) has no student at the window to answer.
+        if event.spontaneous() and self.sitting_open():
+            if not self.confirm_close(self, CLOSE_QUESTION):
+                log.info("Closing asked for during a sitting; the student chose to keep working")
+                event.ignore()
+                return
+            log.info("Closed during a sitting at the student's choice; it resumes when Invigil starts here again")
         for callback in self.on_close:
             callback()
         super().closeEvent(event)

@@ -7,9 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from player.student_login import UNEXPECTED, cached_media, downloading_text, login_failure_text
+from player.student_login import (
+    CANNOT_SIGN_IN,
+    DOWNLOAD_FAILED,
+    NO_CONNECTION,
+    NOT_RECOGNISED,
+    SERVER_BUSY,
+    UNEXPECTED,
+    cached_media,
+    downloading_text,
+    login_failure_text,
+)
 from resources import demo_assessment_path
-from sync.client import Refused, Unreachable
+from sync.client import BadReply, ClientError, MediaCorrupt, Refused, ServerBusy, Unreachable
+from sync.client.errors import CA_BUNDLE_HINT
 from sync.mediacache import MediaCache
 from tests.helpers.player import make_login
 
@@ -38,15 +49,74 @@ def test_a_resumed_sitting_has_its_media_only_when_every_file_is_whole(tmp_path:
     assert cached_media(login, cache) is None
 
 
-def test_a_failed_login_is_the_clients_sentence_or_a_request_to_tell_the_invigilator(
-    caplog: pytest.LogCaptureFixture,
+STAFF_WORDS = ("server at", "set up for", "IT", "ca_bundle", "config", "HTTP", "http://", "Error", "version")
+"""Words that belong in the log and the invigilator's view, never in a student's sentence."""
+
+SERVER_URL = "https://invigil.example-school.org"
+
+
+@pytest.mark.parametrize(
+    ("failure", "shown"),
+    [
+        (
+            Refused("This access code was not recognised. ...check which server...", status=401, error="unknown_code"),
+            NOT_RECOGNISED,
+        ),
+        (Unreachable(SERVER_URL, "connection refused"), NO_CONNECTION),
+        (
+            Unreachable(SERVER_URL, "this computer does not trust the server's certificate", hint=CA_BUNDLE_HINT),
+            NO_CONNECTION,
+        ),
+        (
+            ServerBusy("The server at x is busy (HTTP 503).", status=503, error="http_503", retry_after=None),
+            SERVER_BUSY,
+        ),
+        (MediaCorrupt("media/cat.ogg does not match its sha256"), DOWNLOAD_FAILED),
+        (BadReply(f"The server at {SERVER_URL} sent a reply Invigil cannot read (not JSON)."), CANNOT_SIGN_IN),
+        (Refused("The request is not valid: body.code.", status=422, error="invalid_request"), CANNOT_SIGN_IN),
+        (ClientError("anything else"), CANNOT_SIGN_IN),
+        (KeyError("x"), UNEXPECTED),
+    ],
+)
+def test_a_failed_login_is_said_in_plain_words_and_its_cause_is_logged(
+    caplog: pytest.LogCaptureFixture, failure: Exception, shown: str
 ) -> None:
-    refused = Refused("This code has already been used to finish the test.", status=409, error="already_finished")
-    assert login_failure_text(refused) == "This code has already been used to finish the test."
-    offline = Unreachable("http://server", "connection refused")
-    assert login_failure_text(offline) == str(offline)
-    assert login_failure_text(KeyError("x")) == UNEXPECTED.format(what="KeyError")
-    assert "Login failed unexpectedly" in caplog.text
+    caplog.set_level("INFO")
+    assert login_failure_text(failure, server_url=SERVER_URL) == shown
+    assert not [word for word in STAFF_WORDS if word in shown]
+    assert shown.endswith("tell your invigilator.") or shown.endswith("Tell your invigilator.")
+    logged = caplog.text
+    assert str(failure) in logged or "Login failed unexpectedly" in logged
+    if isinstance(failure, Refused | Unreachable | BadReply):
+        assert SERVER_URL in logged, "the log says which server this computer asked"
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        Refused(
+            "You have already finished this test, so this code cannot be used again.",
+            status=409,
+            error="already_finished",
+        ),
+        Refused(
+            "This access code is in use on another computer. Ask your invigilator to release it.",
+            status=409,
+            error="in_use_elsewhere",
+        ),
+        ServerBusy(
+            "Too many wrong access codes were typed on this computer. Try again after 09:10.",
+            status=429,
+            error="locked_out",
+            retry_after=60,
+        ),
+        Refused(
+            "This test is not open yet: it opens at 09:00. Type your code again then.", status=403, error="not_open_yet"
+        ),
+    ],
+)
+def test_a_refusal_written_for_the_student_is_shown_as_the_server_wrote_it(refused: ClientError) -> None:
+    assert login_failure_text(refused, server_url=SERVER_URL) == str(refused)
 
 
 def test_the_download_counts_files() -> None:

@@ -139,7 +139,7 @@ def test_a_refused_token_means_the_code_moved_and_anything_else_is_not_delivered
     ("seconds", "text"),
     [
         (120, "Your invigilator added 2 minutes."),
-        (61, "Your invigilator added 1 minute and 1 second."),
+        (61, "Your invigilator added 1 minute 1 second."),
         (30, "Your invigilator added 30 seconds."),
         (0, "Your invigilator added 0 seconds."),
     ],

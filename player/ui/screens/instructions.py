@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QWidget
 
+from player.durations import duration_in_words
 from player.ui.widgets import button, centred_column, label, set_message
 
 
@@ -27,14 +28,15 @@ class InstructionsScreen(QWidget):
         set_message(self.notice, "")
 
     def show_section(
-        self, *, number: int, count: int, title: str, instructions: str, minutes: float, notice: str = ""
+        self, *, number: int, count: int, title: str, instructions: str, seconds: float, notice: str = ""
     ) -> None:
         set_message(self.notice, notice)
         self.heading.setText(f"Section {number} of {count}: {title}")
         self.heading.setAccessibleName(self.heading.text())
         self.body.setText(instructions)
         self.body.setAccessibleName(f"Instructions: {instructions}")
-        whole = int(minutes) if float(minutes).is_integer() else round(minutes, 1)
-        self.time.setText(f"You have {whole} minutes for this section. The clock starts when you choose Start.")
+        self.time.setText(
+            f"You have {duration_in_words(seconds)} for this section. The clock starts when you choose Start."
+        )
         self.time.setAccessibleName(self.time.text())
         self.start_button.setFocus()

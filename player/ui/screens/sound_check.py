@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from player.audio.interface import NO_DEVICE_MESSAGE
@@ -19,6 +19,10 @@ from player.ui.widgets import button, centred_column, label, set_message
 
 log = logging.getLogger(__name__)
 
+ABOUT_TO_PLAY = "You will hear a short sound in a moment, through your headphones or speakers. Listen for it."
+LEAD_IN_MS = 1500
+"""How long ABOUT_TO_PLAY is on screen before the sound starts: a student reads it first, not after hearing it."""
+
 NOT_HEARD_GUIDANCE = (
     "Please ask your invigilator to check: the volume (here and on the computer) is turned up, "
     "the headphones are plugged in properly, and the computer is using the right speakers or headphones. "
@@ -27,12 +31,19 @@ NOT_HEARD_GUIDANCE = (
 
 
 class SoundCheckScreen(QWidget):
-    """Emits `passed` once the student says they heard the clip; with no output it cannot be passed."""
+    """Says a sound is coming, plays it `lead_in_ms` later and asks; emits `passed` once the student says they heard
+    it. With no output it cannot be passed."""
 
     passed = Signal()
 
     def __init__(
-        self, *, devices: OutputDevices, player: QtAudioPlayer, clip: Path, parent: QWidget | None = None
+        self,
+        *,
+        devices: OutputDevices,
+        player: QtAudioPlayer,
+        clip: Path,
+        lead_in_ms: int = LEAD_IN_MS,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self._devices = devices
@@ -40,6 +51,11 @@ class SoundCheckScreen(QWidget):
         self._clip = clip
         self._active = False
         self.heading = label("Sound check", name="title")
+        self.about_to_play = label(ABOUT_TO_PLAY, name="subtitle")
+        self._lead_in = QTimer(self)
+        self._lead_in.setSingleShot(True)
+        self._lead_in.setInterval(lead_in_ms)
+        self._lead_in.timeout.connect(self._play)
         self.question = label("Did you hear it?", name="subtitle")
         self.message = label(name="error")
         self.volume = VolumeSlider(player)
@@ -57,7 +73,7 @@ class SoundCheckScreen(QWidget):
             row.addWidget(widget)
         layout = centred_column(self)
         layout.addStretch(1)
-        for text in (self.heading, self.question, self.message):
+        for text in (self.heading, self.about_to_play, self.question, self.message):
             layout.addWidget(text)
         layout.addLayout(row)
         layout.addWidget(label("Volume"))
@@ -65,26 +81,28 @@ class SoundCheckScreen(QWidget):
         layout.addStretch(2)
 
     def begin(self) -> None:
-        """Check for an output, then autoplay the clip and ask."""
+        """Check for an output, say a sound is coming, then play the clip and ask."""
         self._active = True
         if not self._devices.available():
             log.warning("Sound check: no audio output on this computer")
             self._show_problem(NO_DEVICE_MESSAGE)
             return
         set_message(self.message, "")
-        self.question.setVisible(True)
-        for widget in (self.play_button, self.yes_button, self.no_button):
+        for widget in (self.about_to_play, self.question, self.play_button, self.yes_button, self.no_button):
             widget.setVisible(True)
         self.retry_button.setVisible(False)
-        self._play()
+        self._lead_in.start()
         self.yes_button.setFocus()
 
     def leave(self) -> None:
         self._active = False
+        self._lead_in.stop()
         self._player.stop()
 
     def _play(self) -> None:
-        self._player.play(self._clip)
+        self._lead_in.stop()  # "Play again" before the lead-in ended plays now, and only once
+        if self._active:
+            self._player.play(self._clip)
 
     def _heard(self) -> None:
         log.info("Sound check passed")
@@ -93,6 +111,7 @@ class SoundCheckScreen(QWidget):
 
     def _not_heard(self) -> None:
         log.warning("Sound check: the student did not hear the clip")
+        self._lead_in.stop()
         self._player.stop()
         self._show_problem(NOT_HEARD_GUIDANCE)
 
@@ -101,9 +120,9 @@ class SoundCheckScreen(QWidget):
             self._show_problem(message)
 
     def _show_problem(self, message: str) -> None:
+        self._lead_in.stop()
         set_message(self.message, message)
-        self.question.setVisible(False)
-        for widget in (self.play_button, self.yes_button, self.no_button):
+        for widget in (self.about_to_play, self.question, self.play_button, self.yes_button, self.no_button):
             widget.setVisible(False)
         self.retry_button.setVisible(True)
         self.retry_button.setFocus()

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from player.student_login import CHECKING, downloading_text
+from player.student_login import CHECKING, NO_CONNECTION, NOT_RECOGNISED, downloading_text
 from sync import accesscode
 from sync.client import InvigilClient
 from tests.helpers.live_server import LiveServer
@@ -34,22 +34,31 @@ def test_an_impossible_code_is_caught_before_any_network_call(
         accesscode.normalize(typed)
     shown = submit(qtbot, p, typed)
     assert shown == str(expected.value)
-    assert "Cannot reach" not in shown
+    assert shown != NO_CONNECTION
     assert p.tasks.is_idle()
     assert p.window.current_screen() is p.window.access_code
 
 
-def test_a_well_formed_code_with_no_server_says_it_cannot_reach_it(qtbot: QtBot, start_player: PlayerFactory) -> None:
+def test_a_well_formed_code_with_no_server_says_it_cannot_reach_it(
+    qtbot: QtBot, start_player: PlayerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
     p = start_player(server_url=CLOSED_PORT)
     shown = submit(qtbot, p, "abcd-1234")
-    assert shown.startswith(f"Cannot reach the server at {CLOSED_PORT}")
+    assert shown == NO_CONNECTION  # plain words for the student; the address and the cause are for IT, in the log
+    assert CLOSED_PORT not in shown
+    assert f"Cannot reach the server at {CLOSED_PORT}" in caplog.text
 
 
-def test_an_unknown_code_is_refused_in_words(qtbot: QtBot, start_player: PlayerFactory, demo: Demo) -> None:
+def test_an_unknown_code_is_refused_in_words(
+    qtbot: QtBot, start_player: PlayerFactory, demo: Demo, caplog: pytest.LogCaptureFixture
+) -> None:
     p = start_player()
     shown = submit(qtbot, p, "ZZZZ-ZZZZ")
-    assert shown.startswith("This access code was not recognised.")
+    assert shown == NOT_RECOGNISED
+    assert "server" not in shown
     assert p.window.access_code.code_edit.hasFocus()
+    assert "does not know this code" in caplog.text
+    assert "check which server this computer is set up for" in caplog.text  # the server's hint, kept for IT
 
 
 def test_a_code_in_use_on_another_computer_is_refused_in_words(

@@ -75,7 +75,7 @@ def test_every_screen_of_a_sitting(
 
     w.instructions.start_button.click()
     wait_for_screen(qtbot, p, w.sound_check)
-    cam.shoot(w, "06-sound-check", "Did you hear it?", "Yes, I heard it")
+    cam.shoot(w, "06-sound-check", "You will hear a short sound", "Did you hear it?", "Yes, I heard it")
 
     w.sound_check.yes_button.click()
     wait_for_screen(qtbot, p, w.item)
