@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from player.session import Clock
+    from player.clock import Clock
     from player.ui.window import MainWindow
 
 BANNER_SECONDS = 30.0
