@@ -42,11 +42,15 @@ MAX_VALUE_CHARS = 100
 MAX_COMMENT_CHARS = 4000
 
 
-def _with_scale(edit: QLineEdit, scale: QWidget) -> QHBoxLayout:
-    row = QHBoxLayout()
+def _with_scale(edit: QLineEdit, scale: QWidget) -> QWidget:
+    """The box with its scale beside it, as one field: the row's "&" caption then focuses the box (focus proxy)."""
+    field = QWidget()
+    row = QHBoxLayout(field)
+    row.setContentsMargins(0, 0, 0, 0)
     row.addWidget(edit, 1)
     row.addWidget(scale)
-    return row
+    field.setFocusProxy(edit)
+    return field
 
 
 def _value(text: str) -> str | None:
