@@ -3,12 +3,15 @@ by item, marks reach results and totals, bad scores and a colleague's mark meanw
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from player.csv_export import ENCODING
 from player.ui.console.marking import HandMarkingView
 from player.ui.console.results import ResultsView
 from player.ui.console.sittings import SittingContext
@@ -53,7 +56,11 @@ def give(qtbot: QtBot, view: HandMarkingView, score: str) -> str:
 
 
 def test_a_marker_goes_through_the_item_student_by_student_and_results_count_the_marks(
-    qtbot: QtBot, context: SittingContext, chooser: Chooser, students: dict[str, StudentMachine]
+    qtbot: QtBot,
+    context: SittingContext,
+    chooser: Chooser,
+    students: dict[str, StudentMachine],
+    tmp_path: Path,
 ) -> None:
     students["Ada"].hand_in({DESCRIBE: ADA_ESSAY, "short-plural": "children"})
     students["Grace"].hand_in({DESCRIBE: GRACE_ESSAY})
@@ -89,6 +96,16 @@ def test_a_marker_goes_through_the_item_student_by_student_and_results_count_the
     assert results.cell("Grace Hopper", "Status") == "Needs marking by hand"
     assert results.cell("Alan Turing", "Marked by hand") == ""
     assert results.message.text() == "3 students; 3 with scores. 1 answer still to mark by hand."
+
+    path = tmp_path / "results.csv"
+    chooser.paths.append(path)
+    with qtbot.waitSignal(results.exported, timeout=TIMEOUT_MS):
+        results.export_button.click()
+    with path.open(encoding=ENCODING, newline="") as f:
+        header, *rows = list(csv.reader(f))
+    ada = dict(zip(header, next(r for r in rows if r[0] == "Ada Lovelace"), strict=True))
+    assert (ada["Short answers (out of 7)"], ada["Marked by hand"]) == ("4.5", "Done: 1 marked by hand")
+    assert ada["Total (out of 21)"] == results.cell("Ada Lovelace", "Total")
 
 
 def test_a_score_off_the_scale_is_refused_before_anything_is_sent(
