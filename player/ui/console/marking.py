@@ -67,6 +67,9 @@ class HandMarkingView(SittingTab):
 
         self.items = QComboBox()
         self.items.setAccessibleName("Item to mark")
+        # An item's prompt may be a paragraph: the box takes the width it is given instead of widening the window.
+        self.items.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.items.setMinimumContentsLength(20)
         self.items.currentIndexChanged.connect(self._item_chosen)
         self.progress = label(name="status", accessible="Marking progress")
         self.student = label("", name="subtitle", accessible="Student")
