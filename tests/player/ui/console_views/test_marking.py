@@ -166,4 +166,3 @@ def test_a_student_still_sitting_shows_in_progress_and_cannot_be_marked_yet(
     qtbot.waitUntil(lambda: results.table.rowCount() == 3, timeout=TIMEOUT_MS)
     assert results.cell("Ada Lovelace", "Status") == "In progress", "never 'Marked' while sitting"
     assert results.cell("Ada Lovelace", "Marked by hand") == "0 of 1 marked by hand"
-
