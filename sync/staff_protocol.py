@@ -264,7 +264,8 @@ class LogEntry(WireModel):
 
 
 class ManualEntryIn(WireModel):
-    """Values marked by hand for the dictation section, and comments; None clears a value."""
+    """Values marked by hand for the dictation section, and comments; None clears a value. A dictation value is a
+    number from 0 to the test's dictation points (`ManualEntryOut.dictation_max`), such as "8" or "7.5"."""
 
     typed_dictation: str | None = Field(default=None, max_length=100)
     written_dictation: str | None = Field(default=None, max_length=100)
@@ -289,6 +290,8 @@ class ManualEntryOut(WireModel):
     updated_by: str | None
     updated_at: datetime | None
     evidence: list[EvidenceOut]
+    dictation_max: float | None = None
+    """The scale of the dictation values: the points of the test's dictation items together (None: it has none)."""
 
 
 class IncidentIn(WireModel):
@@ -323,8 +326,13 @@ class SectionScore(WireModel):
     section_id: str
     title: str
     score: float
+    """Hand marks included: an answer still to be marked by hand counts 0 until it is."""
     max_score: float
     needs_manual: bool
+    """Some answer of the section still waits for a person's mark."""
+    hand_marks_needed: int = 0
+    """Answers of the section that a person must mark (extended text, not left blank)."""
+    hand_marks_done: int = 0
 
 
 class ResultOut(WireModel):
@@ -337,6 +345,7 @@ class ResultOut(WireModel):
     error: str | None
     received_at: datetime
     marks: dict[str, object] | None
+    """The marks with hand marks in (an item marked by hand has its score and `hand_mark`: score, marker, time)."""
     section_scores: list[SectionScore] = Field(default_factory=list)
     """Scores of the sections this result carries (empty until marked)."""
     manual: ManualEntryOut | None = None

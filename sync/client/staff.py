@@ -16,6 +16,7 @@ from sync.client.transport import Transport, build, list_of, seg
 from sync.protocol import InstructionKind, LogDetailValue, SittingLogAction, SittingLogEventIn
 
 if TYPE_CHECKING:
+    from sync import marking_protocol as mp
     from sync import staff_protocol as sp
 
 _EVIDENCE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".pdf": "application/pdf"}
@@ -184,6 +185,23 @@ class StaffCalls(Transport):
         return self._call(
             "GET", f"/staff/sittings/{seg(sitting_id)}/results", list_of(sp.ResultOut).validate_python, token=token
         )
+
+    def hand_marking(self, token: str, sitting_id: str) -> mp.HandMarkingSheet:
+        """The sitting's answers to mark by hand, item by item, each with the mark it has now."""
+        from sync import marking_protocol as mp
+
+        path = f"/staff/sittings/{seg(sitting_id)}/hand-marking"
+        return self._call("GET", path, mp.HandMarkingSheet.model_validate, token=token)
+
+    def give_hand_mark(
+        self, token: str, result_id: str, item_id: str, score: float, *, replaces: int | None
+    ) -> mp.HandMarkOut:
+        """Mark one answer; `replaces` is the id of the mark shown to the marker (None when there was none)."""
+        from sync import marking_protocol as mp
+
+        body = build(mp.HandMarkIn, score=score, replaces=replaces)
+        path = f"/staff/results/{seg(result_id)}/hand-marks/{seg(item_id)}"
+        return self._call("PUT", path, mp.HandMarkOut.model_validate, token=token, body=body)
 
 
 def _too_big(filename: str, size: int) -> str:

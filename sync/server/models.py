@@ -218,6 +218,25 @@ class Result(Base):
     attempt: Mapped[Attempt] = relationship()
 
 
+class HandMark(Base):
+    """A score given by hand to one answer (an extended-text item of one result). Every mark is kept: the newest
+    of a result's item counts, the older ones are its history (a re-mark adds a row, never overwrites one)."""
+
+    __tablename__ = "hand_marks"
+    __table_args__ = (Index("ix_hand_marks_result_item", "result_id", "item_id"),)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    """Orders the marks of one answer, even two given in the same instant; the id a re-mark names as replaced."""
+    result_id: Mapped[str] = mapped_column(ForeignKey("results.id"))
+    item_id: Mapped[str] = mapped_column(String(64))
+    score_hundredths: Mapped[int] = mapped_column(Integer)
+    """The score in hundredths of a point: exact, as points have two decimals (content-format.md)."""
+    max_hundredths: Mapped[int] = mapped_column(Integer)
+    """What the item was out of when marked, so a mark still reads right if the package is repaired later."""
+    marker: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    marked_at: Mapped[datetime]
+
+
 class LoginFailure(Base):
     """Failed access-code logins, kept in the database so limits hold across server workers."""
 

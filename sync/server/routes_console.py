@@ -1,4 +1,5 @@
-"""Routes for the invigilator console: the live room, actions, the sitting's log, manual entries and incidents."""
+"""Routes for the invigilator console: the live room, actions, the sitting's log, manual entries, hand marking and
+incidents."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 
+from sync import marking_protocol as mp
 from sync import staff_protocol as sp
-from sync.server import evidence, incidents, manual_entries, room
+from sync.server import evidence, hand_marking, incidents, manual_entries, room
 from sync.server.deps import ERRORS, ActorDep, Ctx, Tx
 
 router = APIRouter(prefix="/staff", tags=["console"], responses=ERRORS | {413: {}, 415: {}})
@@ -35,15 +37,30 @@ def sitting_log(sitting_id: str, actor: ActorDep, session: Tx) -> list[sp.LogEnt
 
 
 @router.get("/allocations/{allocation_id}/manual", response_model=sp.ManualEntryOut)
-def get_manual(allocation_id: str, actor: ActorDep, session: Tx) -> sp.ManualEntryOut:
-    return manual_entries.manual(session, actor, allocation_id)
+def get_manual(allocation_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.ManualEntryOut:
+    return manual_entries.manual(session, actor, allocation_id, ctx.manifests)
 
 
 @router.put("/allocations/{allocation_id}/manual", response_model=sp.ManualEntryOut)
 def save_manual(
     allocation_id: str, body: sp.ManualEntryIn, actor: ActorDep, session: Tx, ctx: Ctx
 ) -> sp.ManualEntryOut:
-    return manual_entries.save_manual(session, actor, allocation_id, body, now=ctx.clock())
+    return manual_entries.save_manual(session, actor, allocation_id, body, now=ctx.clock(), manifests=ctx.manifests)
+
+
+@router.get("/sittings/{sitting_id}/hand-marking", response_model=mp.HandMarkingSheet)
+def hand_marking_sheet(sitting_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> mp.HandMarkingSheet:
+    """Every answer of the sitting a person must mark, item by item, with the mark each has now."""
+    return hand_marking.sheet(session, actor, sitting_id, now=ctx.clock(), manifests=ctx.manifests)
+
+
+@router.put("/results/{result_id}/hand-marks/{item_id}", response_model=mp.HandMarkOut)
+def give_hand_mark(
+    result_id: str, item_id: str, body: mp.HandMarkIn, actor: ActorDep, session: Tx, ctx: Ctx
+) -> mp.HandMarkOut:
+    """Mark one answer by hand (admin or teacher). `replaces` names the mark the marker saw: a mark given by
+    someone else meanwhile is never overwritten unseen (409 `marked_meanwhile`)."""
+    return hand_marking.give_mark(session, actor, result_id, item_id, body, now=ctx.clock(), manifests=ctx.manifests)
 
 
 async def evidence_body(request: Request) -> bytes:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync import accesscode
 from sync import staff_protocol as sp
-from sync.server import accounts, audit, code_intake, manual_entries, results, sittings
+from sync.server import accounts, audit, code_intake, hand_marking, manual_entries, results, sittings
 from sync.server.audit import Actor
 from sync.server.deps import ERRORS, ActorDep, Bearer, Ctx, Tx
 from sync.server.errors import ServiceError, not_found
+from sync.server.hand_marking import Layout
 from sync.server.manifest_cache import ManifestCache
-from sync.server.models import Allocation, Assessment, Credit, Result, Sitting, Student
+from sync.server.models import Allocation, Assessment, Credit, HandMark, Result, Sitting, Student
 from sync.server.store import retry_on_race
 
 router = APIRouter(prefix="/staff", tags=["staff"], responses=ERRORS)
@@ -212,28 +215,36 @@ def release_code(allocation_id: str, body: sp.ReleaseRequest, actor: ActorDep, s
     return allocation_out(a)
 
 
-def section_scores(result: Result, titles: dict[str, str]) -> list[sp.SectionScore]:
-    """The marks of the sections this result carries (a result is marked against the whole test)."""
-    marked = (result.marks or {}).get("sections", {})
+def section_scores(
+    result: Result, marks: dict[str, Any] | None, hand: dict[str, HandMark], layout: Layout
+) -> list[sp.SectionScore]:
+    """The marks of the sections this result carries (a result is marked against the whole test), hand marks in."""
+    marked = (marks or {}).get("sections", {})
     scores = []
     for section_id in result.body.get("section_ids", []):
         mark = marked.get(section_id)
         if mark is not None:
+            needed, done = hand_marking.hand_counts(result.marks, hand, layout.items.get(section_id, []))
             scores.append(
                 sp.SectionScore(
                     section_id=section_id,
-                    title=titles.get(section_id, section_id),
+                    title=layout.titles.get(section_id, section_id),
                     score=mark["score"],
                     max_score=mark["max_score"],
                     needs_manual=bool(mark.get("needs_manual", False)),
+                    hand_marks_needed=needed,
+                    hand_marks_done=done,
                 )
             )
     return scores
 
 
-def result_out(session: Session, r: Result, *, titles: dict[str, str]) -> sp.ResultOut:
+def result_out(
+    session: Session, r: Result, *, layout: Layout, hand: dict[str, HandMark], manifests: ManifestCache
+) -> sp.ResultOut:
     allocation = r.attempt.allocation
-    manual = manual_entries.manual_out(session, allocation)
+    manual = manual_entries.manual_out(session, allocation, manifests)
+    marks = hand_marking.with_hand_marks(r.marks, hand, layout)
     return sp.ResultOut(
         id=r.id,
         attempt_id=r.attempt_id,
@@ -243,15 +254,14 @@ def result_out(session: Session, r: Result, *, titles: dict[str, str]) -> sp.Res
         status=r.status,
         error=r.error,
         received_at=r.received_at,
-        marks=r.marks,
-        section_scores=section_scores(r, titles),
+        marks=marks,
+        section_scores=section_scores(r, marks, hand, layout),
         manual=manual if manual.updated_at is not None or manual.evidence else None,
     )
 
 
-def section_titles(sitting: Sitting, manifests: ManifestCache) -> dict[str, str]:
-    manifest = manifests.get(sitting.assessment).manifest
-    return {section.id: section.title for section in manifest.sections}
+def sitting_layout(sitting: Sitting, manifests: ManifestCache) -> Layout:
+    return Layout.of(manifests.get(sitting.assessment).manifest)
 
 
 def _result(session: Session, actor: Actor, result_id: str) -> Result:
@@ -261,24 +271,32 @@ def _result(session: Session, actor: Actor, result_id: str) -> Result:
     return result
 
 
+def _one_result_out(session: Session, result: Result, manifests: ManifestCache) -> sp.ResultOut:
+    hand = hand_marking.newest_marks(session, [result.id]).get(result.id, {})
+    layout = sitting_layout(result.attempt.allocation.sitting, manifests)
+    return result_out(session, result, layout=layout, hand=hand, manifests=manifests)
+
+
 @router.get("/sittings/{sitting_id}/results", response_model=list[sp.ResultOut])
 def sitting_results(sitting_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> list[sp.ResultOut]:
     sitting = sittings.get_sitting(session, actor, sitting_id)
-    rows = session.scalars(
-        select(Result)
-        .join(Result.attempt)
-        .join(Allocation)
-        .where(Allocation.sitting_id == sitting.id)
-        .order_by(Result.received_at)
+    rows = list(
+        session.scalars(
+            select(Result)
+            .join(Result.attempt)
+            .join(Allocation)
+            .where(Allocation.sitting_id == sitting.id)
+            .order_by(Result.received_at)
+        )
     )
-    titles = section_titles(sitting, ctx.manifests)
-    return [result_out(session, r, titles=titles) for r in rows]
+    layout = sitting_layout(sitting, ctx.manifests)
+    hand = hand_marking.newest_marks(session, [r.id for r in rows])
+    return [result_out(session, r, layout=layout, hand=hand.get(r.id, {}), manifests=ctx.manifests) for r in rows]
 
 
 @router.get("/results/{result_id}", response_model=sp.ResultOut)
 def get_result(result_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.ResultOut:
-    result = _result(session, actor, result_id)
-    return result_out(session, result, titles=section_titles(result.attempt.allocation.sitting, ctx.manifests))
+    return _one_result_out(session, _result(session, actor, result_id), ctx.manifests)
 
 
 @router.post("/results/{result_id}/remark", response_model=sp.ResultOut)
@@ -287,7 +305,7 @@ def remark(result_id: str, actor: ActorDep, session: Tx, ctx: Ctx) -> sp.ResultO
     result = _result(session, actor, result_id)
     results.remark(session, now=ctx.clock(), result_id=result.id)
     audit.record(session, actor, "remark", target=result.id, status=result.status)
-    return result_out(session, result, titles=section_titles(result.attempt.allocation.sitting, ctx.manifests))
+    return _one_result_out(session, result, ctx.manifests)
 
 
 @router.post("/result-codes", response_model=sp.ResultCodeReceipt)

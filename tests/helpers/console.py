@@ -30,7 +30,7 @@ from player.ui.paper import ConfirmPrint
 from player.ui.tasks import TaskRunner
 from player.unsent_results import UnsentResult, unsent_results
 from sync.client import InvigilClient, client_for
-from sync.protocol import AnswerRecord, Heartbeat, LoginResponse, ResultEnvelope
+from sync.protocol import AnswerRecord, AnswerValue, Heartbeat, LoginResponse, ResultEnvelope
 from tests.helpers.clock import START, FakeClock
 from tests.helpers.server import DemoTemplate
 from tests.helpers.waiting import TIMEOUT_MS
@@ -247,6 +247,18 @@ class StudentMachine:
         beat = Heartbeat.model_validate({"machine_id": self.machine_id, **fields})
         reply = self.client.heartbeat(self.login.attempt_id, self.login.attempt_token, beat)
         return [i.kind for i in reply.instructions]
+
+    def hand_in(self, answers: dict[str, AnswerValue], *, final: bool = True) -> str:
+        """Send these answers as the result of every section (the last, when `final`); returns the result's id."""
+        envelope = ResultEnvelope(
+            idempotency_key=str(uuid.uuid4()),
+            attempt_id=self.login.attempt_id,
+            section_ids=[s.id for s in self.login.assessment.sections],
+            answers=[AnswerRecord(item_id=i, value=v, answered_at=START) for i, v in answers.items()],
+            finished_at=START + timedelta(minutes=20),
+            final=final,
+        )
+        return self.client.submit_result(self.login.attempt_id, self.login.attempt_token, envelope).result_id
 
 
 def start_student(server_url: str, code: str, *, machine_id: str = "room1-pc01") -> StudentMachine:

@@ -30,6 +30,7 @@ ACTION_LABELS: dict[str, str] = {
     "print_slips": "Printed access-code slips",
     "add_incident": "Recorded an incident",
     "save_manual": "Saved dictation entries",
+    "hand_mark": "Marked by hand",
     "upload_evidence": "Uploaded evidence",
     "list_codes": "Fetched the access codes",
     "create_sitting": "Created the sitting",
@@ -63,6 +64,10 @@ def _count(value: object, one: str, many: str) -> str:
     return f"{value} {one if value == 1 else many}"
 
 
+def _points(value: object) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
 def describe_detail(entry: sp.LogEntry) -> str:
     """The facts worth reading in the entry's detail (how much time, which file, new or repeated code...)."""
     d = entry.detail
@@ -87,6 +92,10 @@ def describe_detail(entry: sp.LogEntry) -> str:
     if action == "play_given_back":
         cause = str(d.get("cause", ""))
         parts.append(f"item {d.get('item_id', '?')}: {PLAY_CUT_BY.get(cause, cause.replace('_', ' '))}")
+    if action == "hand_mark":
+        parts.append(f"{d.get('item_id')}: {_points(d.get('score'))} of {_points(d.get('max_score'))}")
+        if d.get("previous_score") is not None:
+            parts.append(f"was {_points(d['previous_score'])} ({d.get('previous_marker')})")
     if action == "upload_evidence" and d.get("filename"):
         parts.append(str(d["filename"]))
     return "; ".join(parts)

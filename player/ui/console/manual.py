@@ -42,6 +42,17 @@ MAX_VALUE_CHARS = 100
 MAX_COMMENT_CHARS = 4000
 
 
+def _with_scale(edit: QLineEdit, scale: QWidget) -> QWidget:
+    """The box with its scale beside it, as one field: the row's "&" caption then focuses the box (focus proxy)."""
+    field = QWidget()
+    row = QHBoxLayout(field)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(edit, 1)
+    row.addWidget(scale)
+    field.setFocusProxy(edit)
+    return field
+
+
 def _value(text: str) -> str | None:
     # An empty box clears the value on the server, rather than storing "".
     return text.strip() or None
@@ -64,6 +75,7 @@ class ManualEntriesView(SittingTab):
         super().__init__(context, parent)
         self._choose_evidence = choose_evidence
         self._allocation_id: str | None = None
+        self._dictation_max: float | None = None
         self._student_name = ""
 
         self.students = QListWidget()
@@ -86,9 +98,12 @@ class ManualEntriesView(SittingTab):
         self.add_evidence_button = button("Add &evidence...", accessible="Add evidence of written work")
         self.add_evidence_button.clicked.connect(self.add_evidence)
 
+        # The scale is the test's: its dictation items' points together (the server refuses anything else).
+        self.typed_scale = label(wrap=False, accessible="Typed dictation scale")
+        self.written_scale = label(wrap=False, accessible="Written dictation scale")
         form = QFormLayout()
-        form.addRow("&Typed dictation", self.typed_edit)
-        form.addRow("&Written dictation", self.written_edit)
+        form.addRow("&Typed dictation", _with_scale(self.typed_edit, self.typed_scale))
+        form.addRow("&Written dictation", _with_scale(self.written_edit, self.written_scale))
         form.addRow("&Comments", self.comments_edit)
         right = QVBoxLayout()
         right.addWidget(self.heading)
@@ -157,6 +172,10 @@ class ManualEntriesView(SittingTab):
         self.typed_edit.setText(entry.typed_dictation or "")
         self.written_edit.setText(entry.written_dictation or "")
         self.comments_edit.setPlainText(entry.comments or "")
+        self._dictation_max = entry.dictation_max
+        scale = "" if entry.dictation_max is None else f"out of {entry.dictation_max:g}"
+        for scale_label in (self.typed_scale, self.written_scale):
+            scale_label.setText(scale or "(this test has no dictation)")
         self.evidence_list.clear()
         for evidence in entry.evidence:
             self._list_evidence(evidence)
@@ -232,8 +251,10 @@ class ManualEntriesView(SittingTab):
     # ---- messages ----
 
     def _set_editable(self, editable: bool) -> None:
-        for widget in (self.typed_edit, self.written_edit, self.comments_edit, self.save_button):
+        for widget in (self.comments_edit, self.save_button):
             widget.setEnabled(editable)
+        for edit in (self.typed_edit, self.written_edit):
+            edit.setEnabled(editable and self._dictation_max is not None)
         self.add_evidence_button.setEnabled(editable)
 
     def _failed(self, exc: Exception, *, doing: str, editable: bool = False) -> None:

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 STATE_LABELS: dict[str, str] = {
     "not_started": "Not started",
     "in_progress": "In progress",
-    "paused": "Paused",
+    "paused": "In progress (paused)",
     "finished_sent": "Finished: sent",
     "finished_waiting": "Finished: results waiting on that machine",
     "marked": "Marked",
@@ -59,6 +59,8 @@ class ResultsTable:
     rows: list[tuple[object, ...]]
     scored: int
     """How many students have at least one section score."""
+    to_mark: int = 0
+    """Answers still waiting for a person's mark (Mark by hand tab)."""
 
 
 def fetch_sitting(client: InvigilClient, token: str, sitting_id: str) -> Sitting:
@@ -90,20 +92,20 @@ def results_table(sitting: Sitting) -> ResultsTable:
         "Status",
         *(f"{s.title} (out of {s.max_score:g})" for s in sections.values()),
         f"Total (out of {total_max:g})" if sections else "Total",
-        "Needs marking by hand",
+        "Marked by hand",
         "Typed dictation",
         "Written dictation",
         "Comments",
         "Evidence files",
     )
-    students = {
-        s.allocation_id: (s.student_name, s.unique_id, STATE_LABELS.get(s.state, s.state))
-        for s in sitting.room.students
+    students: dict[str, tuple[str, str, str]] = {
+        s.allocation_id: (s.student_name, s.unique_id, s.state) for s in sitting.room.students
     }
     for allocation_id, results in by_allocation.items():
         # A student moved out of the sitting after handing in keeps their row.
         students.setdefault(allocation_id, (results[-1].student_name, results[-1].unique_id, ""))
     rows: list[tuple[object, ...]] = []
+    to_mark = 0
     for allocation_id, (name, unique_id, state) in sorted(
         students.items(), key=lambda kv: (kv[1][0].casefold(), kv[1][1])
     ):
@@ -113,32 +115,51 @@ def results_table(sitting: Sitting) -> ResultsTable:
             latest.update((s.section_id, s) for s in result.section_scores)
         manual = results[-1].manual if results and results[-1].manual else sitting.manual.get(allocation_id)
         scores = [latest[sid].score if sid in latest else None for sid in sections]
+        needed = sum(s.hand_marks_needed for s in latest.values())
+        done = sum(s.hand_marks_done for s in latest.values())
+        to_mark += needed - done
         rows.append(
             (
                 name,
                 unique_id,
-                _status(results[-1]) if results else state,
+                _status(state, results, hand_marking_left=needed > done),
                 *scores,
                 round(sum(s.score for s in latest.values()), 2) if latest else None,
-                ", ".join(s.title for s in latest.values() if s.needs_manual),
+                _hand_marked(needed, done),
                 manual.typed_dictation if manual else None,
                 manual.written_dictation if manual else None,
                 manual.comments if manual else None,
                 "; ".join(e.filename for e in manual.evidence) if manual else None,
             )
         )
-    return ResultsTable(
-        header, rows, scored=sum(1 for a in students if any(r.section_scores for r in by_allocation.get(a, [])))
-    )
+    scored = sum(1 for a in students if any(r.section_scores for r in by_allocation.get(a, [])))
+    return ResultsTable(header, rows, scored=scored, to_mark=to_mark)
 
 
 def _text(item: QTableWidgetItem | None) -> str:
     return "" if item is None else item.text()
 
 
-def _status(result: sp.ResultOut) -> str:
-    text = RESULT_LABELS.get(result.status, result.status)
-    return f"{text}: {result.error}" if result.error else text
+SITTING_STATES = frozenset({"in_progress", "paused", "finished_waiting", "released"})
+"""Room states of a student who is still sitting (or whose last results are still on their machine): whatever
+sections were received and marked, the student is not "Marked" yet."""
+
+
+def _status(state: str, results: list[sp.ResultOut], *, hand_marking_left: bool) -> str:
+    if state in SITTING_STATES or not results:
+        return STATE_LABELS.get(state, state)
+    latest = results[-1]
+    if latest.status != "marked":
+        text = RESULT_LABELS.get(latest.status, latest.status)
+        return f"{text}: {latest.error}" if latest.error else text
+    return "Needs marking by hand" if hand_marking_left else "Marked"
+
+
+def _hand_marked(needed: int, done: int) -> str:
+    """'x of y marked by hand' until every answer that needs a person is marked; then says it is done."""
+    if not needed:
+        return ""
+    return f"Done: {needed} marked by hand" if done >= needed else f"{done} of {needed} marked by hand"
 
 
 class ResultsView(CsvExportTab):
@@ -203,7 +224,12 @@ class ResultsView(CsvExportTab):
             for c, value in enumerate(row):
                 self.table.setItem(r, c, QTableWidgetItem(cell_text(value)))
         self.table.resizeColumnsToContents()
-        self._say(f"{len(table.rows)} students; {table.scored} with scores.")
+        left = (
+            f" {table.to_mark} {'answer' if table.to_mark == 1 else 'answers'} still to mark by hand."
+            if table.to_mark
+            else ""
+        )
+        self._say(f"{len(table.rows)} students; {table.scored} with scores.{left}")
         self.shown.emit(len(table.rows))
 
     def _refresh_failed(self, exc: Exception) -> None:

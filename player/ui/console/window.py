@@ -19,6 +19,7 @@ from player.ui.console.idle import IdleLock
 from player.ui.console.incidents import IncidentsView
 from player.ui.console.log import SittingLogView
 from player.ui.console.manual import ChooseOpenPath, ManualEntriesView, ask_open_evidence
+from player.ui.console.marking import HandMarkingView
 from player.ui.console.qr_camera import ListCameras, system_cameras
 from player.ui.console.qr_reader import ChooseImage, ask_open_qr_image
 from player.ui.console.results import ResultsView
@@ -211,6 +212,7 @@ class ConsoleWindow(QWidget):
         return [
             ("Res&ults", lambda c: ResultsView(c, choose_save_path=save)),
             ("Manual entr&ies", lambda c: ManualEntriesView(c, choose_evidence=settings.choose_evidence)),
+            ("Mark b&y hand", lambda c: HandMarkingView(c)),
             ("Inci&dents", lambda c: IncidentsView(c, choose_save_path=save)),
             (
                 "Slips to &hand out",

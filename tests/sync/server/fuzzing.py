@@ -135,6 +135,7 @@ def build_world(directory: Path, demo: DemoTemplate, key: bytes) -> World:
         "allocation_id": allocation,
         "result_id": stored.json()["result_id"],
         "evidence_id": evidence.json()["id"],
+        "item_id": "short-describe",
         "untouched_sitting_id": untouched.json()["sitting"]["id"],
     }
     tokens = {"none": None, "student": login["attempt_token"], "staff": demo.admin_token}

@@ -58,3 +58,45 @@ def test_0002_upgrades_a_database_holding_attempts_and_downgrades_again(db_path:
         paused, section = conn.execute(text("SELECT paused, section_id FROM attempts WHERE id = 'att-1'")).one()
     engine.dispose()
     assert (paused, section) == (0, None)
+
+
+def test_0005_adds_hand_marks_to_a_database_holding_results_and_downgrades_again(db_path: Path, demo: object) -> None:
+    """A server in use when hand marking arrived keeps its results; they start with no hand marks."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from sync.server.store import alembic_config
+
+    url = f"sqlite:///{db_path}"
+    command.downgrade(alembic_config(url), "0004")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        assert "hand_marks" not in {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master"))}
+        allocation = conn.execute(text("SELECT id FROM allocations LIMIT 1")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO attempts (id, allocation_id, token_hash, result_secret_sealed, machine_id, started_at, "
+                "outbox_depth, paused) VALUES ('att-1', :a, 'hash', x'00', 'pc-1', '2027-03-01 09:00:00', 0, 0)"
+            ),
+            {"a": allocation},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO results (id, attempt_id, idempotency_key, body_sha256, body, received_at, status) "
+                "VALUES ('res-1', 'att-1', 'key-1', 'sha', '{}', '2027-03-01 09:30:00', 'marked')"
+            )
+        )
+    Store.open(url, migrate=True).close()
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO hand_marks (result_id, item_id, score_hundredths, max_hundredths, marker, marked_at) "
+                "VALUES ('res-1', 'short-describe', 350, 400, 'demo-admin', '2027-03-01 10:00:00')"
+            )
+        )
+        assert conn.execute(text("SELECT count(*) FROM results")).scalar_one() == 1
+    command.downgrade(alembic_config(url), "0004")
+    with engine.begin() as conn:
+        assert "hand_marks" not in {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master"))}
+        assert conn.execute(text("SELECT status FROM results WHERE id = 'res-1'")).scalar_one() == "marked"
+    engine.dispose()

@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from sync import marking_protocol as mp
 from sync import protocol
 from sync import staff_protocol as sp
 from sync.server import accounts, sittings
@@ -75,6 +76,7 @@ def make_other_school(client: TestClient, store: Store, settings: ServerSettings
         "result_id": receipt["result_id"],
         "sha256": sha256,
         "evidence_id": evidence.json()["id"],
+        "item_id": "short-describe",
     }
     return OtherSchool(staff=staff, ids=ids, attempt_token=login["attempt_token"])
 
@@ -88,6 +90,7 @@ def sample_body(model: type[BaseModel], ids: dict[str, str]) -> dict[str, Any]:
         sp.ActionIn: {"kind": "add_time", "seconds": 60, "reason_kind": "technical_problem"},
         sp.RoomActionIn: {"kind": "pause", "reason_kind": "fire_alarm"},
         sp.ManualEntryIn: {"typed_dictation": "7", "comments": "Taken over"},
+        mp.HandMarkIn: {"score": 1},
         sp.IncidentIn: {"kind": "network", "occurred_at": START.isoformat(), "allocation_ids": [], "note": "x"},
         protocol.Checkpoint: {"section_id": "mc", "item_id": "mc-circles", "remaining_seconds": 1,
                               "taken_at": START.isoformat()},

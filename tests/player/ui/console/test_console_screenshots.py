@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from player.ui.console import SittingPage
 from player.ui.console.incidents import IncidentsView
 from player.ui.console.manual import ManualEntriesView
+from player.ui.console.marking import HandMarkingView
 from player.ui.console.results import ResultsView
 from player.ui.console.slips import SlipsView
 from sync.protocol import LoginResponse
@@ -39,6 +40,11 @@ from tests.helpers.waiting import TIMEOUT_MS
 SIZE = QSize(1100, 720)
 MAX_BYTES = 200_000
 ADA, ALAN, GRACE = "Ada Lovelace", "Alan Turing", "Grace Hopper"
+ADA_ESSAY = "My favourite place is the beach near my gran's house. The sand is warm and the waves are loud."
+GRACE_ESSAY = (
+    "My favourite place is the library.\nIt is quiet, it smells of old paper, and there is always a book "
+    "I have not read yet.\nI go there every Saturday morning."
+)
 MC = {"section_id": "mc", "section_title": "Multiple choice", "item_count": 3}
 
 
@@ -117,7 +123,14 @@ def test_every_console_screen(
     page.tabs.setCurrentWidget(results)
     qtbot.waitUntil(lambda: results.table.rowCount() == 3 and results.refresh_button.isEnabled(), timeout=TIMEOUT_MS)
     assert results.cell(ADA, "Status") == "In progress"
-    camera.shoot(window, "06-results", "Results: Demo sitting", "Paused", "Finished: results waiting on that machine")
+    assert results.cell(GRACE, "Status") == "In progress (paused)", "still sitting: never 'Marked'"
+    camera.shoot(
+        window,
+        "06-results",
+        "Results: Demo sitting",
+        "In progress (paused)",
+        "Finished: results waiting on that machine",
+    )
 
     manual = sitting_tab(page, "Manual entries")
     assert isinstance(manual, ManualEntriesView)
@@ -125,12 +138,12 @@ def test_every_console_screen(
     qtbot.waitUntil(lambda: manual.students.count() == 3, timeout=TIMEOUT_MS)
     with qtbot.waitSignal(manual.loaded, timeout=TIMEOUT_MS):
         manual.select_student(_allocation(page, ADA))
-    manual.typed_edit.setText("18/20")
-    manual.written_edit.setText("16/20")
+    manual.typed_edit.setText("9")
+    manual.written_edit.setText("8.5")
     manual.comments_edit.setPlainText("Wrote neatly; two spelling slips in the last sentence.")
     with qtbot.waitSignal(manual.saved, timeout=TIMEOUT_MS):
         manual.save_button.click()
-    camera.shoot(window, "07-manual-entries", "Typed dictation", "18/20", "Saved Ada Lovelace's entries")
+    camera.shoot(window, "07-manual-entries", "Typed dictation", "out of 10", "Saved Ada Lovelace's entries")
 
     incidents = sitting_tab(page, "Incidents")
     assert isinstance(incidents, IncidentsView)
@@ -170,7 +183,32 @@ def test_every_console_screen(
         "Print results slip…",
         "Waiting to send",
     )
-    assert len(camera.taken) >= 11
+
+    # Ada and Grace finish; the sitting is opened again to mark their descriptions by hand.
+    ada.hand_in({"short-describe": ADA_ESSAY, "short-plural": "children"})
+    grace.hand_in({"short-describe": GRACE_ESSAY})
+    window.home.setCurrentWidget(view)
+    view.open_selected()
+    page = window.sitting_page
+    assert page is not None
+    marking = sitting_tab(page, "Mark by hand")
+    assert isinstance(marking, HandMarkingView)
+    with qtbot.waitSignal(marking.loaded, timeout=TIMEOUT_MS):
+        page.tabs.setCurrentWidget(marking)
+    marking.score_edit.setText("3")
+    with qtbot.waitSignal(marking.saved, timeout=TIMEOUT_MS):
+        marking.save_button.click()
+    marking.score_edit.setText("2.5")
+    camera.shoot(
+        window,
+        "12-hand-marking",
+        "Saved: Ada Lovelace, 3 of 4.",
+        f"{GRACE} (DEMO-003): answer 2 of 2",
+        "1 of 2 answers to this item marked by hand.",
+        "out of 4",
+        "Next student",
+    )
+    assert len(camera.taken) >= 12
 
 
 def _allocation(page: SittingPage, student: str) -> str:

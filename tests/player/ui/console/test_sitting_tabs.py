@@ -34,7 +34,7 @@ def test_a_sitting_has_every_tab_and_fetches_the_codes_only_when_the_slips_are_s
 ) -> None:
     page = open_demo_console().sign_in_and_open_sitting()
     titles = [page.tabs.tabText(i).replace("&", "") for i in range(page.tabs.count())]
-    assert titles == ["Room", "Log", "Results", "Manual entries", "Incidents", "Slips to hand out"]
+    assert titles == ["Room", "Log", "Results", "Manual entries", "Mark by hand", "Incidents", "Slips to hand out"]
     assert FETCHED_CODES not in log_actions(qtbot, page)
 
     slips = sitting_tab(page, "Slips to hand out")

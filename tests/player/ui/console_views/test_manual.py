@@ -65,8 +65,8 @@ def test_entries_are_saved_and_shown_again_after_reopening(
     assert (first.typed_dictation, first.written_dictation, first.comments, first.evidence) == (None, None, None, [])
     assert view.message.text() == "Nothing entered yet."
 
-    qtbot.keyClicks(view.typed_edit, "18/20")
-    qtbot.keyClicks(view.written_edit, "17/20")
+    qtbot.keyClicks(view.typed_edit, "9")
+    qtbot.keyClicks(view.written_edit, "8.5")
     view.comments_edit.setPlainText("Wrote slowly; Zoë's pen ran out.")
     with qtbot.waitSignal(view.saved, timeout=TIMEOUT_MS):
         qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
@@ -77,8 +77,8 @@ def test_entries_are_saved_and_shown_again_after_reopening(
 
     again = open_view(qtbot, context, chooser)
     entry = choose_student(qtbot, again, "Ada Lovelace")
-    assert again.typed_edit.text() == "18/20"
-    assert again.written_edit.text() == "17/20"
+    assert again.typed_edit.text() == "9"
+    assert again.written_edit.text() == "8.5"
     assert again.comments_edit.toPlainText() == "Wrote slowly; Zoë's pen ran out."
     shown = [again.evidence_list.item(r).text() for r in range(again.evidence_list.count())]
     assert [s.split(" (")[0] for s in shown] == ["ada-page1.png", "ada-scan.pdf"]
@@ -97,7 +97,7 @@ def test_clearing_a_value_stores_nothing_rather_than_blank(
 ) -> None:
     view = open_view(qtbot, context, chooser)
     choose_student(qtbot, view, "Alan Turing")
-    view.typed_edit.setText("12")
+    view.typed_edit.setText("7")
     with qtbot.waitSignal(view.saved, timeout=TIMEOUT_MS):
         view.save()
     view.typed_edit.setText("   ")
@@ -142,3 +142,21 @@ def test_cancelling_the_file_dialog_uploads_nothing(qtbot: QtBot, context: Sitti
     view.add_evidence()
     assert context.tasks.is_idle()
     assert view.evidence_list.count() == 0
+
+
+def test_dictation_values_take_the_tests_scale(qtbot: QtBot, context: SittingContext, chooser: Chooser) -> None:
+    view = open_view(qtbot, context, chooser)
+    choose_student(qtbot, view, "Ada Lovelace")
+    assert (view.typed_scale.text(), view.written_scale.text()) == ("out of 10", "out of 10"), "2 items of 5"
+
+    qtbot.keyClicks(view.typed_edit, "8/10")
+    with qtbot.waitSignal(view.message_shown, timeout=TIMEOUT_MS, check_params_cb=lambda m: "Saving" not in m):
+        qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
+    assert view.error.text() == (
+        "Typed dictation must be a number from 0 to 10 (the points of the test's dictation items), with at most "
+        "two decimals; '8/10' is not. Type just the score, such as 8. Nothing was saved."
+    )
+    view.typed_edit.setText("8")
+    with qtbot.waitSignal(view.saved, timeout=TIMEOUT_MS) as saved:
+        qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
+    assert saved.args[0].typed_dictation == "8"

@@ -41,7 +41,7 @@ HEADER = [
     "Short answers (out of 7)",
     "Dictation (out of 10)",
     "Total (out of 21)",
-    "Needs marking by hand",
+    "Marked by hand",
     "Typed dictation",
     "Written dictation",
     "Comments",
@@ -89,10 +89,10 @@ def test_status_and_section_scores_of_an_uploaded_result(
     hand_in(live_server, demo.codes[0], ADA_ANSWERS)
     with context.client_factory() as staff:
         room = {s.student_name: s.allocation_id for s in staff.room(context.token, demo.sitting_id).students}
-        entry = sp.ManualEntryIn(typed_dictation="5/10", written_dictation="8/10", comments="Neat handwriting")
+        entry = sp.ManualEntryIn(typed_dictation="5", written_dictation="8", comments="Neat handwriting")
         staff.save_manual(context.token, room["Ada Lovelace"], entry)
         # Written dictation marked on paper for a student with no result yet shows too.
-        staff.save_manual(context.token, room["Grace Hopper"], sp.ManualEntryIn(written_dictation="6/10"))
+        staff.save_manual(context.token, room["Grace Hopper"], sp.ManualEntryIn(written_dictation="6"))
 
     view = open_view(qtbot, context, chooser, students=3)
     assert headers(view.table) == HEADER
@@ -102,11 +102,11 @@ def test_status_and_section_scores_of_an_uploaded_result(
     assert view.cell("Ada Lovelace", "Short answers") == "2"
     assert view.cell("Ada Lovelace", "Dictation") == "5"
     assert view.cell("Ada Lovelace", "Total") == "10"
-    assert view.cell("Ada Lovelace", "Written dictation") == "8/10"
+    assert view.cell("Ada Lovelace", "Written dictation") == "8"
     assert view.cell("Ada Lovelace", "Comments") == "Neat handwriting"
     assert view.cell("Grace Hopper", "Status") == "Not started"
     assert view.cell("Grace Hopper", "Total") == ""
-    assert view.cell("Grace Hopper", "Written dictation") == "6/10"
+    assert view.cell("Grace Hopper", "Written dictation") == "6"
     assert view.message.text() == "3 students; 1 with scores."
 
 
