@@ -12,14 +12,28 @@ from typing import Annotated, Literal, get_args
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from sync import resultcode
-from sync.protocol import MAX_ID_CHARS, Id, InstructionKind, Title, WireModel, WireTime
+from sync.protocol import MAX_ID_CHARS, AudioStatus, Id, InstructionKind, Title, WireModel, WireTime
 
 Role = Literal["admin", "teacher", "invigilator"]
 
-ReasonKind = Literal["toilet_break", "technical_problem", "illness", "fire_alarm", "moved_machine", "other"]
+ReasonKind = Literal[
+    "toilet_break",
+    "technical_problem",
+    "illness",
+    "fire_alarm",
+    "moved_machine",
+    "other",
+    "break_over",
+    "problem_fixed",
+    "alarm_over",
+    "access_arrangement",
+    "finished_early",
+    "malpractice",
+    "room_timetable",
+]
 REASON_KINDS: tuple[str, ...] = get_args(ReasonKind)
 MAX_REASON_CHARS = 500
-RoomActionKind = Literal["pause", "resume"]
+RoomActionKind = Literal["pause", "resume", "add_time", "end_section"]
 StudentState = Literal[
     "not_started", "in_progress", "paused", "finished_sent", "finished_waiting", "marked", "released"
 ]
@@ -171,35 +185,60 @@ class ReleaseRequest(Reasoned):
     """Release a student's code so the attempt continues on another machine."""
 
 
+def _check_added_seconds(value: int | None, kind: object) -> int | None:
+    if kind == "add_time":
+        if value is None:
+            raise ValueError(f"add_time needs seconds ({MIN_ADD_SECONDS} to {MAX_ADD_SECONDS})")
+        if not MIN_ADD_SECONDS <= value <= MAX_ADD_SECONDS:
+            raise ValueError(
+                f"add between {MIN_ADD_SECONDS} and {MAX_ADD_SECONDS} seconds (1 to 60 minutes), not {value}"
+            )
+    elif value is not None:
+        raise ValueError(f"seconds is only for add_time, not for {kind}")
+    return value
+
+
+AddedSeconds = (
+    # The range is checked by _check_added_seconds (with a message in minutes); the schema says it too.
+    Annotated[int, Field(json_schema_extra={"minimum": MIN_ADD_SECONDS, "maximum": MAX_ADD_SECONDS})] | None
+)
+
+
 class ActionIn(Reasoned):
     """An action on one student: pause, resume, add time (seconds 60..3600) or end their current section."""
 
     kind: InstructionKind
-    # The range is checked below (with a message in minutes); the schema says it too.
-    seconds: (
-        Annotated[int, Field(json_schema_extra={"minimum": MIN_ADD_SECONDS, "maximum": MAX_ADD_SECONDS})] | None
-    ) = Field(default=None, validate_default=True)
+    seconds: AddedSeconds = Field(default=None, validate_default=True)
 
     @field_validator("seconds")
     @classmethod
     def _seconds_for_add_time(cls, value: int | None, info: ValidationInfo) -> int | None:
-        kind = info.data.get("kind")
-        if kind == "add_time":
-            if value is None:
-                raise ValueError(f"add_time needs seconds ({MIN_ADD_SECONDS} to {MAX_ADD_SECONDS})")
-            if not MIN_ADD_SECONDS <= value <= MAX_ADD_SECONDS:
-                raise ValueError(
-                    f"add between {MIN_ADD_SECONDS} and {MAX_ADD_SECONDS} seconds (1 to 60 minutes), not {value}"
-                )
-        elif value is not None:
-            raise ValueError(f"seconds is only for add_time, not for {kind}")
-        return value
+        return _check_added_seconds(value, info.data.get("kind"))
 
 
 class RoomActionIn(Reasoned):
-    """Pause or resume the whole room (every student it applies to)."""
+    """An action on the whole room: pause everyone in progress, resume everyone paused, add time (seconds 60..3600)
+    for everyone with an open attempt, or end one section (`section_id`) for everyone in it."""
 
     kind: RoomActionKind
+    seconds: AddedSeconds = Field(default=None, validate_default=True)
+    section_id: Id | None = Field(default=None, validate_default=True)
+    """end_section only: the section to end, as the console names it (students elsewhere are left alone)."""
+
+    @field_validator("seconds")
+    @classmethod
+    def _seconds_for_add_time(cls, value: int | None, info: ValidationInfo) -> int | None:
+        return _check_added_seconds(value, info.data.get("kind"))
+
+    @field_validator("section_id")
+    @classmethod
+    def _section_for_end_section(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if kind == "end_section" and not value:
+            raise ValueError("end_section for the room needs section_id: the section to end")
+        if kind != "end_section" and value is not None:
+            raise ValueError(f"section_id is only for end_section, not for {kind}")
+        return value
 
 
 class ActionReceipt(WireModel):
@@ -240,6 +279,18 @@ class RoomStudent(WireModel):
     paused: bool
     extra_time_seconds: int
     """Time added by invigilators (add_time), in seconds."""
+    extra_time_percent: int = 0
+    """The student's access arrangement: extra time on every section, in percent."""
+    machine_name: str | None = None
+    """What the machine calls itself (its host name unless configured); None before its first heartbeat."""
+    answered_count: int | None = None
+    question_count: int | None = None
+    """Items answered in the whole test, and the items it has (from the last heartbeat)."""
+    audio: AudioStatus = "not_checked"
+    resumed_at: datetime | None = None
+    """When the player last started again with this test open (a crash, a power cut, a restart), by its clock."""
+    pending: list[InstructionKind] = Field(default_factory=list)
+    """Instructions given that the student's computer has not collected yet, oldest first."""
 
 
 class RoomView(WireModel):

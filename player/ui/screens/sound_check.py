@@ -30,6 +30,9 @@ class SoundCheckScreen(QWidget):
     """Emits `passed` once the student says they heard the clip; with no output it cannot be passed."""
 
     passed = Signal()
+    outcome = Signal(str)
+    """Each outcome as sync.protocol.AudioStatus ("heard", "not_heard", "no_device", "playback_failed"), for the
+    invigilator's room."""
 
     def __init__(
         self, *, devices: OutputDevices, player: QtAudioPlayer, clip: Path, parent: QWidget | None = None
@@ -70,6 +73,7 @@ class SoundCheckScreen(QWidget):
         if not self._devices.available():
             log.warning("Sound check: no audio output on this computer")
             self._show_problem(NO_DEVICE_MESSAGE)
+            self.outcome.emit("no_device")
             return
         set_message(self.message, "")
         self.question.setVisible(True)
@@ -89,16 +93,19 @@ class SoundCheckScreen(QWidget):
     def _heard(self) -> None:
         log.info("Sound check passed")
         self.leave()
+        self.outcome.emit("heard")
         self.passed.emit()
 
     def _not_heard(self) -> None:
         log.warning("Sound check: the student did not hear the clip")
         self._player.stop()
         self._show_problem(NOT_HEARD_GUIDANCE)
+        self.outcome.emit("not_heard")
 
     def _on_failed(self, message: str) -> None:
         if self._active:
             self._show_problem(message)
+            self.outcome.emit("playback_failed")
 
     def _show_problem(self, message: str) -> None:
         set_message(self.message, message)

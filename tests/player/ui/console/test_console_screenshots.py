@@ -17,6 +17,7 @@ from player.ui.console import SittingPage
 from player.ui.console.incidents import IncidentsView
 from player.ui.console.manual import ManualEntriesView
 from player.ui.console.results import ResultsView
+from player.ui.console.room import COLUMNS
 from player.ui.console.slips import SlipsView
 from sync.protocol import LoginResponse
 from tests.helpers.console import (
@@ -85,8 +86,8 @@ def test_every_console_screen(
     grace.beat(**MC, item_index=3, remaining_seconds=433, paused=True)
     local.journal = offline_journals(alan.login, live_server.url)
     alan.beat(finished=True, outbox_depth=1)
-    wait_for_cell(qtbot, page, ALAN, 1, "Finished: results waiting on room1-pc03")
-    wait_for_cell(qtbot, page, GRACE, 1, "Paused — on room1-pc02, in Multiple choice, item 3 of 3")
+    wait_for_cell(qtbot, page, ALAN, COLUMNS.index("State"), "Finished: results waiting on room1-pc03")
+    wait_for_cell(qtbot, page, GRACE, COLUMNS.index("State"), "Paused — on room1-pc02, in Multiple choice, item 3 of 3")
     page.room.select_student(ADA)
     camera.shoot(
         window,
