@@ -21,8 +21,8 @@ from pytestqt.qtbot import QtBot
 
 from player.ui.console import SittingPage
 from player.ui.console.results import ResultsView
-from player.ui.console.slips import SlipsView
 from player.ui.console.room import COLUMNS
+from player.ui.console.slips import SlipsView
 from sync.client import Refused
 from sync.protocol import Checkpoint, LoginResponse
 from tests.helpers.clock import START
