@@ -70,6 +70,8 @@ class Invigilation(QObject):
         )
         self._clock = clock
         self._devices = devices
+        self._again = False
+        """A heartbeat was asked for while one was on its way; it is sent when that one lands."""
         self._attempt_id: str | None = None
         """The sitting open on this machine, from its opening (before its first section) until the student leaves."""
         self._closed = False
@@ -133,6 +135,8 @@ class Invigilation(QObject):
         work = self._supervision.beat(session, paused=self._host.held, attempt_id=attempt_id)
         self._supervision.report.audio = heard
         if work is None:
+            # One is on its way with older news (a sound check just failed): another follows when it lands.
+            self._again = True
             return False
         self._tasks.run(
             work,
@@ -146,23 +150,32 @@ class Invigilation(QObject):
         session = self._host.session
         return session if not self._closed and session is not None and session.attempt_id == attempt_id else None
 
+    def _landed(self) -> bool:
+        """True when another heartbeat was asked for while this one was on its way (and is now due)."""
+        again, self._again = self._again, False
+        return again
+
     def _on_beat_reply(self, attempt_id: str, reply: HeartbeatReply) -> None:
         self._supervision.replied()
-        applied = False
+        beat_again = self._landed()
         for instruction in reply.instructions:
             if self._current(attempt_id) is None:
                 log.info(
                     "Instruction %s for %s arrived after that sitting left this screen", instruction.id, attempt_id
                 )
                 return
-            applied = self.apply_instruction(instruction) or applied
-        if applied:
-            # The room shows the new state (paused, the next section) now, not one heartbeat interval later.
+            beat_again = self.apply_instruction(instruction) or beat_again
+        if beat_again:
+            # The room hears the new state (paused, the next section, a failed sound check) now, not a heartbeat
+            # interval later.
             self.heartbeat_now()
 
     def _on_beat_failed(self, attempt_id: str, exc: Exception) -> None:
         session = self._current(attempt_id)
-        if self._supervision.failed(attempt_id, exc) != "moved" or self._closed or self._attempt_id != attempt_id:
+        failure = self._supervision.failed(attempt_id, exc)
+        if self._landed() and failure == "not_delivered":
+            self.heartbeat_now()
+        if failure != "moved" or self._closed or self._attempt_id != attempt_id:
             return
         if session is None or session.phase is Phase.ANSWERING:
             self._moved_away(attempt_id, session)
