@@ -152,7 +152,7 @@ class ReasonDialog(QDialog):
             title = f"End {student_name or 'the student'}'s section: {section_title}"
         self.setWindowTitle(title)
         self.setAccessibleName(title)
-        self.setMinimumWidth(520)  # room for a reason in the staff member's own words
+        self.setMinimumWidth(600)  # room for a reason in the staff member's own words, and a section's name
         self.heading = label(title, name="subtitle")
         self.warning = label(accessible="What this means")
         self.warning.setWordWrap(True)
@@ -190,8 +190,10 @@ class ReasonDialog(QDialog):
             self._add_row(form, "&Minutes to add", self.minutes)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText(title)
-        self.ok_button.setAccessibleName(title)
+        # The button says what it does in a few words; the heading says whose and which section.
+        verb = "End the section" if kind == "end_section" else title
+        self.ok_button.setText(verb)
+        self.ok_button.setAccessibleName(verb)
         self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         self.cancel_button.setAccessibleName("Cancel")
         layout = QVBoxLayout(self)
@@ -204,6 +206,7 @@ class ReasonDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         self._say_what_ending_means()
         (self.section if kind == "end_section_room" else self.reason_kind).setFocus()
+        self.adjustSize()  # tall enough for the wrapped warning at this width
 
     @staticmethod
     def _add_row(form: QFormLayout, text: str, field: QWidget) -> None:
@@ -219,6 +222,7 @@ class ReasonDialog(QDialog):
             chosen = self._sections[max(0, self.section.currentIndex())]
             text = final_warning(self.kind, who="", section=chosen.title, students=chosen.students)
             self.ok_button.setText(f"End {chosen.title} for {chosen.students}")
+            self.ok_button.setAccessibleName(self.ok_button.text())
         else:
             return
         self.warning.setText(text)

@@ -80,8 +80,12 @@ class RoomPanel(QWidget):
         self.table = choice_table(COLUMNS, accessible="Students in the room")
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        # The state takes what is left (it is the longest text), so every column fits without scrolling sideways.
-        header.setSectionResizeMode(COLUMNS.index("State"), QHeaderView.ResizeMode.Stretch)
+        # The state and the alerts (the longest texts) share what is left and wrap, so every column fits without
+        # scrolling sideways and no state is cut short.
+        for wide in ("State", "Alerts"):
+            header.setSectionResizeMode(COLUMNS.index(wide), QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.message = label(accessible="No message")
         self.message.hide()
