@@ -88,7 +88,8 @@ class Invigilation(QObject):
         self.begin(attempt_id)
         if resumed:
             self._supervision.report.resumed_at = self._clock.now()
-        self.heartbeat_now()
+        # After the caller has finished opening it: a sitting resumed at an item then says where the student is.
+        QTimer.singleShot(0, self, self.heartbeat_now)
 
     def begin(self, attempt_id: str) -> None:
         """A sitting opened or resumed: heartbeats start (if on a timer), and its applied instructions count."""

@@ -128,6 +128,11 @@ def test_end_section_names_the_section_says_it_is_final_and_the_room_follows_at_
     qtbot.waitUntil(lambda: "in Short answers, item 1 of 4" in page.room.row_texts(ADA)[STATE], timeout=TIMEOUT_MS)
     assert "sent" not in page.room.row_texts(ADA)[STATE]
 
+    page.tabs.setCurrentWidget(page.log_view)
+    qtbot.waitUntil(lambda: any(row[2] == "Ended the section" for row in page.log_view.rows()), timeout=TIMEOUT_MS)
+    logged = next(row for row in page.log_view.rows() if row[2] == "Ended the section")
+    assert (logged[3], logged[4], logged[5]) == (ADA, "Finished early: asked to move on", "Multiple choice")
+
 
 def test_add_time_and_end_section_for_the_whole_room(
     qtbot: QtBot, open_demo_console: ConsoleFactory, live_server: LiveServer, demo_template: DemoTemplate
