@@ -30,6 +30,7 @@ CONFIG_PATH_ENV = "INVIGIL_CONFIG"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 KEYRING_BACKENDS = ("auto", "memory")
 MACHINE_ID_MAX_LENGTH = 128  # sync.protocol.LoginRequest.machine_id allows no more
+MACHINE_NAME_MAX_LENGTH = 64  # sync.protocol.MachineName allows no more
 HEARTBEAT_RANGE = (2.0, 15.0)
 """heartbeat_interval_seconds' allowed range. Under 2 s, a room of players would load the server for nothing;
 over 15 s (half of sync.staff_protocol.ONLINE_WITHIN_SECONDS, not imported here: pydantic would slow start-up),
@@ -47,6 +48,8 @@ class PlayerConfig:
     log_level: str = "INFO"
     machine_id: str | None = None
     """None: use the id generated once and kept in the data dir (see ensure_machine_id)."""
+    machine_name: str | None = None
+    """What the console calls this machine; None: its host name (player/machine_name.py)."""
     request_timeout_seconds: float = 10.0
     checkpoint_interval_seconds: float = 5.0
     typing_commit_seconds: float = 2.0
@@ -191,11 +194,21 @@ def _parse_machine_id(raw: Any, from_env: bool) -> str | None:
     return text
 
 
+def _parse_machine_name(raw: Any, from_env: bool) -> str | None:
+    text = _expect_str(raw, from_env).strip()
+    if from_env and text == "":
+        return None
+    if not text or len(text) > MACHINE_NAME_MAX_LENGTH or not text.isprintable():
+        raise ValueError(f"{_show(raw)} must be 1 to {MACHINE_NAME_MAX_LENGTH} printable characters")
+    return text
+
+
 _KEYS: tuple[_Key, ...] = (
     _Key("server_url", _parse_url, "https://invigil.example.org"),
     _Key("data_dir", _parse_path, "/var/lib/invigil"),
     _Key("log_level", _parse_choice(LOG_LEVELS, upper=True), "INFO"),
     _Key("machine_id", _parse_machine_id, "room12-pc03"),
+    _Key("machine_name", _parse_machine_name, "Room 12 PC 3"),
     _Key("request_timeout_seconds", _parse_float(0.1), 10),
     _Key("checkpoint_interval_seconds", _parse_float(0.1), 5),
     _Key("typing_commit_seconds", _parse_float(0.0), 2),

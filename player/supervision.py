@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from player.clock import Clock
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
     # Types only: pydantic (the wire types) and requests are imported where a heartbeat is made or sent.
     from player.offline_queue.journal import Journal
     from sync.client import InvigilClient
-    from sync.protocol import Heartbeat, HeartbeatReply, Instruction
+    from sync.protocol import AudioStatus, Heartbeat, HeartbeatReply, Instruction
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,57 @@ def added_time_text(seconds: int) -> str:
     return f"Your invigilator added {duration_in_words(seconds)}."
 
 
-def heartbeat_for(session: SittingSession, *, outbox_depth: int, paused: bool, machine_id: str | None) -> Heartbeat:
-    """Where the sitting is now, and how many result envelopes wait on this machine (the room's "waiting")."""
+@dataclass
+class MachineReport:
+    """What the player tells the room about this machine beside the position: its name, its sound (the sound
+    check's outcome, or no output at all), and when it last started again with a sitting open."""
+
+    machine_id: str | None = None
+    machine_name: str | None = None
+    audio: AudioStatus = "not_checked"
+    resumed_at: datetime | None = None
+    """Set when the player started with this sitting still open (a crash, a power cut, a restart)."""
+    item_ids: Sequence[str] = field(default_factory=tuple)
+    """Every item of the test, for "answered/total"."""
+
+
+def _answered(session: SittingSession, item_ids: Sequence[str]) -> int:
+    def given(item_id: str) -> bool:
+        value = session.answer(item_id)
+        return bool(value.strip()) if isinstance(value, str) else bool(value)
+
+    return sum(1 for item_id in item_ids if given(item_id))
+
+
+def heartbeat_for(
+    session: SittingSession | None,
+    *,
+    outbox_depth: int,
+    paused: bool,
+    machine_id: str | None,
+    report: MachineReport | None = None,
+) -> Heartbeat:
+    """Where the sitting is now (None: not begun yet, the student reads the first instructions or does the sound
+    check), how many result envelopes wait on this machine (the room's "waiting"), and the machine's report."""
     from sync.protocol import Heartbeat
 
+    report = report if report is not None else MachineReport(machine_id=machine_id)
+    about = {
+        "outbox_depth": outbox_depth,
+        "machine_id": machine_id,
+        "machine_name": report.machine_name,
+        "audio": report.audio,
+        "resumed_at": report.resumed_at,
+    }
+    if session is None:
+        return Heartbeat(starting=True, paused=paused, **about)
+    progress = (
+        {"answered_count": _answered(session, report.item_ids), "question_count": len(report.item_ids)}
+        if report.item_ids
+        else {}
+    )
     if session.phase is Phase.FINISHED:
-        return Heartbeat(finished=True, outbox_depth=outbox_depth, machine_id=machine_id)
+        return Heartbeat(finished=True, **progress, **about)
     section = session.section
     return Heartbeat(
         section_id=section.id,
@@ -51,8 +98,8 @@ def heartbeat_for(session: SittingSession, *, outbox_depth: int, paused: bool, m
         item_count=len(section.items),
         remaining_seconds=math.ceil(session.remaining_seconds()),
         paused=paused,
-        outbox_depth=outbox_depth,
-        machine_id=machine_id,
+        **progress,
+        **about,
     )
 
 
@@ -70,12 +117,15 @@ class Supervision:
         clock: Clock,
         every: float | None,
         machine_id: str | None,
+        machine_name: str | None = None,
     ) -> None:
         self._journal = journal
         self._make_client = make_client
         self._clock = clock
         self.every = every
         self._machine_id = machine_id
+        self.report = MachineReport(machine_id=machine_id, machine_name=machine_name)
+        """What the next heartbeats say of this machine; the screens fill in the sound and restarts."""
         self._applied: set[str] = set()
         self._in_flight = False
         self._last_beat_at = 0.0
@@ -85,21 +135,34 @@ class Supervision:
         """A sitting opened (or resumed): the instructions it already applied, and the interval starts now."""
         self._applied = set(self._journal.applied_instructions(attempt_id))
         self._last_beat_at = self._clock.monotonic()
+        assessment = self._journal.attempt(attempt_id).login.assessment
+        self.report.item_ids = tuple(item.id for section in assessment.sections for item in section.items)
 
     def forget(self) -> None:
         self._applied = set()
+        self.report = MachineReport(machine_id=self._machine_id, machine_name=self.report.machine_name)
 
     def is_due(self) -> bool:
         return self.every is not None and self._clock.monotonic() - self._last_beat_at >= self.every
 
-    def beat(self, session: SittingSession, *, paused: bool) -> Callable[[], HeartbeatReply] | None:
-        """The work that sends where `session` is now; None while the last heartbeat is still on its way."""
+    def beat(
+        self, session: SittingSession | None, *, paused: bool, attempt_id: str | None = None
+    ) -> Callable[[], HeartbeatReply] | None:
+        """The work that sends where `session` is now (None: attempt `attempt_id` is open but its first section
+        has not begun); None while the last heartbeat is still on its way."""
         if self._in_flight:
             return None
+        if session is not None:
+            attempt_id = session.attempt_id
+        if attempt_id is None:
+            raise ValueError("a heartbeat needs a session or the id of the attempt open here")
         self._last_beat_at = self._clock.monotonic()
-        attempt_id = session.attempt_id
         beat = heartbeat_for(
-            session, outbox_depth=self._journal.outbox().depth(), paused=paused, machine_id=self._machine_id
+            session,
+            outbox_depth=self._journal.outbox().depth(),
+            paused=paused,
+            machine_id=self._machine_id,
+            report=self.report,
         )
         token = self._journal.attempt(attempt_id).attempt_token
         make_client = self._make_client

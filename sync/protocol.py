@@ -55,6 +55,10 @@ from either end of the calendar). No sense-based range: a student's computer wit
 Id = Annotated[str, Field(max_length=MAX_ID_CHARS)]
 Title = Annotated[str, Field(max_length=MAX_TITLE_CHARS)]
 MachineId = Annotated[str, Field(max_length=128)]
+MAX_MACHINE_NAME_CHARS = 64
+MachineName = Annotated[str, Field(min_length=1, max_length=MAX_MACHINE_NAME_CHARS, pattern=r"^[^\x00-\x1f\x7f]+$")]
+"""A machine's name for people ("room12-pc03"): its host name unless configured; no control characters, so a
+hostile name cannot break the console's table or the sitting's log."""
 AnswerText = Annotated[str, Field(max_length=MAX_ANSWER_CHARS)]
 Choices = Annotated[list[Id], Field(max_length=MAX_CHOICES, fail_fast=True)]
 Seconds = Annotated[int, Field(ge=0, le=MAX_SECONDS)]
@@ -184,6 +188,11 @@ class Checkpoint(WireModel):
     new one in the sitting's log."""
 
 
+AudioStatus = Literal["not_checked", "heard", "not_heard", "no_device", "playback_failed"]
+"""not_heard: the student said so at the sound check; no_device: the machine has no sound output;
+playback_failed: the sound check clip could not be played."""
+
+
 class Heartbeat(WireModel):
     """Where the player is, sent every few seconds; the reply carries the invigilator's instructions."""
 
@@ -200,6 +209,19 @@ class Heartbeat(WireModel):
     """True once the student has finished on this machine (results may still be waiting in the outbox)."""
     outbox_depth: int = Field(default=0, ge=0, le=MAX_OUTBOX_DEPTH)
     machine_id: MachineId | None = None
+    machine_name: MachineName | None = None
+    """What the invigilator calls this machine (the host name unless configured); the id stays the identity."""
+    answered_count: int | None = Field(default=None, ge=0, le=MAX_ITEMS)
+    """Items answered so far in the whole test (the room's "answered/total")."""
+    question_count: int | None = Field(default=None, ge=0, le=MAX_ITEMS)
+    """Items in the whole test."""
+    audio: AudioStatus = "not_checked"
+    """What this machine knows of its sound: the sound check's outcome, or that it has no output device."""
+    resumed_at: WireTime | None = None
+    """When the player last started again with this test open (after a crash, power cut or restart)."""
+    starting: bool = False
+    """True while the student reads the first instructions or does the sound check (no section started yet):
+    instructions are kept for the heartbeats that follow, which can apply them."""
 
 
 InstructionKind = Literal["pause", "resume", "add_time", "end_section"]

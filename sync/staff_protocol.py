@@ -12,21 +12,28 @@ from typing import Annotated, Literal, get_args
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from sync import resultcode
-from sync.protocol import MAX_ID_CHARS, Id, InstructionKind, Title, WireModel, WireTime
+from sync.protocol import MAX_ID_CHARS, AudioStatus, Id, InstructionKind, Title, WireModel, WireTime
+
+# The actions' types live in sync.staff_actions; every type of the staff API is reachable here as sp.<name>.
+from sync.staff_actions import MAX_ADD_SECONDS as MAX_ADD_SECONDS
+from sync.staff_actions import MAX_REASON_CHARS as MAX_REASON_CHARS
+from sync.staff_actions import MIN_ADD_SECONDS as MIN_ADD_SECONDS
+from sync.staff_actions import REASON_KINDS as REASON_KINDS
+from sync.staff_actions import ActionIn as ActionIn
+from sync.staff_actions import ActionReceipt as ActionReceipt
+from sync.staff_actions import Reasoned as Reasoned
+from sync.staff_actions import ReasonKind as ReasonKind
+from sync.staff_actions import ReleaseRequest as ReleaseRequest
+from sync.staff_actions import RoomActionIn as RoomActionIn
+from sync.staff_actions import RoomActionKind as RoomActionKind
 
 Role = Literal["admin", "teacher", "invigilator"]
 
-ReasonKind = Literal["toilet_break", "technical_problem", "illness", "fire_alarm", "moved_machine", "other"]
-REASON_KINDS: tuple[str, ...] = get_args(ReasonKind)
-MAX_REASON_CHARS = 500
-RoomActionKind = Literal["pause", "resume"]
 StudentState = Literal[
     "not_started", "in_progress", "paused", "finished_sent", "finished_waiting", "marked", "released"
 ]
 IncidentKind = Literal["power_cut", "illness", "fire_alarm", "network", "other"]
 INCIDENT_KINDS: tuple[str, ...] = get_args(IncidentKind)
-MIN_ADD_SECONDS = 60
-MAX_ADD_SECONDS = 3600
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
 """The largest evidence file (scan or photo of written work) the server accepts: 10 MB."""
 EVIDENCE_TYPES: dict[str, str] = {"image/png": ".png", "image/jpeg": ".jpg", "application/pdf": ".pdf"}
@@ -153,62 +160,6 @@ class CodeSlipOut(WireModel):
     state: str
 
 
-class Reasoned(WireModel):
-    """Every invigilator action carries a reason: a kind from the short list, and free text (needed for "other")."""
-
-    reason_kind: ReasonKind
-    reason: str = Field(default="", max_length=MAX_REASON_CHARS, validate_default=True)
-
-    @field_validator("reason")
-    @classmethod
-    def _reason_for_other(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("reason_kind") == "other" and not value.strip():
-            raise ValueError('say what happened: a reason is required when the reason kind is "other"')
-        return value.strip()
-
-
-class ReleaseRequest(Reasoned):
-    """Release a student's code so the attempt continues on another machine."""
-
-
-class ActionIn(Reasoned):
-    """An action on one student: pause, resume, add time (seconds 60..3600) or end their current section."""
-
-    kind: InstructionKind
-    # The range is checked below (with a message in minutes); the schema says it too.
-    seconds: (
-        Annotated[int, Field(json_schema_extra={"minimum": MIN_ADD_SECONDS, "maximum": MAX_ADD_SECONDS})] | None
-    ) = Field(default=None, validate_default=True)
-
-    @field_validator("seconds")
-    @classmethod
-    def _seconds_for_add_time(cls, value: int | None, info: ValidationInfo) -> int | None:
-        kind = info.data.get("kind")
-        if kind == "add_time":
-            if value is None:
-                raise ValueError(f"add_time needs seconds ({MIN_ADD_SECONDS} to {MAX_ADD_SECONDS})")
-            if not MIN_ADD_SECONDS <= value <= MAX_ADD_SECONDS:
-                raise ValueError(
-                    f"add between {MIN_ADD_SECONDS} and {MAX_ADD_SECONDS} seconds (1 to 60 minutes), not {value}"
-                )
-        elif value is not None:
-            raise ValueError(f"seconds is only for add_time, not for {kind}")
-        return value
-
-
-class RoomActionIn(Reasoned):
-    """Pause or resume the whole room (every student it applies to)."""
-
-    kind: RoomActionKind
-
-
-class ActionReceipt(WireModel):
-    instruction_id: str
-    kind: InstructionKind
-    student_name: str
-    allocation_id: str
-
-
 class RoomCounts(WireModel):
     not_started: int
     in_progress: int
@@ -240,6 +191,18 @@ class RoomStudent(WireModel):
     paused: bool
     extra_time_seconds: int
     """Time added by invigilators (add_time), in seconds."""
+    extra_time_percent: int = 0
+    """The student's access arrangement: extra time on every section, in percent."""
+    machine_name: str | None = None
+    """What the machine calls itself (its host name unless configured); None before its first heartbeat."""
+    answered_count: int | None = None
+    question_count: int | None = None
+    """Items answered in the whole test, and the items it has (from the last heartbeat)."""
+    audio: AudioStatus = "not_checked"
+    resumed_at: datetime | None = None
+    """When the player last started again with this test open (a crash, a power cut, a restart), by its clock."""
+    pending: list[InstructionKind] = Field(default_factory=list)
+    """Instructions given that the student's computer has not collected yet, oldest first."""
 
 
 class RoomView(WireModel):

@@ -65,6 +65,11 @@ class QtAudioPlayer(QObject):
     finished = Signal()
     failed = Signal(str)  # the readable message; the listener gets the full AudioError
 
+    @property
+    def devices(self) -> OutputDevices:
+        """The sound outputs this player plays to (the invigilator's room hears when there are none)."""
+        return self._devices
+
     def __init__(self, devices: OutputDevices, *, playback_rate: float = 1.0, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._devices = devices

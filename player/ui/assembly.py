@@ -75,12 +75,15 @@ def client_maker(config: PlayerConfig, machine_id: str) -> Callable[[str], Invig
 
 def controller_settings(config: PlayerConfig, machine_id: str) -> ControllerSettings:
     """The controller's settings from the config."""
+    from player.machine_name import resolve_machine_name  # as the config: read once the config is
+
     return ControllerSettings(
         server_url=config.server_url,
         checkpoint_every=config.checkpoint_interval_seconds,
         typing_commit_every=config.typing_commit_seconds,
         heartbeat_every=config.heartbeat_interval_seconds,
         machine_id=machine_id,
+        machine_name=resolve_machine_name(config),
     )
 
 

@@ -121,6 +121,8 @@ class PlayerController(QObject):
             every=self._settings.heartbeat_every,
             machine_id=self._settings.machine_id,
             tick_interval_ms=self._settings.tick_interval_ms,
+            machine_name=self._settings.machine_name,
+            devices=parts.player.devices,
         )
         self._ready = True
         self._connect()
@@ -130,6 +132,7 @@ class PlayerController(QObject):
         w = self.window
         w.instructions.start.connect(self._on_instructions_done)
         w.sound_check.passed.connect(self._on_sound_checked)
+        w.sound_check.outcome.connect(self.invigilation.sound_checked)
         w.finished.done.connect(self.reset)
 
     # ---- start, login, confirm -------------------------------------------------------------------
@@ -153,6 +156,7 @@ class PlayerController(QObject):
         """An attempt is open on this machine: on to the first section's instructions, or straight back to where
         the student was (resumed here, or the code typed again after a restart)."""
         self._login, self._media = login, media
+        self.invigilation.opened(attempt.attempt_id, resumed=resumed)
         if resumed or attempt.current_section_id is not None:
             self._sound_checked = True
             self._begin_session(attempt)

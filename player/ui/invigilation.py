@@ -16,12 +16,13 @@ from player.session_events import Phase, SectionEnded
 from player.supervision import ENDED_BY_INVIGILATOR, MOVED, Supervision, added_time_text
 
 if TYPE_CHECKING:
+    from player.audio.interface import OutputDevices
     from player.offline_queue.journal import Journal
     from player.ui.item_audio import ItemAudio
     from player.ui.tasks import TaskRunner
     from player.ui.window import MainWindow
     from sync.client import InvigilClient
-    from sync.protocol import HeartbeatReply, Instruction
+    from sync.protocol import AudioStatus, HeartbeatReply, Instruction
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class Invigilation(QObject):
         every: float | None,
         machine_id: str | None,
         tick_interval_ms: int,
+        machine_name: str | None = None,
+        devices: OutputDevices | None = None,
     ) -> None:
         super().__init__(window)
         self._window = window
@@ -67,8 +70,14 @@ class Invigilation(QObject):
         self._audio = audio
         self._tasks = tasks
         self._supervision = Supervision(
-            journal, make_client=make_client, clock=clock, every=every, machine_id=machine_id
+            journal, make_client=make_client, clock=clock, every=every, machine_id=machine_id, machine_name=machine_name
         )
+        self._clock = clock
+        self._devices = devices
+        self._again = False
+        """A heartbeat was asked for while one was on its way; it is sent when that one lands."""
+        self._attempt_id: str | None = None
+        """The sitting open on this machine, from its opening (before its first section) until the student leaves."""
         self._closed = False
         # The timer only looks whether a heartbeat is due; the interval is measured on the clock, so a test's
         # hand-moved clock decides when heartbeats go, as it does for the section's time.
@@ -76,8 +85,21 @@ class Invigilation(QObject):
         self._beat_timer.setInterval(tick_interval_ms)
         self._beat_timer.timeout.connect(self.beat_if_due)
 
+    def opened(self, attempt_id: str, *, resumed: bool) -> None:
+        """A sitting is open on this machine, its first section perhaps not begun (instructions, sound check): the
+        room hears from it now. `resumed`: the player started again with it open (a crash, a power cut, a restart),
+        which the invigilator is told."""
+        self.begin(attempt_id)
+        if resumed:
+            self._supervision.report.resumed_at = self._clock.now()
+        # After the caller has finished opening it: a sitting resumed at an item then says where the student is.
+        QTimer.singleShot(0, self, self.heartbeat_now)
+
     def begin(self, attempt_id: str) -> None:
         """A sitting opened or resumed: heartbeats start (if on a timer), and its applied instructions count."""
+        if self._attempt_id != attempt_id:
+            self._supervision.forget()
+        self._attempt_id = attempt_id
         self._supervision.begin(attempt_id)
         if self._supervision.every is not None:
             self._beat_timer.start()
@@ -85,7 +107,14 @@ class Invigilation(QObject):
     def stop(self) -> None:
         """The student left (reset): no more heartbeats for that sitting."""
         self._beat_timer.stop()
+        self._attempt_id = None
         self._supervision.forget()
+
+    def sound_checked(self, outcome: AudioStatus) -> None:
+        """The sound check's outcome (heard, not heard, no device, the clip failed): the invigilator hears of it at
+        once, not at the next heartbeat, because the student waits for help."""
+        self._supervision.report.audio = outcome
+        self.heartbeat_now()
 
     def close(self) -> None:
         """The window is closing: nothing more is sent, and late replies are ignored."""
@@ -102,12 +131,18 @@ class Invigilation(QObject):
         """Send where the sitting is now (off the GUI thread); False when no sitting is open or a heartbeat is still
         on its way."""
         session = self._host.session
-        if session is None or self._closed:
+        attempt_id = session.attempt_id if session is not None else self._attempt_id
+        if attempt_id is None or self._closed:
             return False
-        work = self._supervision.beat(session, paused=self._host.held)
+        heard = self._supervision.report.audio
+        if self._devices is not None and not self._devices.available():
+            self._supervision.report.audio = "no_device"  # said while it lasts, whatever the sound check found
+        work = self._supervision.beat(session, paused=self._host.held, attempt_id=attempt_id)
+        self._supervision.report.audio = heard
         if work is None:
+            # One is on its way with older news (a sound check just failed): another follows when it lands.
+            self._again = True
             return False
-        attempt_id = session.attempt_id
         self._tasks.run(
             work,
             on_done=lambda reply: self._on_beat_reply(attempt_id, reply),
@@ -116,34 +151,50 @@ class Invigilation(QObject):
         return True
 
     def _current(self, attempt_id: str) -> SittingSession | None:
+        """The session of `attempt_id` if it is still the one on screen (None before its first section, too)."""
         session = self._host.session
         return session if not self._closed and session is not None and session.attempt_id == attempt_id else None
 
+    def _landed(self) -> bool:
+        """True when another heartbeat was asked for while this one was on its way (and is now due)."""
+        again, self._again = self._again, False
+        return again
+
     def _on_beat_reply(self, attempt_id: str, reply: HeartbeatReply) -> None:
         self._supervision.replied()
+        beat_again = self._landed()
         for instruction in reply.instructions:
             if self._current(attempt_id) is None:
                 log.info(
                     "Instruction %s for %s arrived after that sitting left this screen", instruction.id, attempt_id
                 )
                 return
-            self.apply_instruction(instruction)
+            beat_again = self.apply_instruction(instruction) or beat_again
+        if beat_again:
+            # The room hears the new state (paused, the next section, a failed sound check) now, not a heartbeat
+            # interval later.
+            self.heartbeat_now()
 
     def _on_beat_failed(self, attempt_id: str, exc: Exception) -> None:
         session = self._current(attempt_id)
-        if self._supervision.failed(attempt_id, exc) == "moved" and session is not None:
-            if session.phase is Phase.ANSWERING:
-                self._moved_away(session)
-            else:
-                self._beat_timer.stop()  # finished here; the results stay in the outbox
+        failure = self._supervision.failed(attempt_id, exc)
+        if self._landed() and failure == "not_delivered":
+            self.heartbeat_now()
+        if failure != "moved" or self._closed or self._attempt_id != attempt_id:
+            return
+        if session is None or session.phase is Phase.ANSWERING:
+            self._moved_away(attempt_id, session)
+        else:
+            self._beat_timer.stop()  # finished here; the results stay in the outbox
 
     # ---- instructions -------------------------------------------------------------------------------
 
-    def apply_instruction(self, instruction: Instruction) -> None:
-        """Apply an invigilator's instruction once (by id, remembered in the journal across restarts)."""
+    def apply_instruction(self, instruction: Instruction) -> bool:
+        """Apply an invigilator's instruction once (by id, remembered in the journal across restarts); False for
+        one already applied (or with no sitting to apply it to)."""
         session = self._host.session
         if session is None or not self._supervision.take(session.attempt_id, instruction):
-            return
+            return False
         if instruction.kind == "pause":
             self.pause()
         elif instruction.kind == "resume":
@@ -152,6 +203,7 @@ class Invigilation(QObject):
             self.add_time(instruction.seconds or 0)
         elif instruction.kind == "end_section":
             self.end_section(instruction.section_id)
+        return True
 
     def pause(self) -> None:
         """Paused by the invigilator: the clock stops, any recording stops (that play is given back), and a
@@ -199,13 +251,14 @@ class Invigilation(QObject):
         title = session.section.title
         self._host.after_section(session.end_section(), notice=ENDED_BY_INVIGILATOR.format(title=title))
 
-    def _moved_away(self, session: SittingSession) -> None:
+    def _moved_away(self, attempt_id: str, session: SittingSession | None) -> None:
         """The code was released to another machine: stop here for good and say so."""
-        log.warning("Attempt %s was moved to another computer; stopping it here", session.attempt_id)
+        log.warning("Attempt %s was moved to another computer; stopping it here", attempt_id)
         try:
-            session.flush_drafts()
-            self._journal.mark_moved(session.attempt_id)
+            if session is not None:
+                session.flush_drafts()
+            self._journal.mark_moved(attempt_id)
         except JournalError as exc:
-            log.error("Could not record the move of %s: %s", session.attempt_id, exc)
+            log.error("Could not record the move of %s: %s", attempt_id, exc)
         self._host.reset()
         self._window.access_code.show_error(MOVED)

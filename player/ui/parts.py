@@ -27,6 +27,8 @@ class ControllerSettings:
     """Seconds on the finished screen after which result codes are shown for unsent results even though no send
     has failed yet (nothing may be sending them); a failed send shows them at the next look (refresh_delivery)."""
     machine_id: str | None = None
+    machine_name: str | None = None
+    """What the invigilator's console calls this machine (player/machine_name.py); None: its id."""
 
 
 @dataclass(frozen=True)

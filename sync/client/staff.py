@@ -91,12 +91,28 @@ class StaffCalls(Transport):
         return self._call("POST", path, sp.ActionReceipt.model_validate, token=token, body=body)
 
     def act_on_room(
-        self, token: str, sitting_id: str, kind: sp.RoomActionKind, *, reason_kind: sp.ReasonKind, reason: str
+        self,
+        token: str,
+        sitting_id: str,
+        kind: sp.RoomActionKind,
+        *,
+        reason_kind: sp.ReasonKind,
+        reason: str,
+        seconds: int | None = None,
+        section_id: str | None = None,
     ) -> list[sp.ActionReceipt]:
-        """Pause every student in progress, or resume every paused one; one receipt per student reached."""
+        """Pause every student in progress, resume every paused one, add `seconds` for everyone with an open
+        attempt, or end section `section_id` for everyone in it; one receipt per student reached."""
         from sync import staff_protocol as sp
 
-        body = build(sp.RoomActionIn, kind=kind, reason_kind=reason_kind, reason=reason)
+        body = build(
+            sp.RoomActionIn,
+            kind=kind,
+            reason_kind=reason_kind,
+            reason=reason,
+            seconds=seconds,
+            section_id=section_id,
+        )
         path = f"/staff/sittings/{seg(sitting_id)}/actions"
         return self._call("POST", path, list_of(sp.ActionReceipt).validate_python, token=token, body=body)
 

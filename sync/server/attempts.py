@@ -151,12 +151,23 @@ def heartbeat(
     attempt.paused = beat.paused
     attempt.section_id = beat.section_id
     attempt.section_title = beat.section_title
+    attempt.item_id = beat.item_id
     attempt.item_index = beat.item_index
     attempt.item_count = beat.item_count
     attempt.remaining_seconds = beat.remaining_seconds
+    if beat.machine_name is not None:
+        attempt.machine_name = beat.machine_name
+    attempt.answered_count = beat.answered_count
+    attempt.question_count = beat.question_count
+    attempt.audio = beat.audio
+    attempt.resumed_at = beat.resumed_at
     if not beat.finished:
         # The machine now holding the attempt is not finished (e.g. the student resumed elsewhere after a release).
         attempt.reported_finished_at = None
     elif attempt.reported_finished_at is None:
         attempt.reported_finished_at = now
+    if beat.starting:
+        # Before the first section starts the player has no clock to add time to or section to end: the
+        # instructions wait for a heartbeat that can apply them.
+        return protocol.HeartbeatReply()
     return protocol.HeartbeatReply(instructions=room.deliver(session, attempt, now=now))

@@ -194,6 +194,12 @@ class Attempt(Base):
     item_index: Mapped[int | None] = mapped_column(Integer)
     item_count: Mapped[int | None] = mapped_column(Integer)
     remaining_seconds: Mapped[int | None] = mapped_column(Integer)
+    item_id: Mapped[str | None] = mapped_column(String(100))
+    machine_name: Mapped[str | None] = mapped_column(String(64))
+    answered_count: Mapped[int | None] = mapped_column(Integer)
+    question_count: Mapped[int | None] = mapped_column(Integer)
+    audio: Mapped[str] = mapped_column(String(20), default="not_checked", server_default="not_checked")
+    resumed_at: Mapped[datetime | None]
     reported_finished_at: Mapped[datetime | None]
     """When a machine first said the student had finished there (results may still be on their way)."""
     allocation: Mapped[Allocation] = relationship(back_populates="attempt")

@@ -6,16 +6,18 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync import protocol
 from sync import staff_protocol as sp
-from sync.server import audit, sittings
+from sync.server import audit, refusals, sittings
 from sync.server.audit import Actor
 from sync.server.errors import ServiceError
-from sync.server.models import Allocation, Attempt, AuditEntry, Instruction, Result, utcnow
+from sync.server.manifest_cache import parsed
+from sync.server.models import Allocation, Assessment, Attempt, AuditEntry, Instruction, Result, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,8 @@ class _AttemptFacts:
     extra_seconds: int
     pause_pending: bool
     """The last pause/resume instruction given is a pause the player has not yet reported as applied."""
+    pending: list[protocol.InstructionKind]
+    """Instructions given that the player has not collected yet, oldest first."""
 
 
 def _facts(session: Session, attempt_ids: list[str]) -> dict[str, _AttemptFacts]:
@@ -72,9 +76,12 @@ def _facts(session: Session, attempt_ids: list[str]) -> dict[str, _AttemptFacts]
         statuses[attempt_id].append(status)
     extra: dict[str, int] = defaultdict(int)
     last_pause_kind: dict[str, str] = {}
+    pending: dict[str, list[protocol.InstructionKind]] = defaultdict(list)
     for row in session.scalars(
         select(Instruction).where(Instruction.attempt_id.in_(attempt_ids)).order_by(Instruction.seq)
     ):
+        if row.delivered_at is None:
+            pending[row.attempt_id].append(cast(protocol.InstructionKind, row.kind))  # written only from one
         if row.kind == "add_time":
             extra[row.attempt_id] += row.seconds or 0
         elif row.kind in ("pause", "resume"):
@@ -84,6 +91,7 @@ def _facts(session: Session, attempt_ids: list[str]) -> dict[str, _AttemptFacts]
             all_marked=bool(statuses[a]) and all(s == "marked" for s in statuses[a]),
             extra_seconds=extra[a],
             pause_pending=last_pause_kind.get(a) == "pause",
+            pending=pending[a],
         )
         for a in attempt_ids
     }
@@ -132,7 +140,19 @@ def _student(allocation: Allocation, facts: _AttemptFacts | None, *, now: dateti
         outbox_depth=attempt.outbox_depth if attempt else 0,
         paused=bool(attempt and live and attempt.paused),
         extra_time_seconds=facts.extra_seconds if facts else 0,
+        extra_time_percent=allocation.student.extra_time_percent,
+        machine_name=_reported(attempt.machine_name, protocol.MAX_MACHINE_NAME_CHARS) if attempt else None,
+        answered_count=attempt.answered_count if attempt and live else None,
+        question_count=attempt.question_count if attempt and live else None,
+        audio=_audio(attempt.audio) if attempt and live else "not_checked",
+        resumed_at=attempt.resumed_at if attempt and live else None,
+        pending=facts.pending if facts and live else [],
     )
+
+
+def _audio(stored: str | None) -> protocol.AudioStatus:
+    known: tuple[protocol.AudioStatus, ...] = ("heard", "not_heard", "no_device", "playback_failed")
+    return next((status for status in known if status == stored), "not_checked")
 
 
 def _counts(students: list[sp.RoomStudent]) -> sp.RoomCounts:
@@ -216,6 +236,8 @@ def _give(
         detail["seconds"] = seconds
     if section_id is not None:
         detail["section_id"] = section_id
+        if attempt.section_title:
+            detail["section_title"] = attempt.section_title
     if whole_room:
         detail["whole_room"] = True
     audit.record(
@@ -261,21 +283,19 @@ def act(session: Session, actor: Actor, allocation_id: str, action: sp.ActionIn)
 
 
 def act_on_room(session: Session, actor: Actor, sitting_id: str, action: sp.RoomActionIn) -> list[sp.ActionReceipt]:
-    """Pause every student in progress, or resume every paused one (including pauses not yet applied)."""
+    """The same instruction for everyone it applies to: pause everyone in progress, resume everyone paused
+    (including pauses not yet applied), add time for everyone with an open attempt, or end one section for
+    everyone in it. 422 (nothing given) for a section the test does not have."""
     sitting = sittings.get_sitting(session, actor, sitting_id)
+    if action.kind == "end_section":
+        _check_section(sitting.assessment, action.section_id)
     live = [a for a in sitting.allocations if a.attempt is not None]
     facts = _facts(session, [a.attempt.id for a in live if a.attempt is not None])
     receipts = []
     for allocation in sorted(live, key=lambda a: (a.student.last_name, a.student.first_name)):
         attempt = allocation.attempt
         assert attempt is not None  # filtered above
-        state = student_state(attempt, all_marked=False)
-        pending = facts[attempt.id].pause_pending
-        if action.kind == "pause":
-            reached = state == "in_progress" and not pending
-        else:
-            reached = state == "paused" or (state == "in_progress" and pending)
-        if reached:
+        if _reaches(action, attempt, pause_pending=facts[attempt.id].pause_pending):
             receipts.append(
                 _give(
                     session,
@@ -283,7 +303,7 @@ def act_on_room(session: Session, actor: Actor, sitting_id: str, action: sp.Room
                     allocation,
                     attempt,
                     kind=action.kind,
-                    seconds=None,
+                    seconds=action.seconds,
                     reason_kind=action.reason_kind,
                     reason=action.reason,
                     whole_room=True,
@@ -291,6 +311,29 @@ def act_on_room(session: Session, actor: Actor, sitting_id: str, action: sp.Room
             )
     log.info("%s: %s the room of sitting %s (%d students)", actor.name, action.kind, sitting.id, len(receipts))
     return receipts
+
+
+def _reaches(action: sp.RoomActionIn, attempt: Attempt, *, pause_pending: bool) -> bool:
+    state = student_state(attempt, all_marked=False)
+    if action.kind == "pause":
+        return state == "in_progress" and not pause_pending
+    if action.kind == "resume":
+        return state == "paused" or (state == "in_progress" and pause_pending)
+    if action.kind == "add_time":
+        return state in ("in_progress", "paused")
+    return state in ("in_progress", "paused") and attempt.section_id == action.section_id
+
+
+def _check_section(assessment: Assessment, section_id: str | None) -> None:
+    sections = {s.id: s.title for s in parsed(assessment, None).delivery.sections}
+    if section_id not in sections:
+        listed = ", ".join(f"{key} ({title})" for key, title in sections.items())
+        raise ServiceError(
+            422,
+            "unknown_section",
+            f"The test {assessment.title!r} has no section {refusals.shown(section_id or '')}; its sections are "
+            f"{listed}. Nothing was changed.",
+        )
 
 
 # ---- the sitting's log ------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from sync.server.audit import Actor
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError, not_found
 from sync.server.models import RELEASED_TOKEN_PREFIX, Allocation, Assessment, AssessmentMedia, Media, Sitting
+from sync.server.moving import keep_shown_time
 
 
 def load_assessment(session: Session, source: Path) -> tuple[Assessment, bool]:
@@ -338,6 +339,7 @@ def release_code(
     if attempt.finished_at is not None:
         raise ServiceError(409, "already_finished", f"{allocation.student.display_name} has already finished.")
     previous = attempt.machine_id
+    keep_shown_time(attempt)
     attempt.machine_id = None
     if not attempt.token_hash.startswith(RELEASED_TOKEN_PREFIX):
         # The old machine may still hand in results it holds (answered in time); nothing else.
@@ -352,6 +354,7 @@ def release_code(
         allocation_id=allocation.id,
         reason_kind=reason_kind,
         reason=reason,
-        previous_machine=previous,
+        previous_machine=attempt.machine_name or previous,
+        remaining_seconds=attempt.remaining_seconds,
     )
     return allocation

@@ -94,6 +94,7 @@ class PlayerFactory:
         clock: Clock | None = None,
         server_url: str | None = None,
         machine_id: str = MACHINE_ID,
+        machine_name: str | None = None,
         today: Callable[[], datetime] = datetime.now,
         result_codes_after: float = ControllerSettings.result_codes_after,
         heartbeat_every: float | None = ControllerSettings.heartbeat_every,
@@ -107,6 +108,7 @@ class PlayerFactory:
             server_url=url,
             data_dir=self.data_dir,
             machine_id=machine_id,
+            machine_name=machine_name,
             request_timeout_seconds=5.0,
             typing_commit_seconds=0.3,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -24,7 +25,17 @@ from sync.protocol import InstructionKind
 
 log = logging.getLogger(__name__)
 
-ActionKind = Literal["pause", "resume", "add_time", "end_section", "release", "pause_room", "resume_room"]
+ActionKind = Literal[
+    "pause",
+    "resume",
+    "add_time",
+    "end_section",
+    "release",
+    "pause_room",
+    "resume_room",
+    "add_time_room",
+    "end_section_room",
+]
 
 STUDENT_INSTRUCTIONS: dict[str, InstructionKind] = {
     "pause": "pause",
@@ -32,14 +43,39 @@ STUDENT_INSTRUCTIONS: dict[str, InstructionKind] = {
     "add_time": "add_time",
     "end_section": "end_section",
 }
+ROOM_ACTIONS: dict[str, sp.RoomActionKind] = {
+    "pause_room": "pause",
+    "resume_room": "resume",
+    "add_time_room": "add_time",
+    "end_section_room": "end_section",
+}
 REASON_LABELS: dict[str, str] = {
     "toilet_break": "Toilet break",
     "technical_problem": "Technical problem",
     "illness": "Illness",
-    "fire_alarm": "Fire alarm",
+    "fire_alarm": "Fire alarm or evacuation",
     "moved_machine": "Moved to another machine",
+    "break_over": "Break over: back at the desk",
+    "problem_fixed": "Problem fixed",
+    "alarm_over": "Alarm or disruption over",
+    "access_arrangement": "Access arrangement",
+    "finished_early": "Finished early: asked to move on",
+    "malpractice": "Suspected malpractice",
+    "room_timetable": "The room moves on together",
     "other": "Other (say what)",
 }
+REASONS_FOR: dict[ActionKind, tuple[sp.ReasonKind, ...]] = {
+    "pause": ("toilet_break", "illness", "technical_problem", "fire_alarm", "other"),
+    "resume": ("break_over", "problem_fixed", "alarm_over", "other"),
+    "add_time": ("technical_problem", "illness", "access_arrangement", "fire_alarm", "other"),
+    "end_section": ("finished_early", "malpractice", "illness", "technical_problem", "other"),
+    "release": ("moved_machine", "technical_problem", "other"),
+    "pause_room": ("fire_alarm", "technical_problem", "other"),
+    "resume_room": ("alarm_over", "problem_fixed", "other"),
+    "add_time_room": ("fire_alarm", "technical_problem", "other"),
+    "end_section_room": ("room_timetable", "fire_alarm", "other"),
+}
+"""The reasons that make sense for each action; none is chosen until the invigilator picks one (or types one)."""
 ACTION_TITLES: dict[str, str] = {
     "pause": "Pause {who}",
     "resume": "Resume {who}",
@@ -48,7 +84,19 @@ ACTION_TITLES: dict[str, str] = {
     "release": "Release {who}'s code to another machine",
     "pause_room": "Pause the whole room",
     "resume_room": "Resume the whole room",
+    "add_time_room": "Add time for the whole room",
+    "end_section_room": "End a section for the whole room",
 }
+NO_REASON = "Choose a reason from the list, or type one in Details."
+
+
+@dataclass(frozen=True)
+class RoomSection:
+    """A section students in the room are in now, for ending it for all of them."""
+
+    section_id: str
+    title: str
+    students: int
 
 
 @dataclass(frozen=True)
@@ -60,11 +108,28 @@ class ActionRequest:
     allocation_id: str | None = None
     """The student acted on; None for the room actions."""
     student_name: str = ""
+    section_id: str | None = None
+    """end_section_room: the section ended for everyone in it."""
+    section_title: str = ""
+
+
+def final_warning(kind: ActionKind, *, who: str, section: str, students: int = 0) -> str:
+    """What ending a section means, said before it is done: it cannot be undone."""
+    if kind == "end_section_room":
+        many = f"{students} student{'s' if students != 1 else ''}"
+        return (
+            f"This is final: the {many} in {section} move on and cannot go back to it. "
+            "Their answers to it are kept and sent."
+        )
+    return (
+        f"This is final: {who} moves on from {section} and cannot go back to it. Their answers to it are kept and sent."
+    )
 
 
 class ReasonDialog(QDialog):
-    """Asks why (a kind from the short list, plus free text; text is required for "Other") and, for
-    "add time", how many minutes. `request()` gives the ActionRequest once accepted."""
+    """Asks why (a reason that fits the action, none chosen at first, or the invigilator's own words in Details;
+    "Other" needs Details) and, to add time, how many minutes. Ending a section names the section and says it is
+    final; for the whole room it asks which section. `request()` gives the ActionRequest once accepted."""
 
     def __init__(
         self,
@@ -72,25 +137,41 @@ class ReasonDialog(QDialog):
         *,
         student_name: str = "",
         allocation_id: str | None = None,
+        section_title: str = "",
+        sections: Sequence[RoomSection] = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.kind = kind
         self._student_name = student_name
         self._allocation_id = allocation_id
+        self._section_title = section_title
+        self._sections = list(sections)
         title = ACTION_TITLES[kind].format(who=student_name or "the student")
+        if kind == "end_section" and section_title:
+            title = f"End {student_name or 'the student'}'s section: {section_title}"
         self.setWindowTitle(title)
         self.setAccessibleName(title)
-        self.setMinimumWidth(520)  # room for a reason in the staff member's own words
+        self.setMinimumWidth(600)  # room for a reason in the staff member's own words, and a section's name
         self.heading = label(title, name="subtitle")
+        self.warning = label(accessible="What this means")
+        self.warning.setWordWrap(True)
+        self.warning.hide()
+        self.section = QComboBox()
+        self.section.setAccessibleName("Section to end")
+        for section in self._sections:
+            many = f"{section.students} student{'s' if section.students != 1 else ''}"
+            self.section.addItem(f"{section.title} ({many} in it now)", section.section_id)
         self.reason_kind = QComboBox()
         self.reason_kind.setAccessibleName("Reason")
-        for value, text in REASON_LABELS.items():
-            self.reason_kind.addItem(text, value)
-        if kind == "release":
-            self.reason_kind.setCurrentIndex(list(REASON_LABELS).index("moved_machine"))
+        for value in REASONS_FOR[kind]:
+            self.reason_kind.addItem(REASON_LABELS[value], value)
+        # No reason is chosen for the invigilator: the log must say what they said, not what the list began with.
+        self.reason_kind.setPlaceholderText("Choose a reason…")
+        self.reason_kind.setCurrentIndex(-1)
         self.reason_text = QLineEdit()
         self.reason_text.setAccessibleName("Reason, in your words")
+        self.reason_text.setPlaceholderText("Or type the reason here")
         self.reason_text.setMaxLength(sp.MAX_REASON_CHARS)
         self.minutes = QSpinBox()
         self.minutes.setRange(sp.MIN_ADD_SECONDS // 60, sp.MAX_ADD_SECONDS // 60)
@@ -100,60 +181,99 @@ class ReasonDialog(QDialog):
         self.message = label(name="error", accessible="No message")
         self.message.hide()
         form = QFormLayout()
-        for text, field in (("&Reason", self.reason_kind), ("&Details", self.reason_text)):
-            caption = label(text, accessible=text.replace("&", ""))
-            caption.setBuddy(field)
-            form.addRow(caption, field)
-        if kind == "add_time":
-            caption = label("&Minutes to add", accessible="Minutes to add")
-            caption.setBuddy(self.minutes)
-            form.addRow(caption, self.minutes)
+        if kind == "end_section_room":
+            self._add_row(form, "&Section", self.section)
+            self.section.currentIndexChanged.connect(self._say_what_ending_means)
+        self._add_row(form, "&Reason", self.reason_kind)
+        self._add_row(form, "&Details", self.reason_text)
+        if kind in ("add_time", "add_time_room"):
+            self._add_row(form, "&Minutes to add", self.minutes)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText(title)
-        self.ok_button.setAccessibleName(title)
+        # The button says what it does in a few words; the heading says whose and which section.
+        verb = "End the section" if kind == "end_section" else title
+        self.ok_button.setText(verb)
+        self.ok_button.setAccessibleName(verb)
         self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         self.cancel_button.setAccessibleName("Cancel")
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
+        layout.addWidget(self.warning)
         layout.addLayout(form)
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        self.reason_kind.setFocus()
+        self._say_what_ending_means()
+        (self.section if kind == "end_section_room" else self.reason_kind).setFocus()
+        self.adjustSize()  # tall enough for the wrapped warning at this width
 
-    def choose_reason(self, reason_kind: sp.ReasonKind, text: str = "") -> None:
-        self.reason_kind.setCurrentIndex(self.reason_kind.findData(reason_kind))
+    @staticmethod
+    def _add_row(form: QFormLayout, text: str, field: QWidget) -> None:
+        caption = label(text, accessible=text.replace("&", ""))
+        caption.setBuddy(field)
+        form.addRow(caption, field)
+
+    def _say_what_ending_means(self) -> None:
+        if self.kind == "end_section":
+            section = f"the section {self._section_title}" if self._section_title else "their current section"
+            text = final_warning(self.kind, who=self._student_name or "the student", section=section)
+        elif self.kind == "end_section_room" and self._sections:
+            chosen = self._sections[max(0, self.section.currentIndex())]
+            text = final_warning(self.kind, who="", section=chosen.title, students=chosen.students)
+            self.ok_button.setText(f"End {chosen.title} for {chosen.students}")
+            self.ok_button.setAccessibleName(self.ok_button.text())
+        else:
+            return
+        self.warning.setText(text)
+        self.warning.show()
+
+    def choose_reason(self, reason_kind: sp.ReasonKind | None, text: str = "") -> None:
+        """Pick `reason_kind` from this action's list (None: none, the reason typed in Details alone)."""
+        index = -1 if reason_kind is None else self.reason_kind.findData(reason_kind)
+        if reason_kind is not None and index < 0:
+            raise LookupError(f"{reason_kind} is not a reason offered for {self.kind}")
+        self.reason_kind.setCurrentIndex(index)
         self.reason_text.setText(text)
 
+    def choose_section(self, section_id: str) -> None:
+        index = self.section.findData(section_id)
+        if index < 0:
+            raise LookupError(f"no student is in section {section_id}")
+        self.section.setCurrentIndex(index)
+
     def accept(self) -> None:
-        if self.reason_kind.currentData() == "other" and not self.reason_text.text().strip():
+        chosen = self.reason_kind.currentData()
+        typed = self.reason_text.text().strip()
+        if chosen is None and not typed:
+            set_message(self.message, NO_REASON)
+            self.reason_kind.setFocus()
+            return
+        if chosen == "other" and not typed:
             set_message(self.message, 'With "Other", say what happened in Details.')
             self.reason_text.setFocus()
             return
         super().accept()
 
     def request(self) -> ActionRequest:
+        section = self._sections[self.section.currentIndex()] if self.kind == "end_section_room" else None
         return ActionRequest(
             kind=self.kind,
-            reason_kind=self.reason_kind.currentData(),
+            # A reason only typed is an "other" reason in the invigilator's words.
+            reason_kind=self.reason_kind.currentData() or "other",
             reason=self.reason_text.text().strip(),
-            seconds=self.minutes.value() * 60 if self.kind == "add_time" else None,
+            seconds=self.minutes.value() * 60 if self.kind in ("add_time", "add_time_room") else None,
             allocation_id=self._allocation_id,
             student_name=self._student_name,
+            section_id=section.section_id if section else None,
+            section_title=section.title if section else self._section_title,
         )
 
 
 def perform(client: InvigilClient, token: str, request: ActionRequest, *, sitting_id: str) -> str:
     """Carry out one action (on a worker thread); returns the sentence to show once it is done."""
-    if request.kind in ("pause_room", "resume_room"):
-        room_kind: sp.RoomActionKind = "pause" if request.kind == "pause_room" else "resume"
-        receipts = client.act_on_room(
-            token, sitting_id, room_kind, reason_kind=request.reason_kind, reason=request.reason
-        )
-        verb = "Paused" if room_kind == "pause" else "Resumed"
-        return f"{verb} {len(receipts)} student{'s' if len(receipts) != 1 else ''}."
+    if request.kind in ROOM_ACTIONS:
+        return _perform_on_room(client, token, request, sitting_id=sitting_id)
     if request.allocation_id is None:
         raise ValueError(f"{request.kind} needs a student")
     if request.kind == "release":
@@ -172,12 +292,40 @@ def perform(client: InvigilClient, token: str, request: ActionRequest, *, sittin
         reason=request.reason,
         seconds=request.seconds,
     )
+    section = request.section_title or "their section"
     done = {
         "pause": "Paused {who}.",
         "resume": "Resumed {who}.",
         "add_time": "Added {minutes} minutes for {who}.",
-        "end_section": "Ended {who}'s section.",
+        "end_section": "Ended {section} for {who}.",
     }[request.kind]
-    return done.format(who=receipt.student_name, minutes=(request.seconds or 0) // 60) + (
+    return done.format(who=receipt.student_name, minutes=(request.seconds or 0) // 60, section=section) + (
         " Their computer gets it with its next heartbeat."
     )
+
+
+def _perform_on_room(client: InvigilClient, token: str, request: ActionRequest, *, sitting_id: str) -> str:
+    kind = ROOM_ACTIONS[request.kind]
+    receipts = client.act_on_room(
+        token,
+        sitting_id,
+        kind,
+        reason_kind=request.reason_kind,
+        reason=request.reason,
+        seconds=request.seconds,
+        section_id=request.section_id,
+    )
+    if not receipts:
+        return {
+            "pause": "Nobody is working right now, so nobody was paused.",
+            "resume": "Nobody is paused, so nobody was resumed.",
+            "add_time": "Nobody is working right now, so no time was added.",
+            "end_section": f"Nobody is in {request.section_title} now, so it was not ended for anyone.",
+        }[kind]
+    many = f"{len(receipts)} student{'s' if len(receipts) != 1 else ''}"
+    return {
+        "pause": f"Paused {many}.",
+        "resume": f"Resumed {many}.",
+        "add_time": f"Added {(request.seconds or 0) // 60} minutes for {many}.",
+        "end_section": f"Ended {request.section_title} for {many}.",
+    }[kind] + " Their computers get it with their next heartbeat."

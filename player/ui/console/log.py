@@ -77,6 +77,8 @@ def describe_detail(entry: sp.LogEntry) -> str:
         parts.append("whole room")
     if action == "add_time" and isinstance(seconds := d.get("seconds"), int):
         parts.append(f"+{_count(seconds // 60, 'minute', 'minutes')}")
+    if action == "end_section" and d.get("section_title"):
+        parts.append(str(d["section_title"]))
     if action == "release_code" and d.get("previous_machine"):
         parts.append(f"was on {d['previous_machine']}")
     if action == "submit_result_code":

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGridLayout, QHeaderView, QPushButton, QVBoxLayout, QWidget
 
-from player.ui.console.actions import ActionKind, ActionRequest, ReasonDialog, perform
+from player.ui.console.actions import ActionKind, ActionRequest, ReasonDialog, RoomSection, perform
+from player.ui.console.room_text import (
+    describe_alerts,
+    describe_answered,
+    describe_arrangements,
+    describe_counts,
+    describe_last_seen,
+    describe_state,
+    describe_unsent,
+    format_seconds,
+)
 from player.ui.console.server_calls import call_server
 from player.ui.console.sittings import SittingContext
 from player.ui.console.tables import choice_table, row_texts, update_row
@@ -17,60 +27,34 @@ from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("Student", "State", "Time left", "Last seen", "Unsent results")
+ALERT_COLOUR = QColor("#8a1010")  # the error colour of player/ui/style.py
+
+COLUMNS = ("Student", "State", "Answered", "Time left", "Arrangements", "Alerts", "Last seen", "Unsent results")
 REFRESH_MS = 2000
+STUDENT_ACTIONS: tuple[tuple[ActionKind, str], ...] = (
+    ("pause", "&Pause student"),
+    ("resume", "R&esume student"),
+    ("add_time", "&Add time"),
+    ("end_section", "E&nd section"),
+    ("release", "Re&lease code to another machine"),
+)
+ROOM_ACTIONS: tuple[tuple[ActionKind, str], ...] = (
+    ("pause_room", "Pause &whole room"),
+    ("resume_room", "Resume whole roo&m"),
+    ("add_time_room", "Add &time for whole room"),
+    ("end_section_room", "End section &for whole room"),
+)
 
 
-def format_seconds(seconds: int | None) -> str:
-    if seconds is None:
-        return "—"
-    whole = max(0, seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def describe_state(student: sp.RoomStudent) -> str:
-    """The state as an invigilator says it: not started / on <machine>, section, item / paused / finished..."""
-    machine = student.machine_id or "an unknown machine"
-    if student.state == "not_started":
-        return "Not started"
-    if student.state == "released":
-        return "Released: waiting to log in on another machine"
-    if student.state == "finished_sent":
-        return "Finished: results sent"
-    if student.state == "finished_waiting":
-        return f"Finished: results waiting on {machine}"
-    if student.state == "marked":
-        return "Finished: marked"
-    where = f"On {machine}"
-    if student.section_title or student.section_id:
-        where += f", in {student.section_title or student.section_id}"
-    if student.item_index is not None:
-        where += f", item {student.item_index}" + (f" of {student.item_count}" if student.item_count else "")
-    return f"Paused — {where[0].lower()}{where[1:]}" if student.state == "paused" or student.paused else where
-
-
-def describe_last_seen(student: sp.RoomStudent, *, server_time: datetime) -> str:
-    if student.last_seen_at is None:
-        return "Never" if student.state == "not_started" else "Offline: no heartbeat yet"
-    ago = max(0, int((server_time - student.last_seen_at).total_seconds()))
-    when = f"{ago} s ago" if ago < 120 else f"{ago // 60} min ago"
-    open_attempt = student.state in ("in_progress", "paused", "finished_waiting")
-    return when if student.online or not open_attempt else f"Offline: last seen {when}"
-
-
-def describe_unsent(student: sp.RoomStudent) -> str:
-    if student.outbox_depth <= 0:
-        return "None"
-    return f"{student.outbox_depth} waiting on {student.machine_id or 'that machine'}"
-
-
-def describe_counts(counts: sp.RoomCounts) -> str:
-    return (
-        f"In progress {counts.in_progress} · Paused {counts.paused} · Finished {counts.finished} · "
-        f"Offline {counts.offline} · Waiting to send {counts.waiting_to_send} · Not started {counts.not_started}"
-    )
+def sections_in(students: list[sp.RoomStudent]) -> list[RoomSection]:
+    """The sections students are working in now, the fullest first (what "End section for whole room" offers)."""
+    found: dict[str, RoomSection] = {}
+    for s in students:
+        if s.state in ("in_progress", "paused") and s.section_id is not None:
+            held = found.get(s.section_id)
+            title = s.section_title or s.section_id
+            found[s.section_id] = RoomSection(s.section_id, title, (held.students if held else 0) + 1)
+    return sorted(found.values(), key=lambda section: -section.students)
 
 
 class RoomPanel(QWidget):
@@ -83,6 +67,8 @@ class RoomPanel(QWidget):
         super().__init__()
         self._context = context
         self._in_flight = False
+        self._again = False
+        """A refresh was asked for while one was on its way (after an action): it follows as soon as that lands."""
         self._active = False
         self._view: sp.RoomView | None = None
         self.refreshes = 0
@@ -94,28 +80,25 @@ class RoomPanel(QWidget):
         self.table = choice_table(COLUMNS, accessible="Students in the room")
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        # The state takes what is left (it is the longest text), so every column fits without scrolling sideways.
-        header.setSectionResizeMode(COLUMNS.index("State"), QHeaderView.ResizeMode.Stretch)
+        # The state and the alerts (the longest texts) share what is left and wrap, so every column fits without
+        # scrolling sideways and no state is cut short.
+        for wide in ("State", "Alerts"):
+            header.setSectionResizeMode(COLUMNS.index(wide), QHeaderView.ResizeMode.Stretch)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.message = label(accessible="No message")
         self.message.hide()
 
         self.buttons: dict[ActionKind, QPushButton] = {}
         grid = QGridLayout()
-        specs: tuple[tuple[ActionKind, str], ...] = (
-            ("pause", "&Pause student"),
-            ("resume", "R&esume student"),
-            ("add_time", "&Add time"),
-            ("end_section", "E&nd section"),
-            ("release", "Re&lease code to another machine"),
-            ("pause_room", "Pause &whole room"),
-            ("resume_room", "Resume whole roo&m"),
-        )
-        for index, (kind, text) in enumerate(specs):
-            widget = button(text)
-            widget.clicked.connect(lambda _checked=False, k=kind: self.begin_action(k))
-            self.buttons[kind] = widget
-            grid.addWidget(widget, index // 4, index % 4)
+        # One row for the chosen student, one for everyone.
+        for row, specs in enumerate((STUDENT_ACTIONS, ROOM_ACTIONS)):
+            for column, (kind, text) in enumerate(specs):
+                widget = button(text)
+                widget.clicked.connect(lambda _checked=False, k=kind: self.begin_action(k))
+                self.buttons[kind] = widget
+                grid.addWidget(widget, row, column)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.counts)
@@ -140,8 +123,13 @@ class RoomPanel(QWidget):
         self.timer.stop()
 
     def refresh(self) -> None:
-        if self._in_flight or not self._active:
-            return  # the previous refresh is still on its way: skip this tick rather than pile up requests
+        if not self._active:
+            return
+        if self._in_flight:
+            # Skip this tick rather than pile up requests; one more follows the one on its way, so what it
+            # carries (an action just taken) is shown without waiting for the next tick.
+            self._again = True
+            return
         self._in_flight = True
         token, sitting_id = self._context.token, self._context.sitting_id
         call_server(
@@ -152,14 +140,22 @@ class RoomPanel(QWidget):
             on_error=self._refresh_failed,
         )
 
-    def _show(self, view: sp.RoomView) -> None:
+    def _landed(self) -> None:
         self._in_flight = False
         self.refreshes += 1
+        if self._again and self._active:
+            self._again = False
+            self.refresh()
+
+    def _show(self, view: sp.RoomView) -> None:
+        self._landed()
         if not self._active:
             return
         self._view = view
-        self.counts.setText(describe_counts(view.counts))
-        self.counts.setAccessibleName(f"Counts: {describe_counts(view.counts)}")
+        alerts = sum(1 for student in view.students if describe_alerts(student))
+        counts = describe_counts(view.counts, alerts=alerts)
+        self.counts.setText(counts)
+        self.counts.setAccessibleName(f"Counts: {counts}")
         self.status.setText(f"{view.sitting_name} — {view.assessment_title}. Updated {view.server_time:%H:%M:%S}.")
         selected = self.selected_student()
         keep = selected.allocation_id if selected is not None else None
@@ -168,19 +164,33 @@ class RoomPanel(QWidget):
             cells = (
                 student.student_name,
                 describe_state(student),
+                describe_answered(student),
                 format_seconds(student.remaining_seconds),
+                describe_arrangements(student),
+                describe_alerts(student),
                 describe_last_seen(student, server_time=view.server_time),
                 describe_unsent(student),
             )
             update_row(self.table, row, cells, tooltips=True)
+            self._mark_alert(row, bool(cells[COLUMNS.index("Alerts")]))
             if student.allocation_id == keep:
                 self.table.setCurrentCell(row, 0)
         if keep is None and view.students and self.table.currentRow() < 0:
             self.table.setCurrentCell(0, 0)
 
+    def _mark_alert(self, row: int, alert: bool) -> None:
+        """An alert stands out (bold, in the error colour) so it is seen across the room at a glance."""
+        item = self.table.item(row, COLUMNS.index("Alerts"))
+        if item is None:
+            return
+        font = item.font()
+        if font.bold() != alert:
+            font.setBold(alert)
+            item.setFont(font)
+            item.setForeground(ALERT_COLOUR if alert else self.table.palette().text())
+
     def _refresh_failed(self, exc: Exception) -> None:
-        self._in_flight = False
-        self.refreshes += 1
+        self._landed()
         if self._active:
             # Keep showing the last good view; say it may be out of date and why.
             self.status.setText(f"Could not update the room (showing the last view): {exc}")
@@ -215,7 +225,13 @@ class RoomPanel(QWidget):
     def begin_action(self, kind: ActionKind) -> ReasonDialog | None:
         """Open the reason dialog for `kind` (non-blocking); the action runs when it is accepted."""
         student = None
-        if kind not in ("pause_room", "resume_room"):
+        sections: list[RoomSection] = []
+        if kind == "end_section_room":
+            sections = sections_in(self.students())
+            if not sections:
+                set_message(self.message, "No student is working in a section now, so there is no section to end.")
+                return None
+        elif kind not in dict(ROOM_ACTIONS):
             student = self.selected_student()
             if student is None:
                 set_message(self.message, "Choose a student in the table first (arrow keys), then the action.")
@@ -225,6 +241,8 @@ class RoomPanel(QWidget):
             kind,
             student_name=student.student_name if student else "",
             allocation_id=student.allocation_id if student else None,
+            section_title=(student.section_title or student.section_id or "") if student else "",
+            sections=sections,
             parent=self,
         )
         dialog.accepted.connect(lambda: self._run(dialog.request()))

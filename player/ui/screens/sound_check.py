@@ -35,6 +35,9 @@ class SoundCheckScreen(QWidget):
     it. With no output it cannot be passed."""
 
     passed = Signal()
+    outcome = Signal(str)
+    """Each outcome as sync.protocol.AudioStatus ("heard", "not_heard", "no_device", "playback_failed"), for the
+    invigilator's room."""
 
     def __init__(
         self,
@@ -86,6 +89,7 @@ class SoundCheckScreen(QWidget):
         if not self._devices.available():
             log.warning("Sound check: no audio output on this computer")
             self._show_problem(NO_DEVICE_MESSAGE)
+            self.outcome.emit("no_device")
             return
         set_message(self.message, "")
         for widget in (self.about_to_play, self.question, self.play_button, self.yes_button, self.no_button):
@@ -107,6 +111,7 @@ class SoundCheckScreen(QWidget):
     def _heard(self) -> None:
         log.info("Sound check passed")
         self.leave()
+        self.outcome.emit("heard")
         self.passed.emit()
 
     def _not_heard(self) -> None:
@@ -114,10 +119,12 @@ class SoundCheckScreen(QWidget):
         self._lead_in.stop()
         self._player.stop()
         self._show_problem(NOT_HEARD_GUIDANCE)
+        self.outcome.emit("not_heard")
 
     def _on_failed(self, message: str) -> None:
         if self._active:
             self._show_problem(message)
+            self.outcome.emit("playback_failed")
 
     def _show_problem(self, message: str) -> None:
         self._lead_in.stop()

@@ -100,3 +100,38 @@ def test_0005_adds_hand_marks_to_a_database_holding_results_and_downgrades_again
         assert "hand_marks" not in {row[0] for row in conn.execute(text("SELECT name FROM sqlite_master"))}
         assert conn.execute(text("SELECT status FROM results WHERE id = 'res-1'")).scalar_one() == "marked"
     engine.dispose()
+
+
+def test_0006_upgrades_attempts_in_progress_from_0005_and_downgrades_again(db_path: Path, demo: object) -> None:
+    """A server upgraded mid-sitting keeps its attempts; what players report of themselves starts empty."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from sync.server.store import alembic_config
+
+    url = f"sqlite:///{db_path}"
+    command.downgrade(alembic_config(url), "0005")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        assert "machine_name" not in {row[1] for row in conn.execute(text("PRAGMA table_info(attempts)"))}
+        allocation = conn.execute(text("SELECT id FROM allocations LIMIT 1")).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO attempts (id, allocation_id, token_hash, result_secret_sealed, machine_id, started_at, "
+                "outbox_depth, paused, remaining_seconds) "
+                "VALUES ('att-1', :a, 'hash', x'00', 'pc-1', '2027-03-01 09:00:00', 0, 0, 300)"
+            ),
+            {"a": allocation},
+        )
+    Store.open(url, migrate=True).close()
+    with engine.begin() as conn:
+        row = conn.execute(
+            text("SELECT machine_name, answered_count, audio, resumed_at, item_id, remaining_seconds FROM attempts")
+        ).one()
+    assert tuple(row) == (None, None, "not_checked", None, None, 300)
+    command.downgrade(alembic_config(url), "0005")
+    with engine.begin() as conn:
+        kept = conn.execute(text("SELECT id, remaining_seconds FROM attempts")).one()
+        assert "audio" not in {r[1] for r in conn.execute(text("PRAGMA table_info(attempts)"))}
+    engine.dispose()
+    assert tuple(kept) == ("att-1", 300)

@@ -7,6 +7,7 @@ changes the tree: `INVIGIL_UPDATE_SCREENS=1 .venv/bin/pytest tests/player/ui/con
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,10 @@ from player.ui.console.incidents import IncidentsView
 from player.ui.console.manual import ManualEntriesView
 from player.ui.console.marking import HandMarkingView
 from player.ui.console.results import ResultsView
+from player.ui.console.room import COLUMNS
 from player.ui.console.slips import SlipsView
 from sync.protocol import LoginResponse
+from tests.helpers.clock import START
 from tests.helpers.console import (
     ConsoleFactory,
     PrintToFile,
@@ -84,15 +87,18 @@ def test_every_console_screen(
     view.open_selected()
     page = window.sitting_page
     assert page is not None
-    ada = start_student(live_server.url, codes[ADA], machine_id="room1-pc01")
-    grace = start_student(live_server.url, codes[GRACE], machine_id="room1-pc02")
-    alan = start_student(live_server.url, codes[ALAN], machine_id="room1-pc03")
-    ada.beat(**MC, item_index=2, remaining_seconds=512)
-    grace.beat(**MC, item_index=3, remaining_seconds=433, paused=True)
+    # Machines with generated ids, named by their host names: the room shows the names.
+    ada = start_student(live_server.url, codes[ADA], machine_id="9f7a80a8-1c2d-4e5f-8a9b-0c1d2e3f4a5b")
+    grace = start_student(live_server.url, codes[GRACE], machine_id="0b6e0c55-5f1e-4d7b-9a0e-3c2f1d4e5a6b")
+    alan = start_student(live_server.url, codes[ALAN], machine_id="5c3d2e1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f")
+    ada.beat(**MC, item_index=2, remaining_seconds=512, machine_name="room1-pc01", answered_count=1,
+             question_count=9, audio="heard", resumed_at=(START + timedelta(minutes=4)).isoformat())  # fmt: skip
+    grace.beat(**MC, item_index=3, remaining_seconds=433, paused=True, machine_name="room1-pc02",
+               answered_count=2, question_count=9, audio="not_heard")  # fmt: skip
     local.journal = offline_journals(alan.login, live_server.url)
-    alan.beat(finished=True, outbox_depth=1)
-    wait_for_cell(qtbot, page, ALAN, 1, "Finished: results waiting on room1-pc03")
-    wait_for_cell(qtbot, page, GRACE, 1, "Paused — on room1-pc02, in Multiple choice, item 3 of 3")
+    alan.beat(finished=True, outbox_depth=1, machine_name="room1-pc03")
+    wait_for_cell(qtbot, page, ALAN, COLUMNS.index("State"), "Finished: results waiting on room1-pc03")
+    wait_for_cell(qtbot, page, GRACE, COLUMNS.index("State"), "Paused — on room1-pc02, in Multiple choice, item 3 of 3")
     page.room.select_student(ADA)
     camera.shoot(
         window,
@@ -101,15 +107,32 @@ def test_every_console_screen(
         "Paused — on room1-pc02",
         "Finished: results waiting on room1-pc03",
         "1 waiting on room1-pc03",
+        "1 of 9",
+        "Extra time 25 %",
+        "Sound check failed: not heard",
+        "Restarted at",
         "Pause whole room",
+        "Add time for whole room",
+        "End section for whole room",
     )
+
+    dialog = page.room.begin_action("end_section")
+    assert dialog is not None
+    qtbot.waitExposed(dialog)
+    camera.shoot(
+        dialog,
+        "04-action-dialog",
+        f"End {ADA}'s section: Multiple choice",
+        "This is final",
+        "Reason",
+    )
+    assert dialog.reason_kind.currentIndex() == -1, "no reason chosen for the invigilator"
+    dialog.reject()
 
     dialog = page.room.begin_action("add_time")
     assert dialog is not None
     dialog.choose_reason("technical_problem", "headphones replaced")
     dialog.minutes.setValue(10)
-    qtbot.waitExposed(dialog)
-    camera.shoot(dialog, "04-action-dialog", f"Add time for {ADA}", "Technical problem", "headphones replaced")
     dialog.ok_button.click()
     qtbot.waitUntil(lambda: page.room.message.text().startswith("Added 10 minutes"), timeout=TIMEOUT_MS)
     act(qtbot, page, "pause", student=GRACE, reason_kind="toilet_break", text="")

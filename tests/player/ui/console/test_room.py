@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
+from player.ui.console.room import COLUMNS
 from sync.client import Refused
 from tests.helpers.clock import FakeClock
 from tests.helpers.console import ConsoleFactory, act, start_student, wait_for_cell
@@ -15,6 +16,7 @@ from tests.helpers.server import DemoTemplate
 from tests.helpers.waiting import TIMEOUT_MS
 
 ADA = "Ada Lovelace"
+STATE, ANSWERED, TIME_LEFT, ARRANGEMENTS, ALERTS, LAST_SEEN, UNSENT = (COLUMNS.index(c) for c in COLUMNS[1:])
 
 
 def test_the_room_follows_a_student_live_and_shows_them_offline_after_30_s(
@@ -26,8 +28,8 @@ def test_the_room_follows_a_student_live_and_shows_them_offline_after_30_s(
 ) -> None:
     console = open_demo_console()
     page = console.sign_in_and_open_sitting()
-    wait_for_cell(qtbot, page, ADA, 1, "Not started")
-    assert page.room.row_texts("Grace Hopper")[1] == "Not started"
+    wait_for_cell(qtbot, page, ADA, STATE, "Not started")
+    assert page.room.row_texts("Grace Hopper")[STATE] == "Not started"
 
     machine = start_student(live_server.url, demo_template.data["students"][0]["access_code"])
     machine.beat(
@@ -38,13 +40,15 @@ def test_the_room_follows_a_student_live_and_shows_them_offline_after_30_s(
         remaining_seconds=600,
         outbox_depth=1,
     )
-    wait_for_cell(qtbot, page, ADA, 1, "On room1-pc01, in Multiple choice, item 2 of 5")
-    assert page.room.row_texts(ADA)[2:] == ("10:00", "0 s ago", "1 waiting on room1-pc01")
+    wait_for_cell(qtbot, page, ADA, STATE, "On room1-pc01, in Multiple choice, item 2 of 5")
+    row = page.room.row_texts(ADA)
+    assert (row[TIME_LEFT], row[LAST_SEEN], row[UNSENT]) == ("10:00", "0 s ago", "1 waiting on room1-pc01")
     assert "In progress 1" in page.room.counts.text()
     assert "Waiting to send 1" in page.room.counts.text()
 
     clock.advance(seconds=31)
-    wait_for_cell(qtbot, page, ADA, 3, "Offline: last seen 31 s ago")
+    wait_for_cell(qtbot, page, ADA, LAST_SEEN, "Offline: last seen 31 s ago")
+    assert page.room.row_texts(ADA)[ALERTS] == "Offline"
     assert "Offline 1" in page.room.counts.text()
 
 
@@ -55,7 +59,7 @@ def test_pause_with_a_reason_reaches_the_students_next_heartbeat_and_the_log(
     page = console.sign_in_and_open_sitting()
     machine = start_student(live_server.url, demo_template.data["students"][0]["access_code"])
     assert machine.beat(section_id="mc", item_index=1, item_count=5, remaining_seconds=900) == []
-    wait_for_cell(qtbot, page, ADA, 2, "15:00")
+    wait_for_cell(qtbot, page, ADA, TIME_LEFT, "15:00")
 
     outcome = act(qtbot, page, "pause", student=ADA, reason_kind="toilet_break", text="back in 5")
     assert outcome.startswith(f"Paused {ADA}."), outcome
@@ -75,7 +79,7 @@ def test_other_without_details_is_refused_before_anything_is_sent(
 ) -> None:
     console = open_demo_console()
     page = console.sign_in_and_open_sitting()
-    wait_for_cell(qtbot, page, ADA, 1, "Not started")
+    wait_for_cell(qtbot, page, ADA, STATE, "Not started")
     page.room.select_student(ADA)
     dialog = page.room.begin_action("add_time")
     assert dialog is not None
@@ -93,11 +97,11 @@ def test_releasing_a_code_lets_another_machine_resume_and_cuts_off_the_old_one(
     page = console.sign_in_and_open_sitting()
     old = start_student(live_server.url, code, machine_id="room1-pc01")
     old.beat(section_id="mc", item_index=3, item_count=5, remaining_seconds=700)
-    wait_for_cell(qtbot, page, ADA, 2, "11:40")
+    wait_for_cell(qtbot, page, ADA, TIME_LEFT, "11:40")
 
     outcome = act(qtbot, page, "release", student=ADA, reason_kind="moved_machine", text="pc01 keyboard broke")
     assert outcome.startswith(f"Released {ADA}'s code"), outcome
-    wait_for_cell(qtbot, page, ADA, 1, "Released: waiting to log in on another machine")
+    wait_for_cell(qtbot, page, ADA, STATE, "Released: waiting to log in on another machine")
 
     new = start_student(live_server.url, code, machine_id="room1-pc07")
     assert new.login.attempt_id == old.login.attempt_id, "the same attempt continues"
@@ -113,7 +117,7 @@ def test_an_action_can_be_done_with_the_keyboard_alone(
     page = console.sign_in_and_open_sitting()
     machine = start_student(live_server.url, demo_template.data["students"][0]["access_code"])
     machine.beat(section_id="mc", item_index=1, item_count=5, remaining_seconds=900)
-    wait_for_cell(qtbot, page, ADA, 2, "15:00")
+    wait_for_cell(qtbot, page, ADA, TIME_LEFT, "15:00")
     console.window.activateWindow()
     qtbot.waitUntil(lambda: QApplication.activeWindow() is console.window, timeout=TIMEOUT_MS)
 

@@ -21,6 +21,7 @@ from pytestqt.qtbot import QtBot
 
 from player.ui.console import SittingPage
 from player.ui.console.results import ResultsView
+from player.ui.console.room import COLUMNS
 from player.ui.console.slips import SlipsView
 from sync.client import Refused
 from sync.protocol import Checkpoint, LoginResponse
@@ -42,7 +43,7 @@ from tests.helpers.server import DemoTemplate
 from tests.helpers.waiting import TIMEOUT_MS
 
 ADA, ALAN, GRACE = "Ada Lovelace", "Alan Turing", "Grace Hopper"
-STATE, TIME_LEFT, UNSENT = 1, 2, 4
+STATE, TIME_LEFT, UNSENT = (COLUMNS.index(name) for name in ("State", "Time left", "Unsent results"))
 MC = {"section_id": "mc", "section_title": "Multiple choice", "item_count": 3}
 
 
@@ -113,8 +114,11 @@ def test_an_invigilator_runs_a_sitting_and_the_log_shows_every_step(
     wait_for_cell(qtbot, page, GRACE, TIME_LEFT, "18:10")
 
     # ---- moves the third to a second machine ----
-    where = Checkpoint(section_id="mc", item_id="mc-circles", remaining_seconds=420, taken_at=START)
+    where = Checkpoint(section_id="mc", item_id="mc-circles", remaining_seconds=440, taken_at=START)
     alan.client.put_checkpoint(alan.login.attempt_id, alan.login.attempt_token, where)
+    # The checkpoint is 20 s older than the last heartbeat: the student resumes with the time the room showed.
+    alan.beat(**MC, item_id="mc-circles", item_index=1, remaining_seconds=420)
+    wait_for_cell(qtbot, page, ALAN, TIME_LEFT, "7:00")
     outcome = act(qtbot, page, "release", student=ALAN, reason_kind="moved_machine", text="pc03 screen died")
     assert outcome.startswith(f"Released {ALAN}'s code"), outcome
     wait_for_cell(qtbot, page, ALAN, STATE, "Released: waiting to log in on another machine")
