@@ -45,7 +45,8 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 @contextmanager
 def _sound_server(device: str, folder: Path) -> Iterator[str]:
-    """PULSE_SERVER for the child: a running null sink, or a socket that is not there (no device at all)."""
+    """PULSE_SERVER for the child: a running null sink, or a socket that is not there (no device on a build
+    machine; Qt may still find a desktop's sound card through PipeWire, so "none" is not asserted)."""
     if device == "none":
         yield f"unix:{folder / 'no-sound-server'}"
         return
@@ -102,5 +103,3 @@ def test_thousands_of_plays_stops_and_source_changes_under_load(clips: list[Path
     if device == "null-sink":
         assert result["outputs"], "the null sink was not seen as an audio output"
         assert result["done"]["sinks"] >= 1  # outputs came and went under the player
-    else:
-        assert result["outputs"] == []
