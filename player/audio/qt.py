@@ -5,48 +5,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QMetaObject, QObject, Qt, QUrl, Signal
+from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaDevices, QMediaPlayer
 
 from player.audio.interface import AudioError, OutputDevices, PlaybackListener, check_volume
+from player.audio.qt_threads import call_without_gil, settle_notify_lookups
 
 log = logging.getLogger(__name__)
 
 _Status = QMediaPlayer.MediaStatus
 _State = QMediaPlayer.PlaybackState
-
-
-def _settle_notify_lookups(*objects: QObject) -> None:
-    """Make PySide answer "no Python override" for connectNotify/disconnectNotify of `objects` from now on.
-
-    Why (a deadlock seen about once in six full test runs, reproduced in tests/player/audio/teardown_child.py):
-    every QObject made from Python is a PySide wrapper whose virtuals first ask Python for an override, taking the
-    GIL. FFmpeg's AudioRenderer lives on its own thread and listens to our QAudioOutput; when a stop or the end of
-    a recording deletes it there, ~QObject calls QAudioOutput::disconnectNotify while holding one of Qt's pooled
-    connection mutexes, and so waits for the GIL with that mutex held. The GUI thread holds the GIL and, in
-    QMediaPlayer.stop() or any connect/disconnect, waits for the same mutex. PySide caches a "no override" answer
-    per object and virtual, and a cached answer is given without the GIL; one connect and disconnect here, on the
-    GUI thread, fills that cache before any FFmpeg thread can ask. Checked under gdb: before, each stop made the
-    renderer thread wait for the GIL twice; after, never.
-    """
-
-    def nothing() -> None:
-        pass
-
-    for qobject in objects:
-        qobject.destroyed.connect(nothing)
-        qobject.destroyed.disconnect(nothing)
-
-
-def _call_without_gil(player: QMediaPlayer, slot: str) -> None:
-    """Call a QMediaPlayer slot with the GIL released, so Qt waiting on FFmpeg's threads never blocks Python.
-
-    PySide keeps the GIL through a plain `player.stop()` (the C++ stop runs with it held), but releases it around
-    QMetaObject.invokeMethod; a direct connection still runs the slot now, before this returns, and slots of
-    ours that it triggers take the GIL back as usual. Defence in depth beside _settle_notify_lookups.
-    """
-    if not QMetaObject.invokeMethod(player, slot, Qt.ConnectionType.DirectConnection):
-        raise RuntimeError(f"QMediaPlayer has no slot {slot!r}")
 
 
 class QtAudioPlayer(QObject):
@@ -77,7 +45,7 @@ class QtAudioPlayer(QObject):
         self._player = QMediaPlayer(self)
         # Parented to the player: an unparented QAudioOutput can crash when Python collects it.
         self._output = QAudioOutput(self._player)
-        _settle_notify_lookups(self._player, self._output)
+        settle_notify_lookups(self._player, self._output)
         self._player.setAudioOutput(self._output)
         self._player.setPlaybackRate(playback_rate)
         self._path: Path | None = None
@@ -107,14 +75,16 @@ class QtAudioPlayer(QObject):
             return
         unusable = self._player.mediaStatus() in (_Status.InvalidMedia, _Status.NoMedia)
         if path != self._loaded_path() or unusable:
-            # Clear first so a file replaced on disk after a failure is opened again, not remembered.
+            # The source changes only on a stopped pipeline: _halt above (Qt 6.11's setSource also stops first, and
+            # PySide runs it without the GIL; both seen under gdb). Cleared first so a file replaced on disk after
+            # a failure is opened again, not remembered.
             self._player.setSource(QUrl())
             self._player.setSource(QUrl.fromLocalFile(str(path)))
         self._active = True
         self._started = False
         self._last_position = 0
         log.info("Playing %s", path)
-        _call_without_gil(self._player, "play")
+        call_without_gil(self._player, "play")
 
     def stop(self) -> None:
         if self._active:
@@ -156,7 +126,7 @@ class QtAudioPlayer(QObject):
     def _halt(self) -> None:
         self._active = False
         self._started = False
-        _call_without_gil(self._player, "stop")
+        call_without_gil(self._player, "stop")
 
     def _fail(self, error: AudioError) -> None:
         self._halt()

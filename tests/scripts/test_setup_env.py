@@ -23,7 +23,8 @@ SETUP_PACKAGES = {
     "sox": "sox",  # tests/player/audio: tones and padding
     "pdftotext": "poppler-utils",  # tests/player/ui/console_views/test_slips.py reads the slips PDF back
     "pdfinfo": "poppler-utils",
-    "pulseaudio": "pulseaudio",  # tests/e2e: a null-sink sound server
+    "pulseaudio": "pulseaudio",  # tests/e2e, tests/player/audio/test_stress.py: a null-sink sound server
+    "pactl": "pulseaudio-utils",  # tests/player/audio/stress_child.py: outputs that come and go
     "dbus-run-session": "dbus",  # tests/integration: the binary is in dbus-daemon, which dbus depends on
     "gnome-keyring-daemon": "gnome-keyring",  # tests/integration: a real Secret Service
 }
@@ -111,7 +112,7 @@ def test_the_scan_sees_the_programs_that_the_tests_and_scripts_are_known_to_call
     assert "tests/player/audio/test_qt_audio_player.py" in calls["espeak-ng"] & calls["sox"]
     assert calls["gnome-keyring-daemon"] == {"tests/integration/test_secret_service.py"}
     assert calls["dbus-run-session"] == {"tests/integration/test_secret_service.py"}
-    assert calls["pulseaudio"] == {"tests/e2e/conftest.py"}
+    assert calls["pulseaudio"] == {"tests/helpers/null_sink.py"}
     assert {"pdftotext", "pdfinfo"} <= set(calls)
     assert {"scripts/setup-env", "scripts/fresh-root"} <= calls["apt-get"]
     assert "dpkg-query" in calls  # only ever inside "$(...)"

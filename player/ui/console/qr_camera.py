@@ -9,6 +9,8 @@ from typing import Protocol
 
 from PySide6.QtMultimedia import QCamera, QCameraDevice, QMediaCaptureSession, QMediaDevices, QVideoFrame, QVideoSink
 
+from player.audio.qt_threads import settle_notify_lookups
+
 
 class FrameSource(Protocol):
     """Where camera frames come from: the newest one is asked for, on the GUI thread, when the reader wants it."""
@@ -39,14 +41,18 @@ class CameraFeed:
     """A real camera: QCamera into a QVideoSink, whose newest frame the reader polls.
 
     Nothing of ours is connected to the sink's or the camera's signals: the FFmpeg backend emits them on its own
-    threads, and a Python slot run there can deadlock with the GUI thread over the GIL. The objects are plain Qt
-    classes (not subclassed in Python), so no Qt thread ever looks up a Python override either."""
+    threads, and a Python slot run there can deadlock with the GUI thread over the GIL. Made from Python, the
+    objects are PySide wrappers even though we do not subclass them, and a Qt thread connecting to or disconnecting
+    from one would ask Python for an override (the audio deadlock of issue 18, on QAudioOutput); settling those
+    lookups here, as the audio player does, keeps that off the GIL too. (No camera on the build machine: this is
+    defence in depth, not a fix of a seen hang; see player/audio/qt_threads.py.)"""
 
     def __init__(self, device: QCameraDevice) -> None:
         self._name = device.description()
         self._camera = QCamera(device)
         self._session = QMediaCaptureSession()
         self._sink = QVideoSink()
+        settle_notify_lookups(self._camera, self._session, self._sink)  # before any Qt thread can ask
         self._session.setCamera(self._camera)
         self._session.setVideoSink(self._sink)
 
