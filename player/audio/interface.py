@@ -7,9 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-NO_DEVICE_MESSAGE = "No speakers or headphones found on this computer. Plug some in, then choose Try again."
+NO_DEVICE_MESSAGE = (
+    "No speakers or headphones found on this computer. Ask your invigilator: they can plug some in, then choose "
+    "Try again."
+)
 DEVICE_LOST_MESSAGE = (
-    "The speakers or headphones stopped working or were unplugged. Plug them back in, then choose Try again."
+    "The speakers or headphones stopped working or were unplugged. Ask your invigilator: they can plug them back "
+    "in, then choose Try again."
 )
 
 

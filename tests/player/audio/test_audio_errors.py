@@ -23,6 +23,7 @@ def test_no_device_message_says_what_to_do() -> None:
 
     assert str(error) == NO_DEVICE_MESSAGE
     assert NO_DEVICE_MESSAGE.startswith("No speakers or headphones found on this computer.")
+    assert "Ask your invigilator" in NO_DEVICE_MESSAGE
     assert "Try again" in NO_DEVICE_MESSAGE
     assert error.problem is AudioProblem.NO_DEVICE
 
