@@ -115,7 +115,9 @@ class RoomPanel(QWidget):
             widget = button(text)
             widget.clicked.connect(lambda _checked=False, k=kind: self.begin_action(k))
             self.buttons[kind] = widget
-            grid.addWidget(widget, index // 4, index % 4)
+            # Row, column, rows, columns: the long "Release code..." spans two, so the grid fits a 1024-pixel screen.
+            place = {"release": (1, 0, 1, 2), "pause_room": (1, 2, 1, 1), "resume_room": (1, 3, 1, 1)}
+            grid.addWidget(widget, *place.get(kind, (0, index, 1, 1)))
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.counts)
