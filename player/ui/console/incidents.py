@@ -11,7 +11,6 @@ from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateTimeEdit,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -24,9 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.csv_export import cell_text
+from player.ui.console.dates import cell, date_time_edit, local_time
 from player.ui.console.server_calls import call_server, error_sentence
-from player.ui.console.sitting_tab import CsvExportTab, local_time
+from player.ui.console.sitting_tab import CsvExportTab
 from player.ui.console.sittings import SittingContext
 from player.ui.widgets import Caption, ChooseSavePath, ask_save_path, button, label
 from sync import staff_protocol as sp
@@ -78,10 +77,7 @@ class IncidentsView(CsvExportTab):
         self.kind_box.setAccessibleName("Kind of incident")
         for kind in sp.INCIDENT_KINDS:
             self.kind_box.addItem(KIND_LABELS.get(kind, kind), kind)
-        self.time_edit = QDateTimeEdit()
-        self.time_edit.setAccessibleName("When it happened")
-        self.time_edit.setDisplayFormat("dd MMM yyyy HH:mm")
-        self.time_edit.setCalendarPopup(True)
+        self.time_edit = date_time_edit("When it happened")
         self.students = QListWidget()
         self.students.setAccessibleName("Students affected (none ticked: the whole room)")
         self.note_edit = QPlainTextEdit()
@@ -165,7 +161,7 @@ class IncidentsView(CsvExportTab):
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
-                item = QTableWidgetItem(cell_text(value))
+                item = QTableWidgetItem(cell(value))
                 item.setToolTip(item.text())
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()

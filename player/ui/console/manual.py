@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from player.ui.console.dates import local_time
 from player.ui.console.server_calls import call_server, error_sentence
-from player.ui.console.sitting_tab import SittingTab, local_time
+from player.ui.console.sitting_tab import SittingTab
 from player.ui.console.sittings import SittingContext
 from player.ui.widgets import Caption, button, label
 from sync import staff_protocol as sp

@@ -1,8 +1,10 @@
 """Every console view fits a small laptop's screen: the window opens inside the screen's free area, and no label,
-button or field in any view is drawn smaller than its text needs (at 1024x768 and 1366x768, taskbar left out)."""
+button or field in any view is drawn smaller than its text needs (at 1024x768 and 1366x768, taskbar left out);
+every date on screen is written the one way."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +38,9 @@ SCREENS = {
 }
 FRAME = QSize(16, 40)
 """Room left for the system's title bar and borders (the offscreen test platform draws none)."""
+MONTH = "(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+OTHER_DATES = re.compile(rf"\b\d{{4}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}} {MONTH}\b(?! \d{{4}})|(?<!\d)\d {MONTH}\b")
+"""Dates written any other way than the console's one ("01 Mar 2027 09:00"): ISO, without the year, day unpadded."""
 PICKER_ROWS = 3
 """The incidents' student picker shows at least this many students without scrolling (the demo has three)."""
 
@@ -67,6 +72,9 @@ def test_every_console_view_fits_the_screen(
         text = visible_text(widget)
         for wanted in expected:
             assert wanted in text, f"{name}: {wanted!r} is not visible; the window shows:\n{text}"
+        problems.extend(
+            f"{name}: the date {date!r} is not written as 01 Mar 2027" for date in OTHER_DATES.findall(text)
+        )
         need, room = widget.minimumSizeHint(), area.size() - FRAME
         if need.width() > room.width() or need.height() > room.height():
             problems.append(f"{name}: needs at least {need.width()}x{need.height()} px, the screen has {room}")
