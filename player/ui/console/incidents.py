@@ -107,8 +107,9 @@ class IncidentsView(CsvExportTab):
         form.setAlignment(self.add_button, Qt.AlignmentFlag.AlignLeft)
         # The students beside the form rather than in it: a list squeezed into a form row showed two of them.
         picker = QVBoxLayout()
-        picker.addWidget(Caption("&Students affected (none ticked: the whole room)", self.students))
+        picker.addWidget(Caption("&Students affected", self.students))
         picker.addWidget(self.students, 1)
+        picker.addWidget(label("None ticked: the whole room."))
         top = QHBoxLayout()
         top.addLayout(form, 3)
         top.addLayout(picker, 2)

@@ -47,6 +47,9 @@ ScreenArea = Callable[[QWidget], QRect]
 
 PREFERRED_SIZE = QSize(1200, 800)
 """The console's size where the screen has room; on a smaller screen it takes the screen's free area."""
+MINIMUM_SIZE = QSize(1000, 680)
+"""Made any smaller, the views squeeze their wrapped messages and fields (Qt sizes a window for its widest lines,
+not for the extra lines a narrower window wraps them into); 1024x768 less a taskbar and title bar has room."""
 
 
 def free_screen_area(widget: QWidget) -> QRect:
@@ -154,6 +157,7 @@ class ConsoleWindow(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle("Invigil — staff console")
         self.setAccessibleName("Invigil staff console")
+        self.setMinimumSize(MINIMUM_SIZE)
         self._client_factory = client_factory
         self._tokens = credentials
         self._tasks = tasks
@@ -225,8 +229,10 @@ class ConsoleWindow(QWidget):
         room = area.size() - frame
         self.resize(PREFERRED_SIZE.boundedTo(room))
         outer = self.size() + frame
-        # move() places the frame's corner, so the frame is what is centred.
-        self.move(area.x() + (area.width() - outer.width()) // 2, area.y() + (area.height() - outer.height()) // 2)
+        # move() places the frame's corner, so the frame is what is centred; on a screen smaller than
+        # MINIMUM_SIZE the title bar stays on it (top left), where the window can be grabbed.
+        left = max(area.x(), area.x() + (area.width() - outer.width()) // 2)
+        self.move(left, max(area.y(), area.y() + (area.height() - outer.height()) // 2))
 
     # ---- the seam for other console parts -----------------------------------------------------------
 

@@ -13,7 +13,9 @@ from PySide6.QtCore import QRect, QSize
 from PySide6.QtWidgets import QFormLayout, QLineEdit, QVBoxLayout, QWidget
 from pytestqt.qtbot import QtBot
 
+from player.ui.console import ConsoleWindow
 from player.ui.console.incidents import IncidentsView
+from player.ui.console.window import MINIMUM_SIZE, PREFERRED_SIZE
 from player.ui.widgets import Caption, label
 from sync.protocol import LoginResponse
 from tests.helpers.console import (
@@ -75,27 +77,52 @@ def test_every_console_view_fits_the_screen(
         problems.extend(
             f"{name}: the date {date!r} is not written as 01 Mar 2027" for date in OTHER_DATES.findall(text)
         )
-        need, room = widget.minimumSizeHint(), area.size() - FRAME
+        need, room = widget.minimumSizeHint().expandedTo(widget.minimumSize()), area.size() - FRAME
         if need.width() > room.width() or need.height() > room.height():
             problems.append(f"{name}: needs at least {need.width()}x{need.height()} px, the screen has {room}")
         # Only the console's own window: Qt keeps a dialog on the real (here offscreen) screen, over its parent.
         if widget is window and (where := outside(widget, area)):
             problems.append(f"{name}: {where}")
         problems.extend(f"{name}: {problem}" for problem in clipped(widget))
-        if name == "08-incidents":
-            page = window.sitting_page
-            assert page is not None
-            incidents = sitting_tab(page, "Incidents")
-            assert isinstance(incidents, IncidentsView)
-            picker = incidents.students
-            shown = picker.viewport().height() // picker.sizeHintForRow(0)
-            if shown < PICKER_ROWS:
-                problems.append(f"{name}: the student picker shows {shown} rows, not {PICKER_ROWS}")
+        if widget is window:
+            # As small as staff can make it: Qt would squeeze wrapped messages and fields before the window stops.
+            size = window.size()
+            window.resize(window.minimumSize())
+            problems.extend(f"{name}, window at its smallest: {problem}" for problem in clipped(window))
+            if name == "08-incidents" and (rows := picker_rows(window)) < PICKER_ROWS:
+                problems.append(f"{name}: the student picker shows {rows} rows, not {PICKER_ROWS}")
+            window.resize(size)
         visited.append(name)
 
     Tour(qtbot, console, local, live_server.url, demo_template, offline_journals).run(check)
     assert len(visited) == VIEWS
     assert not problems, "\n".join(problems)
+
+
+def picker_rows(window: ConsoleWindow) -> int:
+    """How many students the open sitting's incident form shows without scrolling."""
+    page = window.sitting_page
+    assert page is not None
+    incidents = sitting_tab(page, "Incidents")
+    assert isinstance(incidents, IncidentsView)
+    picker = incidents.students
+    return picker.viewport().height() // picker.sizeHintForRow(0)
+
+
+def test_the_console_opens_centred_at_its_preferred_size_where_there_is_room(
+    open_demo_console: ConsoleFactory,
+) -> None:
+    area = QRect(1920, 30, 1920, 1050)  # a second monitor with a menu bar at the top
+    window = open_demo_console(screen_area=area).window
+    assert window.size() == PREFERRED_SIZE
+    assert window.frameGeometry().center() == area.center()
+
+
+def test_on_a_screen_smaller_than_the_console_its_top_left_stays_on_screen(open_demo_console: ConsoleFactory) -> None:
+    area = QRect(0, 0, 800, 600)  # a projector; the console needs MINIMUM_SIZE
+    window = open_demo_console(screen_area=area).window
+    assert window.size() == MINIMUM_SIZE
+    assert window.frameGeometry().topLeft() == area.topLeft()
 
 
 def test_the_check_finds_a_message_cut_off(qtbot: QtBot, styled: None) -> None:
