@@ -9,7 +9,6 @@ from math import ceil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -83,37 +82,23 @@ class Button(QPushButton):
             self.blockSignals(blocked)
 
 
-class Caption(QLabel):
+def caption(text: str, buddy: QWidget) -> QLabel:
     """A form's caption for `buddy`, with "&" before its Alt+letter ("&Typed dictation" -> Alt+T).
 
-    Qt draws the underlined letter on its own, losing the kerning with its neighbours, so the caption is drawn a
-    few pixels wider than QLabel measures it and its last letter was cut off; the size hints here allow for that."""
-
-    def __init__(self, text: str, buddy: QWidget) -> None:
-        super().__init__(text)
-        if not self.setProperty("textFormat", "PlainText"):
-            raise RuntimeError("QLabel has no textFormat property")
-        self.setBuddy(buddy)
-        self.setAccessibleName(text.replace("&", ""))
-
-    def _drawn_width(self) -> int:
-        text = self.text()
-        place = text.replace("&&", "\0\0").find("&")
-        if place < 0 or place + 1 >= len(text):
-            return 0
-        metrics = QFontMetricsF(self.font())
+    Qt draws the underlined letter on its own, losing the kerning with its neighbours, so a caption is drawn a
+    few pixels wider than QLabel measures it, and the last letter of "Typed dictation" was cut off; this one is
+    given the width it is drawn at (measured in its styled font, so build it after the app's style is set)."""
+    widget = label(text, accessible=text.replace("&", ""), wrap=False)
+    widget.setBuddy(buddy)
+    widget.ensurePolished()
+    place = text.replace("&&", "\0\0").find("&")
+    if 0 <= place < len(text) - 1:
+        metrics = QFontMetricsF(widget.font())
         pieces = (text[:place], text[place + 1], text[place + 2 :])
-        margins = self.contentsMargins()
-        width = sum(metrics.horizontalAdvance(piece.replace("&&", "&")) for piece in pieces)
-        return ceil(width) + margins.left() + margins.right() + 2 * self.margin()
-
-    def sizeHint(self) -> QSize:
-        hint = super().sizeHint()
-        return hint.expandedTo(QSize(self._drawn_width(), hint.height()))
-
-    def minimumSizeHint(self) -> QSize:
-        hint = super().minimumSizeHint()
-        return hint.expandedTo(QSize(self._drawn_width(), hint.height()))
+        margins = widget.contentsMargins()
+        drawn = ceil(sum(metrics.horizontalAdvance(piece.replace("&&", "&")) for piece in pieces))
+        widget.setMinimumWidth(drawn + margins.left() + margins.right() + 2 * widget.margin())
+    return widget
 
 
 def button(text: str, *, accessible: str = "", primary: bool = False, parent: QWidget | None = None) -> QPushButton:

@@ -27,7 +27,7 @@ from player.ui.console.dates import cell, date_time_edit, local_time
 from player.ui.console.server_calls import call_server, error_sentence
 from player.ui.console.sitting_tab import CsvExportTab
 from player.ui.console.sittings import SittingContext
-from player.ui.widgets import Caption, ChooseSavePath, ask_save_path, button, label
+from player.ui.widgets import ChooseSavePath, ask_save_path, button, caption, label
 from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)
@@ -100,14 +100,14 @@ class IncidentsView(CsvExportTab):
         self.export_button.clicked.connect(self.export_csv)
 
         form = QFormLayout()
-        form.addRow(Caption("Kind o&f incident", self.kind_box), self.kind_box)  # Alt+K is the console's Lock
-        form.addRow(Caption("&When", self.time_edit), self.time_edit)
-        form.addRow(Caption("&Note", self.note_edit), self.note_edit)
+        form.addRow(caption("Kind o&f incident", self.kind_box), self.kind_box)  # Alt+K is the console's Lock
+        form.addRow(caption("&When", self.time_edit), self.time_edit)
+        form.addRow(caption("&Note", self.note_edit), self.note_edit)
         form.addRow("", self.add_button)
         form.setAlignment(self.add_button, Qt.AlignmentFlag.AlignLeft)
         # The students beside the form rather than in it: a list squeezed into a form row showed two of them.
         picker = QVBoxLayout()
-        picker.addWidget(Caption("&Students affected", self.students))
+        picker.addWidget(caption("&Students affected", self.students))
         picker.addWidget(self.students, 1)
         picker.addWidget(label("None ticked: the whole room."))
         top = QHBoxLayout()

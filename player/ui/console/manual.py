@@ -23,7 +23,7 @@ from player.ui.console.dates import local_time
 from player.ui.console.server_calls import call_server, error_sentence
 from player.ui.console.sitting_tab import SittingTab
 from player.ui.console.sittings import SittingContext
-from player.ui.widgets import Caption, button, label
+from player.ui.widgets import button, caption, label
 from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)
@@ -103,11 +103,11 @@ class ManualEntriesView(SittingTab):
         self.typed_scale = label(wrap=False, accessible="Typed dictation scale")
         self.written_scale = label(wrap=False, accessible="Written dictation scale")
         form = QFormLayout()
-        form.addRow(Caption("&Typed dictation", self.typed_edit), _with_scale(self.typed_edit, self.typed_scale))
+        form.addRow(caption("&Typed dictation", self.typed_edit), _with_scale(self.typed_edit, self.typed_scale))
         form.addRow(
-            Caption("&Written dictation", self.written_edit), _with_scale(self.written_edit, self.written_scale)
+            caption("&Written dictation", self.written_edit), _with_scale(self.written_edit, self.written_scale)
         )
-        form.addRow(Caption("&Comments", self.comments_edit), self.comments_edit)
+        form.addRow(caption("&Comments", self.comments_edit), self.comments_edit)
         right = QVBoxLayout()
         right.addWidget(self.heading)
         right.addLayout(form)

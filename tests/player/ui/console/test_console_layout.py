@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 from player.ui.console import ConsoleWindow
 from player.ui.console.incidents import IncidentsView
 from player.ui.console.window import MINIMUM_SIZE, PREFERRED_SIZE
-from player.ui.widgets import Caption, label
+from player.ui.widgets import caption, label
 from sync.protocol import LoginResponse
 from tests.helpers.console import (
     ConsoleFactory,
@@ -146,7 +146,7 @@ def test_the_check_finds_a_caption_cut_off_and_caption_fits(qtbot: QtBot, styled
     form = QFormLayout(window)
     plain, fixed = QLineEdit(), QLineEdit()
     form.addRow("&Typed dictation", plain)
-    form.addRow(Caption("&Typed dictation", fixed), fixed)
+    form.addRow(caption("&Typed dictation", fixed), fixed)
     window.show()
     problems = clipped(window)
     assert len(problems) == 1, problems
