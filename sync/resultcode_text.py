@@ -11,6 +11,8 @@ from sync.resultcode_checks import DATA_PER_GROUP, ORDER_SYMBOLS, group_passes, 
 GROUP_LENGTH = DATA_PER_GROUP + 1
 """Five data symbols and one check symbol."""
 GROUPS_PER_LINE = 5
+ORIGINAL = "the code on the student's screen or results slip"
+"""What staff compare a mistyped code with, in every message that names a typo."""
 MAX_SITTING_BODY_BYTES = 384 * 1024
 """The largest body a genuine sitting makes, with room to spare (docs/result-code.md, "Length bound")."""
 
@@ -80,7 +82,7 @@ def normalize(code: str) -> str:
             raise ResultCodeError(
                 f"Group {group + 1} contains {typed!r} (character {place + 1} of the group), which never appears "
                 f"in a result code (only digits and the letters A-Z without U): compare group {group + 1} with "
-                "the original.",
+                f"{ORIGINAL}.",
                 reason="bad_character",
             )
         if symbol:
@@ -173,24 +175,23 @@ def typo(text: str, failures: list[int], *, version: int) -> ResultCodeError:
         ):
             return swapped(text, first, later[0])
         message = (
-            f"Group {first + 1} ({piece!r}) does not match its check symbol, nor does group {later[0] + 1} "
-            f"({other!r}): compare both with the original."
+            f"Group {first + 1} ({piece}) and group {later[0] + 1} ({other}) have typing mistakes: compare both with "
+            f"{ORIGINAL}."
         )
     elif later:
         message = (
-            f"Group {first + 1} ({piece!r}) does not match its check symbol, nor do {len(later)} groups after it: "
-            f"compare the code from group {first + 1} on with the original (a line may be missing, typed twice or "
-            "out of place)."
+            f"Group {first + 1} ({piece}) and {len(later)} groups after it have typing mistakes: compare the code "
+            f"from group {first + 1} on with {ORIGINAL} (a line may be missing, typed twice or out of place)."
         )
     else:
-        message = f"Group {first + 1} ({piece!r}) does not match its check symbol: compare it with the original."
+        message = f"Group {first + 1} ({piece}) has a typing mistake: compare it with {ORIGINAL}."
     return ResultCodeError(message, reason="check_failed")
 
 
 def swapped(text: str, first: int, second: int) -> ResultCodeError:
     return ResultCodeError(
-        f"Groups {first + 1} ({group(text, first)!r}) and {second + 1} ({group(text, second)!r}) look swapped: "
-        "compare them with the original and put them back in order.",
+        f"Groups {first + 1} ({group(text, first)}) and {second + 1} ({group(text, second)}) look swapped: "
+        f"compare them with {ORIGINAL} and put them back in order.",
         reason="check_failed",
     )
 
@@ -205,8 +206,8 @@ def check_order(text: str, data: str) -> None:
     if pair is not None:
         raise swapped(text, *pair)
     raise ResultCodeError(
-        "Every group matches its check symbol, but the groups are not in their original order (or several "
-        "were changed): compare the code line by line with the original.",
+        "Every group is typed correctly, but the groups are not in their original order (or several were "
+        f"changed): compare the code line by line with {ORIGINAL}.",
         reason="check_failed",
     )
 

@@ -31,6 +31,9 @@ QRadioButton, QCheckBox { padding: 6px; spacing: 12px; border: 3px solid transpa
 *:focus { outline: none; }
 QPushButton:focus, QLineEdit:focus, QPlainTextEdit:focus, QRadioButton:focus, QCheckBox:focus,
 QSlider:focus, QListWidget:focus { border: 3px solid #e07b00; }
+/* The thicker focus border takes its pixel from the padding: a form measures a field once, unfocused, and a
+   focused field that grew would be cut off at the bottom. */
+QLineEdit:focus, QPlainTextEdit:focus { padding: 5px; }
 /* "#primary" outranks ":focus", so the main button of each screen needs its own focus rule. */
 QPushButton#primary:focus { border: 3px solid #e07b00; }
 QPushButton#link:focus { border: 3px solid #e07b00; }

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from math import ceil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from PySide6.QtGui import QFontMetricsF
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 if TYPE_CHECKING:
@@ -78,6 +80,25 @@ class Button(QPushButton):
             super().timerEvent(event)  # Qt stops its timer and lets the button up; the click's signals go nowhere
         finally:
             self.blockSignals(blocked)
+
+
+def caption(text: str, buddy: QWidget) -> QLabel:
+    """A form's caption for `buddy`, with "&" before its Alt+letter ("&Typed dictation" -> Alt+T).
+
+    Qt draws the underlined letter on its own, losing the kerning with its neighbours, so a caption is drawn a
+    few pixels wider than QLabel measures it, and the last letter of "Typed dictation" was cut off; this one is
+    given the width it is drawn at (measured in its styled font, so build it after the app's style is set)."""
+    widget = label(text, accessible=text.replace("&", ""), wrap=False)
+    widget.setBuddy(buddy)
+    widget.ensurePolished()
+    place = text.replace("&&", "\0\0").find("&")
+    if 0 <= place < len(text) - 1:
+        metrics = QFontMetricsF(widget.font())
+        pieces = (text[:place], text[place + 1], text[place + 2 :])
+        margins = widget.contentsMargins()
+        drawn = ceil(sum(metrics.horizontalAdvance(piece.replace("&&", "&")) for piece in pieces))
+        widget.setMinimumWidth(drawn + margins.left() + margins.right() + 2 * widget.margin())
+    return widget
 
 
 def button(text: str, *, accessible: str = "", primary: bool = False, parent: QWidget | None = None) -> QPushButton:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import sqlite_utils
+from PySide6.QtCore import QRect
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QApplication, QTableWidget, QWidget
 from pytestqt.qtbot import QtBot
@@ -26,6 +27,7 @@ from player.ui.console import (
 )
 from player.ui.console.qr_camera import Camera, ListCameras
 from player.ui.console.qr_reader import ChooseImage
+from player.ui.console.window import free_screen_area
 from player.ui.paper import ConfirmPrint
 from player.ui.tasks import TaskRunner
 from player.unsent_results import UnsentResult, unsent_results
@@ -185,6 +187,7 @@ class ConsoleFactory:
         confirm_print: ConfirmPrint | None = None,
         cameras: ListCameras | None = None,
         qr_images: ChooseImage | None = None,
+        screen_area: QRect | None = None,
     ) -> Console:
         host = QWidget()
         host.setWindowTitle("Player window stand-in")
@@ -208,6 +211,7 @@ class ConsoleFactory:
             confirm_print=confirm_print if confirm_print is not None else no_print_dialog,
             cameras=cameras if cameras is not None else no_cameras,
             choose_qr_image=qr_images if qr_images is not None else no_open_dialog,
+            screen_area=free_screen_area if screen_area is None else lambda _window: screen_area,
         )
         window = open_console(
             host,

@@ -274,7 +274,7 @@ def test_a_substitution_anywhere_in_a_long_code_names_its_group(position: int, d
 
     assert error.reason == "check_failed"
     assert error.message.startswith(f"Group {position // GROUP_LENGTH + 1} (")
-    assert "compare it with the original" in error.message
+    assert "has a typing mistake: compare it with the code on the student's screen" in error.message
 
 
 @pytest.mark.parametrize("symbols", [SHORT_SYMBOLS, MC_SYMBOLS], ids=["short", "forty-mc"])

@@ -209,7 +209,7 @@ def test_a_character_not_in_codes_is_named_as_typed_with_its_group_and_place(typ
 
     assert error.reason == "bad_character"
     assert error.message.startswith(f"Group 3 contains {typed!r} (character 4 of the group)")
-    assert "compare group 3 with the original" in error.message
+    assert "compare group 3 with the code on the student's screen or results slip" in error.message
 
 
 def test_full_width_and_other_compatibility_forms_read_as_the_symbols_they_show() -> None:
@@ -353,7 +353,7 @@ def test_a_typo_in_a_format_1_code_names_its_group() -> None:
 
     assert error.reason == "check_failed"
     assert error.message.startswith("Group 8 ("), error.message
-    assert "compare it with the original" in error.message
+    assert "has a typing mistake: compare it with the code on the student's screen" in error.message
 
 
 def test_a_typo_in_a_format_1_header_names_the_header_only() -> None:
@@ -363,7 +363,9 @@ def test_a_typo_in_a_format_1_header_names_the_header_only() -> None:
     error = refusal(typo)
 
     assert error.reason == "check_failed"
-    assert error.message == f"Group 1 ({typo[:6]!r}) does not match its check symbol: compare it with the original."
+    assert error.message == (
+        f"Group 1 ({typo[:6]}) has a typing mistake: compare it with the code on the student's screen or results slip."
+    )
 
 
 def test_a_header_naming_format_0_is_not_called_newer() -> None:

@@ -140,7 +140,8 @@ def test_a_changed_symbol_is_located_by_its_group_check() -> None:
 
     assert error.reason == "check_failed"
     assert (
-        error.message == f"Group 10 ({typed[54:60]!r}) does not match its check symbol: compare it with the original."
+        error.message == f"Group 10 ({typed[54:60]}) has a typing mistake: compare it with the code on the student's "
+        "screen or results slip."
     )
 
 
@@ -153,7 +154,7 @@ def test_two_swapped_groups_are_named() -> None:
     error = _refusal(swapped, attempt_id=envelope.attempt_id, form=form)
 
     assert error.reason == "check_failed"
-    assert error.message.startswith(f"Groups 4 ({second!r}) and 21 ({first!r}) look swapped")
+    assert error.message.startswith(f"Groups 4 ({second}) and 21 ({first}) look swapped")
 
 
 @pytest.mark.parametrize("index", [3, 5, 20])  # the attempt's first bits, the tag, the ciphertext
@@ -195,7 +196,7 @@ def test_a_long_code_has_the_order_check_and_names_groups_31_apart_swapped() -> 
 
     error = _refusal(swapped, attempt_id=long_one.attempt_id, form=form)
 
-    assert error.message.startswith(f"Groups 5 ({second!r}) and 36 ({first!r}) look swapped")
+    assert error.message.startswith(f"Groups 5 ({second}) and 36 ({first}) look swapped")
 
 
 def test_a_format_2_code_still_decodes() -> None:

@@ -71,7 +71,9 @@ def open_console(
         local_results=local_results,
         send_now=send_now,
     )
+    console.fit_on_screen()
     console.show()
+    console.fit_on_screen()
     console.activateWindow()
     console.signin.reset()
     console.try_restore()

@@ -96,9 +96,12 @@ class CodeEntryView(QWidget):
         self.reader.code_read.connect(self.submit_read_code)
 
     def clear(self) -> None:
+        """Ready for the next code: the box, the queue, the parts read so far and the last code's message go."""
         self.code_edit.clear()
         self._queued.clear()
         self.reader.forget()
+        # A refusal left standing would read as if it were about the next code.
+        self._say("", error=False)
 
     def submit_read_code(self, code: str) -> None:
         """A code read from QR codes: into the box and submitted as if typed (after the one being sent, if any)."""

@@ -11,7 +11,6 @@ from PySide6.QtCore import QDateTime, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateTimeEdit,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -24,11 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.csv_export import cell_text
+from player.ui.console.dates import cell, date_time_edit, local_time
 from player.ui.console.server_calls import call_server, error_sentence
-from player.ui.console.sitting_tab import CsvExportTab, local_time
+from player.ui.console.sitting_tab import CsvExportTab
 from player.ui.console.sittings import SittingContext
-from player.ui.widgets import ChooseSavePath, ask_save_path, button, label
+from player.ui.widgets import ChooseSavePath, ask_save_path, button, caption, label
 from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)
@@ -78,17 +77,13 @@ class IncidentsView(CsvExportTab):
         self.kind_box.setAccessibleName("Kind of incident")
         for kind in sp.INCIDENT_KINDS:
             self.kind_box.addItem(KIND_LABELS.get(kind, kind), kind)
-        self.time_edit = QDateTimeEdit()
-        self.time_edit.setAccessibleName("When it happened")
-        self.time_edit.setDisplayFormat("dd MMM yyyy HH:mm")
-        self.time_edit.setCalendarPopup(True)
+        self.time_edit = date_time_edit("When it happened")
         self.students = QListWidget()
         self.students.setAccessibleName("Students affected (none ticked: the whole room)")
         self.note_edit = QPlainTextEdit()
         self.note_edit.setAccessibleName("Note")
         self.note_edit.setTabChangesFocus(True)
-        # Room for a few lines of each, so the log below stays in view.
-        self.students.setMaximumHeight(120)
+        # A few lines of note, so the log below stays in view; the picker beside the form is as tall as the form.
         self.note_edit.setMaximumHeight(72)
         self.add_button = button("&Add incident", primary=True)
         self.add_button.clicked.connect(self.add_incident)
@@ -105,17 +100,24 @@ class IncidentsView(CsvExportTab):
         self.export_button.clicked.connect(self.export_csv)
 
         form = QFormLayout()
-        form.addRow("Kind o&f incident", self.kind_box)  # Alt+K is the console's Lock
-        form.addRow("&When", self.time_edit)
-        form.addRow("&Students affected", self.students)
-        form.addRow("&Note", self.note_edit)
+        form.addRow(caption("Kind o&f incident", self.kind_box), self.kind_box)  # Alt+K is the console's Lock
+        form.addRow(caption("&When", self.time_edit), self.time_edit)
+        form.addRow(caption("&Note", self.note_edit), self.note_edit)
         form.addRow("", self.add_button)
         form.setAlignment(self.add_button, Qt.AlignmentFlag.AlignLeft)
+        # The students beside the form rather than in it: a list squeezed into a form row showed two of them.
+        picker = QVBoxLayout()
+        picker.addWidget(caption("&Students affected", self.students))
+        picker.addWidget(self.students, 1)
+        picker.addWidget(label("None ticked: the whole room."))
+        top = QHBoxLayout()
+        top.addLayout(form, 3)
+        top.addLayout(picker, 2)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.export_button)
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        layout.addLayout(top)
         layout.addWidget(self.message)
         layout.addWidget(self.error)
         layout.addWidget(label("Incident log", name="heading"))
@@ -160,7 +162,7 @@ class IncidentsView(CsvExportTab):
         self.table.setRowCount(len(rows))
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
-                item = QTableWidgetItem(cell_text(value))
+                item = QTableWidgetItem(cell(value))
                 item.setToolTip(item.text())
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from player.ui.console.actions import REASON_LABELS
+from player.ui.console.dates import local_time
 from player.ui.console.server_calls import call_server
 from player.ui.console.sittings import SittingContext
 from player.ui.console.tables import table_texts
@@ -160,7 +161,7 @@ class SittingLogView(QWidget):
         self.table.setRowCount(len(self.entries))
         for row, entry in enumerate(self.entries):
             cells = (
-                f"{entry.at.astimezone():%d %b %H:%M:%S}",
+                local_time(entry.at),
                 entry.actor,
                 describe_action(entry.action),
                 entry.student_name or "—",

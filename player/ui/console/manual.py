@@ -19,10 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from player.ui.console.dates import local_time
 from player.ui.console.server_calls import call_server, error_sentence
-from player.ui.console.sitting_tab import SittingTab, local_time
+from player.ui.console.sitting_tab import SittingTab
 from player.ui.console.sittings import SittingContext
-from player.ui.widgets import button, label
+from player.ui.widgets import button, caption, label
 from sync import staff_protocol as sp
 
 log = logging.getLogger(__name__)
@@ -102,9 +103,11 @@ class ManualEntriesView(SittingTab):
         self.typed_scale = label(wrap=False, accessible="Typed dictation scale")
         self.written_scale = label(wrap=False, accessible="Written dictation scale")
         form = QFormLayout()
-        form.addRow("&Typed dictation", _with_scale(self.typed_edit, self.typed_scale))
-        form.addRow("&Written dictation", _with_scale(self.written_edit, self.written_scale))
-        form.addRow("&Comments", self.comments_edit)
+        form.addRow(caption("&Typed dictation", self.typed_edit), _with_scale(self.typed_edit, self.typed_scale))
+        form.addRow(
+            caption("&Written dictation", self.written_edit), _with_scale(self.written_edit, self.written_scale)
+        )
+        form.addRow(caption("&Comments", self.comments_edit), self.comments_edit)
         right = QVBoxLayout()
         right.addWidget(self.heading)
         right.addLayout(form)

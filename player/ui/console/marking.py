@@ -9,8 +9,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
+from player.ui.console.dates import local_time
 from player.ui.console.server_calls import call_server, error_sentence
-from player.ui.console.sitting_tab import SittingTab, local_time
+from player.ui.console.sitting_tab import SittingTab
 from player.ui.console.sittings import SittingContext
 from player.ui.widgets import button, label
 from sync import marking_protocol as mp

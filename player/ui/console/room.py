@@ -6,7 +6,7 @@ import logging
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGridLayout, QHeaderView, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QPushButton, QVBoxLayout, QWidget
 
 from player.ui.console.actions import ActionKind, ActionRequest, ReasonDialog, RoomSection, perform
 from player.ui.console.room_text import (
@@ -29,20 +29,27 @@ log = logging.getLogger(__name__)
 
 ALERT_COLOUR = QColor("#8a1010")  # the error colour of player/ui/style.py
 
-COLUMNS = ("Student", "State", "Answered", "Time left", "Arrangements", "Alerts", "Last seen", "Unsent results")
+COLUMNS = ("Student", "State", "Answered", "Time left", "Arrangements", "Alerts", "Last seen", "Unsent")
 REFRESH_MS = 2000
 STUDENT_ACTIONS: tuple[tuple[ActionKind, str], ...] = (
     ("pause", "&Pause student"),
     ("resume", "R&esume student"),
     ("add_time", "&Add time"),
     ("end_section", "E&nd section"),
-    ("release", "Re&lease code to another machine"),
+    ("release", "Re&lease code…"),
 )
+SPOKEN: dict[ActionKind, str] = {
+    "release": "Release code to another machine",
+    "resume_room": "Resume whole room",
+    "add_time_room": "Add time to whole room",
+    "end_section_room": "End section for whole room",
+}
+"""What the shorter labels stand for: read out by screen readers and shown as the button's tooltip."""
 ROOM_ACTIONS: tuple[tuple[ActionKind, str], ...] = (
     ("pause_room", "Pause &whole room"),
-    ("resume_room", "Resume whole roo&m"),
-    ("add_time_room", "Add &time for whole room"),
-    ("end_section_room", "End section &for whole room"),
+    ("resume_room", "Resume roo&m"),
+    ("add_time_room", "Add &time to room"),
+    ("end_section_room", "End section &for room"),
 )
 
 
@@ -80,9 +87,9 @@ class RoomPanel(QWidget):
         self.table = choice_table(COLUMNS, accessible="Students in the room")
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        # The state and the alerts (the longest texts) share what is left and wrap, so every column fits without
-        # scrolling sideways and no state is cut short.
-        for wide in ("State", "Alerts"):
+        # The columns of sentences (state, alerts, unsent results) share what is left and wrap, so
+        # every column fits without scrolling sideways and no state is cut short, even at 1024 pixels.
+        for wide in ("State", "Alerts", "Unsent"):
             header.setSectionResizeMode(COLUMNS.index(wide), QHeaderView.ResizeMode.Stretch)
         self.table.setWordWrap(True)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -91,21 +98,27 @@ class RoomPanel(QWidget):
         self.message.hide()
 
         self.buttons: dict[ActionKind, QPushButton] = {}
-        grid = QGridLayout()
-        # One row for the chosen student, one for everyone.
-        for row, specs in enumerate((STUDENT_ACTIONS, ROOM_ACTIONS)):
-            for column, (kind, text) in enumerate(specs):
-                widget = button(text)
+        # One row for the chosen student, one for everyone; rows of their own (not one grid), so a long button does
+        # not widen a column of the other row, and both fit a 1024-pixel screen.
+        rows: list[QHBoxLayout] = []
+        for specs in (STUDENT_ACTIONS, ROOM_ACTIONS):
+            row = QHBoxLayout()
+            for kind, text in specs:
+                widget = button(text, accessible=SPOKEN.get(kind, ""))
+                widget.setToolTip(SPOKEN.get(kind, ""))
                 widget.clicked.connect(lambda _checked=False, k=kind: self.begin_action(k))
                 self.buttons[kind] = widget
-                grid.addWidget(widget, row, column)
+                row.addWidget(widget)
+            row.addStretch(1)
+            rows.append(row)
 
         layout = QVBoxLayout(self)
         layout.addWidget(self.counts)
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.message)
-        layout.addLayout(grid)
+        for row in rows:
+            layout.addLayout(row)
 
         self.timer = QTimer(self)
         self.timer.setInterval(refresh_ms)

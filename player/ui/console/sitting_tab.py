@@ -1,11 +1,10 @@
 """The base of an open sitting's tabs (results, manual entries, incidents, slips): one outcome line, and
-"Export CSV..." fetched fresh and noted in the sitting's log; the file-name and time words they share."""
+"Export CSV..." fetched fresh and noted in the sitting's log; the file names they suggest."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -39,10 +38,6 @@ class Exported:
 def file_stem(name: str) -> str:
     """A sitting name made safe to suggest as a file name (Windows refuses these characters)."""
     return "".join("_" if ch in '<>:"/\\|?*' else ch for ch in name).strip() or "sitting"
-
-
-def local_time(when: datetime | None) -> str:
-    return "" if when is None else when.astimezone().strftime("%d %b %Y %H:%M")
 
 
 class SittingTab(QWidget):

@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
+from player.ui.console.dates import local_time
 from player.ui.tasks import TaskRunner
 from player.ui.widgets import button, label, set_message
 from sync import staff_protocol as sp
@@ -78,7 +79,7 @@ def order_sittings(sittings: list[sp.SittingOut], *, today: date) -> list[sp.Sit
 def describe_sitting(sitting: sp.SittingOut, *, today: date) -> str:
     start = sitting.window_start.astimezone()
     end = sitting.window_end.astimezone()
-    when = f"today {start:%H:%M}–{end:%H:%M}" if start.date() <= today <= end.date() else f"{start:%d %b %Y %H:%M}"
+    when = f"today {start:%H:%M}–{end:%H:%M}" if start.date() <= today <= end.date() else local_time(start)
     closed = " (closed)" if sitting.closed_at is not None else ""
     students = len(sitting.allocations)
     return f"{sitting.name}{closed} — {sitting.assessment_title}, {when}, {students} students"

@@ -10,6 +10,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QVBoxLayout, QWidget
 
+from player.ui.console.dates import local_time
 from player.ui.console.tables import choice_table, table_texts, update_row
 from player.ui.paper import ConfirmPrint, pages_text, printed_to, set_a4
 from player.ui.result_code_files import saved_sentence, write_code_files
@@ -125,7 +126,7 @@ class UnsentResultsView(QWidget):
         self.results = results
         self.table.setRowCount(len(results))
         for row, result in enumerate(results):
-            since = f"{result.waiting_since.astimezone():%d %b %H:%M}"
+            since = local_time(result.waiting_since)
             cells = (result.student_name, result.section, since, result.status())
             update_row(self.table, row, cells)
             if keep is not None and result.key == keep.key:

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QRect, QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
 from player.config import PlayerConfig
@@ -42,6 +42,19 @@ from player.ui.widgets import ChooseSavePath, ask_save_path, button, label
 log = logging.getLogger(__name__)
 
 TabFactory = Callable[[SittingContext], QWidget]
+ScreenArea = Callable[[QWidget], QRect]
+"""The free part (taskbar and docks left out) of the screen a window is on."""
+
+PREFERRED_SIZE = QSize(1200, 800)
+"""The console's size where the screen has room; on a smaller screen it takes the screen's free area."""
+MINIMUM_SIZE = QSize(1000, 680)
+"""Made any smaller, the views squeeze their wrapped messages and fields (Qt sizes a window for its widest lines,
+not for the extra lines a narrower window wraps them into); 1024x768 less a taskbar and title bar has room."""
+
+
+def free_screen_area(widget: QWidget) -> QRect:
+    screen = widget.screen() or QGuiApplication.primaryScreen()
+    return screen.availableGeometry()
 
 
 def _utc_now() -> datetime:
@@ -67,6 +80,8 @@ class ConsoleSettings:
     """The cameras the QR reader may use; tests give none, or one that plays recorded frames."""
     choose_qr_image: ChooseImage = field(default=ask_open_qr_image)
     """The file dialog for a photo or screenshot of a QR code."""
+    screen_area: ScreenArea = field(default=free_screen_area)
+    """Where the console may open; tests give the free area of a small laptop's screen."""
 
     @classmethod
     def from_config(cls, config: PlayerConfig) -> ConsoleSettings:
@@ -142,6 +157,7 @@ class ConsoleWindow(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle("Invigil — staff console")
         self.setAccessibleName("Invigil staff console")
+        self.setMinimumSize(MINIMUM_SIZE)
         self._client_factory = client_factory
         self._tokens = credentials
         self._tasks = tasks
@@ -202,6 +218,21 @@ class ConsoleWindow(QWidget):
         self.lock_button.clicked.connect(self.lock)
         self.sign_out_button.clicked.connect(self.sign_out)
         self.idle.start()
+
+    def fit_on_screen(self) -> None:
+        """Take PREFERRED_SIZE, or the screen's free area when that is smaller, and sit in its middle.
+
+        Called before the window is shown and again after, when the system has added its title bar and borders
+        (a 1366x768 laptop has no room to spare for them)."""
+        area = self._settings.screen_area(self)
+        frame = self.frameGeometry().size() - self.size()
+        room = area.size() - frame
+        self.resize(PREFERRED_SIZE.boundedTo(room))
+        outer = self.size() + frame
+        # move() places the frame's corner, so the frame is what is centred; on a screen smaller than
+        # MINIMUM_SIZE the title bar stays on it (top left), where the window can be grabbed.
+        left = max(area.x(), area.x() + (area.width() - outer.width()) // 2)
+        self.move(left, max(area.y(), area.y() + (area.height() - outer.height()) // 2))
 
     # ---- the seam for other console parts -----------------------------------------------------------
 

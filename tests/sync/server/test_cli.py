@@ -329,7 +329,7 @@ def test_submit_code_refuses_a_bad_code_with_the_codec_message(cli: Cli, tmp_pat
     run = cli("submit-code", stdin=mistyped)
     assert run.code == 1
     assert run.err.startswith("invigil-server submit-code: Group 2 (")
-    assert "does not match its check symbol" in run.err
+    assert "has a typing mistake" in run.err
     truncated = cli("submit-code", stdin=code[: len(code) // 2])
     assert truncated.code == 1
     assert "incomplete" in truncated.err

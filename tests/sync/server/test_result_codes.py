@@ -217,7 +217,7 @@ def test_a_mistyped_code_names_the_group_to_compare(
     body = refusal(client, admin, with_group(code, 3, other_symbol(group[0]) + group[1:]))
     assert body["error"] == "result_code_check_failed"
     assert body["message"].startswith("Group 4 (")
-    assert "compare it with the original" in body["message"]
+    assert "has a typing mistake: compare it with the code on the student's screen" in body["message"]
     assert results_of(client, admin, demo) == []
 
 

@@ -57,8 +57,24 @@ def test_a_mistyped_code_gets_the_codecs_group_message(
     view = signed_in_codes_view(qtbot, open_demo_console)
     view.code_edit.setPlainText("-".join(groups))
     message = submit_and_wait(qtbot, view)
-    assert message.startswith("Group 3 ("), message
-    assert "does not match its check symbol" in message
+    assert message == (
+        f"Group 3 ({groups[2]}) has a typing mistake: compare it with the code on the student's screen or results slip."
+    )
+
+
+def test_clear_takes_the_refusal_away_with_the_code(
+    qtbot: QtBot, open_demo_console: ConsoleFactory, live_server: LiveServer, demo_template: DemoTemplate
+) -> None:
+    code = result_code_for(live_server.url, demo_template.data["students"][1]["access_code"])
+    view = signed_in_codes_view(qtbot, open_demo_console)
+    view.code_edit.setPlainText(("1" if code[0] != "1" else "2") + code[1:])
+    assert "has a typing mistake" in submit_and_wait(qtbot, view)
+    assert view.message.isVisible()
+    view.clear_button.click()
+    assert view.code_edit.toPlainText() == ""
+    assert not view.message.isVisible()
+    assert view.message.text() == ""
+    assert view.message.accessibleName() == "No message"
 
 
 def test_a_file_that_is_not_a_code_is_named(qtbot: QtBot, open_demo_console: ConsoleFactory, tmp_path: Path) -> None:

@@ -7,48 +7,21 @@ changes the tree: `INVIGIL_UPDATE_SCREENS=1 .venv/bin/pytest tests/player/ui/con
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSize
 from pytestqt.qtbot import QtBot
 
-from player.ui.console import SittingPage
-from player.ui.console.incidents import IncidentsView
-from player.ui.console.manual import ManualEntriesView
-from player.ui.console.marking import HandMarkingView
-from player.ui.console.results import ResultsView
-from player.ui.console.room import COLUMNS
-from player.ui.console.slips import SlipsView
 from sync.protocol import LoginResponse
-from tests.helpers.clock import START
-from tests.helpers.console import (
-    ConsoleFactory,
-    PrintToFile,
-    ResultsOnThisComputer,
-    SavePaths,
-    StudentJournal,
-    access_codes,
-    act,
-    sitting_tab,
-    start_student,
-    wait_for_cell,
-)
+from tests.helpers.console import ConsoleFactory, PrintToFile, ResultsOnThisComputer, SavePaths, StudentJournal
+from tests.helpers.console_tour import VIEWS, Tour
 from tests.helpers.live_server import LiveServer
 from tests.helpers.screens import Camera
 from tests.helpers.server import DemoTemplate
-from tests.helpers.waiting import TIMEOUT_MS
 
 SIZE = QSize(1100, 720)
 MAX_BYTES = 200_000
-ADA, ALAN, GRACE = "Ada Lovelace", "Alan Turing", "Grace Hopper"
-ADA_ESSAY = "My favourite place is the beach near my gran's house. The sand is warm and the waves are loud."
-GRACE_ESSAY = (
-    "My favourite place is the library.\nIt is quiet, it smells of old paper, and there is always a book "
-    "I have not read yet.\nI go there every Saturday morning."
-)
-MC = {"section_id": "mc", "section_title": "Multiple choice", "item_count": 3}
 
 
 @pytest.fixture
@@ -66,173 +39,10 @@ def test_every_console_screen(
     offline_journals: Callable[[LoginResponse, str], StudentJournal],
     tmp_path: Path,
 ) -> None:
-    codes = access_codes(demo_template)
     local = ResultsOnThisComputer()
     console = open_demo_console(
         local_results=local, save_paths=SavePaths(), confirm_print=PrintToFile(tmp_path / "slips.pdf")
     )
-    window = console.window
-    window.resize(SIZE)
-    window.signin.username_edit.setText(console.username)
-    window.signin.password_edit.setText("secret password")
-    camera.shoot(window, "01-sign-in", "Staff sign in", "Username", "Password", "Sign in")
-
-    window.signin.password_edit.setText(console.password)
-    window.signin.sign_in_button.click()
-    qtbot.waitUntil(lambda: console.sittings_shown() > 0, timeout=TIMEOUT_MS)
-    camera.shoot(window, "02-sittings", "Signed in as Demo Admin", "Demo sitting", "Open sitting")
-
-    view = window.sittings
-    assert view is not None
-    view.open_selected()
-    page = window.sitting_page
-    assert page is not None
-    # Machines with generated ids, named by their host names: the room shows the names.
-    ada = start_student(live_server.url, codes[ADA], machine_id="9f7a80a8-1c2d-4e5f-8a9b-0c1d2e3f4a5b")
-    grace = start_student(live_server.url, codes[GRACE], machine_id="0b6e0c55-5f1e-4d7b-9a0e-3c2f1d4e5a6b")
-    alan = start_student(live_server.url, codes[ALAN], machine_id="5c3d2e1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f")
-    ada.beat(**MC, item_index=2, remaining_seconds=512, machine_name="room1-pc01", answered_count=1,
-             question_count=9, audio="heard", resumed_at=(START + timedelta(minutes=4)).isoformat())  # fmt: skip
-    grace.beat(**MC, item_index=3, remaining_seconds=433, paused=True, machine_name="room1-pc02",
-               answered_count=2, question_count=9, audio="not_heard")  # fmt: skip
-    local.journal = offline_journals(alan.login, live_server.url)
-    alan.beat(finished=True, outbox_depth=1, machine_name="room1-pc03")
-    wait_for_cell(qtbot, page, ALAN, COLUMNS.index("State"), "Finished: results waiting on room1-pc03")
-    wait_for_cell(qtbot, page, GRACE, COLUMNS.index("State"), "Paused — on room1-pc02, in Multiple choice, item 3 of 3")
-    page.room.select_student(ADA)
-    camera.shoot(
-        window,
-        "03-room",
-        "On room1-pc01, in Multiple choice, item 2 of 3",
-        "Paused — on room1-pc02",
-        "Finished: results waiting on room1-pc03",
-        "1 waiting on room1-pc03",
-        "1 of 9",
-        "Extra time 25 %",
-        "Sound check failed: not heard",
-        "Restarted at",
-        "Pause whole room",
-        "Add time for whole room",
-        "End section for whole room",
-    )
-
-    dialog = page.room.begin_action("end_section")
-    assert dialog is not None
-    qtbot.waitExposed(dialog)
-    camera.shoot(
-        dialog,
-        "04-action-dialog",
-        f"End {ADA}'s section: Multiple choice",
-        "This is final",
-        "Reason",
-    )
-    assert dialog.reason_kind.currentIndex() == -1, "no reason chosen for the invigilator"
-    dialog.reject()
-
-    dialog = page.room.begin_action("add_time")
-    assert dialog is not None
-    dialog.choose_reason("technical_problem", "headphones replaced")
-    dialog.minutes.setValue(10)
-    dialog.ok_button.click()
-    qtbot.waitUntil(lambda: page.room.message.text().startswith("Added 10 minutes"), timeout=TIMEOUT_MS)
-    act(qtbot, page, "pause", student=GRACE, reason_kind="toilet_break", text="")
-
-    page.tabs.setCurrentWidget(page.log_view)
-    qtbot.waitUntil(lambda: any(row[2] == "Paused" for row in page.log_view.rows()), timeout=TIMEOUT_MS)
-    camera.shoot(window, "05-sitting-log", "Added time", "+10 minutes", "Paused", "Toilet break", "demo-admin")
-
-    results = sitting_tab(page, "Results")
-    assert isinstance(results, ResultsView)
-    page.tabs.setCurrentWidget(results)
-    qtbot.waitUntil(lambda: results.table.rowCount() == 3 and results.refresh_button.isEnabled(), timeout=TIMEOUT_MS)
-    assert results.cell(ADA, "Status") == "In progress"
-    assert results.cell(GRACE, "Status") == "In progress (paused)", "still sitting: never 'Marked'"
-    camera.shoot(
-        window,
-        "06-results",
-        "Results: Demo sitting",
-        "In progress (paused)",
-        "Finished: results waiting on that machine",
-    )
-
-    manual = sitting_tab(page, "Manual entries")
-    assert isinstance(manual, ManualEntriesView)
-    page.tabs.setCurrentWidget(manual)
-    qtbot.waitUntil(lambda: manual.students.count() == 3, timeout=TIMEOUT_MS)
-    with qtbot.waitSignal(manual.loaded, timeout=TIMEOUT_MS):
-        manual.select_student(_allocation(page, ADA))
-    manual.typed_edit.setText("9")
-    manual.written_edit.setText("8.5")
-    manual.comments_edit.setPlainText("Wrote neatly; two spelling slips in the last sentence.")
-    with qtbot.waitSignal(manual.saved, timeout=TIMEOUT_MS):
-        manual.save_button.click()
-    camera.shoot(window, "07-manual-entries", "Typed dictation", "out of 10", "Saved Ada Lovelace's entries")
-
-    incidents = sitting_tab(page, "Incidents")
-    assert isinstance(incidents, IncidentsView)
-    page.tabs.setCurrentWidget(incidents)
-    qtbot.waitUntil(lambda: incidents.students.count() == 3, timeout=TIMEOUT_MS)
-    incidents.kind_box.setCurrentIndex(incidents.kind_box.findData("fire_alarm"))
-    incidents.note_edit.setPlainText("Drill; everyone out for 12 minutes, papers left face down.")
-    with qtbot.waitSignal(incidents.added, timeout=TIMEOUT_MS):
-        incidents.add_button.click()
-    camera.shoot(window, "08-incidents", "Fire alarm", "Drill; everyone out", "Export CSV...")
-
-    slips = sitting_tab(page, "Slips to hand out")
-    assert isinstance(slips, SlipsView)
-    page.tabs.setCurrentWidget(slips)
-    qtbot.waitUntil(slips.print_button.isEnabled, timeout=TIMEOUT_MS)
-    camera.shoot(window, "09-slips", "3 slips ready.", "Save PDF...", "Print...", f"{GRACE} (DEMO-003)")
-
-    window.close_sitting()
-    codes_view = window.code_entry
-    window.home.setCurrentWidget(codes_view)
-    unsent = window.unsent
-    assert unsent is not None
-    codes_view.code_edit.setPlainText(local()[0].code())
-    codes_view.submit_button.click()
-    qtbot.waitUntil(lambda: codes_view.last_receipt is not None, timeout=TIMEOUT_MS)
-    camera.shoot(window, "10-result-codes", f"New results received for {ALAN} (Demo sitting)")
-
-    window.home.setCurrentWidget(unsent)
-    unsent.refresh()
-    camera.shoot(
-        window,
-        "11-unsent-results",
-        "Results waiting on this computer",
-        ALAN,
-        "Copy result code",
-        "Save results slip (PDF)…",
-        "Print results slip…",
-        "Waiting to send",
-    )
-
-    # Ada and Grace finish; the sitting is opened again to mark their descriptions by hand.
-    ada.hand_in({"short-describe": ADA_ESSAY, "short-plural": "children"})
-    grace.hand_in({"short-describe": GRACE_ESSAY})
-    window.home.setCurrentWidget(view)
-    view.open_selected()
-    page = window.sitting_page
-    assert page is not None
-    marking = sitting_tab(page, "Mark by hand")
-    assert isinstance(marking, HandMarkingView)
-    with qtbot.waitSignal(marking.loaded, timeout=TIMEOUT_MS):
-        page.tabs.setCurrentWidget(marking)
-    marking.score_edit.setText("3")
-    with qtbot.waitSignal(marking.saved, timeout=TIMEOUT_MS):
-        marking.save_button.click()
-    marking.score_edit.setText("2.5")
-    camera.shoot(
-        window,
-        "12-hand-marking",
-        "Saved: Ada Lovelace, 3 of 4.",
-        f"{GRACE} (DEMO-003): answer 2 of 2",
-        "1 of 2 answers to this item marked by hand.",
-        "out of 4",
-        "Next student",
-    )
-    assert len(camera.taken) >= 12
-
-
-def _allocation(page: SittingPage, student: str) -> str:
-    return next(s.allocation_id for s in page.room.students() if s.student_name == student)
+    console.window.resize(SIZE)
+    Tour(qtbot, console, local, live_server.url, demo_template, offline_journals).run(camera.shoot)
+    assert len(camera.taken) == VIEWS * len(camera.folders)

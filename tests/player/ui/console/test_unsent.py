@@ -69,7 +69,7 @@ def test_the_list_is_staff_only_and_a_saved_code_reaches_the_server_once(
 
     view = signed_in_unsent(qtbot, console)
     assert "Results waiting on this computer" in home_tabs(console)
-    since = f"{(START + timedelta(minutes=25)).astimezone():%d %b %H:%M}"
+    since = f"{(START + timedelta(minutes=25)).astimezone():%d %b %Y %H:%M}"
     assert view.rows() == [(ALAN, "The whole test (3 sections)", since, "Waiting to send")]
     assert not view.send_button.isVisible(), "no Send now without an uploader to wake"
 

@@ -43,7 +43,7 @@ from tests.helpers.server import DemoTemplate
 from tests.helpers.waiting import TIMEOUT_MS
 
 ADA, ALAN, GRACE = "Ada Lovelace", "Alan Turing", "Grace Hopper"
-STATE, TIME_LEFT, UNSENT = (COLUMNS.index(name) for name in ("State", "Time left", "Unsent results"))
+STATE, TIME_LEFT, UNSENT = (COLUMNS.index(name) for name in ("State", "Time left", "Unsent"))
 MC = {"section_id": "mc", "section_title": "Multiple choice", "item_count": 3}
 
 
@@ -207,7 +207,7 @@ def test_an_invigilator_runs_a_sitting_and_the_log_shows_every_step(
         return {(row[2], row[3], row[4], row[5]) for row in page.log_view.rows()}
 
     qtbot.waitUntil(lambda: wanted <= logged(), timeout=TIMEOUT_MS)
-    when = f"{START.astimezone():%d %b %H:%M:%S}"
+    when = f"{START.astimezone():%d %b %Y %H:%M}"  # the console's one date format, as in every view
     for row in page.log_view.rows():
         if (row[2], row[3], row[4], row[5]) in wanted:
             assert row[0] == when, f"{row[2]}: logged at {row[0]}, not when it happened ({when})"
