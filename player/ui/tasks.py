@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -16,26 +16,50 @@ Report = Callable[[int, int], None]
 
 
 class _Relay(QObject):
-    """Lives on the GUI thread; signals emitted from the worker arrive there through Qt's queued connection."""
+    """Lives on the GUI thread and holds everything a job touches: the work, and then its outcome.
 
-    succeeded = Signal(object)
-    failed = Signal(object)
+    The worker thread must never hold the last reference to anything. Work often captures a view (a
+    method, a closure over `self`); had the worker dropped the last reference, the view's QWidget would
+    be destroyed on the worker thread, which crashes Qt (seen as a rare segfault in the console tests,
+    CI on 2026-12-05). So the worker stores the outcome here, drops its own references, and only then
+    emits `done`; the GUI thread takes the outcome and clears both attributes, so whatever they
+    captured is freed on the GUI thread."""
+
+    done = Signal()
     progressed = Signal(int, int)  # done, total
 
+    def __init__(self, work: Callable[[], Any], parent: QObject) -> None:
+        super().__init__(parent)
+        self.work: Callable[[], Any] | None = work
+        self.outcome: tuple[bool, Any] | None = None
 
-class _Job(QRunnable, Generic[T]):
-    def __init__(self, work: Callable[[], T], relay: _Relay) -> None:
+    def take(self) -> tuple[bool, Any]:
+        """On the GUI thread: the outcome, releasing the work and the outcome here rather than on the worker."""
+        outcome = self.outcome
+        self.work = None
+        self.outcome = None
+        assert outcome is not None, "done arrives only after the outcome is stored"
+        return outcome
+
+
+class _Job(QRunnable):
+    """Runs on a worker thread and keeps nothing but the relay (a QObject owned by the GUI thread)."""
+
+    def __init__(self, relay: _Relay) -> None:
         super().__init__()
-        self._work = work
         self._relay = relay
 
     def run(self) -> None:
+        relay = self._relay
+        assert relay.work is not None, "a relay's work is cleared only after it has run"
         try:
-            result = self._work()
+            # No local names the work or its result: the relay holds both, so the GUI thread frees them.
+            relay.outcome = (True, relay.work())
         except Exception as exc:  # every failure goes back to the GUI thread, which decides what to say
-            self._relay.failed.emit(exc)
-        else:
-            self._relay.succeeded.emit(result)
+            relay.outcome = (False, exc)
+        # `exc` is gone here (Python deletes it at the end of the except block); only now may the GUI
+        # thread take the outcome.
+        relay.done.emit()
 
 
 class TaskRunner(QObject):
@@ -55,7 +79,7 @@ class TaskRunner(QObject):
         on_done: Callable[[T], None],
         on_error: Callable[[Exception], None],
     ) -> None:
-        self._start(work, relay=self._relay(on_done, on_error))
+        self._start(self._relay(work, on_done, on_error))
 
     def run_reporting(
         self,
@@ -67,31 +91,36 @@ class TaskRunner(QObject):
     ) -> None:
         """Like run(), but `work` gets a `report(done, total)` it may call from the worker; `on_progress`
         receives each report on the GUI thread, always before `on_done`."""
-        relay = self._relay(on_done, on_error)
+        relay = self._relay(lambda: work(relay.progressed.emit), on_done, on_error)
         relay.progressed.connect(on_progress)
-        self._start(lambda: work(relay.progressed.emit), relay=relay)
+        self._start(relay)
 
-    def _relay(self, on_done: Callable[[T], None], on_error: Callable[[Exception], None]) -> _Relay:
-        relay = _Relay(self)
+    def _relay(
+        self, work: Callable[[], T], on_done: Callable[[T], None], on_error: Callable[[Exception], None]
+    ) -> _Relay:
+        relay = _Relay(work, self)
         self._running.add(relay)
 
-        def finish(callback: Callable[[Any], None], value: Any) -> None:
+        def finish() -> None:
+            succeeded, value = relay.take()
             self._running.discard(relay)
             relay.deleteLater()
             try:
-                callback(value)
+                if succeeded:
+                    on_done(value)
+                else:
+                    on_error(value)
             finally:
                 if not self._running:
                     self.idle_changed.emit(True)
 
-        relay.succeeded.connect(lambda value: finish(on_done, value))
-        relay.failed.connect(lambda exc: finish(on_error, exc))
+        relay.done.connect(finish)
         return relay
 
-    def _start(self, work: Callable[[], T], *, relay: _Relay) -> None:
+    def _start(self, relay: _Relay) -> None:
         if len(self._running) == 1:
             self.idle_changed.emit(False)
-        self._pool.start(_Job(work, relay))
+        self._pool.start(_Job(relay))
 
     def is_idle(self) -> bool:
         return not self._running
