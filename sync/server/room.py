@@ -16,6 +16,7 @@ from sync import staff_protocol as sp
 from sync.server import audit, refusals, sittings
 from sync.server.audit import Actor
 from sync.server.errors import ServiceError
+from sync.server.hand_marking import newest_marks
 from sync.server.manifest_cache import parsed
 from sync.server.models import Allocation, Assessment, Attempt, AuditEntry, Instruction, Result, utcnow
 
@@ -70,10 +71,18 @@ class _AttemptFacts:
 
 def _facts(session: Session, attempt_ids: list[str]) -> dict[str, _AttemptFacts]:
     statuses: dict[str, list[str]] = defaultdict(list)
-    for attempt_id, status in session.execute(
-        select(Result.attempt_id, Result.status).where(Result.attempt_id.in_(attempt_ids))
-    ):
+    to_mark: dict[str, set[str]] = defaultdict(set)
+    """Items answered in a way only a person can mark, by attempt."""
+    results = session.execute(
+        select(Result.id, Result.attempt_id, Result.status, Result.marks).where(Result.attempt_id.in_(attempt_ids))
+    ).all()
+    for _result_id, attempt_id, status, marks in results:
         statuses[attempt_id].append(status)
+        items = (marks or {}).get("items", {})
+        to_mark[attempt_id].update(i for i, item in items.items() if item.get("needs_manual", False))
+    hand = newest_marks(session, [r.id for r in results if to_mark[r.attempt_id]])
+    for result_id, attempt_id, *_ in results:
+        to_mark[attempt_id].difference_update(hand.get(result_id, {}))
     extra: dict[str, int] = defaultdict(int)
     last_pause_kind: dict[str, str] = {}
     pending: dict[str, list[protocol.InstructionKind]] = defaultdict(list)
@@ -88,7 +97,8 @@ def _facts(session: Session, attempt_ids: list[str]) -> dict[str, _AttemptFacts]
             last_pause_kind[row.attempt_id] = row.kind
     return {
         a: _AttemptFacts(
-            all_marked=bool(statuses[a]) and all(s == "marked" for s in statuses[a]),
+            # Marked means done: every result marked automatically and every answer needing a person marked.
+            all_marked=bool(statuses[a]) and all(s == "marked" for s in statuses[a]) and not to_mark[a],
             extra_seconds=extra[a],
             pause_pending=last_pause_kind.get(a) == "pause",
             pending=pending[a],

@@ -50,6 +50,12 @@ def results(client: TestClient, demo: Demo, headers: dict[str, str]) -> list[dic
     return body
 
 
+def state_in_room(client: TestClient, demo: Demo, headers: dict[str, str], name: str) -> str:
+    reply = client.get(f"{API}/staff/sittings/{demo.sitting_id}/room", headers=headers)
+    assert reply.status_code == 200, reply.text
+    return str(next(s["state"] for s in reply.json()["students"] if s["student_name"] == name))
+
+
 def short(result: dict[str, Any]) -> dict[str, Any]:
     return next(s for s in result["section_scores"] if s["section_id"] == "short")
 
@@ -196,3 +202,15 @@ def test_manual_dictation_values_are_on_the_tests_scale(client: TestClient, demo
     assert client.get(url, headers=admin).json()["typed_dictation"] is None, "nothing was saved"
     saved = client.put(url, json={"typed_dictation": "08", "written_dictation": "7.5"}, headers=admin).json()
     assert (saved["typed_dictation"], saved["written_dictation"]) == ("8", "7.5")
+
+
+def test_the_room_says_marked_only_once_every_answer_needing_a_person_is_marked(
+    client: TestClient, demo: Demo, admin: dict[str, str]
+) -> None:
+    ada = hand_in(client, demo.codes[0], {DESCRIBE: ESSAY, "short-plural": "children"})
+    hand_in(client, demo.codes[2], {DESCRIBE: "  ", "short-plural": "children"})  # blank: nothing to mark
+    assert state_in_room(client, demo, admin, "Grace Hopper") == "marked"
+    assert state_in_room(client, demo, admin, "Ada Lovelace") == "finished_sent", "her essay is not marked yet"
+
+    assert mark(client, admin, ada, 2).status_code == 200
+    assert state_in_room(client, demo, admin, "Ada Lovelace") == "marked"
