@@ -25,10 +25,65 @@ ReasonKind = Literal[
     "room_timetable",
 ]
 REASON_KINDS: tuple[str, ...] = get_args(ReasonKind)
-MAX_REASON_CHARS = 500
 RoomActionKind = Literal["pause", "resume", "add_time", "end_section"]
+ActionKind = Literal[
+    "pause",
+    "resume",
+    "add_time",
+    "end_section",
+    "release",
+    "pause_room",
+    "resume_room",
+    "add_time_room",
+    "end_section_room",
+]
+"""Every invigilator action, as the reason lists and the console name them (`_room`: for the whole room)."""
+WHOLE_ROOM: dict[RoomActionKind, ActionKind] = {
+    "pause": "pause_room",
+    "resume": "resume_room",
+    "add_time": "add_time_room",
+    "end_section": "end_section_room",
+}
+"""A room action's name among all actions."""
+REASONS_FOR: dict[ActionKind, tuple[ReasonKind, ...]] = {
+    "pause": ("toilet_break", "illness", "technical_problem", "fire_alarm", "other"),
+    "resume": ("break_over", "problem_fixed", "alarm_over", "other"),
+    "add_time": ("technical_problem", "illness", "access_arrangement", "fire_alarm", "other"),
+    "end_section": ("finished_early", "malpractice", "illness", "technical_problem", "other"),
+    "release": ("moved_machine", "technical_problem", "other"),
+    "pause_room": ("fire_alarm", "technical_problem", "other"),
+    "resume_room": ("alarm_over", "problem_fixed", "other"),
+    "add_time_room": ("fire_alarm", "technical_problem", "other"),
+    "end_section_room": ("room_timetable", "fire_alarm", "other"),
+}
+"""The reasons that make sense for each action: the console offers these, and the server takes no other (a
+"toilet break" that ends a section would make the sitting's log say something false)."""
+_ACTION_WORDS: dict[ActionKind, str] = {
+    "pause": "pause a student",
+    "resume": "resume a student",
+    "add_time": "add time for a student",
+    "end_section": "end a student's section",
+    "release": "release a student's code",
+    "pause_room": "pause the whole room",
+    "resume_room": "resume the whole room",
+    "add_time_room": "add time for the whole room",
+    "end_section_room": "end a section for the whole room",
+}
+MAX_REASON_CHARS = 500
 MIN_ADD_SECONDS = 60
 MAX_ADD_SECONDS = 3600
+
+
+def reason_refused(action: ActionKind, reason_kind: str) -> str | None:
+    """Why `reason_kind` cannot be the reason for `action`, in words; None when it can."""
+    allowed = REASONS_FOR[action]
+    if reason_kind in allowed:
+        return None
+    listed = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+    return (
+        f'"{reason_kind}" is not a reason to {_ACTION_WORDS[action]}; the reason_kind must be one of {listed} '
+        '(with "other", say what happened in reason). Nothing was changed.'
+    )
 
 
 class Reasoned(WireModel):

@@ -19,13 +19,17 @@ from sync.staff_actions import MAX_ADD_SECONDS as MAX_ADD_SECONDS
 from sync.staff_actions import MAX_REASON_CHARS as MAX_REASON_CHARS
 from sync.staff_actions import MIN_ADD_SECONDS as MIN_ADD_SECONDS
 from sync.staff_actions import REASON_KINDS as REASON_KINDS
+from sync.staff_actions import REASONS_FOR as REASONS_FOR
+from sync.staff_actions import WHOLE_ROOM as WHOLE_ROOM
 from sync.staff_actions import ActionIn as ActionIn
+from sync.staff_actions import ActionKind as ActionKind
 from sync.staff_actions import ActionReceipt as ActionReceipt
 from sync.staff_actions import Reasoned as Reasoned
 from sync.staff_actions import ReasonKind as ReasonKind
 from sync.staff_actions import ReleaseRequest as ReleaseRequest
 from sync.staff_actions import RoomActionIn as RoomActionIn
 from sync.staff_actions import RoomActionKind as RoomActionKind
+from sync.staff_actions import reason_refused as reason_refused
 
 Role = Literal["admin", "teacher", "invigilator"]
 

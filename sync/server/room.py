@@ -271,6 +271,7 @@ def _give(
 
 def act(session: Session, actor: Actor, allocation_id: str, action: sp.ActionIn) -> sp.ActionReceipt:
     """Queue one instruction for one student's player; it goes out in the player's next heartbeat reply."""
+    sittings.check_reason(action.kind, action.reason_kind)
     allocation = sittings.get_allocation(session, actor, allocation_id)
     attempt = _open_attempt(allocation, action.kind)
     if action.kind == "end_section" and attempt.section_id is None:
@@ -296,6 +297,7 @@ def act_on_room(session: Session, actor: Actor, sitting_id: str, action: sp.Room
     """The same instruction for everyone it applies to: pause everyone in progress, resume everyone paused
     (including pauses not yet applied), add time for everyone with an open attempt, or end one section for
     everyone in it. 422 (nothing given) for a section the test does not have."""
+    sittings.check_reason(sp.WHOLE_ROOM[action.kind], action.reason_kind)
     sitting = sittings.get_sitting(session, actor, sitting_id)
     if action.kind == "end_section":
         _check_section(sitting.assessment, action.section_id)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync import accesscode
+from sync import staff_protocol as sp
 from sync.server import audit, content, domain
 from sync.server.accounts import credits_for, get_student
 from sync.server.audit import Actor
@@ -324,10 +325,19 @@ def get_allocation(session: Session, actor: Actor, allocation_id: str) -> Alloca
     return allocation
 
 
+def check_reason(action: sp.ActionKind, reason_kind: str) -> None:
+    """422 `reason_not_for_action` for a reason the action's list does not hold (sp.REASONS_FOR), before anything
+    changes, so the sitting's log never gives a false reason."""
+    refusal = sp.reason_refused(action, reason_kind)
+    if refusal is not None:
+        raise ServiceError(422, "reason_not_for_action", refusal)
+
+
 def release_code(
     session: Session, actor: Actor, allocation_id: str, *, reason_kind: str, reason: str = ""
 ) -> Allocation:
     """Let the student's attempt continue on another machine; the old machine's token stops working."""
+    check_reason("release", reason_kind)
     allocation = get_allocation(session, actor, allocation_id)
     attempt = allocation.attempt
     if attempt is None:

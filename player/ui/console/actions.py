@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,17 +24,7 @@ from sync.protocol import InstructionKind
 
 log = logging.getLogger(__name__)
 
-ActionKind = Literal[
-    "pause",
-    "resume",
-    "add_time",
-    "end_section",
-    "release",
-    "pause_room",
-    "resume_room",
-    "add_time_room",
-    "end_section_room",
-]
+ActionKind = sp.ActionKind
 
 STUDENT_INSTRUCTIONS: dict[str, InstructionKind] = {
     "pause": "pause",
@@ -64,18 +53,9 @@ REASON_LABELS: dict[str, str] = {
     "room_timetable": "The room moves on together",
     "other": "Other (say what)",
 }
-REASONS_FOR: dict[ActionKind, tuple[sp.ReasonKind, ...]] = {
-    "pause": ("toilet_break", "illness", "technical_problem", "fire_alarm", "other"),
-    "resume": ("break_over", "problem_fixed", "alarm_over", "other"),
-    "add_time": ("technical_problem", "illness", "access_arrangement", "fire_alarm", "other"),
-    "end_section": ("finished_early", "malpractice", "illness", "technical_problem", "other"),
-    "release": ("moved_machine", "technical_problem", "other"),
-    "pause_room": ("fire_alarm", "technical_problem", "other"),
-    "resume_room": ("alarm_over", "problem_fixed", "other"),
-    "add_time_room": ("fire_alarm", "technical_problem", "other"),
-    "end_section_room": ("room_timetable", "fire_alarm", "other"),
-}
-"""The reasons that make sense for each action; none is chosen until the invigilator picks one (or types one)."""
+REASONS_FOR = sp.REASONS_FOR
+"""The reasons that make sense for each action (the server takes no other); none is chosen until the invigilator
+picks one (or types one)."""
 ACTION_TITLES: dict[str, str] = {
     "pause": "Pause {who}",
     "resume": "Resume {who}",

@@ -29,7 +29,7 @@ from sync.server.cli.sitting_commands import (
 from sync.server.errors import ServiceError
 from sync.server.settings import SettingsError
 from sync.server.store import StoreError
-from sync.staff_protocol import REASON_KINDS
+from sync.staff_protocol import REASONS_FOR
 
 __all__ = ["CliError", "Env", "build_parser", "main"]
 
@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("code", help="the student's access code")
     p.add_argument(
         "--reason-kind",
-        choices=REASON_KINDS,
+        choices=REASONS_FOR["release"],
         default="moved_machine",
         help="why, from the short list (kept in the log)",
     )

@@ -38,7 +38,8 @@ class Invigilator:
 
     def act(self, name: str, kind: InstructionKind, seconds: int | None = None) -> None:
         allocation = self.student(name).allocation_id
-        self.client.act(self.token, allocation, kind, reason_kind="technical_problem", reason="", seconds=seconds)
+        why: sp.ReasonKind = "problem_fixed" if kind == "resume" else "technical_problem"
+        self.client.act(self.token, allocation, kind, reason_kind=why, reason="", seconds=seconds)
 
     def release(self, name: str) -> None:
         self.client.release(self.token, self.student(name).allocation_id, "", reason_kind="moved_machine")

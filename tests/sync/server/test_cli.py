@@ -24,6 +24,7 @@ from sync.server.cli import Env, main
 from sync.server.models import AuditEntry, Result
 from sync.server.settings import ServerSettings, load_secret
 from sync.server.store import Store
+from sync.staff_protocol import REASONS_FOR
 from tests.helpers.clock import START, FakeClock
 from tests.helpers.server import API, bearer, envelope
 from tests.sync.server.test_player_api import damage_package
@@ -164,6 +165,10 @@ def test_release_code_lets_another_computer_resume(cli: Cli, school: str) -> Non
     for client in cli.client():
         first = client.post(f"{API}/login", json={"access_code": code, "machine_id": "pc-1"})
         assert client.post(f"{API}/login", json={"access_code": code, "machine_id": "pc-2"}).status_code == 409
+        off_list = cli("release-code", code, "--reason-kind", "toilet_break")
+        assert off_list.code == 2
+        assert "--reason-kind: invalid choice: 'toilet_break' (choose from " in off_list.err
+        assert all(kind in off_list.err.rsplit("choose from", 1)[1] for kind in REASONS_FOR["release"])
         vague = cli("release-code", code, "--reason-kind", "other")
         assert vague.code == 1
         assert vague.err.strip().endswith('With --reason-kind other, say what happened with --reason "...".')

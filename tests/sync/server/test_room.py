@@ -149,7 +149,7 @@ def test_a_pause_arrives_in_the_next_heartbeat_exactly_once(
     assert beat(client, ada, **LIVE | {"paused": True})["instructions"] == []
     assert student(room(client, demo, admin), "Ada Lovelace")["state"] == "paused"
 
-    resumed = act(client, admin, target, kind="resume", reason_kind="toilet_break").json()
+    resumed = act(client, admin, target, kind="resume", reason_kind="break_over").json()
     assert [i["id"] for i in beat(client, ada, **LIVE | {"paused": True})["instructions"]] == [
         resumed["instruction_id"]
     ]
@@ -161,8 +161,8 @@ def test_instructions_keep_their_order_and_wait_for_a_silent_machine(
     ada = player_login(client, demo.codes[0])
     beat(client, ada, **LIVE)
     target = allocation_id(room(client, demo, admin), "Ada Lovelace")
-    for kind in ("pause", "resume", "pause"):
-        assert act(client, admin, target, kind=kind, reason_kind="illness").status_code == 200
+    for kind, why in (("pause", "illness"), ("resume", "break_over"), ("pause", "illness")):
+        assert act(client, admin, target, kind=kind, reason_kind=why).status_code == 200
     clock.advance(minutes=10)  # the machine was off the network meanwhile
     assert [i["kind"] for i in beat(client, ada, **LIVE)["instructions"]] == ["pause", "resume", "pause"]
 
@@ -181,11 +181,11 @@ def test_pause_all_reaches_only_students_in_progress_and_resume_all_the_paused(
     assert [i["kind"] for i in beat(client, alan, outbox_depth=1, finished=True)["instructions"]] == []
 
     # Resume-all before Ada's machine has even applied the pause still reaches her (no one is left paused).
-    resumed = client.post(url, json={"kind": "resume", "reason_kind": "fire_alarm"}, headers=admin).json()
+    resumed = client.post(url, json={"kind": "resume", "reason_kind": "alarm_over"}, headers=admin).json()
     assert [r["student_name"] for r in resumed] == ["Ada Lovelace"]
     assert [i["kind"] for i in beat(client, ada, **LIVE)["instructions"]] == ["pause", "resume"]
     # Once the room is running again, resume-all has no one to reach.
-    assert client.post(url, json={"kind": "resume", "reason_kind": "fire_alarm"}, headers=admin).json() == []
+    assert client.post(url, json={"kind": "resume", "reason_kind": "alarm_over"}, headers=admin).json() == []
 
 
 @pytest.mark.parametrize(("seconds", "accepted"), [(59, False), (60, True), (3600, True), (3601, False), (None, False)])
@@ -246,6 +246,41 @@ def test_other_needs_a_reason_in_words(client: TestClient, demo: Demo, admin: di
     assert act(client, admin, target, kind="pause", reason_kind="other", reason="Fainted").status_code == 200
 
 
+def test_a_reason_that_does_not_fit_the_action_is_refused_in_words_and_changes_nothing(
+    client: TestClient, demo: Demo, admin: dict[str, str]
+) -> None:
+    """The console offers each action its own reasons; the server holds to the same lists, so no client can make
+    the sitting's log say a section was ended for a toilet break."""
+    ada = player_login(client, demo.codes[0])
+    beat(client, ada, **LIVE)
+    target = allocation_id(room(client, demo, admin), "Ada Lovelace")
+    log_before = client.get(f"{API}/staff/sittings/{demo.sitting_id}/log", headers=admin).json()
+
+    refusals = [
+        act(client, admin, target, kind="end_section", reason_kind="toilet_break"),
+        act(client, admin, target, kind="resume", reason_kind="illness"),
+        client.post(
+            f"{API}/staff/sittings/{demo.sitting_id}/actions",
+            json={"kind": "add_time", "seconds": 300, "reason_kind": "access_arrangement"},
+            headers=admin,
+        ),
+        client.post(f"{API}/staff/allocations/{target}/release", json={"reason_kind": "fire_alarm"}, headers=admin),
+    ]
+    assert [(r.status_code, r.json()["error"]) for r in refusals] == [(422, "reason_not_for_action")] * 4
+    assert [r.json()["message"] for r in refusals[::3]] == [
+        '"toilet_break" is not a reason to end a student\'s section; the reason_kind must be one of finished_early, '
+        'malpractice, illness, technical_problem or other (with "other", say what happened in reason). '
+        "Nothing was changed.",
+        '"fire_alarm" is not a reason to release a student\'s code; the reason_kind must be one of moved_machine, '
+        'technical_problem or other (with "other", say what happened in reason). Nothing was changed.',
+    ]
+    assert "add time for the whole room" in refusals[2].json()["message"]
+
+    assert beat(client, ada, **LIVE)["instructions"] == [], "no instruction was queued"
+    assert client.get(f"{API}/staff/sittings/{demo.sitting_id}/log", headers=admin).json() == log_before
+    assert student(room(client, demo, admin), "Ada Lovelace")["state"] == "in_progress", "not released"
+
+
 def test_the_log_lists_every_action_with_who_when_and_why(
     client: TestClient, demo: Demo, admin: dict[str, str], clock: FakeClock
 ) -> None:
@@ -293,7 +328,7 @@ def test_a_released_machine_gets_401_and_its_pending_instruction_goes_to_the_new
     old = player_login(client, demo.codes[0], machine="pc-old")
     beat(client, old, **LIVE)
     target = allocation_id(room(client, demo, admin), "Ada Lovelace")
-    act(client, admin, target, kind="add_time", seconds=120, reason_kind="moved_machine")
+    act(client, admin, target, kind="add_time", seconds=120, reason_kind="technical_problem")
     client.post(f"{API}/staff/allocations/{target}/release", json={"reason_kind": "moved_machine"}, headers=admin)
     cut_off = client.post(
         f"{API}/attempts/{old['attempt_id']}/heartbeat", json=LIVE, headers=bearer(old["attempt_token"])
