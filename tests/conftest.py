@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.helpers.clock import START, FakeClock
+from tests.helpers.qt_messages import QtMessageCheck, route_qt_messages_to_stderr
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -27,6 +28,18 @@ if TYPE_CHECKING:
 
 # pytest-qt aborts on a machine with no display unless this is set before Qt loads.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Qt's messages go to stderr with no Python handler (pytest-qt's crashed when a media thread logged meanwhile);
+# QtMessageCheck below fails a test on a Qt warning, as pytest-qt's log capture did.
+route_qt_messages_to_stderr()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("qt_log"):
+        raise pytest.UsageError(
+            "Run with --no-qt-log (pyproject.toml adds it): pytest-qt's per-test Qt message handler crashes when one "
+            "of Qt's media threads logs while it is swapped; tests/helpers/qt_messages.py checks Qt's messages."
+        )
+    config.pluginmanager.register(QtMessageCheck(config), "invigil_qt_messages")
 
 
 @pytest.fixture(autouse=True, scope="session")
