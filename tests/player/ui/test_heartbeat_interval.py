@@ -52,19 +52,22 @@ def test_a_player_configured_for_7_seconds_sends_a_heartbeat_every_7_seconds(
     def beats() -> int:
         return len(app.to("/heartbeat"))
 
-    # One heartbeat as the sitting opened (the room hears of the student before the first section starts).
-    qtbot.waitUntil(lambda: beats() == 1, timeout=TIMEOUT_MS)
+    # One heartbeat as the sitting opened (the room hears of the student before the first section starts), and a
+    # second at once if the first section began while that one was on its way. Both go before the clock moves.
+    qtbot.waitUntil(lambda: beats() >= 1 and p.tasks.is_idle(), timeout=TIMEOUT_MS)
+    opened = beats()
+    assert opened in (1, 2)
     for n in range(1, 4):
         # Binary fractions, so the sums are exact: 6.75 s after the last beat is not yet 7.
         clock.seconds += 6.75
         assert not p.controller.invigilation.beat_if_due()
-        assert beats() == n
+        assert beats() == opened + n - 1
         clock.seconds += 0.25
-        qtbot.waitUntil(lambda n=n: beats() == n + 1, timeout=TIMEOUT_MS)  # sent by the player's timer
+        qtbot.waitUntil(lambda n=n: beats() == opened + n, timeout=TIMEOUT_MS)  # sent by the player's timer
 
     # What the server made of them: the room shows the time left as of the third beat, 21 s in.
     with client_for(live_server.url, machine_id=None, timeout=5.0, ca_bundle=None) as staff:
         room = staff.room(demo_template.admin_token, demo.sitting_id)
     ada = next(s for s in room.students if s.student_name == "Ada Lovelace")
     assert ada.remaining_seconds == at_start - 21
-    assert beats() == 4
+    assert beats() == opened + 3
