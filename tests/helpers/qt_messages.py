@@ -11,7 +11,8 @@ So Qt writes each message to stderr itself, in PATTERN (set before Qt loads), py
 as it does for any test, and this plugin reads the captured stderr of each test's setup and call. Only this
 process's messages count (a child process writes its own pid). The rules are pytest-qt's: `qt_log_ignore` in
 pyproject.toml and the `qt_log_ignore` mark add patterns matched against the message; `qt_log_level_fail` is the
-lowest level that fails ("WARNING": warnings, criticals and fatals).
+lowest level that fails ("WARNING": warnings, criticals and fatals). Unlike pytest-qt: a message of several lines
+is judged by its first, and a test that reads its own stderr with capfd takes Qt's messages out of the check.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 import pytest
 
 PATTERN = "[qt-message %{type} %{pid} %{category}] %{message}"
-_LINE = re.compile(r"^\[qt-message (?P<type>\w+) (?P<pid>\d+) (?P<category>[^\]]*)\] (?P<message>.*)$", re.MULTILINE)
+# Not anchored: a Qt line may follow an unfinished line of other output.
+_LINE = re.compile(r"\[qt-message (?P<type>\w+) (?P<pid>\d+) (?P<category>\S+)\] (?P<message>.*)$", re.MULTILINE)
 _LEVELS = {"debug": 0, "info": 1, "warning": 2, "critical": 3, "fatal": 4}
 _FAIL_FROM = {"DEBUG": 0, "INFO": 1, "WARNING": 2, "CRITICAL": 3, "NO": 99}
 
@@ -53,6 +55,11 @@ def messages_in(stderr: str, *, pid: int) -> Iterator[QtMessage]:
 
 class QtMessageCheck:
     def __init__(self, config: pytest.Config) -> None:
+        if config.getoption("capture") != "fd":
+            raise pytest.UsageError(
+                "Qt's warnings are read from each test's captured stderr, so the tests run with pytest's default "
+                "--capture=fd (not -s or --capture=sys); otherwise every Qt warning would pass unseen."
+            )
         self._ignore: list[str] = list(config.getini("qt_log_ignore"))
         level = str(config.getini("qt_log_level_fail") or "WARNING").upper()
         if level not in _FAIL_FROM:

@@ -127,3 +127,36 @@ def test_progress_then_result_still_arrive_in_order(qtbot: QtBot) -> None:
 
     assert events == [(1, 3), (2, 3), (3, 3), "imported"]
     assert runner.is_idle()
+
+
+def test_a_runner_dropped_while_its_work_runs_drops_the_result_and_frees_it_on_the_gui_thread(qtbot: QtBot) -> None:
+    """A window closed mid-call: nothing is called back, nothing crashes, and what the work held goes on the GUI
+    thread (a runner used to be freed twice here: by its relay's last callback, then as the relay's parent)."""
+    runner = TaskRunner()
+    freed_on: list[int] = []
+    gate = threading.Event()
+    canary = Canary(freed_on)
+    seen: list[object] = []
+    runner.run(_gated(gate, _holding(canary, lambda _: 42)), on_done=seen.append, on_error=seen.append)
+    idle = TaskRunner()  # another runner: waiting on the shared pool waits for this job too
+    del canary, runner
+    gate.set()
+    assert idle.wait(10_000)
+    qtbot.waitUntil(lambda: bool(freed_on), timeout=10_000)
+
+    assert seen == [], "no callback for a runner that is gone"
+    assert freed_on == [GUI_THREAD]
+
+
+def test_an_interrupt_in_the_work_still_ends_the_task(qtbot: QtBot) -> None:
+    """Not turned into an error message (only logged), but the runner is idle again (waiting for idle would hang
+    otherwise)."""
+    runner = TaskRunner()
+    errors: list[object] = []
+
+    def interrupted() -> object:
+        raise KeyboardInterrupt
+
+    runner.run(interrupted, on_done=errors.append, on_error=errors.append)
+    qtbot.waitUntil(runner.is_idle, timeout=10_000)
+    assert errors == []
