@@ -7,6 +7,7 @@ import gc
 import os
 import secrets
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,6 +27,11 @@ if TYPE_CHECKING:
     from tests.helpers.server import Demo, DemoTemplate
     from tests.helpers.tls import School, TlsFiles
 
+# A run started in the background (bash's `cmd &` without job control, nohup, some CI runners) inherits Ctrl+C
+# ignored, and every process the tests start would inherit that too: the tests that press Ctrl+C on the demo, the
+# server and the frozen player would fail. A terminal gives the default, so the tests start from it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 # pytest-qt aborts on a machine with no display unless this is set before Qt loads.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Qt's messages go to stderr with no Python handler (pytest-qt's crashed when a media thread logged meanwhile);
