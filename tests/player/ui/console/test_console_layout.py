@@ -36,6 +36,7 @@ TASKBAR = 40
 SCREENS = {
     "1024x768": QRect(0, 0, 1024, 768 - TASKBAR),
     "1366x768": QRect(0, 0, 1366, 768 - TASKBAR),
+    "1024x768 right of a 1920 screen": QRect(1920, 0, 1024, 768 - TASKBAR),
 }
 FRAME = QSize(16, 40)
 """Room left for the system's title bar and borders (the offscreen test platform draws none)."""
