@@ -51,7 +51,6 @@ def _holding(captured: object, then: Callable[[object], object]) -> Callable[[],
 def _finish(qtbot: QtBot, runner: TaskRunner, seen: list[object]) -> None:
     qtbot.waitUntil(lambda: bool(seen), timeout=10_000)
     assert runner.wait(10_000)
-    qtbot.wait(50)  # deleteLater of the relay
 
 
 def test_what_the_work_captures_is_freed_on_the_gui_thread(qtbot: QtBot) -> None:
