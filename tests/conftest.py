@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from sync.server.settings import ServerSettings
     from sync.server.store import Store
     from tests.helpers.live_server import LiveServer
+    from tests.helpers.postgres import Cluster
     from tests.helpers.server import Demo, DemoTemplate
     from tests.helpers.tls import School, TlsFiles
 
@@ -123,6 +124,27 @@ def tls_school(app: FastAPI, tls_files: TlsFiles) -> Iterator[School]:
 # Imports of the server stay inside the fixtures, so a run of tests that never start it does not load it.
 
 
+ENGINES = ("sqlite", "postgresql")
+"""The databases the server runs on. Tests under tests/sync/server and tests/faults run on both (see
+pytest_generate_tests there); every other test runs on SQLite, the embedded default the player is tested with."""
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    """The database engine this test's server uses: parametrized for the server suite, SQLite elsewhere."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture(scope="session")
+def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One throwaway PostgreSQL cluster for the whole run, started on first use (tests/helpers/postgres.py)."""
+    from tests.helpers.postgres import start_cluster
+
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrations run once; each test copies the resulting file (a real, fully migrated database)."""
@@ -132,33 +154,88 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def pg_migrated_template(pg_cluster: Cluster) -> str:
+    """The PostgreSQL counterpart: a migrated database each test's database is copied from."""
+    from sync.server.store import Store
+
+    name = pg_cluster.new_database("migrated")
+    Store.open(pg_cluster.url(name), migrate=True).close()
+    return name
+
+
+@pytest.fixture(scope="session")
 def server_key() -> bytes:
     return secrets.token_bytes(32)
 
 
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path, server_key: bytes) -> DemoTemplate:
+def sqlite_demo_template(
+    tmp_path_factory: pytest.TempPathFactory, migrated_template: Path, server_key: bytes
+) -> DemoTemplate:
     """The demo seeded (and its admin signed in) once: argon2 hashing would otherwise cost ~0.5 s per test."""
     from tests.helpers.server import seed_demo_template
 
-    return seed_demo_template(tmp_path_factory.mktemp("demo-template") / "demo.db", migrated_template, server_key)
+    path = tmp_path_factory.mktemp("demo-template") / "demo.db"
+    shutil.copy(migrated_template, path)
+    return seed_demo_template(f"sqlite:///{path}", server_key, path=path)
+
+
+@pytest.fixture(scope="session")
+def pg_demo_template(pg_cluster: Cluster, pg_migrated_template: str, server_key: bytes) -> DemoTemplate:
+    from tests.helpers.server import seed_demo_template
+
+    name = pg_cluster.new_database("demo", template=pg_migrated_template)
+    return seed_demo_template(pg_cluster.url(name), server_key, database=name)
 
 
 @pytest.fixture
-def db_path(request: pytest.FixtureRequest, tmp_path: Path, migrated_template: Path) -> Path:
-    path = tmp_path / "server.db"
-    # A test that asks for the demo starts from the seeded copy (same ids, codes and passwords every time).
-    source = request.getfixturevalue("demo_template").path if "demo" in request.fixturenames else migrated_template
-    shutil.copy(source, path)
-    return path
+def demo_template(request: pytest.FixtureRequest, engine: str) -> DemoTemplate:
+    """The seeded demo for this test's engine."""
+    template: DemoTemplate = request.getfixturevalue(
+        "sqlite_demo_template" if engine == "sqlite" else "pg_demo_template"
+    )
+    return template
 
 
 @pytest.fixture
-def settings(db_path: Path, server_key: bytes) -> ServerSettings:
+def database_url(request: pytest.FixtureRequest, engine: str, tmp_path: Path) -> Iterator[str]:
+    """A database of this test's own, copied from the migrated template (or the seeded demo when the test asks
+    for `demo`): a file on SQLite, a database in the run's cluster on PostgreSQL."""
+    wants_demo = "demo" in request.fixturenames
+    if engine == "sqlite":
+        path = tmp_path / "server.db"
+        source = (
+            request.getfixturevalue("demo_template").path
+            if wants_demo
+            else request.getfixturevalue("migrated_template")
+        )
+        shutil.copy(source, path)
+        yield f"sqlite:///{path}"
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    template = (
+        request.getfixturevalue("demo_template").database
+        if wants_demo
+        else request.getfixturevalue("pg_migrated_template")
+    )
+    name = cluster.new_database(template=template)
+    yield cluster.url(name)
+    cluster.drop_database(name)
+
+
+@pytest.fixture
+def db_path(database_url: str) -> Path:
+    """The SQLite file of a test that works on the file itself (such tests run on SQLite only)."""
+    assert database_url.startswith("sqlite:///"), "a test that uses db_path runs on SQLite only"
+    return Path(database_url.removeprefix("sqlite:///"))
+
+
+@pytest.fixture
+def settings(database_url: str, server_key: bytes) -> ServerSettings:
     from sync.server.settings import LoginLimits, ServerSettings
 
     return ServerSettings(
-        database_url=f"sqlite:///{db_path}",
+        database_url=database_url,
         secret_key=server_key,
         login_limits=LoginLimits(per_machine=10, per_address=100),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import shutil
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,17 +27,19 @@ def migrate_template(path: Path) -> Path:
 
 @dataclass(frozen=True)
 class DemoTemplate:
-    path: Path
+    """The seeded demo: an SQLite file (`path`) or a PostgreSQL template database (`database`)."""
+
     data: dict[str, Any]
     admin_token: str
+    path: Path = Path()
+    database: str = ""
 
 
-def seed_demo_template(path: Path, migrated: Path, server_key: bytes) -> DemoTemplate:
-    """The demo seeded at START into a copy of `migrated` at `path`, and its admin signed in (token valid 12 h)."""
+def seed_demo_template(url: str, server_key: bytes, *, path: Path = Path(), database: str = "") -> DemoTemplate:
+    """The demo seeded at START into the migrated database at `url`, and its admin signed in (token valid 12 h)."""
     from sync.server import accounts
 
-    shutil.copy(migrated, path)
-    store = Store.open(f"sqlite:///{path}", migrate=False)
+    store = Store.open(url, migrate=False)
     with store.transaction() as session:
         data = seed(session, Keyring(server_key), now=START, host="127.0.0.1", port=0)
         issued = accounts.staff_login(
@@ -49,7 +50,7 @@ def seed_demo_template(path: Path, migrated: Path, server_key: bytes) -> DemoTem
             lifetime_hours=12,
         )
     store.close()
-    return DemoTemplate(path=path, data=data, admin_token=issued.token)
+    return DemoTemplate(data=data, admin_token=issued.token, path=path, database=database)
 
 
 @dataclass

@@ -27,6 +27,9 @@ SETUP_PACKAGES = {
     "pactl": "pulseaudio-utils",  # tests/player/audio/stress_child.py: outputs that come and go
     "dbus-run-session": "dbus",  # tests/integration: the binary is in dbus-daemon, which dbus depends on
     "gnome-keyring-daemon": "gnome-keyring",  # tests/integration: a real Secret Service
+    # tests/helpers/postgres.py (also the bench): a throwaway cluster; initdb and pg_ctl are in
+    # /usr/lib/postgresql/N/bin, found there by path
+    "initdb": "postgresql",
 }
 # Program -> its package, one that every Debian and Ubuntu system has (Essential, or Priority required:
 # what `debootstrap --variant=minbase` installs), so setup-env need not list it.

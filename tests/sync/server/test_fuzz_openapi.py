@@ -61,8 +61,8 @@ TOKEN_KINDS = ["none", "student", "staff"]
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, demo_template: DemoTemplate, server_key: bytes) -> World:
-    return build_world(tmp_path_factory.mktemp("fuzz-world"), demo_template, server_key)
+def world(tmp_path_factory: pytest.TempPathFactory, sqlite_demo_template: DemoTemplate, server_key: bytes) -> World:
+    return build_world(tmp_path_factory.mktemp("fuzz-world"), sqlite_demo_template, server_key)
 
 
 @pytest.fixture

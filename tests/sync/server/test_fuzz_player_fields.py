@@ -220,8 +220,8 @@ def as_json(body: Any) -> bytes | None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, demo_template: DemoTemplate, server_key: bytes) -> World:
-    return build_world(tmp_path_factory.mktemp("fuzz-fields-world"), demo_template, server_key)
+def world(tmp_path_factory: pytest.TempPathFactory, sqlite_demo_template: DemoTemplate, server_key: bytes) -> World:
+    return build_world(tmp_path_factory.mktemp("fuzz-fields-world"), sqlite_demo_template, server_key)
 
 
 def send(client: TestClient, method: str, path: str, body: Any, headers: dict[str, str], what: str) -> Any:
