@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sync.server.models import LoginFailure
 from sync.server.store import Store
 from tests.helpers.live_server import LiveServer, serve_app
+from tests.helpers.served import this_checkout
 from tests.helpers.server import API, Demo, envelope
 
 TIMEOUT = 10
@@ -64,7 +65,7 @@ def test_refusals_over_http_carry_the_error_body_and_retry_after(live_server: Li
 def test_the_installed_command_seeds_a_demo_and_serves_it_on_a_free_port(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     command = Path(sys.executable).with_name("invigil-server")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = this_checkout(os.environ)
     seeded = subprocess.run(
         [str(command), "demo-seed", "--json", "--db", str(db)], capture_output=True, text=True, timeout=60, env=env
     )
