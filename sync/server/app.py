@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,7 +12,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.protocol import API_PREFIX, ErrorBody
-from sync.server import evidence, refusals, routes_console, routes_player, routes_sitting_log, routes_staff
+from sync.server import (
+    evidence,
+    refusals,
+    routes_console,
+    routes_health,
+    routes_player,
+    routes_sitting_log,
+    routes_staff,
+)
 from sync.server.bodylimit import BodyLimitMiddleware, declare_in_openapi, route_limits
 from sync.server.deps import Clock, ServerContext
 from sync.server.errors import ServiceError
@@ -26,16 +36,28 @@ def error_response(exc: ServiceError) -> JSONResponse:
 
 
 def create_app(settings: ServerSettings, *, store: Store | None = None, clock: Clock = utcnow) -> FastAPI:
+    """The app over `store`; without one it opens the settings' database itself, and closes it when the server
+    shuts down (a `serve --workers` worker: its connections end cleanly instead of with the process)."""
+    owned = store is None
+    opened = store or Store.open(settings.database_url, migrate=False)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                opened.close()
+
     app = FastAPI(
         title="Invigil server",
         version="1",
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        lifespan=lifespan,
     )
-    app.state.ctx = ServerContext(
-        settings=settings, store=store or Store.open(settings.database_url, migrate=False), clock=clock
-    )
+    app.state.ctx = ServerContext(settings=settings, store=opened, clock=clock)
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
@@ -67,6 +89,7 @@ def create_app(settings: ServerSettings, *, store: Store | None = None, clock: C
     app.include_router(routes_staff.router, prefix=API_PREFIX)
     app.include_router(routes_console.router, prefix=API_PREFIX)
     app.include_router(routes_sitting_log.router, prefix=API_PREFIX)
+    app.include_router(routes_health.router, prefix=API_PREFIX)
 
     # Outermost of our layers: an oversized body is refused before routing, sign-in checks or parsing read it.
     # Evidence keeps the route's own refusal (same limit, same words), so a user sees one message.
