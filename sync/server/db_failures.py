@@ -1,11 +1,12 @@
-"""A database that cannot be reached, described for whoever must fix it: which one (never its password), why, and
-what to check."""
+"""A database that cannot be reached or used, described for whoever must fix it: which one (never its password),
+why, and what to check."""
 
 from __future__ import annotations
 
 import re
 
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 
 DEFAULT_POSTGRES_PORT = 5432
 
@@ -39,6 +40,11 @@ _ADVICE = (
         "Check the host name in {given_as}.",
     ),
     (
+        re.compile(r"permission denied"),
+        "The user may connect but not create or change tables: make it the database's owner "
+        "(`ALTER DATABASE {database} OWNER TO {user}` as an administrator), or name the owner in {given_as}.",
+    ),
+    (
         re.compile(r"timeout expired|timed out"),
         "Nothing answered in time: check the host and port in {given_as}, and that no firewall drops the "
         "connection (connect_timeout in the URL sets how long to wait).",
@@ -52,8 +58,9 @@ _LIBPQ_NOISE = re.compile(
 )
 
 
-def describe_unreachable(url: str | URL, exc: BaseException, *, given_as: str = "--db") -> str:
-    """One paragraph: which database could not be opened, the driver's reason in one line, and what to check.
+def describe_failure(url: str | URL, exc: BaseException, *, given_as: str = "--db") -> str:
+    """One paragraph: which database could not be reached or used, the driver's reason in one line, and what to
+    check.
 
     `exc` is the driver's error (or SQLAlchemy's wrapper of it); `given_as` names where the URL came from
     (`--db`, `INVIGIL_SERVER_DB`), so the advice points at the setting to correct.
@@ -71,7 +78,9 @@ def describe_unreachable(url: str | URL, exc: BaseException, *, given_as: str = 
     database = url.database or url.username or "(your login name)"
     advice = next((text for pattern, text in _ADVICE if pattern.search(reason)), _GENERAL_ADVICE)
     advice = advice.format(host=url.host or "localhost", port=port, user=user, database=database, given_as=given_as)
-    return f'Cannot reach the PostgreSQL database "{database}" on {host} port {port} as user {user}: {reason} {advice}'
+    # A connection that failed is "cannot reach"; one that worked and was refused (rights) is "cannot use".
+    verb = "Cannot reach" if isinstance(exc, OperationalError) else "Cannot use"
+    return f'{verb} the PostgreSQL database "{database}" on {host} port {port} as user {user}: {reason} {advice}'
 
 
 def one_line(text: str, *, hide: str | None = None) -> str:

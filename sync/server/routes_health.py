@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
 from sync.protocol import ErrorBody
-from sync.server.db_failures import describe_unreachable
+from sync.server.db_failures import describe_failure
 from sync.server.deps import Ctx
 from sync.server.errors import ServiceError
 from sync.server.store import MIGRATIONS, alembic_config
@@ -66,7 +66,7 @@ def ready(ctx: Ctx) -> Ready:
             current = MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
         # The reason names hosts and users: for the server's log, not for whoever can reach this route.
-        log.warning("Not ready: %s", describe_unreachable(engine.url, exc, given_as="the server's --db"))
+        log.warning("Not ready: %s", describe_failure(engine.url, exc, given_as="the server's --db"))
         raise ServiceError(
             503,
             "database_unreachable",

@@ -11,6 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import platformdirs
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from sync.server.bodylimit import BodyLimits
 
@@ -52,13 +54,51 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME)) / "invigil.db"
 
 
+POSTGRES_DRIVER = "postgresql+psycopg"
+"""PostgreSQL through psycopg 3, the driver the server ships, named in every URL: SQLAlchemy does not know
+`postgres://` at all, and before 2.1 it took `postgresql://` to mean psycopg2."""
+_POSTGRES_SCHEMES = frozenset({"postgresql", "postgres", POSTGRES_DRIVER})
+_SQLITE_SCHEMES = frozenset({"sqlite", "sqlite+pysqlite"})
+CONNECT_TIMEOUT_S = 10
+"""Added to a PostgreSQL URL that sets none: libpq would otherwise wait for the kernel (about two minutes) on a
+host that drops packets, and every command, and a worker's readiness check, with it."""
+SUPPORTED_DATABASES = (
+    "Give an SQLite file (a path, or sqlite:///PATH) or a PostgreSQL URL: "
+    "postgresql://USER:PASSWORD@HOST:PORT/DATABASE (postgres:// and postgresql+psycopg:// mean the same)."
+)
+
+
 def database_url(value: str | None, env: Mapping[str, str] | None = None) -> str:
-    """Turn `--db PATH_OR_URL` (or INVIGIL_SERVER_DB, or the default file) into an SQLAlchemy URL."""
+    """Turn `--db PATH_OR_URL` (or INVIGIL_SERVER_DB, or the default file) into an SQLAlchemy URL.
+
+    A PostgreSQL URL always names psycopg 3, and gets a connect timeout unless it sets one; a URL of any other
+    database is refused (SettingsError) before anything is opened.
+    """
     env = os.environ if env is None else env
+    given_as = "--db" if value else DB_ENV
     value = value or env.get(DB_ENV) or str(default_db_path())
-    if "://" in value:
+    if "://" not in value:
+        return f"sqlite:///{Path(value).expanduser().resolve()}"
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError) as exc:
+        # The value itself is not repeated: it may hold a password.
+        raise SettingsError(
+            f"{given_as} is not a database URL that can be read ({exc}). {SUPPORTED_DATABASES}"
+        ) from exc
+    if url.drivername in _SQLITE_SCHEMES:
         return value
-    return f"sqlite:///{Path(value).expanduser().resolve()}"
+    if url.drivername not in _POSTGRES_SCHEMES:
+        raise SettingsError(f"{given_as}: {url.drivername}:// databases are not supported. {SUPPORTED_DATABASES}")
+    url = url.set(drivername=POSTGRES_DRIVER)
+    if "connect_timeout" not in url.query:
+        url = url.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
+    return url.render_as_string(hide_password=False)
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may be printed or logged: any password replaced by ***."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def default_secret_path(url: str, env: Mapping[str, str] | None = None) -> Path:
@@ -83,8 +123,14 @@ def load_secret(path: Path, *, create: bool) -> bytes:
                 f"Secret key file {path} does not exist. Run `invigil-server init` first, "
                 "or point --secret-file at the key the server was set up with."
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            raise SettingsError(
+                f"Cannot create the secret key file {path}: {exc.strerror}. "
+                "Choose a --secret-file path this user may write to."
+            ) from exc
         with os.fdopen(fd, "w") as f:
             f.write(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode() + "\n")
     try:

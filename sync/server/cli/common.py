@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from sync.server.bodylimit import parse_override
+from sync.server.db_failures import describe_failure
 from sync.server.models import School, Student, utcnow
-from sync.server.settings import ServerSettings, database_url, default_secret_path, load_secret
+from sync.server.settings import DB_ENV, ServerSettings, database_url, default_secret_path, load_secret
 from sync.server.store import Store, StoreError
 
 
@@ -34,19 +36,35 @@ class Env:
     clock: Callable[[], datetime] = utcnow
 
 
-def open_store(args: argparse.Namespace, *, create: bool) -> tuple[Store, ServerSettings]:
-    """Open the database (closed again when the command ends, see `main`)."""
+def locate_database(args: argparse.Namespace) -> tuple[str, Path]:
+    """The database URL and the key file a command was given (or their defaults); nothing is opened."""
     url = database_url(args.db)
     secret_path = Path(args.secret_file) if args.secret_file else default_secret_path(url)
+    return url, secret_path.expanduser().resolve()
+
+
+def open_store(args: argparse.Namespace, *, create: bool) -> tuple[Store, ServerSettings]:
+    """Open the database (closed again when the command ends, see `main`)."""
+    url, secret_path = locate_database(args)
     if url.startswith("sqlite:///"):
         db_file = Path(url.removeprefix("sqlite:///"))
         if create:
-            db_file.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                db_file.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"Cannot make the folder {db_file.parent} for the database: {exc.strerror}. "
+                    "Choose a --db path this user may write to."
+                ) from exc
         elif not db_file.exists():
             # Opening a missing SQLite file would silently create an empty one.
             raise StoreError(f"There is no database at {db_file}. Run `invigil-server init` first (or check --db).")
     settings = ServerSettings(database_url=url, secret_key=load_secret(secret_path, create=create))
-    store = Store.open(url, migrate=create)
+    try:
+        store = Store.open(url, migrate=create)
+    except DBAPIError as exc:
+        # The driver's error as a paragraph to act on (which database, why, what to check), not a traceback.
+        raise StoreError(describe_failure(url, exc, given_as="--db" if args.db else DB_ENV)) from exc
     cleanup: ExitStack | None = getattr(args, "cleanup", None)
     if cleanup is not None:
         cleanup.callback(store.close)

@@ -18,12 +18,13 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 from sync.server.cli.common import CliError, Env, open_store
+from sync.server.settings import shown_url
 
 
 def cmd_init(args: argparse.Namespace, env: Env) -> None:
     store, settings = open_store(args, create=True)
     store.close()
-    env.stdout.write(f"Database ready: {settings.database_url}\n")
+    env.stdout.write(f"Database ready: {shown_url(settings.database_url)}\n")
 
 
 def trusted_proxies(value: str) -> list[str]:
@@ -87,7 +88,7 @@ def cmd_serve(args: argparse.Namespace, env: Env) -> None:
     sock.listen(2048)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
-    env.stdout.write(f"Invigil server on http://{shown}:{port}/api/v1/ (database {settings.database_url})\n")
+    env.stdout.write(f"Invigil server on http://{shown}:{port}/api/v1/ (database {shown_url(settings.database_url)})\n")
     env.stdout.flush()
     server = uvicorn.Server(uvicorn_config(app, log_level=args.log_level, forwarded_allow_ips=trusted))
     try:
