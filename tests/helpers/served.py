@@ -57,6 +57,7 @@ class Served:
     process: subprocess.Popen[str]
     api: str
     """The API's base URL as the banner prints it, with its trailing slash: http://127.0.0.1:PORT/api/v1/"""
+    banner: str
     output_after_banner: list[str] = field(default_factory=list)
     """What the process printed on stdout after its banner, once it has stopped (filled when the block ends)."""
 
@@ -84,7 +85,7 @@ def serving(
         ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT_S)
         banner = process.stdout.readline() if ready else ""
         assert banner.startswith("Invigil server on http://"), f"no banner from serve: {banner!r}"
-        served = Served(process=process, api=banner.split()[3])
+        served = Served(process=process, api=banner.split()[3], banner=banner.rstrip("\n"))
         yield served
     finally:
         process.send_signal(signal.SIGINT)

@@ -9,7 +9,15 @@ from contextlib import ExitStack, redirect_stderr, redirect_stdout
 
 from sync.server import accounts
 from sync.server.bodylimit import ROUTE_NAMES
-from sync.server.cli.common import CliError, Env, parse_body_limit, parse_day, parse_when
+from sync.server.cli.common import (
+    MAX_WORKERS,
+    CliError,
+    Env,
+    parse_body_limit,
+    parse_day,
+    parse_when,
+    parse_workers,
+)
 from sync.server.cli.result_commands import cmd_remark, cmd_submit_code
 from sync.server.cli.school_commands import (
     cmd_add_staff,
@@ -58,6 +66,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port, printed at start)")
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--migrate", action="store_true", help="create or upgrade the database first")
+    p.add_argument(
+        "--workers",
+        type=parse_workers,
+        default=1,
+        metavar="N",
+        help=f"server processes sharing the port (1 to {MAX_WORKERS}, default 1); more than one needs PostgreSQL",
+    )
     p.add_argument(
         "--forwarded-allow-ips",
         default="",

@@ -21,6 +21,9 @@ from sync.server.models import School, Student, utcnow
 from sync.server.settings import DB_ENV, ServerSettings, database_url, default_secret_path, load_secret
 from sync.server.store import Store, StoreError
 
+MAX_WORKERS = 64
+"""More processes than this would mostly wait on the database (each holds its own pool of connections)."""
+
 
 class CliError(Exception):
     """A problem with what was asked on the command line."""
@@ -69,6 +72,21 @@ def open_store(args: argparse.Namespace, *, create: bool) -> tuple[Store, Server
     if cleanup is not None:
         cleanup.callback(store.close)
     return store, settings
+
+
+def parse_workers(value: str) -> int:
+    """`serve --workers N`: how many server processes share the listening socket."""
+    try:
+        count = int(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of worker processes: give a whole number from 1 to {MAX_WORKERS}"
+        ) from exc
+    if not 1 <= count <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"{count} worker processes: give 1 to {MAX_WORKERS} (one per CPU core is a good start)"
+        )
+    return count
 
 
 def parse_when(value: str) -> datetime:

@@ -110,6 +110,7 @@ def test_a_password_in_the_url_is_never_printed(pg_cluster: Cluster, tmp_path: P
 COMMANDS = [
     ("init",),
     ("serve", "--port", "0"),
+    ("serve", "--port", "0", "--workers", "2"),
     ("serve", "--port", "0", "--migrate"),
     ("list-schools",),
     ("create-school", "Hill School"),
