@@ -1,20 +1,20 @@
-"""`invigil-server` in process (injected streams and clock): set-up, administration, and clear failures."""
+"""`invigil-server` in process (injected streams and clock): set-up, administration, and clear failures, on an
+SQLite file and on a PostgreSQL database."""
 
 from __future__ import annotations
 
 import io
 import json
-import sqlite3
 import stat
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, inspect, select
+from sqlalchemy import create_engine, func, inspect, select, table
 
 from resources import demo_assessment_path
 from sync import resultcode
@@ -26,6 +26,7 @@ from sync.server.settings import ServerSettings, load_secret
 from sync.server.store import Store
 from sync.staff_protocol import REASONS_FOR
 from tests.helpers.clock import START, FakeClock
+from tests.helpers.postgres import Cluster
 from tests.helpers.server import API, bearer, envelope
 from tests.sync.server.test_player_api import damage_package
 
@@ -41,16 +42,27 @@ class Run:
 
 
 class Cli:
-    """Runs commands against one database file, as an operator would."""
+    """Runs commands against one database, as an operator would: on SQLite a file (its key file beside it), on
+    PostgreSQL a database of the run's cluster, every command given `--db URL --secret-file FILE`."""
 
-    def __init__(self, db: Path, clock: FakeClock) -> None:
-        self.db = db
+    def __init__(self, *, url: str, secret_file: Path, clock: FakeClock, db_option: str | None = None) -> None:
+        self.url = url
+        self.secret_file = secret_file
         self.clock = clock
+        self.options = ["--db", db_option or url]
+        if not url.startswith("sqlite"):
+            self.options += ["--secret-file", str(secret_file)]  # a database given as a URL must name its key
+
+    @property
+    def db(self) -> Path:
+        """The SQLite file (for a test about the file itself)."""
+        assert self.url.startswith("sqlite:///"), "only an SQLite database is a file"
+        return Path(self.url.removeprefix("sqlite:///"))
 
     def __call__(self, *argv: str, stdin: str = "") -> Run:
         out, err = io.StringIO(), io.StringIO()
         env = Env(stdout=out, stderr=err, stdin=io.StringIO(stdin), clock=self.clock)
-        code = main([*argv, "--db", str(self.db)], env)
+        code = main([*argv, *self.options], env)
         return Run(code, out.getvalue(), err.getvalue())
 
     def ok(self, *argv: str, stdin: str = "") -> Run:
@@ -58,18 +70,55 @@ class Cli:
         assert run.code == 0, run.err
         return run
 
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        """The database as the server opens it (initialised, at this code's schema)."""
+        store = Store.open(self.url, migrate=False)
+        try:
+            yield store
+        finally:
+            store.close()
+
     def client(self) -> Iterator[TestClient]:
-        url = f"sqlite:///{self.db}"
-        settings = ServerSettings(database_url=url, secret_key=load_secret(Path(f"{self.db}.secret"), create=False))
-        store = Store.open(url, migrate=False)
-        with TestClient(create_app(settings, store=store, clock=self.clock)) as client:
+        settings = ServerSettings(database_url=self.url, secret_key=load_secret(self.secret_file, create=False))
+        with self.store() as store, TestClient(create_app(settings, store=store, clock=self.clock)) as client:
             yield client
-        store.close()
+
+    def tables(self) -> list[str]:
+        """The database's tables, whether or not it is set up (none before `init`)."""
+        if self.url.startswith("sqlite:///") and not self.db.exists():
+            return []
+        engine = create_engine(self.url)
+        try:
+            return inspect(engine).get_table_names()
+        finally:
+            engine.dispose()
+
+    def row_counts(self) -> dict[str, int]:
+        """Rows in each table, to show that a refusal changed nothing."""
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                return {
+                    name: conn.execute(select(func.count()).select_from(table(name))).scalar_one()
+                    for name in inspect(conn).get_table_names()
+                }
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture
-def cli(tmp_path: Path, clock: FakeClock) -> Cli:
-    return Cli(tmp_path / "data" / "invigil.db", clock)
+def cli(request: pytest.FixtureRequest, engine: str, tmp_path: Path, clock: FakeClock) -> Iterator[Cli]:
+    """Commands on an empty database of this test's own: an SQLite file not yet made, or a PostgreSQL database
+    with no tables (made by the cluster, as an administrator would with `createdb`)."""
+    if engine == "sqlite":
+        db = tmp_path / "data" / "invigil.db"
+        yield Cli(url=f"sqlite:///{db}", db_option=str(db), secret_file=Path(f"{db}.secret"), clock=clock)
+        return
+    cluster: Cluster = request.getfixturevalue("pg_cluster")
+    name = cluster.new_database("cli")
+    yield Cli(url=cluster.url(name), secret_file=tmp_path / "invigil.secret", clock=clock)
+    cluster.drop_database(name)
 
 
 @pytest.fixture
@@ -98,27 +147,39 @@ def create_sitting(cli: Cli, *students: str) -> dict[str, Any]:
 
 def test_init_twice_is_harmless_and_keeps_the_key(cli: Cli) -> None:
     cli.ok("init")
-    key_file = Path(f"{cli.db}.secret")
-    key = key_file.read_bytes()
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = cli.secret_file.read_bytes()
+    assert stat.S_IMODE(cli.secret_file.stat().st_mode) == 0o600
     cli.ok("init")
-    assert key_file.read_bytes() == key
-    store = Store.open(f"sqlite:///{cli.db}", migrate=False)
-    assert "sittings" in inspect(store.engine).get_table_names()
-    store.close()
+    assert cli.secret_file.read_bytes() == key
+    with cli.store() as store:
+        assert "sittings" in inspect(store.engine).get_table_names()
 
 
 def test_commands_on_a_database_never_initialised_say_to_run_init(cli: Cli) -> None:
     run = cli("serve", "--port", "0")
     assert run.code == 1
     assert "invigil-server init" in run.err
-    assert not cli.db.exists()  # nothing was created by asking
+    assert cli.tables() == []  # nothing was created by asking
+    assert not cli.secret_file.exists()
 
 
-def test_serving_an_empty_database_file_says_to_run_init(cli: Cli) -> None:
-    cli.db.parent.mkdir(parents=True)
-    cli.db.touch()
-    load_secret(Path(f"{cli.db}.secret"), create=True)
+@pytest.mark.sqlite_only
+def test_commands_on_a_database_file_never_made_do_not_make_it(cli: Cli) -> None:
+    load_secret(cli.secret_file, create=True)
+    run = cli("list-schools")
+    assert run.code == 1
+    assert run.err == (
+        f"invigil-server list-schools: There is no database at {cli.db}. Run `invigil-server init` first "
+        "(or check --db).\n"
+    )
+    assert not cli.db.exists()
+
+
+def test_serving_an_empty_database_says_to_run_init(cli: Cli) -> None:
+    if cli.url.startswith("sqlite:///"):
+        cli.db.parent.mkdir(parents=True)
+        cli.db.touch()  # a PostgreSQL database is made empty, by the cluster as by `createdb`
+    load_secret(cli.secret_file, create=True)
     run = cli("serve", "--port", "0")
     assert run.code == 1
     assert "not set up" in run.err
@@ -190,9 +251,8 @@ def test_remark_reports_why_marking_failed_and_exits_non_zero(cli: Cli, school: 
             f"{API}/attempts/{login['attempt_id']}/results", json=body, headers=bearer(login["attempt_token"])
         ).json()
     assert receipt["status"] == "marked"
-    store = Store.open(f"sqlite:///{cli.db}", migrate=False)
-    damage_package(store, "mc-circles")  # answers are checked on arrival: only a changed package fails marking
-    store.close()
+    with cli.store() as store:
+        damage_package(store, "mc-circles")  # answers are checked on arrival: only a changed package fails marking
     run = cli("remark", "--result", receipt["result_id"])
     assert run.code == 1
     assert "Marked 0 of 1 results" in run.out
@@ -227,12 +287,6 @@ def test_every_failure_says_what_and_exits_non_zero(cli: Cli, school: str, argv:
     assert run.err.startswith(f"invigil-server {argv[0]}: ")
 
 
-def row_counts(db: Path) -> dict[str, int]:
-    with closing(sqlite3.connect(db)) as conn:
-        tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {table: conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in tables}
-
-
 @pytest.mark.parametrize(
     "argv",
     [
@@ -248,14 +302,14 @@ def row_counts(db: Path) -> dict[str, int]:
 def test_every_command_for_a_school_refuses_an_unknown_one_alike_and_changes_nothing(
     cli: Cli, school: str, argv: tuple[str, ...]
 ) -> None:
-    before = row_counts(cli.db)
+    before = cli.row_counts()
     run = cli(*argv, "--school", "Nowhere", stdin="a password\n")
     assert run.code == 1
     assert run.err == (
         f"invigil-server {argv[0]}: No school 'Nowhere' (by id or exact name). "
         "`invigil-server list-schools` shows them.\n"
     )
-    assert row_counts(cli.db) == before
+    assert cli.row_counts() == before
 
 
 def test_too_few_credits_from_the_command_line_changes_nothing(cli: Cli, school: str) -> None:
@@ -316,16 +370,16 @@ def test_submit_code_stores_a_code_from_a_file_once_and_from_stdin_changes_nothi
     assert again.out.endswith("already received: nothing changed\n")
     dash = cli.ok("submit-code", "-", "--json", stdin=code).json()
     assert dash["duplicate"] is True
-    store = Store.open(f"sqlite:///{cli.db}", migrate=False)
-    with store.transaction() as session:
+    with cli.store() as store, store.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Result)) == 1
-        logged = session.scalars(select(AuditEntry).where(AuditEntry.action == "submit_result_code")).all()
+        logged = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "submit_result_code").order_by(AuditEntry.id)
+        ).all()
         assert [(e.actor, e.target, e.detail["duplicate"]) for e in logged] == [
             ("cli", body["attempt_id"], False),
             ("cli", body["attempt_id"], True),
             ("cli", body["attempt_id"], True),
         ]
-    store.close()
 
 
 def test_submit_code_refuses_a_bad_code_with_the_codec_message(cli: Cli, tmp_path: Path) -> None:
