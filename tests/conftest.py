@@ -124,14 +124,10 @@ def tls_school(app: FastAPI, tls_files: TlsFiles) -> Iterator[School]:
 # Imports of the server stay inside the fixtures, so a run of tests that never start it does not load it.
 
 
-ENGINES = ("sqlite", "postgresql")
-"""The databases the server runs on. Tests under tests/sync/server and tests/faults run on both (see
-pytest_generate_tests there); every other test runs on SQLite, the embedded default the player is tested with."""
-
-
 @pytest.fixture
 def engine(request: pytest.FixtureRequest) -> str:
-    """The database engine this test's server uses: parametrized for the server suite, SQLite elsewhere."""
+    """The database engine this test's server uses: parametrized over tests.helpers.engines.ENGINES for the server
+    suite, SQLite elsewhere."""
     return str(getattr(request, "param", "sqlite"))
 
 

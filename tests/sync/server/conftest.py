@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ENGINES
+from tests.helpers.engines import ENGINES
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
