@@ -4,6 +4,7 @@ paragraph (which database, never its password, what to check) by every command, 
 from __future__ import annotations
 
 import io
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from sync.server.cli import Env, main
 from sync.server.settings import CONNECT_TIMEOUT_S, DB_ENV, SettingsError, database_url, load_secret
 from tests.helpers.postgres import Cluster, free_port
+from tests.helpers.waiting import wait_until
 from tests.sync.server.test_cli import Run
 
 PASSWORD = "not-this-one-9f3c"
@@ -248,3 +250,46 @@ def test_a_database_or_key_file_where_no_folder_can_be_made_is_named(tmp_path: P
         "directory. Choose a --secret-file path this user may write to.\n"
     )
     assert not (tmp_path / "invigil.db").exists()  # refused before the database was opened
+
+
+@pytest.fixture
+def password_user(pg_cluster: Cluster) -> Iterator[str]:
+    """A user that must give its password (the test cluster trusts every other one): its name; the password is
+    "right-password"."""
+    import psycopg
+
+    user = f"pw_user_{os.getpid()}"
+    hba = pg_cluster.data / "pg_hba.conf"
+    trusting = hba.read_text()
+    with psycopg.connect(pg_cluster.dsn(), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {user} LOGIN PASSWORD 'right-password'")
+        # pg_hba.conf's first matching line counts: this one, for this user alone, asks for the password.
+        hba.write_text(f"host all {user} 127.0.0.1/32 scram-sha-256\n{trusting}")
+        conn.execute("SELECT pg_reload_conf()")
+
+    def password_asked() -> bool:  # the reload is a signal to the server: done once the rule is in force
+        try:
+            psycopg.connect(f"host=127.0.0.1 port={pg_cluster.port} user={user} dbname=postgres").close()
+        except psycopg.OperationalError as exc:
+            return "password" in str(exc)
+        return False
+
+    wait_until(password_asked, what=f"PostgreSQL to ask {user} for a password")
+    try:
+        yield user
+    finally:
+        with psycopg.connect(pg_cluster.dsn(), autocommit=True) as conn:
+            hba.write_text(trusting)
+            conn.execute("SELECT pg_reload_conf()")
+            conn.execute(f"DROP ROLE {user}")
+
+
+def test_a_wrong_password_is_named_without_printing_it(pg_cluster: Cluster, password_user: str, key_file: Path) -> None:
+    url = f"postgresql://{password_user}:{PASSWORD}@127.0.0.1:{pg_cluster.port}/postgres"
+    refused = run("init", "--db", url, "--secret-file", str(key_file))
+    assert refused.code == 1
+    assert refused.err == (
+        f'invigil-server init: Cannot reach the PostgreSQL database "postgres" on 127.0.0.1 port {pg_cluster.port} '
+        f'as user {password_user}: password authentication failed for user "{password_user}". Check the user name '
+        "and password in --db (or in PGPASSWORD or ~/.pgpass).\n"
+    )
