@@ -87,7 +87,8 @@ def database_url(value: str | None, env: Mapping[str, str] | None = None) -> str
             f"{given_as} is not a database URL that can be read ({exc}). {SUPPORTED_DATABASES}"
         ) from exc
     if url.drivername in _SQLITE_SCHEMES:
-        return value
+        # One spelling, as the rest of the server tells an SQLite file by its `sqlite:///` prefix.
+        return "sqlite://" + value.split("://", 1)[1]
     if url.drivername not in _POSTGRES_SCHEMES:
         raise SettingsError(f"{given_as}: {url.drivername}:// databases are not supported. {SUPPORTED_DATABASES}")
     url = url.set(drivername=POSTGRES_DRIVER)

@@ -50,6 +50,7 @@ def test_a_connect_timeout_the_url_sets_is_kept() -> None:
 def test_sqlite_paths_and_urls_are_taken_as_they_are(tmp_path: Path) -> None:
     assert database_url(str(tmp_path / "x.db"), env={}) == f"sqlite:///{tmp_path / 'x.db'}"
     assert database_url(f"sqlite:///{tmp_path}/x.db", env={}) == f"sqlite:///{tmp_path}/x.db"
+    assert database_url(f"sqlite+pysqlite:///{tmp_path}/x.db", env={}) == f"sqlite:///{tmp_path}/x.db"
     assert database_url(None, env={DB_ENV: str(tmp_path / "y.db")}) == f"sqlite:///{tmp_path / 'y.db'}"
 
 
