@@ -13,9 +13,9 @@ import pytest
 
 from sync.server.cli import Env, main
 from sync.server.settings import CONNECT_TIMEOUT_S, DB_ENV, SettingsError, database_url, load_secret
+from tests.helpers.cli import Run
 from tests.helpers.postgres import Cluster, free_port
 from tests.helpers.waiting import wait_until
-from tests.sync.server.test_cli import Run
 
 PASSWORD = "not-this-one-9f3c"
 """Made up; it must never be printed."""

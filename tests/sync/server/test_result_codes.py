@@ -21,9 +21,9 @@ from sync.server.crypto import Keyring
 from sync.server.models import Attempt, AuditEntry
 from sync.server.settings import ServerSettings
 from sync.server.store import Store
-from tests.helpers.clock import START, FakeClock
+from tests.helpers.cli import Cli, demo_result_code
+from tests.helpers.clock import START
 from tests.helpers.server import API, Demo, bearer, player_login, role_headers
-from tests.sync.server.test_cli import Cli, demo_result_code
 from tests.sync.server.test_tenant_isolation import make_other_school
 from tests.sync.test_resultcode_checks import crafted, reseal
 
@@ -359,11 +359,6 @@ def test_a_crafted_code_of_the_maximum_length_is_read_and_refused(
 # ---- the same refusals from the command line -----------------------------------------------------
 
 
-@pytest.fixture
-def cli(tmp_path: Path, clock: FakeClock) -> Cli:
-    return Cli(tmp_path / "data" / "invigil.db", clock)
-
-
 class EndlessInput(io.StringIO):
     """Standard input that would never end (a wrong pipe): counts what was asked of it."""
 
@@ -382,7 +377,7 @@ def test_submit_code_refuses_endless_input_after_reading_one_code_length(cli: Cl
     demo_result_code(cli)  # a database with a school and an attempt, so only the code is wrong
     endless, out, err = EndlessInput(), io.StringIO(), io.StringIO()
 
-    status = main(["submit-code", "--db", str(cli.db)], Env(stdout=out, stderr=err, stdin=endless, clock=cli.clock))
+    status = main(["submit-code", *cli.options], Env(stdout=out, stderr=err, stdin=endless, clock=cli.clock))
 
     assert status == 1
     assert err.getvalue().startswith("invigil-server submit-code: The result code is too long: no genuine code")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from sync import protocol, resultcode
@@ -15,9 +13,8 @@ from sync.server.crypto import Keyring
 from sync.server.models import Attempt
 from sync.server.settings import ServerSettings
 from sync.server.store import Store
-from tests.helpers.clock import FakeClock
+from tests.helpers.cli import Cli
 from tests.helpers.server import API, Demo, envelope, player_login
-from tests.sync.server.test_cli import Cli
 from tests.sync.server.test_result_codes import (
     CODES,
     answers_at,
@@ -119,11 +116,6 @@ def test_a_short_code_for_no_attempt_on_this_server_is_not_found(
 
 
 # ---- the operator's command line reads format 3 too ----------------------------------------------
-
-
-@pytest.fixture
-def cli(tmp_path: Path, clock: FakeClock) -> Cli:
-    return Cli(tmp_path / "data" / "invigil.db", clock)
 
 
 def test_submit_code_stores_a_short_code_once(cli: Cli) -> None:

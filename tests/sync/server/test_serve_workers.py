@@ -19,11 +19,11 @@ from sync.server.cli import Env, main
 from sync.server.cli.server_commands import uvicorn_config
 from sync.server.settings import load_secret
 from sync.server.workers import APP_FACTORY, OPTIONS_ENV, WorkerOptions, create_worker_app, run_workers
+from tests.helpers.cli import Run
 from tests.helpers.postgres import Cluster, free_port
 from tests.helpers.processes import children, connection_holder, is_running
 from tests.helpers.served import START_TIMEOUT_S, Served, serving
 from tests.helpers.waiting import wait_until
-from tests.sync.server.test_cli import Run
 
 TIMEOUT = 10
 
