@@ -177,7 +177,7 @@ def set_student_active(session: Session, actor: Actor, student_id: str, *, activ
 def grant_credits(session: Session, actor: Actor, *, package_id: str, amount: int, expires_on: date | None) -> Credit:
     if amount < 0:
         raise ServiceError(422, "bad_credits", "Credits granted must be zero or more.")
-    credit = session.scalar(select(Credit).where(Credit.school_id == actor.school_id, Credit.package_id == package_id))
+    credit = credits_for(session, actor.school_id, package_id, lock=True)
     if credit is None:
         credit = Credit(school_id=actor.school_id, package_id=package_id, balance=0)
         session.add(credit)
@@ -197,5 +197,11 @@ def grant_credits(session: Session, actor: Actor, *, package_id: str, amount: in
     return credit
 
 
-def credits_for(session: Session, school_id: str, package_id: str) -> Credit | None:
-    return session.scalar(select(Credit).where(Credit.school_id == school_id, Credit.package_id == package_id))
+def credits_for(session: Session, school_id: str, package_id: str, *, lock: bool = False) -> Credit | None:
+    """The school's credits for a package. `lock=True` (before changing the balance) holds the row until the
+    transaction ends and reads it afresh, so two server processes spending credits at once cannot both spend
+    the same one (PostgreSQL; on SQLite, writers take turns and SQLAlchemy leaves FOR UPDATE out)."""
+    query = select(Credit).where(Credit.school_id == school_id, Credit.package_id == package_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)

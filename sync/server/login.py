@@ -14,7 +14,7 @@ from sync.server.attempts import held_checkpoint
 from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError
 from sync.server.manifest_cache import ManifestCache, parsed
-from sync.server.models import Allocation, Attempt
+from sync.server.models import Allocation, Attempt, Sitting
 from sync.server.settings import LoginLimits
 from sync.server.sittings import apply_closing
 
@@ -47,15 +47,13 @@ def admit_student(
         code = accesscode.normalize(request.access_code)
     except accesscode.AccessCodeFormatError as exc:
         raise guard.malformed(str(exc)) from exc
-    allocation = session.scalar(select(Allocation).where(Allocation.code_lookup == keyring.code_lookup(code)))
-    attempt = allocation.attempt if allocation is not None else None
+    allocation = _locked_allocation(session, keyring.code_lookup(code), now=now)
+    attempt = _current_attempt(session, allocation) if allocation is not None else None
     resuming = attempt is not None and request.machine_id is not None and attempt.machine_id == request.machine_id
     guard.check_prefix(keyring, code, resuming=resuming)
     if allocation is None:
         raise guard.unknown_code()
     sitting = allocation.sitting
-    if sitting.closed_at is None and sitting.window_end <= now:
-        apply_closing(session, sitting, closed_at=sitting.window_end)
     # A client that sends no machine id counts as a machine of its own, never as the one holding the attempt.
     machine_id = request.machine_id or f"anonymous:{uuid.uuid4()}"
     finished = attempt is not None and attempt.finished_at is not None
@@ -104,6 +102,36 @@ def admit_student(
         assessment=manifest.delivery,
         result_secret=result_secret,
         checkpoint=checkpoint,
+    )
+
+
+def _locked_allocation(session: Session, lookup: str, *, now: datetime) -> Allocation | None:
+    """The code's allocation, locked until the login commits, after closing its sitting if that is due.
+
+    On PostgreSQL two server processes may admit the same code at once (a player repeating a login whose reply was
+    lost, or two machines typing one code): the row lock makes the second wait and then see the first one's
+    attempt, so it resumes it or is told the code is in use elsewhere. An edit of the sitting locks the same rows,
+    so a student is never removed while starting. Locks are taken sitting first, then allocation, as the edit
+    takes them, so the two never wait on each other in a circle. (On SQLite, whose writers take turns already,
+    FOR UPDATE is left out by SQLAlchemy.)
+    """
+    sitting = session.scalar(select(Sitting).join(Allocation).where(Allocation.code_lookup == lookup))
+    if sitting is None:
+        return None
+    if sitting.closed_at is None and sitting.window_end <= now:
+        apply_closing(session, sitting, closed_at=sitting.window_end)
+    return session.scalar(
+        select(Allocation)
+        .where(Allocation.code_lookup == lookup)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def _current_attempt(session: Session, allocation: Allocation) -> Attempt | None:
+    """The allocation's attempt as committed now (read after the lock, so a concurrent start is seen)."""
+    return session.scalar(
+        select(Attempt).where(Attempt.allocation_id == allocation.id).execution_options(populate_existing=True)
     )
 
 

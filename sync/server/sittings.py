@@ -7,7 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from sync import accesscode
 from sync import staff_protocol as sp
@@ -75,11 +76,41 @@ def find_assessment(session: Session, ref: str) -> Assessment:
     return found
 
 
-def get_sitting(session: Session, actor: Actor, sitting_id: str) -> Sitting:
-    sitting = session.get(Sitting, sitting_id)
+def get_sitting(session: Session, actor: Actor, sitting_id: str, *, lock: bool = False) -> Sitting:
+    """The actor's school's sitting (404 otherwise). `lock=True` (for a change) holds its row and its allocations'
+    rows until the transaction ends and reads them afresh: a concurrent edit, close or login of one of its codes
+    in another server process waits, and this one sees what that one committed (PostgreSQL; SQLite's writers
+    take turns already, and SQLAlchemy leaves FOR UPDATE out there)."""
+    sitting = _lock_sitting(session, sitting_id) if lock else session.get(Sitting, sitting_id)
     if sitting is None or sitting.school_id != actor.school_id:
         raise not_found("sitting")
+    if lock:
+        _lock_allocations(session, sitting)
     return sitting
+
+
+def _lock_sitting(session: Session, sitting_id: str) -> Sitting | None:
+    """The sitting's row, locked and read afresh (its loaded object is updated in place)."""
+    return session.scalar(
+        select(Sitting)
+        .where(Sitting.id == sitting_id)
+        .with_for_update(of=Sitting)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _lock_allocations(session: Session, sitting: Sitting) -> None:
+    """Lock the sitting's allocations and load them, with their attempts, as committed now (in one go: reading
+    each allocation's attempt on its own cost a query per student)."""
+    allocations = session.scalars(
+        select(Allocation)
+        .where(Allocation.sitting_id == sitting.id)
+        .order_by(Allocation.id)
+        .with_for_update(of=Allocation)
+        .options(selectinload(Allocation.attempt))
+        .execution_options(populate_existing=True)
+    ).all()
+    set_committed_value(sitting, "allocations", list(allocations))
 
 
 def list_sittings(session: Session, actor: Actor) -> list[Sitting]:
@@ -125,7 +156,7 @@ def _check_students(session: Session, actor: Actor, student_ids: list[str]) -> N
 
 
 def _take_credits(session: Session, actor: Actor, assessment: Assessment, needed: int, now: datetime) -> None:
-    credit = credits_for(session, actor.school_id, assessment.package_id)
+    credit = credits_for(session, actor.school_id, assessment.package_id, lock=True)
     account = None if credit is None else domain.CreditAccount(balance=credit.balance, expires_on=credit.expires_on)
     try:
         domain.check_credits(account=account, needed=needed, assessment_title=assessment.title, today=now.date())
@@ -191,7 +222,7 @@ def edit_sitting(
     remove_student_ids: list[str] | None = None,
     now: datetime,
 ) -> tuple[Sitting, list[IssuedCode]]:
-    sitting = get_sitting(session, actor, sitting_id)
+    sitting = get_sitting(session, actor, sitting_id, lock=True)
     try:
         domain.check_sitting_editable(started_count=started_count(sitting))
         if sitting.closed_at is not None:
@@ -210,7 +241,7 @@ def edit_sitting(
     _check_students(session, actor, adding)
     _take_credits(session, actor, sitting.assessment, len(adding), now)
     if removing:
-        credit = credits_for(session, actor.school_id, sitting.assessment.package_id)
+        credit = credits_for(session, actor.school_id, sitting.assessment.package_id, lock=True)
         if credit is not None:
             credit.balance += len(removing)
         for allocation in removing:
@@ -237,9 +268,14 @@ def edit_sitting(
 
 
 def apply_closing(session: Session, sitting: Sitting, *, closed_at: datetime) -> None:
-    """Refund unstarted students' credits and extend part-way students, once per sitting."""
+    """Refund unstarted students' credits and extend part-way students, once per sitting.
+
+    The sitting's row is locked and read again first, so two server processes closing it at once (a staff
+    request and a login at the window's end) refund once: the second finds it closed."""
+    _lock_sitting(session, sitting.id)
     if sitting.closed_at is not None:
         return
+    _lock_allocations(session, sitting)
     sitting.closed_at = closed_at
     refunds = 0
     for allocation in sitting.allocations:
@@ -255,14 +291,14 @@ def apply_closing(session: Session, sitting: Sitting, *, closed_at: datetime) ->
             refunds += 1
         allocation.extended_until = outcome.extended_until
     if refunds:
-        credit = credits_for(session, sitting.school_id, sitting.assessment.package_id)
+        credit = credits_for(session, sitting.school_id, sitting.assessment.package_id, lock=True)
         if credit is not None:
             credit.balance += refunds
     session.flush()
 
 
 def close_sitting(session: Session, actor: Actor, sitting_id: str, *, now: datetime) -> Sitting:
-    sitting = get_sitting(session, actor, sitting_id)
+    sitting = get_sitting(session, actor, sitting_id, lock=True)
     if sitting.closed_at is not None:
         raise ServiceError(
             409,

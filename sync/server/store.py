@@ -15,7 +15,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -182,7 +182,8 @@ class Store:
 
 
 def retry_on_race(work: Callable[[], T], *, tries: int = 2, what: str = "A write") -> T:
-    """`work()`, run again when another request stored the same unique key between its look-up and its commit.
+    """`work()`, run again when another request stored the same unique key between its look-up and its commit
+    (or, on PostgreSQL, when the database rolled it back to end a deadlock with a concurrent transaction).
 
     `work` opens and commits its own transaction, so a lost race keeps nothing of that try; the next try finds
     the key held and answers as for a repeat (or a conflict). The last try's IntegrityError is raised.
@@ -192,4 +193,17 @@ def retry_on_race(work: Callable[[], T], *, tries: int = 2, what: str = "A write
             return work()
         except IntegrityError:
             log.info("%s raced another request storing the same key; trying again", what)
+        except DBAPIError as exc:
+            if not lost_to_a_concurrent_transaction(exc):
+                raise
+            log.info("%s was chosen to give way to a concurrent transaction (%s); trying again", what, exc.orig)
     return work()
+
+
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+"""PostgreSQL's serialization_failure and deadlock_detected: the transaction was rolled back so that another could
+finish, and the same work tried again succeeds (or answers as a repeat)."""
+
+
+def lost_to_a_concurrent_transaction(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES

@@ -9,7 +9,7 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -51,11 +51,13 @@ class FaultProxy:
     """Listens on 127.0.0.1:0 and forwards to `upstream`; each request takes the next fault of the schedule.
 
     When the schedule runs out every request passes. Each request gets its own upstream connection, so a
-    server restarted behind the proxy is reached again as soon as it listens.
+    server restarted behind the proxy is reached again as soon as it listens. Given several upstreams (server
+    processes on one database), requests go to each in turn, as a load balancer would send them.
     """
 
-    def __init__(self, upstream: tuple[str, int], schedule: Iterable[Fault] = ()) -> None:
-        self.upstream = upstream
+    def __init__(self, upstream: tuple[str, int] | Sequence[tuple[str, int]], schedule: Iterable[Fault] = ()) -> None:
+        self.upstreams = _addresses(upstream)
+        self._turn = 0
         self._schedule: deque[Fault] = deque(schedule)
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -174,12 +176,23 @@ class FaultProxy:
         return b"connection: close" not in reply.split(b"\r\n\r\n", 1)[0].lower()
 
     def _forward(self, request: bytes) -> bytes | None:
+        with self._lock:
+            target = self.upstreams[self._turn % len(self.upstreams)]
+            self._turn += 1
         try:
-            with socket.create_connection(self.upstream, timeout=5) as upstream:
+            with socket.create_connection(target, timeout=5) as upstream:
                 upstream.sendall(request)
                 return _read_message(upstream, bytearray(), self._closing, is_reply=True)
         except OSError:
             return None
+
+
+def _addresses(upstream: tuple[str, int] | Sequence[tuple[str, int]]) -> list[tuple[str, int]]:
+    match upstream:
+        case (str() as host, int() as port):
+            return [(host, port)]
+        case _:
+            return [(str(host), int(port)) for host, port in upstream]
 
 
 def _read_message(sock: socket.socket, buffer: bytearray, closing: threading.Event, *, is_reply: bool) -> bytes | None:
@@ -237,14 +250,19 @@ class LoopbackServer:
     Each start opens a fresh Store and app on the same file, as a restarted server process would.
     """
 
-    def __init__(self, database_url: str, secret_key: bytes, clock: Callable[[], Any]) -> None:
+    def __init__(
+        self, database_url: str, secret_key: bytes, clock: Callable[[], Any], *, codes: Sequence[str] = ()
+    ) -> None:
         self.database_url = database_url
+        self.codes = list(codes)
+        """The seeded students' access codes."""
         self.secret_key = secret_key
         self.clock = clock
         probe = socket.create_server(("127.0.0.1", 0))
         self.port: int = probe.getsockname()[1]
         probe.close()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.upstreams = [("127.0.0.1", self.port)]
         self._running: Any = None
         self._store: Any = None
         self._reader: Any = None
