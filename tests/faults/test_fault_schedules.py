@@ -1,5 +1,9 @@
 """Results survive any schedule of network faults: afterwards the server holds each committed envelope once.
 
+Each schedule runs against the server in-process on SQLite, and against two real server processes on one
+PostgreSQL database with requests spread over both (so a repeat often reaches the other process than the first
+send did), where a restart is a SIGKILL of one of them.
+
 INVIGIL_FAULT_SCHEDULES sets how many random schedules run (default 200, CI); INVIGIL_FAULT_SEED the first seed.
 A failure names its seed: rerun just that one with INVIGIL_FAULT_SEED=<seed> INVIGIL_FAULT_SCHEDULES=1.
 """
@@ -9,7 +13,9 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -22,7 +28,9 @@ from sync.client import InvigilClient
 from sync.protocol import MAX_BATCH_ENVELOPES, LoginResponse
 from tests.helpers.clock import START, FakeClock
 from tests.helpers.faultproxy import Fault, FaultProxy, LoopbackServer
+from tests.helpers.postgres import Cluster
 from tests.helpers.server import DemoTemplate
+from tests.helpers.server_processes import ServerProcesses, seed_demo
 
 SCHEDULES = int(os.environ.get("INVIGIL_FAULT_SCHEDULES", "200"))
 FIRST_SEED = int(os.environ.get("INVIGIL_FAULT_SEED", "0"))
@@ -31,30 +39,62 @@ TIMEOUT = 0.3
 TINY = Backoff(base=0.01, factor=2, cap=0.05)
 
 
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory,
-    demo_template: DemoTemplate,
-    server_key: bytes,
-) -> Iterator[LoopbackServer]:
-    path = tmp_path_factory.mktemp("fault-server") / "server.db"
-    path.write_bytes(demo_template.path.read_bytes())
-    running = LoopbackServer(f"sqlite:///{path}", server_key, FakeClock(START))
+class FaultTarget(Protocol):
+    """What the schedules need of the server side: where it listens, how to stop and restart it, what it holds."""
+
+    upstreams: list[tuple[str, int]]
+    codes: list[str]
+    sitting_clock: datetime | None
+    """A moment inside the demo sitting's window by the server's clock: the players' answers are timed from it."""
+    starts: int
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def restart(self) -> None: ...
+    def result_keys(self, attempt_id: str | None = None) -> list[str]: ...
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql-2-processes"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultTarget]:
+    """The real server: in-process on an SQLite file, or two `invigil-server serve` processes on one PostgreSQL
+    database with the proxy sending requests to each in turn (a restart kills one of them with SIGKILL)."""
+    folder = tmp_path_factory.mktemp("fault-server")
+    running: FaultTarget
+    if request.param == "sqlite":
+        template: DemoTemplate = request.getfixturevalue("sqlite_demo_template")
+        path = folder / "server.db"
+        path.write_bytes(template.path.read_bytes())
+        codes = [student["access_code"] for student in template.data["students"]]
+        running = LoopbackServer(
+            f"sqlite:///{path}", request.getfixturevalue("server_key"), FakeClock(START), codes=codes
+        )
+        running.sitting_clock = START
+    else:
+        cluster: Cluster = request.getfixturevalue("pg_cluster")
+        url = cluster.url(cluster.new_database("faults"))
+        data = seed_demo(url, folder / "server.secret")
+        running = ServerProcesses(url, folder / "server.secret", count=2)
+        running.codes = [student["access_code"] for student in data["students"]]
+        running.sitting_clock = datetime.now(UTC)  # these processes keep the real clock, and were seeded by it
     running.start()
     yield running
     running.stop()
 
 
 @pytest.fixture(scope="module")
-def logins(server: LoopbackServer, demo_template: DemoTemplate) -> list[LoginResponse]:
+def logins(server: FaultTarget) -> list[LoginResponse]:
     """One attempt per demo student; schedules reuse them, each with a fresh journal and fresh envelope keys."""
-    with InvigilClient(server.url, machine_id="fault-pc") as client:
-        return [client.login(student["access_code"]) for student in demo_template.data["students"]]
+    host, port = server.upstreams[0]
+    with InvigilClient(f"http://{host}:{port}", machine_id="fault-pc") as client:
+        return [client.login(code) for code in server.codes]
 
 
-def commit_sections(journal_path: Path, login: LoginResponse, *, server_url: str, sections: int) -> list[str]:
+def commit_sections(
+    journal_path: Path, login: LoginResponse, *, server_url: str, sections: int, start: datetime | None
+) -> list[str]:
     """A student finishes `sections` sections on a fresh journal; returns the outbox keys that committed."""
-    clock = FakeClock()
+    assert start is not None, "the server fixture says when its sitting is open"
+    clock = FakeClock(start)
     db = open_database(journal_path)
     try:
         journal = Journal(db, now=clock.now)
@@ -106,7 +146,7 @@ def drain_through(journal_path: Path, *, rng: random.Random, batch_size: int, ro
         uploader.close()
 
 
-def assert_delivered_once(server: LoopbackServer, outbox: Outbox, committed: list[str], *, context: str) -> None:
+def assert_delivered_once(server: FaultTarget, outbox: Outbox, committed: list[str], *, context: str) -> None:
     held = server.result_keys()
     for key in committed:
         assert held.count(key) == 1, f"{context}: key {key} is on the server {held.count(key)} times"
@@ -115,7 +155,7 @@ def assert_delivered_once(server: LoopbackServer, outbox: Outbox, committed: lis
     assert sorted(e.idempotency_key for e in outbox.entries(kind="result")) == sorted(committed), context
 
 
-def random_fault(rng: random.Random, server: LoopbackServer) -> list[Fault]:
+def random_fault(rng: random.Random, server: FaultTarget) -> list[Fault]:
     roll = rng.random()
     if roll < 0.18:
         return [Fault("pass")]
@@ -139,17 +179,21 @@ def random_fault(rng: random.Random, server: LoopbackServer) -> list[Fault]:
 
 
 def test_random_fault_schedules_deliver_every_envelope_exactly_once(
-    server: LoopbackServer, logins: list[LoginResponse], tmp_path: Path
+    server: FaultTarget, logins: list[LoginResponse], tmp_path: Path
 ) -> None:
     everything: list[str] = []
     for seed in range(FIRST_SEED, FIRST_SEED + SCHEDULES):
         rng = random.Random(seed)
         before = len(server.result_keys())
         faults = [f for _ in range(rng.randint(0, 8)) for f in random_fault(rng, server)]
-        with FaultProxy(("127.0.0.1", server.port), faults) as proxy:
+        with FaultProxy(server.upstreams, faults) as proxy:
             journal_path = tmp_path / f"schedule-{seed}.sqlite3"
             committed = commit_sections(
-                journal_path, rng.choice(logins), server_url=proxy.url, sections=rng.randint(1, 3)
+                journal_path,
+                rng.choice(logins),
+                start=server.sitting_clock,
+                server_url=proxy.url,
+                sections=rng.randint(1, 3),
             )
             outbox = drain_through(journal_path, rng=rng, batch_size=rng.randint(1, 4))
             context = f"seed {seed} (faults applied: {proxy.applied})"
@@ -162,11 +206,11 @@ def test_random_fault_schedules_deliver_every_envelope_exactly_once(
 
 
 def test_reply_lost_after_server_committed_stores_once(
-    server: LoopbackServer, logins: list[LoginResponse], tmp_path: Path
+    server: FaultTarget, logins: list[LoginResponse], tmp_path: Path
 ) -> None:
     journal_path = tmp_path / "journal.sqlite3"
-    with FaultProxy(("127.0.0.1", server.port), [Fault("reply_lost")]) as proxy:
-        [key] = commit_sections(journal_path, logins[0], server_url=proxy.url, sections=1)
+    with FaultProxy(server.upstreams, [Fault("reply_lost")]) as proxy:
+        [key] = commit_sections(journal_path, logins[0], start=server.sitting_clock, server_url=proxy.url, sections=1)
         clock = FakeClock()
         uploader = hand_clock_uploader(journal_path, clock, rng=random.Random(1))
         outbox = Outbox(open_database(journal_path))
@@ -183,11 +227,11 @@ def test_reply_lost_after_server_committed_stores_once(
 
 
 def test_batch_reply_lost_after_server_committed_stores_each_once(
-    server: LoopbackServer, logins: list[LoginResponse], tmp_path: Path
+    server: FaultTarget, logins: list[LoginResponse], tmp_path: Path
 ) -> None:
     journal_path = tmp_path / "journal.sqlite3"
-    with FaultProxy(("127.0.0.1", server.port), [Fault("reply_lost")]) as proxy:
-        keys = commit_sections(journal_path, logins[2], server_url=proxy.url, sections=3)
+    with FaultProxy(server.upstreams, [Fault("reply_lost")]) as proxy:
+        keys = commit_sections(journal_path, logins[2], start=server.sitting_clock, server_url=proxy.url, sections=3)
         clock = FakeClock()
         uploader = hand_clock_uploader(journal_path, clock, rng=random.Random(1))
         outbox = Outbox(open_database(journal_path))
@@ -212,7 +256,7 @@ def test_batch_reply_lost_after_server_committed_stores_each_once(
 
 @pytest.mark.parametrize("outage", ["restart between requests", "down mid-batch", "restart after commit"])
 def test_server_restart_mid_batch_loses_and_repeats_nothing(
-    server: LoopbackServer, logins: list[LoginResponse], tmp_path: Path, outage: str
+    server: FaultTarget, logins: list[LoginResponse], tmp_path: Path, outage: str
 ) -> None:
     schedule = {
         "restart between requests": [Fault("pass"), Fault("pass", before=server.restart)],
@@ -226,8 +270,10 @@ def test_server_restart_mid_batch_loses_and_repeats_nothing(
     }[outage]
     starts = server.starts
     journal_path = tmp_path / "journal.sqlite3"
-    with FaultProxy(("127.0.0.1", server.port), schedule) as proxy:
-        committed = commit_sections(journal_path, logins[1], server_url=proxy.url, sections=3)
+    with FaultProxy(server.upstreams, schedule) as proxy:
+        committed = commit_sections(
+            journal_path, logins[1], start=server.sitting_clock, server_url=proxy.url, sections=3
+        )
         # One envelope per request, so the outage falls between the three uploads as the schedule says.
         outbox = drain_through(journal_path, rng=random.Random(5), batch_size=1)
         assert proxy.remaining() == 0, "every fault of the schedule was used"

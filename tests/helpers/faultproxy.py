@@ -11,6 +11,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 log = logging.getLogger(__name__)
@@ -255,6 +256,8 @@ class LoopbackServer:
     ) -> None:
         self.database_url = database_url
         self.codes = list(codes)
+        self.sitting_clock: datetime | None = None
+        """A moment inside the seeded sitting by this server's clock (set by whoever seeded it)."""
         """The seeded students' access codes."""
         self.secret_key = secret_key
         self.clock = clock
