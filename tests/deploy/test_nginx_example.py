@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import pwd
+import re
 import shutil
 import signal
 import ssl
@@ -15,7 +16,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +25,7 @@ import psycopg
 import pytest
 
 from sync.server.bodylimit import BodyLimits
+from sync.staff_protocol import MAX_EVIDENCE_BYTES
 from tests.helpers.postgres import Cluster, free_port
 from tests.helpers.served import REPO, command, serving, this_checkout
 from tests.helpers.tls import TlsFiles
@@ -31,7 +33,16 @@ from tests.helpers.waiting import wait_until
 
 EXAMPLE = REPO / "deploy" / "nginx" / "invigil.conf"
 BATCH_LIMIT = BodyLimits().results_batch
-NGINX_LIMIT = 13 * 1024 * 1024  # the example's client_max_body_size 13m
+
+
+def nginx_limit() -> int:
+    """The example's client_max_body_size, in bytes."""
+    match = re.search(r"^\s*client_max_body_size (\d+)m;", EXAMPLE.read_text(), re.M)
+    assert match, f"{EXAMPLE} has no client_max_body_size in MB"
+    return int(match[1]) * 1024 * 1024
+
+
+NGINX_LIMIT = nginx_limit()
 TIMEOUT = 30
 NGINX_USER = "www-data"  # the user Debian's nginx.conf runs its workers as
 
@@ -78,9 +89,9 @@ def main_config(prefix: Path, site: Path) -> str:
 
 @dataclass(frozen=True)
 class Trust:
-    https: int
+    https_port: int
     """nginx's TLS port on 127.0.0.1."""
-    http: int
+    http_port: int
     """nginx's plain-HTTP port (redirects only)."""
     context: ssl.SSLContext
     seeded: dict[str, Any]
@@ -91,7 +102,7 @@ class Trust:
         """A client of nginx from `source`, a loopback address other than nginx's own 127.0.0.1 (Linux answers on
         all of 127.0.0.0/8), so the address the server counts tells the client and nginx apart."""
         return http.client.HTTPSConnection(
-            "127.0.0.1", self.https, context=self.context, timeout=TIMEOUT, source_address=(source, 0)
+            "127.0.0.1", self.https_port, context=self.context, timeout=TIMEOUT, source_address=(source, 0)
         )
 
 
@@ -188,7 +199,7 @@ def test_health_and_readiness_answer_over_tls(trust: Trust) -> None:
     assert status == 200
     assert json.loads(body)["status"] == "ready"
     # Plain HTTP only points at HTTPS; anything off the API is not passed on.
-    plain = http.client.HTTPConnection("127.0.0.1", trust.http, timeout=TIMEOUT)
+    plain = http.client.HTTPConnection("127.0.0.1", trust.http_port, timeout=TIMEOUT)
     status, headers, _ = call(plain, "GET", "/api/v1/health")
     assert status == 301
     assert headers["location"] == "https://127.0.0.1/api/v1/health"
@@ -262,3 +273,9 @@ def test_a_body_over_nginxs_limit_gets_nginxs_own_413_page(trust: Trust) -> None
     assert status == 413
     assert headers["content-type"] == "text/html"
     assert b"413 Request Entity Too Large" in reply
+
+
+def test_nginxs_limit_is_a_bit_above_every_limit_of_the_server() -> None:
+    # Otherwise nginx, not the server, refuses some bodies the server would take or refuse with its own message.
+    largest = max(*astuple(BodyLimits()), MAX_EVIDENCE_BYTES)
+    assert largest < NGINX_LIMIT <= largest + 1024 * 1024
