@@ -30,6 +30,7 @@ SETUP_PACKAGES = {
     # tests/helpers/postgres.py (also the bench): a throwaway cluster; initdb and pg_ctl are in
     # /usr/lib/postgresql/N/bin, found there by path
     "initdb": "postgresql",
+    "nginx": "nginx",  # tests/deploy/test_nginx_example.py: the shipped example config in front of the server
 }
 # Program -> its package, one that every Debian and Ubuntu system has (Essential, or Priority required:
 # what `debootstrap --variant=minbase` installs), so setup-env need not list it.
