@@ -7,8 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from sync import accesscode
 from sync import staff_protocol as sp
@@ -19,6 +18,7 @@ from sync.server.crypto import Keyring
 from sync.server.errors import ServiceError, not_found
 from sync.server.models import RELEASED_TOKEN_PREFIX, Allocation, Assessment, AssessmentMedia, Media, Sitting
 from sync.server.moving import keep_shown_time
+from sync.server.row_locks import lock_allocations, lock_sitting
 
 
 def load_assessment(session: Session, source: Path) -> tuple[Assessment, bool]:
@@ -81,36 +81,12 @@ def get_sitting(session: Session, actor: Actor, sitting_id: str, *, lock: bool =
     rows until the transaction ends and reads them afresh: a concurrent edit, close or login of one of its codes
     in another server process waits, and this one sees what that one committed (PostgreSQL; SQLite's writers
     take turns already, and SQLAlchemy leaves FOR UPDATE out there)."""
-    sitting = _lock_sitting(session, sitting_id) if lock else session.get(Sitting, sitting_id)
+    sitting = lock_sitting(session, sitting_id) if lock else session.get(Sitting, sitting_id)
     if sitting is None or sitting.school_id != actor.school_id:
         raise not_found("sitting")
     if lock:
-        _lock_allocations(session, sitting)
+        lock_allocations(session, sitting)
     return sitting
-
-
-def _lock_sitting(session: Session, sitting_id: str) -> Sitting | None:
-    """The sitting's row, locked and read afresh (its loaded object is updated in place)."""
-    return session.scalar(
-        select(Sitting)
-        .where(Sitting.id == sitting_id)
-        .with_for_update(of=Sitting)
-        .execution_options(populate_existing=True)
-    )
-
-
-def _lock_allocations(session: Session, sitting: Sitting) -> None:
-    """Lock the sitting's allocations and load them, with their attempts, as committed now (in one go: reading
-    each allocation's attempt on its own cost a query per student)."""
-    allocations = session.scalars(
-        select(Allocation)
-        .where(Allocation.sitting_id == sitting.id)
-        .order_by(Allocation.id)
-        .with_for_update(of=Allocation)
-        .options(selectinload(Allocation.attempt))
-        .execution_options(populate_existing=True)
-    ).all()
-    set_committed_value(sitting, "allocations", list(allocations))
 
 
 def list_sittings(session: Session, actor: Actor) -> list[Sitting]:
@@ -272,10 +248,10 @@ def apply_closing(session: Session, sitting: Sitting, *, closed_at: datetime) ->
 
     The sitting's row is locked and read again first, so two server processes closing it at once (a staff
     request and a login at the window's end) refund once: the second finds it closed."""
-    _lock_sitting(session, sitting.id)
+    lock_sitting(session, sitting.id)
     if sitting.closed_at is not None:
         return
-    _lock_allocations(session, sitting)
+    lock_allocations(session, sitting)
     sitting.closed_at = closed_at
     refunds = 0
     for allocation in sitting.allocations:
