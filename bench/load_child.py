@@ -54,6 +54,9 @@ class Tally:
     errors: dict[str, int] = field(default_factory=lambda: {k: 0 for k in KINDS})
     first_errors: list[str] = field(default_factory=list)
     sent: int = 0
+    handled: int = 0
+    unfinished: int = 0
+    """Requests answered or failed over the whole run, warm-up and tail included (the CPU figures' divisor)."""
 
 
 class Connection:
@@ -155,6 +158,7 @@ async def run(plan: Plan) -> Tally:
             problem = f"{kind}: {type(exc).__name__}: {exc}"
         finally:
             pool.put_nowait(connection)
+        tally.handled += 1
         if not counted:
             return
         tally.sent += 1
@@ -167,7 +171,7 @@ async def run(plan: Plan) -> Tally:
         tally.lag_ms.append((started - due) * 1000)
 
     def fire(kind: str, attempt_id: str, token: str, due: float) -> None:
-        task = asyncio.create_task(send(kind, attempt_id, token, due))
+        task = asyncio.create_task(send(kind, attempt_id, token, due), name=f"{kind} {due}")
         pending.add(task)
         task.add_done_callback(pending.discard)
 
@@ -187,6 +191,16 @@ async def run(plan: Plan) -> Tally:
     await asyncio.gather(*(player(a, t) for a, t in plan.players))
     if pending:
         await asyncio.wait(pending, timeout=REQUEST_TIMEOUT_S * 2)
+    # Still queued for a connection, or in flight, long after the timetable ended: a player would have given up.
+    for task in list(pending):
+        task.cancel()
+        kind, due = task.get_name().split(" ")
+        if float(due) >= measured_from:
+            tally.sent += 1
+            tally.errors[kind] += 1
+            tally.unfinished += 1
+    if tally.unfinished and len(tally.first_errors) < 5:
+        tally.first_errors.append(f"{tally.unfinished} requests not answered 20 s after the timetable ended")
     return tally
 
 
@@ -203,6 +217,8 @@ def main(argv: list[str]) -> int:
                 "errors": tally.errors,
                 "first_errors": tally.first_errors,
                 "sent": tally.sent,
+                "handled": tally.handled,
+                "unfinished": tally.unfinished,
                 "seconds": time.monotonic() - started,
             }
         )
