@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -23,17 +24,30 @@ START_TIMEOUT_SECONDS = 30.0
 BANNER = "Invigil server on "
 
 
+ROOT = Path(__file__).resolve().parents[1]
+"""This checkout: the server processes import it (PYTHONPATH), not whichever checkout the venv was installed from."""
+
+
 @dataclass(frozen=True)
 class BenchSchool:
-    db_path: Path
+    db_path: Path | str
+    """An SQLite file, or a database URL (PostgreSQL)."""
     codes: list[str]
     sitting_id: str
+    secret_file: Path | None = None
+    """The key file, when it is not the default beside an SQLite file."""
 
 
-def seed_school(db_path: Path, *, students: int) -> BenchSchool:
-    """A migrated database with one school, `students` students, credits and one sitting open for hours."""
-    url = f"sqlite:///{db_path}"
-    key = load_secret(default_secret_path(url), create=True)
+def database_url(db: Path | str) -> str:
+    return db if isinstance(db, str) else f"sqlite:///{db}"
+
+
+def seed_school(db_path: Path | str, *, students: int, secret_file: Path | None = None) -> BenchSchool:
+    """A migrated database with one school, `students` students, credits and one sitting open for hours.
+
+    `db_path`: an SQLite file or a database URL; `secret_file`: the key file (needed for a URL)."""
+    url = database_url(db_path)
+    key = load_secret(secret_file or default_secret_path(url), create=True)
     store = Store.open(url, migrate=True)
     now = datetime.now(UTC)
     try:
@@ -69,18 +83,29 @@ def seed_school(db_path: Path, *, students: int) -> BenchSchool:
             sitting_id = sitting.id
     finally:
         store.close()
-    return BenchSchool(db_path=db_path, codes=codes, sitting_id=sitting_id)
+    return BenchSchool(db_path=db_path, codes=codes, sitting_id=sitting_id, secret_file=secret_file)
 
 
 class ServerProcess:
-    """`invigil-server serve --port 0` as a child process; the URL is read from its banner."""
+    """`invigil-server serve --port 0` as a child process; the URL is read from its banner.
 
-    def __init__(self, db_path: Path) -> None:
+    `workers`: `serve --workers N` (uvicorn's worker processes on one socket; PostgreSQL only), or None for the
+    plain single-process server."""
+
+    def __init__(self, db_path: Path | str, *, secret_file: Path | None = None, workers: int | None = None) -> None:
+        argv = [sys.executable, "-m", "sync.server", "--db", str(db_path)]
+        if secret_file is not None:
+            argv += ["--secret-file", str(secret_file)]
+        argv += ["serve", "--port", "0", "--log-level", "error"]
+        if workers is not None:
+            argv += ["--workers", str(workers)]
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "sync.server", "--db", str(db_path), "serve", "--port", "0", "--log-level", "error"],
+            argv,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
+            cwd=ROOT,
         )
         assert self._process.stdout is not None
         line = self._process.stdout.readline()

@@ -1,4 +1,7 @@
-"""`python -m bench --smoke --json` still runs every benchmark and reports every figure (no budgets asserted)."""
+"""`python -m bench --smoke --json` still runs every benchmark and reports every figure (no budgets asserted).
+
+The PostgreSQL figures start a throwaway cluster (tests/helpers/postgres.py) and `serve --workers N`; the big
+surge, left out of a plain `python -m bench`, is asked for by name so its machinery is smoke-run too."""
 
 from __future__ import annotations
 
@@ -20,18 +23,40 @@ FIGURES = {
     "outbox drain",
     "room surge p99",
     "room surge errors",
+    "outbox drain, PostgreSQL 1 worker",
+    "room surge p99, PostgreSQL 1 worker",
+    "room surge errors, PostgreSQL 1 worker",
+    "outbox drain, PostgreSQL 4 workers",
+    "room surge p99, PostgreSQL 4 workers",
+    "room surge errors, PostgreSQL 4 workers",
+    "big surge 20 players, PostgreSQL 2 workers p99",
+    "big surge 20 players, PostgreSQL 2 workers errors",
+    "big surge 20 players, PostgreSQL 2 workers rate",
     "result code, 40 choices",
     "result code, longest check",
     "player memory",
 }
-WITH_FLOOR = {"cold start", "answer saved p99", "outbox drain", "player memory"}
+WITH_FLOOR = {
+    "cold start",
+    "answer saved p99",
+    "outbox drain",
+    "player memory",
+    # Held to the SQLite figure of the same run.
+    "outbox drain, PostgreSQL 1 worker",
+    "room surge p99, PostgreSQL 1 worker",
+    "outbox drain, PostgreSQL 4 workers",
+    "room surge p99, PostgreSQL 4 workers",
+    # Held to the timetable's planned rate.
+    "big surge 20 players, PostgreSQL 2 workers rate",
+}
+GROUPS = ("cold", "ui", "drain", "surge", "pg", "code", "big")
 
 
 @pytest.fixture(scope="module")
 def report() -> dict[str, object]:
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--json"],
+        [sys.executable, "-m", "bench", "--smoke", "--json", *(f"--only={group}" for group in GROUPS)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -91,3 +116,13 @@ def test_the_run_names_its_machine(report: dict[str, object]) -> None:
     assert isinstance(machine, dict)
     assert isinstance(machine["cpus"], int)
     assert machine["date"]
+
+
+def test_the_big_surge_reports_each_kind_and_where_the_cpu_went(report: dict[str, object]) -> None:
+    extra = figures(report)["big surge 20 players, PostgreSQL 2 workers p99"]["extra"]
+    assert isinstance(extra, dict)
+    for kind in ("heartbeat", "checkpoint", "result"):
+        for stat in ("n", "p50_ms", "p99_ms", "max_ms", "errors"):
+            assert isinstance(extra[f"{kind}_{stat}"], int | float), (kind, stat)
+    for party in ("server", "postgres", "generator"):
+        assert extra[f"cpu_{party}_s"] >= 0, party
