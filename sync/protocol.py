@@ -4,7 +4,9 @@ The delivery form is what a player receives: it never contains answer keys or sc
 
 Every string a client sends is one of the bounded types below (`Id`, `Title`, `AnswerText`, ...): a length
 limit, and text that encodes as UTF-8 (pydantic checks a bounded string as a Rust string, so a lone surrogate
-such as "\\ud800" is refused as `string_unicode`; tests/sync/test_protocol.py holds it to that). Every integer a
+such as "\\ud800" is refused as `string_unicode`; tests/sync/test_protocol.py holds it to that). A string the
+server keeps in a text column is also `NoNul`: PostgreSQL cannot store U+0000 in text, so it is refused on every
+engine alike (answers are not: they are kept as JSON, which can hold it). Every integer a
 client sends has bounds that fit the database and the field's sense, and every time a client sends is a
 `WireTime`: with a time zone, and far enough from the years 1 and 9999 to convert to UTC. Types the server
 only sends (the delivery form, replies) are not bounded: the server made them from checked data.
@@ -15,7 +17,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 API_VERSION = "v1"
 API_PREFIX = f"/api/{API_VERSION}"
@@ -52,15 +55,40 @@ LATEST_TIME = datetime(9999, 12, 30, tzinfo=UTC)
 """A time the server accepts lies between these instants: written in any zone, it still converts to UTC (a day
 from either end of the calendar). No sense-based range: a student's computer with a wrong clock still hands in."""
 
-Id = Annotated[str, Field(max_length=MAX_ID_CHARS)]
-Title = Annotated[str, Field(max_length=MAX_TITLE_CHARS)]
-MachineId = Annotated[str, Field(max_length=128)]
+NUL_REFUSED = (
+    "contains a NUL character (U+0000, \\u0000 in JSON), which is not allowed in this field; remove it and send "
+    "the text again"
+)
+"""The refusal of a string holding U+0000, after the field's name (the error type is `string_nul`)."""
+
+
+def refuse_nul(value: object) -> object:
+    """`value` unchanged, unless it is text holding U+0000: PostgreSQL cannot store that in a text column (SQLite
+    can), so the server would fail on one engine and not the other; it is refused on both instead."""
+    if isinstance(value, str) and "\x00" in value:
+        raise PydanticCustomError("string_nul", NUL_REFUSED)
+    return value
+
+
+NoNul = BeforeValidator(refuse_nul)
+"""On every string type the server keeps in (or looks up by) a text column. Put it after the type's `Field`, in
+the same Annotated: a `Field` after a validator is checked in Python, where max_length says "too_long" and a
+lone surrogate passes. Before the other checks, so a NUL is named as such (not as a control character)."""
+
+Id = Annotated[str, Field(max_length=MAX_ID_CHARS), NoNul]
+Title = Annotated[str, Field(max_length=MAX_TITLE_CHARS), NoNul]
+MachineId = Annotated[str, Field(max_length=128), NoNul]
 MAX_MACHINE_NAME_CHARS = 64
-MachineName = Annotated[str, Field(min_length=1, max_length=MAX_MACHINE_NAME_CHARS, pattern=r"^[^\x00-\x1f\x7f]+$")]
+MachineName = Annotated[
+    str, Field(min_length=1, max_length=MAX_MACHINE_NAME_CHARS, pattern=r"^[^\x00-\x1f\x7f]+$"), NoNul
+]
 """A machine's name for people ("room12-pc03"): its host name unless configured; no control characters, so a
 hostile name cannot break the console's table or the sitting's log."""
 AnswerText = Annotated[str, Field(max_length=MAX_ANSWER_CHARS)]
-Choices = Annotated[list[Id], Field(max_length=MAX_CHOICES, fail_fast=True)]
+"""Not `NoNul`: answers are kept as JSON, which holds U+0000, and a student's result is never refused for one."""
+OptionId = Annotated[str, Field(max_length=MAX_ID_CHARS)]
+"""An option id inside an answer (kept as JSON, as the answer is): one the item lacks is refused by name later."""
+Choices = Annotated[list[OptionId], Field(max_length=MAX_CHOICES, fail_fast=True)]
 Seconds = Annotated[int, Field(ge=0, le=MAX_SECONDS)]
 WireTime = Annotated[AwareDatetime, Field(ge=EARLIEST_TIME, le=LATEST_TIME)]
 """A time a client sends: with its time zone, and convertible to UTC."""

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from sync.protocol import Id, InstructionKind, WireModel
+from sync.protocol import Id, InstructionKind, NoNul, WireModel
 
 ReasonKind = Literal[
     "toilet_break",
@@ -90,7 +90,7 @@ class Reasoned(WireModel):
     """Every invigilator action carries a reason: a kind from the short list, and free text (needed for "other")."""
 
     reason_kind: ReasonKind
-    reason: str = Field(default="", max_length=MAX_REASON_CHARS, validate_default=True)
+    reason: Annotated[str, Field(max_length=MAX_REASON_CHARS), NoNul] = Field(default="", validate_default=True)
 
     @field_validator("reason")
     @classmethod

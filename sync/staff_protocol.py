@@ -1,7 +1,8 @@
 """Wire types of the staff API (console and scripts); the player's types are in sync.protocol.
 
 What staff send is bounded as the player's input is (see sync.protocol): every string has a length limit (which
-also refuses text that is not valid UTF-8), every integer a range, every time a zone.
+also refuses text that is not valid UTF-8), and every string the server keeps or looks up is `NoNul`; every
+integer has a range, every time a zone.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Annotated, Literal, get_args
 from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from sync import resultcode
-from sync.protocol import MAX_ID_CHARS, AudioStatus, Id, InstructionKind, Title, WireModel, WireTime
+from sync.protocol import MAX_ID_CHARS, AudioStatus, Id, InstructionKind, NoNul, Title, WireModel, WireTime
 
 # The actions' types live in sync.staff_actions; every type of the staff API is reachable here as sp.<name>.
 from sync.staff_actions import MAX_ADD_SECONDS as MAX_ADD_SECONDS
@@ -47,11 +48,13 @@ ONLINE_WITHIN_SECONDS = 30
 MAX_SITTING_STUDENTS = 2_000
 """The most students one sitting request (or incident) may name."""
 MAX_GROUPS = 50
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[str, Field(min_length=1, max_length=100), NoNul]
+Note = Annotated[str, Field(max_length=4000), NoNul]
+DictationValue = Annotated[str, Field(max_length=100), NoNul]
 
 
 class StaffLoginRequest(WireModel):
-    username: str = Field(min_length=1, max_length=100)
+    username: Name
     password: str = Field(min_length=1, max_length=500)
 
 
@@ -71,9 +74,9 @@ class StaffLoginResponse(WireModel):
 
 
 class StudentIn(WireModel):
-    unique_id: str = Field(min_length=1, max_length=100)
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
+    unique_id: Name
+    first_name: Name
+    last_name: Name
     date_of_birth: date | None = None
     groups: list[Name] = Field(default_factory=list, max_length=MAX_GROUPS)
     extra_time_percent: int = Field(default=0, ge=0, le=400)
@@ -108,9 +111,9 @@ class AssessmentOut(WireModel):
 
 
 class SittingIn(WireModel):
-    assessment: str = Field(min_length=1, max_length=2 * MAX_ID_CHARS + 1)
+    assessment: Annotated[str, Field(min_length=1, max_length=2 * MAX_ID_CHARS + 1), NoNul]
     """An assessment id, a package id (newest version) or `package_id@version`."""
-    name: str = Field(min_length=1, max_length=200)
+    name: Annotated[str, Field(min_length=1, max_length=200), NoNul]
     window_start: WireTime
     """With its time zone: a sitting's window is the same instant for the server wherever it runs."""
     window_end: WireTime
@@ -234,9 +237,9 @@ class ManualEntryIn(WireModel):
     """Values marked by hand for the dictation section, and comments; None clears a value. A dictation value is a
     number from 0 to the test's dictation points (`ManualEntryOut.dictation_max`), such as "8" or "7.5"."""
 
-    typed_dictation: str | None = Field(default=None, max_length=100)
-    written_dictation: str | None = Field(default=None, max_length=100)
-    comments: str | None = Field(default=None, max_length=4000)
+    typed_dictation: DictationValue | None = None
+    written_dictation: DictationValue | None = None
+    comments: Note | None = None
 
 
 class EvidenceOut(WireModel):
@@ -267,7 +270,7 @@ class IncidentIn(WireModel):
     """When it happened, with its time zone (a naive time would be ambiguous)."""
     allocation_ids: list[Id] = Field(default_factory=list, max_length=MAX_SITTING_STUDENTS)
     """Students affected, as allocations of this sitting (may be empty: the whole room)."""
-    note: str = Field(default="", max_length=4000)
+    note: Note = ""
 
     @field_validator("note")
     @classmethod

@@ -100,13 +100,13 @@ class Cli:
             engine.dispose()
 
 
-def demo_result_code(cli: Cli) -> tuple[str, dict[str, Any]]:
+def demo_result_code(cli: Cli, answers: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
     """A demo student's result code (as the offline player shows it) and the envelope inside it."""
     data = cli.ok("demo-seed", "--json").json()
     for client in cli.client():
         login = client.post(
             f"{API}/login", json={"access_code": data["students"][0]["access_code"], "machine_id": "pc"}
         ).json()
-    body = envelope(login["attempt_id"], {"mc-circles": "b"})
+    body = envelope(login["attempt_id"], {"mc-circles": "b"} if answers is None else answers)
     code = resultcode.encode(ResultEnvelope.model_validate(body), result_secret=login["result_secret"])
     return code, body

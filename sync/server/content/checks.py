@@ -44,6 +44,27 @@ def validate_manifest(raw: dict[str, Any]) -> Manifest:
     return manifest
 
 
+def refuse_nul(raw: dict[str, Any]) -> None:
+    """PackageError at the first string (or field name) of a new package holding U+0000, by its path: PostgreSQL
+    cannot store it in a text column (the title, the version), and a section title holding it would have every
+    heartbeat naming that section refused. Iterative, as deep as json.loads may nest."""
+    stack: list[tuple[str, object]] = [("", raw)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            raise PackageError(MANIFEST_NAME, where or None, _NUL_REFUSED)
+        if isinstance(value, dict):
+            for key in value:
+                if "\x00" in key:
+                    raise PackageError(MANIFEST_NAME, f"{where}.{key!r}" if where else repr(key), _NUL_REFUSED)
+            stack.extend((f"{where}.{key}" if where else key, inner) for key, inner in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{index}]", inner) for index, inner in reversed(list(enumerate(value))))
+
+
+_NUL_REFUSED = "contains a NUL character (U+0000, \\u0000 in JSON), which is not allowed in a package; remove it"
+
+
 def _field_path(loc: Iterable[int | str]) -> str:
     path = ""
     previous: int | str | None = None

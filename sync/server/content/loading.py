@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from sync.server.content.checks import parse_manifest_json, validate_manifest
+from sync.server.content.checks import parse_manifest_json, refuse_nul, validate_manifest
 from sync.server.content.errors import MANIFEST_NAME, PackageError, PackageLimits
 from sync.server.content.files import PackageFiles, check_counts, folder_files, zip_files
 from sync.server.content.manifest import Manifest, MediaAsset
@@ -47,6 +47,7 @@ def _load(files: PackageFiles, *, source: Path, limits: PackageLimits) -> Loaded
             f"{files.sizes[MANIFEST_NAME]} bytes; the limit is {limits.max_manifest_bytes}; shorten it",
         )
     raw = parse_manifest_json(files.read(MANIFEST_NAME, limits.max_manifest_bytes))
+    refuse_nul(raw)  # only new packages: one an older server stored keeps loading
     manifest = validate_manifest(raw)
     media: dict[str, MediaFile] = {}
     assets: dict[str, MediaAsset] = {}

@@ -3,6 +3,9 @@ SQLite file and on a PostgreSQL database."""
 
 from __future__ import annotations
 
+import copy
+import json
+import shutil
 import stat
 from pathlib import Path
 from typing import Any
@@ -11,7 +14,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from resources import demo_assessment_path
-from sync.server.models import AuditEntry, Result
+from sync.server.models import Assessment, AuditEntry, Result
 from sync.server.settings import load_secret
 from sync.staff_protocol import REASONS_FOR
 from tests.helpers.cli import Cli, demo_result_code
@@ -282,4 +285,41 @@ def test_submit_code_refuses_a_bad_code_with_the_codec_message(cli: Cli, tmp_pat
     missing = cli("submit-code", str(tmp_path / "nowhere.txt"))
     assert missing.code == 1
     assert "nowhere.txt" in missing.err
+    nul = cli("submit-code", stdin=code[:12] + "\x00" + code[12:])
+    assert nul.code == 1
+    assert nul.err.startswith("invigil-server submit-code: "), nul.err
+    assert "contains '\\x00'" in nul.err, nul.err
+    assert "Traceback" not in nul.err
     assert cli.ok("submit-code", stdin=code).out.endswith(": new\n")  # nothing was stored by the refusals
+
+
+def test_submit_code_stores_an_answer_holding_nul(cli: Cli) -> None:
+    # Answers are kept as JSON, which holds U+0000 on PostgreSQL too: the student's result is never refused for one.
+    code, _ = demo_result_code(cli, {"short-describe": "It was\x00 dark.", "mc-circles": "b"})
+    assert cli.ok("submit-code", stdin=code).out.endswith(": new\n")
+    with cli.store() as store, store.transaction() as session:
+        result = session.scalars(select(Result)).one()
+        assert result.status == "marked"
+        assert {"item_id": "short-describe", "value": "It was\x00 dark."}.items() <= next(
+            a for a in result.body["answers"] if a["item_id"] == "short-describe"
+        ).items()
+
+
+def test_load_assessment_refuses_a_package_with_nul_by_field_and_stores_nothing(cli: Cli, tmp_path: Path) -> None:
+    cli.ok("init")
+    package = tmp_path / "pkg"
+    shutil.copytree(demo_assessment_path(), package)
+    manifest = json.loads((package / "manifest.json").read_text(encoding="utf-8"))
+    for where, change in [("title", ("title", "Demo\x00")), ("sections[1].id", ("id", "short\x00"))]:
+        changed = copy.deepcopy(manifest)
+        target = changed if where == "title" else changed["sections"][1]
+        target[change[0]] = change[1]
+        (package / "manifest.json").write_text(json.dumps(changed), encoding="utf-8")
+        run = cli("load-assessment", str(package))
+        assert run.code == 1
+        assert run.err.startswith(
+            f"invigil-server load-assessment: manifest.json: {where}: contains a NUL character (U+0000"
+        ), run.err
+        assert "remove it" in run.err
+    with cli.store() as store, store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Assessment)) == 0

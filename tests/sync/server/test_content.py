@@ -287,6 +287,33 @@ def test_dictation_without_audio_or_max_plays_is_refused(tmp_path: Path, kind: s
     assert (error.file, error.field) == ("manifest.json", f"sections[1].items[0].{missing}")
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda m: m.update(title="Test\x00"), "title"),
+        (lambda m: m.update(version="\x001"), "version"),
+        (lambda m: m["sections"][0].update(title="Choices\x00"), "sections[0].title"),
+        (lambda m: m["sections"][1].update(id="s2\x00"), "sections[1].id"),
+        (
+            lambda m: m["sections"][0]["items"][1]["options"][2].update(text="C\x00"),
+            "sections[0].items[1].options[2].text",
+        ),
+        (lambda m: m["sections"][0]["items"][1]["correct"].append("\x00"), "sections[0].items[1].correct[2]"),
+        (lambda m: m["sections"][0].update({"note\x00": "x"}), "sections[0].'note\\x00'"),
+    ],
+)
+def test_a_nul_character_anywhere_is_refused_by_its_field(tmp_path: Path, change: Any, field: str) -> None:
+    # PostgreSQL cannot store U+0000 in text (a title, a version), and a section title holding it would have every
+    # heartbeat naming that section refused: a package is refused for one, on every engine alike.
+    content = manifest()
+    change(content)
+    error = refused(build(tmp_path, "zip", content))
+    assert (error.file, error.field) == ("manifest.json", field)
+    assert error.message == (
+        "contains a NUL character (U+0000, \\u0000 in JSON), which is not allowed in a package; remove it"
+    )
+
+
 @KINDS
 def test_malformed_json_names_line_and_column(tmp_path: Path, kind: str) -> None:
     error = refused(build(tmp_path, kind, '{\n  "id": "t1",\n  "version" "1"\n}\n'))

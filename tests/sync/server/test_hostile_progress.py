@@ -59,6 +59,17 @@ BEAT = {"section_id": "mc", "section_title": "Multiple choice", "item_id": "mc-c
         ("item_id", "x\udbff", "item_id: is not valid Unicode text"),
         ("section_title", "x" * 5_000, "section_title: is 5,000 characters long; at most 200"),
         ("machine_id", "\ud800", "machine_id: is not valid Unicode text"),
+        # PostgreSQL cannot store U+0000 in text: refused on every engine, before anything is looked up
+        ("section_id", "mc\x00", "section_id: contains a NUL character (U+0000"),
+        (
+            "section_title",
+            "\x00",
+            "section_title: contains a NUL character (U+0000, \\u0000 in JSON), which is not "
+            "allowed in this field; remove it and send the text again",
+        ),
+        ("item_id", "\x00mc-circles", "item_id: contains a NUL character"),
+        ("machine_id", "pc\x001", "machine_id: contains a NUL character"),
+        ("machine_name", "room12\x00", "machine_name: contains a NUL character"),
     ],
 )
 def test_a_hostile_heartbeat_is_refused_with_a_message_and_changes_nothing(
@@ -149,6 +160,14 @@ def test_the_room_view_reads_what_older_servers_stored_without_passing_it_on_who
         ({"remaining_seconds": -5}, "invalid_request", "remaining_seconds: is -5; it must be at least 0"),
         ({"taken_at": "2027-03-01T09:00:00"}, "invalid_request", "taken_at: has no time zone; add one"),
         ({"taken_at": "9999-12-31T22:00:00-03:00"}, "invalid_request", "taken_at: is too close to the year 1"),
+        ({"section_id": "dictation\x00"}, "invalid_request", "section_id: contains a NUL character"),
+        ({"item_id": "\x00"}, "invalid_request", "item_id: contains a NUL character"),
+        ({"plays": {"dict\x00cat": 1}}, "invalid_request", "contains a NUL character"),
+        (
+            {"plays_given_back": [{"item_id": "dict-cat\x00", "started_at": START.isoformat(), "reason": "paused"}]},
+            "invalid_request",
+            "plays_given_back.0.item_id: contains a NUL character",
+        ),
     ],
 )
 def test_a_hostile_checkpoint_is_refused_with_a_message_and_nothing_is_saved(

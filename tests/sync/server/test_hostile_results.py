@@ -49,6 +49,8 @@ REFUSED_ANSWERS = [
     ({"mc-nouns": "a"}, "wrong_answer_shape", ["item mc-nouns", "a list of option ids"]),
     ({"dict-cat": ["the", "cat"]}, "wrong_answer_shape", ["item dict-cat", "text, not a list"]),
     ({"no-such-item": "x"}, "unknown_item", ["item 'no-such-item'", "does not have"]),
+    ({"mc-circles": "a\x00"}, "not_an_option", ["item mc-circles", "option 'a\\x00'", "(a, b, c)"]),
+    ({"mc-nouns": ["a", "\x00"]}, "not_an_option", ["item mc-nouns", "option '\\x00'"]),
 ]
 
 
@@ -115,9 +117,38 @@ def test_an_answer_longer_than_any_item_accepts_is_refused_on_the_wire(
     assert result_count(store) == 0
 
 
+def test_an_answer_holding_nul_is_stored_and_marked_as_written(
+    client: TestClient, demo: Demo, store: Store, admin: dict[str, str]
+) -> None:
+    # Answers are kept as JSON, which holds U+0000 on both engines: a student's result is never refused for one.
+    login = player_login(client, demo.codes[0])
+    answers = {"short-plural": "geese\x00", "short-describe": "It was\x00 dark.", "dict-cat": "\x00the cat"}
+    reply = send_one(client, login, envelope(login["attempt_id"], answers))
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["status"] == "marked"
+    assert result_count(store) == 1
+    sheet = client.get(f"{API}/staff/sittings/{demo.sitting_id}/hand-marking", headers=admin).json()
+    written = [a["answer"] for item in sheet["items"] if item["item_id"] == "short-describe" for a in item["answers"]]
+    assert written == ["It was\x00 dark."]
+    result = client.get(f"{API}/staff/results/{reply.json()['result_id']}", headers=admin).json()
+    assert result["status"] == "marked"
+    assert result["marks"]["items"]["short-plural"]["score"] == 0  # "geese" with a NUL is not "geese"
+
+
+def test_an_answer_holding_nul_in_a_batch_is_stored(client: TestClient, demo: Demo, store: Store) -> None:
+    login = player_login(client, demo.codes[0])
+    reply = send_batch(client, login, [envelope(login["attempt_id"], {"short-describe": "\x00"})])
+    assert reply.status_code == 200, reply.text
+    assert [item["status"] for item in reply.json()["items"]] == [200]
+    assert result_count(store) == 1
+
+
 @pytest.mark.parametrize(
     ("change", "words"),
     [
+        (lambda e: e["answers"][0].update(item_id="mc-circles\x00"), "answers.0.item_id: contains a NUL character"),
+        (lambda e: e.update(section_ids=["mc", "\x00"]), "section_ids.1: contains a NUL character (U+0000"),
+        (lambda e: e.update(attempt_id="\x00"), "attempt_id: contains a NUL character"),
         (lambda e: e["answers"][0].update(value="\ud800"), "answers.0.value: is not valid Unicode text"),
         (lambda e: e["answers"][0].update(item_id="mc\udfff"), "answers.0.item_id: is not valid Unicode text"),
         (lambda e: e.update(section_ids=["\ud800"]), "section_ids.0: is not valid Unicode text"),

@@ -60,6 +60,9 @@ def refused(reply: Any, words: str) -> None:
         ({"student_ids": ["\udc00"]}, "student_ids.0: is not valid Unicode text"),
         ({"student_ids": ["x" * 101]}, "student_ids.0: is 101 characters long; at most 100"),
         ({"student_ids": ["s"] * 2001}, "student_ids: has too many entries; at most 2,000"),
+        ({"name": "Spelling\x00"}, "name: contains a NUL character (U+0000"),
+        ({"assessment": "demo-literacy\x00"}, "assessment: contains a NUL character"),
+        ({"student_ids": ["\x00"]}, "student_ids.0: contains a NUL character"),
     ],
 )
 def test_a_hostile_sitting_is_refused_with_a_message_and_nothing_is_stored(
@@ -97,6 +100,8 @@ def test_a_sitting_edit_with_a_time_without_a_zone_is_refused_and_changes_nothin
         ({"occurred_at": "2027-03-01T09:20:00"}, "occurred_at: has no time zone"),
         ({"note": "a \ud800 b"}, "note: is not valid Unicode text"),
         ({"allocation_ids": ["\ud800"]}, "allocation_ids.0: is not valid Unicode text"),
+        ({"note": "Lights\x00out"}, "note: contains a NUL character (U+0000"),
+        ({"kind": "other", "note": "\x00"}, "note: contains a NUL character"),
     ],
 )
 def test_a_hostile_incident_is_refused_with_a_message_and_nothing_is_stored(
@@ -131,6 +136,21 @@ def test_hostile_text_in_any_other_staff_field_is_refused_and_nothing_is_stored(
         ("POST", f"{API}/staff/sittings/{demo.sitting_id}/actions", {"kind": "pause", "reason_kind": "other",
                                                                       "reason": "x\ud800"}, "reason: is not valid"),
         ("POST", f"{API}/staff/login", {"username": "\ud800", "password": "x"}, "username: is not valid Unicode"),
+        # PostgreSQL cannot store (or look up) U+0000 in text: refused on every engine
+        ("POST", f"{API}/staff/students", student | {"unique_id": "S\x009"}, "unique_id: contains a NUL character"),
+        ("POST", f"{API}/staff/students", student | {"first_name": "A\x00b"}, "first_name: contains a NUL char"),
+        ("POST", f"{API}/staff/students", student | {"last_name": "\x00"}, "last_name: contains a NUL character"),
+        ("POST", f"{API}/staff/students", student | {"groups": ["7B\x00"]}, "groups.0: contains a NUL character"),
+        ("POST", f"{API}/staff/allocations/{ada}/release", {"reason_kind": "other", "reason": "moved\x00"},
+         "reason: contains a NUL character"),
+        ("POST", f"{API}/staff/allocations/{ada}/actions", {"kind": "pause", "reason_kind": "illness",
+                                                            "reason": "\x00"}, "reason: contains a NUL character"),
+        ("PUT", f"{API}/staff/allocations/{ada}/manual", {"comments": "good\x00"}, "comments: contains a NUL char"),
+        ("PUT", f"{API}/staff/allocations/{ada}/manual", {"typed_dictation": "8\x00"},
+         "typed_dictation: contains a NUL character"),
+        ("POST", f"{API}/staff/sittings/{demo.sitting_id}/actions", {"kind": "end_section", "reason_kind": "other",
+         "reason": "x", "section_id": "mc\x00"}, "section_id: contains a NUL character"),
+        ("POST", f"{API}/staff/login", {"username": "admin\x00", "password": "x"}, "username: contains a NUL char"),
     ]  # fmt: skip
     before = snapshot(store)
     for method, url, body, words in cases:

@@ -21,6 +21,8 @@ MOMENTS = st.builds(
     ZONES,
 )
 TEXT = st.text(max_size=12)
+ID_TEXT = st.text(st.characters(exclude_characters="\x00"), max_size=12)
+"""Ids never hold U+0000 (the wire refuses it); answers may."""
 
 
 @st.composite
@@ -29,7 +31,7 @@ def envelopes(draw: st.DrawFn) -> protocol.ResultEnvelope:
         st.lists(
             st.builds(
                 protocol.AnswerRecord,
-                item_id=TEXT,
+                item_id=ID_TEXT,
                 value=st.one_of(TEXT, st.lists(TEXT, max_size=3)),
                 answered_at=MOMENTS,
             ),
@@ -38,8 +40,8 @@ def envelopes(draw: st.DrawFn) -> protocol.ResultEnvelope:
     )
     made = protocol.ResultEnvelope(
         idempotency_key=draw(st.from_regex(r"\A[0-9a-f-]{36}\Z")),
-        attempt_id=draw(TEXT),
-        section_ids=draw(st.lists(TEXT, max_size=3)),
+        attempt_id=draw(ID_TEXT),
+        section_ids=draw(st.lists(ID_TEXT, max_size=3)),
         answers=answers,
         finished_at=draw(MOMENTS),
         final=draw(st.booleans()),
