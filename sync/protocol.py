@@ -113,9 +113,18 @@ class MediaRef(WireModel):
     size: int = Field(ge=0)
 
 
+def _unset(value: object) -> bool:
+    """For `exclude_if`: the ordering and choice-count fields (QTI content) are left out of the JSON while they
+    hold their defaults, so a delivery form without them is byte for byte what it was before they existed (and a
+    player from before them still reads it)."""
+    return value is None or value is False or value == 0 or value == []
+
+
 class ChoiceOption(WireModel):
     id: str
     text: str
+    fixed: bool = Field(default=False, exclude_if=_unset)
+    """When the item shuffles its options: this one keeps its place (QTI's `fixed`)."""
 
 
 class DeliveryItem(WireModel):
@@ -128,6 +137,12 @@ class DeliveryItem(WireModel):
     """For items with audio: how often the student may play it (None: unlimited)."""
     max_length: int | None = None
     """For text items: the longest answer accepted, in characters."""
+    shuffle: bool = Field(default=False, exclude_if=_unset)
+    """Choice items: show the options in an order of this attempt's own (`sync.ordering`), fixed ones in place."""
+    max_choices: int | None = Field(default=None, ge=1, exclude_if=_unset)
+    """multiple_choice: at most this many options may be ticked (None: any number)."""
+    min_choices: int = Field(default=0, ge=0, exclude_if=_unset)
+    """multiple_choice: the student is told to tick at least this many (a hint; fewer is still saved and sent)."""
 
 
 class DeliverySection(WireModel):
@@ -136,6 +151,9 @@ class DeliverySection(WireModel):
     instructions: str = ""
     time_limit_seconds: int = Field(gt=0)
     items: list[DeliveryItem]
+    shuffle: bool = Field(default=False, exclude_if=_unset)
+    """Show the items in an order of this attempt's own (`sync.ordering`), those in `fixed_items` in place."""
+    fixed_items: list[str] = Field(default_factory=list, exclude_if=_unset)
 
 
 class DeliveryAssessment(WireModel):

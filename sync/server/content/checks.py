@@ -15,6 +15,8 @@ from sync.server.content.manifest import (
     DictationItem,
     Manifest,
     MultipleChoiceItem,
+    Section,
+    ShortTextItem,
     SingleChoiceItem,
 )
 
@@ -120,9 +122,11 @@ def _check_rules(manifest: Manifest) -> None:
     claim(manifest.id, "id")
     for s, section in enumerate(manifest.sections):
         claim(section.id, f"sections[{s}].id")
+        _check_section(section, f"sections[{s}]")
         for i, item in enumerate(section.items):
             where = f"sections[{s}].items[{i}]"
             claim(item.id, f"{where}.id")
+            _check_keys_present(item, where)
             if isinstance(item, SingleChoiceItem | MultipleChoiceItem):
                 _check_choice_item(item, where)
             if item.max_plays is not None and item.audio is None and not isinstance(item, DictationItem):
@@ -132,6 +136,39 @@ def _check_rules(manifest: Manifest) -> None:
             if isinstance(item, DictationItem) and (item.audio is None or item.max_plays is None):
                 missing = "audio" if item.audio is None else "max_plays"
                 raise PackageError(MANIFEST_NAME, f"{where}.{missing}", "missing; every dictation item needs it")
+
+
+def _check_section(section: Section, where: str) -> None:
+    if section.time_limit_minutes is None and section.time_limit_seconds is None:
+        raise PackageError(MANIFEST_NAME, f"{where}.time_limit_minutes", "missing; this field is required")
+    if section.time_limit_minutes is not None and section.time_limit_seconds is not None:
+        raise PackageError(
+            MANIFEST_NAME, f"{where}.time_limit_seconds", "set as well as time_limit_minutes; keep only one of them"
+        )
+    item_ids = [item.id for item in section.items]
+    for f, fixed in enumerate(section.fixed_items):
+        if fixed not in item_ids:
+            raise PackageError(
+                MANIFEST_NAME,
+                f"{where}.fixed_items[{f}]",
+                f"names item '{fixed}', which section '{section.id}' lacks; use one of its items' ids",
+            )
+
+
+def _check_keys_present(item: object, where: str) -> None:
+    """The keys a field type cannot require: needed unless QTI scoring rules mark the item."""
+    if isinstance(item, DictationItem):
+        if item.qti is not None:
+            raise PackageError(MANIFEST_NAME, f"{where}.qti", "dictation is marked word by word; remove qti")
+        return
+    if getattr(item, "qti", None) is not None:
+        return
+    if isinstance(item, SingleChoiceItem) and item.correct is None:
+        raise PackageError(MANIFEST_NAME, f"{where}.correct", "missing; this field is required")
+    if isinstance(item, MultipleChoiceItem) and not item.correct:
+        raise PackageError(MANIFEST_NAME, f"{where}.correct", "missing or empty; list the correct options' ids")
+    if isinstance(item, ShortTextItem) and not item.accepted:
+        raise PackageError(MANIFEST_NAME, f"{where}.accepted", "missing or empty; list every accepted answer")
 
 
 def _check_choice_item(item: SingleChoiceItem | MultipleChoiceItem, where: str) -> None:
@@ -144,6 +181,19 @@ def _check_choice_item(item: SingleChoiceItem | MultipleChoiceItem, where: str) 
                 f"duplicate option id '{option.id}' in item '{item.id}'",
             )
         option_ids.add(option.id)
+    if isinstance(item, MultipleChoiceItem):
+        if item.max_choices is not None and item.max_choices > len(item.options):
+            raise PackageError(
+                MANIFEST_NAME,
+                f"{where}.max_choices",
+                f"{item.max_choices}, but item '{item.id}' has only {len(item.options)} options; lower it",
+            )
+        if item.max_choices is not None and item.min_choices > item.max_choices:
+            raise PackageError(
+                MANIFEST_NAME, f"{where}.min_choices", f"{item.min_choices} is more than max_choices; lower it"
+            )
+    if item.correct is None:
+        return
     keys = [item.correct] if isinstance(item.correct, str) else item.correct
     for k, key in enumerate(keys):
         if key not in option_ids:

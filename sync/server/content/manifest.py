@@ -17,12 +17,19 @@ from sync.protocol import (
     MediaRef,
     MediaRole,
 )
+from sync.server.content.scoring_rules import QtiScoring
 
 ITEM_TYPES = ("single_choice", "multiple_choice", "short_text", "extended_text", "dictation")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
 # ---- the manifest model ---------------------------------------------------------------------------
+
+
+def _unset(value: object) -> bool:
+    """For `exclude_if` on the fields QTI content brought (ordering, choice counts, scoring rules, seconds): left
+    out of the dump while unset, so every package stored before them keeps its content hash."""
+    return value is None or value is False or value == 0 or value == []
 
 
 class _Model(BaseModel):
@@ -49,6 +56,7 @@ Id = Annotated[str, Field(pattern=ID_PATTERN, description="Letters, digits, '_',
 class Option(_Model):
     id: Id
     text: str = Field(min_length=1)
+    fixed: bool = Field(default=False, exclude_if=_unset, description="With shuffle: this option keeps its place.")
 
 
 class _ItemBase(_Model):
@@ -58,27 +66,49 @@ class _ItemBase(_Model):
     audio: MediaPath | None = None
     max_plays: int | None = Field(default=None, ge=1, description="Plays allowed for the audio; none: unlimited.")
     points: float = Field(default=1, ge=0.01, le=1000, description="The item's maximum score (2 decimals).")
+    qti: QtiScoring | None = Field(
+        default=None,
+        exclude_if=_unset,
+        description="KEY: QTI response processing; when set it alone decides the score (not for dictation).",
+    )
+
+
+_SHUFFLE = Field(default=False, exclude_if=_unset, description="Options in an order of each attempt's own.")
 
 
 class SingleChoiceItem(_ItemBase):
     type: Literal["single_choice"]
     options: list[Option] = Field(min_length=2)
-    correct: str = Field(description="KEY: the id of the correct option.")
+    correct: str | None = Field(
+        default=None, exclude_if=_unset, description="KEY: the id of the correct option (required without qti)."
+    )
+    shuffle: bool = _SHUFFLE
 
 
 class MultipleChoiceItem(_ItemBase):
     type: Literal["multiple_choice"]
     options: list[Option] = Field(min_length=2)
-    correct: list[str] = Field(min_length=1, description="KEY: the ids of all correct options.")
+    correct: list[str] = Field(
+        default_factory=list,
+        exclude_if=_unset,
+        description="KEY: the ids of all correct options (at least one; required without qti).",
+    )
     scoring: Literal["all_or_nothing", "partial"] = Field(
         default="all_or_nothing",
         description="partial: points * max(0, right picks - wrong picks) / number of correct options.",
     )
+    shuffle: bool = _SHUFFLE
+    max_choices: int | None = Field(default=None, ge=1, exclude_if=_unset, description="Most options ticked.")
+    min_choices: int = Field(default=0, ge=0, exclude_if=_unset, description="Fewest options ticked (a hint).")
 
 
 class ShortTextItem(_ItemBase):
     type: Literal["short_text"]
-    accepted: list[str] = Field(min_length=1, description="KEY: every answer that scores full points.")
+    accepted: list[str] = Field(
+        default_factory=list,
+        exclude_if=_unset,
+        description="KEY: every answer that scores full points (at least one; required without qti).",
+    )
     case_sensitive: bool = False
     max_length: int = Field(default=200, ge=1, le=10_000)
 
@@ -103,8 +133,22 @@ class Section(_Model):
     id: Id
     title: str = Field(min_length=1)
     instructions: str = ""
-    time_limit_minutes: int = Field(gt=0, le=600)
+    time_limit_minutes: int | None = Field(
+        default=None, gt=0, le=600, exclude_if=_unset, description="Exactly one of this and time_limit_seconds."
+    )
+    time_limit_seconds: int | None = Field(default=None, ge=10, le=36_000, exclude_if=_unset)
     items: list[Item] = Field(min_length=1)
+    shuffle: bool = Field(default=False, exclude_if=_unset, description="Items in an order of each attempt's own.")
+    fixed_items: list[str] = Field(
+        default_factory=list, exclude_if=_unset, description="With shuffle: ids of items that keep their place."
+    )
+
+    def time_limit(self) -> int:
+        """The section's time in seconds (before any extra time)."""
+        if self.time_limit_seconds is not None:
+            return self.time_limit_seconds
+        assert self.time_limit_minutes is not None, "checked when the package was loaded"
+        return self.time_limit_minutes * 60
 
 
 class Manifest(_Model):
@@ -136,8 +180,10 @@ class Manifest(_Model):
                     id=section.id,
                     title=section.title,
                     instructions=section.instructions,
-                    time_limit_seconds=section.time_limit_minutes * 60,
+                    time_limit_seconds=section.time_limit(),
                     items=[_delivery_item(item) for item in section.items],
+                    shuffle=section.shuffle,
+                    fixed_items=section.fixed_items,
                 )
                 for section in self.sections
             ],
@@ -154,10 +200,13 @@ def _delivery_item(item: AnyItem) -> DeliveryItem:
         id=item.id,
         type=item.type,
         prompt=item.prompt,
-        options=[ChoiceOption(id=option.id, text=option.text) for option in options],
+        options=[ChoiceOption(id=option.id, text=option.text, fixed=option.fixed) for option in options],
         media=media,
         max_plays=item.max_plays,
         max_length=max_length,
+        shuffle=isinstance(item, SingleChoiceItem | MultipleChoiceItem) and item.shuffle,
+        max_choices=item.max_choices if isinstance(item, MultipleChoiceItem) else None,
+        min_choices=item.min_choices if isinstance(item, MultipleChoiceItem) else 0,
     )
 
 
