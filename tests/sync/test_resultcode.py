@@ -143,7 +143,7 @@ _times = st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1
     )
 )
 # Ids never hold U+0000 (the wire refuses it: PostgreSQL cannot keep it in text); answers may, and come back whole.
-_id_text = st.characters(exclude_characters="\x00")
+_id_text = st.characters(codec="utf-8", exclude_characters="\x00")
 _ids = st.one_of(st.uuids().map(str), st.text(_id_text, max_size=40))
 _answers = st.builds(
     AnswerRecord,

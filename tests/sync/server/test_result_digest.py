@@ -21,7 +21,7 @@ MOMENTS = st.builds(
     ZONES,
 )
 TEXT = st.text(max_size=12)
-ID_TEXT = st.text(st.characters(exclude_characters="\x00"), max_size=12)
+ID_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=12)
 """Ids never hold U+0000 (the wire refuses it); answers may."""
 
 
