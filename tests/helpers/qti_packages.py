@@ -52,7 +52,7 @@ def item_xml(identifier: str, declarations: str, body: str, processing: str = ""
     )
 
 
-def test_xml(body: str, version: str = "2.1", identifier: str = "test-1", title: str = "A test") -> str:
+def assessment_test_xml(body: str, version: str = "2.1", identifier: str = "test-1", title: str = "A test") -> str:
     return spelled(
         f'<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<assessmentTest xmlns="{{NS}}" identifier="{identifier}" title="{title}">\n{body}\n</assessmentTest>\n',
@@ -120,7 +120,7 @@ def choice_item(
 def one_section_test(hrefs: list[str], *, version: str = "2.1", max_time: int | None = 600) -> str:
     limits = f'<timeLimits maxTime="{max_time}"/>' if max_time else ""
     refs = "".join(f'<assessmentItemRef identifier="ref{n}" href="{href}"/>' for n, href in enumerate(hrefs))
-    return test_xml(
+    return assessment_test_xml(
         f'<testPart identifier="part1" navigationMode="linear" submissionMode="individual">'
         f'<assessmentSection identifier="s1" title="Section one" visible="true">{limits}{refs}</assessmentSection>'
         "</testPart>",
