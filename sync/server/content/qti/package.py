@@ -96,10 +96,8 @@ def convert_package(
         items = []
         fixed = []
         for i, ref in enumerate(plan.refs):
-            item = read_item(ref.path, read_bytes(files, ref.path, limits, named_by=named_by, at=ref.node))
-            for role in ("image", "audio"):
-                if role in item and item[role] not in files.sizes:
-                    raise PackageError(ref.path, None, f"its {role} '{item[role]}' is not in the package; add it")
+            data = read_bytes(files, ref.path, limits, named_by=named_by, at=ref.node)
+            item = read_item(ref.path, data, package_files=files.sizes.keys())
             items.append(item)
             item_files[(s, i)] = ref.path
             if ref.fixed:
