@@ -128,7 +128,9 @@ def one_section_test(hrefs: list[str], *, version: str = "2.1", max_time: int | 
     )
 
 
-def package_files(items: dict[str, str], *, version: str = "2.1", max_time: int | None = 600) -> dict[str, str | bytes]:
+def package_files(
+    items: dict[str, str | bytes], *, version: str = "2.1", max_time: int | None = 600
+) -> dict[str, str | bytes]:
     """imsmanifest.xml, test.xml with one timed section, and the items (href -> XML) in that order."""
     files: dict[str, str | bytes] = {
         "imsmanifest.xml": ims_manifest(list(items), version=version),

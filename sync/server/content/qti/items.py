@@ -63,7 +63,9 @@ def read_item(file: str, data: bytes, *, package_files: Collection[str]) -> dict
     if len(body.interactions) > 1:
         second = body.interactions[1]
         raise PackageError(
-            file, _at(second), f"a second interaction ({second.written}); Invigil items have exactly one; split the item"
+            file,
+            _at(second),
+            f"a second interaction ({second.written}); Invigil items have exactly one; split the item",
         )
     interaction = body.interactions[0]
     response_id = interaction.get("responseIdentifier")
@@ -143,10 +145,14 @@ def _media(file: str, body: Body, package_files: Collection[str]) -> dict[str, A
     found: dict[str, Any] = {}
     for use in body.media:
         if use.path not in package_files:
-            raise PackageError(file, _at(use.node), f"names {use.role} '{use.path}', which is not in the package; add it")
+            raise PackageError(
+                file, _at(use.node), f"names {use.role} '{use.path}', which is not in the package; add it"
+            )
         if use.role in found:
             raise PackageError(
-                file, _at(use.node), f"a second {use.role} in the item; Invigil items have at most one image and one audio"
+                file,
+                _at(use.node),
+                f"a second {use.role} in the item; Invigil items have at most one image and one audio",
             )
         found[use.role] = use.path
         if use.role == "audio" and use.max_plays is not None:

@@ -47,9 +47,7 @@ def read_xml(files: PackageFiles, path: str, limits: PackageLimits, *, named_by:
     return parse_xml(read_bytes(files, path, limits, named_by=named_by, at=at), path)
 
 
-def convert_package(
-    files: PackageFiles, *, limits: PackageLimits, untimed_section_minutes: int | None
-) -> Converted:
+def convert_package(files: PackageFiles, *, limits: PackageLimits, untimed_section_minutes: int | None) -> Converted:
     manifest = read_xml(files, IMS_MANIFEST, limits, named_by=IMS_MANIFEST, at=None)
     if manifest.name != "manifest":
         raise PackageError(IMS_MANIFEST, f"line {manifest.line}", "the root element must be <manifest> (IMS CP)")

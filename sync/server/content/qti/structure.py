@@ -73,8 +73,9 @@ class _Planner:
         shuffle = ordering is not None and ordering.get("shuffle") == "true"
         if shuffle and node.all("assessmentSection"):
             raise PackageError(
-                self.file, _at(ordering or node), "shuffling sections among themselves is not supported; "
-                "shuffle the items inside each section"
+                self.file,
+                _at(ordering or node),
+                "shuffling sections among themselves is not supported; shuffle the items inside each section",
             )
         first = len(self.plans)
         run: SectionPlan | None = None

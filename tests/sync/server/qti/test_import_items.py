@@ -52,7 +52,8 @@ def test_a_single_choice_item_keeps_its_options_shuffle_and_fixed_choices(tmp_pa
     assert item.shuffle is True
     assert item.correct == "A"
     assert item.points == 1
-    assert item.qti is not None and item.qti.template == "match_correct"
+    assert item.qti is not None
+    assert item.qti.template == "match_correct"
     assert item.qti.source == "items/q1.xml"
     assert package.manifest.id == "test-1"
     assert package.manifest.version.startswith("qti-")
@@ -88,7 +89,7 @@ def _text_entry(version: str) -> str:
         "<correctResponse><value>York</value></correctResponse></responseDeclaration>\n" + SCORE
     )
     body = (
-        '<p>Identify the missing word: Once upon a time there was a man of <textEntryInteraction '
+        "<p>Identify the missing word: Once upon a time there was a man of <textEntryInteraction "
         'responseIdentifier="RESPONSE" expectedLength="15"/>.</p>'
     )
     return item_xml("entry", declarations, body, '<responseProcessing template="{RP}match_correct"/>', version)
@@ -96,13 +97,16 @@ def _text_entry(version: str) -> str:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_text_entry_becomes_short_text_with_its_place_in_the_prompt(tmp_path: Path, version: str) -> None:
-    package = load_package(write_folder(tmp_path / "p", package_files({"e.xml": _text_entry(version)}, version=version)))
+    package = load_package(
+        write_folder(tmp_path / "p", package_files({"e.xml": _text_entry(version)}, version=version))
+    )
 
     item = package.manifest.sections[0].items[0]
     assert isinstance(item, ShortTextItem)
     assert item.prompt == "Identify the missing word: Once upon a time there was a man of ____ ."
     assert item.accepted == ["York"]
-    assert item.qti is not None and item.qti.response.base_type == "string"
+    assert item.qti is not None
+    assert item.qti.response.base_type == "string"
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -150,8 +154,10 @@ def test_audio_in_a_media_interaction_gets_its_play_limit_and_an_image_comes_alo
     item = package.manifest.sections[0].items[0]
     assert item.prompt == "Listen, then answer."
     assert item.max_plays == 2
-    assert isinstance(item.audio, MediaAsset) and item.audio.path == "media/sound.ogg"
-    assert isinstance(item.image, MediaAsset) and item.image.mime_type == "image/png"
+    assert isinstance(item.audio, MediaAsset)
+    assert item.audio.path == "media/sound.ogg"
+    assert isinstance(item.image, MediaAsset)
+    assert item.image.mime_type == "image/png"
     assert {m.filename for m in package.media} == {"sound.ogg", "pic.png"}
 
 
@@ -161,7 +167,8 @@ def test_plain_audio_outside_a_media_interaction_has_no_play_limit(tmp_path: Pat
     files["s.ogg"] = OGG
     item = load_package(write_folder(tmp_path / "p", files)).manifest.sections[0].items[0]
 
-    assert item.audio is not None and item.max_plays is None
+    assert item.audio is not None
+    assert item.max_plays is None
 
 
 @pytest.mark.parametrize(
@@ -190,7 +197,9 @@ def test_an_unsupported_interaction_is_refused_naming_file_interaction_and_line(
 
 def test_two_interactions_a_bad_option_id_and_a_second_image_are_refused(tmp_path: Path) -> None:
     cases = {
-        "two": choice_item().replace("</itemBody>", '<extendedTextInteraction responseIdentifier="RESPONSE"/></itemBody>'),
+        "two": choice_item().replace(
+            "</itemBody>", '<extendedTextInteraction responseIdentifier="RESPONSE"/></itemBody>'
+        ),
         "id": choice_item().replace('identifier="C"', 'identifier="C option"'),
         "img": choice_item().replace("<p>Which", '<p><img src="a.png"/><img src="a.png"/>Which'),
     }
@@ -200,7 +209,8 @@ def test_two_interactions_a_bad_option_id_and_a_second_image_are_refused(tmp_pat
         files["a.png"] = PNG
         with pytest.raises(PackageError) as info:
             load_package(write_folder(tmp_path / name, files))
-        assert info.value.file == "q.xml" and (info.value.field or "").startswith("line ")
+        assert info.value.file == "q.xml"
+        assert (info.value.field or "").startswith("line ")
         messages[name] = info.value.message
 
     assert messages["two"].startswith("a second interaction (extendedTextInteraction)")

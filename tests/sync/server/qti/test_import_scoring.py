@@ -29,9 +29,11 @@ VERSIONS = ("2.1", "2.2", "3.0")
 
 
 def _load_one(tmp_path: Path, xml: str, version: str = "2.1") -> AnyItem:
-    return load_package(write_folder(tmp_path / "p", package_files({"q.xml": xml}, version=version))).manifest.sections[
-        0
-    ].items[0]
+    return (
+        load_package(write_folder(tmp_path / "p", package_files({"q.xml": xml}, version=version)))
+        .manifest.sections[0]
+        .items[0]
+    )
 
 
 def _refusal(tmp_path: Path, xml: str, version: str = "2.1") -> PackageError:
@@ -85,7 +87,8 @@ def test_map_response_keeps_bounds_and_default_and_expands_the_template(tmp_path
     )
     item = _load_one(tmp_path, xml, version)
 
-    assert item.qti is not None and item.qti.template == "map_response"
+    assert item.qti is not None
+    assert item.qti.template == "map_response"
     assert item.qti.response.mapping == ResponseMapping(
         entries=[MapEntry(key="A", value=2), MapEntry(key="B", value=-1), MapEntry(key="C", value=1.5)],
         default=-0.5,
@@ -128,7 +131,8 @@ def test_a_text_entry_mapping_keeps_case_sensitivity_per_entry(tmp_path: Path) -
     body = '<p>Town: <textEntryInteraction responseIdentifier="RESPONSE"/></p>'
     item = _load_one(tmp_path, item_xml("t", declarations, body, '<responseProcessing template="{RP}map_response"/>'))
 
-    assert item.qti is not None and item.qti.response.mapping is not None
+    assert item.qti is not None
+    assert item.qti.response.mapping is not None
     assert [(e.key, e.case_sensitive) for e in item.qti.response.mapping.entries] == [("York", False), ("YORK", True)]
     assert item.points == 1
 
@@ -165,7 +169,8 @@ TEXT_BODY = '<p>Town: <textEntryInteraction responseIdentifier="RESPONSE"/></p>'
 def test_custom_processing_in_the_supported_subset_becomes_rules(tmp_path: Path, version: str) -> None:
     item = _load_one(tmp_path, item_xml("t", TEXT_DECLARATIONS, TEXT_BODY, CUSTOM, version), version)
 
-    assert item.qti is not None and item.qti.template is None
+    assert item.qti is not None
+    assert item.qti.template is None
     (condition,) = item.qti.rules
     assert isinstance(condition, Condition)
     first, second = condition.branches
@@ -183,9 +188,7 @@ def test_custom_processing_in_the_supported_subset_becomes_rules(tmp_path: Path,
     assert second.then == [
         SetOutcome(
             set="SCORE",
-            value=OperatorExpr(
-                op="sum", args=[VariableExpr(variable="SCORE"), BaseValueExpr(base="float", value=1.0)]
-            ),
+            value=OperatorExpr(op="sum", args=[VariableExpr(variable="SCORE"), BaseValueExpr(base="float", value=1.0)]),
         )
     ]
     assert condition.otherwise == [SetOutcome(set="SCORE", value=BaseValueExpr(base="float", value=-1.0))]
@@ -225,7 +228,7 @@ def test_exit_response_and_the_point_template_are_refused_by_name(tmp_path: Path
 
 
 def test_points_must_be_declared_for_custom_rules_and_scoring_needs_processing(tmp_path: Path) -> None:
-    no_max = item_xml("t", TEXT_DECLARATIONS.split("\n<outcomeDeclaration identifier=\"MAXSCORE\"")[0], TEXT_BODY, CUSTOM)
+    no_max = item_xml("t", TEXT_DECLARATIONS.split('\n<outcomeDeclaration identifier="MAXSCORE"')[0], TEXT_BODY, CUSTOM)
     assert "declare MAXSCORE" in _refusal(tmp_path / "a", no_max).message
     unmarked = item_xml("t", TEXT_DECLARATIONS, TEXT_BODY)
     assert "no responseProcessing sets SCORE" in _refusal(tmp_path / "b", unmarked).message
@@ -233,9 +236,14 @@ def test_points_must_be_declared_for_custom_rules_and_scoring_needs_processing(t
 
 def test_normal_maximum_gives_the_points_and_integer_scores_are_kept(tmp_path: Path) -> None:
     declarations = TEXT_DECLARATIONS.replace('baseType="float">', 'baseType="integer" normalMaximum="4">', 1)
-    declarations = declarations.replace("<outcomeDeclaration identifier=\"MAXSCORE\"", "<outcomeDeclaration identifier=\"OTHER\"")
-    custom = CUSTOM.replace('baseType="float">2<', 'baseType="integer">4<').replace('baseType="float">', 'baseType="integer">')
+    declarations = declarations.replace(
+        '<outcomeDeclaration identifier="MAXSCORE"', '<outcomeDeclaration identifier="OTHER"'
+    )
+    custom = CUSTOM.replace('baseType="float">2<', 'baseType="integer">4<').replace(
+        'baseType="float">', 'baseType="integer">'
+    )
     item = _load_one(tmp_path, item_xml("t", declarations, TEXT_BODY, custom))
 
     assert item.points == 4
-    assert item.qti is not None and item.qti.outcomes[0].base_type == "integer"
+    assert item.qti is not None
+    assert item.qti.outcomes[0].base_type == "integer"
