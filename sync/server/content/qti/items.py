@@ -72,7 +72,8 @@ def read_item(file: str, data: bytes, *, package_files: Collection[str]) -> dict
     if response_id is None:
         raise PackageError(file, _at(interaction), f"{interaction.written} has no responseIdentifier")
     response = read_response(file, root, response_id, at=interaction)
-    item: dict[str, Any] = {"id": identifier, "prompt": body.prompt or "(no text)"}
+    # An item whose body is only media and the interaction shows its title, so the prompt is never empty.
+    item: dict[str, Any] = {"id": identifier, "prompt": body.prompt or root.get("title") or identifier}
     if interaction.name == "choiceInteraction":
         item.update(_choice(file, interaction, response))
     else:

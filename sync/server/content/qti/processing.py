@@ -99,11 +99,14 @@ def read_response(file: str, item: Node, identifier: str, *, at: Node) -> Respon
         raise _refuse(file, node, f"response baseType '{base_type}' is not supported; use identifier or string")
     if node.child("areaMapping") is not None:
         raise _refuse(file, node, "areaMapping (point responses) is not supported")
+    correct = _values(node.child("correctResponse"))
+    if cardinality == "single" and len(correct) > 1:
+        raise _refuse(file, node, f"correctResponse has {len(correct)} values for a single-cardinality response")
     return ResponseDeclaration(
         identifier=identifier,
         cardinality="single" if cardinality == "single" else "multiple",
         base_type="identifier" if base_type == "identifier" else "string",
-        correct=_values(node.child("correctResponse")),
+        correct=correct,
         mapping=_mapping(file, node.child("mapping")),
     )
 
@@ -249,7 +252,9 @@ class RuleReader:
         branches: list[Branch] = []
         otherwise: list[Rule] = []
         for part in node.children:
-            if part.name in ("responseIf", "responseElseIf") and part.children:
+            if part.name in ("responseIf", "responseElseIf"):
+                if not part.children:
+                    raise _refuse(self.file, part, f"{part.written} needs a condition first")
                 head, *body = part.children
                 shell = Node(name="", written="", namespace="", attrs={}, line=part.line, children=body)
                 branches.append(Branch(when=self.expr(head), then=self.rules(shell)))

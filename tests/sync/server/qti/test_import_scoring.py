@@ -247,3 +247,30 @@ def test_normal_maximum_gives_the_points_and_integer_scores_are_kept(tmp_path: P
     assert item.points == 4
     assert item.qti is not None
     assert item.qti.outcomes[0].base_type == "integer"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("<value>A</value>", "<value>A</value><value>B</value>"), "correctResponse has 2 values for a single"),
+        (
+            (
+                'template="http://www.imsglobal.org/question/qti_v2p1/rptemplates/match_correct"/>',
+                "><responseCondition><responseIf/></responseCondition></responseProcessing>",
+            ),
+            "responseIf needs a condition first",
+        ),  # fmt: skip
+        (('baseType="identifier">', 'baseType="point">'), "response baseType 'point' is not supported"),
+        (("rptemplates/match_correct", "rptemplates/mystery"), "response processing template"),
+    ],
+)
+def test_declarations_and_rules_outside_what_qti_or_invigil_allows_are_refused_with_the_line(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    assert change[0] in choice_item()
+    xml = choice_item().replace(*change)
+
+    error = _refusal(tmp_path, xml)
+
+    assert (error.file, error.field) == ("q.xml", _line_of(xml, change[1]))
+    assert message in error.message

@@ -36,6 +36,7 @@ NESTED = f"""
   </assessmentSection>
   <assessmentSection identifier="writing" title="Writing" visible="true">
     <rubricBlock view="candidate"><p>Answer every question.</p></rubricBlock>
+    <rubricBlock view="scorer"><p>Be generous.</p></rubricBlock>
     <assessmentSection identifier="part-a" title="Part A" visible="false">
       <timeLimits maxTime="299.5"/>
       {_ref("q4")}
@@ -63,6 +64,7 @@ def test_nested_sections_flatten_in_order_with_joined_titles_limits_and_shuffle(
         ("part-b", "Writing / Part B", 120, False, [], ["q5"]),
     ]
     assert manifest.title == "A test"
+    assert [s.instructions for s in manifest.sections] == ["", "Answer every question.", ""]
 
 
 def test_a_test_part_limit_times_its_only_section_and_the_stricter_limit_wins(tmp_path: Path) -> None:
