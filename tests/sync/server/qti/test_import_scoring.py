@@ -259,7 +259,7 @@ def test_normal_maximum_gives_the_points_and_integer_scores_are_kept(tmp_path: P
                 "><responseCondition><responseIf/></responseCondition></responseProcessing>",
             ),
             "responseIf needs a condition first",
-        ),  # fmt: skip
+        ),
         (('baseType="identifier">', 'baseType="point">'), "response baseType 'point' is not supported"),
         (("rptemplates/match_correct", "rptemplates/mystery"), "response processing template"),
     ],
