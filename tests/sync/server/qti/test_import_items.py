@@ -233,3 +233,66 @@ def test_the_items_of_a_package_without_a_test_make_one_section_in_manifest_orde
     (section,) = package.manifest.sections
     assert (section.id, section.title, section.time_limit_minutes) == ("items", "Loose items", 20)
     assert [item.id for item in section.items] == ["qb", "qa"]
+
+
+QTI3_ITEM = """<?xml version="1.0" encoding="UTF-8"?>
+<qti-assessment-item xmlns="http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" identifier="elements" title="Composition of Water"
+    adaptive="false" time-dependent="false" xml:lang="en">
+  <qti-response-declaration identifier="RESPONSE" cardinality="multiple" base-type="identifier">
+    <qti-correct-response><qti-value>H</qti-value><qti-value>O</qti-value></qti-correct-response>
+    <qti-mapping lower-bound="0" upper-bound="2" default-value="-2">
+      <qti-map-entry map-key="H" mapped-value="1"/>
+      <qti-map-entry map-key="O" mapped-value="1"/>
+      <qti-map-entry map-key="Cl" mapped-value="-1"/>
+    </qti-mapping>
+  </qti-response-declaration>
+  <qti-response-declaration identifier="PLAYED" cardinality="single" base-type="integer"/>
+  <qti-outcome-declaration identifier="SCORE" cardinality="single" base-type="float"/>
+  <qti-item-body>
+    <qti-media-interaction response-identifier="PLAYED" autostart="false" max-plays="3">
+      <qti-prompt>Listen first.</qti-prompt>
+      <audio controls="controls"><source src="water.ogg" type="audio/ogg"/></audio>
+    </qti-media-interaction>
+    <qti-choice-interaction response-identifier="RESPONSE" shuffle="true" max-choices="0">
+      <qti-prompt>Which of the following elements are used to form water?</qti-prompt>
+      <qti-simple-choice identifier="H" fixed="false">Hydrogen</qti-simple-choice>
+      <qti-simple-choice identifier="He" fixed="false">Helium</qti-simple-choice>
+      <qti-simple-choice identifier="O" fixed="false">Oxygen</qti-simple-choice>
+      <qti-simple-choice identifier="Cl" fixed="true">Chlorine</qti-simple-choice>
+    </qti-choice-interaction>
+  </qti-item-body>
+  <qti-response-processing template="https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/map_response.xml"/>
+</qti-assessment-item>
+"""
+QTI3_MANIFEST = """<?xml version="1.0" encoding="UTF-8"?>
+<manifest xmlns="http://www.imsglobal.org/xsd/qti/qtiv3p0/imscp_v1p1" identifier="water-pkg">
+  <metadata><schema>QTI Package</schema><schemaversion>3.0.0</schemaversion></metadata>
+  <organizations/>
+  <resources>
+    <resource identifier="water" type="imsqti_item_xmlv3p0" href="water.xml">
+      <file href="water.xml"/><dependency identifierref="audio"/>
+    </resource>
+    <resource identifier="audio" type="webcontent" href="water.ogg"><file href="water.ogg"/></resource>
+  </resources>
+</manifest>
+"""
+
+
+def test_a_hand_written_qti3_item_package_imports_with_its_mapping_and_media(tmp_path: Path) -> None:
+    files: dict[str, str | bytes] = {"imsmanifest.xml": QTI3_MANIFEST, "water.xml": QTI3_ITEM, "water.ogg": OGG}
+
+    package = load_package(write_zip(tmp_path / "water.zip", files), untimed_section_minutes=5)
+
+    assert package.manifest.id == "water-pkg"
+    (section,) = package.manifest.sections
+    (item,) = section.items
+    assert isinstance(item, MultipleChoiceItem)
+    assert item.prompt == "Listen first.\n\nWhich of the following elements are used to form water?"
+    assert [(o.id, o.fixed) for o in item.options] == [("H", False), ("He", False), ("O", False), ("Cl", True)]
+    assert (item.shuffle, item.max_choices, item.max_plays, item.points) == (True, None, 3, 2)
+    assert item.qti is not None
+    assert item.qti.template == "map_response"
+    assert item.qti.response.mapping is not None
+    assert item.qti.response.mapping.default == -2
+    assert item.qti.response.correct == ["H", "O"]
