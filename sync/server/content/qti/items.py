@@ -99,6 +99,9 @@ def _choice(file: str, node: Node, response: ResponseDeclaration) -> dict[str, A
     if len(options) < 2:
         raise PackageError(file, _at(node), f"{node.written} has {len(options)} simpleChoice; give at least two")
     ids = [option["id"] for option in options]
+    for n, option_id in enumerate(ids):
+        if option_id in ids[:n]:
+            raise PackageError(file, _at(node), f"two simpleChoices are called '{option_id}'; ids must differ")
     for value in response.correct:
         if value not in ids:
             raise PackageError(file, _at(node), f"correctResponse names '{value}', which no simpleChoice is")
@@ -110,6 +113,8 @@ def _choice(file: str, node: Node, response: ResponseDeclaration) -> dict[str, A
             raise PackageError(file, _at(node), f"maxChoices={max_choices} with a single-cardinality response")
         correct = response.correct[0] if response.correct else None
         return {"type": "single_choice", "options": options, "correct": correct, "shuffle": shuffle}
+    if max_choices > len(options):
+        raise PackageError(file, _at(node), f"maxChoices={max_choices}, but there are only {len(options)} choices")
     return {
         "type": "multiple_choice",
         "options": options,
