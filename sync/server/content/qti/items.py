@@ -170,7 +170,7 @@ def _scoring(
     file: str, root: Node, response: ResponseDeclaration, item: dict[str, Any]
 ) -> tuple[QtiScoring | None, float]:
     """The item's QTI scoring (None: marked by hand) and its points, as the brief's rule for `points` says."""
-    outcomes, normal_maximum = read_outcomes(file, root)
+    outcomes, normal_maximum, unusable = read_outcomes(file, root)
     processing = root.child("responseProcessing")
     template = None
     rules: list[Rule] = []
@@ -179,7 +179,7 @@ def _scoring(
         if template is not None:
             rules = template_rules(file, processing, template, response)
         else:
-            rules = RuleReader(file, response, outcomes).rules(processing)
+            rules = RuleReader(file, response, outcomes, unusable).rules(processing)
     declared_max = _max_score(outcomes)
     if not sets_score(rules):
         if item["type"] != "extended_text":

@@ -132,23 +132,34 @@ def _mapping(file: str, node: Node | None) -> ResponseMapping | None:
     )
 
 
-def read_outcomes(file: str, item: Node) -> tuple[list[OutcomeDeclaration], float | None]:
-    """Every outcomeDeclaration (single cardinality), and SCORE's normalMaximum if it has one."""
+def read_outcomes(file: str, item: Node) -> tuple[list[OutcomeDeclaration], float | None, dict[str, PackageError]]:
+    """The usable outcomeDeclarations (single cardinality, a supported baseType), SCORE's normalMaximum if it has
+    one, and the refusal for each unusable one, raised only if a rule uses it (feedback outcomes of multiple
+    cardinality are common and harmless while no rule touches them)."""
     outcomes: list[OutcomeDeclaration] = []
+    unusable: dict[str, PackageError] = {}
     normal_maximum = None
     for node in item.all("outcomeDeclaration"):
         identifier = node.get("identifier", "")
         base_type = node.get("baseType", "")
         if node.get("cardinality", "single") != "single":
-            raise _refuse(file, node, f"outcome '{identifier}' has cardinality {node.get('cardinality')}; use single")
+            unusable[identifier] = _refuse(
+                file, node, f"outcome '{identifier}' has cardinality {node.get('cardinality')}; use single"
+            )
+            continue
         if base_type not in _BASE_TYPES:
-            raise _refuse(file, node, f"outcome '{identifier}' has baseType '{base_type}', which is not supported")
+            unusable[identifier] = _refuse(
+                file, node, f"outcome '{identifier}' has baseType '{base_type}', which is not supported"
+            )
+            continue
         defaults = _values(node.child("defaultValue"))
         default = _typed(file, node, base_type, defaults[0]) if defaults else None
         outcomes.append(OutcomeDeclaration(identifier=identifier, base_type=base_type, default=default))
         if identifier == "SCORE":
             normal_maximum = _number(file, node, "normalMaximum")
-    return outcomes, normal_maximum
+    if "SCORE" in unusable:
+        raise unusable["SCORE"]
+    return outcomes, normal_maximum, unusable
 
 
 def _typed(file: str, node: Node, base_type: str, text: str) -> float | int | bool | str:
@@ -217,10 +228,17 @@ def template_rules(file: str, node: Node, name: str, response: ResponseDeclarati
 class RuleReader:
     """Custom responseProcessing read rule by rule; anything outside the supported subset is refused by name."""
 
-    def __init__(self, file: str, declared_response: ResponseDeclaration, outcomes: list[OutcomeDeclaration]):
+    def __init__(
+        self,
+        file: str,
+        declared_response: ResponseDeclaration,
+        outcomes: list[OutcomeDeclaration],
+        unusable: dict[str, PackageError],
+    ) -> None:
         self.file = file
         self.response = declared_response
         self.outcomes = {outcome.identifier for outcome in outcomes}
+        self.unusable = unusable
 
     def unsupported(self, node: Node) -> PackageError:
         return _refuse(
@@ -242,6 +260,8 @@ class RuleReader:
 
     def set_outcome(self, node: Node) -> SetOutcome:
         identifier = node.get("identifier", "")
+        if identifier in self.unusable:
+            raise self.unusable[identifier]
         if identifier not in self.outcomes:
             raise _refuse(
                 self.file, node, f"setOutcomeValue names '{identifier}', which no outcomeDeclaration declares"
@@ -299,6 +319,8 @@ class RuleReader:
     def reference(self, node: Node) -> Expr:
         identifier = node.get("identifier", "")
         if node.name == "variable":
+            if identifier in self.unusable:
+                raise self.unusable[identifier]
             if identifier != self.response.identifier and identifier not in self.outcomes:
                 raise _refuse(
                     self.file, node, f"variable '{identifier}' is neither the response nor a declared outcome"

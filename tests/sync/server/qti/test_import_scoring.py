@@ -274,3 +274,21 @@ def test_declarations_and_rules_outside_what_qti_or_invigil_allows_are_refused_w
 
     assert (error.file, error.field) == ("q.xml", _line_of(xml, change[1]))
     assert message in error.message
+
+
+def test_an_unusable_feedback_outcome_is_ignored_until_a_rule_sets_it(tmp_path: Path) -> None:
+    feedback = '<outcomeDeclaration identifier="FEEDBACK" cardinality="multiple" baseType="identifier"/>'
+    quiet = item_xml("t", TEXT_DECLARATIONS + "\n" + feedback, TEXT_BODY, CUSTOM)
+    item = _load_one(tmp_path / "a", quiet)
+    assert item.qti is not None
+    assert [o.identifier for o in item.qti.outcomes] == ["SCORE", "MAXSCORE"]
+
+    setting = CUSTOM.replace(
+        "</responseElse>",
+        '<setOutcomeValue identifier="FEEDBACK"><baseValue baseType="identifier">F1</baseValue></setOutcomeValue>'
+        "</responseElse>",
+    )
+    xml = item_xml("t", TEXT_DECLARATIONS + "\n" + feedback, TEXT_BODY, setting)
+    error = _refusal(tmp_path / "b", xml)
+    assert error.field == _line_of(xml, 'identifier="FEEDBACK" cardinality')
+    assert error.message == "outcome 'FEEDBACK' has cardinality multiple; use single"
