@@ -89,19 +89,19 @@ def read_item(file: str, data: bytes, *, package_files: Collection[str]) -> dict
 def _choice(file: str, node: Node, response: ResponseDeclaration) -> dict[str, Any]:
     if response.base_type != "identifier":
         raise PackageError(file, _at(node), f"{node.written} needs a response of baseType identifier")
-    options = []
+    options: list[dict[str, Any]] = []
+    ids: list[str] = []
     for choice in node.all("simpleChoice"):
         option_id = check_id(file, choice, choice.get("identifier"), "simpleChoice identifier")
         text = flat_text(file, choice)
         if not text:
             raise PackageError(file, _at(choice), f"simpleChoice '{option_id}' has no text; Invigil shows text options")
+        if option_id in ids:
+            raise PackageError(file, _at(choice), f"a second simpleChoice '{option_id}'; ids must differ")
+        ids.append(option_id)
         options.append({"id": option_id, "text": text, "fixed": choice.get("fixed") == "true"})
     if len(options) < 2:
         raise PackageError(file, _at(node), f"{node.written} has {len(options)} simpleChoice; give at least two")
-    ids = [option["id"] for option in options]
-    for n, option_id in enumerate(ids):
-        if option_id in ids[:n]:
-            raise PackageError(file, _at(node), f"two simpleChoices are called '{option_id}'; ids must differ")
     for value in response.correct:
         if value not in ids:
             raise PackageError(file, _at(node), f"correctResponse names '{value}', which no simpleChoice is")
