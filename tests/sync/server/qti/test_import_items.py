@@ -103,7 +103,7 @@ def test_a_text_entry_becomes_short_text_with_its_place_in_the_prompt(tmp_path: 
 
     item = package.manifest.sections[0].items[0]
     assert isinstance(item, ShortTextItem)
-    assert item.prompt == "Identify the missing word: Once upon a time there was a man of ____ ."
+    assert item.prompt == "Identify the missing word: Once upon a time there was a man of ____."
     assert item.accepted == ["York"]
     assert item.qti is not None
     assert item.qti.response.base_type == "string"
