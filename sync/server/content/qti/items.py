@@ -17,7 +17,7 @@ from sync.server.content.qti.processing import (
     template_name,
     template_rules,
 )
-from sync.server.content.qti.tree import QTI_NAMESPACES, Node, parse_xml
+from sync.server.content.qti.tree import QTI_NAMESPACES, Node, flag, parse_xml
 from sync.server.content.scoring_rules import OutcomeDeclaration, QtiScoring, ResponseDeclaration, Rule
 
 _ID = re.compile(ID_PATTERN)
@@ -50,7 +50,7 @@ def read_item(file: str, data: bytes, *, package_files: Collection[str]) -> dict
         node = root.child(unsupported)
         if node is not None:
             raise PackageError(file, _at(node), f"{node.written} (item templates/cloning) is not supported")
-    if root.get("adaptive") == "true":
+    if flag(file, root, "adaptive", default=False):
         raise PackageError(file, _at(root), "adaptive items (several attempts) are not supported")
     item_body = root.child("itemBody")
     if item_body is None:
@@ -99,13 +99,13 @@ def _choice(file: str, node: Node, response: ResponseDeclaration) -> dict[str, A
         if option_id in ids:
             raise PackageError(file, _at(choice), f"a second simpleChoice '{option_id}'; ids must differ")
         ids.append(option_id)
-        options.append({"id": option_id, "text": text, "fixed": choice.get("fixed") == "true"})
+        options.append({"id": option_id, "text": text, "fixed": flag(file, choice, "fixed", default=False)})
     if len(options) < 2:
         raise PackageError(file, _at(node), f"{node.written} has {len(options)} simpleChoice; give at least two")
     for value in response.correct:
         if value not in ids:
             raise PackageError(file, _at(node), f"correctResponse names '{value}', which no simpleChoice is")
-    shuffle = node.get("shuffle") == "true"
+    shuffle = flag(file, node, "shuffle", default=False)
     max_choices = _count(file, node, "maxChoices", default=1)
     min_choices = _count(file, node, "minChoices", default=0)
     if response.cardinality == "single":

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sync.server.content.errors import PackageError
-from sync.server.content.qti.tree import Node
+from sync.server.content.qti.tree import QTI3_NAMESPACE, Node, flag
 from sync.server.content.scoring_rules import (
     BaseType,
     BaseValueExpr,
@@ -119,8 +119,9 @@ def _mapping(file: str, node: Node | None) -> ResponseMapping | None:
         value = _number(file, entry, "mappedValue")
         if entry.get("mapKey") is None or value is None:
             raise _refuse(file, entry, f"{entry.written} needs mapKey and mappedValue")
-        # QTI 2.1 section 5.3 (mapEntry): caseSensitive applies to string keys; absent means case-sensitive.
-        sensitive = entry.get("caseSensitive", "true") != "false"
+        # caseSensitive is required in QTI 2.1/2.2 (absent: case-sensitive, as qti-sdk reads it); the QTI 3.0 ASI
+        # XSD (MapEntryDType) makes case-sensitive optional with default="false".
+        sensitive = flag(file, entry, "caseSensitive", default=entry.namespace != QTI3_NAMESPACE)
         entries.append(MapEntry(key=entry.get("mapKey", ""), value=value, case_sensitive=sensitive))
     if not entries:
         raise _refuse(file, node, "mapping has no mapEntry; add one or remove the mapping")
@@ -309,11 +310,12 @@ class RuleReader:
             count = f"exactly {arity}" if arity else "at least one"
             raise _refuse(self.file, node, f"{node.written} needs {count} expression(s) inside, has {len(args)}")
         if name == "stringMatch":
-            if node.get("substring", "false") == "true":
+            if flag(self.file, node, "substring", default=False):
                 raise _refuse(self.file, node, f'{node.written} substring="true" is not supported')
-            if node.get("caseSensitive") not in ("true", "false"):
+            if node.get("caseSensitive") is None:
                 raise _refuse(self.file, node, f'{node.written} needs caseSensitive="true" or "false"')
-            return OperatorExpr(op=op, args=args, case_sensitive=node.get("caseSensitive") == "true")
+            sensitive = flag(self.file, node, "caseSensitive", default=True)
+            return OperatorExpr(op=op, args=args, case_sensitive=sensitive)
         return OperatorExpr(op=op, args=args)
 
     def reference(self, node: Node) -> Expr:

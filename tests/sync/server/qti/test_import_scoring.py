@@ -90,7 +90,12 @@ def test_map_response_keeps_bounds_and_default_and_expands_the_template(tmp_path
     assert item.qti is not None
     assert item.qti.template == "map_response"
     assert item.qti.response.mapping == ResponseMapping(
-        entries=[MapEntry(key="A", value=2), MapEntry(key="B", value=-1), MapEntry(key="C", value=1.5)],
+        # No caseSensitive: required in 2.x (read as true); optional with default false in the 3.0 XSD.
+        entries=[
+            MapEntry(key="A", value=2, case_sensitive=version != "3.0"),
+            MapEntry(key="B", value=-1, case_sensitive=version != "3.0"),
+            MapEntry(key="C", value=1.5, case_sensitive=version != "3.0"),
+        ],
         default=-0.5,
         lower_bound=0,
         upper_bound=3,
@@ -126,14 +131,19 @@ def test_a_text_entry_mapping_keeps_case_sensitivity_per_entry(tmp_path: Path) -
     declarations = (
         '<responseDeclaration identifier="RESPONSE" cardinality="single" baseType="string">'
         '<mapping defaultValue="0"><mapEntry mapKey="York" mappedValue="1" caseSensitive="false"/>'
-        '<mapEntry mapKey="YORK" mappedValue="0.5" caseSensitive="true"/></mapping></responseDeclaration>\n' + SCORE
+        '<mapEntry mapKey="YORK" mappedValue="0.5" caseSensitive="1"/><mapEntry mapKey="york" mappedValue="0.1" '
+        'caseSensitive="0"/></mapping></responseDeclaration>\n' + SCORE
     )
     body = '<p>Town: <textEntryInteraction responseIdentifier="RESPONSE"/></p>'
     item = _load_one(tmp_path, item_xml("t", declarations, body, '<responseProcessing template="{RP}map_response"/>'))
 
     assert item.qti is not None
     assert item.qti.response.mapping is not None
-    assert [(e.key, e.case_sensitive) for e in item.qti.response.mapping.entries] == [("York", False), ("YORK", True)]
+    assert [(e.key, e.case_sensitive) for e in item.qti.response.mapping.entries] == [
+        ("York", False),
+        ("YORK", True),
+        ("york", False),  # xs:boolean: 1 and 0 are true and false
+    ]
     assert item.points == 1
 
 
