@@ -90,10 +90,16 @@ def convert_package(files: PackageFiles, *, limits: PackageLimits, untimed_secti
     _apply_untimed(plans, named_by, untimed_section_minutes)
     sections: list[dict[str, Any]] = []
     item_files: dict[tuple[int, int], str] = {}
+    seen: set[str] = set()
     for s, plan in enumerate(plans):
         items = []
         fixed = []
         for i, ref in enumerate(plan.refs):
+            if ref.path in seen:
+                raise PackageError(
+                    named_by, f"line {ref.node.line}", f"'{ref.path}' is named a second time; an item can appear once"
+                )
+            seen.add(ref.path)
             data = read_bytes(files, ref.path, limits, named_by=named_by, at=ref.node)
             item = read_item(ref.path, data, package_files=files.sizes.keys())
             items.append(item)

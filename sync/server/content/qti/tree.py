@@ -84,6 +84,14 @@ def _split(tag: str) -> tuple[str, str]:
     return "", tag
 
 
+MAX_DEPTH = 100
+"""Elements nested deeper than this are refused; real items nest a dozen levels at most."""
+
+
+class _TooDeep(Exception):
+    pass
+
+
 class _Builder:
     """The tree target for expat: builds Nodes and takes each start line from the running parser."""
 
@@ -93,6 +101,9 @@ class _Builder:
         self.root: Node | None = None
 
     def start(self, tag: str, attrib: dict[str, str]) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            # Every reader of the tree recurses: refuse the nesting before it can exhaust Python's stack.
+            raise _TooDeep
         namespace, local = _split(tag)
         attrs = {}
         for key, value in attrib.items():
@@ -160,6 +171,8 @@ def parse_xml(data: bytes, file: str) -> Node:
         ) from exc
     except (EntitiesForbidden, ExternalReferenceForbidden) as exc:
         raise PackageError(file, _line(parser), "declares or uses an entity, which is not allowed; remove it") from exc
+    except _TooDeep as exc:
+        raise PackageError(file, _line(parser), f"elements nested more than {MAX_DEPTH} deep; flatten the XML") from exc
     except ParseError as exc:
         line, column = exc.position
         reason = str(exc).split(":")[0]

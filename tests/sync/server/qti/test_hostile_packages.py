@@ -14,7 +14,15 @@ from sqlalchemy import func, select
 from sync.server.content import PackageError, PackageLimits, load_package
 from sync.server.models import Assessment
 from tests.helpers.cli import Cli
-from tests.helpers.qti_packages import PNG, choice_item, ims_manifest, package_files, write_folder, write_zip
+from tests.helpers.qti_packages import (
+    PNG,
+    choice_item,
+    ims_manifest,
+    one_section_test,
+    package_files,
+    write_folder,
+    write_zip,
+)
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
 <!DOCTYPE lolz [
@@ -193,3 +201,16 @@ def test_an_item_file_that_is_not_qti_is_refused(tmp_path: Path) -> None:
 
     assert (error.file, error.field) == ("q.xml", "line 1")
     assert error.message.startswith("not a QTI 2.1/2.2/3.0 assessmentItem (root element 'html'")
+
+
+def test_deep_nesting_and_an_item_named_twice_are_refused(tmp_path: Path) -> None:
+    deep = choice_item().replace("<p>Which is right?</p>", "<div>" * 5000 + "Which?" + "</div>" * 5000)
+    error = _refused(write_folder(tmp_path / "deep", package_files({"q.xml": deep})))
+    assert (error.file, error.field) == ("q.xml", "line 6")
+    assert error.message.startswith("elements nested more than 100 deep")
+
+    files = package_files({"q.xml": choice_item()})
+    files["test.xml"] = one_section_test(["q.xml", "q.xml"])
+    error = _refused(write_folder(tmp_path / "twice", files))
+    assert (error.file, error.field) == ("test.xml", "line 3")
+    assert error.message == "'q.xml' is named a second time; an item can appear once"
