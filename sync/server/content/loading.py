@@ -13,7 +13,7 @@ from sync.server.content.errors import MANIFEST_NAME, PackageError, PackageLimit
 from sync.server.content.files import PackageFiles, check_counts, folder_files, zip_files
 from sync.server.content.manifest import Manifest, MediaAsset
 from sync.server.content.media import MediaFile, load_media, media_references
-from sync.server.content.qti.package import IMS_MANIFEST, convert_package
+from sync.server.content.qti.package import IMS_MANIFEST, Converted, convert_package
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _load_qti(files: PackageFiles, *, limits: PackageLimits, untimed_section_min
     try:
         loaded = _checked(files, converted.raw, limits=limits)
     except PackageError as exc:
-        raise _in_item_file(exc, converted.item_files) from exc
+        raise _in_qti_file(exc, converted) from exc
     # The version is derived from the content, so loading the same package twice finds it already loaded and a
     # changed package becomes a new version instead of a refused one.
     version = f"qti-{loaded.content_hash[:12]}"
@@ -64,14 +64,15 @@ def _load_qti(files: PackageFiles, *, limits: PackageLimits, untimed_section_min
     return LoadedPackage(manifest=manifest, media=loaded.media, content_hash=manifest.content_hash())
 
 
-def _in_item_file(exc: PackageError, item_files: dict[tuple[int, int], str]) -> PackageError:
-    """A check on the converted manifest names a manifest.json path; name the item's file instead."""
+def _in_qti_file(exc: PackageError, converted: Converted) -> PackageError:
+    """A check on the converted manifest names a manifest.json path; name the QTI file it came from instead (the
+    item's file for an item's field, else the test's, or imsmanifest.xml for a package of items only)."""
+    if exc.file != MANIFEST_NAME:
+        return exc
     match = re.match(r"sections\[(\d+)\]\.items\[(\d+)\]\.?(.*)", exc.field or "")
-    if exc.file != MANIFEST_NAME or match is None:
-        return exc
-    file = item_files.get((int(match.group(1)), int(match.group(2))))
-    if file is None:
-        return exc
+    file = converted.item_files.get((int(match.group(1)), int(match.group(2)))) if match else None
+    if match is None or file is None:
+        return PackageError(converted.structure_file, f"{exc.field} (as converted)" if exc.field else None, exc.message)
     field = match.group(3) or None
     return PackageError(file, f"{field} (as converted)" if field else None, exc.message)
 

@@ -85,12 +85,16 @@ class _Flattener:
         block = name in _BLOCKS
         if block:
             self.flush()
+        elif name in ("td", "th"):
+            self.current.append(" ")  # table cells side by side stay apart
         self.current.append(node.text)
         for child in node.children:
             self.visit(child)
             self.current.append(child.tail)
         if block:
             self.flush()
+        elif name in ("td", "th"):
+            self.current.append(" ")  # table cells side by side stay apart
 
     def interaction(self, node: Node) -> None:
         name = node.name

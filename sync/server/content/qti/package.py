@@ -29,6 +29,8 @@ class Converted:
     """manifest.json as a dict, media as package paths."""
     item_files: dict[tuple[int, int], str]
     """(section index, item index) -> the item's file, so a later check can name the file."""
+    structure_file: str
+    """The test's file (imsmanifest.xml for a package of items only), named by a later check on a section."""
 
 
 def read_bytes(files: PackageFiles, path: str, limits: PackageLimits, *, named_by: str, at: Node | None) -> bytes:
@@ -118,7 +120,7 @@ def convert_package(files: PackageFiles, *, limits: PackageLimits, untimed_secti
             section["fixed_items"] = fixed
         sections.append(section)
     raw = {"format_version": 1, "id": identifier, "version": PENDING_VERSION, "title": title, "sections": sections}
-    return Converted(raw=raw, item_files=item_files)
+    return Converted(raw=raw, item_files=item_files, structure_file=named_by)
 
 
 def _organization_title(manifest: Node) -> str:

@@ -125,3 +125,16 @@ def test_selection_and_adaptive_rules_are_refused_by_name_and_line(tmp_path: Pat
 
     assert (info.value.file, info.value.field) == ("test.xml", "line 5")
     assert info.value.message.startswith(f"{written}:")
+
+
+def test_a_section_id_clashing_with_the_test_id_names_the_test_file(tmp_path: Path) -> None:
+    body = (
+        '<testPart identifier="p" navigationMode="linear" submissionMode="individual">'
+        f'<assessmentSection identifier="test-1" title="S" visible="true"><timeLimits maxTime="60"/>{_ref("q1")}'
+        "</assessmentSection></testPart>"
+    )
+    with pytest.raises(PackageError) as info:
+        load_package(_package(tmp_path, body, ["q1"]))
+
+    assert (info.value.file, info.value.field) == ("test.xml", "sections[0].id (as converted)")
+    assert info.value.message.startswith("duplicate id 'test-1' (also at id)")
