@@ -9,9 +9,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from sync.server.content import PackageError, PackageLimits, load_package
+from sync.server.content.qti.body import read_body
+from sync.server.content.qti.tree import parse_xml
 from sync.server.models import Assessment
 from tests.helpers.cli import Cli
 from tests.helpers.qti_packages import (
@@ -214,3 +218,26 @@ def test_deep_nesting_and_an_item_named_twice_are_refused(tmp_path: Path) -> Non
     error = _refused(write_folder(tmp_path / "twice", files))
     assert (error.file, error.field) == ("test.xml", "line 3")
     assert error.message == "'q.xml' is named a second time; an item can appear once"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400) | st.text(max_size=200).map(lambda text: f"<a x='{text}'>{text}</a>".encode()))
+def test_any_bytes_either_parse_or_are_refused_as_a_package_error(data: bytes) -> None:
+    outcome: object
+    try:
+        outcome = parse_xml(data, "f.xml").line
+    except PackageError as error:
+        outcome = error.file
+    assert outcome == "f.xml" or (isinstance(outcome, int) and outcome >= 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=1, max_size=80))
+def test_any_item_text_comes_through_as_its_words(text: str) -> None:
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    root = parse_xml(f"<itemBody><p>{escaped}</p><p>Next</p></itemBody>".encode(), "f.xml")
+
+    body = read_body("f.xml", root)
+
+    words = " ".join(text.split())
+    assert body.prompt == (f"{words}\n\nNext" if words else "Next")
