@@ -225,7 +225,7 @@ def test_string_match_with_and_without_case(case_sensitive: bool, typed: str, ex
 
 def test_outcomes_start_at_their_default_and_set_outcome_reads_its_own_value() -> None:
     # Numeric outcomes without a defaultValue start at 0; setOutcomeValue may refer to the outcome being set.
-    outcomes = [
+    outcomes: list[dict[str, Any]] = [
         {"identifier": "SCORE", "base_type": "float"},
         {"identifier": "BONUS", "base_type": "float", "default": 0.5},
         {"identifier": "COUNT", "base_type": "integer"},
