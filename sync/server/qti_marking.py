@@ -232,7 +232,7 @@ def _map_response(response: ResponseDeclaration) -> _Eval:
         values = value if isinstance(value, tuple) else (value,)
         # Each distinct value once, added in a canonical order: float addition is not associative, so summing in
         # the answer's order could change the last bit with the order of the ticks.
-        distinct = sorted(set(values), key=lambda v: (type(v).__name__, str(v)))
+        distinct = sorted(set(values))  # a response container holds str only (identifier or string)
         total = 0.0
         for one in distinct:
             total += look_up(one)

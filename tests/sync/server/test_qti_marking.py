@@ -17,7 +17,7 @@ from sync.protocol import AnswerValue
 from sync.server.content.checks import validate_manifest
 from sync.server.content.errors import PackageError
 from sync.server.content.scoring_rules import QtiScoring
-from sync.server.marking import Marks, mark
+from sync.server.marking import Marker, Marks, mark
 from sync.server.qti_marking import QtiScorer, qti_score
 
 # ---- rules as JSON ----------------------------------------------------------------------------------------
@@ -416,3 +416,15 @@ def test_string_match_must_say_whether_case_matters() -> None:
 
 def test_well_formed_rules_load() -> None:
     assert manifest_of(SINGLE, MULTI).items()["q"].qti is not None
+
+
+@given(st.lists(st.lists(st.sampled_from("ABCD"), max_size=5), min_size=1, max_size=6))
+def test_a_marker_marks_each_qti_answer_as_the_rules_do_however_often_it_sees_it(answers: list[list[str]]) -> None:
+    manifest = manifest_of(MULTI)
+    marker = Marker(manifest)
+    rules = manifest.items()["m"].qti
+    assert rules is not None
+    for ticks in [*answers, *answers]:
+        got = Marks.from_json(marker.marks_json({"m": ticks}))
+        assert got.items["m"].score == round(qti_score(rules, ticks), 2) + 0.0
+        assert got == mark(manifest, {"m": ticks})
