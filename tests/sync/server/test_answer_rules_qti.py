@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from sync.server.content import MultipleChoiceItem, load_stored_manifest
+from sync.server.content import AnyItem, ExtendedTextItem, MultipleChoiceItem, load_stored_manifest
 from sync.server.content.scoring_rules import QtiScoring
 from sync.server.models import Assessment, Result
 from sync.server.store import Store
@@ -45,22 +45,47 @@ NOUNS_QTI = QtiScoring.model_validate(
     }
 )
 
+# short-describe (extended text, 4 points) with QTI rules: 4 if the text is "the beach" in any case, else 0.
+DESCRIBE_QTI = QtiScoring.model_validate(
+    {
+        "response": {"identifier": "RESPONSE", "cardinality": "single", "base_type": "string"},
+        "outcomes": [{"identifier": "SCORE", "base_type": "float"}],
+        "rules": [
+            {
+                "branches": [
+                    {
+                        "when": {
+                            "op": "string_match",
+                            "args": [{"variable": "RESPONSE"}, {"base": "string", "value": "the beach"}],
+                            "case_sensitive": False,
+                        },
+                        "then": [{"set": "SCORE", "value": {"base": "float", "value": 4}}],
+                    }
+                ],
+            }
+        ],
+    }
+)
+
+
+def _as_qti(item: AnyItem) -> AnyItem:
+    if isinstance(item, MultipleChoiceItem) and item.id == "mc-nouns":
+        return item.model_copy(update={"max_choices": 2, "min_choices": 1, "qti": NOUNS_QTI, "correct": []})
+    if isinstance(item, ExtendedTextItem) and item.id == "short-describe":
+        return item.model_copy(update={"qti": DESCRIBE_QTI})
+    return item
+
 
 @pytest.fixture
 def qti_demo(store: Store, demo: Demo) -> Demo:
-    """The demo with mc-nouns stored as a QTI item allowing 1 to 2 ticks, as a package loaded with it would be."""
+    """The demo with mc-nouns a QTI item allowing 1 to 2 ticks and short-describe a QTI-marked extended-text item,
+    stored as a package loaded with them would be."""
     with store.transaction() as session:
         assessment = session.scalars(select(Assessment)).one()
         manifest = load_stored_manifest(assessment.manifest_json)
         sections = []
         for section in manifest.sections:
-            items = [
-                item.model_copy(update={"max_choices": 2, "min_choices": 1, "qti": NOUNS_QTI, "correct": []})
-                if isinstance(item, MultipleChoiceItem) and item.id == "mc-nouns"
-                else item
-                for item in section.items
-            ]
-            sections.append(section.model_copy(update={"items": items}))
+            sections.append(section.model_copy(update={"items": [_as_qti(item) for item in section.items]}))
         changed = manifest.model_copy(update={"sections": sections})
         text = changed.model_dump_json()
         load_stored_manifest(text)  # the stored form passes the load-time checks
@@ -131,3 +156,28 @@ def test_up_to_max_choices_is_marked_by_the_qti_rules_and_fewer_than_min_choices
         assert marks is not None
         assert marks["items"]["mc-nouns"]["score"] == score
         assert marks["items"]["mc-nouns"]["max_score"] == 2.0
+
+
+def test_an_extended_text_item_with_qti_rules_is_marked_by_them_and_never_by_hand(
+    client: TestClient, qti_demo: Demo, store: Store, admin: dict[str, str]
+) -> None:
+    login = player_login(client, qti_demo.codes[0])
+    reply = send(client, login, {"short-describe": "  The   BEACH "})
+    assert reply.status_code == 200, reply.text
+    [result] = results(store)
+    assert result.marks is not None
+    described = result.marks["items"]["short-describe"]
+    assert (described["score"], described["needs_manual"]) == (4.0, False), "typed text normalised, case folded"
+    assert result.marks["sections"]["short"]["needs_manual"] is False
+
+    sheet = client.get(f"{API}/staff/sittings/{qti_demo.sitting_id}/hand-marking", headers=admin)
+    assert sheet.status_code == 200, sheet.text
+    assert sheet.json()["items"] == [], "nothing waits for a person"
+    by_hand = client.put(
+        f"{API}/staff/results/{result.id}/hand-marks/short-describe",
+        json={"score": 1, "replaces": None},
+        headers=admin,
+    )
+    assert by_hand.status_code == 422, by_hand.text
+    assert by_hand.json()["error"] == "not_hand_marked"
+    assert "QTI scoring rules" in by_hand.json()["message"]
