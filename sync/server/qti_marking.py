@@ -105,7 +105,8 @@ def qti_score(scoring: QtiScoring, answer: AnswerValue | None) -> float:
 
 def _initial(base_type: str, default: float | int | bool | str | None) -> Value:
     if default is None:
-        # QTI 2.1: numeric outcomes without a defaultValue start at 0; all others at NULL.
+        # QTI 2.1 item session: numeric single outcomes without a defaultValue start at 0, all others at NULL
+        # (as qti-sdk OutcomeVariable::applyDefaultValue does).
         return 0 if base_type == "integer" else 0.0 if base_type == "float" else None
     return _null_if_empty(_coerce(base_type, default))
 
