@@ -84,7 +84,7 @@ class ChoiceAnswer(QWidget):
         self._max = item.max_choices if self._multiple else None
         self._min = item.min_choices if self._multiple else 0
         self.hint = label(name="hint")
-        layout.addWidget(self.hint)
+        layout.insertWidget(0, self.hint)  # read before the options, by eye and by screen reader
         self.group.idToggled.connect(self._on_toggled)
         self._apply_limit()
 
