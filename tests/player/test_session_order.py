@@ -12,8 +12,8 @@ from player.session import SittingSession
 from sync.ordering import presented
 from sync.protocol import Checkpoint, DeliveryAssessment, DeliveryItem
 from tests.helpers.clock import FakeClock
+from tests.helpers.ordered_package import FIXED_ITEM, FIXED_POSITION, NONE_OF_THESE, delivery
 from tests.helpers.player import make_login
-from tests.player.ordered_package import FIXED_ITEM, FIXED_POSITION, NONE_OF_THESE, delivery
 from tests.player.test_session import reopen
 
 ATTEMPT = "attempt-2"

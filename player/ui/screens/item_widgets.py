@@ -102,7 +102,8 @@ class ChoiceAnswer(QWidget):
         for widget in self.buttons:
             widget.setAccessibleDescription(text)
         first = next((widget for widget in self.buttons if widget.isEnabled()), None)
-        self.setFocusProxy(first)
+        if first is not None:  # a box that can take the focus (the first one may be disabled at the limit)
+            self.setFocusProxy(first)
 
     def set_value(self, value: AnswerValue | None) -> None:
         chosen = set(value) if isinstance(value, list) else {value} if value else set()

@@ -55,7 +55,12 @@ def click(qtbot: QtBot, answer: ChoiceAnswer, index: int) -> None:
 
 @pytest.mark.parametrize(
     ("least", "most", "hint"),
-    [(0, 2, "Choose up to 2"), (2, None, "Choose at least 2"), (2, 2, "Choose 2"), (1, 3, "Choose at least 1 and up to 3")],
+    [
+        (0, 2, "Choose up to 2"),
+        (2, None, "Choose at least 2"),
+        (2, 2, "Choose 2"),
+        (1, 3, "Choose at least 1 and up to 3"),
+    ],
 )
 def test_the_hint_says_what_is_asked(least: int, most: int | None, hint: str) -> None:
     assert choice_hint(least, most) == hint

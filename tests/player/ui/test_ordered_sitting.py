@@ -29,11 +29,11 @@ from sync.server.crypto import Keyring
 from sync.server.models import Result
 from sync.server.store import Store
 from tests.helpers.clock import START
+from tests.helpers.ordered_package import FIXED_ITEM, FIXED_POSITION, write_package
 from tests.helpers.player_ui import Player, PlayerFactory, log_in, wait_for_screen
 from tests.helpers.screens import Camera
 from tests.helpers.server import Demo
 from tests.helpers.waiting import TIMEOUT_MS
-from tests.player.ordered_package import FIXED_ITEM, FIXED_POSITION, write_package
 
 CHOSEN = {"q-capital": ["Paris"], "q-fixed": ["Yes"], "q-primes": ["7", "11"], "q-even": ["8"], "q-colour": ["Seven"]}
 """What the student picks, by option text: all right but q-colour."""
@@ -125,8 +125,10 @@ def test_a_student_sits_a_shuffled_package_and_the_server_marks_it_right(
         if item.id == "q-primes":
             third = by_text(answer, "9")
             click(qtbot, third)  # a third: refused
-            assert not third.isChecked() and not third.isEnabled()
-            assert answer.hint.isVisible() and answer.hint.text().startswith("Choose up to 2.")
+            assert not third.isChecked()
+            assert not third.isEnabled()
+            assert answer.hint.isVisible()
+            assert answer.hint.text().startswith("Choose up to 2.")
             Camera(screen_folders, max_bytes=150_000, width=1024).shoot(
                 w, "qti-choice-limit", "Which two of these numbers are prime?", "Choose up to 2"
             )
@@ -153,7 +155,8 @@ def test_a_student_sits_a_shuffled_package_and_the_server_marks_it_right(
     w.instructions.start_button.click()
     wait_for_screen(qtbot, p, w.item)
     text = w.item.answer
-    assert isinstance(text, TextAnswer) and text.line is not None
+    assert isinstance(text, TextAnswer)
+    assert text.line is not None
     qtbot.keyClicks(text.line, "end")
     w.item.review_button.click()
     wait_for_screen(qtbot, p, w.review)

@@ -68,9 +68,7 @@ def manifest() -> dict[str, Any]:
                 "id": "last",
                 "title": "Last word",
                 "time_limit_minutes": 5,
-                "items": [
-                    {"id": "q-end", "type": "short_text", "prompt": "Type the word 'end'.", "accepted": ["end"]}
-                ],
+                "items": [{"id": "q-end", "type": "short_text", "prompt": "Type the word 'end'.", "accepted": ["end"]}],
             },
         ],
     }
