@@ -1,9 +1,10 @@
 """The order an attempt sees: a delivery form's shuffled sections and choice items, put in the attempt's own order.
 
-QTI lets a section shuffle its children (`<ordering shuffle="true"/>`; a sectionPart with `fixed="true"` keeps its
-position) and a choice interaction shuffle its choices (`shuffle="true"`; QTI 2.x simpleChoice / QTI 3.0
-qti-simple-choice `fixed`: "the position of this choice within the interaction must not be changed by the
-delivery engine even if the immediately enclosing interaction supports the shuffling of choices"). The
+QTI lets a section shuffle its children (the `ordering` class, `shuffle="true"`; a sectionPart with
+`fixed="true"` keeps its position) and a choice interaction shuffle its choices (`shuffle="true"`; the `choice`
+class, attribute `fixed`: "If fixed is true for a choice then the position of this choice within the interaction
+must not be changed by the delivery engine even if the immediately enclosing interaction supports the shuffling of
+choices", QTI 2.1/2.2 Information Model; qti-simple-choice `fixed` in QTI 3.0). The
 order is drawn from the attempt id alone, through SHA-256, never `random` or `hash()`: a resume after a power cut,
 a move to another machine or a newer player shows the same order, and nothing about it has to be stored.
 
