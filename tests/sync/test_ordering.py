@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -68,6 +69,7 @@ def test_another_process_with_another_hash_seed_draws_the_same_order() -> None:
             text=True,
             check=True,
             env={"PYTHONHASHSEED": hash_seed, "PATH": ""},
+            cwd=Path(__file__).resolve().parents[2],  # this checkout's sync package
         )
         assert out.stdout.strip() == str(here)
 
