@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from player.offline_queue.plays import USED
 from player.offline_queue.time_left import time_left_at_resume
 from player.session_events import Event, Phase, ReviewEntry, SectionEnded, SessionError, TimeWarning
+from sync.ordering import presented
 
 if TYPE_CHECKING:
     # Types only: the controller imports this module before the player's first paint, and the wire types
@@ -54,7 +55,11 @@ class SittingSession:
         self._clock = clock
         self._checkpoint_every = checkpoint_every
         self._typing_commit_every = typing_commit_every
-        self._sections = [s for s in self._login.assessment.sections if s.id not in attempt.finished_sections]
+        # The attempt's own order of shuffled items and options, drawn from its id: the same after a restart or a
+        # move, so the checkpoint's current item, the review's numbers and the screens all agree with what the
+        # student saw before. The login keeps the server's order (result codes are packed in it).
+        assessment = presented(self._login.assessment, seed=self._attempt_id)
+        self._sections = [s for s in assessment.sections if s.id not in attempt.finished_sections]
         self._finished_sections = list(attempt.finished_sections)
         self._answers: dict[str, AnswerValue] = journal.answers(self._attempt_id)
         self._play_record = journal.play_record()

@@ -28,6 +28,8 @@ QPushButton#link { border: 2px solid transparent; background: transparent; color
 QPushButton#primary:disabled { background: #9fb3c8; border-color: #9fb3c8; color: #f4f4f4; }
 QLineEdit, QPlainTextEdit { padding: 6px; border: 2px solid #34495e; border-radius: 4px; background: #ffffff; }
 QRadioButton, QCheckBox { padding: 6px; spacing: 12px; border: 3px solid transparent; }
+QRadioButton:disabled, QCheckBox:disabled { color: #666666; }
+QLabel#hint { color: #1f4e79; font-weight: 600; }
 *:focus { outline: none; }
 QPushButton:focus, QLineEdit:focus, QPlainTextEdit:focus, QRadioButton:focus, QCheckBox:focus,
 QSlider:focus, QListWidget:focus { border: 3px solid #e07b00; }

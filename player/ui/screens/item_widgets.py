@@ -81,9 +81,29 @@ class ChoiceAnswer(QWidget):
             widget.installEventFilter(self)
             self.buttons.append(widget)
             layout.addWidget(widget)
+        self._max = item.max_choices if self._multiple else None
+        self._min = item.min_choices if self._multiple else 0
+        self.hint = label(name="hint")
+        layout.insertWidget(0, self.hint)  # read before the options, by eye and by screen reader
         self.group.idToggled.connect(self._on_toggled)
-        if self.buttons:
-            self.setFocusProxy(self.buttons[0])
+        self._apply_limit()
+
+    def _apply_limit(self) -> None:
+        """At `max_choices` ticked, the other boxes are disabled (mouse, Space and digit keys alike) and the hint
+        says why; one unticked enables them again. `min_choices` is only said: fewer is still saved and sent."""
+        ticked = sum(widget.isChecked() for widget in self.buttons)
+        full = self._max is not None and ticked >= self._max
+        for widget in self.buttons:
+            widget.setEnabled(widget.isChecked() or not full)
+        text = choice_hint(self._min, self._max)
+        if full:
+            text += f". You have chosen {ticked}: untick one to choose another."
+        set_message(self.hint, text)
+        for widget in self.buttons:
+            widget.setAccessibleDescription(text)
+        first = next((widget for widget in self.buttons if widget.isEnabled()), None)
+        if first is not None:  # a box that can take the focus (the first one may be disabled at the limit)
+            self.setFocusProxy(first)
 
     def set_value(self, value: AnswerValue | None) -> None:
         chosen = set(value) if isinstance(value, list) else {value} if value else set()
@@ -91,6 +111,7 @@ class ChoiceAnswer(QWidget):
         for option_id, widget in zip(self._ids, self.buttons, strict=True):
             widget.setChecked(option_id in chosen)
         self.group.blockSignals(False)
+        self._apply_limit()
 
     def value(self) -> AnswerValue:
         chosen = [i for i, widget in zip(self._ids, self.buttons, strict=True) if widget.isChecked()]
@@ -99,6 +120,7 @@ class ChoiceAnswer(QWidget):
         return chosen[0] if chosen else ""
 
     def _on_toggled(self, _id: int, checked: bool) -> None:
+        self._apply_limit()
         # An exclusive group emits "unchecked" for the old choice and "checked" for the new; one save is enough.
         if self._multiple or checked:
             self.changed.emit(self.value())
@@ -111,6 +133,8 @@ class ChoiceAnswer(QWidget):
             plain = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier == Qt.KeyboardModifier.NoModifier
             if step is not None and plain:
                 target = self.buttons.index(watched) + step
+                while 0 <= target < len(self.buttons) and not self.buttons[target].isEnabled():
+                    target += step  # past the boxes disabled at max_choices, as Tab passes them
                 if 0 <= target < len(self.buttons):
                     self.buttons[target].setFocus(Qt.FocusReason.OtherFocusReason)
                     if not self._multiple:
@@ -122,10 +146,23 @@ class ChoiceAnswer(QWidget):
         text = event.text()
         if text.isdigit() and 1 <= int(text) <= len(self.buttons):
             widget = self.buttons[int(text) - 1]
+            if not widget.isEnabled():
+                return  # max_choices are ticked; the hint says to untick one first
             widget.setFocus()
             widget.setChecked(not widget.isChecked() if self._multiple else True)
             return
         super().keyPressEvent(event)
+
+
+def choice_hint(min_choices: int, max_choices: int | None) -> str:
+    """What a multiple-choice item asks for, in the student's words ("" when it sets no count)."""
+    if max_choices is not None and min_choices == max_choices:
+        return f"Choose {max_choices}"
+    if max_choices is not None and min_choices > 0:
+        return f"Choose at least {min_choices} and up to {max_choices}"
+    if max_choices is not None:
+        return f"Choose up to {max_choices}"
+    return f"Choose at least {min_choices}" if min_choices > 0 else ""
 
 
 class TextAnswer(QWidget):
