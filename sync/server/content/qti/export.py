@@ -17,11 +17,12 @@ import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from sync.server.content import scoring_rules as model
 from sync.server.content.manifest import (
     AnyItem,
     DictationItem,
@@ -32,18 +33,6 @@ from sync.server.content.manifest import (
     Section,
     ShortTextItem,
     SingleChoiceItem,
-)
-from sync.server.content.scoring_rules import (
-    BaseValueExpr,
-    CorrectExpr,
-    Expr,
-    MapResponseExpr,
-    OutcomeDeclaration,
-    QtiScoring,
-    ResponseDeclaration,
-    Rule,
-    SetOutcome,
-    VariableExpr,
 )
 
 QTI_NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
@@ -58,9 +47,8 @@ TEMPLATES = {
 }
 TEST_FILE = "assessment.xml"
 DICTATION_NOTE = (
-    " Invigil dictation item: QTI has no dictation interaction, so it is written as an extended-text interaction "
-    "with its audio (and its play limit); the passage is in the scorer's rubric block. Once imported it needs "
-    "hand marking. "
+    " Invigil dictation item: QTI has no dictation interaction, so it is written as an extended-text interaction with"
+    " its audio and play limit; the passage is in the scorer's rubric block. Once imported it needs hand marking. "
 )
 
 
@@ -73,7 +61,7 @@ class ExportReport:
     path: Path
     items: int
     media_files: int
-    dictation_items: list[str] = field(default_factory=list)
+    dictation_items: list[str]
     """Exported as extended text: they need hand marking once the package is imported again."""
 
 
@@ -121,18 +109,18 @@ def package_files(manifest: Manifest, media: Mapping[str, bytes]) -> tuple[dict[
 def _cp_manifest(manifest: Manifest, item_media: dict[str, list[str]], names: dict[str, str]) -> ET.Element:
     root = ET.Element("manifest", {"xmlns": CP_NS, "identifier": f"M-{manifest.id}", "version": manifest.version})
     root.set(_XSI_LOCATION, f"{CP_NS} {_CP_XSD}")
-    metadata = _cp(root, "metadata")
-    _cp(metadata, "schema").text = "QTI Package"
-    _cp(metadata, "schemaversion").text = "3.0.0"
-    _cp(root, "organizations")
-    resources = _cp(root, "resources")
+    metadata = _sub(root, "metadata")
+    _sub(metadata, "schema").text = "QTI Package"
+    _sub(metadata, "schemaversion").text = "3.0.0"
+    _sub(root, "organizations")
+    resources = _sub(root, "resources")
     media_ids = {name: f"R-{sha256[:16]}" for sha256, name in names.items()}
 
     def resource(identifier: str, kind: str, href: str, needs: list[str]) -> None:
-        element = _cp(resources, "resource", identifier=identifier, type=kind, href=href)
-        _cp(element, "file", href=href)
+        element = _sub(resources, "resource", identifier=identifier, type=kind, href=href)
+        _sub(element, "file", href=href)
         for need in needs:
-            _cp(element, "dependency", identifierref=need)
+            _sub(element, "dependency", identifierref=need)
 
     resource(f"T-{manifest.id}", "imsqti_test_xmlv3p0", TEST_FILE, [f"I-{item_id}" for item_id in item_media])
     for item_id, used in item_media.items():
@@ -169,12 +157,12 @@ def _section_xml(part: ET.Element, section: Section) -> None:
 
 
 def _item_xml(item: AnyItem, names: dict[str, str]) -> ET.Element:
-    attributes = {"identifier": item.id, "title": _title(item.prompt), "adaptive": "false"}
+    attributes = {"identifier": item.id, "title": " ".join(item.prompt.split())[:80], "adaptive": "false"}
     root = _root("qti-assessment-item", time_dependent="false", **attributes)
     if isinstance(item, DictationItem):
         root.append(ET.Comment(DICTATION_NOTE))
     scoring = scoring_for(item)
-    response = scoring.response if scoring else ResponseDeclaration.model_validate(_TEXT_RESPONSE)
+    response = scoring.response if scoring else model.ResponseDeclaration.model_validate(_TEXT_RESPONSE)
     _response_declaration(root, response)
     if item.audio is not None:  # the media interaction's own variable: how often the audio was played
         _sub(root, "qti-response-declaration", identifier="AUDIO", cardinality="single", base_type="integer")
@@ -228,7 +216,7 @@ def _item_body(body: ET.Element, item: AnyItem, names: dict[str, str], *, respon
 _TEXT_RESPONSE = {"identifier": "RESPONSE", "cardinality": "single", "base_type": "string"}
 
 
-def scoring_for(item: AnyItem) -> QtiScoring | None:
+def scoring_for(item: AnyItem) -> model.QtiScoring | None:
     """QTI response processing giving the item's score as Invigil marks it; None for items marked by hand."""
     if isinstance(item, DictationItem) or (isinstance(item, ExtendedTextItem) and item.qti is None):
         return None
@@ -250,7 +238,7 @@ def scoring_for(item: AnyItem) -> QtiScoring | None:
         share = points / len(item.correct)
         entries = [{"key": o.id, "value": share if o.id in item.correct else -share} for o in item.options]
         mapping = {"entries": entries, "lower_bound": 0.0, "upper_bound": points}
-        return _scoring({**response, "mapping": mapping}, _MAP_RESPONSE, points, template="map_response")
+        return _scoring({**response, "mapping": mapping}, _MAP_RESPONSE, points, "map_response")
     assert isinstance(item, ShortTextItem), "extended text without rules is marked by hand (above)"
     # Typed responses are normalised before processing (NFKC, trimmed, whitespace collapsed), so the keys are too;
     # keys that differ only in case would both match an answer when case does not matter: keep the first.
@@ -261,55 +249,42 @@ def scoring_for(item: AnyItem) -> QtiScoring | None:
     entries = [{"key": key, "value": points, "case_sensitive": item.case_sensitive} for key in keys.values()]
     response |= {"base_type": "string", "correct": [next(iter(keys.values()))]}
     mapping = {"entries": entries, "upper_bound": points}
-    return _scoring({**response, "mapping": mapping}, _MAP_RESPONSE, points, template="map_response")
+    return _scoring({**response, "mapping": mapping}, _MAP_RESPONSE, points, "map_response")
 
 
-def _scoring(response: dict[str, Any], rules: list[Any], points: float, *, template: str | None = None) -> QtiScoring:
-    return QtiScoring.model_validate(
-        {"response": response, "outcomes": _outcomes(points), "rules": rules, "template": template}
-    )
+def _scoring(
+    response: dict[str, Any], rules: list[Any], points: float, template: str | None = None
+) -> model.QtiScoring:
+    data = {"response": response, "outcomes": _outcomes(points), "rules": rules, "template": template}
+    return model.QtiScoring.model_validate(data)
 
 
-def _outcomes(points: float) -> list[OutcomeDeclaration]:
-    return [
-        OutcomeDeclaration(identifier="SCORE", base_type="float", default=0.0),
-        OutcomeDeclaration(identifier="MAXSCORE", base_type="float", default=float(points)),
-    ]
+def _outcomes(points: float) -> list[model.OutcomeDeclaration]:
+    declared = {"SCORE": 0.0, "MAXSCORE": float(points)}
+    return [model.OutcomeDeclaration(identifier=name, base_type="float", default=v) for name, v in declared.items()]
 
 
-def _set_score(value: Any) -> dict[str, Any]:
-    return {"set": "SCORE", "value": value}
-
-
-def _score_on_match(points: float) -> list[Any]:
-    """SCORE = points when the response matches the correct one, else 0 (match_correct would give 1)."""
-    matched = {"op": "match", "args": [{"variable": "RESPONSE"}, {"correct": "RESPONSE"}]}
+def _condition(when: dict[str, Any], then: float | dict[str, Any], otherwise: float | dict[str, Any]) -> list[Any]:
+    """Rules for: if `when`, SCORE = `then`, else SCORE = `otherwise` (numbers as float base values)."""
+    then, otherwise = ({"base": "float", "value": v} if isinstance(v, float) else v for v in (then, otherwise))
     return [
         {
-            "branches": [{"when": matched, "then": [_set_score({"base": "float", "value": points})]}],
-            "otherwise": [_set_score({"base": "float", "value": 0.0})],
+            "branches": [{"when": when, "then": [{"set": "SCORE", "value": then}]}],
+            "otherwise": [{"set": "SCORE", "value": otherwise}],
         }
     ]
 
 
+def _score_on_match(points: float) -> list[Any]:
+    """SCORE = points when the response matches the correct one, else 0 (match_correct would give 1)."""
+    return _condition({"op": "match", "args": [{"variable": "RESPONSE"}, {"correct": "RESPONSE"}]}, points, 0.0)
+
+
 # The map_response template's rules (QTI 3.0 rptemplates/map_response.xml); the export writes the template's URI.
-_MAP_RESPONSE = [
-    {
-        "branches": [
-            {
-                "when": {"op": "is_null", "args": [{"variable": "RESPONSE"}]},
-                "then": [_set_score({"base": "float", "value": 0.0})],
-            }
-        ],
-        "otherwise": [_set_score({"map_response": "RESPONSE"})],
-    }
-]
+_MAP_RESPONSE = _condition({"op": "is_null", "args": [{"variable": "RESPONSE"}]}, 0.0, {"map_response": "RESPONSE"})
 
 
-# ---- declarations and rules as QTI 3.0 XML ------------------------------------------------------------
-
-
-def _response_declaration(root: ET.Element, response: ResponseDeclaration) -> None:
+def _response_declaration(root: ET.Element, response: model.ResponseDeclaration) -> None:
     element = _sub(root, "qti-response-declaration", identifier=response.identifier, cardinality=response.cardinality)
     element.set("base-type", response.base_type)
     if response.correct:
@@ -320,15 +295,15 @@ def _response_declaration(root: ET.Element, response: ResponseDeclaration) -> No
     if mapping is None:
         return
     bounds = {"lower_bound": mapping.lower_bound, "upper_bound": mapping.upper_bound}
-    attributes = {name: _number(bound) for name, bound in bounds.items() if bound is not None}
-    mapping_element = _sub(element, "qti-mapping", default_value=_number(mapping.default), **attributes)
+    attributes = {name: _value(float(bound)) for name, bound in bounds.items() if bound is not None}
+    mapping_element = _sub(element, "qti-mapping", default_value=_value(float(mapping.default)), **attributes)
     for entry in mapping.entries:
-        map_entry = _sub(mapping_element, "qti-map-entry", map_key=entry.key, mapped_value=_number(entry.value))
+        map_entry = _sub(mapping_element, "qti-map-entry", map_key=entry.key, mapped_value=_value(float(entry.value)))
         map_entry.set("case-sensitive", _bool(entry.case_sensitive))
 
 
-def _rule(parent: ET.Element, rule: Rule) -> None:
-    if isinstance(rule, SetOutcome):
+def _rule(parent: ET.Element, rule: model.Rule) -> None:
+    if isinstance(rule, model.SetOutcome):
         _expr(_sub(parent, "qti-set-outcome-value", identifier=rule.set), rule.value)
         return
     condition = _sub(parent, "qti-response-condition")
@@ -343,14 +318,14 @@ def _rule(parent: ET.Element, rule: Rule) -> None:
             _rule(otherwise, inner)
 
 
-def _expr(parent: ET.Element, expr: Expr) -> None:
-    if isinstance(expr, BaseValueExpr):
+def _expr(parent: ET.Element, expr: model.Expr) -> None:
+    if isinstance(expr, model.BaseValueExpr):
         _sub(parent, "qti-base-value", _value(expr.value), base_type=expr.base)
-    elif isinstance(expr, VariableExpr):
+    elif isinstance(expr, model.VariableExpr):
         _sub(parent, "qti-variable", identifier=expr.variable)
-    elif isinstance(expr, CorrectExpr):
+    elif isinstance(expr, model.CorrectExpr):
         _sub(parent, "qti-correct", identifier=expr.correct)
-    elif isinstance(expr, MapResponseExpr):
+    elif isinstance(expr, model.MapResponseExpr):
         _sub(parent, "qti-map-response", identifier=expr.map_response)
     else:  # operators: is_null -> qti-is-null, string_match -> qti-string-match, ...
         element = _sub(parent, "qti-" + expr.op.replace("_", "-"))
@@ -358,9 +333,6 @@ def _expr(parent: ET.Element, expr: Expr) -> None:
             element.set("case-sensitive", _bool(bool(expr.case_sensitive)))
         for arg in expr.args:
             _expr(element, arg)
-
-
-# ---- small helpers -------------------------------------------------------------------------------------
 
 
 def _media_names(manifest: Manifest) -> dict[str, str]:
@@ -389,46 +361,30 @@ def _item_href(item_id: str) -> str:
     return f"item-{item_id}.xml"
 
 
-def _title(prompt: str) -> str:
-    words = " ".join(prompt.split())
-    return words if len(words) <= 80 else words[:79] + "…"
-
-
 def _paragraphs(parent: ET.Element, text: str) -> None:
     for paragraph in [p for p in text.split("\n\n") if p.strip()] or [text]:
         _sub(parent, "p", paragraph)
 
 
-def _attributes(attributes: dict[str, str]) -> dict[str, str]:
-    """QTI's kebab-case attribute names, given in Python with '_' (max_time -> max-time)."""
-    return {name.replace("_", "-"): value for name, value in attributes.items()}
-
-
 def _root(tag: str, **attributes: str) -> ET.Element:
-    root = ET.Element(tag, {"xmlns": QTI_NS, **_attributes(attributes)})
+    root = ET.Element(tag, {"xmlns": QTI_NS, **{name.replace("_", "-"): v for name, v in attributes.items()}})
     root.set(_XSI_LOCATION, f"{QTI_NS} {_QTI_XSD}")
     return root
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, _attributes(attributes))
+    # QTI's kebab-case attribute names are given with '_' (max_time -> max-time).
+    element = ET.SubElement(parent, tag, {name.replace("_", "-"): value for name, value in attributes.items()})
     element.text = text
     return element
-
-
-def _cp(parent: ET.Element, tag: str, **attributes: str) -> ET.Element:
-    return ET.SubElement(parent, tag, attributes)
 
 
 def _bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _number(value: float) -> str:
-    return repr(float(value))  # the shortest text that reads back as the same float: the importer gets these values
-
-
 def _value(value: float | int | bool | str) -> str:
+    """Floats as repr: the shortest text that reads back as the same float, so the importer gets these values."""
     if isinstance(value, bool):
         return _bool(value)
     return repr(value) if isinstance(value, float) else str(value)
