@@ -27,6 +27,7 @@ class _Item:
     options: frozenset[str]
     option_ids: tuple[str, ...]
     max_length: int
+    max_choices: int | None
 
 
 def _listed(ids: Iterable[str]) -> str:
@@ -56,6 +57,7 @@ class AssessmentRules:
                 # A text item always has its own limit (content.py gives a default); the server-wide cap is for
                 # one that somehow has none.
                 max_length=item.max_length or protocol.DEFAULT_MAX_ANSWER_CHARS,
+                max_choices=item.max_choices,
             )
             for section in delivery.sections
             for item in section.items
@@ -133,6 +135,14 @@ class AssessmentRules:
                     "not_an_option",
                     f"The answer to item {item.id} lists option {twice} twice; nothing was stored. "
                     "List each chosen option once.",
+                )
+            # QTI maxChoices: the most options the item lets a student tick. Fewer than min_choices is let
+            # through: it only guides the player, and refusing would lose the student's answer.
+            if item.max_choices is not None and len(value) > item.max_choices:
+                raise _refused(
+                    "too_many_choices",
+                    f"The answer to item {item.id} ticks {len(value)} options; this item allows at most "
+                    f"{item.max_choices}. Nothing was stored; untick {len(value) - item.max_choices}.",
                 )
         else:
             if not isinstance(value, str):

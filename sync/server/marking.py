@@ -24,6 +24,7 @@ from sync.server.content import (
     ShortTextItem,
     SingleChoiceItem,
 )
+from sync.server.qti_marking import QtiScorer
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,8 @@ class _Record(BaseModel):
 
 
 class ItemMark(_Record):
-    score: float = Field(ge=0)
+    score: float
+    """Negative only where an item's QTI scoring gives a negative SCORE (a mapping without lowerBound)."""
     max_score: float = Field(gt=0)
     needs_manual: bool = False
     """True for answered extended-text items: a person must mark them; score stays 0 until then."""
@@ -48,7 +50,8 @@ class ItemMark(_Record):
 
 
 class SectionMark(_Record):
-    score: float = Field(ge=0)
+    score: float
+    """The sum of its items' scores: negative only if QTI scoring gives negative item scores."""
     max_score: float = Field(ge=0)
     needs_manual: bool = False
 
@@ -106,6 +109,12 @@ class Marker:
         self._position = {item_id: n for n, item_id in enumerate(self._items)}
         self._section_of = {item.id: section.id for section in manifest.sections for item in section.items}
         self._keys = {item_id: _json(item_id) for item_id in self._items}
+        # QTI response processing compiled once per manifest: marking an answer only runs the closures.
+        self._qti: dict[str, QtiScorer] = {
+            item_id: QtiScorer(item.qti)
+            for item_id, item in self._items.items()
+            if item.qti is not None and not isinstance(item, DictationItem)
+        }
         self._blank: dict[str, _ItemData] = {
             item_id: _item_data(0.0, _max_score(item), needs_manual=False, answered=False)
             for item_id, item in self._items.items()
@@ -172,14 +181,15 @@ class Marker:
                     score += answered[0]["score"]
                     needs_manual = needs_manual or answered[0]["needs_manual"]
                     item_parts.append(answered[1])
-            score = float(round(score, _PLACES))
+            # + 0.0: QTI items may score below 0, and -0.3 + 0.1 + 0.2 must read "0.0", not "-0.0".
+            score = float(round(score, _PLACES)) + 0.0
             scores.append(score)
             section_parts.append(
                 f'{table.key}:{{"score":{score!r},"max_score":{table.max_score!r},'
                 f'"needs_manual":{"true" if needs_manual else "false"}}}'
             )
         # A float's repr is the shortest text that reads back as the same float (and is valid JSON for these).
-        total = float(round(sum(scores), _PLACES))
+        total = float(round(sum(scores), _PLACES)) + 0.0
         return (
             f'{{"items":{{{",".join(item_parts)}}},"sections":{{{",".join(section_parts)}}},'
             f'"total":{total!r},"max_total":{self._max_total}}}'
@@ -187,7 +197,8 @@ class Marker:
 
     def _marked(self, item: AnyItem, answer: AnswerValue) -> tuple[_ItemData, str]:
         """An answered item's mark, and its JSON as it goes into the items object."""
-        item_mark = _mark_item(item, answer)
+        scorer = self._qti.get(item.id)
+        item_mark = _mark_item(item, answer) if scorer is None else _mark_qti_item(item, answer, scorer)
         return item_mark, f"{self._keys[item.id]}:{_json(item_mark)}"
 
     def marks(self, answers: Mapping[str, AnswerValue]) -> dict[str, Any]:
@@ -219,6 +230,24 @@ def _mark_item(item: AnyItem, answer: AnswerValue) -> _ItemData:
         # Nothing to mark automatically; an empty answer is as good as none and needs nobody's time.
         return _item_data(0.0, _max_score(item), needs_manual=bool(text.strip()), answered=True)
     return _scored(item, dictation_fraction(item.text, text))
+
+
+def _mark_qti_item(item: AnyItem, answer: AnswerValue, scorer: QtiScorer) -> _ItemData:
+    """An item marked by its QTI response processing alone: SCORE, two decimals, never clamped (it may be
+    negative); an extended-text item with rules needs nobody's time."""
+    checked: AnswerValue
+    if isinstance(item, SingleChoiceItem):
+        checked = _one_option(item, answer)
+    elif isinstance(item, MultipleChoiceItem):
+        if not isinstance(answer, list):
+            raise MarkingError(f"item '{item.id}' is multiple choice: the answer must be a list of option ids")
+        _check_options(item, answer)
+        checked = answer
+    else:
+        checked = _text(item, answer)
+    # + 0.0 turns a -0.0 (a mapping's -0.0 rounded) into 0.0, so the marks never show "-0.0".
+    score = round(scorer.score(checked), _PLACES) + 0.0
+    return _item_data(score, _max_score(item), needs_manual=False, answered=True)
 
 
 def _scored(item: AnyItem, fraction: float) -> _ItemData:

@@ -19,6 +19,7 @@ from sync.server.content.manifest import (
     ShortTextItem,
     SingleChoiceItem,
 )
+from sync.server.content.scoring_checks import check_scoring
 
 
 def parse_manifest_json(data: bytes) -> dict[str, Any]:
@@ -127,6 +128,7 @@ def _check_rules(manifest: Manifest) -> None:
             where = f"sections[{s}].items[{i}]"
             claim(item.id, f"{where}.id")
             _check_keys_present(item, where)
+            check_scoring(item, where)
             if isinstance(item, SingleChoiceItem | MultipleChoiceItem):
                 _check_choice_item(item, where)
             if item.max_plays is not None and item.audio is None and not isinstance(item, DictationItem):
