@@ -46,10 +46,7 @@ TEMPLATES = {
     "map_response": "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/map_response.xml",
 }
 TEST_FILE = "assessment.xml"
-DICTATION_NOTE = (
-    " Invigil dictation item: QTI has no dictation interaction, so it is written as an extended-text interaction with"
-    " its audio and play limit; the passage is in the scorer's rubric block. Once imported it needs hand marking. "
-)
+DICTATION_NOTE = " Invigil dictation (QTI has none): an extended-text interaction with its audio; mark it by hand. "
 
 
 class ExportError(Exception):
@@ -228,11 +225,16 @@ def scoring_for(item: AnyItem) -> model.QtiScoring | None:
     response: dict[str, Any] = {"identifier": "RESPONSE", "cardinality": "single", "base_type": "identifier"}
     if isinstance(item, SingleChoiceItem):
         assert item.correct is not None, "checked when the package was loaded"
-        return _scoring({**response, "correct": [item.correct]}, _score_on_match(points), points)
+        # match_correct's test, but SCORE = points rather than 1.
+        matched = {"op": "match", "args": [{"variable": "RESPONSE"}, {"correct": "RESPONSE"}]}
+        return _scoring({**response, "correct": [item.correct]}, _condition(matched, points, 0.0), points)
     if isinstance(item, MultipleChoiceItem):
         response |= {"cardinality": "multiple", "correct": list(item.correct)}
-        if item.scoring == "all_or_nothing":  # match compares the containers as sets of option ids
-            return _scoring(response, _score_on_match(points), points)
+        if item.scoring == "all_or_nothing":
+            # Every right option ticked and no wrong one. Not `match` on the container: QTI's multiple containers
+            # are bags, so a repeated tick would fail a match, while Invigil ignores repeats (member does too).
+            ticked = [_member(o.id, o.id in item.correct) for o in item.options]
+            return _scoring(response, _condition({"op": "and", "args": ticked}, points, 0.0), points)
         # points × max(0, right − wrong) / correct: each right pick +points/n, each wrong one −points/n, bounded
         # below by 0 (QTI: mapping lowerBound). A container's values are mapped once each (ASI, mapResponse).
         share = points / len(item.correct)
@@ -275,9 +277,9 @@ def _condition(when: dict[str, Any], then: float | dict[str, Any], otherwise: fl
     ]
 
 
-def _score_on_match(points: float) -> list[Any]:
-    """SCORE = points when the response matches the correct one, else 0 (match_correct would give 1)."""
-    return _condition({"op": "match", "args": [{"variable": "RESPONSE"}, {"correct": "RESPONSE"}]}, points, 0.0)
+def _member(option_id: str, wanted: bool) -> dict[str, Any]:
+    member = {"op": "member", "args": [{"base": "identifier", "value": option_id}, {"variable": "RESPONSE"}]}
+    return member if wanted else {"op": "not", "args": [member]}
 
 
 # The map_response template's rules (QTI 3.0 rptemplates/map_response.xml); the export writes the template's URI.
