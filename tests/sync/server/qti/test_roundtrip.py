@@ -82,13 +82,13 @@ def _variant(draw: st.DrawFn, text: str) -> str:
 
 
 @st.composite
-def answers_for(draw: st.DrawFn, manifest: Manifest) -> dict[str, AnswerValue | None]:
-    answers: dict[str, AnswerValue | None] = {}
+def answers_for(draw: st.DrawFn, manifest: Manifest) -> dict[str, AnswerValue]:
+    answers: dict[str, AnswerValue] = {}
     for item in manifest.items().values():
         if draw(st.integers(min_value=0, max_value=5)) == 0:
             continue  # not answered at all
         if isinstance(item, SingleChoiceItem):
-            answers[item.id] = draw(st.none() | st.sampled_from([o.id for o in item.options]))
+            answers[item.id] = draw(st.sampled_from([o.id for o in item.options]))
         elif isinstance(item, MultipleChoiceItem):
             # Repeats are allowed on the wire (a list of option ids) and must not change the score.
             limit = item.max_choices or len(item.options) + 2
