@@ -18,6 +18,7 @@ from sync.server.cli.common import (
     parse_when,
     parse_workers,
 )
+from sync.server.cli.content_commands import register_content_commands
 from sync.server.cli.result_commands import cmd_remark, cmd_submit_code
 from sync.server.cli.school_commands import (
     cmd_add_staff,
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expires", type=parse_day, help="service expiry date (YYYY-MM-DD)")
     p = add("load-assessment", cmd_load_assessment, "validate and store a content package (folder or zip)")
     p.add_argument("path")
+    register_content_commands(add)
     p = add("create-sitting", cmd_create_sitting, "create a sitting and print its access codes")
     p.add_argument("--school", required=True)
     p.add_argument("--assessment", required=True, help="assessment id, package id or package_id@version")
