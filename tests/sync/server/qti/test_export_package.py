@@ -152,3 +152,18 @@ def test_a_missing_media_file_is_refused_by_name_and_nothing_is_written(demo: Lo
     with pytest.raises(ExportError, match=r"media/dictation-2\.ogg"):
         export_qti(demo.manifest, media, tmp_path / "broken.zip")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_pictures_and_audio_with_play_limits_on_any_item_load_back_from_the_export(
+    demo: LoadedPackage, tmp_path: Path
+) -> None:
+    raw = demo.manifest.model_dump(mode="json")
+    first, second = (item["audio"] for item in raw["sections"][2]["items"])
+    raw["sections"][0]["items"][1] |= {"audio": first, "max_plays": 3}  # a choice item with a listening part
+    raw["sections"][1]["items"][0] |= {"audio": second, "image": raw["sections"][0]["items"][0]["image"]}
+    export_qti(Manifest.model_validate(raw), {m.sha256: m.data for m in demo.media}, tmp_path / "media.zip")
+    items = load_package(tmp_path / "media.zip").manifest.items()
+    choice, text = items["mc-opposite"], items["short-plural"]
+    assert (choice.audio.sha256, choice.max_plays) == (first["sha256"], 3)  # type: ignore[union-attr]
+    assert (text.audio.sha256, text.max_plays) == (second["sha256"], None)  # type: ignore[union-attr]
+    assert text.image.sha256 == raw["sections"][0]["items"][0]["image"]["sha256"]  # type: ignore[union-attr]
