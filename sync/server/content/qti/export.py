@@ -13,6 +13,7 @@ its audio (hand marked after import), flagged in the XML and in the report.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import unicodedata
 import zipfile
@@ -46,6 +47,7 @@ TEMPLATES = {
     "map_response": "https://purl.imsglobal.org/spec/qti/v3p0/rptemplates/map_response.xml",
 }
 TEST_FILE = "assessment.xml"
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # control characters outside XML 1.0's Char
 DICTATION_NOTE = " Invigil dictation (QTI has none): an extended-text interaction with its audio; mark it by hand. "
 
 
@@ -63,10 +65,8 @@ class ExportReport:
 
 
 def export_qti(manifest: Manifest, media: Mapping[str, bytes], out: Path) -> ExportReport:
-    """Writes `manifest` (media resolved; their bytes in `media` by sha256) as a QTI 3.0 zip at `out`.
-
-    The zip is written beside `out` and moved into place only when complete, so a failure leaves no half file.
-    """
+    """Writes `manifest` (media resolved; their bytes in `media` by sha256) as a QTI 3.0 zip at `out`: beside it
+    first, moved into place only when complete, so a failure leaves no half file."""
     files, dictation = package_files(manifest, media)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
@@ -150,16 +150,14 @@ def _section_xml(part: ET.Element, section: Section) -> None:
             ref.set("fixed", "true")
 
 
-# ---- items ---------------------------------------------------------------------------------------------
-
-
 def _item_xml(item: AnyItem, names: dict[str, str]) -> ET.Element:
     attributes = {"identifier": item.id, "title": " ".join(item.prompt.split())[:80], "adaptive": "false"}
     root = _root("qti-assessment-item", time_dependent="false", **attributes)
     if isinstance(item, DictationItem):
         root.append(ET.Comment(DICTATION_NOTE))
     scoring = scoring_for(item)
-    response = scoring.response if scoring else model.ResponseDeclaration.model_validate(_TEXT_RESPONSE)
+    text = model.ResponseDeclaration(identifier="RESPONSE", cardinality="single", base_type="string")
+    response = scoring.response if scoring else text
     _response_declaration(root, response)
     if item.audio is not None:  # the media interaction's own variable: how often the audio was played
         _sub(root, "qti-response-declaration", identifier="AUDIO", cardinality="single", base_type="integer")
@@ -208,9 +206,6 @@ def _item_body(body: ET.Element, item: AnyItem, names: dict[str, str], *, respon
     notes = item.guidance if isinstance(item, ExtendedTextItem) else f"The passage as spoken: {item.text}"
     if notes:
         _paragraphs(_sub(_sub(body, "qti-rubric-block", use="scoring", view="scorer"), "qti-content-body"), notes)
-
-
-_TEXT_RESPONSE = {"identifier": "RESPONSE", "cardinality": "single", "base_type": "string"}
 
 
 def scoring_for(item: AnyItem) -> model.QtiScoring | None:
@@ -396,5 +391,9 @@ def _xml_bytes(root: ET.Element) -> bytes:
     # Elements are built unqualified under a root carrying xmlns: ElementTree's default_namespace option refuses
     # unqualified attributes, and every QTI attribute is unqualified.
     ET.indent(root)
-    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return data
+    text = ET.tostring(root, encoding="unicode")
+    if (bad := _NOT_XML.search(text)) is not None:
+        raise ExportError(
+            f"{root.get('identifier')} holds U+{ord(bad[0]):04X}, a character XML cannot carry; remove it"
+        )
+    return b"<?xml version='1.0' encoding='utf-8'?>\n" + text.encode()

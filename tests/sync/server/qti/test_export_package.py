@@ -167,3 +167,11 @@ def test_pictures_and_audio_with_play_limits_on_any_item_load_back_from_the_expo
     assert (choice.audio.sha256, choice.max_plays) == (first["sha256"], 3)  # type: ignore[union-attr]
     assert (text.audio.sha256, text.max_plays) == (second["sha256"], None)  # type: ignore[union-attr]
     assert text.image.sha256 == raw["sections"][0]["items"][0]["image"]["sha256"]  # type: ignore[union-attr]
+
+
+def test_a_control_character_xml_cannot_carry_is_refused_naming_the_item(demo: LoadedPackage, tmp_path: Path) -> None:
+    raw = demo.manifest.model_dump(mode="json")
+    raw["sections"][1]["items"][2]["prompt"] = "What is the capital\x07 of France?"  # a bell pasted in by accident
+    with pytest.raises(ExportError, match=r"short-capital holds U\+0007, a character XML cannot carry"):
+        export_qti(Manifest.model_validate(raw), {m.sha256: m.data for m in demo.media}, tmp_path / "bell.zip")
+    assert list(tmp_path.iterdir()) == []
