@@ -21,10 +21,12 @@ from sync.server.moving import keep_shown_time
 from sync.server.row_locks import lock_allocations, lock_sitting
 
 
-def load_assessment(session: Session, source: Path) -> tuple[Assessment, bool]:
+def load_assessment(
+    session: Session, source: Path, *, untimed_section_minutes: int | None = None
+) -> tuple[Assessment, bool]:
     """Validate a content package completely, then store it; returns (assessment, newly_stored)."""
     try:
-        package = content.load_package(source)
+        package = content.load_package(source, untimed_section_minutes=untimed_section_minutes)
     except content.PackageError as exc:
         raise ServiceError(422, "bad_package", str(exc)) from exc
     manifest = package.manifest

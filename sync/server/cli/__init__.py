@@ -114,6 +114,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--expires", type=parse_day, help="service expiry date (YYYY-MM-DD)")
     p = add("load-assessment", cmd_load_assessment, "validate and store a content package (folder or zip)")
     p.add_argument("path")
+    p.add_argument(
+        "--untimed-section-minutes",
+        type=int,
+        metavar="N",
+        help="QTI packages: minutes for each section without timeLimits (without it such a package is refused)",
+    )
     register_content_commands(add)
     p = add("create-sitting", cmd_create_sitting, "create a sitting and print its access codes")
     p.add_argument("--school", required=True)

@@ -18,7 +18,9 @@ from sync.server.models import Allocation
 def cmd_load_assessment(args: argparse.Namespace, env: Env) -> None:
     store, _ = open_store(args, create=False)
     with store.transaction() as session:
-        assessment, new = sittings.load_assessment(session, Path(args.path))
+        assessment, new = sittings.load_assessment(
+            session, Path(args.path), untimed_section_minutes=args.untimed_section_minutes
+        )
         verb = "Loaded" if new else "Already loaded"
         emit(
             env,

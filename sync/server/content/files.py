@@ -12,7 +12,6 @@ from pathlib import Path, PurePosixPath
 
 from sync.server.content.errors import MANIFEST_NAME, PackageError, PackageLimits
 
-
 MANIFEST_NAMES = (MANIFEST_NAME, "imsmanifest.xml")
 """What marks a package's top folder: our manifest.json, or an IMS Content Package's manifest (QTI)."""
 BOMB_RATIO = 100

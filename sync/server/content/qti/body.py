@@ -157,7 +157,10 @@ def read_body(file: str, item_body: Node) -> Body:
 def flat_text(file: str, node: Node) -> str:
     """A choice's or a rubric's text; media inside are refused by the caller when it cannot show them."""
     flattener = _Flattener(file)
-    flattener.visit(node)
+    flattener.current.append(node.text)  # its contents: a rubricBlock itself is skipped inside an item body
+    for child in node.children:
+        flattener.visit(child)
+        flattener.current.append(child.tail)
     flattener.flush()
     if flattener.body.interactions:
         raise PackageError(file, f"line {node.line}", f"{node.written} holds an interaction; that is not supported")

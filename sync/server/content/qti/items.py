@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any
 
 from sync.server.content.errors import PackageError
@@ -34,8 +35,8 @@ def check_id(file: str, node: Node, value: str | None, what: str) -> str:
     return value
 
 
-def read_item(file: str, data: bytes) -> dict[str, Any]:
-    """The item as manifest.json would hold it; media as package paths (checked to exist by the caller)."""
+def read_item(file: str, data: bytes, *, package_files: Collection[str]) -> dict[str, Any]:
+    """The item as manifest.json would hold it; media as paths inside the package (which must hold them)."""
     root = parse_xml(data, file)
     if root.name != "assessmentItem" or root.namespace not in QTI_NAMESPACES:
         raise PackageError(
@@ -62,19 +63,22 @@ def read_item(file: str, data: bytes) -> dict[str, Any]:
     if len(body.interactions) > 1:
         second = body.interactions[1]
         raise PackageError(
-            file, _at(second), f"a second interaction ({second.written}); Invigil items have exactly one; split the item"
+            file,
+            _at(second),
+            f"a second interaction ({second.written}); Invigil items have exactly one; split the item",
         )
     interaction = body.interactions[0]
     response_id = interaction.get("responseIdentifier")
     if response_id is None:
         raise PackageError(file, _at(interaction), f"{interaction.written} has no responseIdentifier")
     response = read_response(file, root, response_id, at=interaction)
-    item: dict[str, Any] = {"id": identifier, "prompt": body.prompt or "(no text)"}
+    # An item whose body is only media and the interaction shows its title, so the prompt is never empty.
+    item: dict[str, Any] = {"id": identifier, "prompt": body.prompt or root.get("title") or identifier}
     if interaction.name == "choiceInteraction":
         item.update(_choice(file, interaction, response))
     else:
         item.update(_text(file, interaction, response))
-    item.update(_media(file, body))
+    item.update(_media(file, body, package_files))
     scoring, points = _scoring(file, root, response, item)
     item["points"] = points
     if scoring is not None:
@@ -138,12 +142,18 @@ def _text(file: str, node: Node, response: ResponseDeclaration) -> dict[str, Any
     return {"type": "short_text", "accepted": response.correct, "max_length": max([200, *map(len, keys)])}
 
 
-def _media(file: str, body: Body) -> dict[str, Any]:
+def _media(file: str, body: Body, package_files: Collection[str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for use in body.media:
+        if use.path not in package_files:
+            raise PackageError(
+                file, _at(use.node), f"names {use.role} '{use.path}', which is not in the package; add it"
+            )
         if use.role in found:
             raise PackageError(
-                file, _at(use.node), f"a second {use.role} in the item; Invigil items have at most one image and one audio"
+                file,
+                _at(use.node),
+                f"a second {use.role} in the item; Invigil items have at most one image and one audio",
             )
         found[use.role] = use.path
         if use.role == "audio" and use.max_plays is not None:

@@ -47,9 +47,7 @@ def read_xml(files: PackageFiles, path: str, limits: PackageLimits, *, named_by:
     return parse_xml(read_bytes(files, path, limits, named_by=named_by, at=at), path)
 
 
-def convert_package(
-    files: PackageFiles, *, limits: PackageLimits, untimed_section_minutes: int | None
-) -> Converted:
+def convert_package(files: PackageFiles, *, limits: PackageLimits, untimed_section_minutes: int | None) -> Converted:
     manifest = read_xml(files, IMS_MANIFEST, limits, named_by=IMS_MANIFEST, at=None)
     if manifest.name != "manifest":
         raise PackageError(IMS_MANIFEST, f"line {manifest.line}", "the root element must be <manifest> (IMS CP)")
@@ -96,10 +94,8 @@ def convert_package(
         items = []
         fixed = []
         for i, ref in enumerate(plan.refs):
-            item = read_item(ref.path, read_bytes(files, ref.path, limits, named_by=named_by, at=ref.node))
-            for role in ("image", "audio"):
-                if role in item and item[role] not in files.sizes:
-                    raise PackageError(ref.path, None, f"its {role} '{item[role]}' is not in the package; add it")
+            data = read_bytes(files, ref.path, limits, named_by=named_by, at=ref.node)
+            item = read_item(ref.path, data, package_files=files.sizes.keys())
             items.append(item)
             item_files[(s, i)] = ref.path
             if ref.fixed:

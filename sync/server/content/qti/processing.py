@@ -99,11 +99,14 @@ def read_response(file: str, item: Node, identifier: str, *, at: Node) -> Respon
         raise _refuse(file, node, f"response baseType '{base_type}' is not supported; use identifier or string")
     if node.child("areaMapping") is not None:
         raise _refuse(file, node, "areaMapping (point responses) is not supported")
+    correct = _values(node.child("correctResponse"))
+    if cardinality == "single" and len(correct) > 1:
+        raise _refuse(file, node, f"correctResponse has {len(correct)} values for a single-cardinality response")
     return ResponseDeclaration(
         identifier=identifier,
         cardinality="single" if cardinality == "single" else "multiple",
         base_type="identifier" if base_type == "identifier" else "string",
-        correct=_values(node.child("correctResponse")),
+        correct=correct,
         mapping=_mapping(file, node.child("mapping")),
     )
 
@@ -172,7 +175,9 @@ def template_name(file: str, node: Node) -> str | None:
     if name == "map_response_point":
         raise _refuse(file, node, "template map_response_point is for point (graphic) responses, not supported")
     if name not in TEMPLATES:
-        raise _refuse(file, node, f"response processing template '{uri}' is not supported; use {' or '.join(TEMPLATES)}")
+        raise _refuse(
+            file, node, f"response processing template '{uri}' is not supported; use {' or '.join(TEMPLATES)}"
+        )
     if any(child.name != "templateLocation" for child in node.children):
         raise _refuse(file, node, "responseProcessing has both a template and rules of its own; keep one")
     return name
@@ -181,18 +186,26 @@ def template_name(file: str, node: Node) -> str | None:
 def template_rules(file: str, node: Node, name: str, response: ResponseDeclaration) -> list[Rule]:
     """The template's rules (see the module docstring); the templates speak of RESPONSE and SCORE only."""
     if response.identifier != "RESPONSE":
-        raise _refuse(file, node, f"template {name} marks the response 'RESPONSE', but the item's is "
-                      f"'{response.identifier}'; rename it or write the rules out")
+        raise _refuse(
+            file,
+            node,
+            f"template {name} marks the response 'RESPONSE', but the item's is "
+            f"'{response.identifier}'; rename it or write the rules out",
+        )
+    then: Expr
+    otherwise: Expr
     if name == "match_correct":
         if not response.correct:
             raise _refuse(file, node, "template match_correct needs a correctResponse, which the item lacks")
         when: Expr = OperatorExpr(op="match", args=[VariableExpr(variable="RESPONSE"), CorrectExpr(correct="RESPONSE")])
-        then, otherwise = BaseValueExpr(base="float", value=1.0), BaseValueExpr(base="float", value=0.0)
+        then = BaseValueExpr(base="float", value=1.0)
+        otherwise = BaseValueExpr(base="float", value=0.0)
     else:
         if response.mapping is None:
             raise _refuse(file, node, "template map_response needs a mapping in the responseDeclaration")
         when = OperatorExpr(op="is_null", args=[VariableExpr(variable="RESPONSE")])
-        then, otherwise = BaseValueExpr(base="float", value=0.0), MapResponseExpr(map_response="RESPONSE")
+        then = BaseValueExpr(base="float", value=0.0)
+        otherwise = MapResponseExpr(map_response="RESPONSE")
     return [
         Condition(
             branches=[Branch(when=when, then=[SetOutcome(set="SCORE", value=then)])],
@@ -210,8 +223,11 @@ class RuleReader:
         self.outcomes = {outcome.identifier for outcome in outcomes}
 
     def unsupported(self, node: Node) -> PackageError:
-        return _refuse(self.file, node, f"responseProcessing uses {node.written}, which Invigil does not support "
-                       f"(supported: {SUPPORTED})")
+        return _refuse(
+            self.file,
+            node,
+            f"responseProcessing uses {node.written}, which Invigil does not support (supported: {SUPPORTED})",
+        )
 
     def rules(self, parent: Node) -> list[Rule]:
         rules: list[Rule] = []
@@ -227,14 +243,18 @@ class RuleReader:
     def set_outcome(self, node: Node) -> SetOutcome:
         identifier = node.get("identifier", "")
         if identifier not in self.outcomes:
-            raise _refuse(self.file, node, f"setOutcomeValue names '{identifier}', which no outcomeDeclaration declares")
+            raise _refuse(
+                self.file, node, f"setOutcomeValue names '{identifier}', which no outcomeDeclaration declares"
+            )
         return SetOutcome(set=identifier, value=self.single_expr(node))
 
     def condition(self, node: Node) -> Condition:
         branches: list[Branch] = []
         otherwise: list[Rule] = []
         for part in node.children:
-            if part.name in ("responseIf", "responseElseIf") and part.children:
+            if part.name in ("responseIf", "responseElseIf"):
+                if not part.children:
+                    raise _refuse(self.file, part, f"{part.written} needs a condition first")
                 head, *body = part.children
                 shell = Node(name="", written="", namespace="", attrs={}, line=part.line, children=body)
                 branches.append(Branch(when=self.expr(head), then=self.rules(shell)))
@@ -270,24 +290,28 @@ class RuleReader:
             raise _refuse(self.file, node, f"{node.written} needs {count} expression(s) inside, has {len(args)}")
         if name == "stringMatch":
             if node.get("substring", "false") == "true":
-                raise _refuse(self.file, node, f"{node.written} substring=\"true\" is not supported")
+                raise _refuse(self.file, node, f'{node.written} substring="true" is not supported')
             if node.get("caseSensitive") not in ("true", "false"):
-                raise _refuse(self.file, node, f"{node.written} needs caseSensitive=\"true\" or \"false\"")
+                raise _refuse(self.file, node, f'{node.written} needs caseSensitive="true" or "false"')
             return OperatorExpr(op=op, args=args, case_sensitive=node.get("caseSensitive") == "true")
-        return OperatorExpr(op=op, args=args)  # type: ignore[arg-type]
+        return OperatorExpr(op=op, args=args)
 
     def reference(self, node: Node) -> Expr:
         identifier = node.get("identifier", "")
         if node.name == "variable":
             if identifier != self.response.identifier and identifier not in self.outcomes:
-                raise _refuse(self.file, node, f"variable '{identifier}' is neither the response nor a declared outcome")
+                raise _refuse(
+                    self.file, node, f"variable '{identifier}' is neither the response nor a declared outcome"
+                )
             return VariableExpr(variable=identifier)
         if identifier != self.response.identifier:
             raise _refuse(self.file, node, f"{node.written} names '{identifier}', not the item's response")
         if node.name == "correct":
             return CorrectExpr(correct=identifier)
         if self.response.mapping is None:
-            raise _refuse(self.file, node, f"{node.written} needs a mapping in the responseDeclaration of '{identifier}'")
+            raise _refuse(
+                self.file, node, f"{node.written} needs a mapping in the responseDeclaration of '{identifier}'"
+            )
         return MapResponseExpr(map_response=identifier)
 
 

@@ -63,6 +63,7 @@ class _Planner:
     def __init__(self, file: str) -> None:
         self.file = file
         self.plans: list[SectionPlan] = []
+        self.pending: list[str] = []
 
     def container(self, node: Node, titles: list[str]) -> None:
         for child in node.children:
@@ -73,23 +74,27 @@ class _Planner:
         shuffle = ordering is not None and ordering.get("shuffle") == "true"
         if shuffle and node.all("assessmentSection"):
             raise PackageError(
-                self.file, _at(ordering or node), "shuffling sections among themselves is not supported; "
-                "shuffle the items inside each section"
+                self.file,
+                _at(ordering or node),
+                "shuffling sections among themselves is not supported; shuffle the items inside each section",
             )
         first = len(self.plans)
         run: SectionPlan | None = None
-        instructions = "\n\n".join(flat_text(self.file, rubric) for rubric in node.all("rubricBlock"))
+        # Only rubrics for the candidate are instructions; those for scorers, proctors or authors are not shown.
+        rubrics = [r for r in node.all("rubricBlock") if "candidate" in (r.get("view") or "candidate").split()]
+        # A section's rubric goes to the first Invigil section made from it (its own items or its first subsection).
+        self.pending += [flat_text(self.file, rubric) for rubric in rubrics]
         for child in node.children:
             if child.name == "assessmentItemRef":
                 if run is None:
-                    run = self.new_run(node, own_titles, instructions, shuffle)
+                    run = self.new_run(node, own_titles, shuffle)
                 run.refs.append(self.item_ref(child))
             elif child.name in ("assessmentSection", "testPart"):
                 run = None
                 self.container(child, own_titles)
         self.apply_limit(node, self.plans[first:])
 
-    def new_run(self, node: Node, titles: list[str], instructions: str, shuffle: bool) -> SectionPlan:
+    def new_run(self, node: Node, titles: list[str], shuffle: bool) -> SectionPlan:
         base = check_id(self.file, node, node.get("identifier"), f"{node.written} identifier")
         taken = {plan.id for plan in self.plans}
         identifier, n = base, 1
@@ -97,6 +102,8 @@ class _Planner:
             n += 1
             identifier = f"{base}-{n}"
         title = " / ".join(title for title in titles if title) or base
+        instructions = "\n\n".join(text for text in self.pending if text)
+        self.pending = []
         plan = SectionPlan(id=identifier, title=title, instructions=instructions, shuffle=shuffle)
         self.plans.append(plan)
         return plan

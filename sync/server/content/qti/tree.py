@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import overload
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
@@ -33,6 +34,10 @@ class Node:
     text: str = ""
     tail: str = ""
 
+    @overload
+    def get(self, attribute: str) -> str | None: ...
+    @overload
+    def get(self, attribute: str, default: str) -> str: ...
     def get(self, attribute: str, default: str | None = None) -> str | None:
         return self.attrs.get(attribute, default)
 
