@@ -33,6 +33,7 @@ _ITEM_WORDS = {
     "multiple_choice": "a multiple-choice item",
     "short_text": "a short-answer item",
     "dictation": "a dictation item",
+    "extended_text": "an extended-text item with QTI scoring rules",
 }
 
 
@@ -153,8 +154,8 @@ def sheet(
     items: list[mp.HandMarkItem] = []
     for section in manifest.sections:
         for item in section.items:
-            if not isinstance(item, ExtendedTextItem):
-                continue
+            if not isinstance(item, ExtendedTextItem) or item.qti is not None:
+                continue  # an extended-text item with QTI scoring rules is marked by them
             answers = []
             for (_, item_id), result in latest.items():
                 stored = (result.marks or {}).get("items", {}).get(item_id, {})
@@ -217,7 +218,7 @@ def give_mark(
         raise ServiceError(
             404, "unknown_item", f"The test '{manifest.title}' has no item '{item_id}'; nothing was changed."
         )
-    if not isinstance(item, ExtendedTextItem):
+    if not isinstance(item, ExtendedTextItem) or item.qti is not None:
         raise ServiceError(
             422,
             "not_hand_marked",

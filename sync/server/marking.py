@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 # Scores keep two decimals so partial credit (2/3 of a point) stays readable in reports and exports.
 _PLACES = 2
+# How many distinct QTI multiple-choice answers one Marker remembers (see Marker._qti_ticks).
+_QTI_REMEMBERED = 4096
 
 
 class MarkingError(Exception):
@@ -115,6 +117,7 @@ class Marker:
             for item_id, item in self._items.items()
             if item.qti is not None and not isinstance(item, DictationItem)
         }
+        self._qti_seen: dict[tuple[str, tuple[str, ...]], tuple[_ItemData, str]] = {}
         self._blank: dict[str, _ItemData] = {
             item_id: _item_data(0.0, _max_score(item), needs_manual=False, answered=False)
             for item_id, item in self._items.items()
@@ -158,6 +161,8 @@ class Marker:
                 continue
             choices = self._choices.get(item_id)
             found = choices.get(answer) if choices is not None and isinstance(answer, str) else None
+            if found is None and isinstance(answer, list) and item_id in self._qti:
+                found = self._qti_ticks(item_id, answer)
             marked[item_id] = found or self._marked(items[item_id], answer)
         touched = {self._section_of[item_id] for item_id in marked}
         item_parts: list[str] = []
@@ -194,6 +199,17 @@ class Marker:
             f'{{"items":{{{",".join(item_parts)}}},"sections":{{{",".join(section_parts)}}},'
             f'"total":{total!r},"max_total":{self._max_total}}}'
         )
+
+    def _qti_ticks(self, item_id: str, ticks: list[str]) -> tuple[_ItemData, str]:
+        """A QTI multiple-choice mark, remembered by the exact ticks: a class gives few distinct answers, and this
+        skips running the rules again. Bounded, so odd answers cannot grow it without end."""
+        key = (item_id, tuple(ticks))
+        found = self._qti_seen.get(key)
+        if found is None:
+            found = self._marked(self._items[item_id], ticks)
+            if len(self._qti_seen) < _QTI_REMEMBERED:
+                self._qti_seen[key] = found
+        return found
 
     def _marked(self, item: AnyItem, answer: AnswerValue) -> tuple[_ItemData, str]:
         """An answered item's mark, and its JSON as it goes into the items object."""

@@ -10,10 +10,8 @@ The value model is QTI's (QTI 2.1 Information Model, section "Expressions", as k
 - A multiple container is a `tuple`; multiple cardinality is a bag, so `match` compares two containers as
   multisets (`collections.Counter`), never by order.
 - Outcomes start at their defaultValue or, without one, at 0 when numeric and NULL otherwise (QTI 2.1
-  "Response Processing": outcome variables are reset to their defaults; numeric single outcomes with no default
-  start at 0).
-- A condition "evaluates to true" only when its value is the boolean true; NULL (or anything else) is not true,
-  so the next responseElseIf / responseElse is considered (QTI 2.1 responseCondition).
+  "Response Processing": outcomes are reset to their defaults; numeric ones with no default to 0).
+- A condition "evaluates to true" only when it is the boolean true; NULL is not (QTI 2.1 responseCondition).
 - Typed responses are captured as Invigil captures a short-text answer: NFKC, trimmed, inner whitespace
   collapsed. Case-insensitive comparisons use `str.casefold()`.
 - A NULL or non-numeric SCORE after processing counts 0 (an item with no score has earned nothing).
@@ -69,29 +67,25 @@ class QtiScorer:
     """One item's response processing, compiled once; `score(answer)` is its SCORE for one answer."""
 
     def __init__(self, scoring: QtiScoring) -> None:
-        self._response = scoring.response
+        self.response = scoring.response
+        self.types = {o.identifier: o.base_type for o in scoring.outcomes}
         self._initial: Env = {o.identifier: _initial(o.base_type, o.default) for o in scoring.outcomes}
-        self._types = {o.identifier: o.base_type for o in scoring.outcomes}
         self._rules = _compile_rules(scoring.rules, self)
 
     def response_value(self, answer: AnswerValue | None) -> Value:
         """The answer as the QTI response variable: a single value, a container (tuple), or NULL."""
         if answer is None:
             return None
-        if isinstance(answer, list):
-            values: tuple[str, ...] = tuple(answer)
-            if self._response.base_type == "string":
-                values = tuple(normalise_typed(v) for v in values)
-            return _null_if_empty(tuple(v for v in values if v != ""))
-        text = normalise_typed(answer) if self._response.base_type == "string" else answer
-        if self._response.cardinality == "multiple":
-            return _null_if_empty((text,) if text else ())
-        return _null_if_empty(text)
+        typed = self.response.base_type == "string"
+        if isinstance(answer, list) or self.response.cardinality == "multiple":
+            values = answer if isinstance(answer, list) else [answer]
+            return _null_if_empty(tuple(v for v in (normalise_typed(v) if typed else v for v in values) if v))
+        return _null_if_empty(normalise_typed(answer) if typed else answer)
 
     def outcomes(self, answer: AnswerValue | None) -> Env:
         """Every variable after response processing (outcomes and the response), for tests and reports."""
         env = dict(self._initial)
-        env[self._response.identifier] = self.response_value(answer)
+        env[self.response.identifier] = self.response_value(answer)
         for run in self._rules:
             run(env)
         return env
@@ -100,15 +94,6 @@ class QtiScorer:
         """The SCORE outcome as a float; NULL or non-numeric counts 0. May be negative (QTI does not clamp)."""
         value = self.outcomes(answer).get(SCORE)
         return float(value) + 0.0 if _is_number(value) else 0.0  # type: ignore[arg-type]
-
-    # ---- pieces the compiled rules need -----------------------------------------------------------------
-
-    @property
-    def response(self) -> ResponseDeclaration:
-        return self._response
-
-    def outcome_type(self, identifier: str) -> str | None:
-        return self._types.get(identifier)
 
 
 def qti_score(scoring: QtiScoring, answer: AnswerValue | None) -> float:
@@ -152,7 +137,7 @@ def _compile_rule(rule: Rule, scorer: QtiScorer) -> _Run:
 def _set_outcome(rule: SetOutcome, scorer: QtiScorer) -> _Run:
     # QTI 2.1 setOutcomeValue: the outcome takes the expression's value; it may appear in its own expression.
     name, value = rule.set, _compile(rule.value, scorer)
-    base_type = scorer.outcome_type(name) or "float"
+    base_type = scorer.types.get(name, "float")
 
     def run(env: Env) -> None:
         env[name] = _null_if_empty(_coerce(base_type, value(env)))
@@ -247,7 +232,7 @@ def _map_response(response: ResponseDeclaration) -> _Eval:
         values = value if isinstance(value, tuple) else (value,)
         # Each distinct value once, added in a canonical order: float addition is not associative, so summing in
         # the answer's order could change the last bit with the order of the ticks.
-        distinct = sorted(set(values), key=lambda v: (type(v).__name__, str(v)))
+        distinct = sorted(set(values))  # a response container holds str only (identifier or string)
         total = 0.0
         for one in distinct:
             total += look_up(one)
