@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -140,3 +141,25 @@ def test_the_export_keeps_order_shuffle_and_time_rules(original: Manifest) -> No
                 assert [(o.id, o.fixed) for o in new.options] == [(o.id, o.fixed) for o in old.options]  # type: ignore[union-attr]
             if old.type == "multiple_choice":
                 assert (new.max_choices, new.min_choices) == (old.max_choices, old.min_choices)  # type: ignore[union-attr]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="half a cent: Invigil computes points × (right − wrong) / correct in one go, QTI sums the mapped ±points/n "
+    "(0.0025 × 3 − 0.0025 = 0.004999…), and both round the float to 2 places; needs marking to round the same "
+    "way for both, e.g. round(round(score, 9), 2)",
+)
+@pytest.mark.parametrize(
+    ("points", "correct", "options", "ticked"),
+    [(0.01, 4, 5, ["a", "b", "c", "e"]), (0.02, 4, 6, ["a", "b", "c", "e", "f"])],
+)
+def test_partial_credit_exactly_on_half_a_cent_marks_the_same(
+    points: float, correct: int, options: int, ticked: list[str]
+) -> None:
+    ids = [chr(ord("a") + n) for n in range(options)]
+    item = {"id": "q", "type": "multiple_choice", "prompt": "Tick", "points": points, "scoring": "partial"}
+    item |= {"options": [{"id": i, "text": i} for i in ids], "correct": ids[:correct]}
+    section = {"id": "s", "title": "S", "time_limit_minutes": 5, "items": [item]}
+    original = validate_manifest({"id": "half", "version": "1", "title": "Half", "sections": [section]})
+    answers: dict[str, AnswerValue] = {"q": ticked}
+    assert marking.mark(_trip(original), answers).items == marking.mark(original, answers).items
