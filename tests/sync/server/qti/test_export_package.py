@@ -175,3 +175,65 @@ def test_a_control_character_xml_cannot_carry_is_refused_naming_the_item(demo: L
     with pytest.raises(ExportError, match=r"short-capital holds U\+0007, a character XML cannot carry"):
         export_qti(Manifest.model_validate(raw), {m.sha256: m.data for m in demo.media}, tmp_path / "bell.zip")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_custom_qti_rules_are_written_back_as_they_were_read(tmp_path: Path) -> None:
+    """Rules an imported item carries (string_match both ways, and/or/not, is_null, sum, gte/lte, mapResponse, integer,
+    boolean and string values, outcomes besides SCORE) go out as QTI 3.0 XML and read back the same; match and
+    member are what the native export itself writes (test_roundtrip's second trip)."""
+    text = {"variable": "RESPONSE"}
+    exact = {"op": "string_match", "args": [text, {"base": "string", "value": "Paris"}], "case_sensitive": True}
+    loose = {"op": "string_match", "args": [text, {"base": "string", "value": "paris"}], "case_sensitive": False}
+    mapped = {"op": "gte", "args": [{"map_response": "RESPONSE"}, {"base": "float", "value": 0.5}]}
+    tries = {"op": "sum", "args": [{"variable": "TRIES"}, {"base": "integer", "value": 1}]}
+    rules = [
+        {"set": "TRIES", "value": tries},
+        {
+            "branches": [
+                {
+                    "when": {"op": "and", "args": [exact, {"op": "not", "args": [{"op": "is_null", "args": [text]}]}]},
+                    "then": [{"set": "SCORE", "value": {"base": "float", "value": 2.0}}],
+                },
+                {
+                    "when": {
+                        "op": "or",
+                        "args": [
+                            loose,
+                            mapped,
+                            {"op": "lte", "args": [{"variable": "TRIES"}, {"base": "integer", "value": 0}]},
+                        ],
+                    },
+                    "then": [
+                        {"set": "SCORE", "value": {"base": "float", "value": 1.0}},
+                        {"set": "DONE", "value": {"base": "boolean", "value": True}},
+                    ],
+                },
+            ],
+            "otherwise": [{"set": "SCORE", "value": {"op": "sum", "args": [{"base": "float", "value": 0.0}]}}],
+        },
+    ]
+    response = {
+        "identifier": "RESPONSE",
+        "cardinality": "single",
+        "base_type": "string",
+        "correct": ["Paris"],
+        "mapping": {
+            "entries": [{"key": "Lutece", "value": 0.5, "case_sensitive": False}],
+            "default": -0.25,
+            "lower_bound": -1.0,
+        },
+    }
+    outcomes = [
+        {"identifier": "SCORE", "base_type": "float"},
+        {"identifier": "MAXSCORE", "base_type": "float", "default": 2.0},
+        {"identifier": "TRIES", "base_type": "integer", "default": 0},
+        {"identifier": "DONE", "base_type": "boolean", "default": False},
+    ]
+    qti = {"response": response, "outcomes": outcomes, "rules": rules}
+    item = {"id": "capital", "type": "short_text", "prompt": "The capital of France?", "points": 2, "qti": qti}
+    section = {"id": "s", "title": "S", "time_limit_seconds": 60, "items": [item]}
+    manifest = Manifest.model_validate({"id": "rules", "version": "1", "title": "Rules", "sections": [section]})
+    export_qti(manifest, {}, tmp_path / "rules.zip")
+    imported = load_package(tmp_path / "rules.zip").manifest.items()["capital"]
+    assert imported.qti is not None
+    assert imported.qti.model_dump(exclude={"source"}) == manifest.items()["capital"].qti.model_dump(exclude={"source"})  # type: ignore[union-attr]
