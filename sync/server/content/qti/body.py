@@ -112,7 +112,7 @@ class _Flattener:
             )
         self.body.interactions.append(node)
         if name == "textEntryInteraction":
-            self.current.append(f" {BLANK} ")
+            self.current.append(BLANK)
             return
         prompt = node.child("prompt")
         if prompt is not None:

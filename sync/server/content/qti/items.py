@@ -17,7 +17,7 @@ from sync.server.content.qti.processing import (
     template_name,
     template_rules,
 )
-from sync.server.content.qti.tree import QTI_NAMESPACES, Node, parse_xml
+from sync.server.content.qti.tree import QTI_NAMESPACES, Node, flag, parse_xml
 from sync.server.content.scoring_rules import OutcomeDeclaration, QtiScoring, ResponseDeclaration, Rule
 
 _ID = re.compile(ID_PATTERN)
@@ -50,7 +50,7 @@ def read_item(file: str, data: bytes, *, package_files: Collection[str]) -> dict
         node = root.child(unsupported)
         if node is not None:
             raise PackageError(file, _at(node), f"{node.written} (item templates/cloning) is not supported")
-    if root.get("adaptive") == "true":
+    if flag(file, root, "adaptive", default=False):
         raise PackageError(file, _at(root), "adaptive items (several attempts) are not supported")
     item_body = root.child("itemBody")
     if item_body is None:
@@ -89,20 +89,23 @@ def read_item(file: str, data: bytes, *, package_files: Collection[str]) -> dict
 def _choice(file: str, node: Node, response: ResponseDeclaration) -> dict[str, Any]:
     if response.base_type != "identifier":
         raise PackageError(file, _at(node), f"{node.written} needs a response of baseType identifier")
-    options = []
+    options: list[dict[str, Any]] = []
+    ids: list[str] = []
     for choice in node.all("simpleChoice"):
         option_id = check_id(file, choice, choice.get("identifier"), "simpleChoice identifier")
         text = flat_text(file, choice)
         if not text:
             raise PackageError(file, _at(choice), f"simpleChoice '{option_id}' has no text; Invigil shows text options")
-        options.append({"id": option_id, "text": text, "fixed": choice.get("fixed") == "true"})
+        if option_id in ids:
+            raise PackageError(file, _at(choice), f"a second simpleChoice '{option_id}'; ids must differ")
+        ids.append(option_id)
+        options.append({"id": option_id, "text": text, "fixed": flag(file, choice, "fixed", default=False)})
     if len(options) < 2:
         raise PackageError(file, _at(node), f"{node.written} has {len(options)} simpleChoice; give at least two")
-    ids = [option["id"] for option in options]
     for value in response.correct:
         if value not in ids:
             raise PackageError(file, _at(node), f"correctResponse names '{value}', which no simpleChoice is")
-    shuffle = node.get("shuffle") == "true"
+    shuffle = flag(file, node, "shuffle", default=False)
     max_choices = _count(file, node, "maxChoices", default=1)
     min_choices = _count(file, node, "minChoices", default=0)
     if response.cardinality == "single":
@@ -110,6 +113,8 @@ def _choice(file: str, node: Node, response: ResponseDeclaration) -> dict[str, A
             raise PackageError(file, _at(node), f"maxChoices={max_choices} with a single-cardinality response")
         correct = response.correct[0] if response.correct else None
         return {"type": "single_choice", "options": options, "correct": correct, "shuffle": shuffle}
+    if max_choices > len(options):
+        raise PackageError(file, _at(node), f"maxChoices={max_choices}, but there are only {len(options)} choices")
     return {
         "type": "multiple_choice",
         "options": options,
@@ -165,7 +170,7 @@ def _scoring(
     file: str, root: Node, response: ResponseDeclaration, item: dict[str, Any]
 ) -> tuple[QtiScoring | None, float]:
     """The item's QTI scoring (None: marked by hand) and its points, as the brief's rule for `points` says."""
-    outcomes, normal_maximum = read_outcomes(file, root)
+    outcomes, normal_maximum, unusable = read_outcomes(file, root)
     processing = root.child("responseProcessing")
     template = None
     rules: list[Rule] = []
@@ -174,7 +179,7 @@ def _scoring(
         if template is not None:
             rules = template_rules(file, processing, template, response)
         else:
-            rules = RuleReader(file, response, outcomes).rules(processing)
+            rules = RuleReader(file, response, outcomes, unusable).rules(processing)
     declared_max = _max_score(outcomes)
     if not sets_score(rules):
         if item["type"] != "extended_text":

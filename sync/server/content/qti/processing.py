@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sync.server.content.errors import PackageError
-from sync.server.content.qti.tree import Node
+from sync.server.content.qti.tree import QTI3_NAMESPACE, Node, flag
 from sync.server.content.scoring_rules import (
     BaseType,
     BaseValueExpr,
@@ -119,8 +119,9 @@ def _mapping(file: str, node: Node | None) -> ResponseMapping | None:
         value = _number(file, entry, "mappedValue")
         if entry.get("mapKey") is None or value is None:
             raise _refuse(file, entry, f"{entry.written} needs mapKey and mappedValue")
-        # QTI 2.1 section 5.3 (mapEntry): caseSensitive applies to string keys; absent means case-sensitive.
-        sensitive = entry.get("caseSensitive", "true") != "false"
+        # caseSensitive is required in QTI 2.1/2.2 (absent: case-sensitive, as qti-sdk reads it); the QTI 3.0 ASI
+        # XSD (MapEntryDType) makes case-sensitive optional with default="false".
+        sensitive = flag(file, entry, "caseSensitive", default=entry.namespace != QTI3_NAMESPACE)
         entries.append(MapEntry(key=entry.get("mapKey", ""), value=value, case_sensitive=sensitive))
     if not entries:
         raise _refuse(file, node, "mapping has no mapEntry; add one or remove the mapping")
@@ -132,23 +133,34 @@ def _mapping(file: str, node: Node | None) -> ResponseMapping | None:
     )
 
 
-def read_outcomes(file: str, item: Node) -> tuple[list[OutcomeDeclaration], float | None]:
-    """Every outcomeDeclaration (single cardinality), and SCORE's normalMaximum if it has one."""
+def read_outcomes(file: str, item: Node) -> tuple[list[OutcomeDeclaration], float | None, dict[str, PackageError]]:
+    """The usable outcomeDeclarations (single cardinality, a supported baseType), SCORE's normalMaximum if it has
+    one, and the refusal for each unusable one, raised only if a rule uses it (feedback outcomes of multiple
+    cardinality are common and harmless while no rule touches them)."""
     outcomes: list[OutcomeDeclaration] = []
+    unusable: dict[str, PackageError] = {}
     normal_maximum = None
     for node in item.all("outcomeDeclaration"):
         identifier = node.get("identifier", "")
         base_type = node.get("baseType", "")
         if node.get("cardinality", "single") != "single":
-            raise _refuse(file, node, f"outcome '{identifier}' has cardinality {node.get('cardinality')}; use single")
+            unusable[identifier] = _refuse(
+                file, node, f"outcome '{identifier}' has cardinality {node.get('cardinality')}; use single"
+            )
+            continue
         if base_type not in _BASE_TYPES:
-            raise _refuse(file, node, f"outcome '{identifier}' has baseType '{base_type}', which is not supported")
+            unusable[identifier] = _refuse(
+                file, node, f"outcome '{identifier}' has baseType '{base_type}', which is not supported"
+            )
+            continue
         defaults = _values(node.child("defaultValue"))
         default = _typed(file, node, base_type, defaults[0]) if defaults else None
         outcomes.append(OutcomeDeclaration(identifier=identifier, base_type=base_type, default=default))
         if identifier == "SCORE":
             normal_maximum = _number(file, node, "normalMaximum")
-    return outcomes, normal_maximum
+    if "SCORE" in unusable:
+        raise unusable["SCORE"]
+    return outcomes, normal_maximum, unusable
 
 
 def _typed(file: str, node: Node, base_type: str, text: str) -> float | int | bool | str:
@@ -217,10 +229,17 @@ def template_rules(file: str, node: Node, name: str, response: ResponseDeclarati
 class RuleReader:
     """Custom responseProcessing read rule by rule; anything outside the supported subset is refused by name."""
 
-    def __init__(self, file: str, declared_response: ResponseDeclaration, outcomes: list[OutcomeDeclaration]):
+    def __init__(
+        self,
+        file: str,
+        declared_response: ResponseDeclaration,
+        outcomes: list[OutcomeDeclaration],
+        unusable: dict[str, PackageError],
+    ) -> None:
         self.file = file
         self.response = declared_response
         self.outcomes = {outcome.identifier for outcome in outcomes}
+        self.unusable = unusable
 
     def unsupported(self, node: Node) -> PackageError:
         return _refuse(
@@ -242,6 +261,8 @@ class RuleReader:
 
     def set_outcome(self, node: Node) -> SetOutcome:
         identifier = node.get("identifier", "")
+        if identifier in self.unusable:
+            raise self.unusable[identifier]
         if identifier not in self.outcomes:
             raise _refuse(
                 self.file, node, f"setOutcomeValue names '{identifier}', which no outcomeDeclaration declares"
@@ -289,16 +310,19 @@ class RuleReader:
             count = f"exactly {arity}" if arity else "at least one"
             raise _refuse(self.file, node, f"{node.written} needs {count} expression(s) inside, has {len(args)}")
         if name == "stringMatch":
-            if node.get("substring", "false") == "true":
+            if flag(self.file, node, "substring", default=False):
                 raise _refuse(self.file, node, f'{node.written} substring="true" is not supported')
-            if node.get("caseSensitive") not in ("true", "false"):
+            if node.get("caseSensitive") is None:
                 raise _refuse(self.file, node, f'{node.written} needs caseSensitive="true" or "false"')
-            return OperatorExpr(op=op, args=args, case_sensitive=node.get("caseSensitive") == "true")
+            sensitive = flag(self.file, node, "caseSensitive", default=True)
+            return OperatorExpr(op=op, args=args, case_sensitive=sensitive)
         return OperatorExpr(op=op, args=args)
 
     def reference(self, node: Node) -> Expr:
         identifier = node.get("identifier", "")
         if node.name == "variable":
+            if identifier in self.unusable:
+                raise self.unusable[identifier]
             if identifier != self.response.identifier and identifier not in self.outcomes:
                 raise _refuse(
                     self.file, node, f"variable '{identifier}' is neither the response nor a declared outcome"

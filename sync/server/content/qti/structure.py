@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sync.server.content.errors import PackageError
 from sync.server.content.qti.body import flat_text, resolve_href
 from sync.server.content.qti.items import check_id
-from sync.server.content.qti.tree import Node
+from sync.server.content.qti.tree import Node, flag
 
 _REFUSED = {
     "selection": "selection (select=N, a random subset of items) is not supported; list the items to give",
@@ -71,7 +71,7 @@ class _Planner:
                 raise PackageError(self.file, _at(child), f"{child.written}: {_REFUSED[child.name]}")
         own_titles = [*titles, node.get("title") or ""] if node.name == "assessmentSection" else titles
         ordering = node.child("ordering")
-        shuffle = ordering is not None and ordering.get("shuffle") == "true"
+        shuffle = ordering is not None and flag(self.file, ordering, "shuffle", default=False)
         if shuffle and node.all("assessmentSection"):
             raise PackageError(
                 self.file,
@@ -115,7 +115,7 @@ class _Planner:
         if not href:
             raise PackageError(self.file, _at(node), f"{node.written} has no href; name the item's file")
         path = resolve_href(self.file, href, file=self.file, node=node)
-        return ItemRef(path=path, fixed=node.get("fixed") == "true", node=node)
+        return ItemRef(path=path, fixed=flag(self.file, node, "fixed", default=False), node=node)
 
     def apply_limit(self, node: Node, covered: list[SectionPlan]) -> None:
         seconds = _max_time(self.file, node)

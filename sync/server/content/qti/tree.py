@@ -13,6 +13,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from sync.server.content.errors import PackageError
 
+QTI3_NAMESPACE = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 QTI_NAMESPACES = {
     "http://www.imsglobal.org/xsd/imsqti_v2p1": "2.1",
     "http://www.imsglobal.org/xsd/imsqti_v2p2": "2.2",
@@ -54,6 +55,16 @@ class Node:
 
     def text_content(self) -> str:
         return self.text + "".join(c.text_content() + c.tail for c in self.children)
+
+
+def flag(file: str, node: Node, attribute: str, default: bool) -> bool:
+    """An xs:boolean attribute: true, false, 1 or 0 (XML Schema Part 2, 3.2.2); absent gives the default."""
+    raw = node.get(attribute)
+    if raw is None:
+        return default
+    if raw.strip() not in ("true", "false", "1", "0"):
+        raise PackageError(file, f"line {node.line}", f"{node.written} {attribute}={raw!r} is not true, false, 1 or 0")
+    return raw.strip() in ("true", "1")
 
 
 def _camel(kebab: str) -> str:

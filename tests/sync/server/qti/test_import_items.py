@@ -103,7 +103,7 @@ def test_a_text_entry_becomes_short_text_with_its_place_in_the_prompt(tmp_path: 
 
     item = package.manifest.sections[0].items[0]
     assert isinstance(item, ShortTextItem)
-    assert item.prompt == "Identify the missing word: Once upon a time there was a man of ____ ."
+    assert item.prompt == "Identify the missing word: Once upon a time there was a man of ____."
     assert item.accepted == ["York"]
     assert item.qti is not None
     assert item.qti.response.base_type == "string"
@@ -296,3 +296,25 @@ def test_a_hand_written_qti3_item_package_imports_with_its_mapping_and_media(tmp
     assert item.qti.response.mapping is not None
     assert item.qti.response.mapping.default == -2
     assert item.qti.response.correct == ["H", "O"]
+
+
+def test_a_zip_with_one_top_folder_loads_and_a_clash_between_item_files_names_the_second_file(tmp_path: Path) -> None:
+    files = package_files({"a.xml": choice_item("q1"), "b.xml": choice_item("q2")})
+    package = load_package(write_zip(tmp_path / "top.zip", {f"export/{k}": v for k, v in files.items()}))
+    assert [item.id for item in package.manifest.sections[0].items] == ["q1", "q2"]
+
+    clash = package_files({"a.xml": choice_item("q1"), "b.xml": choice_item("q1")})
+    with pytest.raises(PackageError) as info:
+        load_package(write_folder(tmp_path / "clash", clash))
+
+    assert (info.value.file, info.value.field) == ("b.xml", "id (as converted)")
+    assert info.value.message.startswith("duplicate id 'q1'")
+
+
+def test_max_choices_beyond_the_choices_is_refused_with_the_line(tmp_path: Path) -> None:
+    xml = choice_item(cardinality="multiple", interaction_attrs='maxChoices="4"')
+    with pytest.raises(PackageError) as info:
+        load_package(write_folder(tmp_path / "p", package_files({"q.xml": xml})))
+
+    assert (info.value.file, info.value.field) == ("q.xml", "line 7")
+    assert info.value.message == "maxChoices=4, but there are only 3 choices"

@@ -90,7 +90,12 @@ def test_map_response_keeps_bounds_and_default_and_expands_the_template(tmp_path
     assert item.qti is not None
     assert item.qti.template == "map_response"
     assert item.qti.response.mapping == ResponseMapping(
-        entries=[MapEntry(key="A", value=2), MapEntry(key="B", value=-1), MapEntry(key="C", value=1.5)],
+        # No caseSensitive: required in 2.x (read as true); optional with default false in the 3.0 XSD.
+        entries=[
+            MapEntry(key="A", value=2, case_sensitive=version != "3.0"),
+            MapEntry(key="B", value=-1, case_sensitive=version != "3.0"),
+            MapEntry(key="C", value=1.5, case_sensitive=version != "3.0"),
+        ],
         default=-0.5,
         lower_bound=0,
         upper_bound=3,
@@ -126,14 +131,19 @@ def test_a_text_entry_mapping_keeps_case_sensitivity_per_entry(tmp_path: Path) -
     declarations = (
         '<responseDeclaration identifier="RESPONSE" cardinality="single" baseType="string">'
         '<mapping defaultValue="0"><mapEntry mapKey="York" mappedValue="1" caseSensitive="false"/>'
-        '<mapEntry mapKey="YORK" mappedValue="0.5" caseSensitive="true"/></mapping></responseDeclaration>\n' + SCORE
+        '<mapEntry mapKey="YORK" mappedValue="0.5" caseSensitive="1"/><mapEntry mapKey="york" mappedValue="0.1" '
+        'caseSensitive="0"/></mapping></responseDeclaration>\n' + SCORE
     )
     body = '<p>Town: <textEntryInteraction responseIdentifier="RESPONSE"/></p>'
     item = _load_one(tmp_path, item_xml("t", declarations, body, '<responseProcessing template="{RP}map_response"/>'))
 
     assert item.qti is not None
     assert item.qti.response.mapping is not None
-    assert [(e.key, e.case_sensitive) for e in item.qti.response.mapping.entries] == [("York", False), ("YORK", True)]
+    assert [(e.key, e.case_sensitive) for e in item.qti.response.mapping.entries] == [
+        ("York", False),
+        ("YORK", True),
+        ("york", False),  # xs:boolean: 1 and 0 are true and false
+    ]
     assert item.points == 1
 
 
@@ -274,3 +284,21 @@ def test_declarations_and_rules_outside_what_qti_or_invigil_allows_are_refused_w
 
     assert (error.file, error.field) == ("q.xml", _line_of(xml, change[1]))
     assert message in error.message
+
+
+def test_an_unusable_feedback_outcome_is_ignored_until_a_rule_sets_it(tmp_path: Path) -> None:
+    feedback = '<outcomeDeclaration identifier="FEEDBACK" cardinality="multiple" baseType="identifier"/>'
+    quiet = item_xml("t", TEXT_DECLARATIONS + "\n" + feedback, TEXT_BODY, CUSTOM)
+    item = _load_one(tmp_path / "a", quiet)
+    assert item.qti is not None
+    assert [o.identifier for o in item.qti.outcomes] == ["SCORE", "MAXSCORE"]
+
+    setting = CUSTOM.replace(
+        "</responseElse>",
+        '<setOutcomeValue identifier="FEEDBACK"><baseValue baseType="identifier">F1</baseValue></setOutcomeValue>'
+        "</responseElse>",
+    )
+    xml = item_xml("t", TEXT_DECLARATIONS + "\n" + feedback, TEXT_BODY, setting)
+    error = _refusal(tmp_path / "b", xml)
+    assert error.field == _line_of(xml, 'identifier="FEEDBACK" cardinality')
+    assert error.message == "outcome 'FEEDBACK' has cardinality multiple; use single"
