@@ -19,6 +19,7 @@ The value model is QTI's (QTI 2.1 Information Model, section "Expressions", as k
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -93,7 +94,8 @@ class QtiScorer:
     def score(self, answer: AnswerValue | None) -> float:
         """The SCORE outcome as a float; NULL or non-numeric counts 0. May be negative (QTI does not clamp)."""
         value = self.outcomes(answer).get(SCORE)
-        return float(value) + 0.0 if _is_number(value) else 0.0  # type: ignore[arg-type]
+        score = float(value) + 0.0 if _is_number(value) else 0.0  # type: ignore[arg-type]
+        return score if math.isfinite(score) else 0.0  # loading bounds every number; this is belt and braces
 
 
 def qti_score(scoring: QtiScoring, answer: AnswerValue | None) -> float:
@@ -125,13 +127,7 @@ def _coerce(base_type: str, value: Value) -> Value:
 
 
 def _compile_rules(rules: Sequence[Rule], scorer: QtiScorer) -> list[_Run]:
-    return [_compile_rule(rule, scorer) for rule in rules]
-
-
-def _compile_rule(rule: Rule, scorer: QtiScorer) -> _Run:
-    if isinstance(rule, SetOutcome):
-        return _set_outcome(rule, scorer)
-    return _condition(rule, scorer)
+    return [_set_outcome(r, scorer) if isinstance(r, SetOutcome) else _condition(r, scorer) for r in rules]
 
 
 def _set_outcome(rule: SetOutcome, scorer: QtiScorer) -> _Run:

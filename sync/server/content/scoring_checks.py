@@ -6,6 +6,7 @@ name in the rules is declared, every operator has the operands QTI gives it, and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from sync.server.content.errors import MANIFEST_NAME, PackageError
@@ -37,6 +38,8 @@ _RESPONSE_SHAPE = {
     ShortTextItem: ("single", "string"),
     ExtendedTextItem: ("single", "string"),
 }
+# Numbers in the rules stay within this, so sums of them stay finite and scores read as plain decimals.
+_LARGEST = 1_000_000.0
 # Operands each operator takes (QTI 2.1 Information Model, each operator's own section): (fewest, most).
 _ARITY: dict[str, tuple[int, int | None]] = {
     "match": (2, 2),
@@ -72,6 +75,12 @@ class _Checker:
         source = f" (item file {self.scoring.source})" if self.scoring.source else ""
         return PackageError(MANIFEST_NAME, where, f"item '{self.item.id}'{source}: {message}")
 
+    def number(self, value: object, where: str) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return
+        if not (math.isfinite(value) and abs(value) <= _LARGEST):
+            raise self.refuse(where, f"{value!r} is out of range; use a number from -1000000 to 1000000")
+
     def check(self) -> None:
         self._check_response()
         self._check_outcomes()
@@ -99,6 +108,9 @@ class _Checker:
         mapping = response.mapping
         if mapping is None:
             return
+        self.number(mapping.default, f"{where}.mapping.default")
+        self.number(mapping.lower_bound, f"{where}.mapping.lower_bound")
+        self.number(mapping.upper_bound, f"{where}.mapping.upper_bound")
         lower, upper = mapping.lower_bound, mapping.upper_bound
         if lower is not None and upper is not None and lower > upper:
             raise self.refuse(f"{where}.mapping.upper_bound", "is below lower_bound; swap them")
@@ -108,6 +120,7 @@ class _Checker:
                 raise self.refuse(
                     f"{where}.mapping.entries[{e}].key", f"names option '{entry.key}', which the item lacks"
                 )
+            self.number(entry.value, f"{where}.mapping.entries[{e}].value")
             if entry.key in keys:
                 raise self.refuse(f"{where}.mapping.entries[{e}].key", f"maps '{entry.key}' twice; keep one entry")
             keys.add(entry.key)
@@ -120,6 +133,7 @@ class _Checker:
                 raise self.refuse(f"{where}.identifier", f"'{outcome.identifier}' is declared twice")
             seen.add(outcome.identifier)
             default = outcome.default
+            self.number(default, f"{where}.default")
             numeric = outcome.base_type in ("float", "integer")
             if default is not None and numeric and (isinstance(default, bool) or not isinstance(default, int | float)):
                 raise self.refuse(f"{where}.default", f"{default!r} is not a number ({outcome.base_type})")
@@ -182,6 +196,7 @@ class _Checker:
 
     def _check_base_value(self, expr: BaseValueExpr, where: str) -> None:
         value = expr.value
+        self.number(value, f"{where}.value")
         ok = {
             "float": isinstance(value, int | float) and not isinstance(value, bool),
             "integer": not isinstance(value, bool) and (isinstance(value, int) or float(value).is_integer())

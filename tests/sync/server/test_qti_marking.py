@@ -428,3 +428,18 @@ def test_a_marker_marks_each_qti_answer_as_the_rules_do_however_often_it_sees_it
         got = Marks.from_json(marker.marks_json({"m": ticks}))
         assert got.items["m"].score == round(qti_score(rules, ticks), 2) + 0.0
         assert got == mark(manifest, {"m": ticks})
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field"),
+    [
+        (["response", "mapping"], {"entries": [{"key": "A", "value": 1e300}]}, "mapping.entries[0].value"),
+        (["response", "mapping"], {"entries": entries(A=1), "lower_bound": float("-inf")}, "mapping.lower_bound"),
+        (["rules", 0, "otherwise", 0, "value"], f(float("nan")), "otherwise[0].value.value"),
+    ],
+)
+def test_numbers_too_large_to_add_up_are_refused(path: list[Any], value: Any, field: str) -> None:
+    with pytest.raises(PackageError, match="out of range") as refused:
+        manifest_of(broken(path, value))
+    assert refused.value.field is not None
+    assert refused.value.field.endswith(field)
