@@ -18,6 +18,7 @@ from sync.server.cli.common import (
     parse_when,
     parse_workers,
 )
+from sync.server.cli.content_commands import register_content_commands
 from sync.server.cli.result_commands import cmd_remark, cmd_submit_code
 from sync.server.cli.school_commands import (
     cmd_add_staff,
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="QTI packages: minutes for each section without timeLimits (without it such a package is refused)",
     )
+    register_content_commands(add)
     p = add("create-sitting", cmd_create_sitting, "create a sitting and print its access codes")
     p.add_argument("--school", required=True)
     p.add_argument("--assessment", required=True, help="assessment id, package id or package_id@version")
