@@ -51,7 +51,11 @@ SPEC = {
     "is no upper-bound",
     "caseSensitive": "mapEntry.caseSensitive: used to control whether or not a mapEntry string is matched case "
     "sensitively",
-    "caseDefault30": "QTI 3.0 XSD, MapEntryDType: case-sensitive is optional with default false",
+    "caseDefault30": 'QTI 3.0 ASI XSD, complexType MapEntryDType: <xs:attribute name="case-sensitive" '
+    'use="optional" default="false" type="xs:boolean"/>',
+    "xs:boolean": "XML Schema Part 2, boolean: the lexical forms are true, false, 1 and 0",
+    "outcomeDefault": "outcomeDeclaration.defaultValue: outcome variables are set to their default value before "
+    "response processing (0 for a numeric outcome without one); an outcome no rule sets keeps it",
     "isNull": "isNull: true if the sub-expression is NULL; empty containers and empty strings are both treated as NULL",
     "match": "match: true if the two expressions represent the same value; if either sub-expression is NULL the "
     "operator results in NULL; a multiple container is an unordered bag, so order does not matter",
@@ -136,7 +140,8 @@ CASES = [
     Case(T21, "textEntryAnyCase", "straße", 2, "matched without case -> 2 [caseSensitive]"),
     Case(T21, "textEntryAnyCase", "WEG", 1, "matched without case -> 1 [caseSensitive]"),
     Case(T21, "textEntryAnyCase", "STRASSE", 2, "casefold(STRASSE) == casefold(Straße) == strasse [typed]"),
-    Case(T21, "textEntryAnyCase", "Gasse", 0, "no entry -> default 0 [defaultValue]"),
+    Case(T21, "textEntryAnyCase", "GASSE", 0.5, 'caseSensitive="0" is false -> 0.5 [xs:boolean, caseSensitive]'),
+    Case(T21, "textEntryAnyCase", "Allee", 0, "no entry -> default 0 [defaultValue]"),
     # ---- audio item: choice through match_correct next to a mediaInteraction ----
     Case(T21, "audioChoice", "one", 1, "match -> 1 [match_correct]"),
     Case(T21, "audioChoice", "two", 0, "no match -> 0 [match_correct]"),
@@ -171,7 +176,20 @@ CASES = [
     Case(T22, "customText", "lutetia", 0, "match compares exactly; no other branch -> responseElse 0 [match]"),
     Case(T22, "customText", "London", 0, "responseElse 0 [responseCondition]"),
     Case(T22, "customText", " Paris  ", 2, "trimmed to Paris -> 2 [typed, stringMatch]"),
+    Case(T22, "customText", "Ｐａｒｉｓ", 2, "full-width letters NFKC-normalise to Paris -> 2 [typed]"),
     Case(T22, "customText", MISSING, 0, "isNull -> 0 [isNull]"),
+    # match_correct on a multiple response: all or nothing
+    Case(T22, "allOrNothing", ["H", "O"], 1, "the bag {H,O} matches the correct bag -> 1 [match_correct, match]"),
+    Case(T22, "allOrNothing", ["O", "H"], 1, "bags are unordered -> 1 [match]"),
+    Case(T22, "allOrNothing", ["H"], 0, "{H} is not {H,O} -> 0 [match_correct]"),
+    Case(T22, "allOrNothing", ["H", "O", "N"], 0, "an extra tick: not the same bag -> 0 [match_correct]"),
+    Case(T22, "allOrNothing", [], 0, "empty is NULL; match(NULL, ..) NULL -> responseElse 0 [isNull, match]"),
+    # SCORE defaultValue 1, only responseIf match(RESPONSE, yes) -> 0
+    Case(T22, "outcomeDefault", "no", 1, "match false; no responseElse: SCORE keeps its default 1 [outcomeDefault]"),
+    Case(T22, "outcomeDefault", "yes", 0, "match true -> 0 [responseCondition]"),
+    Case(
+        T22, "outcomeDefault", MISSING, 1, "match(NULL, yes) is NULL: SCORE keeps its default 1 [outcomeDefault, match]"
+    ),
     # NULL propagation: NOTE is a string outcome with no default (NULL)
     Case(
         T22,
@@ -267,6 +285,8 @@ def test_score_as_the_spec_defines(case: Case) -> None:
         (T22, "customChoice", 4),  # MAXSCORE 4
         (T22, "customText", 2),  # MAXSCORE 2
         (T22, "nullPropagates", 1),  # MAXSCORE 1
+        (T22, "allOrNothing", 1),  # match_correct
+        (T22, "outcomeDefault", 1),  # MAXSCORE 1
         (T30, "limits30", 1.5),  # no upper-bound, max-choices 2: the two best positives 1 + 0.5
         (T30, "mountain30", 2),  # single: the best one
         (T30, "custom30", 2),  # MAXSCORE 2
