@@ -184,6 +184,10 @@ CASES = [
     Case(T22, "allOrNothing", ["H"], 0, "{H} is not {H,O} -> 0 [match_correct]"),
     Case(T22, "allOrNothing", ["H", "O", "N"], 0, "an extra tick: not the same bag -> 0 [match_correct]"),
     Case(T22, "allOrNothing", [], 0, "empty is NULL; match(NULL, ..) NULL -> responseElse 0 [isNull, match]"),
+    # match_correct on a text entry, correct "New York"
+    Case(T22, "matchText", "New York", 1, "match -> 1 [match_correct]"),
+    Case(T22, "matchText", "new york", 0, "match compares exactly, case included -> 0 [match]"),
+    Case(T22, "matchText", " New   York ", 1, "trimmed, inner spaces collapsed to New York -> 1 [typed, match]"),
     # SCORE defaultValue 1, only responseIf match(RESPONSE, yes) -> 0
     Case(T22, "outcomeDefault", "no", 1, "match false; no responseElse: SCORE keeps its default 1 [outcomeDefault]"),
     Case(T22, "outcomeDefault", "yes", 0, "match true -> 0 [responseCondition]"),
@@ -287,6 +291,7 @@ def test_score_as_the_spec_defines(case: Case) -> None:
         (T22, "nullPropagates", 1),  # MAXSCORE 1
         (T22, "allOrNothing", 1),  # match_correct
         (T22, "outcomeDefault", 1),  # MAXSCORE 1
+        (T22, "matchText", 1),  # match_correct
         (T30, "limits30", 1.5),  # no upper-bound, max-choices 2: the two best positives 1 + 0.5
         (T30, "mountain30", 2),  # single: the best one
         (T30, "custom30", 2),  # MAXSCORE 2
