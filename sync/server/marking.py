@@ -73,7 +73,7 @@ class Marks(_Record):
 
 
 def mark(manifest: Manifest, answers: Mapping[str, AnswerValue]) -> Marks:
-    """Scores every item; unanswered items score 0. Raises MarkingError for answers that cannot be marked."""
+    """Scores every item; unanswered items score 0 (a QTI item: its SCORE with no response). Raises MarkingError for answers that cannot be marked."""
     return Marks.model_validate_json(Marker(manifest).marks_json(answers))
 
 
@@ -90,6 +90,8 @@ class _SectionTable:
     """The section id as a JSON string."""
     item_ids: list[str]
     max_score: float
+    blank_score: float
+    """Its score when none of its items is answered: 0 unless a QTI item's SCORE has a defaultValue."""
     blank_items: str
     """The JSON of its items' marks when none is answered ("id":{...},"id":{...})."""
     blank: str
@@ -118,8 +120,13 @@ class Marker:
             if item.qti is not None and not isinstance(item, DictationItem)
         }
         self._qti_seen: dict[tuple[str, tuple[str, ...]], tuple[_ItemData, str]] = {}
+        # An unanswered item scores 0, except a QTI item: its response processing runs with a NULL response, so
+        # SCORE keeps its defaultValue unless a rule sets it (QTI 2.1, 5.1 "outcome variables ... default value").
+        self._blank_score = {item_id: _blank_qti_score(scorer) for item_id, scorer in self._qti.items()}
         self._blank: dict[str, _ItemData] = {
-            item_id: _item_data(0.0, _max_score(item), needs_manual=False, answered=False)
+            item_id: _item_data(
+                self._blank_score.get(item_id, 0.0), _max_score(item), needs_manual=False, answered=False
+            )
             for item_id, item in self._items.items()
         }
         self._blank_json = {item_id: f"{self._keys[item_id]}:{_json(mark)}" for item_id, mark in self._blank.items()}
@@ -127,13 +134,18 @@ class Marker:
         for section in manifest.sections:
             ids = [item.id for item in section.items]
             max_score = float(round(sum(self._blank[i]["max_score"] for i in ids), _PLACES))
+            blank_score: float = 0
+            for i in ids:  # summed in item order from 0, as marks_json sums a section
+                blank_score += self._blank[i]["score"]
+            blank_score = float(round(blank_score, _PLACES)) + 0.0
             key = _json(section.id)
             self._sections[section.id] = _SectionTable(
                 key=key,
                 item_ids=ids,
                 max_score=max_score,
+                blank_score=blank_score,
                 blank_items=",".join(self._blank_json[i] for i in ids),
-                blank=f"{key}:{_json(_section_data(0.0, max_score, needs_manual=False))}",
+                blank=f"{key}:{_json(_section_data(blank_score, max_score, needs_manual=False))}",
             )
         self._max_total = _json(float(round(sum(t.max_score for t in self._sections.values()), _PLACES)))
         # A single-choice item can only be answered with one of its options: its marks are a finite table.
@@ -144,7 +156,7 @@ class Marker:
         }
 
     def marks_json(self, answers: Mapping[str, AnswerValue]) -> str:
-        """Scores every item; unanswered items score 0. Raises MarkingError for answers that cannot be marked."""
+        """Scores every item; unanswered items score 0 (a QTI item: its SCORE with no response). Raises MarkingError for answers that cannot be marked."""
         items = self._items
         for item_id in answers:
             if item_id not in items:
@@ -172,7 +184,7 @@ class Marker:
             if section_id not in touched:
                 item_parts.append(table.blank_items)
                 section_parts.append(table.blank)
-                scores.append(0.0)
+                scores.append(table.blank_score)
                 continue
             # Summed in item order from floats (0 + a + b ...), exactly as sum() over SectionMark's fields was.
             score: float = 0
@@ -180,7 +192,7 @@ class Marker:
             for item_id in table.item_ids:
                 answered = marked.get(item_id)
                 if answered is None:
-                    score += 0.0
+                    score += self._blank[item_id]["score"]
                     item_parts.append(self._blank_json[item_id])
                 else:
                     score += answered[0]["score"]
@@ -261,9 +273,18 @@ def _mark_qti_item(item: AnyItem, answer: AnswerValue, scorer: QtiScorer) -> _It
         checked = answer
     else:
         checked = _text(item, answer)
-    # + 0.0 turns a -0.0 (a mapping's -0.0 rounded) into 0.0, so the marks never show "-0.0".
-    score = round(scorer.score(checked), _PLACES) + 0.0
-    return _item_data(score, _max_score(item), needs_manual=False, answered=True)
+    return _item_data(_qti_rounded(scorer.score(checked)), _max_score(item), needs_manual=False, answered=True)
+
+
+def _blank_qti_score(scorer: QtiScorer) -> float:
+    return _qti_rounded(scorer.score(None))
+
+
+def _qti_rounded(score: float) -> float:
+    """Two decimals. A QTI score is often a sum of mapped values, whose binary noise (0.0025 * 3 - 0.0025 =
+    0.004999...) would round the other way than the one product Invigil's own rules compute (0.01 * 2 / 4 = 0.005):
+    rounding to 9 places first drops the noise, so an exported item marks as it did. + 0.0 turns -0.0 into 0.0."""
+    return round(round(score, 9), _PLACES) + 0.0
 
 
 def _scored(item: AnyItem, fraction: float) -> _ItemData:
