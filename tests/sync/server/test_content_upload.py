@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from resources import demo_assessment_path
+from sync.client import InvigilClient, Refused
 from sync.server import accounts, sittings
 from sync.server.audit import Actor
 from sync.server.bodylimit import KB, BodyLimits
@@ -25,7 +26,8 @@ from sync.server.models import Assessment, AssessmentMedia, AuditEntry, Media
 from sync.server.settings import LoginLimits, ServerSettings
 from sync.server.store import Store
 from tests.helpers.clock import START
-from tests.helpers.server import API, Demo, role_headers, staff_headers
+from tests.helpers.live_server import LiveServer
+from tests.helpers.server import API, Demo, DemoTemplate, role_headers, staff_headers
 
 CONTENT_LIMIT = 64 * KB
 """This module's `--max-body content=`: small, so the oversize test sends little."""
@@ -239,3 +241,24 @@ def test_an_upload_leaves_other_schools_sittings_and_logs_alone(
     with store.transaction() as session:
         uploads = session.scalars(select(AuditEntry).where(AuditEntry.action == "assessment_loaded")).all()
         assert [(e.school_id, e.actor) for e in uploads] == [(demo.school_id, "demo-admin")]
+
+
+def test_the_staff_client_uploads_a_file_reporting_progress_and_says_what_was_refused(
+    live_server: LiveServer, demo: Demo, demo_template: DemoTemplate, tmp_path: Path
+) -> None:
+    good = tmp_path / "fractions.zip"
+    good.write_bytes(package(manifest()))
+    bad = tmp_path / "broken.zip"
+    bad.write_bytes(b"not a zip at all")
+    reports: list[tuple[int, int]] = []
+    with InvigilClient(live_server.url, timeout=5.0) as client:
+        loaded = client.upload_assessment(demo_template.admin_token, good, progress=lambda d, t: reports.append((d, t)))
+        assert (loaded.title, loaded.version, loaded.items, loaded.already_loaded) == ("Fractions check", "1", 2, False)
+        size = good.stat().st_size
+        assert reports[-1] == (size, size)
+        assert [d for d, _ in reports] == sorted(d for d, _ in reports)
+        assert any(a.id == loaded.id for a in client.assessments(demo_template.admin_token))
+        with pytest.raises(Refused) as refused:
+            client.upload_assessment(demo_template.admin_token, bad)
+        assert (refused.value.status, refused.value.error) == (422, "bad_package")
+        assert str(refused.value).startswith("broken.zip: not a readable zip file")
