@@ -20,11 +20,13 @@ from sync.client import InvigilClient, Refused
 from sync.server import accounts, sittings
 from sync.server.audit import Actor
 from sync.server.bodylimit import KB, BodyLimits
+from sync.server.cli import build_parser
 from sync.server.content_upload import UPLOADS_OFF
 from sync.server.crypto import Keyring
 from sync.server.models import Assessment, AssessmentMedia, AuditEntry, Media
 from sync.server.settings import LoginLimits, ServerSettings
 from sync.server.store import Store
+from sync.server.workers import OPTIONS_ENV, WorkerOptions
 from tests.helpers.clock import START
 from tests.helpers.live_server import LiveServer
 from tests.helpers.server import API, Demo, DemoTemplate, role_headers, staff_headers
@@ -262,3 +264,11 @@ def test_the_staff_client_uploads_a_file_reporting_progress_and_says_what_was_re
             client.upload_assessment(demo_template.admin_token, bad)
         assert (refused.value.status, refused.value.error) == (422, "bad_package")
         assert str(refused.value).startswith("broken.zip: not a readable zip file")
+
+
+def test_serve_takes_content_uploads_off_by_default_and_hands_the_flag_to_its_workers() -> None:
+    assert build_parser().parse_args(["serve"]).content_uploads is False
+    assert build_parser().parse_args(["serve", "--content-uploads"]).content_uploads is True
+    options = WorkerOptions(database_url="sqlite:///x.db", secret_file="x.secret", content_uploads=True)
+    assert WorkerOptions.from_environment({OPTIONS_ENV: options.to_json()}).content_uploads is True
+    assert WorkerOptions.from_environment({OPTIONS_ENV: options.to_json()}) == options
