@@ -101,7 +101,8 @@ def test_an_admin_loads_a_package_and_sees_it_listed_or_the_refusal_in_full(
 ) -> None:
     broken = tmp_path / "broken.zip"
     broken.write_bytes(b"this is not a zip")
-    dialog = PackageDialog(queued=[zipped(tmp_path / "fractions.zip", FRACTIONS), broken])
+    fractions = zipped(tmp_path / "fractions.zip", FRACTIONS)
+    dialog = PackageDialog(queued=[fractions, fractions, broken])
     view = assessments_tab(qtbot, open_demo_console(packages=dialog))
     assert view.load_button.isVisible()
     steps: list[int] = []
@@ -122,12 +123,17 @@ def test_an_admin_loads_a_package_and_sees_it_listed_or_the_refusal_in_full(
     assert view.list.currentItem().text() == listed
 
     view.load_button.click()
+    qtbot.waitUntil(lambda: view.message.text().endswith("nothing changed."), timeout=TIMEOUT_MS)
+    assert view.message.text() == "Fractions check (version 1, 2 items) was already loaded; nothing changed."
+    assert view.shown_titles().count(listed) == 1
+
+    view.load_button.click()
     qtbot.waitUntil(lambda: view.error.text() != "", timeout=TIMEOUT_MS)
     assert view.error.text().startswith("broken.zip was not loaded. broken.zip: not a readable zip file")
     assert view.error.text().endswith("zip the package again")
     assert view.message.isHidden()
     assert view.load_button.isEnabled()
-    assert dialog.opened == 2
+    assert dialog.opened == 3
 
 
 @pytest.mark.parametrize("uploads", [False])
