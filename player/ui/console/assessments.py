@@ -198,12 +198,14 @@ class AssessmentsView(QWidget):
 
     def _refused(self, path: Path, exc: Exception) -> None:
         self._finished()
+        if isinstance(exc, Refused) and exc.error == UPLOADS_OFF:
+            show_outcome(message=self.message, error=self.error, text="", failed=False)
+            self.uploads_not_taken(str(exc))
+            return
         sentence = error_sentence(exc, doing=f"load {path.name}")
         show_outcome(
             message=self.message, error=self.error, text=f"{path.name} was not loaded. {sentence}", failed=True
         )
-        if isinstance(exc, Refused) and exc.error == UPLOADS_OFF:
-            self.uploads_not_taken(str(exc))
 
     def uploads_not_taken(self, why: str) -> None:
         """The server does not take content packages: the button stays off and says why, in the server's words."""

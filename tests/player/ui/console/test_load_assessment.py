@@ -143,8 +143,10 @@ def test_without_content_uploads_the_button_says_why_in_the_servers_words(
     dialog = PackageDialog(queued=[zipped(tmp_path / "fractions.zip", FRACTIONS)])
     view = assessments_tab(qtbot, open_demo_console(packages=dialog))
     view.load_button.click()
-    qtbot.waitUntil(lambda: view.error.text() != "", timeout=TIMEOUT_MS)
-    assert view.error.text() == f"fractions.zip was not loaded. {UPLOADS_OFF}"
+    qtbot.waitUntil(lambda: view.uploads_off.text() != "", timeout=TIMEOUT_MS)
+    assert view.uploads_off.isVisible()
+    assert view.error.isHidden()
+    assert view.message.isHidden()
     assert not view.load_button.isEnabled()
     assert view.load_button.toolTip() == UPLOADS_OFF
     assert view.uploads_off.text() == UPLOADS_OFF
