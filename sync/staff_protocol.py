@@ -110,6 +110,20 @@ class AssessmentOut(WireModel):
     title: str
 
 
+PACKAGE_TYPES = ("application/zip", "application/x-zip-compressed", "application/octet-stream")
+"""The Content-Types a content package upload (`POST /staff/assessments`, the zip as the raw body) may carry."""
+
+
+class AssessmentLoaded(AssessmentOut):
+    """An uploaded content package, as stored: 201 when it was new, 200 when this very content was already
+    loaded (`already_loaded`)."""
+
+    sections: int
+    items: int
+    content_hash: str
+    already_loaded: bool
+
+
 class SittingIn(WireModel):
     assessment: Annotated[str, Field(min_length=1, max_length=2 * MAX_ID_CHARS + 1), NoNul]
     """An assessment id, a package id (newest version) or `package_id@version`."""

@@ -5,8 +5,10 @@ client has these methods too) but must not load `sync.staff_protocol` (memory, s
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 from urllib.parse import quote
 
 from pydantic import ValidationError
@@ -18,6 +20,36 @@ from sync.protocol import InstructionKind, LogDetailValue, SittingLogAction, Sit
 if TYPE_CHECKING:
     from sync import marking_protocol as mp
     from sync import staff_protocol as sp
+
+Progress = Callable[[int, int], None]
+"""`progress(bytes_sent, total_bytes)`, called from the thread doing the upload."""
+
+UPLOAD_CHUNK = 256 * 1024
+
+
+class _ReportingFile:
+    """A file sent as it is read, reporting how much has gone; requests sends its `len()` as Content-Length."""
+
+    def __init__(self, stream: IO[bytes], size: int, progress: Progress | None) -> None:
+        self._stream = stream
+        self._size = size
+        self._sent = 0
+        self._progress = progress
+
+    def __len__(self) -> int:
+        return self._size
+
+    def read(self, amount: int = -1) -> bytes:
+        chunk = self._stream.read(amount)
+        self._sent += len(chunk)
+        if self._progress is not None and chunk:
+            self._progress(self._sent, self._size)
+        return chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(UPLOAD_CHUNK):
+            yield chunk
+
 
 _EVIDENCE_SUFFIXES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".pdf": "application/pdf"}
 
@@ -177,6 +209,41 @@ class StaffCalls(Transport):
         return self._call(
             "POST", url, sp.EvidenceOut.model_validate, token=token, raw=(data, mime_type), headers=headers
         )
+
+    def upload_assessment(self, token: str, path: Path, *, progress: Progress | None = None) -> sp.AssessmentLoaded:
+        """Load a content package (a .zip) onto the server: admins only, and only where the server's operator
+        allows it (`serve --content-uploads`; otherwise Refused 403 `content_uploads_off`, saying how content is
+        loaded there). The server checks all of it before storing any: Refused 422 `bad_package` names the file,
+        the field or line, and what to do. `already_loaded` on the reply: this very content was there already."""
+        from sync import staff_protocol as sp
+
+        if path.suffix.lower() != ".zip":
+            raise Refused(
+                f"{path.name} is not a .zip file; a content package is loaded as the .zip it comes in.",
+                status=415,
+                error="unsupported_type",
+            )
+        try:
+            stream = path.open("rb")
+        except OSError as exc:
+            raise ClientError(f"Cannot read {path}: {exc.strerror or exc}. Choose the file again.") from exc
+        with stream:
+            body = _ReportingFile(stream, os.fstat(stream.fileno()).st_size, progress)
+            headers = {"X-Filename": quote(path.name, safe="")}
+            return self._call(
+                "POST",
+                "/staff/assessments",
+                sp.AssessmentLoaded.model_validate,
+                token=token,
+                raw=(body, "application/zip"),
+                headers=headers,
+            )
+
+    def assessments(self, token: str) -> list[sp.AssessmentOut]:
+        """Every assessment loaded on the server (shared by its schools), by package id and version."""
+        from sync import staff_protocol as sp
+
+        return self._call("GET", "/staff/assessments", list_of(sp.AssessmentOut).validate_python, token=token)
 
     def evidence(self, token: str, evidence_id: str) -> bytes:
         """The bytes of an evidence file, as uploaded."""

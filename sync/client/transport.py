@@ -6,7 +6,7 @@ import email.utils
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, Self, TypeVar
@@ -108,7 +108,7 @@ class Transport:
         *,
         token: str | None = None,
         body: BaseModel | None = None,
-        raw: tuple[bytes, str] | None = None,
+        raw: tuple[bytes | Iterable[bytes], str] | None = None,
         headers: dict[str, str] | None = None,
     ) -> T:
         with self._send(method, path, token=token, body=body, raw=raw, headers=headers) as response:
@@ -129,13 +129,14 @@ class Transport:
         *,
         token: str | None = None,
         body: BaseModel | None = None,
-        raw: tuple[bytes, str] | None = None,
+        raw: tuple[bytes | Iterable[bytes], str] | None = None,
         headers: dict[str, str] | None = None,
         stream: bool = False,
     ) -> requests.Response:
         """One request with timeouts; returns a 2xx response or raises the matching ClientError.
 
-        `body` is sent as JSON; `raw` is (bytes, content type) for a file upload.
+        `body` is sent as JSON; `raw` is (bytes, content type) for a file upload, or (a stream of bytes with
+        `__len__` and `read`, content type) for one sent as it is read.
         """
         url = f"{self.base_url}{API_PREFIX}{path}"
         sent = {"User-Agent": self._user_agent, "Accept": "application/json", **(headers or {})}
@@ -143,7 +144,7 @@ class Transport:
             sent[MACHINE_HEADER] = quote(self.machine_id, safe="")
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
-        data: bytes | None = None
+        data: bytes | Iterable[bytes] | None = None
         if body is not None:
             sent["Content-Type"] = "application/json"
             data = body.model_dump_json().encode()

@@ -53,6 +53,10 @@ class BodyLimits:
     results_batch: int = MAX_BATCH_ENVELOPES * BATCH_ENVELOPE_BYTES
     result_codes: int = RESULT_CODE_BYTES
     """A result code handed in by staff (`POST /staff/result-codes`): ~1.5 MB, see RESULT_CODE_BYTES."""
+    content: int = 50 * MB
+    """A content package uploaded by an admin (`POST /staff/assessments`, with `serve --content-uploads`). Far
+    below what a package may hold (200 MiB, PackageLimits): a bigger package is loaded on the server with
+    `invigil-server load-assessment`, or the limit raised with `--max-body content=SIZE`."""
     staff: int = 1 * MB
     """Other staff JSON: a sitting for 2,000 students is ~100 KB of ids."""
     default: int = 64 * KB
@@ -138,6 +142,7 @@ def route_limits(limits: BodyLimits, *, evidence_refusal: Refusal | None = None)
         RouteLimit("results-batch", at("/attempts/{id}/results/batch"), limits.results_batch),
         RouteLimit("evidence", at("/staff/allocations/{id}/evidence"), MAX_EVIDENCE_BYTES, evidence_refusal),
         RouteLimit("result-codes", at("/staff/result-codes"), limits.result_codes),
+        RouteLimit("content", at("/staff/assessments"), limits.content),
         RouteLimit("staff", re.compile(re.escape(f"{API_PREFIX}/staff/") + ".*", re.DOTALL), limits.staff),
         RouteLimit("default", re.compile(".*", re.DOTALL), limits.default),
     ]

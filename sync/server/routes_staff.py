@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync import accesscode
 from sync import staff_protocol as sp
-from sync.server import accounts, audit, code_intake, hand_marking, manual_entries, results, sittings
+from sync.server import accounts, audit, code_intake, content_upload, hand_marking, manual_entries, results, sittings
 from sync.server.audit import Actor
 from sync.server.deps import ERRORS, ActorDep, Bearer, Ctx, Tx
 from sync.server.errors import ServiceError, not_found
@@ -101,6 +101,31 @@ def list_credits(actor: ActorDep, session: Tx) -> list[sp.CreditOut]:
 def list_assessments(actor: ActorDep, session: Tx) -> list[sp.AssessmentOut]:
     rows = session.scalars(select(Assessment).order_by(Assessment.package_id, Assessment.version))
     return [sp.AssessmentOut(id=a.id, package_id=a.package_id, version=a.version, title=a.title) for a in rows]
+
+
+@router.post(
+    "/assessments",
+    response_model=sp.AssessmentLoaded,
+    status_code=201,
+    responses=content_upload.RESPONSES,
+    openapi_extra=content_upload.REQUEST_BODY,
+)
+async def upload_assessment(
+    request: Request,
+    response: Response,
+    token: Bearer,
+    ctx: Ctx,
+    content_type: Annotated[str | None, Header()] = None,
+    x_filename: Annotated[str | None, Header()] = None,
+) -> sp.AssessmentLoaded:
+    """Load a content package (admins, and only when the server runs with `--content-uploads`): checked as
+    completely as `invigil-server load-assessment` checks it, and stored only when all of it is valid
+    (422 `bad_package` naming the file, the field or line, and what to do). Assessments are shared by every
+    school on the server: see docs/server.md, Loading content."""
+    loaded = await content_upload.upload(request, ctx, token, content_type=content_type, filename=x_filename)
+    if loaded.already_loaded:
+        response.status_code = 200
+    return loaded
 
 
 def sitting_out(s: Sitting) -> sp.SittingOut:

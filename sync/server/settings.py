@@ -1,4 +1,4 @@
-"""Server settings: where the database and the secret key live, and the login rate limits."""
+"""Server settings: where the database and the secret key live, the login rate limits, and what staff may load."""
 
 from __future__ import annotations
 
@@ -48,6 +48,10 @@ class ServerSettings:
     login_limits: LoginLimits = field(default_factory=LoginLimits)
     staff_token_lifetime: timedelta = timedelta(hours=12)
     body_limits: BodyLimits = field(default_factory=BodyLimits)
+    content_uploads: bool = False
+    """`serve --content-uploads`: a school's admin may load content packages through the staff API. Off by
+    default: assessments are shared by every school on the server, so an upload changes what every school's
+    new sittings get (see docs/server.md, "Loading content")."""
 
 
 def default_db_path() -> Path:

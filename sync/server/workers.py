@@ -48,10 +48,17 @@ class WorkerOptions:
     secret_file: str
     body_limits: tuple[tuple[str, int], ...] = ()
     """`--max-body` overrides, as (BodyLimits field, bytes)."""
+    content_uploads: bool = False
+    """`--content-uploads`."""
 
     def to_json(self) -> str:
         return json.dumps(
-            {"database_url": self.database_url, "secret_file": self.secret_file, "body_limits": self.body_limits}
+            {
+                "database_url": self.database_url,
+                "secret_file": self.secret_file,
+                "body_limits": self.body_limits,
+                "content_uploads": self.content_uploads,
+            }
         )
 
     @classmethod
@@ -67,6 +74,7 @@ class WorkerOptions:
             database_url=data["database_url"],
             secret_file=data["secret_file"],
             body_limits=tuple((name, int(size)) for name, size in data["body_limits"]),
+            content_uploads=bool(data.get("content_uploads", False)),
         )
 
 
@@ -93,6 +101,7 @@ def create_worker_app() -> FastAPI:
             database_url=options.database_url,
             secret_key=load_secret(Path(options.secret_file), create=False),
             body_limits=BodyLimits().overridden(options.body_limits),
+            content_uploads=options.content_uploads,
         )
         app = create_app(settings)
     except DBAPIError as exc:

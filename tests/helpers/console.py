@@ -188,6 +188,7 @@ class ConsoleFactory:
         cameras: ListCameras | None = None,
         qr_images: ChooseImage | None = None,
         screen_area: QRect | None = None,
+        packages: Callable[[QWidget], Path | None] | None = None,
     ) -> Console:
         host = QWidget()
         host.setWindowTitle("Player window stand-in")
@@ -212,6 +213,7 @@ class ConsoleFactory:
             cameras=cameras if cameras is not None else no_cameras,
             choose_qr_image=qr_images if qr_images is not None else no_open_dialog,
             screen_area=free_screen_area if screen_area is None else lambda _window: screen_area,
+            choose_package=packages if packages is not None else no_open_dialog,
         )
         window = open_console(
             host,

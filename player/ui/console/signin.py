@@ -111,7 +111,9 @@ class SignInView(QWidget):
         self._tokens.save(self._server_url, username, reply.token)
         log.info("Staff %s signed in to the console (%s)", username, self._tokens.name)
         self.signed_in.emit(
-            StaffSession(self._server_url, username, reply.token, display_name=reply.staff.display_name)
+            StaffSession(
+                self._server_url, username, reply.token, display_name=reply.staff.display_name, role=reply.staff.role
+            )
         )
 
     def _refused(self, exc: Exception) -> None:

@@ -34,6 +34,8 @@ class StaffSession:
     username: str
     token: str
     display_name: str
+    role: str = ""
+    """admin, teacher or invigilator; "" when not known (a session taken back from the keyring after a crash)."""
 
 
 @dataclass(frozen=True)

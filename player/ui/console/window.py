@@ -3,89 +3,40 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-from PySide6.QtCore import QRect, QSize, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QTabWidget, QVBoxLayout, QWidget
 
-from player.config import PlayerConfig
 from player.credentials import TokenStore
+from player.ui.console.assessments import AssessmentsView
 from player.ui.console.code_entry import CodeEntryView
 from player.ui.console.idle import IdleLock
 from player.ui.console.incidents import IncidentsView
 from player.ui.console.log import SittingLogView
-from player.ui.console.manual import ChooseOpenPath, ManualEntriesView, ask_open_evidence
+from player.ui.console.manual import ManualEntriesView
 from player.ui.console.marking import HandMarkingView
-from player.ui.console.qr_camera import ListCameras, system_cameras
-from player.ui.console.qr_reader import ChooseImage, ask_open_qr_image
 from player.ui.console.results import ResultsView
-from player.ui.console.room import REFRESH_MS, RoomPanel
+from player.ui.console.room import RoomPanel
+from player.ui.console.settings import ConsoleSettings as ConsoleSettings
+from player.ui.console.settings import ScreenArea as ScreenArea
+from player.ui.console.settings import free_screen_area as free_screen_area
 from player.ui.console.signin import SignInView
-from player.ui.console.sittings import (
-    ClientFactory,
-    SittingContext,
-    SittingsView,
-    StaffSession,
-    WallClock,
-    guarded,
-)
-from player.ui.console.slips import SlipsView, ask_print
+from player.ui.console.sittings import ClientFactory, SittingContext, SittingsView, StaffSession, guarded
+from player.ui.console.slips import SlipsView
 from player.ui.console.unsent import LocalResults, UnsentResultsView
-from player.ui.paper import ConfirmPrint
 from player.ui.tasks import TaskRunner
-from player.ui.widgets import ChooseSavePath, ask_save_path, button, label
+from player.ui.widgets import button, label
 
 log = logging.getLogger(__name__)
 
 TabFactory = Callable[[SittingContext], QWidget]
-ScreenArea = Callable[[QWidget], QRect]
-"""The free part (taskbar and docks left out) of the screen a window is on."""
-
 PREFERRED_SIZE = QSize(1200, 800)
 """The console's size where the screen has room; on a smaller screen it takes the screen's free area."""
 MINIMUM_SIZE = QSize(1000, 680)
 """Made any smaller, the views squeeze their wrapped messages and fields (Qt sizes a window for its widest lines,
 not for the extra lines a narrower window wraps them into); 1024x768 less a taskbar and title bar has room."""
-
-
-def free_screen_area(widget: QWidget) -> QRect:
-    screen = widget.screen() or QGuiApplication.primaryScreen()
-    return screen.availableGeometry()
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class ConsoleSettings:
-    server_url: str
-    idle_lock_seconds: float = 15 * 60
-    refresh_interval_ms: int = REFRESH_MS
-    idle_check_interval_ms: int = 1000
-    clock: WallClock = field(default=_utc_now)
-    """Wall clock for "today's sittings"; tests inject a fixed one."""
-    monotonic: Callable[[], float] = field(default=time.monotonic)
-    """The idle lock's clock; tests inject one they move by hand."""
-    choose_save_path: ChooseSavePath = field(default=ask_save_path)
-    """Where to save an export, slips or a result code (a file dialog; tests answer it themselves)."""
-    choose_evidence: ChooseOpenPath = field(default=ask_open_evidence)
-    confirm_print: ConfirmPrint = field(default=ask_print)
-    """The print dialog for the slips."""
-    cameras: ListCameras = field(default=system_cameras)
-    """The cameras the QR reader may use; tests give none, or one that plays recorded frames."""
-    choose_qr_image: ChooseImage = field(default=ask_open_qr_image)
-    """The file dialog for a photo or screenshot of a QR code."""
-    screen_area: ScreenArea = field(default=free_screen_area)
-    """Where the console may open; tests give the free area of a small laptop's screen."""
-
-    @classmethod
-    def from_config(cls, config: PlayerConfig) -> ConsoleSettings:
-        return cls(server_url=config.server_url, idle_lock_seconds=config.staff_idle_lock_minutes * 60)
 
 
 class SittingPage(QWidget):
@@ -193,6 +144,7 @@ class ConsoleWindow(QWidget):
         self.home = QTabWidget()
         self.home.setAccessibleName("Staff console")
         self.sittings: SittingsView | None = None
+        self.assessments: AssessmentsView | None = None
         self.code_entry = CodeEntryView(
             client_factory=client_factory,
             token=self._token,
@@ -309,6 +261,13 @@ class ConsoleWindow(QWidget):
         self.sittings = sittings
         self.home.addTab(sittings, "&Sittings")
         self.home.addTab(self.code_entry, "Result &codes")
+        self.assessments = AssessmentsView(
+            session=session,
+            client_factory=self._client_factory,
+            tasks=self._tasks,
+            choose_package=self._settings.choose_package,
+        )
+        self.home.addTab(self.assessments, "Assess&ments")
         if self._local_results is not None:
             # Staff-only: these are other students' results, so they are listed only after sign-in.
             self.unsent = UnsentResultsView(
@@ -380,6 +339,9 @@ class ConsoleWindow(QWidget):
         if self.sittings is not None:
             self.sittings.deleteLater()
             self.sittings = None
+        if self.assessments is not None:
+            self.assessments.deleteLater()
+            self.assessments = None
         if self.unsent is not None:
             self.unsent.timer.stop()
             self.unsent.deleteLater()

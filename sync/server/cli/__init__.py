@@ -90,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"largest request body for ROUTE ({', '.join(ROUTE_NAMES)}), e.g. results=8MB; repeatable "
         "(defaults in docs/server.md)",
     )
+    p.add_argument(
+        "--content-uploads",
+        action="store_true",
+        help="let school admins load content packages through the staff API and console (default: off; "
+        "assessments are shared by every school on the server, see docs/server.md)",
+    )
     p = add("create-school", cmd_create_school, "add a school")
     p.add_argument("name")
     add("list-schools", cmd_list_schools, "list schools and their ids")

@@ -104,7 +104,9 @@ def cmd_serve(args: argparse.Namespace, env: Env) -> None:
     # Opened here with one worker or many: a database that cannot be reached or is not at this code's schema is
     # refused with its message before the banner (and with --migrate, migrated once, not by racing workers).
     store, settings = open_store(args, create=args.migrate)
-    settings = dataclasses.replace(settings, body_limits=settings.body_limits.overridden(args.max_body))
+    settings = dataclasses.replace(
+        settings, body_limits=settings.body_limits.overridden(args.max_body), content_uploads=args.content_uploads
+    )
     app: FastAPI | str = APP_FACTORY
     if args.workers == 1:
         app = create_app(settings, store=store, clock=env.clock)
@@ -126,7 +128,10 @@ def cmd_serve(args: argparse.Namespace, env: Env) -> None:
         else:
             _, secret_file = locate_database(args)
             options = WorkerOptions(
-                database_url=settings.database_url, secret_file=str(secret_file), body_limits=tuple(args.max_body)
+                database_url=settings.database_url,
+                secret_file=str(secret_file),
+                body_limits=tuple(args.max_body),
+                content_uploads=args.content_uploads,
             )
             if not run_workers(config, sock, options):
                 raise CliError("A worker process could not start (its reason is above), so the server stopped.")

@@ -285,7 +285,10 @@ def test_serve_reads_max_body_overrides(given: str, parsed: tuple[str, int]) -> 
 @pytest.mark.parametrize(
     ("given", "says"),
     [
-        ("logn=4KB", "ROUTE one of login, heartbeat, checkpoint, results, results-batch, result-codes, staff, default"),
+        (
+            "logn=4KB",
+            "ROUTE one of login, heartbeat, checkpoint, results, results-batch, result-codes, content, staff, default",
+        ),
         ("login", "is not ROUTE=SIZE"),
         ("login=lots", "'lots' is not a size like 64KB, 8MB or 1000000 (bytes)"),
         ("login=10", "between 1 KB and 1 GB, not 10"),

@@ -162,7 +162,7 @@ def test_without_the_journal_there_is_no_such_tab(qtbot: QtBot, open_demo_consol
     console.sign_in()
     qtbot.waitUntil(lambda: console.window.session is not None, timeout=TIMEOUT_MS)
     assert console.window.unsent is None
-    assert home_tabs(console) == ["Sittings", "Result codes"]
+    assert home_tabs(console) == ["Sittings", "Result codes", "Assessments"]
 
 
 def test_the_results_slip_is_saved_as_a_pdf_or_printed_with_the_code_and_its_qr_code(
