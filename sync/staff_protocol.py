@@ -114,6 +114,10 @@ PACKAGE_TYPES = ("application/zip", "application/x-zip-compressed", "application
 """The Content-Types a content package upload (`POST /staff/assessments`, the zip as the raw body) may carry."""
 
 
+MAX_UNTIMED_SECTION_MINUTES = 24 * 60
+"""The most minutes an upload may give each untimed section of a QTI package (`?untimed_section_minutes=`)."""
+
+
 class AssessmentLoaded(AssessmentOut):
     """An uploaded content package, as stored: 201 when it was new, 200 when this very content was already
     loaded (`already_loaded`)."""

@@ -210,11 +210,19 @@ class StaffCalls(Transport):
             "POST", url, sp.EvidenceOut.model_validate, token=token, raw=(data, mime_type), headers=headers
         )
 
-    def upload_assessment(self, token: str, path: Path, *, progress: Progress | None = None) -> sp.AssessmentLoaded:
+    def upload_assessment(
+        self,
+        token: str,
+        path: Path,
+        *,
+        progress: Progress | None = None,
+        untimed_section_minutes: int | None = None,
+    ) -> sp.AssessmentLoaded:
         """Load a content package (a .zip) onto the server: admins only, and only where the server's operator
         allows it (`serve --content-uploads`; otherwise Refused 403 `content_uploads_off`, saying how content is
         loaded there). The server checks all of it before storing any: Refused 422 `bad_package` names the file,
-        the field or line, and what to do. `already_loaded` on the reply: this very content was there already."""
+        the field or line, and what to do. `already_loaded` on the reply: this very content was there already.
+        `untimed_section_minutes`: minutes for each section of a QTI package that has no time limit."""
         from sync import staff_protocol as sp
 
         if path.suffix.lower() != ".zip":
@@ -232,7 +240,8 @@ class StaffCalls(Transport):
             headers = {"X-Filename": quote(path.name, safe="")}
             return self._call(
                 "POST",
-                "/staff/assessments",
+                "/staff/assessments"
+                + (f"?untimed_section_minutes={untimed_section_minutes}" if untimed_section_minutes else ""),
                 sp.AssessmentLoaded.model_validate,
                 token=token,
                 raw=(body, "application/zip"),

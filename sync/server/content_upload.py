@@ -92,13 +92,15 @@ async def receive(request: Request, path: Path) -> int:
     return size
 
 
-def store(ctx: ServerContext, actor: Actor, path: Path, *, size: int) -> sp.AssessmentLoaded:
+def store(
+    ctx: ServerContext, actor: Actor, path: Path, *, size: int, untimed_section_minutes: int | None = None
+) -> sp.AssessmentLoaded:
     """Check the package completely and store it (or find it stored), with an audit entry, in one transaction;
     refused, nothing is kept."""
 
     def load() -> sp.AssessmentLoaded:
         with ctx.store.transaction(queued=True) as session:
-            assessment, new = sittings.load_assessment(session, path)
+            assessment, new = sittings.load_assessment(session, path, untimed_section_minutes=untimed_section_minutes)
             manifest = ctx.manifests.get(assessment).manifest
             audit.record(
                 session,
@@ -127,7 +129,13 @@ def store(ctx: ServerContext, actor: Actor, path: Path, *, size: int) -> sp.Asse
 
 
 async def upload(
-    request: Request, ctx: ServerContext, token: str, *, content_type: str | None, filename: str | None
+    request: Request,
+    ctx: ServerContext,
+    token: str,
+    *,
+    content_type: str | None,
+    filename: str | None,
+    untimed_section_minutes: int | None = None,
 ) -> sp.AssessmentLoaded:
     actor = await run_in_threadpool(check_uploader, ctx, token)
     check_type(content_type)
@@ -135,7 +143,9 @@ async def upload(
         path = Path(folder) / package_name(filename)
         size = await receive(request, path)
         try:
-            loaded = await run_in_threadpool(store, ctx, actor, path, size=size)
+            loaded = await run_in_threadpool(
+                store, ctx, actor, path, size=size, untimed_section_minutes=untimed_section_minutes
+            )
         except ServiceError as exc:
             log.info("content upload %s by %s (school %s) refused: %s", path.name, actor.name, actor.school_id, exc)
             raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -117,12 +117,22 @@ async def upload_assessment(
     ctx: Ctx,
     content_type: Annotated[str | None, Header()] = None,
     x_filename: Annotated[str | None, Header()] = None,
+    untimed_section_minutes: Annotated[int | None, Query(ge=1, le=sp.MAX_UNTIMED_SECTION_MINUTES)] = None,
 ) -> sp.AssessmentLoaded:
     """Load a content package (admins, and only when the server runs with `--content-uploads`): checked as
     completely as `invigil-server load-assessment` checks it, and stored only when all of it is valid
-    (422 `bad_package` naming the file, the field or line, and what to do). Assessments are shared by every
+    (422 `bad_package` naming the file, the field or line, and what to do). `untimed_section_minutes`: a QTI
+    package's sections without timeLimits get that many minutes (as `load-assessment --untimed-section-minutes`).
+    Assessments are shared by every
     school on the server: see docs/server.md, Loading content."""
-    loaded = await content_upload.upload(request, ctx, token, content_type=content_type, filename=x_filename)
+    loaded = await content_upload.upload(
+        request,
+        ctx,
+        token,
+        content_type=content_type,
+        filename=x_filename,
+        untimed_section_minutes=untimed_section_minutes,
+    )
     if loaded.already_loaded:
         response.status_code = 200
     return loaded

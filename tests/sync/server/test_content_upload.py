@@ -29,6 +29,7 @@ from sync.server.store import Store
 from sync.server.workers import OPTIONS_ENV, WorkerOptions
 from tests.helpers.clock import START
 from tests.helpers.live_server import LiveServer
+from tests.helpers.qti_packages import choice_item, package_files, write_zip
 from tests.helpers.server import API, Demo, DemoTemplate, role_headers, staff_headers
 
 CONTENT_LIMIT = 64 * KB
@@ -264,6 +265,9 @@ def test_the_staff_client_uploads_a_file_reporting_progress_and_says_what_was_re
             client.upload_assessment(demo_template.admin_token, bad)
         assert (refused.value.status, refused.value.error) == (422, "bad_package")
         assert str(refused.value).startswith("broken.zip: not a readable zip file")
+        untimed = write_zip(tmp_path / "untimed.zip", package_files({"items/q1.xml": choice_item("q1")}, max_time=None))
+        qti = client.upload_assessment(demo_template.admin_token, untimed, untimed_section_minutes=15)
+        assert (qti.title, qti.items, qti.already_loaded) == ("A test", 1, False)
 
 
 def test_serve_takes_content_uploads_off_by_default_and_hands_the_flag_to_its_workers() -> None:
@@ -272,3 +276,39 @@ def test_serve_takes_content_uploads_off_by_default_and_hands_the_flag_to_its_wo
     options = WorkerOptions(database_url="sqlite:///x.db", secret_file="x.secret", content_uploads=True)
     assert WorkerOptions.from_environment({OPTIONS_ENV: options.to_json()}).content_uploads is True
     assert WorkerOptions.from_environment({OPTIONS_ENV: options.to_json()}) == options
+
+
+def test_a_qti_package_loads_and_its_untimed_sections_take_the_minutes_given(
+    client: TestClient, store: Store, demo: Demo, admin: dict[str, str], tmp_path: Path
+) -> None:
+    items: dict[str, str | bytes] = {"items/q1.xml": choice_item("q1"), "items/q2.xml": choice_item("q2")}
+    timed = write_zip(tmp_path / "timed.zip", package_files(items))
+    reply = upload(client, admin, timed.read_bytes(), name="timed.zip")
+    assert reply.status_code == 201, reply.text
+    assert (reply.json()["title"], reply.json()["sections"], reply.json()["items"]) == ("A test", 1, 2)
+
+    untimed = write_zip(tmp_path / "untimed.zip", package_files({"items/q1.xml": choice_item("q1")}, max_time=None))
+    with store.transaction() as session:
+        before = session.scalar(select(func.count()).select_from(Assessment))
+    refused = upload(client, admin, untimed.read_bytes(), name="untimed.zip")
+    assert refused.status_code == 422
+    assert refused.json()["message"].startswith(
+        "test.xml: no time limit (timeLimits maxTime) for section(s) 'Section one'"
+    )
+    with store.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Assessment)) == before
+
+    sent = admin | {"Content-Type": "application/zip", "X-Filename": "untimed.zip"}
+    given = client.post(
+        f"{API}/staff/assessments?untimed_section_minutes=20", content=untimed.read_bytes(), headers=sent
+    )
+    assert given.status_code == 201, given.text
+    with store.transaction() as session:
+        row = session.get(Assessment, given.json()["id"])
+        assert row is not None
+        stored_manifest = json.loads(row.manifest_json)
+    assert stored_manifest["sections"][0]["time_limit_minutes"] == 20
+    too_long = client.post(
+        f"{API}/staff/assessments?untimed_section_minutes=0", content=untimed.read_bytes(), headers=sent
+    )
+    assert too_long.status_code == 422
