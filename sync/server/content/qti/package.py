@@ -93,6 +93,7 @@ def convert_package(files: PackageFiles, *, limits: PackageLimits, untimed_secti
     sections: list[dict[str, Any]] = []
     item_files: dict[tuple[int, int], str] = {}
     seen: set[str] = set()
+    refused: list[PackageError] = []
     for s, plan in enumerate(plans):
         items = []
         fixed = []
@@ -103,7 +104,11 @@ def convert_package(files: PackageFiles, *, limits: PackageLimits, untimed_secti
                 )
             seen.add(ref.path)
             data = read_bytes(files, ref.path, limits, named_by=named_by, at=ref.node)
-            item = read_item(ref.path, data, package_files=files.sizes.keys())
+            try:
+                item = read_item(ref.path, data, package_files=files.sizes.keys())
+            except PackageError as exc:
+                refused.append(exc)  # every item is read, so the author sees each refused one at once
+                continue
             items.append(item)
             item_files[(s, i)] = ref.path
             if ref.fixed:
@@ -119,8 +124,24 @@ def convert_package(files: PackageFiles, *, limits: PackageLimits, untimed_secti
             section["shuffle"] = True
             section["fixed_items"] = fixed
         sections.append(section)
+    if refused:
+        raise _all_refused(refused)
     raw = {"format_version": 1, "id": identifier, "version": PENDING_VERSION, "title": title, "sections": sections}
     return Converted(raw=raw, item_files=item_files, structure_file=named_by)
+
+
+def _all_refused(refused: list[PackageError]) -> PackageError:
+    """The first refused item's error, listing the others after it: one per item, nothing stored."""
+    first = refused[0]
+    if len(refused) == 1:
+        return first
+    others = "\n".join(f"  {error}" for error in refused[1:])
+    count = len(refused) - 1
+    return PackageError(
+        first.file,
+        first.field,
+        f"{first.message}\n{count} more item{'s' if count > 1 else ''} cannot be imported either:\n{others}",
+    )
 
 
 def _organization_title(manifest: Node) -> str:

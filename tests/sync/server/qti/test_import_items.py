@@ -318,3 +318,19 @@ def test_max_choices_beyond_the_choices_is_refused_with_the_line(tmp_path: Path)
 
     assert (info.value.file, info.value.field) == ("q.xml", "line 7")
     assert info.value.message == "maxChoices=4, but there are only 3 choices"
+
+
+def test_every_refused_item_is_named_at_once_and_nothing_loads(tmp_path: Path) -> None:
+    declarations = '<responseDeclaration identifier="RESPONSE" cardinality="single" baseType="identifier"/>\n' + SCORE
+    hotspot = item_xml("hot", declarations, '<hotspotInteraction responseIdentifier="RESPONSE" maxChoices="1"/>')
+    order = item_xml("ord", declarations, '<orderInteraction responseIdentifier="RESPONSE"/>')
+    files = package_files({"items/a.xml": choice_item(), "items/hot.xml": hotspot, "items/ord.xml": order})
+
+    with pytest.raises(PackageError) as info:
+        load_package(write_folder(tmp_path / "p", files))
+
+    assert info.value.file == "items/hot.xml"
+    text = str(info.value)
+    assert "hotspotInteraction is not supported" in text
+    assert "1 more item cannot be imported either:\n  items/ord.xml: line " in text
+    assert "orderInteraction is not supported" in text
