@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -200,15 +199,15 @@ def answer_item(qtbot: QtBot, p: Player, sheet: Sheet, item: DeliveryItem) -> No
             assert not further.isChecked()
             assert not further.isEnabled()
             assert widget.hint.text() == f"{limits}. You have chosen {item.max_choices}: untick one to choose another."
+        if given is not None:  # a choice is committed at once
+            assert p.window.item.saved.text() == "Saved"
     else:
         assert isinstance(widget, TextAnswer)
         editor = widget.line if widget.line is not None else widget.box
         assert editor is not None
         assert (editor is widget.box) == (item.id == sheet.essay)
         if isinstance(given, str):
-            qtbot.keyClicks(editor, given)
-    if given is not None:
-        qtbot.waitUntil(lambda: p.window.item.saved.text() == "Saved", timeout=TIMEOUT_MS)
+            qtbot.keyClicks(editor, given)  # committed within typing_commit_seconds, or on leaving the item
 
 
 def sit(qtbot: QtBot, p: Player, sheet: Sheet) -> tuple[str, list[str]]:
