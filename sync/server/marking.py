@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,9 +72,9 @@ class Marks(_Record):
         return cls.model_validate_json(text)
 
 
-def mark(manifest: Manifest, answers: Mapping[str, AnswerValue]) -> Marks:
-    """Scores every item; unanswered items score 0 (a QTI item: its SCORE with no response). Raises MarkingError for answers that cannot be marked."""
-    return Marks.model_validate_json(Marker(manifest).marks_json(answers))
+def mark(manifest: Manifest, answers: Mapping[str, AnswerValue], *, sections: Collection[str] | None = None) -> Marks:
+    """Scores every item (see `Marker.marks_json`). Raises MarkingError for answers that cannot be marked."""
+    return Marks.model_validate_json(Marker(manifest).marks_json(answers, sections=sections))
 
 
 _ItemData = dict[str, Any]
@@ -96,6 +96,10 @@ class _SectionTable:
     """The JSON of its items' marks when none is answered ("id":{...},"id":{...})."""
     blank: str
     """The JSON of its mark when none of its items is answered ("id":{...})."""
+    outside_items: str
+    """As blank_items for a section the result does not cover: every item 0, QTI defaults too."""
+    outside: str
+    """As blank for a section the result does not cover (score 0)."""
 
 
 class Marker:
@@ -146,6 +150,11 @@ class Marker:
                 blank_score=blank_score,
                 blank_items=",".join(self._blank_json[i] for i in ids),
                 blank=f"{key}:{_json(_section_data(blank_score, max_score, needs_manual=False))}",
+                outside_items=",".join(
+                    f"{self._keys[i]}:{_json(_item_data(0.0, self._blank[i]['max_score'], needs_manual=False, answered=False))}"
+                    for i in ids
+                ),
+                outside=f"{key}:{_json(_section_data(0.0, max_score, needs_manual=False))}",
             )
         self._max_total = _json(float(round(sum(t.max_score for t in self._sections.values()), _PLACES)))
         # A single-choice item can only be answered with one of its options: its marks are a finite table.
@@ -155,8 +164,10 @@ class Marker:
             if isinstance(item, SingleChoiceItem)
         }
 
-    def marks_json(self, answers: Mapping[str, AnswerValue]) -> str:
-        """Scores every item; unanswered items score 0 (a QTI item: its SCORE with no response). Raises MarkingError for answers that cannot be marked."""
+    def marks_json(self, answers: Mapping[str, AnswerValue], *, sections: Collection[str] | None = None) -> str:
+        """Scores every item; an unanswered item scores 0, and a QTI one its SCORE with no response, but only in the
+        `sections` the result covers (all when None): a result for section 1 must not score section 2's blank QTI
+        defaults, which section 2's own result scores. Raises MarkingError for answers that cannot be marked."""
         items = self._items
         for item_id in answers:
             if item_id not in items:
@@ -182,9 +193,14 @@ class Marker:
         scores: list[float] = []
         for section_id, table in self._sections.items():
             if section_id not in touched:
-                item_parts.append(table.blank_items)
-                section_parts.append(table.blank)
-                scores.append(table.blank_score)
+                if sections is None or section_id in sections:
+                    item_parts.append(table.blank_items)
+                    section_parts.append(table.blank)
+                    scores.append(table.blank_score)
+                else:
+                    item_parts.append(table.outside_items)
+                    section_parts.append(table.outside)
+                    scores.append(0.0)
                 continue
             # Summed in item order from floats (0 + a + b ...), exactly as sum() over SectionMark's fields was.
             score: float = 0
@@ -229,9 +245,9 @@ class Marker:
         item_mark = _mark_item(item, answer) if scorer is None else _mark_qti_item(item, answer, scorer)
         return item_mark, f"{self._keys[item.id]}:{_json(item_mark)}"
 
-    def marks(self, answers: Mapping[str, AnswerValue]) -> dict[str, Any]:
+    def marks(self, answers: Mapping[str, AnswerValue], *, sections: Collection[str] | None = None) -> dict[str, Any]:
         """`marks_json` as data: `Marks(...).model_dump(mode="json")`."""
-        data: dict[str, Any] = json.loads(self.marks_json(answers))
+        data: dict[str, Any] = json.loads(self.marks_json(answers, sections=sections))
         return data
 
 

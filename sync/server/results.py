@@ -268,7 +268,8 @@ class NewResults:
         from sync.server.marking import MarkingError
 
         try:
-            marks = parsed.marker.marks_json({a.item_id: a.value for a in envelope.answers})
+            answers = {a.item_id: a.value for a in envelope.answers}
+            marks = parsed.marker.marks_json(answers, sections=envelope.section_ids)
         except (MarkingError, ValueError) as exc:
             return "marking_failed", str(exc), None
         return "marked", None, marks
@@ -294,7 +295,7 @@ def mark_result(result: Result, *, now: datetime) -> None:
     try:
         marker = parse(result.attempt.allocation.sitting.assessment).marker
         envelope = protocol.ResultEnvelope.model_validate(result.body)
-        marks = marker.marks({a.item_id: a.value for a in envelope.answers})
+        marks = marker.marks({a.item_id: a.value for a in envelope.answers}, sections=envelope.section_ids)
     except (MarkingError, ValueError) as exc:
         result.status = "marking_failed"
         result.error = str(exc)

@@ -443,3 +443,32 @@ def test_numbers_too_large_to_add_up_are_refused(path: list[Any], value: Any, fi
         manifest_of(broken(path, value))
     assert refused.value.field is not None
     assert refused.value.field.endswith(field)
+
+
+def test_an_unanswered_qti_item_scores_its_default_only_in_the_sections_its_result_covers() -> None:
+    # QTI 2.1 (5.1): an outcome keeps its defaultValue unless response processing sets it. SCORE defaults to 1 and
+    # the only rule sets 0 for "B", so no answer scores 1; but only a result for the item's own section may say so.
+    keeps_default = scoring(
+        [{"branches": [{"when": op("match", VAR, {"base": "identifier", "value": "B"}), "then": [set_score(f(0))]}]}],
+        outcomes=[{"identifier": "SCORE", "base_type": "float", "default": 1}],
+    )
+    first = {"id": "a", "type": "single_choice", "prompt": "P", "options": OPTIONS, "correct": "A"}
+    second = {"id": "d", "type": "single_choice", "prompt": "P", "options": OPTIONS, "qti": qti(keeps_default)}
+    raw = {
+        "id": "t",
+        "version": "1",
+        "title": "T",
+        "sections": [
+            {"id": "s1", "title": "One", "time_limit_minutes": 1, "items": [first]},
+            {"id": "s2", "title": "Two", "time_limit_minutes": 1, "items": [second]},
+        ],
+    }
+    manifest = validate_manifest(raw)
+
+    first_result = mark(manifest, {"a": "A"}, sections=["s1"])
+    assert (first_result.sections["s2"].score, first_result.items["d"].score, first_result.total) == (0, 0, 1)
+    second_result = mark(manifest, {}, sections=["s2"])
+    assert (second_result.sections["s2"].score, second_result.items["d"].score, second_result.total) == (1, 1, 1)
+    assert mark(manifest, {"a": "A"}).total == 2  # the whole test at once (sections=None)
+    marker = Marker(manifest)
+    assert Marks.model_validate_json(marker.marks_json({"a": "A"}, sections=["s1"])) == first_result
