@@ -181,3 +181,44 @@ def test_an_extended_text_item_with_qti_rules_is_marked_by_them_and_never_by_han
     assert by_hand.status_code == 422, by_hand.text
     assert by_hand.json()["error"] == "not_hand_marked"
     assert "QTI scoring rules" in by_hand.json()["message"]
+
+
+# A QTI item whose SCORE has defaultValue 1 and no rule: it scores 1 answered or not (QTI 2.1, 5.1: an outcome no
+# rule sets keeps its default).
+ALWAYS_ONE = QtiScoring.model_validate(
+    {
+        "response": {"identifier": "RESPONSE", "cardinality": "single", "base_type": "string"},
+        "outcomes": [{"identifier": "SCORE", "base_type": "float", "default": 1}],
+    }
+)
+
+
+def test_a_blank_qti_default_counts_in_its_own_sections_result_only(
+    client: TestClient, qti_demo: Demo, store: Store
+) -> None:
+    with store.transaction() as session:
+        assessment = session.scalars(select(Assessment)).one()
+        manifest = load_stored_manifest(assessment.manifest_json)
+        short = manifest.sections[1]
+        items = [i.model_copy(update={"qti": ALWAYS_ONE}) if i.id == "short-plural" else i for i in short.items]
+        sections = [*manifest.sections[:1], short.model_copy(update={"items": items}), *manifest.sections[2:]]
+        changed = manifest.model_copy(update={"sections": sections})
+        session.execute(update(Assessment).values(manifest_json=changed.model_dump_json()))
+    login = player_login(client, qti_demo.codes[0])
+
+    def section_result(section_id: str, answers: dict[str, Any]) -> dict[str, Any]:
+        body = envelope(login["attempt_id"], answers) | {"section_ids": [section_id]}
+        reply = client.post(
+            f"{API}/attempts/{login['attempt_id']}/results", json=body, headers=bearer(login["attempt_token"])
+        )
+        assert reply.status_code == 200, reply.text
+        [stored] = [r for r in results(store) if r.body["section_ids"] == [section_id]]
+        assert stored.marks is not None
+        return stored.marks
+
+    first = section_result("mc", {"mc-circles": "b"})
+    assert (first["items"]["short-plural"]["score"], first["sections"]["short"]["score"]) == (0.0, 0.0)
+    assert first["total"] == first["sections"]["mc"]["score"] == 1.0, "section 2's default is not section 1's"
+    second = section_result("short", {})
+    assert (second["items"]["short-plural"]["score"], second["sections"]["short"]["score"]) == (1.0, 1.0)
+    assert second["total"] == 1.0
