@@ -44,7 +44,7 @@ def test_a_dictation_may_not_wait_for_play() -> None:
     assert validate_manifest(raw(dictation | {"max_plays": 2})).sections[0].items[0].autoplay is True
     error = refusal(raw(dictation | {"max_plays": 2, "autoplay": False}))
     assert error.field == "sections[0].items[0].autoplay"
-    assert "dictation" in str(error) and "starts by itself" in str(error)
+    assert "a dictation's recording is the test and always starts by itself" in str(error)
 
 
 def test_autoplay_is_stored_only_when_false_so_older_content_hashes_stay() -> None:
