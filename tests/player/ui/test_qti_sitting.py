@@ -181,7 +181,10 @@ def listen_twice(qtbot: QtBot, p: Player, item: DeliveryItem, attempt_id: str) -
     assert bar.state.text() == READY_FIRST
     assert bar.replay_button.isEnabled()
     assert p.journal.plays(attempt_id).get(item.id, 0) == 0
-    click(qtbot, bar.replay_button)
+    # By keyboard: Tab reaches Play and Space plays it (as on any button).
+    bar.replay_button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(bar.replay_button, Qt.Key.Key_Space)
+    assert bar.state.text() == "Playing…"
     assert bar.replay_button.text() == "Play again (1 left)"  # the play starting now counts
     wait_finished(qtbot, p)
     assert bar.replay_button.isEnabled()
