@@ -129,9 +129,9 @@ class _Flattener:
 
     def read_autostart(self, node: Node) -> bool:
         """mediaInteraction's autostart (QTI 2.1 info model, mediaInteraction: "autostart [1]: boolean", required;
-        QTI 3.0 qti-media-interaction likewise): whether the media starts as soon as it is shown. xsd:boolean
-        spells true/1 and false/0. A package that leaves it out has not asked for it to start by itself, so it
-        does not: the student starts it and no play is used without them choosing."""
+        QTI 3.0 XSD imsqti_itemv3p0p1, MediaInteractionDType: autostart boolean, use="required"): whether the
+        media starts as soon as it is shown. xsd:boolean spells true/1 and false/0. A package that leaves it out
+        has not asked for a start by itself, so there is none: no play is used without the student choosing."""
         written = node.get("autostart")
         if written is None:
             return False
