@@ -120,6 +120,11 @@ def _unset(value: object) -> bool:
     return value is None or value is False or value == 0 or value == []
 
 
+def _is_true(value: object) -> bool:
+    """For `exclude_if` on `autoplay`: left out while True (its default), as in every form from before it."""
+    return value is True
+
+
 class ChoiceOption(WireModel):
     id: str
     text: str
@@ -135,6 +140,9 @@ class DeliveryItem(WireModel):
     media: list[MediaRef] = Field(default_factory=list)
     max_plays: int | None = None
     """For items with audio: how often the student may play it (None: unlimited)."""
+    autoplay: bool = Field(default=True, exclude_if=_is_true)
+    """For items with audio: it plays by itself on the first visit; False (QTI `autostart="false"`): the student
+    starts it with the Play button (a play counts only then)."""
     max_length: int | None = None
     """For text items: the longest answer accepted, in characters."""
     shuffle: bool = Field(default=False, exclude_if=_unset)

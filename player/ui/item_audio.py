@@ -26,6 +26,8 @@ STOPPED_CUT_PLAY = (
     "The test stopped while this recording was playing. That play is not counted: choose Play again when you are ready."
 )
 READY = "Choose Play again to listen. A play counts once it reaches the end or you go to another question."
+READY_FIRST = "Choose Play to listen. A play counts once it reaches the end or you go to another question."
+"""Before the recording has ever started (an item that does not start it by itself, or a first visit while paused)."""
 ALL_USED = "You have used all the plays of this recording."
 
 
@@ -56,17 +58,19 @@ class ItemAudio:
         player.failed.connect(self._on_failed)
 
     def show_ready(self) -> None:
-        """A revisit (or a first visit while paused): no autoplay; the bar shows the plays left and why."""
+        """A revisit, a first visit while paused, or an item that does not start its recording by itself: no
+        autoplay; the bar shows the plays left and why."""
         session = self._session()
         if session is None or (bar := self._screen.audio) is None:
             return
         item = session.item
         left = session.plays_left(item)
-        bar.set_plays_left(left)
+        first = session.should_autoplay(item.id)  # never started: "Play", not "Play again"
+        bar.set_plays_left(left, first=first)
         if session.given_back_at_start(item.id):
             bar.set_state(STOPPED_CUT_PLAY)
         else:
-            bar.set_state(ALL_USED if left == 0 else READY)
+            bar.set_state(ALL_USED if left == 0 else READY_FIRST if first else READY)
 
     def play(self, *, autoplay: bool) -> None:
         """Play the current item's recording if it has one and plays are left (written down before it starts)."""
@@ -82,7 +86,7 @@ class ItemAudio:
             # Not counted as a play: the student never heard it.
             log.error("Audio for item %s is missing: %s", item.id, path)
             bar.show_error(f"This recording is missing from this computer ({path.name}). Tell your invigilator.")
-            bar.set_plays_left(session.plays_left(item))
+            bar.set_plays_left(session.plays_left(item), first=session.should_autoplay(item.id))
             return
         if not session.start_play():
             bar.set_state(ALL_USED if autoplay else "No plays left.")

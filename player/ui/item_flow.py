@@ -67,7 +67,8 @@ class ItemFlow:
 
     def show_item(self) -> None:
         """The session's current item, with its answer, flag and "Saved" state; its recording starts by itself
-        on the first visit only (session.should_autoplay), and a revisit shows the plays left instead."""
+        on the first visit only (session.should_autoplay) unless the item says not to (item.autoplay False), and
+        otherwise the bar shows the plays left instead."""
         session = self._session()
         item = session.item
         image = next((ref.sha256 for ref in item.media if ref.role == "image"), None)
@@ -89,7 +90,8 @@ class ItemFlow:
         self.update_saved()
         self._window.show_screen(screen)
         screen.answer.setFocus() if screen.answer is not None else None
-        if view.has_audio and not self._host.held and session.should_autoplay(item.id):
+        # item.autoplay False (QTI autostart="false"): the recording waits for the student's Play, first visit too.
+        if view.has_audio and item.autoplay and not self._host.held and session.should_autoplay(item.id):
             self.audio.play(autoplay=True)
         elif view.has_audio:
             self.audio.show_ready()

@@ -283,8 +283,10 @@ class AudioBar(QWidget):
         self.setTabOrder(self.replay_button, self.retry_button)
         self.setTabOrder(self.retry_button, self.volume)
 
-    def set_plays_left(self, left: int | None, *, playing: bool = False) -> None:
-        text = "Play again" if left is None else f"Play again ({left} left)"
+    def set_plays_left(self, left: int | None, *, playing: bool = False, first: bool = False) -> None:
+        """`first`: the recording has not been started yet, so the button says "Play" rather than "Play again"."""
+        name = "Play" if first else "Play again"
+        text = name if left is None else f"{name} ({left} left)"
         self.replay_button.setText(text)
         self.replay_button.setAccessibleName(text)
         self.replay_button.setEnabled((left is None or left > 0) and not playing)

@@ -133,6 +133,14 @@ def _check_rules(manifest: Manifest) -> None:
                 _check_choice_item(item, where)
             if item.max_plays is not None and item.audio is None and not isinstance(item, DictationItem):
                 raise PackageError(MANIFEST_NAME, f"{where}.max_plays", "set, but the item has no audio; add audio")
+            if not item.autoplay and item.audio is None and not isinstance(item, DictationItem):
+                raise PackageError(MANIFEST_NAME, f"{where}.autoplay", "set, but the item has no audio; add audio")
+            if not item.autoplay and isinstance(item, DictationItem):
+                raise PackageError(
+                    MANIFEST_NAME,
+                    f"{where}.autoplay",
+                    "false, but a dictation's recording is the test and always starts by itself; remove autoplay",
+                )
             if isinstance(item, DictationItem) and not re.search(r"\w", item.text):
                 raise PackageError(MANIFEST_NAME, f"{where}.text", "has no words to compare; write the passage")
             if isinstance(item, DictationItem) and (item.audio is None or item.max_plays is None):

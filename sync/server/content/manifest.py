@@ -32,6 +32,11 @@ def _unset(value: object) -> bool:
     return value is None or value is False or value == 0 or value == []
 
 
+def _is_true(value: object) -> bool:
+    """For `exclude_if` on `autoplay`: left out of the dump while it holds its default (True)."""
+    return value is True
+
+
 class _Model(BaseModel):
     # Unknown fields are refused so that a misspelt key ("corect") never silently drops an answer key.
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -65,6 +70,11 @@ class _ItemBase(_Model):
     image: MediaPath | None = None
     audio: MediaPath | None = None
     max_plays: int | None = Field(default=None, ge=1, description="Plays allowed for the audio; none: unlimited.")
+    autoplay: bool = Field(
+        default=True,
+        exclude_if=_is_true,
+        description="The audio plays by itself on the first visit (false: only when the student presses Play).",
+    )
     points: float = Field(default=1, ge=0.01, le=1000, description="The item's maximum score (2 decimals).")
     qti: QtiScoring | None = Field(
         default=None,
@@ -203,6 +213,7 @@ def _delivery_item(item: AnyItem) -> DeliveryItem:
         options=[ChoiceOption(id=option.id, text=option.text, fixed=option.fixed) for option in options],
         media=media,
         max_plays=item.max_plays,
+        autoplay=item.autoplay,
         max_length=max_length,
         shuffle=isinstance(item, SingleChoiceItem | MultipleChoiceItem) and item.shuffle,
         max_choices=item.max_choices if isinstance(item, MultipleChoiceItem) else None,

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from player.offline_queue.uploader import Backoff
 from player.ui.assembly import Uploads
-from player.ui.item_audio import ALL_USED
+from player.ui.item_audio import ALL_USED, READY_FIRST
 from player.ui.screens.finished import SENT
 from player.ui.screens.item_widgets import ChoiceAnswer, TextAnswer
 from sync import accesscode
@@ -171,11 +171,21 @@ def click(qtbot: QtBot, box: QAbstractButton) -> None:
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(middle, middle))
 
 
-def listen_twice(qtbot: QtBot, p: Player) -> None:
-    """The recording plays by itself on the first visit (that play counts), then once more; then no more."""
+def listen_twice(qtbot: QtBot, p: Player, item: DeliveryItem, attempt_id: str) -> None:
+    """The package says autostart="false": nothing plays by itself on the first visit and both plays are left;
+    the student presses Play (that play counts), then Play again once more; then no more."""
     bar = p.window.item.audio
     assert bar is not None
-    assert bar.replay_button.text() == "Play again (1 left)"  # 2 plays: the one starting now counts
+    assert item.autoplay is False  # read from the mediaInteraction's autostart="false"
+    assert bar.replay_button.text() == "Play (2 left)"  # nothing started: not "Play again", no play used
+    assert bar.state.text() == READY_FIRST
+    assert bar.replay_button.isEnabled()
+    assert p.journal.plays(attempt_id).get(item.id, 0) == 0
+    # By keyboard: Tab reaches Play and Space plays it (as on any button).
+    bar.replay_button.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.keyClick(bar.replay_button, Qt.Key.Key_Space)
+    assert bar.state.text() == "Playing…"
+    assert bar.replay_button.text() == "Play again (1 left)"  # the play starting now counts
     wait_finished(qtbot, p)
     assert bar.replay_button.isEnabled()
     click(qtbot, bar.replay_button)
@@ -233,7 +243,7 @@ def sit(qtbot: QtBot, p: Player, sheet: Sheet) -> tuple[str, list[str]]:
                 assert w.item.image is not None
                 assert not w.item.image.failed
             if item.id == sheet.audio:
-                listen_twice(qtbot, p)
+                listen_twice(qtbot, p, item, attempt_id)
             answer_item(qtbot, p, sheet, item)
             w.item.next_button.click()  # the last one's says Review
         wait_for_screen(qtbot, p, w.review)

@@ -31,6 +31,8 @@ class MediaUse:
     """Inside the package, resolved against the file that names it."""
     node: Node
     max_plays: int | None = None
+    autoplay: bool = False
+    """Audio: plays by itself on the first visit (see `_Flattener.media` for where this comes from)."""
 
 
 @dataclass
@@ -61,6 +63,8 @@ class _Flattener:
         self.current: list[str] = []
         self.body = Body(prompt="")
         self.max_plays: int | None = None
+        self.autostart: bool | None = None
+        """Inside a mediaInteraction: its autostart; None outside one."""
 
     def flush(self) -> None:
         lines = [" ".join(line.split()) for line in "".join(self.current).split("\n")]
@@ -103,9 +107,10 @@ class _Flattener:
             if not plays.isdigit():
                 raise PackageError(self.file, f"line {node.line}", f"{node.written} maxPlays={plays!r} is not a number")
             self.max_plays = int(plays) or None  # QTI: 0 means no limit
+            self.autostart = self.read_autostart(node)
             for child in node.children:
                 self.visit(child)
-            self.max_plays = None
+            self.max_plays, self.autostart = None, None
             return
         if name not in SCORED_INTERACTIONS:
             raise PackageError(
@@ -121,6 +126,21 @@ class _Flattener:
         prompt = node.child("prompt")
         if prompt is not None:
             self.visit(prompt)
+
+    def read_autostart(self, node: Node) -> bool:
+        """mediaInteraction's autostart (QTI 2.1 info model, mediaInteraction: "autostart [1]: boolean", required;
+        QTI 3.0 XSD imsqti_itemv3p0p1, MediaInteractionDType: autostart boolean, use="required"): whether the
+        media starts as soon as it is shown. xsd:boolean spells true/1 and false/0. A package that leaves it out
+        has not asked for a start by itself, so there is none: no play is used without the student choosing."""
+        written = node.get("autostart")
+        if written is None:
+            return False
+        value = written.strip()
+        if value not in ("true", "1", "false", "0"):
+            raise PackageError(
+                self.file, f"line {node.line}", f"{node.written} autostart={written!r} is not true or false"
+            )
+        return value in ("true", "1")
 
     def media(self, node: Node) -> None:
         where = f"line {node.line}"
@@ -147,7 +167,14 @@ class _Flattener:
             raise PackageError(self.file, where, f"{node.written} of type '{kind}' is neither audio nor an image")
         if role == "image" and self.max_plays is not None:
             raise PackageError(self.file, where, "a mediaInteraction must hold audio, not an image")
-        self.body.media.append(MediaUse(role=role, path=path, node=node, max_plays=self.max_plays))
+        if self.autostart is not None:
+            autoplay = self.autostart
+        else:
+            # Outside a mediaInteraction the HTML rules hold: <audio> starts by itself only with its boolean
+            # `autoplay` attribute (HTML, "the audio element" / "autoplay"); <object> has no such attribute, so
+            # it waits for the student.
+            autoplay = node.name == "audio" and node.get("autoplay") is not None
+        self.body.media.append(MediaUse(role=role, path=path, node=node, max_plays=self.max_plays, autoplay=autoplay))
 
 
 def read_body(file: str, item_body: Node) -> Body:

@@ -181,7 +181,8 @@ def _item_body(body: ET.Element, item: AnyItem, names: dict[str, str], *, respon
         _sub(_sub(body, "p"), "img", src=names[_asset(item.image).sha256], alt="")
     if item.audio is not None:
         audio, plays = _asset(item.audio), str(item.max_plays or 0)  # max-plays 0: no limit
-        player = _sub(body, "qti-media-interaction", response_identifier="AUDIO", autostart="false", max_plays=plays)
+        start = _bool(item.autoplay)  # autostart: true where Invigil starts it by itself (native items do)
+        player = _sub(body, "qti-media-interaction", response_identifier="AUDIO", autostart=start, max_plays=plays)
         _sub(player, "object", data=names[audio.sha256], type=audio.mime_type)
     if isinstance(item, SingleChoiceItem | MultipleChoiceItem):
         most = 1 if isinstance(item, SingleChoiceItem) else item.max_choices or 0  # max-choices 0: no limit

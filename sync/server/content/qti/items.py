@@ -163,6 +163,8 @@ def _media(file: str, body: Body, package_files: Collection[str]) -> dict[str, A
         found[use.role] = use.path
         if use.role == "audio" and use.max_plays is not None:
             found["max_plays"] = use.max_plays
+        if use.role == "audio" and not use.autoplay:
+            found["autoplay"] = False
     return found
 
 

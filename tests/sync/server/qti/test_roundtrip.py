@@ -3,6 +3,7 @@ QTI package is, gives each item the same mark (score, maximum, hand marking, ans
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,25 @@ from sync.server import marking
 from sync.server.content import Manifest, MultipleChoiceItem, ShortTextItem, SingleChoiceItem, load_package
 from sync.server.content.checks import validate_manifest
 from sync.server.content.qti.export import export_qti
+from tests.helpers.qti_packages import OGG
 
 # Letters whose case or compatibility form differs (ß/SS, Σ/ς, ﬁ, fullwidth Ａ, Kelvin sign), digits and spaces.
 TEXT_ALPHABET = "abcAB ßΣσςİıﬁＡｂK\u212a\u00a0é\u0301"
 words = st.text(alphabet=TEXT_ALPHABET, min_size=1, max_size=12).filter(lambda t: t.split())
 points = st.integers(min_value=1, max_value=100_000).map(lambda cents: cents / 100)
+OGG_SHA = hashlib.sha256(OGG).hexdigest()
+AUDIO = {"path": "media/clip.ogg", "sha256": OGG_SHA, "mime_type": "audio/ogg", "size": len(OGG)}
+
+
+@st.composite
+def audio(draw: st.DrawFn) -> dict[str, Any]:
+    """No recording, or one with a play limit (or none) that starts by itself or waits for the student."""
+    if draw(st.booleans()):
+        return {}
+    plays = draw(st.none() | st.integers(min_value=1, max_value=5))
+    return {"audio": AUDIO, "max_plays": plays, "autoplay": draw(st.booleans())}
+
+
 option_ids = st.lists(
     st.from_regex(r"[A-Za-z][A-Za-z0-9_.-]{0,6}", fullmatch=True), min_size=2, max_size=6, unique=True
 )
@@ -31,7 +46,7 @@ def choice_item(draw: st.DrawFn, item_id: str) -> dict[str, Any]:
     ids = draw(option_ids)
     options = [{"id": o, "text": f"Option {o}", "fixed": draw(st.booleans())} for o in ids]
     item: dict[str, Any] = {"id": item_id, "prompt": f"Question {item_id}?", "options": options}
-    item |= {"points": draw(points), "shuffle": draw(st.booleans())}
+    item |= {"points": draw(points), "shuffle": draw(st.booleans())} | draw(audio())
     if draw(st.booleans()):
         return item | {"type": "single_choice", "correct": draw(st.sampled_from(ids))}
     correct = draw(st.lists(st.sampled_from(ids), min_size=1, unique=True))
@@ -47,7 +62,7 @@ def choice_item(draw: st.DrawFn, item_id: str) -> dict[str, Any]:
 
 @st.composite
 def text_item(draw: st.DrawFn, item_id: str) -> dict[str, Any]:
-    item = {"id": item_id, "prompt": f"Write {item_id}.", "points": draw(points)}
+    item = {"id": item_id, "prompt": f"Write {item_id}.", "points": draw(points)} | draw(audio())
     if draw(st.booleans()):
         return item | {"type": "extended_text", "guidance": draw(st.sampled_from(["", "Two points for a verb."]))}
     accepted = draw(st.lists(words, min_size=1, max_size=3))
@@ -105,7 +120,7 @@ def _trip(manifest: Manifest) -> Manifest:
     """export, then load the zip as any QTI package is loaded."""
     with tempfile.TemporaryDirectory() as folder:  # not tmp_path: a folder per example
         package = Path(folder) / "roundtrip.zip"
-        export_qti(manifest, {}, package)
+        export_qti(manifest, {OGG_SHA: OGG}, package)
         return load_package(package).manifest
 
 
@@ -128,7 +143,7 @@ def test_an_exported_assessment_imports_back_to_the_same_marks(data: st.DataObje
 
 @settings(max_examples=25, deadline=None)
 @given(original=manifests())
-def test_the_export_keeps_order_shuffle_and_time_rules(original: Manifest) -> None:
+def test_the_export_keeps_order_shuffle_time_and_audio_rules(original: Manifest) -> None:
     imported = _trip(original)
     for before, after in zip(original.sections, imported.sections, strict=True):
         assert (after.id, after.time_limit(), after.shuffle) == (before.id, before.time_limit(), before.shuffle)
@@ -136,6 +151,8 @@ def test_the_export_keeps_order_shuffle_and_time_rules(original: Manifest) -> No
             assert sorted(after.fixed_items) == sorted(before.fixed_items)
         for old, new in zip(before.items, after.items, strict=True):
             assert (new.id, new.type, new.points) == (old.id, old.type, old.points)
+            # The recording, its plays and whether it starts by itself (mediaInteraction max-plays, autostart).
+            assert (new.audio is None, new.max_plays, new.autoplay) == (old.audio is None, old.max_plays, old.autoplay)
             if old.type in ("single_choice", "multiple_choice"):
                 assert new.shuffle == old.shuffle  # type: ignore[union-attr]
                 assert [(o.id, o.fixed) for o in new.options] == [(o.id, o.fixed) for o in old.options]  # type: ignore[union-attr]
