@@ -165,7 +165,7 @@ class _Flattener:
             role = "image"
         else:
             raise PackageError(self.file, where, f"{node.written} of type '{kind}' is neither audio nor an image")
-        if role == "image" and self.max_plays is not None:
+        if role == "image" and self.autostart is not None:  # set only inside a mediaInteraction
             raise PackageError(self.file, where, "a mediaInteraction must hold audio, not an image")
         if self.autostart is not None:
             autoplay = self.autostart

@@ -10,7 +10,7 @@ import pytest
 
 from sync.server.content import PackageError, load_package
 from sync.server.content.manifest import AnyItem
-from tests.helpers.qti_packages import OGG, choice_item, package_files, spelled, write_folder
+from tests.helpers.qti_packages import OGG, PNG, choice_item, package_files, spelled, write_folder
 
 VERSIONS = ("2.1", "2.2", "3.0")
 MEDIA = '<mediaInteraction responseIdentifier="PLAYS"{attrs} maxPlays="2"><object type="audio/ogg" data="s.ogg"/></mediaInteraction>'
@@ -68,3 +68,17 @@ def test_audio_outside_a_media_interaction_follows_html_autoplay(tmp_path: Path,
     assert item.audio is not None
     assert item.max_plays is None
     assert item.autoplay is autoplay
+
+
+@pytest.mark.parametrize("plays", ["0", "2"])
+def test_a_media_interaction_holding_an_image_is_refused_whatever_its_plays(tmp_path: Path, plays: str) -> None:
+    """maxPlays="0" (no limit) once let an image through, because "inside a mediaInteraction" was read from
+    max_plays; every mediaInteraction holds audio here."""
+    media = f'<mediaInteraction responseIdentifier="PLAYS" autostart="false" maxPlays="{plays}"><img src="i.png"/></mediaInteraction>'
+    xml = choice_item().replace("<p>Which is right?</p>", f"{media}<p>Which is right?</p>")
+    files = package_files({"a.xml": xml})
+    files["i.png"] = PNG
+    with pytest.raises(PackageError) as info:
+        load_package(write_folder(tmp_path / "p", files))
+    assert info.value.file == "a.xml"
+    assert "a mediaInteraction must hold audio, not an image" in str(info.value)
