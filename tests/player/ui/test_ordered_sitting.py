@@ -7,7 +7,6 @@ Native keys (manifest.json), so the marks do not depend on QTI rules marking.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,12 @@ from player.offline_queue.uploader import Backoff
 from player.ui.assembly import Uploads
 from player.ui.screens.finished import SENT
 from player.ui.screens.item_widgets import ChoiceAnswer, TextAnswer
-from sync import accesscode
 from sync.client import InvigilClient
 from sync.ordering import presented
-from sync.server import accounts, sittings
-from sync.server.audit import Actor
-from sync.server.crypto import Keyring
 from sync.server.models import Result
 from sync.server.store import Store
-from tests.helpers.clock import START
 from tests.helpers.ordered_package import FIXED_ITEM, FIXED_POSITION, write_package
+from tests.helpers.package_sitting import sitting_of_package
 from tests.helpers.player_ui import Player, PlayerFactory, log_in, wait_for_screen
 from tests.helpers.screens import Camera
 from tests.helpers.server import Demo
@@ -37,27 +32,6 @@ from tests.helpers.waiting import TIMEOUT_MS
 
 CHOSEN = {"q-capital": ["Paris"], "q-fixed": ["Yes"], "q-primes": ["7", "11"], "q-even": ["8"], "q-colour": ["Seven"]}
 """What the student picks, by option text: all right but q-colour."""
-
-
-def sitting_of_the_package(store: Store, server_key: bytes, demo: Demo, package: Path) -> str:
-    """The package loaded as `invigil-server load-assessment` loads it, a student, a sitting open now; the code."""
-    with store.transaction() as session:
-        actor = Actor.cli(demo.school_id, now=START)
-        assessment, _ = sittings.load_assessment(session, package)
-        accounts.grant_credits(session, actor, package_id=assessment.package_id, amount=1, expires_on=None)
-        student = accounts.add_student(session, actor, unique_id="ORD-1", first_name="Emmy", last_name="Noether")
-        _, issued = sittings.create_sitting(
-            session,
-            actor,
-            Keyring(server_key),
-            assessment_ref=assessment.id,
-            name="Ordered sitting",
-            window_start=START - timedelta(minutes=5),
-            window_end=START + timedelta(hours=2),
-            student_ids=[student.id],
-            now=START,
-        )
-        return accesscode.display(issued[0].code)
 
 
 def option_texts(answer: ChoiceAnswer) -> list[str]:
@@ -89,7 +63,14 @@ def test_a_student_sits_a_shuffled_package_and_the_server_marks_it_right(
     tmp_path: Path,
     screen_folders: list[Path],
 ) -> None:
-    code = sitting_of_the_package(store, server_key, demo, write_package(tmp_path / "package"))
+    code = sitting_of_package(
+        store,
+        server_key,
+        school_id=demo.school_id,
+        package=write_package(tmp_path / "package"),
+        student=("ORD-1", "Emmy", "Noether"),
+        name="Ordered sitting",
+    )
     uploads = Uploads(
         connect=lambda url: InvigilClient(url, timeout=5.0),
         backoff=Backoff(base=0.05, cap=0.2, jitter="none"),

@@ -11,7 +11,6 @@ answer sat here that the table does not work out fails loudly. Section and test 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,15 +24,11 @@ from player.ui.assembly import Uploads
 from player.ui.item_audio import ALL_USED, READY_FIRST
 from player.ui.screens.finished import SENT
 from player.ui.screens.item_widgets import ChoiceAnswer, TextAnswer
-from sync import accesscode
 from sync.client import InvigilClient
 from sync.protocol import DeliveryItem
-from sync.server import accounts, sittings
-from sync.server.audit import Actor
-from sync.server.crypto import Keyring
 from sync.server.models import Result
 from sync.server.store import Store
-from tests.helpers.clock import START
+from tests.helpers.package_sitting import sitting_of_package
 from tests.helpers.player_ui import Player, PlayerFactory, log_in, wait_finished, wait_for_screen
 from tests.helpers.server import Demo
 from tests.helpers.waiting import TIMEOUT_MS
@@ -134,29 +129,6 @@ def spec_score(package: str, item: str, answer: Answer | None) -> float:
     found = [case for case in CASES if (case.package, case.item) == (package, item) and case.answer == wanted]
     assert found, f"the spec table has no case for {package}:{item} answered {answer!r}"
     return found[0].expected
-
-
-def sitting_of(store: Store, server_key: bytes, demo: Demo, sheet: Sheet) -> str:
-    """The package loaded as `invigil-server load-assessment` loads it, a student, a sitting open now; the code."""
-    with store.transaction() as session:
-        actor = Actor.cli(demo.school_id, now=START)
-        assessment, _ = sittings.load_assessment(
-            session, FIXTURES / sheet.package, untimed_section_minutes=sheet.untimed_section_minutes
-        )
-        accounts.grant_credits(session, actor, package_id=assessment.package_id, amount=1, expires_on=None)
-        student = accounts.add_student(session, actor, unique_id="QTI-1", first_name="Ada", last_name="Lovelace")
-        _, issued = sittings.create_sitting(
-            session,
-            actor,
-            Keyring(server_key),
-            assessment_ref=assessment.id,
-            name="QTI sitting",
-            window_start=START - timedelta(minutes=5),
-            window_end=START + timedelta(hours=2),
-            student_ids=[student.id],
-            now=START,
-        )
-        return accesscode.display(issued[0].code)
 
 
 def button_for(answer: ChoiceAnswer, item: DeliveryItem, option_id: str) -> QAbstractButton:
@@ -284,7 +256,15 @@ def test_a_qti_package_sat_in_the_player_is_marked_as_the_spec_says(
     server_key: bytes,
     sheet: Sheet,
 ) -> None:
-    code = sitting_of(store, server_key, demo, sheet)
+    code = sitting_of_package(
+        store,
+        server_key,
+        school_id=demo.school_id,
+        package=FIXTURES / sheet.package,
+        student=("QTI-1", "Ada", "Lovelace"),
+        name="QTI sitting",
+        untimed_section_minutes=sheet.untimed_section_minutes,
+    )
     uploads = Uploads(
         connect=lambda url: InvigilClient(url, timeout=5.0),
         backoff=Backoff(base=0.05, cap=0.2, jitter="none"),
