@@ -105,7 +105,11 @@ class _Flattener:
         if name == "mediaInteraction":
             plays = node.get("maxPlays", "0")
             if not plays.isdigit():
-                raise PackageError(self.file, f"line {node.line}", f"{node.written} maxPlays={plays!r} is not a number")
+                raise PackageError(
+                    self.file,
+                    f"line {node.line}",
+                    f"{node.written} maxPlays={plays!r} is not a number; write e.g. 2 (0 means no limit)",
+                )
             self.max_plays = int(plays) or None  # QTI: 0 means no limit
             self.autostart = self.read_autostart(node)
             for child in node.children:
@@ -164,9 +168,17 @@ class _Flattener:
         elif node.name == "img" or kind.startswith("image/"):
             role = "image"
         else:
-            raise PackageError(self.file, where, f"{node.written} of type '{kind}' is neither audio nor an image")
+            raise PackageError(
+                self.file,
+                where,
+                f"{node.written} of type '{kind}' is neither audio nor an image; use PNG, JPEG, GIF or WebP pictures and Ogg, WAV or MP3 audio",
+            )
         if role == "image" and self.autostart is not None:  # set only inside a mediaInteraction
-            raise PackageError(self.file, where, "a mediaInteraction must hold audio, not an image")
+            raise PackageError(
+                self.file,
+                where,
+                "a mediaInteraction must hold audio, not an image; put the picture in an img outside it",
+            )
         if self.autostart is not None:
             autoplay = self.autostart
         else:
@@ -194,7 +206,11 @@ def flat_text(file: str, node: Node) -> str:
         flattener.current.append(child.tail)
     flattener.flush()
     if flattener.body.interactions:
-        raise PackageError(file, f"line {node.line}", f"{node.written} holds an interaction; that is not supported")
+        raise PackageError(
+            file,
+            f"line {node.line}",
+            f"{node.written} holds an interaction, which is not supported; move the interaction out of it",
+        )
     if flattener.body.media:
         raise PackageError(file, f"line {node.line}", f"{node.written} holds media; Invigil shows text only there")
     return "\n\n".join(flattener.blocks)

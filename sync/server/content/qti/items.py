@@ -49,9 +49,13 @@ def read_item(file: str, data: bytes, *, package_files: Collection[str]) -> dict
     for unsupported in ("templateDeclaration", "templateProcessing"):
         node = root.child(unsupported)
         if node is not None:
-            raise PackageError(file, _at(node), f"{node.written} (item templates/cloning) is not supported")
+            raise PackageError(
+                file,
+                _at(node),
+                f"{node.written} (item templates/cloning) is not supported; export each variant as an item of its own",
+            )
     if flag(file, root, "adaptive", default=False):
-        raise PackageError(file, _at(root), "adaptive items (several attempts) are not supported")
+        raise PackageError(file, _at(root), 'adaptive items (several attempts) are not supported; set adaptive="false"')
     item_body = root.child("itemBody")
     if item_body is None:
         raise PackageError(file, _at(root), "has no itemBody; add the item's content")
@@ -70,7 +74,11 @@ def read_item(file: str, data: bytes, *, package_files: Collection[str]) -> dict
     interaction = body.interactions[0]
     response_id = interaction.get("responseIdentifier")
     if response_id is None:
-        raise PackageError(file, _at(interaction), f"{interaction.written} has no responseIdentifier")
+        raise PackageError(
+            file,
+            _at(interaction),
+            f"{interaction.written} has no responseIdentifier; name its responseDeclaration there",
+        )
     response = read_response(file, root, response_id, at=interaction)
     # An item whose body is only media and the interaction shows its title, so the prompt is never empty.
     item: dict[str, Any] = {"id": identifier, "prompt": body.prompt or root.get("title") or identifier}
@@ -88,7 +96,11 @@ def read_item(file: str, data: bytes, *, package_files: Collection[str]) -> dict
 
 def _choice(file: str, node: Node, response: ResponseDeclaration) -> dict[str, Any]:
     if response.base_type != "identifier":
-        raise PackageError(file, _at(node), f"{node.written} needs a response of baseType identifier")
+        raise PackageError(
+            file,
+            _at(node),
+            f"{node.written} needs a response of baseType identifier; change the responseDeclaration's baseType",
+        )
     options: list[dict[str, Any]] = []
     ids: list[str] = []
     for choice in node.all("simpleChoice"):
@@ -104,17 +116,29 @@ def _choice(file: str, node: Node, response: ResponseDeclaration) -> dict[str, A
         raise PackageError(file, _at(node), f"{node.written} has {len(options)} simpleChoice; give at least two")
     for value in response.correct:
         if value not in ids:
-            raise PackageError(file, _at(node), f"correctResponse names '{value}', which no simpleChoice is")
+            raise PackageError(
+                file,
+                _at(node),
+                f"correctResponse names '{value}', which no simpleChoice is; use one of the choices' identifiers",
+            )
     shuffle = flag(file, node, "shuffle", default=False)
     max_choices = _count(file, node, "maxChoices", default=1)
     min_choices = _count(file, node, "minChoices", default=0)
     if response.cardinality == "single":
         if max_choices > 1:
-            raise PackageError(file, _at(node), f"maxChoices={max_choices} with a single-cardinality response")
+            raise PackageError(
+                file,
+                _at(node),
+                f"maxChoices={max_choices} with a single-cardinality response; make the response multiple or set maxChoices=1",
+            )
         correct = response.correct[0] if response.correct else None
         return {"type": "single_choice", "options": options, "correct": correct, "shuffle": shuffle}
     if max_choices > len(options):
-        raise PackageError(file, _at(node), f"maxChoices={max_choices}, but there are only {len(options)} choices")
+        raise PackageError(
+            file,
+            _at(node),
+            f"maxChoices={max_choices}, but there are only {len(options)} choices; lower it (0 means no limit)",
+        )
     return {
         "type": "multiple_choice",
         "options": options,
@@ -130,7 +154,7 @@ def _count(file: str, node: Node, attribute: str, *, default: int) -> int:
     if raw is None:
         return default
     if not raw.isdigit():
-        raise PackageError(file, _at(node), f"{node.written} {attribute}={raw!r} is not a whole number")
+        raise PackageError(file, _at(node), f"{node.written} {attribute}={raw!r} is not a whole number; write e.g. 2")
     return int(raw)
 
 
@@ -196,7 +220,9 @@ def _scoring(
         raise PackageError(file, _at(processing or root), "declare the outcome SCORE (baseType float or integer)")
     if template is not None and score.base_type != "float":
         # The templates set SCORE to float values (rptemplates); an integer SCORE would not hold them.
-        raise PackageError(file, _at(processing or root), f"template {template} needs SCORE of baseType float")
+        raise PackageError(
+            file, _at(processing or root), f"template {template} needs SCORE of baseType float; declare it so"
+        )
     scoring = QtiScoring(response=response, outcomes=outcomes, rules=rules, template=template, source=file)
     points = declared_max or normal_maximum or _template_points(template, response, item)
     if points is None:

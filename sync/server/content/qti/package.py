@@ -52,7 +52,11 @@ def read_xml(files: PackageFiles, path: str, limits: PackageLimits, *, named_by:
 def convert_package(files: PackageFiles, *, limits: PackageLimits, untimed_section_minutes: int | None) -> Converted:
     manifest = read_xml(files, IMS_MANIFEST, limits, named_by=IMS_MANIFEST, at=None)
     if manifest.name != "manifest":
-        raise PackageError(IMS_MANIFEST, f"line {manifest.line}", "the root element must be <manifest> (IMS CP)")
+        raise PackageError(
+            IMS_MANIFEST,
+            f"line {manifest.line}",
+            "the root element must be <manifest> (IMS CP); export the package again as an IMS content package",
+        )
     tests: list[tuple[str, Node]] = []
     item_paths: list[tuple[str, Node]] = []
     for resources in manifest.all("resources"):
@@ -62,7 +66,9 @@ def convert_package(files: PackageFiles, *, limits: PackageLimits, untimed_secti
                 continue  # web content, stylesheets, media: reached through the items that use them
             href = resource.get("href")
             if not href:
-                raise PackageError(IMS_MANIFEST, f"line {resource.line}", f"resource of type {kind} has no href")
+                raise PackageError(
+                    IMS_MANIFEST, f"line {resource.line}", f"resource of type {kind} has no href; name its file there"
+                )
             path = resolve_href(IMS_MANIFEST, href, file=IMS_MANIFEST, node=resource)
             if path not in files.sizes:
                 raise PackageError(
@@ -75,7 +81,11 @@ def convert_package(files: PackageFiles, *, limits: PackageLimits, untimed_secti
         test_path, resource = tests[0]
         test = read_xml(files, test_path, limits, named_by=IMS_MANIFEST, at=resource)
         if test.name != "assessmentTest" or test.namespace not in QTI_NAMESPACES:
-            raise PackageError(test_path, f"line {test.line}", f"not a QTI assessmentTest (root {test.written!r})")
+            raise PackageError(
+                test_path,
+                f"line {test.line}",
+                f"not a QTI assessmentTest (root {test.written!r}); check the resource's type and file in imsmanifest.xml",
+            )
         identifier = check_id(test_path, test, test.get("identifier"), "test identifier")
         title = test.get("title") or identifier
         plans = plan_sections(test_path, test)
@@ -88,7 +98,11 @@ def convert_package(files: PackageFiles, *, limits: PackageLimits, untimed_secti
         plans[0].refs = [ItemRef(path=path, fixed=False, node=node) for path, node in item_paths]
         named_by = IMS_MANIFEST
     else:
-        raise PackageError(IMS_MANIFEST, None, "lists no QTI test or item resource (type imsqti_test_xmlv2p1 etc.)")
+        raise PackageError(
+            IMS_MANIFEST,
+            None,
+            "lists no QTI test or item resource (type imsqti_test_xmlv2p1 etc.); export the assessment as QTI 2.1, 2.2 or 3.0",
+        )
     _apply_untimed(plans, named_by, untimed_section_minutes)
     sections: list[dict[str, Any]] = []
     item_files: dict[tuple[int, int], str] = {}

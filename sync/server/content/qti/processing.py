@@ -78,7 +78,9 @@ def _number(file: str, node: Node, attribute: str) -> float | None:
     try:
         return float(raw)
     except ValueError:
-        raise _refuse(file, node, f"{node.written} {attribute}={raw!r} is not a number") from None
+        raise _refuse(
+            file, node, f"{node.written} {attribute}={raw!r} is not a number; write it as e.g. 1 or 0.5"
+        ) from None
 
 
 def _values(node: Node | None) -> list[str]:
@@ -98,10 +100,16 @@ def read_response(file: str, item: Node, identifier: str, *, at: Node) -> Respon
     if base_type not in ("identifier", "string"):
         raise _refuse(file, node, f"response baseType '{base_type}' is not supported; use identifier or string")
     if node.child("areaMapping") is not None:
-        raise _refuse(file, node, "areaMapping (point responses) is not supported")
+        raise _refuse(
+            file, node, "areaMapping (point responses) is not supported; Invigil marks choices and typed text only"
+        )
     correct = _values(node.child("correctResponse"))
     if cardinality == "single" and len(correct) > 1:
-        raise _refuse(file, node, f"correctResponse has {len(correct)} values for a single-cardinality response")
+        raise _refuse(
+            file,
+            node,
+            f"correctResponse has {len(correct)} values for a single-cardinality response; keep one, or make the response cardinality multiple",
+        )
     return ResponseDeclaration(
         identifier=identifier,
         cardinality="single" if cardinality == "single" else "multiple",
@@ -150,7 +158,9 @@ def read_outcomes(file: str, item: Node) -> tuple[list[OutcomeDeclaration], floa
             continue
         if base_type not in _BASE_TYPES:
             unusable[identifier] = _refuse(
-                file, node, f"outcome '{identifier}' has baseType '{base_type}', which is not supported"
+                file,
+                node,
+                f"outcome '{identifier}' has baseType '{base_type}', which is not supported; use float, integer, boolean, identifier or string",
             )
             continue
         defaults = _values(node.child("defaultValue"))
@@ -170,7 +180,7 @@ def _typed(file: str, node: Node, base_type: str, text: str) -> float | int | bo
         if base_type == "integer":
             return int(text)
     except ValueError:
-        raise _refuse(file, node, f"'{text}' is not a {base_type} value") from None
+        raise _refuse(file, node, f"'{text}' is not a {base_type} value; correct the value") from None
     if base_type == "boolean":
         if text not in ("true", "false", "1", "0"):
             raise _refuse(file, node, f"'{text}' is not a boolean value (true or false)")
@@ -185,7 +195,11 @@ def template_name(file: str, node: Node) -> str | None:
         return None
     name = uri.rstrip("/").rsplit("/", 1)[-1].removesuffix(".xml")
     if name == "map_response_point":
-        raise _refuse(file, node, "template map_response_point is for point (graphic) responses, not supported")
+        raise _refuse(
+            file,
+            node,
+            "template map_response_point is for point (graphic) responses, which Invigil does not support; use match_correct or map_response",
+        )
     if name not in TEMPLATES:
         raise _refuse(
             file, node, f"response processing template '{uri}' is not supported; use {' or '.join(TEMPLATES)}"
@@ -297,7 +311,11 @@ class RuleReader:
         if name == "baseValue":
             base_type = node.get("baseType", "")
             if base_type not in _BASE_TYPES:
-                raise _refuse(self.file, node, f"baseValue baseType '{base_type}' is not supported")
+                raise _refuse(
+                    self.file,
+                    node,
+                    f"baseValue baseType '{base_type}' is not supported; use float, integer, boolean, identifier or string",
+                )
             value = _typed(self.file, node, base_type, node.text_content().strip())
             return BaseValueExpr(base=base_type, value=value)
         if name in ("variable", "correct", "mapResponse"):

@@ -17,8 +17,8 @@ from sync.server.content.qti.tree import Node, flag
 
 _REFUSED = {
     "selection": "selection (select=N, a random subset of items) is not supported; list the items to give",
-    "preCondition": "preCondition (adaptive tests) is not supported",
-    "branchRule": "branchRule (adaptive tests) is not supported",
+    "preCondition": "preCondition (adaptive tests) is not supported; every student sits every item in Invigil",
+    "branchRule": "branchRule (adaptive tests) is not supported; every student sits every item in Invigil",
     "assessmentSectionRef": "assessmentSectionRef is not supported; write the section into the test",
 }
 
@@ -53,7 +53,9 @@ def _max_time(file: str, node: Node) -> int | None:
     try:
         seconds = float(raw)
     except ValueError:
-        raise PackageError(file, _at(limits), f"timeLimits maxTime={raw!r} is not a number of seconds") from None
+        raise PackageError(
+            file, _at(limits), f"timeLimits maxTime={raw!r} is not a number of seconds; write e.g. 600 for 10 minutes"
+        ) from None
     if not 10 <= seconds <= 36_000:
         raise PackageError(file, _at(limits), f"timeLimits maxTime={raw} seconds; Invigil needs 10 to 36000")
     return math.ceil(seconds)
@@ -138,10 +140,10 @@ def plan_sections(file: str, test: Node) -> list[SectionPlan]:
     planner = _Planner(file)
     parts = test.all("testPart")
     if not parts:
-        raise PackageError(file, _at(test), "the assessmentTest has no testPart")
+        raise PackageError(file, _at(test), "the assessmentTest has no testPart; add one holding its sections")
     for part in parts:
         planner.container(part, [])
     planner.apply_limit(test, planner.plans)
     if not planner.plans:
-        raise PackageError(file, _at(test), "the assessmentTest names no items")
+        raise PackageError(file, _at(test), "the assessmentTest names no items; add an assessmentItemRef for each item")
     return planner.plans

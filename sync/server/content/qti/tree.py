@@ -63,7 +63,11 @@ def flag(file: str, node: Node, attribute: str, default: bool) -> bool:
     if raw is None:
         return default
     if raw.strip() not in ("true", "false", "1", "0"):
-        raise PackageError(file, f"line {node.line}", f"{node.written} {attribute}={raw!r} is not true, false, 1 or 0")
+        raise PackageError(
+            file,
+            f"line {node.line}",
+            f"{node.written} {attribute}={raw!r} is not true, false, 1 or 0; write one of those",
+        )
     return raw.strip() in ("true", "1")
 
 
@@ -178,7 +182,7 @@ def parse_xml(data: bytes, file: str) -> Node:
         reason = str(exc).split(":")[0]
         raise PackageError(file, f"line {line}", f"column {column}: malformed XML ({reason}); fix it there") from exc
     if not isinstance(root, Node):
-        raise PackageError(file, None, "holds no XML element")
+        raise PackageError(file, None, "holds no XML element; export the file again")
     return root
 
 

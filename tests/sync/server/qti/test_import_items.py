@@ -317,7 +317,7 @@ def test_max_choices_beyond_the_choices_is_refused_with_the_line(tmp_path: Path)
         load_package(write_folder(tmp_path / "p", package_files({"q.xml": xml})))
 
     assert (info.value.file, info.value.field) == ("q.xml", "line 7")
-    assert info.value.message == "maxChoices=4, but there are only 3 choices"
+    assert info.value.message == "maxChoices=4, but there are only 3 choices; lower it (0 means no limit)"
 
 
 def test_every_refused_item_is_named_at_once_and_nothing_loads(tmp_path: Path) -> None:
