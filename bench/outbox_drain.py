@@ -116,7 +116,9 @@ def trivial_rate(server_url: str, body: str, count: int) -> float:
 
 def measure(sizes: Sizes, *, server_url: str, code: str, work: Path) -> list[Figure]:
     work.mkdir(parents=True, exist_ok=True)
-    with client_for(server_url, machine_id="bench-drain", timeout=10.0, ca_bundle=None) as client:
+    # The login is not measured: a fresh `serve --workers 4` on a busy 2-core machine once took more than 10 s to
+    # answer its first request (each worker builds its app then), which failed the smoke run rather than a figure.
+    with client_for(server_url, machine_id="bench-drain", timeout=60.0, ca_bundle=None) as client:
         login = client.login(code)
     count = sizes.outbox_envelopes
 

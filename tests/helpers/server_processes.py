@@ -13,6 +13,9 @@ import select
 import signal
 import subprocess
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -96,6 +99,25 @@ class ServerProcesses:
                 raise AssertionError(
                     f"server {i} printed no banner ({banner!r}); its stderr ends: {self._log(i).read_text()[-3000:]}"
                 )
+            self._wait_until_it_answers(i)
+
+    def _wait_until_it_answers(self, i: int) -> None:
+        """The banner comes once the socket is bound, before the app is built: on a busy machine a restarted
+        process took seconds more to answer, and a schedule's retries ran out against it. "Started" means /health
+        answers."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"{self.api[i]}/health", timeout=START_TIMEOUT_S) as reply:
+                    if reply.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"server {i} never answered /health; its stderr ends: {self._log(i).read_text()[-3000:]}"
+                )
+            time.sleep(0.02)
 
     def _log(self, i: int) -> Path:
         return self.secret.with_name(f"server-{i}.stderr")
