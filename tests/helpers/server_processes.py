@@ -13,7 +13,6 @@ import select
 import signal
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -23,6 +22,7 @@ from typing import IO, Any
 
 from tests.helpers.postgres import free_port
 from tests.helpers.served import START_TIMEOUT_S, STOP_TIMEOUT_S, command, this_checkout
+from tests.helpers.waiting import NotMet, wait_until
 
 
 def run_cli(url: str, secret: Path, *argv: str) -> str:
@@ -105,19 +105,25 @@ class ServerProcesses:
         """The banner comes once the socket is bound, before the app is built: on a busy machine a restarted
         process took seconds more to answer, and a schedule's retries ran out against it. "Started" means /health
         answers."""
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
+        process = self._processes[i]
+        assert process is not None
+
+        def answers() -> bool:
             try:
                 with urllib.request.urlopen(f"{self.api[i]}/health", timeout=START_TIMEOUT_S) as reply:
-                    if reply.status == 200:
-                        return
+                    return bool(reply.status == 200)
             except (urllib.error.URLError, OSError):
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"server {i} never answered /health; its stderr ends: {self._log(i).read_text()[-3000:]}"
-                )
-            time.sleep(0.02)
+                return False
+
+        try:
+            wait_until(
+                answers,
+                what=f"server {i} to answer /health",
+                timeout=START_TIMEOUT_S,
+                give_up_if=lambda: process.poll() is not None,
+            )
+        except NotMet as exc:
+            raise AssertionError(f"{exc}; its stderr ends: {self._log(i).read_text()[-3000:]}") from exc
 
     def _log(self, i: int) -> Path:
         return self.secret.with_name(f"server-{i}.stderr")
