@@ -1,0 +1,1 @@
+"""`invigil doctor`: is this machine ready for a sitting? The checks (checks.py) and their report (report.py)."""
