@@ -1,20 +1,58 @@
-"""The checks `invigil doctor` runs (a stub until the doctor work lands: the signature is the contract)."""
+"""The checks `invigil doctor` runs, in order, and the Report they make (keys: see CHECK_KEYS).
+
+Each check is a small function of a Context (context.py); server_checks.py asks the server, machine_checks.py
+looks at this computer. A check that raises is reported as a failure of that check: doctor itself never crashes
+on the machine it is meant to diagnose."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Callable
+from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from player.doctor import machine_checks, server_checks
+from player.doctor.context import Context, failure
+from player.doctor.edges import DoctorEdges
 from player.doctor.report import Check, Report
 from sync.version import VERSION
 
 if TYPE_CHECKING:
-    from player.config import PlayerConfig
+    from player.config import ConfigSources, PlayerConfig
+
+__all__ = ["CHECK_KEYS", "DoctorEdges", "run_doctor", "run_doctor_from_sources", "settings_of"]
+
+log = logging.getLogger(__name__)
+
+_CHECKS: tuple[tuple[str, str, Callable[[Context], Check]], ...] = (
+    ("config", "Settings", machine_checks.check_config),
+    ("server", "Server reachable", server_checks.check_server),
+    ("tls", "Secure connection (TLS)", server_checks.check_tls),
+    ("api_version", "Server version", server_checks.check_api_version),
+    ("clock", "Clock against the server", server_checks.check_clock),
+    ("audio_output", "Audio output", machine_checks.check_audio_output),
+    ("audio_tone", "Test tone", machine_checks.check_audio_tone),
+    ("disk_space", "Free disk space", machine_checks.check_disk_space),
+    ("wal", "Journal safety (SQLite WAL)", machine_checks.check_wal),
+    ("keyring", "Staff sign-in store (keyring)", machine_checks.check_keyring),
+    ("display", "Screen size", machine_checks.check_display),
+    ("unsent_results", "Unsent results", machine_checks.check_unsent_results),
+    ("machine_name", "Machine name", machine_checks.check_machine_name),
+)
+CHECK_KEYS = tuple(key for key, _, _ in _CHECKS)
+QUICK_LEAVES_OUT = frozenset({"audio_tone"})
+"""What a student would notice (a tone in their headphones) or what takes seconds."""
+
+SECRET_WORDS = ("token", "password", "secret")
 
 
-class DoctorEdges:
-    """The machine's edges the checks touch (clock, disk, audio, keyring, display, network): real by default,
-    replaced by hand-written fakes in tests."""
+def looks_secret(name: str) -> bool:
+    """A setting never shown: named with token, password or secret, or ending in "key" (none is today; a future
+    one must not leak into a report, a heartbeat or a support bundle). "keyring_backend" is no secret."""
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_WORDS) or lowered.endswith("key")
 
 
 def run_doctor(
@@ -25,5 +63,77 @@ def run_doctor(
     progress: Callable[[Check], None] | None = None,
 ) -> Report:
     """Every check, in order; `progress` hears each as it completes. quick: leave out what a student would
-    notice or what takes seconds (the test tone), for the summary sent with heartbeats during a sitting."""
-    return Report(checks=(), version=VERSION)
+    notice or what takes seconds (the test tone), for the summary sent with heartbeats during a sitting.
+
+    The Qt edges (audio, display) need a Qt application in this process (a QGuiApplication for the display)."""
+    return _run(Context(config, None, edges or DoctorEdges()), quick=quick, progress=progress)
+
+
+def run_doctor_from_sources(
+    sources: ConfigSources,
+    *,
+    server_url: str | None = None,
+    data_dir: Path | None = None,
+    edges: DoctorEdges | None = None,
+    quick: bool = False,
+    progress: Callable[[Check], None] | None = None,
+) -> Report:
+    """Read the config as the player does (the command line's --server and --data-dir over it), then run_doctor.
+    A config that cannot be read is the config check's failure, naming the file and key; the checks that need no
+    config still run."""
+    from player.config import ConfigError, load_config
+
+    try:
+        config = with_overrides(load_config(sources), server_url=server_url, data_dir=data_dir)
+    except ConfigError as exc:
+        return _run(Context(None, str(exc), edges or DoctorEdges()), quick=quick, progress=progress)
+    return run_doctor(config, edges=edges, quick=quick, progress=progress)
+
+
+def with_overrides(config: PlayerConfig, *, server_url: str | None, data_dir: Path | None) -> PlayerConfig:
+    """The command line's --server and --data-dir over the config, with their origin noted."""
+    origins = dict(config.origins)
+    if server_url:
+        config = dataclasses.replace(config, server_url=server_url.strip().rstrip("/"))
+        origins["server_url"] = "command line --server"
+    if data_dir is not None:
+        config = dataclasses.replace(config, data_dir=data_dir.expanduser().resolve())
+        origins["data_dir"] = "command line --data-dir"
+    return dataclasses.replace(config, origins=MappingProxyType(origins))
+
+
+def settings_of(config: PlayerConfig | None) -> dict[str, dict[str, str]]:
+    """Each setting's shown value and where it came from (Report.settings); secrets never shown."""
+    if config is None:
+        return {}
+    shown: dict[str, dict[str, str]] = {}
+    for field in dataclasses.fields(config):
+        if field.name == "origins":
+            continue
+        value = getattr(config, field.name)
+        text = "(not set)" if value is None else str(value)
+        if looks_secret(field.name):
+            text = "(hidden)"
+        shown[field.name] = {"value": text, "source": config.origins.get(field.name, "default")}
+    return shown
+
+
+def _run(ctx: Context, *, quick: bool, progress: Callable[[Check], None] | None) -> Report:
+    checks: list[Check] = []
+    for key, title, check in _CHECKS:
+        if quick and key in QUICK_LEAVES_OUT:
+            continue
+        try:
+            found = check(ctx)
+        except Exception as exc:  # a check's own bug or an edge that broke: reported, never a crash
+            log.exception("doctor: the %s check failed", key)
+            found = failure(
+                key,
+                title,
+                f"The check itself could not run: {type(exc).__name__}: {exc}",
+                "Make a support bundle (`invigil support-bundle`) and send it to whoever supports Invigil.",
+            )
+        checks.append(found)
+        if progress is not None:
+            progress(found)
+    return Report(checks=tuple(checks), version=VERSION, settings=settings_of(ctx.config))

@@ -8,7 +8,7 @@ from typing import Literal
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -17,6 +17,7 @@ from sync.server.db_failures import describe_failure
 from sync.server.deps import Ctx
 from sync.server.errors import ServiceError
 from sync.server.store import MIGRATIONS, alembic_config
+from sync.version import VERSION
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,24 @@ NOT_READY: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.get("/health", response_model=Health)
-async def health() -> Health:
+VERSION_HEADER = "X-Invigil-Version"
+"""The server's version on /health, for the player's `invigil doctor` (its API version check). A header rather than
+a body field: a monitor or load balancer that compares the body to {"status": "ok"} keeps working."""
+
+HEALTH_HEADERS: dict[int | str, dict[str, object]] = {
+    200: {
+        "headers": {VERSION_HEADER: {"description": "This server's version, e.g. 0.1.0", "schema": {"type": "string"}}}
+    }
+}
+
+
+@router.get("/health", response_model=Health, responses=HEALTH_HEADERS)
+async def health(response: Response) -> Health:
     """Liveness: 200 while the server process runs. The database is not touched, so a database outage does not
-    make a load balancer or supervisor restart servers that are fine."""
+    make a load balancer or supervisor restart servers that are fine. The X-Invigil-Version header names this
+    server's version."""
     # async: not even a worker thread, so it answers while every thread waits on a slow database.
+    response.headers[VERSION_HEADER] = VERSION
     return Health(status="ok")
 
 

@@ -1,0 +1,158 @@
+"""`invigil`'s command line: `--version`, `doctor` and `support-bundle`; with no command it starts the player's
+window (player/app.py), as before. Only the standard library is imported until a command is chosen, so the
+window starts as fast as it did without this layer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sync.version import VERSION
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QGuiApplication
+
+COMMANDS = ("doctor", "support-bundle")
+_VALUE_OPTIONS = ("--server", "--data-dir")
+
+
+def wants_command_line(argv: Sequence[str]) -> bool:
+    """True when argv names a command, --version or --help; otherwise the window starts (app.py parses argv)."""
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in _VALUE_OPTIONS:
+            skip = True
+        elif arg in ("--version", "-h", "--help") or not arg.startswith("-"):
+            return True
+    return False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="invigil",
+        description="Invigil test player. With no command, starts the player's window.",
+    )
+    parser.add_argument("--version", action="version", version=f"invigil {VERSION}")
+    common = argparse.ArgumentParser(add_help=False)
+    for target in (parser, common):
+        # SUPPRESS in the commands, so `invigil --server X doctor` keeps X.
+        default = None if target is parser else argparse.SUPPRESS
+        target.add_argument("--server", metavar="URL", default=default, help="the server's address (over the config)")
+        target.add_argument(
+            "--data-dir", metavar="PATH", type=Path, default=default, help="where the journal, media and logs are kept"
+        )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    doctor = sub.add_parser(
+        "doctor",
+        parents=[common],
+        help="check this computer is ready for a sitting",
+        description="Check this computer is ready for a sitting. Exit status: 0 all OK, 1 warnings, 2 failures.",
+    )
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+    bundle = sub.add_parser(
+        "support-bundle",
+        parents=[common],
+        help="make a zip of logs, config and doctor's report for support",
+        description="Make a zip for support: logs, config (secrets redacted), doctor's report and journal "
+        "statistics. It never holds answers, access codes, tokens or keys.",
+    )
+    bundle.add_argument("--output", metavar="PATH", type=Path, help="the zip to write (default: in this folder)")
+    return parser
+
+
+def gui_application() -> QGuiApplication:
+    """The Qt application doctor's audio and display checks need. With no display to show on (over SSH, a
+    service), Qt's offscreen platform, unless QT_QPA_PLATFORM says otherwise: doctor then says the screen was not
+    checked instead of failing to start."""
+    if (
+        sys.platform.startswith("linux")
+        and "QT_QPA_PLATFORM" not in os.environ
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    ):
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtGui import QGuiApplication
+
+    app = QGuiApplication.instance()
+    if isinstance(app, QGuiApplication):
+        return app
+    return QGuiApplication([sys.argv[0] if sys.argv else "invigil"])
+
+
+def _print(text: str) -> None:
+    # A windowed build on Windows has no console: nothing to print to.
+    if sys.stdout is not None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from player.config import default_sources
+    from player.doctor.checks import run_doctor_from_sources
+    from player.doctor.text import render_text
+
+    app = gui_application()  # kept alive for the checks
+    report = run_doctor_from_sources(default_sources(), server_url=args.server, data_dir=args.data_dir)
+    del app
+    if args.json:
+        _print(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        _print(render_text(report))
+    return report.exit_status
+
+
+def cmd_support_bundle(args: argparse.Namespace) -> int:
+    from player.config import ConfigError, default_sources, load_config
+    from player.doctor.checks import run_doctor_from_sources, with_overrides
+    from player.support_bundle import default_bundle_name, make_support_bundle
+
+    sources = default_sources()
+    app = gui_application()
+    report = run_doctor_from_sources(sources, server_url=args.server, data_dir=args.data_dir)
+    del app
+    try:
+        config = with_overrides(load_config(sources), server_url=args.server, data_dir=args.data_dir)
+    except ConfigError:
+        config = None  # doctor's report names the problem; the bundle is made all the same
+    dest = (args.output or Path(default_bundle_name())).expanduser().resolve()
+    if not dest.parent.is_dir():
+        print(f"invigil support-bundle: {dest.parent} is not a folder; give --output a path in one", file=sys.stderr)
+        return 2
+    try:
+        made = make_support_bundle(config, dest, report=report, sources=sources, data_dir=args.data_dir)
+    except OSError as exc:
+        print(f"invigil support-bundle: cannot write {dest}: {exc.strerror}", file=sys.stderr)
+        return 2
+    _print(f"Support bundle written to {made}\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not wants_command_line(args_list):
+        from player.app import main as start_window
+
+        return start_window(args_list)
+    args = build_parser().parse_args(args_list)
+    import logging
+
+    # Only errors on stderr: the report itself says what a warning would (e.g. the keyring falling back).
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "doctor":
+        return cmd_doctor(args)
+    if args.command == "support-bundle":
+        return cmd_support_bundle(args)
+    build_parser().print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""What every check reads: the config (or why it could not be read), the edges, and the one /health reply they
+share; plus the helpers that make a Check (the catalogue number lives in one place, `number`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from player.doctor.edges import DoctorEdges
+from player.doctor.probe import HealthReply
+from player.doctor.report import Check, Status
+
+if TYPE_CHECKING:
+    from player.config import PlayerConfig
+
+NOT_CHECKED_FIX = "Fix the problem above it, then run `invigil doctor` again."
+
+
+def number(key: str) -> str | None:
+    """The error catalogue's number for doctor.<key> (INV-xxxx)."""
+    # TODO(integrator): return number_for(f"doctor.{key}")  (from sync.error_catalogue import number_for)
+    return None
+
+
+def ok(key: str, title: str, detail: str) -> Check:
+    return Check(key=key, title=title, status=Status.OK, detail=detail)
+
+
+def warning(key: str, title: str, detail: str, fix: str) -> Check:
+    return Check(key=key, title=title, status=Status.WARNING, detail=detail, fix=fix, number=number(key))
+
+
+def failure(key: str, title: str, detail: str, fix: str) -> Check:
+    return Check(key=key, title=title, status=Status.FAILURE, detail=detail, fix=fix, number=number(key))
+
+
+def not_checked(key: str, title: str, why: str) -> Check:
+    """A check that could not run because an earlier one failed: a warning, so the earlier failure is the cause
+    shown, and the exit status still says "not everything is known to be fine"."""
+    return warning(key, title, f"Not checked: {why}.", NOT_CHECKED_FIX)
+
+
+@dataclass
+class Context:
+    config: PlayerConfig | None
+    """None when the config could not be read (config_problem says why)."""
+    config_problem: str | None
+    edges: DoctorEdges
+    _health: HealthReply | None = field(default=None, init=False)
+    _outputs: list[str] | None = field(default=None, init=False)
+
+    def health(self) -> HealthReply | None:
+        """The server's /health reply, asked once for all the server checks; None without a config."""
+        if self.config is None:
+            return None
+        if self._health is None:
+            self._health = self.edges.probe_health(
+                self.config.server_url, self.config.ca_bundle, self.config.request_timeout_seconds
+            )
+        return self._health
+
+    def outputs(self) -> list[str]:
+        if self._outputs is None:
+            self._outputs = list(self.edges.audio_outputs())
+        return self._outputs

@@ -1,0 +1,89 @@
+"""The machine's edges doctor's checks touch (clock, disk, audio, keyring, display, host name, network): real by
+default, replaced by hand-written fakes in tests where this machine truly lacks the thing (a sound card, a small
+disk, a keyring service, a real display)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from player.credentials import ChosenBackend, choose_backend
+from player.doctor.probe import HealthReply, probe_health
+
+
+@dataclass(frozen=True)
+class DiskSpace:
+    total_bytes: int
+    free_bytes: int
+    """Free to this user (statvfs f_bavail x f_frsize): what the journal and media can still use."""
+
+
+@dataclass(frozen=True)
+class ScreenInfo:
+    width: int
+    height: int
+    platform: str
+    """Qt's platform plugin ("xcb", "wayland", "windows", "cocoa"; "offscreen" or "minimal": no real display)."""
+    name: str = ""
+
+
+class TonePlayer(Protocol):
+    def play_tone(self, path: Path, *, timeout_seconds: float) -> str | None:
+        """Play `path` through the real audio stack to its end: None when it did, else why not (for a person)."""
+        ...
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _disk_space(path: Path) -> DiskSpace:
+    usage = shutil.disk_usage(path)  # statvfs on POSIX (f_bavail), GetDiskFreeSpaceEx on Windows
+    return DiskSpace(total_bytes=usage.total, free_bytes=usage.free)
+
+
+def _qt_audio_outputs() -> list[str]:
+    # Imported here: QtMultimedia costs a noticeable moment, and a check run without audio never needs it.
+    from player.doctor.qt_edges import audio_outputs
+
+    return audio_outputs()
+
+
+def _qt_tone_player() -> TonePlayer:
+    from player.doctor.qt_edges import QtTonePlayer
+
+    return QtTonePlayer()
+
+
+def _qt_primary_screen() -> ScreenInfo | None:
+    from player.doctor.qt_edges import primary_screen
+
+    return primary_screen()
+
+
+@dataclass(frozen=True)
+class DoctorEdges:
+    """Each edge a plain callable, so a test replaces one with a lambda or a small class."""
+
+    now: Callable[[], datetime] = _utc_now
+    """This machine's clock (UTC), compared with the server's Date header."""
+    disk_space: Callable[[Path], DiskSpace] = _disk_space
+    """statvfs of a folder that exists (the data folder or its nearest existing parent)."""
+    audio_outputs: Callable[[], list[str]] = _qt_audio_outputs
+    """Descriptions of the audio outputs (QMediaDevices.audioOutputs()); needs a Qt application."""
+    tone_player: Callable[[], TonePlayer] = _qt_tone_player
+    """Makes what plays the test tone (player/audio/qt.py's QtAudioPlayer); needs a Qt application."""
+    keyring: Callable[[str], ChosenBackend] = field(default=choose_backend)
+    """The keyring_backend setting -> the store staff tokens would go to (player/credentials.py)."""
+    screen: Callable[[], ScreenInfo | None] = _qt_primary_screen
+    """The primary screen (None: no screen at all); needs a QGuiApplication."""
+    host_name: Callable[[], str] = socket.gethostname
+    probe_health: Callable[[str, Path | None, float], HealthReply] = field(
+        default=lambda url, ca_bundle, timeout: probe_health(url, ca_bundle=ca_bundle, timeout=timeout)
+    )
+    """GET {server_url}/api/v1/health with the CA bundle and timeout (probe.py, through sync.client)."""

@@ -1,0 +1,299 @@
+"""The checks of this machine itself: its settings, audio, disk, SQLite's WAL, keyring, screen, unsent results and
+the name the console shows for it."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import sqlite3
+import tempfile
+from datetime import UTC
+from pathlib import Path
+
+from player.config import default_data_dir
+from player.doctor.context import Context, failure, not_checked, ok, warning
+from player.doctor.report import Check
+from player.doctor.tone import TONE_SECONDS, write_tone
+
+NO_CONFIG = "the config could not be read (see Settings)"
+DEFAULT_SERVER_URL = "http://127.0.0.1:8765"
+
+DISK_FAIL_BYTES = 200 * 1024 * 1024
+DISK_WARN_BYTES = 500 * 1024 * 1024
+"""Under 200 MB a sitting's recordings and journal may not fit; under 500 MB one more download could fill it."""
+MIN_SCREEN = (1024, 768)
+"""The size the student's screens are laid out for: smaller cuts off items or the timer."""
+NO_DISPLAY_PLATFORMS = frozenset({"offscreen", "minimal"})
+TONE_TIMEOUT_SECONDS = 10.0
+
+
+def check_config(ctx: Context) -> Check:
+    key, title = "config", "Settings"
+    if ctx.config is None:
+        return failure(
+            key,
+            title,
+            f"The config cannot be used: {ctx.config_problem}",
+            "Correct the setting named above in that file (docs/player-config.md lists every setting), then run "
+            "`invigil doctor` again.",
+        )
+    origins = dict(ctx.config.origins)
+    sources = sorted({origin for origin in origins.values() if origin != "default"})
+    read = "; ".join(sources) if sources else "no config file or INVIGIL_ variable: every setting is its default"
+    if origins.get("server_url", "default") == "default":
+        return warning(
+            key,
+            title,
+            f"server_url is not set, so the built-in {DEFAULT_SERVER_URL} (this computer) is used. Read: {read}.",
+            'Set server_url in the machine-wide config file, e.g. server_url = "https://invigil.school.example" '
+            "(docs/deployment.md).",
+        )
+    return ok(key, title, f"Read: {read}.")
+
+
+def check_audio_output(ctx: Context) -> Check:
+    key, title = "audio_output", "Audio output"
+    outputs = ctx.outputs()
+    if not outputs:
+        return failure(
+            key,
+            title,
+            "No speakers or headphones found: students would hear nothing, and listening items cannot start.",
+            "Plug in speakers or headphones (or switch the sound card on in the system settings), then run doctor "
+            "again.",
+        )
+    return ok(key, title, f"{len(outputs)} found: {', '.join(outputs)}.")
+
+
+def check_audio_tone(ctx: Context) -> Check:
+    key, title = "audio_tone", "Test tone"
+    if not ctx.outputs():
+        return not_checked(key, title, "there is no audio output to play it to (see Audio output)")
+    with tempfile.TemporaryDirectory(prefix="invigil-doctor-") as folder:
+        tone = write_tone(Path(folder) / "tone.wav")
+        problem = ctx.edges.tone_player().play_tone(tone, timeout_seconds=TONE_TIMEOUT_SECONDS)
+    if problem is None:
+        return ok(key, title, f"A {TONE_SECONDS:g} s test tone played to its end through the audio output.")
+    return failure(
+        key,
+        title,
+        f"The test tone did not play: {problem}",
+        "Check the speakers or headphones and the system's sound settings (output device, mute), then run doctor "
+        "again; a listening test plays through the same audio stack.",
+    )
+
+
+def _existing(path: Path) -> Path:
+    """The folder itself, or its nearest parent that exists (a data folder not made yet is made on that disk)."""
+    for candidate in (path, *path.parents):
+        if candidate.is_dir():
+            return candidate
+    return Path(path.anchor or ".")
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / (1024 * 1024):,.0f} MB"
+
+
+def check_disk_space(ctx: Context) -> Check:
+    key, title = "disk_space", "Free disk space"
+    data_dir = ctx.config.data_dir if ctx.config is not None else default_data_dir()
+    where = _existing(data_dir)
+    space = ctx.edges.disk_space(where)
+    detail = f"{_megabytes(space.free_bytes)} free for the data folder {data_dir}"
+    fix = (
+        "Free some space on that disk (or set data_dir to a folder on a larger local disk): recordings are "
+        "downloaded and every answer is journalled there."
+    )
+    if space.free_bytes < DISK_FAIL_BYTES:
+        return failure(key, title, f"Only {detail}; a sitting needs at least {_megabytes(DISK_FAIL_BYTES)}.", fix)
+    if space.free_bytes < DISK_WARN_BYTES:
+        return warning(key, title, f"Only {detail}; under {_megabytes(DISK_WARN_BYTES)} is tight.", fix)
+    return ok(key, title, detail + ".")
+
+
+def check_wal(ctx: Context) -> Check:
+    """A scratch database in the data folder, set up exactly as the journal is, its settings read back: a file
+    system that cannot do WAL (some network shares) silently keeps another journal mode."""
+    from player.offline_queue.db import journal_pragmas
+
+    key, title = "wal", "Journal safety (SQLite WAL)"
+    if ctx.config is None:
+        return not_checked(key, title, NO_CONFIG)
+    data_dir = ctx.config.data_dir
+    fix = (
+        "Put the data folder on a local disk this user can write (set data_dir in the config); network shares and "
+        "some USB file systems cannot keep the journal safe."
+    )
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return failure(key, title, f"The data folder {data_dir} cannot be created ({exc.strerror}).", fix)
+    scratch = data_dir / f".doctor-{secrets.token_hex(4)}.sqlite3"
+    wanted = journal_pragmas(busy_timeout_ms=2000)
+    try:
+        conn = sqlite3.connect(scratch, isolation_level=None)
+        try:
+            for name, value in wanted.items():
+                conn.execute(f"PRAGMA {name} = {value}")
+            actual = {name: conn.execute(f"PRAGMA {name}").fetchone()[0] for name in wanted}
+            conn.execute("CREATE TABLE probe (n INTEGER)")
+            conn.execute("INSERT INTO probe VALUES (1)")
+            written = conn.execute("SELECT n FROM probe").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return failure(key, title, f"SQLite cannot use the data folder {data_dir}: {exc}.", fix)
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(OSError):
+                Path(f"{scratch}{suffix}").unlink()
+    wrong = {name: actual[name] for name in wanted if actual[name] != wanted[name]}
+    if wrong or written != 1:
+        return failure(
+            key,
+            title,
+            f"SQLite refused the journal's safety settings in {data_dir} (wanted {wanted}, got {actual}).",
+            fix,
+        )
+    return ok(key, title, f"WAL and full sync work in the data folder {data_dir}.")
+
+
+def check_keyring(ctx: Context) -> Check:
+    key, title = "keyring", "Staff sign-in store (keyring)"
+    if ctx.config is None:
+        return not_checked(key, title, NO_CONFIG)
+    setting = ctx.config.keyring_backend
+    chosen = ctx.edges.keyring(setting)
+    if chosen.persistent:
+        return ok(key, title, f"Staff sign-ins are kept in the {chosen.name}.")
+    if setting == "memory":
+        return ok(
+            key,
+            title,
+            "keyring_backend = memory (chosen in the config): staff sign in again after every restart of the app.",
+        )
+    return warning(
+        key,
+        title,
+        f"{chosen.why[:1].upper()}{chosen.why[1:]}; staff must sign in again after every restart of the app.",
+        "Make the desktop's keyring work for this user (GNOME Keyring or KWallet on Linux; it is built into Windows "
+        'and macOS), or set keyring_backend = "memory" in the config to accept signing in after each restart.',
+    )
+
+
+def check_display(ctx: Context) -> Check:
+    key, title = "display", "Screen size"
+    screen = ctx.edges.screen()
+    wide, high = MIN_SCREEN
+    fix = (
+        f"Use a screen of at least {wide}x{high}, or raise the screen resolution (and lower the display scaling) in "
+        "the system's display settings."
+    )
+    if screen is None:
+        return failure(key, title, "No screen found.", fix)
+    if screen.platform in NO_DISPLAY_PLATFORMS:
+        return warning(
+            key,
+            title,
+            f"Not checked: there is no real display (Qt's platform is {screen.platform!r}: doctor ran without a "
+            "desktop, e.g. over SSH).",
+            "Run `invigil doctor` on the computer's own desktop to check its screen.",
+        )
+    size = f"{screen.width}x{screen.height}"
+    if screen.width < wide or screen.height < high:
+        return failure(key, title, f"The main screen is {size}, smaller than the {wide}x{high} the test needs.", fix)
+    return ok(key, title, f"The main screen is {size} (at least {wide}x{high} is needed).")
+
+
+def check_unsent_results(ctx: Context) -> Check:
+    """Read-only: counts of the outbox's unconfirmed results, never their contents."""
+    from player.offline_queue.db import journal_path
+
+    key, title = "unsent_results", "Unsent results"
+    if ctx.config is None:
+        return not_checked(key, title, NO_CONFIG)
+    path = journal_path(ctx.config.data_dir)
+    if not path.is_file():
+        return ok(key, title, "None: nothing has been recorded on this computer yet.")
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "outbox" not in tables:
+            return ok(key, title, "None: the journal holds no results yet.")
+        count, refused, oldest = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(state = 'needs_attention'), 0), MIN(created_at) FROM outbox "
+            "WHERE kind = 'result' AND state != 'sent'"
+        ).fetchone()
+    finally:
+        conn.close()
+    if count == 0:
+        return ok(key, title, "None: every result made on this computer has reached the server.")
+    since = _local_time(oldest)
+    refused_text = f"; the server refused {refused} of them" if refused else ""
+    return warning(
+        key,
+        title,
+        f"{count} result(s) made on this computer have not reached the server yet (oldest since {since}){refused_text}.",
+        "Leave this computer on and connected to the server: they are sent by themselves. Do not wipe or reimage it "
+        "until they are; staff can also take them as result codes (staff console, Unsent results).",
+    )
+
+
+def _local_time(stamp: str | None) -> str:
+    from datetime import datetime
+
+    if not stamp:
+        return "an unknown time"
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone().strftime("%d %b %Y %H:%M")
+
+
+_GENERATED_NAMES = (
+    re.compile(r"^(desktop|laptop|win|pc)-[a-z0-9]{6,}$", re.IGNORECASE),  # Windows' DESKTOP-4F7K2QX
+    re.compile(r"^[0-9a-f]{12}$|^[0-9a-f]{64}$", re.IGNORECASE),  # a container's id
+    re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE),  # a UUID
+    re.compile(r"^ip-\d+-\d+-\d+-\d+$"),  # a cloud image's ip-10-0-0-12
+    re.compile(r"^[\d.:]+$"),  # an IP address
+)
+_SHARED_DEFAULTS = frozenset({"localhost", "ubuntu", "debian", "raspberrypi", "fedora", "linux", "computer", "pc"})
+
+
+def looks_generated(name: str) -> bool:
+    """True for a name a person did not choose: generated by an OS or image, or a default many machines share."""
+    return name.casefold() in _SHARED_DEFAULTS or any(pattern.match(name) for pattern in _GENERATED_NAMES)
+
+
+def check_machine_name(ctx: Context) -> Check:
+    from player.machine_name import resolve_machine_name
+
+    key, title = "machine_name", "Machine name"
+    if ctx.config is None:
+        return not_checked(key, title, NO_CONFIG)
+    fix = (
+        'Set machine_name in this computer\'s config (e.g. machine_name = "Room 12 PC 3"; INVIGIL_MACHINE_NAME '
+        "works too), or give the computer a host name staff recognise."
+    )
+    if ctx.config.machine_name is not None:
+        origin = ctx.config.origins.get("machine_name", "default")
+        return ok(key, title, f"The console shows this computer as {ctx.config.machine_name!r} (from {origin}).")
+    name = resolve_machine_name(ctx.config, host_name=ctx.edges.host_name)
+    if name is None:
+        return warning(
+            key, title, "The host name is unusable, so the console shows this computer's generated machine id.", fix
+        )
+    if looks_generated(name):
+        return warning(
+            key,
+            title,
+            f"The console shows this computer as {name!r}, its host name, which looks generated or shared: staff "
+            "cannot tell which desk it is.",
+            fix,
+        )
+    return ok(key, title, f"The console shows this computer as {name!r} (its host name).")
