@@ -39,12 +39,14 @@ from sync.server.errors import ServiceError
 from sync.server.settings import SettingsError
 from sync.server.store import StoreError
 from sync.staff_protocol import REASONS_FOR
+from sync.version import VERSION
 
 __all__ = ["CliError", "Env", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invigil-server", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"invigil-server {VERSION}")
     # --db and --secret-file work before or after the command; SUPPRESS keeps a later default from undoing an earlier value.
     db_help = "database file or SQLAlchemy URL (default: the platform data dir; env INVIGIL_SERVER_DB)"
     key_file_help = "the server key file (default: beside an SQLite database; env INVIGIL_SERVER_SECRET_FILE)"

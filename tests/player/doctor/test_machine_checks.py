@@ -1,0 +1,293 @@
+"""doctor's checks of this machine, each made to fail for real where it can be (a bad config file, a data folder
+that cannot be made, a journal holding an unsent result) and through an injected edge where this machine lacks the
+thing (a tiny disk, no sound card, no keyring service, a small screen, a generated host name)."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from player.config import ConfigSources
+from player.credentials import ChosenBackend, InMemoryBackend
+from player.doctor.checks import CHECK_KEYS, run_doctor, run_doctor_from_sources
+from player.doctor.edges import DiskSpace, DoctorEdges, ScreenInfo
+from player.doctor.machine_checks import looks_generated
+from player.doctor.report import Status
+from player.doctor.tone import TONE_SECONDS
+from player.offline_queue.db import journal_path, open_database
+from player.offline_queue.journal import Journal
+from sync.protocol import AnswerRecord, ResultEnvelope
+from tests.helpers.player import make_login
+from tests.player.doctor.conftest import FakeTone, MakeConfig, check_of, closed_port_url, good_edges
+
+MB = 1024 * 1024
+
+
+@pytest.fixture
+def offline(make_config: MakeConfig) -> MakeConfig:
+    """A config whose server is a closed port: the machine checks run, the server ones fail fast."""
+    return lambda **settings: make_config(closed_port_url(), **settings)
+
+
+def test_a_bad_config_file_is_the_config_checks_failure_naming_file_and_key(config_files: ConfigSources) -> None:
+    config_files.machine_file.write_text(
+        'server_url = "https://invigil.school.example"\nrequest_timeout_seconds = "ten"\n'
+    )
+
+    report = run_doctor_from_sources(config_files, edges=good_edges())
+
+    config = check_of(report, "config")
+    assert config.status is Status.FAILURE
+    assert config.detail.startswith(f"The config cannot be used: {config_files.machine_file}: request_timeout_seconds:")
+    assert "docs/player-config.md" in config.fix
+    assert [c.key for c in report.checks] == list(CHECK_KEYS)  # no crash: every check is there
+    for key in ("server", "tls", "api_version", "clock", "wal", "keyring", "unsent_results", "machine_name"):
+        assert check_of(report, key).detail == "Not checked: the config could not be read (see Settings).", key
+    assert check_of(report, "audio_output").status is Status.OK  # what needs no config still ran
+    assert report.settings == {}
+    assert report.exit_status == 2
+
+
+def test_a_config_file_that_is_not_toml_names_its_line(config_files: ConfigSources) -> None:
+    config_files.machine_file.write_text("server_url = https://no-quotes.example\n")
+
+    config = check_of(run_doctor_from_sources(config_files, edges=good_edges()), "config")
+
+    assert config.status is Status.FAILURE
+    assert str(config_files.machine_file) in config.detail
+    assert "is not valid TOML" in config.detail
+    assert "line 1" in config.detail
+
+
+def test_no_server_url_anywhere_is_a_warning(config_files: ConfigSources, tmp_path: Path) -> None:
+    config_files.machine_file.write_text(f'data_dir = "{tmp_path / "data"}"\n')
+
+    config = check_of(run_doctor_from_sources(config_files, edges=good_edges()), "config")
+
+    assert config.status is Status.WARNING
+    assert config.detail.startswith("server_url is not set, so the built-in http://127.0.0.1:8765")
+    assert f"Read: {config_files.machine_file}." in config.detail
+
+
+def test_the_command_lines_server_and_data_dir_are_shown_as_their_source(
+    config_files: ConfigSources, tmp_path: Path
+) -> None:
+    config_files.machine_file.write_text('server_url = "https://invigil.school.example"\n')
+    url = closed_port_url()
+
+    report = run_doctor_from_sources(config_files, server_url=url, data_dir=tmp_path / "cli-data", edges=good_edges())
+
+    assert report.settings["server_url"] == {"value": url, "source": "command line --server"}
+    assert report.settings["data_dir"] == {"value": str(tmp_path / "cli-data"), "source": "command line --data-dir"}
+
+
+def test_no_audio_output_fails_and_the_tone_is_not_played(offline: MakeConfig) -> None:
+    tone = FakeTone()
+    report = run_doctor(offline(), edges=good_edges(audio_outputs=lambda: [], tone_player=lambda: tone))
+
+    audio = check_of(report, "audio_output")
+    assert audio.status is Status.FAILURE
+    assert audio.detail.startswith("No speakers or headphones found")
+    assert check_of(report, "audio_tone").detail.startswith("Not checked: there is no audio output")
+    assert tone.heard == []
+
+
+def test_the_tone_is_a_real_short_wav_and_a_failed_play_is_a_failure(offline: MakeConfig) -> None:
+    tone = FakeTone(problem="the speakers stopped working")
+    report = run_doctor(offline(), edges=good_edges(tone_player=lambda: tone))
+
+    ((frames, seconds),) = tone.heard
+    assert frames > 0
+    assert seconds == pytest.approx(TONE_SECONDS, abs=0.01)
+    played = check_of(report, "audio_tone")
+    assert played.status is Status.FAILURE
+    assert played.detail == "The test tone did not play: the speakers stopped working"
+
+
+def test_quick_leaves_the_tone_out(offline: MakeConfig) -> None:
+    tone = FakeTone()
+    report = run_doctor(offline(), edges=good_edges(tone_player=lambda: tone), quick=True)
+
+    assert "audio_tone" not in [c.key for c in report.checks]
+    assert len(report.checks) == len(CHECK_KEYS) - 1
+    assert tone.heard == []
+
+
+@pytest.mark.parametrize(
+    ("free_mb", "status", "start"),
+    [
+        (150, Status.FAILURE, "Only 150 MB free"),
+        (300, Status.WARNING, "Only 300 MB free"),
+        (5000, Status.OK, "5,000 MB free"),
+    ],
+)
+def test_free_disk_space_in_the_data_folder(offline: MakeConfig, free_mb: int, status: Status, start: str) -> None:
+    asked: list[Path] = []
+
+    def statvfs(path: Path) -> DiskSpace:
+        asked.append(path)
+        return DiskSpace(total_bytes=10_000 * MB, free_bytes=free_mb * MB)
+
+    config = offline()
+    disk = check_of(run_doctor(config, edges=good_edges(disk_space=statvfs)), "disk_space")
+
+    assert (disk.status, disk.detail[: len(start)]) == (status, start)
+    assert str(config.data_dir) in disk.detail
+    assert all(path.is_dir() for path in asked)  # a data folder not made yet is measured on its parent's disk
+
+
+def test_wal_works_in_a_local_data_folder_and_leaves_nothing_behind(offline: MakeConfig) -> None:
+    config = offline()
+    wal = check_of(run_doctor(config, edges=good_edges()), "wal")
+
+    assert wal.status is Status.OK
+    assert list(config.data_dir.iterdir()) == []
+
+
+def test_wal_fails_where_the_data_folder_cannot_be_made(make_config: MakeConfig, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    config = dataclasses.replace(make_config(closed_port_url()), data_dir=blocker / "data")
+
+    wal = check_of(run_doctor(config, edges=good_edges()), "wal")
+
+    assert wal.status is Status.FAILURE
+    assert wal.detail.startswith(f"The data folder {blocker / 'data'} cannot be created")
+    assert "local disk" in wal.fix
+
+
+def test_keyring_memory_chosen_in_the_config_is_fine(offline: MakeConfig) -> None:
+    from player.credentials import choose_backend
+
+    keyring = check_of(
+        run_doctor(offline(keyring_backend="memory"), edges=good_edges(keyring=choose_backend)), "keyring"
+    )
+
+    assert keyring.status is Status.OK
+    assert keyring.detail.startswith("keyring_backend = memory (chosen in the config)")
+
+
+def test_a_keyring_that_is_not_usable_is_a_warning(offline: MakeConfig) -> None:
+    def no_keyring(setting: str) -> ChosenBackend:
+        why = "the Secret Service (GNOME Keyring / KWallet) is not usable (D-Bus is not running): tokens kept in memory only"
+        return ChosenBackend(InMemoryBackend(), "memory", False, why)
+
+    keyring = check_of(run_doctor(offline(), edges=good_edges(keyring=no_keyring)), "keyring")
+
+    assert keyring.status is Status.WARNING
+    assert keyring.detail.startswith("The Secret Service (GNOME Keyring / KWallet) is not usable")
+    assert 'keyring_backend = "memory"' in keyring.fix
+
+
+@pytest.mark.parametrize(
+    ("screen", "status", "detail"),
+    [
+        (ScreenInfo(800, 600, "xcb"), Status.FAILURE, "The main screen is 800x600, smaller than the 1024x768"),
+        (ScreenInfo(1366, 700, "windows"), Status.FAILURE, "The main screen is 1366x700, smaller than the 1024x768"),
+        (ScreenInfo(1024, 768, "wayland"), Status.OK, "The main screen is 1024x768"),
+        (None, Status.FAILURE, "No screen found."),
+    ],
+)
+def test_screen_size(offline: MakeConfig, screen: ScreenInfo | None, status: Status, detail: str) -> None:
+    display = check_of(run_doctor(offline(), edges=good_edges(screen=lambda: screen)), "display")
+
+    assert (display.status, display.detail[: len(detail)]) == (status, detail)
+
+
+def test_without_a_real_display_the_screen_is_not_checked(offline: MakeConfig, qapp: object) -> None:
+    # The real edge on this machine's offscreen Qt platform (tests/conftest.py sets it).
+    display = check_of(run_doctor(offline(), edges=good_edges(screen=DoctorEdges().screen)), "display")
+
+    assert display.status is Status.WARNING
+    assert display.detail.startswith("Not checked: there is no real display (Qt's platform is 'offscreen'")
+
+
+def test_results_waiting_on_this_computer_are_a_warning_without_saying_whose(
+    offline: MakeConfig, demo_delivery: object
+) -> None:
+    config = offline()
+    assert check_of(run_doctor(config, edges=good_edges()), "unsent_results").detail.startswith("None: nothing")
+    db = open_database(journal_path(config.data_dir))
+    try:
+        journal = Journal(db)
+        login = make_login(demo_delivery)
+        journal.start_attempt(login, server_url=config.server_url)
+        answered = datetime(2027, 3, 1, 9, 5, tzinfo=UTC)
+        envelope = ResultEnvelope(
+            idempotency_key=str(uuid.uuid4()),
+            attempt_id=login.attempt_id,
+            section_ids=["mc"],
+            answers=[AnswerRecord(item_id="mc-circles", value="b", answered_at=answered)],
+            finished_at=answered,
+        )
+        journal.finish_section(login.attempt_id, "mc", envelope=envelope.model_dump(mode="json"))
+    finally:
+        db.close()
+
+    unsent = check_of(run_doctor(config, edges=good_edges()), "unsent_results")
+
+    assert unsent.status is Status.WARNING
+    assert unsent.detail.startswith("1 result(s) made on this computer have not reached the server yet (oldest since ")
+    assert "Ada" not in unsent.detail
+    assert "Do not wipe or reimage it" in unsent.fix
+
+
+@pytest.mark.parametrize(
+    ("host", "status"),
+    [
+        ("DESKTOP-4F7K2QX", Status.WARNING),
+        ("localhost", Status.WARNING),
+        ("room12-pc03.school.local", Status.OK),
+        ("", Status.WARNING),
+    ],
+)
+def test_machine_name_from_the_host_name(offline: MakeConfig, host: str, status: Status) -> None:
+    name = check_of(run_doctor(offline(), edges=good_edges(host_name=lambda: host)), "machine_name")
+
+    assert name.status is status
+    if status is Status.WARNING:
+        assert "machine_name" in name.fix
+
+
+def test_a_configured_machine_name_is_shown_with_its_source(offline: MakeConfig) -> None:
+    config = offline(machine_name="Room 12 PC 3")
+    name = check_of(run_doctor(config, edges=good_edges(host_name=lambda: "DESKTOP-4F7K2QX")), "machine_name")
+
+    assert name.status is Status.OK
+    assert name.detail == f"The console shows this computer as 'Room 12 PC 3' (from {config.origins['machine_name']})."
+
+
+@pytest.mark.parametrize(
+    ("name", "generated"),
+    [
+        ("DESKTOP-4F7K2QX", True),
+        ("WIN-3J2K1L0M9N8", True),
+        ("3f2a9c1b7e4d", True),
+        ("9f1c2e3a-4b5c-6d7e-8f90-0123456789ab", True),
+        ("ip-10-0-0-12", True),
+        ("10.0.0.12", True),
+        ("ubuntu", True),
+        ("room12-pc03", False),
+        ("LIBRARY-PC-4", False),
+        ("desktop-art", False),
+    ],
+)
+def test_generated_host_names(name: str, generated: bool) -> None:
+    assert looks_generated(name) is generated
+
+
+def test_a_check_that_breaks_is_reported_as_its_own_failure(offline: MakeConfig) -> None:
+    def broken_disk(path: Path) -> DiskSpace:
+        raise OSError(5, "Input/output error")
+
+    report = run_doctor(offline(), edges=good_edges(disk_space=broken_disk))
+
+    disk = check_of(report, "disk_space")
+    assert disk.status is Status.FAILURE
+    assert disk.detail == "The check itself could not run: OSError: [Errno 5] Input/output error"
+    assert "invigil support-bundle" in disk.fix
+    assert [c.key for c in report.checks] == list(CHECK_KEYS)  # the others still ran
