@@ -40,7 +40,9 @@ _SECRET_FIELD = re.compile(rf"(?i)\b((?:{_SECRET_NAME})[\"']?\s*[=:]\s*)(\"[^\"]
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
 _ACCESS_CODE_DASHED = re.compile(r"(?<![0-9A-Za-z-])[0-9A-Za-z]{4}-[0-9A-Za-z]{4}(?![0-9A-Za-z-])")
 """An access code as printed, XXXX-XXXX (sync/accesscode.py), in any case; a UUID's inner groups are not taken."""
-_ACCESS_CODE_PLAIN = re.compile(r"(?<![0-9A-Za-z-])(?=[0-9A-Za-z]*[0-9])(?=[0-9A-Za-z]*[A-Za-z])[0-9A-Za-z]{8}(?![0-9A-Za-z-])")
+_ACCESS_CODE_PLAIN = re.compile(
+    r"(?<![0-9A-Za-z-])(?=[0-9A-Za-z]*[0-9])(?=[0-9A-Za-z]*[A-Za-z])[0-9A-Za-z]{8}(?![0-9A-Za-z-])"
+)
 """The same normalised to eight characters ("ABCD1234"): letters and digits both, so plain words are left alone."""
 
 
@@ -53,6 +55,17 @@ def redact(text: str) -> str:
     text = _BEARER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _ACCESS_CODE_DASHED.sub(REDACTED, text)
     return _ACCESS_CODE_PLAIN.sub(REDACTED, text)
+
+
+def redact_json(value: Any) -> Any:
+    """`value` (parsed JSON) with every string in it redacted, keys kept: the shape stays valid JSON."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redact_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_json(item) for item in value]
+    return value
 
 
 def journal_statistics(data_dir: Path) -> dict[str, Any]:
@@ -69,7 +82,9 @@ def journal_statistics(data_dir: Path) -> dict[str, Any]:
     try:
         conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
         try:
-            tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            tables = [
+                row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            ]
             # Table names come from the journal's own schema, quoted as identifiers.
             stats["rows"] = {
                 name: conn.execute(f'SELECT COUNT(*) FROM "{name.replace(chr(34), chr(34) * 2)}"').fetchone()[0]  # noqa: S608
@@ -131,7 +146,7 @@ def make_support_bundle(
             contents.append(name)
 
         if report is not None:
-            add("doctor.json", redact(json.dumps(report.to_json(), indent=2, ensure_ascii=False)) + "\n")
+            add("doctor.json", json.dumps(redact_json(report.to_json()), indent=2, ensure_ascii=False) + "\n")
             add("doctor.txt", redact(render_text(report)))
         else:
             add("doctor.txt", "doctor was not run for this bundle.\n")

@@ -10,32 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
 
 from player.credentials import ChosenBackend, choose_backend
+from player.doctor.edge_types import DiskSpace, ScreenInfo, TonePlayer
 from player.doctor.probe import HealthReply, probe_health
 
-
-@dataclass(frozen=True)
-class DiskSpace:
-    total_bytes: int
-    free_bytes: int
-    """Free to this user (statvfs f_bavail x f_frsize): what the journal and media can still use."""
-
-
-@dataclass(frozen=True)
-class ScreenInfo:
-    width: int
-    height: int
-    platform: str
-    """Qt's platform plugin ("xcb", "wayland", "windows", "cocoa"; "offscreen" or "minimal": no real display)."""
-    name: str = ""
-
-
-class TonePlayer(Protocol):
-    def play_tone(self, path: Path, *, timeout_seconds: float) -> str | None:
-        """Play `path` through the real audio stack to its end: None when it did, else why not (for a person)."""
-        ...
+__all__ = ["DiskSpace", "DoctorEdges", "ScreenInfo", "TonePlayer"]
 
 
 def _utc_now() -> datetime:

@@ -12,7 +12,7 @@ from PySide6.QtMultimedia import QMediaDevices
 
 from player.audio.devices import QtOutputDevices
 from player.audio.qt import QtAudioPlayer
-from player.doctor.edges import ScreenInfo
+from player.doctor.edge_types import ScreenInfo
 
 log = logging.getLogger(__name__)
 

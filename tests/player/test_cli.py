@@ -1,0 +1,173 @@
+"""`invigil doctor` as an IT admin runs it: the real `python -m player` in its own process, against the real server
+on loopback, with a real audio device (a PulseAudio null sink) or none; exit status and JSON (or text) checked."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from player.cli import wants_command_line
+from player.doctor.checks import CHECK_KEYS
+from tests.helpers.live_server import LiveServer
+from tests.helpers.null_sink import NoSoundServer, null_sink_server
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 120
+
+
+@pytest.fixture(scope="module")
+def null_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """PULSE_SERVER of a running null sink: a real audio output on a machine with no sound card."""
+    try:
+        with null_sink_server(tmp_path_factory.mktemp("pulse")) as server:
+            yield server
+    except NoSoundServer as missing:
+        pytest.fail(str(missing))
+
+
+def run_invigil(
+    *args: str, home: Path, pulse_server: str, machine_config: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """`python -m player ARGS` with its own machine-wide config file, user folders and sound server."""
+    (home / "etc").mkdir(parents=True, exist_ok=True)
+    machine_file = home / "etc" / "config.toml"
+    machine_file.write_text(machine_config, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INVIGIL_")}
+    env.update(
+        INVIGIL_CONFIG=str(machine_file),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        PULSE_SERVER=pulse_server,
+        QT_QPA_PLATFORM="offscreen",
+        PYTHONIOENCODING="utf-8",
+        PYTHONPATH=str(REPO),  # run from the user's folder, as an admin would, this checkout's code
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "player", *args],
+        cwd=home,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=TIMEOUT_S,
+        check=False,
+    )
+
+
+def good_config(url: str, home: Path) -> str:
+    return (
+        f'server_url = "{url}"\ndata_dir = "{home / "invigil-data"}"\nmachine_name = "Room 12 PC 3"\n'
+        'keyring_backend = "memory"\n'
+    )
+
+
+def statuses(data: dict[str, Any]) -> dict[str, str]:
+    return {c["key"]: c["status"] for c in data["checks"]}
+
+
+def test_doctor_json_against_the_live_server_with_a_real_audio_device(
+    live_server: LiveServer, null_sink: str, tmp_path: Path
+) -> None:
+    done = run_invigil(
+        "doctor", "--json", home=tmp_path, pulse_server=null_sink, machine_config=good_config(live_server.url, tmp_path)
+    )
+
+    data = json.loads(done.stdout)
+    # Offscreen has no real display, so the screen is honestly "not checked": the one warning.
+    assert statuses(data) == {**dict.fromkeys(CHECK_KEYS, "ok"), "display": "warning"}, done.stdout
+    assert done.returncode == 1 == data["exit_status"]
+    checks = {c["key"]: c for c in data["checks"]}
+    assert checks["audio_tone"]["detail"].endswith("test tone played to its end through the audio output.")
+    assert checks["audio_output"]["detail"].startswith("1 found: ")
+    assert data["settings"]["server_url"]["source"] == str(tmp_path / "etc" / "config.toml")
+    assert data["summary"].startswith("Screen size: Not checked: there is no real display")
+    assert "Traceback" not in done.stderr
+
+
+def test_doctor_with_no_audio_device_and_no_server_fails_with_status_2(tmp_path: Path) -> None:
+    # A sound server that is not there: QtMultimedia finds no output, as on a machine with no sound card.
+    done = run_invigil(
+        "doctor",
+        home=tmp_path,
+        pulse_server=f"unix:{tmp_path / 'no-sound-server'}",
+        machine_config=f'server_url = "http://127.0.0.1:9"\ndata_dir = "{tmp_path / "d"}"\n',
+    )
+
+    assert done.returncode == 2, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("Invigil 0.1.0 doctor: ")
+    assert any(line.startswith("  ✗ Server reachable") for line in lines), done.stdout
+    assert any(line.startswith("  ✗ Audio output                  No speakers or headphones found") for line in lines)
+    assert any(line.startswith("  ! Test tone") for line in lines)
+    assert any(line.startswith("  ✓ Journal safety (SQLite WAL)") for line in lines)
+    assert "Not ready: fix the failures (✗) before a sitting." in lines
+    assert "Traceback" not in done.stderr
+
+
+def test_doctor_with_a_bad_config_file_reports_it_and_does_not_crash(tmp_path: Path) -> None:
+    done = run_invigil(
+        "doctor", "--json", home=tmp_path, pulse_server="unix:/nonexistent", machine_config="kiosk_mode = tru\n"
+    )
+
+    data = json.loads(done.stdout)
+    config = {c["key"]: c for c in data["checks"]}["config"]
+    assert config["status"] == "failure"
+    assert str(tmp_path / "etc" / "config.toml") in config["detail"]
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+
+
+def test_support_bundle_command_writes_the_zip(live_server: LiveServer, tmp_path: Path) -> None:
+    out = tmp_path / "bundle.zip"
+    done = run_invigil(
+        "support-bundle",
+        "--output",
+        str(out),
+        home=tmp_path,
+        pulse_server="unix:/nonexistent",
+        machine_config=good_config(live_server.url, tmp_path),
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"Support bundle written to {out}\n"
+    import zipfile
+
+    with zipfile.ZipFile(out) as bundle:
+        names = bundle.namelist()
+        doctor = json.loads(bundle.read("invigil-support/doctor.json"))
+    assert "invigil-support/config/machine-config.toml" in names
+    assert doctor["settings"]["machine_name"]["value"] == "Room 12 PC 3"
+
+
+def test_support_bundle_refuses_a_folder_that_is_not_there(tmp_path: Path) -> None:
+    done = run_invigil(
+        "support-bundle", "--output", str(tmp_path / "nowhere" / "b.zip"), home=tmp_path, pulse_server="unix:/x"
+    )
+
+    assert done.returncode == 2
+    assert done.stderr.endswith(f"{tmp_path / 'nowhere'} is not a folder; give --output a path in one\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "command_line"),
+    [
+        ([], False),
+        (["--server", "https://x.example"], False),
+        (["--data-dir", "/tmp/d", "--server=https://x"], False),
+        (["doctor"], True),
+        (["--server", "https://x.example", "doctor", "--json"], True),
+        (["--version"], True),
+        (["--help"], True),
+        (["support-bundle"], True),
+        (["nonsense"], True),  # refused by the command-line parser, with the commands it knows
+    ],
+)
+def test_which_arguments_start_the_window(argv: list[str], command_line: bool) -> None:
+    assert wants_command_line(argv) is command_line
