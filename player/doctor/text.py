@@ -9,7 +9,7 @@ from player.doctor.report import Report, Status
 
 MARKS = {Status.OK: "✓", Status.WARNING: "!", Status.FAILURE: "✗"}
 WIDTH = 100
-TITLE_WIDTH = 30
+TITLE_WIDTH = 31
 VERDICTS = {
     0: "Ready: every check passed.",
     1: "Usable, with warnings: read them before a sitting.",

@@ -104,7 +104,7 @@ def test_doctor_with_no_audio_device_and_no_server_fails_with_status_2(tmp_path:
     lines = done.stdout.splitlines()
     assert lines[0].startswith("Invigil 0.1.0 doctor: ")
     assert any(line.startswith("  ✗ Server reachable") for line in lines), done.stdout
-    assert any(line.startswith("  ✗ Audio output                  No speakers or headphones found") for line in lines)
+    assert any(line.startswith("  ✗ Audio output                   No speakers or headphones found") for line in lines)
     assert any(line.startswith("  ! Test tone") for line in lines)
     assert any(line.startswith("  ✓ Journal safety (SQLite WAL)") for line in lines)
     assert "Not ready: fix the failures (✗) before a sitting." in lines
