@@ -89,9 +89,15 @@ def gui_application() -> QGuiApplication:
 
 def _print(text: str) -> None:
     # A windowed build on Windows has no console: nothing to print to.
-    if sys.stdout is not None:
+    if sys.stdout is None:
+        return
+    try:
         sys.stdout.write(text)
-        sys.stdout.flush()
+    except UnicodeEncodeError:
+        # A console that cannot show ✓ / ✗ (Windows' cp1252): "?" instead, never a crash.
+        encoding = sys.stdout.encoding or "ascii"
+        sys.stdout.write(text.encode(encoding, errors="replace").decode(encoding))
+    sys.stdout.flush()
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

@@ -171,3 +171,15 @@ def test_support_bundle_refuses_a_folder_that_is_not_there(tmp_path: Path) -> No
 )
 def test_which_arguments_start_the_window(argv: list[str], command_line: bool) -> None:
     assert wants_command_line(argv) is command_line
+
+
+def test_no_command_starts_the_window_as_before(tmp_path: Path) -> None:
+    # The window's own start-up runs (app.py): with a config it cannot use, it paints, then exits with status 2 and
+    # the reason, as `invigil` always did. A command-line path would have answered without Qt at all.
+    done = run_invigil(home=tmp_path, pulse_server="unix:/nonexistent", machine_config="server_url = 42\n")
+
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1].startswith(
+        f"Invigil cannot start: {tmp_path / 'etc' / 'config.toml'}: server_url:"
+    )
+    assert done.stdout == ""

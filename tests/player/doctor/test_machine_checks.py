@@ -291,3 +291,22 @@ def test_a_check_that_breaks_is_reported_as_its_own_failure(offline: MakeConfig)
     assert disk.detail == "The check itself could not run: OSError: [Errno 5] Input/output error"
     assert "invigil support-bundle" in disk.fix
     assert [c.key for c in report.checks] == list(CHECK_KEYS)  # the others still ran
+
+
+def test_a_gui_thread_snapshot_lets_the_quick_run_go_to_a_worker_thread(offline: MakeConfig, qapp: object) -> None:
+    import threading
+
+    from PySide6.QtMultimedia import QMediaDevices
+
+    from player.doctor.edges import gui_thread_snapshot
+
+    snapshot = gui_thread_snapshot(good_edges(audio_outputs=DoctorEdges().audio_outputs, screen=DoctorEdges().screen))
+    reports = []
+    worker = threading.Thread(target=lambda: reports.append(run_doctor(offline(), edges=snapshot, quick=True)))
+    worker.start()
+    worker.join(timeout=60)
+
+    (report,) = reports
+    assert snapshot.audio_outputs() == [d.description() for d in QMediaDevices.audioOutputs()]
+    assert check_of(report, "display").detail.startswith("Not checked: there is no real display")
+    assert "audio_tone" not in [c.key for c in report.checks]
