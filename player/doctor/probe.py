@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from sync.client.errors import CA_BUNDLE_HINT, ClientError, Unreachable
+from sync.client.errors import CA_BUNDLE_HINT, NETWORK_HINT, ClientError, Unreachable
 from sync.client.transport import Transport
 
 VERSION_HEADER = "X-Invigil-Version"
@@ -57,7 +57,7 @@ class _HealthCall(Transport):
         except Unreachable as exc:
             # sync.client gives every TLS failure (untrusted, wrong name, no handshake) the CA bundle hint.
             untrusted = CA_BUNDLE_HINT in exc.message or "certificate" in exc.message
-            return HealthReply(Outcome.UNTRUSTED if untrusted else Outcome.UNREACHABLE, exc.message)
+            return HealthReply(Outcome.UNTRUSTED if untrusted else Outcome.UNREACHABLE, _without_hint(exc.message))
         except ClientError as exc:
             # A CA bundle that cannot be read is a TLS problem too (sync.client says "CA bundle" then).
             outcome = Outcome.UNTRUSTED if "CA bundle" in exc.message else Outcome.REFUSED
@@ -74,6 +74,14 @@ class _HealthCall(Transport):
             server_date=date,
             elapsed_seconds=elapsed,
         )
+
+
+def _without_hint(message: str) -> str:
+    """sync.client's sentence without its advice for a student: doctor's checks give their own fix, and the
+    heartbeat's 200-character summary has no room for both."""
+    for hint in (NETWORK_HINT, CA_BUNDLE_HINT):
+        message = message.replace(f" {hint}", "")
+    return message.split(" Check that server_url names the server", 1)[0]
 
 
 def _parse_date(raw: str | None) -> datetime | None:
