@@ -20,9 +20,9 @@ from player.credentials import ChosenBackend, InMemoryBackend
 from player.doctor.checks import run_doctor
 from player.doctor.report import Status
 from player.doctor.text import WIDTH, render_text
+from tests.helpers.doctor import good_edges
 from tests.helpers.screens import DOCS_SCREENS, Camera
 from tests.helpers.tls import School, TlsFiles
-from tests.player.doctor.conftest import good_edges
 
 MAX_BYTES = 250_000
 

@@ -21,8 +21,8 @@ from player.doctor.tone import TONE_SECONDS
 from player.offline_queue.db import journal_path, open_database
 from player.offline_queue.journal import Journal
 from sync.protocol import AnswerRecord, ResultEnvelope
+from tests.helpers.doctor import FakeTone, MakeConfig, check_of, closed_port_url, good_edges
 from tests.helpers.player import make_login
-from tests.player.doctor.conftest import FakeTone, MakeConfig, check_of, closed_port_url, good_edges
 
 MB = 1024 * 1024
 

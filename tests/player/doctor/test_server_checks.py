@@ -10,10 +10,10 @@ import pytest
 from player.doctor.checks import CHECK_KEYS, run_doctor
 from player.doctor.report import Status
 from sync.version import VERSION
+from tests.helpers.doctor import MakeConfig, check_of, closed_port_url, good_edges, statuses
 from tests.helpers.live_server import LiveServer
+from tests.helpers.tiny_health_server import tiny_health_server
 from tests.helpers.tls import School, TlsFiles, make_tls_files
-from tests.player.doctor.conftest import MakeConfig, check_of, closed_port_url, good_edges, statuses
-from tests.player.doctor.tiny_server import tiny_health_server
 
 
 def test_a_good_setup_passes_every_check_against_the_real_server(
