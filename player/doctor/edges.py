@@ -4,7 +4,6 @@ disk, a keyring service, a real display)."""
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import socket
 from collections.abc import Callable
@@ -16,7 +15,7 @@ from player.credentials import ChosenBackend, choose_backend
 from player.doctor.edge_types import DiskSpace, ScreenInfo, TonePlayer
 from player.doctor.probe import HealthReply, probe_health
 
-__all__ = ["DiskSpace", "DoctorEdges", "ScreenInfo", "TonePlayer", "gui_thread_snapshot"]
+__all__ = ["DiskSpace", "DoctorEdges", "ScreenInfo", "TonePlayer"]
 
 
 def _utc_now() -> datetime:
@@ -68,12 +67,3 @@ class DoctorEdges:
         default=lambda url, ca_bundle, timeout: probe_health(url, ca_bundle=ca_bundle, timeout=timeout)
     )
     """GET {server_url}/api/v1/health with the CA bundle and timeout (probe.py, through sync.client)."""
-
-
-def gui_thread_snapshot(edges: DoctorEdges | None = None) -> DoctorEdges:
-    """`edges` with the audio outputs and the screen read now, on the GUI thread, and frozen: the result may be
-    used by run_doctor(quick=True) on a worker thread (QMediaDevices and QScreen belong to the GUI thread). The
-    test tone still needs the GUI thread: quick leaves it out."""
-    base = edges or DoctorEdges()
-    outputs, screen = list(base.audio_outputs()), base.screen()
-    return dataclasses.replace(base, audio_outputs=lambda: list(outputs), screen=lambda: screen)
