@@ -111,13 +111,19 @@ def test_the_tone_is_a_real_short_wav_and_a_failed_play_is_a_failure(offline: Ma
     assert played.detail == "The test tone did not play: the speakers stopped working"
 
 
-def test_quick_leaves_the_tone_out(offline: MakeConfig) -> None:
+def test_quick_leaves_out_what_a_student_would_notice(offline: MakeConfig) -> None:
     tone = FakeTone()
-    report = run_doctor(offline(), edges=good_edges(tone_player=lambda: tone), quick=True)
+    keyrings: list[str] = []
 
-    assert "audio_tone" not in [c.key for c in report.checks]
-    assert len(report.checks) == len(CHECK_KEYS) - 1
-    assert tone.heard == []
+    def keyring(setting: str) -> ChosenBackend:
+        keyrings.append(setting)
+        return ChosenBackend(InMemoryBackend(), "memory", False, "no keyring")
+
+    report = run_doctor(offline(), edges=good_edges(tone_player=lambda: tone, keyring=keyring), quick=True)
+
+    assert [c.key for c in report.checks] == [k for k in CHECK_KEYS if k not in ("audio_tone", "keyring")]
+    assert tone.heard == []  # no tone in a student's headphones
+    assert keyrings == []  # no keyring probe (a locked keyring would ask for its password)
 
 
 @pytest.mark.parametrize(
