@@ -64,9 +64,11 @@ def run_doctor(
     progress: Callable[[Check], None] | None = None,
 ) -> Report:
     """Every check, in order; `progress` hears each as it completes. quick: leave out what a student would
-    notice or what takes seconds (the test tone), for the summary sent with heartbeats during a sitting.
+    notice or what takes seconds (QUICK_LEAVES_OUT: the test tone, the keyring probe), for the summary sent with
+    heartbeats during a sitting.
 
-    The Qt edges (audio, display) need a Qt application in this process (a QGuiApplication for the display)."""
+    Any thread may call it. The Qt edges (audio, display) need a Qt application in this process (a QGuiApplication
+    for the display) whose GUI thread runs its event loop when called from another thread (qt_edges.py)."""
     return _run(Context(config, None, edges or DoctorEdges()), quick=quick, progress=progress)
 
 
