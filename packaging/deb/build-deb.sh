@@ -51,11 +51,11 @@ done
 OUT="${OUT:-$DIST}"
 
 command -v dpkg-deb >/dev/null 2>&1 || die "dpkg-deb is missing; it comes with dpkg (a Debian or Ubuntu system)"
-VERSION="$(sed -n 's/^VERSION = "\([^"]*\)"$/\1/p' "$REPO/sync/version.py")"
+VERSION=$(sed -n 's/^VERSION = "\([^"]*\)"$/\1/p' "$REPO/sync/version.py")
 [[ "$VERSION" =~ ^[0-9][A-Za-z0-9.+~-]*$ ]] || die "no usable VERSION = \"...\" line in $REPO/sync/version.py"
 ARCH="$(dpkg --print-architecture)"
 # The bundle needs a glibc at least as new as the build machine's (build/README.md).
-GLIBC="$(dpkg-query -W -f='${Version}' libc6 2>/dev/null | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')"
+GLIBC=$(dpkg-query -W -f='${Version}' libc6 2>/dev/null | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')
 LIBC_DEPENDS="libc6${GLIBC:+ (>= $GLIBC)}"
 
 case "$TARGET" in
@@ -63,8 +63,10 @@ case "$TARGET" in
     server) NAMES=(invigil-server) ;;
     all) NAMES=(invigil invigil-server) ;;
 esac
+declare -A BUILD_TARGET=([invigil]=player [invigil-server]=server)
 for name in "${NAMES[@]}"; do
-    [[ -x "$DIST/$name/$name" ]] || die "no bundle at $DIST/$name; build it first: build/build.sh --dist $DIST ${name#invigil-}"
+    [[ -x "$DIST/$name/$name" ]] \
+        || die "no bundle at $DIST/$name; build it first: build/build.sh --dist $DIST ${BUILD_TARGET[$name]}"
 done
 mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
@@ -149,7 +151,7 @@ build_server() {
     install -D -m 0644 "$HERE/invigil-server.default" "$root/etc/default/invigil-server"
     install -D -m 0644 "$REPO/docs/server.md" "$root/usr/share/doc/invigil-server/README.md"
     stage_copyright invigil-server "$root"
-    install -D -m 0755 "$HERE/invigil-server.prerm" "$root/DEBIAN/prerm"
+    install -D -m 0755 "$HERE/invigil-server-prerm" "$root/DEBIAN/prerm"
     finish_package invigil-server "$root" "$LIBC_DEPENDS" "" web \
         "Invigil server: hands out tests and collects results" \
         " The central server of the Invigil test player, with its command-line administration

@@ -11,7 +11,7 @@ self=$(readlink -f "$0")
 root=$(cd "${self%/*}/../.." && pwd -P)
 root=${root%/}
 app="$root/opt/invigil/invigil"
-if [ ! -x "$app" ]; then
+if ! test -x "$app"; then
     echo "invigil: $app is missing; reinstall the package (sudo apt-get install --reinstall invigil)" >&2
     exit 127
 fi

@@ -31,7 +31,7 @@ done
 OUT="${OUT:-$DIST}"
 
 command -v pkgbuild >/dev/null 2>&1 || die "pkgbuild is missing: it comes with macOS (Xcode command line tools)"
-VERSION="$(sed -n 's/^VERSION = "\([^"]*\)"$/\1/p' "$REPO/sync/version.py")"
+VERSION=$(sed -n 's/^VERSION = "\([^"]*\)"$/\1/p' "$REPO/sync/version.py")
 [[ -n "$VERSION" ]] || die "no VERSION = \"...\" line in $REPO/sync/version.py"
 [[ -d "$DIST/Invigil.app" ]] || die "no $DIST/Invigil.app; build it on macOS first: build/build.sh --dist $DIST player"
 
