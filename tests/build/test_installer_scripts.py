@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import plistlib
 import re
+import runpy
 import shlex
 import struct
 import subprocess
@@ -321,3 +322,32 @@ def test_server_defaults_file_examples_are_serve_options_the_cli_takes() -> None
         (assignment,) = shlex.split(example)
         args = build_parser().parse_args(["serve", *assignment.split("=", 1)[1].split()])
         assert args.forwarded_allow_ips == "127.0.0.1"
+
+
+# ---- Windows: the executable's version resource ----------------------------------------------------------------
+
+
+def test_windows_version_resource_carries_the_one_version() -> None:
+    # By path: a `packaging` import would find PyPI's package of that name.
+    module = runpy.run_path(str(PACKAGING / "windows" / "version_info.py"))
+    assert module["version_numbers"]("0.1.0") == (0, 1, 0, 0)
+    assert module["version_numbers"]("2.10.3.dev1+g1234") == (2, 10, 3, 0)
+    with pytest.raises(ValueError, match="does not start with a number"):
+        module["version_numbers"]("dev")
+    # PyInstaller eval()s the file into its classes on Windows; here its shape is read with ast (no pefile here).
+    tree = ast.parse(module["version_file_text"](VERSION), mode="eval")
+    calls = [
+        (node.func.id, node)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+    ]
+    assert calls[0][0] == "VSVersionInfo"
+    fixed = next(call for name, call in calls if name == "FixedFileInfo")
+    numbers = {kw.arg: ast.literal_eval(kw.value) for kw in fixed.keywords if kw.arg in ("filevers", "prodvers")}
+    assert numbers == dict.fromkeys(("filevers", "prodvers"), module["version_numbers"](VERSION))
+    strings = dict(ast.literal_eval(ast.Tuple(call.args, ast.Load())) for name, call in calls if name == "StringStruct")
+    assert strings["ProductVersion"] == strings["FileVersion"] == VERSION
+    assert strings["OriginalFilename"] == "invigil.exe"
+    spec = (REPO / "build" / "invigil.spec").read_text(encoding="utf-8")
+    assert '"packaging" / "windows" / "version_info.py"' in spec
+    assert "version=str(VERSION_INFO) if VERSION_INFO else None," in spec
