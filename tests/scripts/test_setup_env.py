@@ -15,7 +15,7 @@ from tests.scripts.shell_scan import shell_programs
 
 REPO = Path(__file__).resolve().parents[2]
 # resources/: its make_media.sh regenerates the demo media (espeak-ng, sox), so a contributor can run it too.
-SCANNED = ("tests", "scripts", "bench", "build", "player", "sync", "resources", ".ci")
+SCANNED = ("tests", "scripts", "bench", "build", "packaging", "player", "sync", "resources", ".ci")
 
 # Program -> the Debian package in scripts/setup-env's _INVIGIL_SYSTEM_PACKAGES that brings it.
 SETUP_PACKAGES = {
@@ -31,13 +31,17 @@ SETUP_PACKAGES = {
     # /usr/lib/postgresql/N/bin, found there by path
     "initdb": "postgresql",
     "nginx": "nginx",  # tests/deploy/test_nginx_example.py: the shipped example config in front of the server
+    "objdump": "binutils",  # tests/build/test_deb.py: the libraries the player bundle needs from the system
+    "desktop-file-validate": "desktop-file-utils",  # tests/build: the .deb's desktop entry
+    "systemd-analyze": "systemd",  # tests/build/test_deb.py: verifies the server's unit
+    "systemctl": "systemd",  # the server .deb's prerm (skipped when dpkg installs into another root)
 }
 # Program -> its package, one that every Debian and Ubuntu system has (Essential, or Priority required:
 # what `debootstrap --variant=minbase` installs), so setup-env need not list it.
 # fmt: off
 COREUTILS = [
-    "cat", "chroot", "cp", "cut", "date", "dirname", "du", "head", "id", "ls", "mkdir", "mktemp", "nice", "readlink",
-    "realpath", "rm", "sha256sum", "sleep", "tail", "touch",
+    "cat", "chmod", "chroot", "cp", "cut", "date", "dirname", "du", "head", "id", "install", "ln", "ls", "md5sum",
+    "mkdir", "mktemp", "nice", "readlink", "realpath", "rm", "sha256sum", "sleep", "sort", "tail", "touch",
 ]
 # fmt: on
 ALWAYS_THERE = {
@@ -47,7 +51,11 @@ ALWAYS_THERE = {
     "awk": "mawk",
     "bash": "bash",
     "sh": "dash",
+    "dpkg": "dpkg",
+    "dpkg-deb": "dpkg",
     "dpkg-query": "dpkg",
+    "find": "findutils",
+    "xargs": "findutils",
     "findmnt": "util-linux",
     "flock": "util-linux",
     "grep": "grep",
@@ -59,6 +67,8 @@ ALWAYS_THERE = {
 NOT_FOR_SETUP = {
     "git": "the repository is cloned with it before setup-env can run",
     "debootstrap": "scripts/fresh-root installs it itself, and only it uses it",
+    "pkgbuild": "Apple's; packaging/macos/build-pkg.sh runs only on macOS",
+    "ditto": "Apple's; packaging/macos/build-pkg.sh runs only on macOS",
     "python3": "setup-env needs a Python 3.11+ first (it says how to get one); only make_media.sh calls it by name",
 }
 
