@@ -141,12 +141,25 @@ def cmd_support_bundle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _console_on_windows() -> None:
+    """On Windows `invigil.exe` is a windowed program with no console, so `invigil doctor` typed in a Command
+    Prompt would print nothing: attach to that prompt's console for the command's output. (Not testable here;
+    on Linux and macOS a program always has its terminal.)"""
+    if sys.platform == "win32" and sys.stdout is None:
+        import ctypes
+
+        if ctypes.windll.kernel32.AttachConsole(-1):  # ATTACH_PARENT_PROCESS
+            sys.stdout = open("CONOUT$", "w", encoding="utf-8")  # noqa: SIM115 -- lives as long as the process
+            sys.stderr = sys.stdout
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not wants_command_line(args_list):
         from player.app import main as start_window
 
         return start_window(args_list)
+    _console_on_windows()
     args = build_parser().parse_args(args_list)
     import logging
 
