@@ -227,7 +227,7 @@ ENTRIES: tuple[Entry, ...] = (
         "api.schema_not_current",
         "The server's database is not up to date.",
         "The database schema is older or newer than this server version expects.",
-        "Server admin: run `invigil-server migrate` (or use the matching server version).",
+        "Server admin: back the database up, then run `invigil-server init` to upgrade it (or use the matching server version).",
     ),
     _e(
         "INV-2110",
