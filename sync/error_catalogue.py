@@ -51,7 +51,7 @@ class Entry:
     number: str
     """INV-xxxx: stable forever, quoted on support calls."""
     key: str
-    """Where the code refers to it: "api.<server code>", "doctor.<check key>", "login.no_connection", ..."""
+    """Where the code refers to it: "api.<server code>", "doctor.<check key>", "login.moved", ..."""
     summary: str
     cause: str
     fix: str
@@ -690,71 +690,38 @@ ENTRIES: tuple[Entry, ...] = (
         "Copy it again from the student's computer or slip.",
     ),
     # ---- 3xxx sitting, audio, answers and results on the player ----------------------------------------------
+    # A failed sign-in shows the student a plain sentence and the number of its cause (the client's or the
+    # server's: INV-2001 no connection, INV-2002 certificate, INV-2201 unknown code...), which tells IT the rest.
     _e(
         "INV-3001",
-        "login.not_recognised",
-        "Access code not recognised.",
-        "The server does not know this code: a typo, or this computer is set up for another school's server.",
-        "Check the code on the slip. IT: check server_url (`invigil doctor`).",
-    ),
-    _e(
-        "INV-3002",
-        "login.no_connection",
-        "The test server cannot be reached.",
-        "No connection to the server while signing in (network, address, firewall, certificate: the log says which).",
-        "Tell the invigilator. IT: run `invigil doctor` on this computer.",
-    ),
-    _e(
-        "INV-3003",
-        "login.server_busy",
-        "The test server is busy.",
-        "The server answered busy or failing while signing in.",
-        "Wait a minute, then type the code again.",
-    ),
-    _e(
-        "INV-3004",
-        "login.download_failed",
-        "The test could not be downloaded completely.",
-        "A recording or picture arrived damaged.",
-        "Type the code again. IT: check the network and proxy.",
-    ),
-    _e(
-        "INV-3005",
-        "login.cannot_sign_in",
-        "This computer cannot open the test.",
-        "The server's reply could not be used (wrong server address, mismatched versions) or it refused in a way a student cannot fix.",
-        "IT: check server_url and versions (`invigil doctor`); the log names the cause.",
-    ),
-    _e(
-        "INV-3006",
         "login.cannot_start",
         "The test cannot be started on this computer.",
         "The answers journal refused to open the attempt (disk full, damaged journal).",
         "IT: check the data folder's disk; send the support bundle.",
     ),
     _e(
-        "INV-3007",
+        "INV-3002",
         "login.unexpected",
         "Something went wrong on this computer.",
         "An unexpected error while signing in; the log has the details.",
         "Tell the invigilator; IT sends the support bundle.",
     ),
     _e(
-        "INV-3008",
+        "INV-3003",
         "login.no_console",
         "The staff console is not in this build.",
         "This build of the player was made without the staff console.",
         "Use the Invigil build with the staff console.",
     ),
     _e(
-        "INV-3009",
+        "INV-3004",
         "login.enter_again",
         "Type the access code again.",
         "The computer restarted mid-test, or the test's files must be checked again; the answers so far are kept.",
         "Type the same code again to continue where you left off.",
     ),
     _e(
-        "INV-3010",
+        "INV-3005",
         "login.moved",
         "The test was moved to another computer.",
         "The invigilator released this computer's attempt, or the student signed in elsewhere.",
