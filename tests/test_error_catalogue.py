@@ -88,10 +88,7 @@ def test_an_unknown_key_says_where_to_add_it() -> None:
 
 
 def test_a_problem_shows_its_number_after_the_sentence() -> None:
-    assert (
-        str(catalogue.problem("login.no_connection", "No server."))
-        == f"No server. ({number_for('login.no_connection')})"
-    )
+    assert str(catalogue.problem("login.moved", "Moved.")) == "Moved. (INV-3005)"
     assert str(Problem("Plain.")) == "Plain."
 
 
