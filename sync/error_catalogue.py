@@ -71,6 +71,10 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.text} ({self.number})" if self.number else self.text
 
+    def framed(self, before: str = "", after: str = "") -> Problem:
+        """The same problem in a longer sentence ("Could not list the assessments: " + text), keeping its number."""
+        return Problem(f"{before}{self.text}{after}", self.number)
+
 
 def _e(number: str, key: str, summary: str, cause: str, fix: str) -> Entry:
     return Entry(number, key, summary, cause, fix)
@@ -800,66 +804,52 @@ ENTRIES: tuple[Entry, ...] = (
     ),
     _e(
         "INV-4005",
-        "console.load_failed",
-        "A list could not be loaded.",
-        "The server could not be asked (the message says why).",
-        "Choose Reload to try again; check the connection.",
-    ),
-    _e(
-        "INV-4006",
         "console.slips_failed",
         "The slips could not be made.",
         "The slips PDF could not be written (the message says why).",
         "Choose another folder or fewer students, then try again.",
     ),
     _e(
-        "INV-4007",
+        "INV-4006",
         "console.no_camera",
         "No camera found.",
         "This computer has no camera the console can use.",
         "Open a photo or screenshot of the QR code, or paste one.",
     ),
     _e(
-        "INV-4008",
+        "INV-4007",
         "console.camera_failed",
         "The camera stopped.",
         "The camera failed or was taken by another program.",
         "Close other programs using the camera, or open an image instead.",
     ),
     _e(
-        "INV-4009",
+        "INV-4008",
         "console.qr_unreadable",
         "No QR code could be read.",
         "The picture holds no readable QR code, or not one from Invigil.",
         "Use a sharp picture of the whole QR code, or type the code.",
     ),
     _e(
-        "INV-4010",
+        "INV-4009",
         "console.incident_invalid",
         "The incident is not complete.",
         "A field of the incident is missing or too long.",
         "Complete the field named, then add it again.",
     ),
     _e(
-        "INV-4011",
-        "console.uploads_off",
-        "Content uploads are off on this server.",
-        "The server was started without --content-uploads.",
-        "Load the package on the server (`invigil-server load-assessment`), or ask its admin to allow uploads.",
-    ),
-    _e(
-        "INV-4012",
+        "INV-4010",
         "console.result_code_invalid",
         "The result code is not valid.",
         "The code typed or scanned has a mistake (the message says where).",
         "Correct it from the student's screen or slip.",
     ),
     _e(
-        "INV-4013",
-        "console.signin_failed",
-        "Staff sign-in failed.",
-        "The server refused the sign-in or could not be reached (the message says which).",
-        "Check username and password, and the connection.",
+        "INV-4011",
+        "console.journal_unreadable",
+        "This computer's saved results cannot be read.",
+        "The answers journal could not be read for the Unsent results list (damaged, or written by a newer player).",
+        "Do not wipe this computer: send IT the support bundle; the details are in the player log.",
     ),
     # ---- 5xxx doctor checks ---------------------------------------------------------------------------------
     _e(

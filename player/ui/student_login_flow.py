@@ -33,10 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-NO_CONSOLE = problem(
-    "login.no_console",
-    "The staff console is not available in this build. Ask IT for the Invigil build with the staff console.",
-)
+NO_CONSOLE = "The staff console is not available in this build. Ask IT for the Invigil build with the staff console."
 
 
 class StudentLoginHost(Protocol):

@@ -179,6 +179,8 @@ def _number_label_under(widget: QLabel) -> QLabel | None:
 def _place_in(layout: QLayout, widget: QWidget) -> tuple[QBoxLayout, int] | None:
     for index in range(layout.count()):
         item = layout.itemAt(index)
+        if item is None:
+            continue
         if item.widget() is widget:
             return (layout, index) if isinstance(layout, QBoxLayout) else None
         inner = item.layout()
