@@ -210,8 +210,8 @@ class AssessmentsView(QWidget):
     def uploads_not_taken(self, why: Problem) -> None:
         """The server does not take content packages: the button stays off and says why, in the server's words."""
         self.load_button.setEnabled(False)
-        self.load_button.setToolTip(str(why))
-        self.load_button.setAccessibleDescription(str(why))
+        self.load_button.setToolTip(why.text)
+        self.load_button.setAccessibleDescription(why.text)
         set_message(self.uploads_off, why)
 
     def _finished(self) -> None:
