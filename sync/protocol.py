@@ -207,7 +207,7 @@ class LoginResponse(WireModel):
 
 class ErrorBody(WireModel):
     """Every refusal from the API: a stable machine-readable code, a sentence a person can act on, and the code's
-    number in the error catalogue (sync/error_catalogue.py, docs/errors.md) for a support call to quote."""
+    number in the error catalogue (sync/error_catalogue/, docs/errors.md) for a support call to quote."""
 
     # Unlike the other wire types, fields a newer server adds are ignored, not refused: a refusal's sentence must
     # still reach the person when the server is newer than this client.

@@ -83,7 +83,7 @@ def test_every_doctor_check_has_an_entry() -> None:
 
 
 def test_an_unknown_key_says_where_to_add_it() -> None:
-    with pytest.raises(KeyError, match=r"sync/error_catalogue.py"):
+    with pytest.raises(KeyError, match=r"sync/error_catalogue/"):
         number_for("doctor.no_such_check")
 
 
@@ -283,7 +283,7 @@ def test_every_code_the_server_can_send_has_an_entry(source: Found) -> None:
     assert len(codes) > 70  # the scan found the server's refusals (a broken scan would pass an empty list)
     missing = {code: where[0] for code, where in sorted(codes.items()) if catalogue.lookup(f"api.{code}") is None}
     assert missing == {}, (
-        "refusal codes without an entry in sync/error_catalogue.py (add `api.<code>` with a new number, then "
+        "refusal codes without an entry in sync/error_catalogue/server_entries.py (add `api.<code>` with a new number, then "
         f"`{REGENERATE}`): {missing}"
     )
 

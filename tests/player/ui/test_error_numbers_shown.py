@@ -117,7 +117,7 @@ class Checker:
                 if not self.numbered(argument, function, module_problems):
                     problems.append(
                         f"{relative}:{node.lineno}: {ast.unparse(node)[:100]} shows an error without its number: "
-                        'pass problem("<key>", text) (sync/error_catalogue.py; add the key with a new number) or '
+                        'pass problem("<key>", text) (add the key to sync/error_catalogue/player_entries.py with a new number) or '
                         "the error's own .problem"
                     )
         return problems
