@@ -15,7 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from sync import error_catalogue as catalogue
+from sync.client import InvigilClient, Refused
 from sync.error_catalogue import AREAS, ENTRIES, KEY_FORMAT, NUMBER_FORMAT, Problem, by_number, number_for
+from sync.protocol import ErrorBody
+from tests.helpers.live_server import LiveServer
 from tests.helpers.server import API, Demo, bearer, envelope, player_login
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -360,3 +363,24 @@ def test_a_refused_envelope_in_a_batch_carries_its_number(client: TestClient, de
     (item,) = reply.json()["items"]
     assert item["error"]["error"] == "unknown_item"
     assert item["error"]["number"] == number_for("api.unknown_item")
+
+
+# ---- and kept by the client ------------------------------------------------------------------------------------
+
+
+def test_the_client_keeps_the_servers_number_on_its_error(live_server: LiveServer, demo: Demo) -> None:
+    with InvigilClient(live_server.url, machine_id="pc-7") as client, pytest.raises(Refused) as refused:
+        client.login("ZZZZ-ZZZZ")
+    assert refused.value.error == "unknown_code"
+    assert refused.value.number == "INV-2201"
+    assert refused.value.problem == Problem(str(refused.value), "INV-2201")
+
+
+def test_a_refusal_from_an_older_or_newer_server_still_parses_and_is_numbered() -> None:
+    older = ErrorBody.model_validate({"error": "locked_out", "message": "Wait."})  # before the catalogue
+    assert older.number is None
+    assert Refused(older.message, status=429, error=older.error, number=older.number).number == "INV-2203"
+    newer = ErrorBody.model_validate({"error": "x", "message": "No.", "number": "INV-2999", "hint": "new field"})
+    assert newer.number == "INV-2999"
+    assert Refused(newer.message, status=409, error="x", number=newer.number).number == "INV-2999"
+    assert Refused("No.", status=409, error="code_this_client_lacks").number == number_for("client.refused")
