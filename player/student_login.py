@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sync.error_catalogue import Problem, number_for
+
 if TYPE_CHECKING:
     # Types only: requests and pydantic (the wire types) are imported by the calls that need them, after the
     # access-code screen's first paint.
@@ -23,7 +25,8 @@ ENTER_AGAIN = "Type your access code again to continue your test where you left 
 
 # What a student reads when signing in fails: what happened and what to do, in plain words. The technical cause
 # (the server's address, the network error, a certificate, a config setting to change) is for IT: it goes to the
-# log (login_failure_text), never on the student's screen.
+# log (login_failure), never on the student's screen; the number shown under the sentence is the cause's (the
+# client's or the server's entry in the error catalogue), so a support call still learns it.
 NOT_RECOGNISED = (
     "This access code was not recognised. Check the code on your slip and type it again. "
     "If it still does not work, tell your invigilator."
@@ -90,27 +93,28 @@ def cached_media(login: LoginResponse, cache: MediaCache) -> dict[str, Path] | N
     return paths
 
 
-def login_failure_text(exc: Exception, *, server_url: str) -> str:
-    """What the access-code screen says when signing in to `server_url` failed, in a student's words; the
-    technical cause is logged for IT (a wrong server address, the network, a certificate, mismatched versions)."""
+def login_failure(exc: Exception, *, server_url: str) -> Problem:
+    """What the access-code screen says when signing in to `server_url` failed, in a student's words, with the
+    cause's number; the technical cause is logged for IT (a wrong server address, the network, a certificate,
+    mismatched versions)."""
     from sync.client import ClientError, MediaCorrupt, Refused, ServerBusy, Unreachable
 
+    if not isinstance(exc, ClientError):
+        log.error("Login failed unexpectedly", exc_info=exc)
+        return Problem(UNEXPECTED, number_for("login.unexpected"))
     error = getattr(exc, "error", None)
     if isinstance(exc, Refused | ServerBusy) and (error in STUDENT_SENTENCES or error == "malformed_code"):
         log.info("Login refused (%s): %s", error, exc)
-        return str(exc)
+        return exc.problem
     if isinstance(exc, Refused) and error == "unknown_code":
         # A right code refused as unknown usually means this computer is set up for another school's server.
         log.warning("Login refused: the server at %s does not know this code (%s)", server_url, exc)
-        return NOT_RECOGNISED
-    if not isinstance(exc, ClientError):
-        log.error("Login failed unexpectedly", exc_info=exc)
-        return UNEXPECTED
-    log.warning("Login to %s failed (%s): %s", server_url, error or type(exc).__name__, exc)
+        return Problem(NOT_RECOGNISED, exc.number)
+    log.warning("Login to %s failed (%s %s): %s", server_url, error or type(exc).__name__, exc.number, exc)
     if isinstance(exc, Unreachable):
-        return NO_CONNECTION
+        return Problem(NO_CONNECTION, exc.number)
     if isinstance(exc, ServerBusy):
-        return SERVER_BUSY
+        return Problem(SERVER_BUSY, exc.number)
     if isinstance(exc, MediaCorrupt):
-        return DOWNLOAD_FAILED
-    return CANNOT_SIGN_IN  # BadReply (a wrong address, mismatched versions), any other refusal
+        return Problem(DOWNLOAD_FAILED, exc.number)
+    return Problem(CANNOT_SIGN_IN, exc.number)  # BadReply (a wrong address, mismatched versions), any other refusal

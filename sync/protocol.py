@@ -206,11 +206,18 @@ class LoginResponse(WireModel):
 
 
 class ErrorBody(WireModel):
-    """Every refusal from the API: a stable machine-readable code and a sentence a person can act on."""
+    """Every refusal from the API: a stable machine-readable code, a sentence a person can act on, and the code's
+    number in the error catalogue (sync/error_catalogue/, docs/errors.md) for a support call to quote."""
+
+    # Unlike the other wire types, fields a newer server adds are ignored, not refused: a refusal's sentence must
+    # still reach the person when the server is newer than this client.
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     error: str
     message: str
     retry_after_seconds: int | None = None
+    number: Annotated[str, Field(pattern=r"^INV-\d{4}$")] | None = None
+    """E.g. "INV-2201"; None from a server older than the catalogue, or for a code it has no entry for."""
 
 
 # ---- progress, heartbeats, results -----------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from player.session import SittingSession
 from player.session_events import Phase
+from sync.error_catalogue import problem
 
 if TYPE_CHECKING:
     from player.audio.qt import QtAudioPlayer
@@ -85,14 +86,19 @@ class ItemAudio:
         if not path.is_file():
             # Not counted as a play: the student never heard it.
             log.error("Audio for item %s is missing: %s", item.id, path)
-            bar.show_error(f"This recording is missing from this computer ({path.name}). Tell your invigilator.")
+            bar.show_error(
+                problem(
+                    "audio.missing",
+                    f"This recording is missing from this computer ({path.name}). Tell your invigilator.",
+                )
+            )
             bar.set_plays_left(session.plays_left(item), first=session.should_autoplay(item.id))
             return
         if not session.start_play():
             bar.set_state(ALL_USED if autoplay else "No plays left.")
             bar.set_plays_left(0)
             return
-        bar.show_error("")
+        bar.show_error(None)
         self._playing_item = item.id
         bar.set_plays_left(session.plays_left(item), playing=True)
         bar.set_state("Playing…")
@@ -150,11 +156,11 @@ class ItemAudio:
                 # Not heard: the student gets this play back through Try again.
                 log.warning("Play of item %s cut off by an audio device problem; it is given back", item_id)
                 session.end_play("audio_device")
-                bar.show_error(message, can_retry=True)
+                bar.show_error(problem("audio.device", message), can_retry=True)
                 bar.set_state(NOT_HEARD)
             else:
                 # A damaged file: the player could not play it at all, so nothing was heard either.
                 session.end_play("audio_damaged")
-                bar.show_error(message)
+                bar.show_error(problem("audio.damaged", message))
                 bar.set_state("Not played.")
             bar.set_plays_left(session.plays_left(session.item))

@@ -17,10 +17,11 @@ from player.student_login import (
     SignedIn,
     cached_media,
     downloading_text,
-    login_failure_text,
+    login_failure,
     sign_in,
 )
 from player.ui.tasks import Report, TaskRunner
+from sync.error_catalogue import problem
 
 if TYPE_CHECKING:
     from player.offline_queue.journal import Journal, StoredAttempt
@@ -98,7 +99,7 @@ class StudentLoginFlow:
         if media is None:
             # Something is missing or damaged: a new login fetches it again, and the journal keeps the progress.
             self._host.reset()
-            self._window.access_code.show_error(ENTER_AGAIN)
+            self._window.access_code.show_error(problem("login.enter_again", ENTER_AGAIN))
             return
         self._host.open_sitting(attempt, attempt.login, media, resumed=True)
 
@@ -129,7 +130,7 @@ class StudentLoginFlow:
             self._window.access_code.set_busy(downloading_text(done, total))
 
     def _on_login_failed(self, exc: Exception) -> None:
-        self._window.access_code.show_error(login_failure_text(exc, server_url=self._server_url))
+        self._window.access_code.show_error(login_failure(exc, server_url=self._server_url))
 
     def _on_logged_in(self, signed_in: SignedIn) -> None:
         self._signed_in = signed_in
@@ -148,7 +149,9 @@ class StudentLoginFlow:
         except JournalError as exc:
             log.error("Cannot start the attempt: %s", exc)
             self._host.reset()
-            self._window.access_code.show_error(CANNOT_START)  # the journal's words are for IT: in the log
+            self._window.access_code.show_error(
+                problem("login.cannot_start", CANNOT_START)
+            )  # the journal's words are for IT: in the log
             return
         self._signed_in = None
         self._host.open_sitting(attempt, signed_in.login, signed_in.media, resumed=False)
@@ -157,10 +160,10 @@ class StudentLoginFlow:
         self._host.start()  # the assembly sets open_staff_console with the other parts
         open_staff_console = self._host.open_staff_console
         if open_staff_console is None:
-            self._window.access_code.show_error(NO_CONSOLE)
+            self._window.access_code.show_error(problem("login.no_console", NO_CONSOLE))
             return
         try:
             open_staff_console()
         except ImportError as exc:  # the console is loaded on first use (see assembly.staff_console_opener)
             log.warning("The staff console cannot be loaded: %s", exc)
-            self._window.access_code.show_error(NO_CONSOLE)
+            self._window.access_code.show_error(problem("login.no_console", NO_CONSOLE))

@@ -19,6 +19,7 @@ QLabel#error { color: #8a1010; font-weight: 600; }
 QLabel#banner { background: #fff1b8; border: 2px solid #8a6d00; padding: 8px; font-weight: 600; }
 QLabel#timer { font-size: 17pt; font-weight: 600; }
 QLabel#saved { color: #1d5e20; }
+QLabel#problemNumber, QLabel#version { color: #555555; font-size: 11pt; font-weight: 400; }
 QWidget#pausedOverlay { background: #eef2f7; }
 QPlainTextEdit#resultCode { font-family: monospace; font-size: 13pt; }
 QPushButton { padding: 8px 18px; border: 2px solid #34495e; border-radius: 6px; background: #ffffff; }

@@ -4,13 +4,17 @@ is accessible and styled the same way (neither area imports the other's modules 
 from __future__ import annotations
 
 import logging
+import re
+import weakref
 from collections.abc import Callable
 from math import ceil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QFontMetricsF
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QLayout, QPushButton, QVBoxLayout, QWidget
+
+from sync.error_catalogue import Problem
 
 if TYPE_CHECKING:
     from PySide6.QtCore import QTimerEvent
@@ -113,14 +117,79 @@ def button(text: str, *, accessible: str = "", primary: bool = False, parent: QW
     return widget
 
 
-def set_message(widget: QLabel, text: str) -> None:
-    """Show (or hide, when empty) a message, keeping its accessible name in step so screen readers read it."""
-    widget.setText(text)
-    widget.setAccessibleName(text or "No message")
-    widget.setVisible(bool(text))
+def set_message(widget: QLabel, text: str | Problem) -> None:
+    """Show (or hide, when empty) a message, keeping its accessible name in step so screen readers read it.
+
+    A Problem (an error, numbered in the error catalogue) shows its number too: small and grey under the message,
+    selectable, for a support call to quote (docs/errors.md)."""
+    problem = text if isinstance(text, Problem) else None
+    shown = problem.text if problem is not None else str(text)
+    number = problem.number if problem is not None and shown else None
+    widget.setText(shown)
+    widget.setAccessibleName((f"{shown} (error {number})" if number else shown) or "No message")
+    widget.setVisible(bool(shown))
+    _show_number(widget, number)
 
 
-def show_outcome(*, message: QLabel, error: QLabel, text: str, failed: bool) -> None:
+def message_number(widget: QLabel) -> str:
+    """The error number shown with `widget`'s message ("" when none is): as a person reads it off the screen."""
+    number_label = _NUMBER_LABELS.get(widget)
+    if number_label is not None:
+        return number_label.text().removeprefix("Error ") if not number_label.isHidden() else ""
+    found = re.search(r" \((INV-\d{4})\)$", widget.text())
+    return found[1] if found else ""
+
+
+_NUMBER_LABELS: weakref.WeakKeyDictionary[QLabel, QLabel] = weakref.WeakKeyDictionary()
+"""Each message label's number label, made the first time it shows a number (none before: start-up stays quick)."""
+
+
+def _show_number(widget: QLabel, number: str | None) -> None:
+    number_label = _NUMBER_LABELS.get(widget)
+    if number_label is None and number:
+        number_label = _number_label_under(widget)
+        if number_label is None:
+            # No box layout to put it in: the number goes after the message itself, in brackets.
+            widget.setText(f"{widget.text()} ({number})")
+            return
+        _NUMBER_LABELS[widget] = number_label
+    if number_label is None:
+        return
+    number_label.setText(f"Error {number}" if number else "")
+    number_label.setAccessibleName(f"Error number {number}" if number else "No error number")
+    number_label.setVisible(bool(number))
+
+
+def _number_label_under(widget: QLabel) -> QLabel | None:
+    """A small grey label right after `widget` in its (box) layout; None when it is in none."""
+    parent = widget.parentWidget()
+    layout = parent.layout() if parent is not None else None
+    place = _place_in(layout, widget) if layout is not None else None
+    if place is None:
+        return None
+    from PySide6.QtCore import Qt  # only once an error is shown: never before the first paint
+
+    number_label = label(name="problemNumber", wrap=False)
+    number_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box, index = place
+    box.insertWidget(index + 1, number_label)
+    return number_label
+
+
+def _place_in(layout: QLayout, widget: QWidget) -> tuple[QBoxLayout, int] | None:
+    for index in range(layout.count()):
+        item = layout.itemAt(index)
+        if item is None:
+            continue
+        if item.widget() is widget:
+            return (layout, index) if isinstance(layout, QBoxLayout) else None
+        inner = item.layout()
+        if inner is not None and (found := _place_in(inner, widget)) is not None:
+            return found
+    return None
+
+
+def show_outcome(*, message: QLabel, error: QLabel, text: str | Problem, failed: bool) -> None:
     """Show a view's latest outcome in its plain or its error label, clearing the other."""
     set_message(message, "" if failed else text)
     set_message(error, text if failed else "")

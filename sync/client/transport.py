@@ -16,6 +16,7 @@ import requests
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from sync.client.errors import CA_BUNDLE_HINT, SETUP_HINT, BadReply, ClientError, Refused, ServerBusy, Unreachable
+from sync.error_catalogue import number_for
 from sync.protocol import API_PREFIX, ErrorBody
 
 log = logging.getLogger(__name__)
@@ -172,7 +173,8 @@ class Transport:
             log.warning("%s %s%s failed: %s", method, API_PREFIX, path, exc)
             raise ClientError(
                 f"Cannot connect securely to {self.base_url}: the CA bundle {self._verify} (ca_bundle in "
-                "the Invigil config) cannot be read. Ask IT to fix ca_bundle or remove it."
+                "the Invigil config) cannot be read. Ask IT to fix ca_bundle or remove it.",
+                number=number_for("client.tls_untrusted"),
             ) from exc
         elapsed_ms = (time.monotonic() - started) * 1000
         log.debug("%s %s%s -> %d (%.0f ms)", method, API_PREFIX, path, response.status_code, elapsed_ms)
@@ -205,13 +207,16 @@ class Transport:
                 self.base_url,
                 what,
                 hint=f"Check that server_url names the server as its certificate does (ask IT). {CA_BUNDLE_HINT}",
+                tls=True,
             )
         if "CERTIFICATE_VERIFY_FAILED" in text:
             what = "this computer does not trust the server's certificate"
             if isinstance(self._verify, str):
                 what += f" (not signed by a CA in the ca_bundle file {self._verify})"
-            return Unreachable(self.base_url, what, hint=CA_BUNDLE_HINT)
-        return Unreachable(self.base_url, "the secure (TLS) connection could not be set up", hint=CA_BUNDLE_HINT)
+            return Unreachable(self.base_url, what, hint=CA_BUNDLE_HINT, tls=True)
+        return Unreachable(
+            self.base_url, "the secure (TLS) connection could not be set up", hint=CA_BUNDLE_HINT, tls=True
+        )
 
     def _bad_reply(self, path: str, what: str) -> BadReply:
         log.warning("bad reply from %s%s: %s", API_PREFIX, path, what)
@@ -233,7 +238,9 @@ class Transport:
         if status in (408, 429) or status >= 500:
             retry_after = _retry_after(response, body)
             if body is not None:
-                return ServerBusy(body.message, status=status, error=body.error, retry_after=retry_after)
+                return ServerBusy(
+                    body.message, status=status, error=body.error, retry_after=retry_after, number=body.number
+                )
             when = f"in {retry_after} seconds" if retry_after is not None else "in a minute"
             return ServerBusy(
                 f"The server at {self.base_url} is busy or has a problem (HTTP {status}). Try again {when}; "
@@ -243,7 +250,7 @@ class Transport:
                 retry_after=retry_after,
             )
         if body is not None:
-            return Refused(body.message, status=status, error=body.error)
+            return Refused(body.message, status=status, error=body.error, number=body.number)
         return Refused(
             f"The server at {self.base_url} refused the request (HTTP {status}) without saying why. {SETUP_HINT}",
             status=status,

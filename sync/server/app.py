@@ -30,9 +30,28 @@ from sync.server.store import Store
 
 
 def error_response(exc: ServiceError) -> JSONResponse:
+    """Every refusal's reply: ErrorBody, numbered from the error catalogue (ServiceError.body)."""
     headers = {"Retry-After": str(exc.retry_after_seconds)} if exc.retry_after_seconds is not None else None
-    body = ErrorBody(error=exc.error, message=exc.message, retry_after_seconds=exc.retry_after_seconds)
+    body = ErrorBody.model_validate(exc.body())
     return JSONResponse(body.model_dump(), status_code=exc.status, headers=headers)
+
+
+def http_refusal(exc: StarletteHTTPException) -> ServiceError:
+    """Starlette's own refusals (an unknown path, a wrong method, a body it cannot decode) in our words.
+
+    Each code is written out as a literal: tests/test_error_catalogue.py finds every code the server can send by
+    reading the source, and fails for a code it cannot see."""
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot decode (not UTF-8, nested past Python's limit, a number of
+        # thousands of digits): a refused body, as invalid JSON is, saying which.
+        return ServiceError(422, "invalid_request", refusals.unreadable_body(exc.__cause__))
+    if exc.status_code == 404:
+        message = f"There is no such API route. The API is under {API_PREFIX}/ (see {API_PREFIX}/openapi.json)."
+        return ServiceError(404, "no_such_route", message)
+    if exc.status_code == 405:
+        message = f"This route does not accept that method; see the API description at {API_PREFIX}/openapi.json."
+        return ServiceError(405, "method_not_allowed", message)
+    return ServiceError(exc.status_code, "http_error", str(exc.detail))
 
 
 def create_app(settings: ServerSettings, *, store: Store | None = None, clock: Clock = utcnow) -> FastAPI:
@@ -69,18 +88,10 @@ def create_app(settings: ServerSettings, *, store: Store | None = None, clock: C
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        # Unknown paths and wrong methods get the same {"error", "message"} body as every other refusal.
+        # Unknown paths and wrong methods get the same numbered ErrorBody as every other refusal.
+        response = error_response(http_refusal(exc))
         if exc.status_code == 400:
-            # FastAPI's answer to a body it cannot decode (not UTF-8, nested past Python's limit, a number of
-            # thousands of digits): a refused body, as invalid JSON is, saying which.
-            message = refusals.unreadable_body(exc.__cause__)
-            return error_response(ServiceError(422, "invalid_request", message))
-        code = {404: "no_such_route", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        message = {
-            404: f"There is no such API route. The API is under {API_PREFIX}/ (see {API_PREFIX}/openapi.json).",
-            405: f"This route does not accept that method; see the API description at {API_PREFIX}/openapi.json.",
-        }.get(exc.status_code, str(exc.detail))
-        response = error_response(ServiceError(exc.status_code, code, message))
+            return response
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response

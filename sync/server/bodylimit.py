@@ -218,7 +218,7 @@ class BodyLimitMiddleware:
 async def _send_refusal(send: Send, exc: ServiceError) -> None:
     # The rest of the body is never read into memory: after this reply uvicorn reads and discards it, so the
     # client (which sends its whole body before it reads) still gets the 413 rather than a reset connection.
-    body = ErrorBody(error=exc.error, message=exc.message).model_dump_json().encode()
+    body = ErrorBody.model_validate(exc.body()).model_dump_json().encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sync.error_catalogue import api_number
+
 
 class ServiceError(Exception):
     def __init__(self, status: int, error: str, message: str, *, retry_after_seconds: int | None = None) -> None:
@@ -10,6 +14,16 @@ class ServiceError(Exception):
         self.error = error
         self.message = message
         self.retry_after_seconds = retry_after_seconds
+
+    def body(self) -> dict[str, Any]:
+        """The refusal as the API sends it (protocol.ErrorBody's fields). The one place a refusal gets its catalogue
+        number: app.py's handlers, the body-limit middleware and a batch's per-item refusals all send this."""
+        return {
+            "error": self.error,
+            "message": self.message,
+            "retry_after_seconds": self.retry_after_seconds,
+            "number": api_number(self.error),
+        }
 
 
 def not_found(what: str) -> ServiceError:

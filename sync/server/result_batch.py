@@ -308,5 +308,5 @@ def _refused(key: str, exc: ServiceError) -> ReplyItem:
         "idempotency_key": key,
         "status": exc.status,
         "receipt": None,
-        "error": {"error": exc.error, "message": exc.message, "retry_after_seconds": None},
+        "error": exc.body(),
     }

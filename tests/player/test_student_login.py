@@ -16,11 +16,12 @@ from player.student_login import (
     UNEXPECTED,
     cached_media,
     downloading_text,
-    login_failure_text,
+    login_failure,
 )
 from resources import demo_assessment_path
 from sync.client import BadReply, ClientError, MediaCorrupt, Refused, ServerBusy, Unreachable
 from sync.client.errors import CA_BUNDLE_HINT
+from sync.error_catalogue import number_for
 from sync.mediacache import MediaCache
 from tests.helpers.player import make_login
 
@@ -56,33 +57,53 @@ SERVER_URL = "https://invigil.example-school.org"
 
 
 @pytest.mark.parametrize(
-    ("failure", "shown"),
+    ("failure", "shown", "number"),
     [
         (
             Refused("This access code was not recognised. ...check which server...", status=401, error="unknown_code"),
             NOT_RECOGNISED,
+            "INV-2201",
         ),
-        (Unreachable(SERVER_URL, "connection refused"), NO_CONNECTION),
+        (Unreachable(SERVER_URL, "connection refused"), NO_CONNECTION, "INV-2001"),
         (
-            Unreachable(SERVER_URL, "this computer does not trust the server's certificate", hint=CA_BUNDLE_HINT),
+            Unreachable(
+                SERVER_URL, "this computer does not trust the server's certificate", hint=CA_BUNDLE_HINT, tls=True
+            ),
             NO_CONNECTION,
+            "INV-2002",  # the same words for the student; the number tells IT it is the certificate
         ),
         (
             ServerBusy("The server at x is busy (HTTP 503).", status=503, error="http_503", retry_after=None),
             SERVER_BUSY,
+            "INV-2003",
         ),
-        (MediaCorrupt("media/cat.ogg does not match its sha256"), DOWNLOAD_FAILED),
-        (BadReply(f"The server at {SERVER_URL} sent a reply Invigil cannot read (not JSON)."), CANNOT_SIGN_IN),
-        (Refused("The request is not valid: body.code.", status=422, error="invalid_request"), CANNOT_SIGN_IN),
-        (ClientError("anything else"), CANNOT_SIGN_IN),
-        (KeyError("x"), UNEXPECTED),
+        (MediaCorrupt("media/cat.ogg does not match its sha256"), DOWNLOAD_FAILED, "INV-2005"),
+        (
+            BadReply(f"The server at {SERVER_URL} sent a reply Invigil cannot read (not JSON)."),
+            CANNOT_SIGN_IN,
+            "INV-2004",
+        ),
+        (
+            Refused("The request is not valid: body.code.", status=422, error="invalid_request"),
+            CANNOT_SIGN_IN,
+            "INV-2101",
+        ),
+        (
+            Refused("Refused by a newer server.", status=403, error="brand_new", number="INV-2999"),
+            CANNOT_SIGN_IN,
+            "INV-2999",  # the server's own number, even for a code this player does not know
+        ),
+        (ClientError("anything else"), CANNOT_SIGN_IN, "INV-2007"),
+        (KeyError("x"), UNEXPECTED, "INV-3002"),
     ],
 )
 def test_a_failed_login_is_said_in_plain_words_and_its_cause_is_logged(
-    caplog: pytest.LogCaptureFixture, failure: Exception, shown: str
+    caplog: pytest.LogCaptureFixture, failure: Exception, shown: str, number: str
 ) -> None:
     caplog.set_level("INFO")
-    assert login_failure_text(failure, server_url=SERVER_URL) == shown
+    problem = login_failure(failure, server_url=SERVER_URL)
+    assert problem.text == shown
+    assert problem.number == number
     assert not [word for word in STAFF_WORDS if word in shown]
     assert shown.endswith("tell your invigilator.") or shown.endswith("Tell your invigilator.")
     logged = caplog.text
@@ -116,7 +137,9 @@ def test_a_failed_login_is_said_in_plain_words_and_its_cause_is_logged(
     ],
 )
 def test_a_refusal_written_for_the_student_is_shown_as_the_server_wrote_it(refused: ClientError) -> None:
-    assert login_failure_text(refused, server_url=SERVER_URL) == str(refused)
+    problem = login_failure(refused, server_url=SERVER_URL)
+    assert problem.text == str(refused)
+    assert problem.number == refused.number == number_for(f"api.{getattr(refused, 'error', '')}")
 
 
 def test_the_download_counts_files() -> None:

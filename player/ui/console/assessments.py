@@ -18,6 +18,7 @@ from player.ui.tasks import TaskRunner
 from player.ui.widgets import button, label, set_message, show_outcome
 from sync import staff_protocol as sp
 from sync.client import Refused
+from sync.error_catalogue import Problem
 
 log = logging.getLogger(__name__)
 
@@ -146,8 +147,9 @@ class AssessmentsView(QWidget):
         show_outcome(
             message=self.message,
             error=self.error,
-            text=f"Could not list the assessments: {error_sentence(exc, doing='list the assessments')} "
-            "Choose Refresh list to try again.",
+            text=error_sentence(exc, doing="list the assessments").framed(
+                "Could not list the assessments: ", " Choose Refresh list to try again."
+            ),
             failed=True,
         )
 
@@ -200,18 +202,16 @@ class AssessmentsView(QWidget):
         self._finished()
         if isinstance(exc, Refused) and exc.error == UPLOADS_OFF:
             show_outcome(message=self.message, error=self.error, text="", failed=False)
-            self.uploads_not_taken(str(exc))
+            self.uploads_not_taken(exc.problem)
             return
-        sentence = error_sentence(exc, doing=f"load {path.name}")
-        show_outcome(
-            message=self.message, error=self.error, text=f"{path.name} was not loaded. {sentence}", failed=True
-        )
+        sentence = error_sentence(exc, doing=f"load {path.name}").framed(f"{path.name} was not loaded. ")
+        show_outcome(message=self.message, error=self.error, text=sentence, failed=True)
 
-    def uploads_not_taken(self, why: str) -> None:
+    def uploads_not_taken(self, why: Problem) -> None:
         """The server does not take content packages: the button stays off and says why, in the server's words."""
         self.load_button.setEnabled(False)
-        self.load_button.setToolTip(why)
-        self.load_button.setAccessibleDescription(why)
+        self.load_button.setToolTip(why.text)
+        self.load_button.setAccessibleDescription(why.text)
         set_message(self.uploads_off, why)
 
     def _finished(self) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QVBoxLayout, QWidget
 
+from player.ui.console.problems import problem_of
 from player.ui.console.qr_camera import ListCameras, system_cameras
 from player.ui.console.qr_reader import ChooseImage, QrReaderPanel, ask_open_qr_image
 from player.ui.console.sittings import ClientFactory, guarded
@@ -16,6 +17,7 @@ from player.ui.tasks import Report, TaskRunner
 from player.ui.widgets import button, label, set_message
 from sync import resultcode
 from sync import staff_protocol as sp
+from sync.error_catalogue import Problem, api_number, number_for, problem
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +123,7 @@ class CodeEntryView(QWidget):
         try:
             text = read_code_file(path)
         except ValueError as exc:
-            self._say(str(exc), error=True)
+            self._say(problem("console.file_failed", str(exc)), error=True)
             return
         self.code_edit.setPlainText(text)
         self.submit()
@@ -173,7 +175,7 @@ class CodeEntryView(QWidget):
 
     def _refused(self, exc: Exception) -> None:
         self._set_busy(False)
-        self._say(str(exc), error=True)
+        self._say(_code_problem(exc), error=True)
         if isinstance(exc, resultcode.ResultCodeError):
             self.code_edit.setFocus()  # the code itself is wrong: the person fixes it there
         self._next_queued()
@@ -182,8 +184,18 @@ class CodeEntryView(QWidget):
         if self._queued:
             self.submit_read_code(self._queued.pop(0))
 
-    def _say(self, text: str, *, error: bool) -> None:
+    def _say(self, text: str | Problem, *, error: bool) -> None:
         self.message.setObjectName("error" if error else "saved")
         self.message.style().unpolish(self.message)
         self.message.style().polish(self.message)
         set_message(self.message, text)
+
+
+def _code_problem(exc: Exception) -> Problem:
+    """A refused result code, numbered: a mistake the console found itself has the number the server gives the
+    same mistake (api.result_code_<reason>); the server's refusals carry their own."""
+    if isinstance(exc, resultcode.ResultCodeError):
+        return Problem(
+            exc.message, api_number(f"result_code_{exc.reason}") or number_for("console.result_code_invalid")
+        )
+    return problem_of(exc)

@@ -29,6 +29,7 @@ from player.ui.console.sitting_tab import CsvExportTab
 from player.ui.console.sittings import SittingContext
 from player.ui.widgets import ChooseSavePath, ask_save_path, button, caption, label
 from sync import staff_protocol as sp
+from sync.error_catalogue import Problem, problem
 
 log = logging.getLogger(__name__)
 
@@ -239,9 +240,12 @@ class IncidentsView(CsvExportTab):
         )
 
 
-def _incident_problem(exc: ValidationError) -> str:
+def _incident_problem(exc: ValidationError) -> Problem:
     first = exc.errors()[0]
     field = ".".join(str(p) for p in first["loc"])
     if field == "note":
-        return 'Write a note saying what happened (needed for "Other", at most 4000 characters), then add it again.'
-    return f"The incident's {field} is not valid: {first['msg']}."
+        return problem(
+            "console.incident_invalid",
+            'Write a note saying what happened (needed for "Other", at most 4000 characters), then add it again.',
+        )
+    return problem("console.incident_invalid", f"The incident's {field} is not valid: {first['msg']}.")

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from player.ui.console.actions import REASON_LABELS
 from player.ui.console.dates import local_time
+from player.ui.console.problems import problem_of
 from player.ui.console.server_calls import call_server
 from player.ui.console.sittings import SittingContext
 from player.ui.console.tables import table_texts
@@ -179,7 +180,9 @@ class SittingLogView(QWidget):
         self.loads += 1
         if self._again:
             self.reload()
-        set_message(self.message, f"Could not load the log: {exc} Choose Reload log to try again.")
+        set_message(
+            self.message, problem_of(exc).framed("Could not load the log: ", " Choose Reload log to try again.")
+        )
 
     def rows(self) -> list[tuple[str, ...]]:
         """Every row as shown, for tests and screen readers' sake."""

@@ -25,6 +25,7 @@ from player.ui.console.sitting_tab import SittingTab
 from player.ui.console.sittings import SittingContext
 from player.ui.widgets import button, caption, label
 from sync import staff_protocol as sp
+from sync.error_catalogue import problem
 
 log = logging.getLogger(__name__)
 
@@ -197,12 +198,16 @@ class ManualEntriesView(SittingTab):
     def save(self) -> None:
         allocation_id = self._allocation_id
         if allocation_id is None:
-            self._fail("Choose a student first.")
+            self._fail(problem("console.input_needed", "Choose a student first."))
             return
         comments = self.comments_edit.toPlainText()
         if len(comments) > MAX_COMMENT_CHARS:
             self._fail(
-                f"The comments are {len(comments)} characters long; keep them under {MAX_COMMENT_CHARS} and save again."
+                problem(
+                    "console.input_needed",
+                    f"The comments are {len(comments)} characters long; keep them under {MAX_COMMENT_CHARS} and "
+                    "save again.",
+                )
             )
             return
         entry = sp.ManualEntryIn(
@@ -229,7 +234,7 @@ class ManualEntriesView(SittingTab):
     def add_evidence(self) -> None:
         allocation_id = self._allocation_id
         if allocation_id is None:
-            self._fail("Choose a student first.")
+            self._fail(problem("console.input_needed", "Choose a student first."))
             return
         path = self._choose_evidence(self)
         if path is None:

@@ -16,6 +16,7 @@ from player.ui.console.sittings import SittingContext
 from player.ui.widgets import button, label
 from sync import marking_protocol as mp
 from sync.client import Refused
+from sync.error_catalogue import problem
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +258,7 @@ class HandMarkingView(SittingTab):
             return
         score = parse_score(self.score_edit.text(), item.max_score)
         if isinstance(score, str):
-            self._fail(score)
+            self._fail(problem("console.input_needed", score))
             return
         replaces = answer.mark.id if answer.mark is not None else None
         token, result_id, item_id = self._context.token, answer.result_id, item.item_id

@@ -22,6 +22,7 @@ from player.ui.console.sittings import guarded
 from player.ui.qr import read_qr_texts
 from player.ui.tasks import TaskRunner
 from player.ui.widgets import button, label, set_message
+from sync.error_catalogue import Problem, number_for, problem
 from sync.resultcode_qr import PartCollector, TooLargeForQr, qr_texts
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ class QrReaderPanel(QWidget):
     def start_camera(self) -> None:
         cameras = self._cameras()
         if not cameras:
-            self._say(NO_CAMERA, error=True)
+            self._say(problem("console.no_camera", NO_CAMERA), error=True)
             self.open_image_button.setFocus()
             return
         names = [camera.name or f"Camera {n}" for n, camera in enumerate(cameras, start=1)]
@@ -213,7 +214,7 @@ class QrReaderPanel(QWidget):
         failure = feed.failure()
         if failure:
             self.stop_camera()
-            self._say(failure, error=True)
+            self._say(problem("console.camera_failed", failure), error=True)
             return
         if self._decoding_frame:
             return  # the frame before is still being read; a newer one is taken when that is done
@@ -258,15 +259,18 @@ class QrReaderPanel(QWidget):
         self._tasks.run(
             work,
             on_done=guarded(self, lambda texts: self._take(texts, where=path.name)),
-            on_error=guarded(self, lambda exc: self._say(str(exc), error=True)),
+            on_error=guarded(self, lambda exc: self._say(problem("console.qr_unreadable", str(exc)), error=True)),
         )
 
     def paste_image(self) -> None:
         image = QGuiApplication.clipboard().image()
         if image.isNull():
             self._say(
-                "The clipboard holds no picture. Take a screenshot of the QR code (or copy a photo of it), then "
-                "press Paste image again.",
+                problem(
+                    "console.input_needed",
+                    "The clipboard holds no picture. Take a screenshot of the QR code (or copy a photo of it), then "
+                    "press Paste image again.",
+                ),
                 error=True,
             )
             return
@@ -274,7 +278,7 @@ class QrReaderPanel(QWidget):
         self._tasks.run(
             partial(read_qr_texts, image),
             on_done=guarded(self, lambda texts: self._take(texts, where="the pasted picture")),
-            on_error=guarded(self, lambda exc: self._say(str(exc), error=True)),
+            on_error=guarded(self, lambda exc: self._say(problem("console.qr_unreadable", str(exc)), error=True)),
         )
 
     # ---- what was read ---------------------------------------------------------------------------------
@@ -290,8 +294,11 @@ class QrReaderPanel(QWidget):
         if not texts:
             if where is not None:
                 self._say(
-                    f"No QR code found in {where}. Make sure the whole QR code is in the picture, sharp and not cut "
-                    "off, or type the code instead.",
+                    problem(
+                        "console.qr_unreadable",
+                        f"No QR code found in {where}. Make sure the whole QR code is in the picture, sharp and not "
+                        "cut off, or type the code instead.",
+                    ),
                     error=True,
                 )
             return
@@ -317,7 +324,8 @@ class QrReaderPanel(QWidget):
                 codes.append(found.code)
         shown = [m for m in refusals + list(messages.values()) if m]
         if shown:
-            self._say(" ".join(dict.fromkeys(shown)), error=bool(refusals))
+            number = number_for("console.qr_unreadable") if refusals else None
+            self._say(Problem(" ".join(dict.fromkeys(shown)), number), error=bool(refusals))
         elif not codes and where is not None:
             self._say(
                 f"The QR code in {where} was read before and its code submitted. Press Clear to read it again.",
@@ -328,7 +336,7 @@ class QrReaderPanel(QWidget):
         for code in codes:
             self.code_read.emit(code)
 
-    def _say(self, text: str, *, error: bool) -> None:
+    def _say(self, text: str | Problem, *, error: bool) -> None:
         self.status.setObjectName("error" if error else "saved")
         self.status.style().unpolish(self.status)
         self.status.style().polish(self.status)

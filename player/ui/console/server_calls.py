@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject
 
 from player.ui.console.sittings import SittingContext, guarded
 from sync.client import ClientError, InvigilClient
+from sync.error_catalogue import Problem, problem
 from sync.protocol import LogDetailValue, SittingLogAction
 
 log = logging.getLogger(__name__)
@@ -53,12 +54,19 @@ def note_in_log(
     return ""
 
 
-def error_sentence(exc: Exception, *, doing: str) -> str:
-    """What to tell the invigilator: the server's or client's own sentence, else a plain one naming the task."""
+def error_sentence(exc: Exception, *, doing: str) -> Problem:
+    """What to tell the invigilator, numbered: the server's or client's own sentence and number, else a plain one
+    naming the task."""
     if isinstance(exc, ClientError):
-        return str(exc)
+        return exc.problem
     if isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename else ""
-        return f"Could not {doing}{where}: {exc.strerror or exc}. Check the folder exists and you may write there."
+        return problem(
+            "console.file_failed",
+            f"Could not {doing}{where}: {exc.strerror or exc}. Check the folder exists and you may write there.",
+        )
     log.error("unexpected failure while trying to %s", doing, exc_info=exc)
-    return f"Could not {doing}: an unexpected error ({type(exc).__name__}). The details are in the log file."
+    return problem(
+        "console.unexpected",
+        f"Could not {doing}: an unexpected error ({type(exc).__name__}). The details are in the log file.",
+    )

@@ -8,6 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFormLayout, QLineEdit, QWidget
 
 from player.credentials import TokenStore
+from player.ui.console.problems import problem_of
 from player.ui.console.sittings import ClientFactory, StaffSession, guarded
 from player.ui.tasks import TaskRunner
 from player.ui.widgets import button, centred_column, label, set_message
@@ -121,5 +122,5 @@ class SignInView(QWidget):
         self.sign_in_button.setEnabled(True)
         self.password_edit.clear()
         # The client's errors are sentences staff can act on (wrong password, locked out until..., no network).
-        set_message(self.message, str(exc))
+        set_message(self.message, problem_of(exc))
         self.password_edit.setFocus()

@@ -15,6 +15,7 @@ from player.ui.console.server_calls import call_server, error_sentence, note_in_
 from player.ui.console.sittings import SittingContext
 from player.ui.widgets import ChooseSavePath, label, set_message, show_outcome
 from sync.client import InvigilClient
+from sync.error_catalogue import Problem
 from sync.protocol import SittingLogAction
 
 CsvTable = tuple[Sequence[str], Iterable[Sequence[object]]]
@@ -58,9 +59,9 @@ class SittingTab(QWidget):
         show_outcome(message=self.message, error=self.error, text=text, failed=False)
         self.message_shown.emit(text)
 
-    def _fail(self, text: str) -> None:
-        show_outcome(message=self.message, error=self.error, text=text, failed=True)
-        self.message_shown.emit(text)
+    def _fail(self, problem: Problem) -> None:
+        show_outcome(message=self.message, error=self.error, text=problem, failed=True)
+        self.message_shown.emit(problem.text)
 
 
 class CsvExportTab(SittingTab):

@@ -14,6 +14,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from player.ui.console.dates import local_time
+from player.ui.console.problems import problem_of
 from player.ui.tasks import TaskRunner
 from player.ui.widgets import button, label, set_message
 from sync import staff_protocol as sp
@@ -161,7 +162,9 @@ class SittingsView(QWidget):
 
     def _failed(self, exc: Exception) -> None:
         self._loading = False
-        set_message(self.message, f"Could not load the sittings: {exc} Choose Reload list to try again.")
+        set_message(
+            self.message, problem_of(exc).framed("Could not load the sittings: ", " Choose Reload list to try again.")
+        )
 
     def open_selected(self) -> None:
         item = self.list.currentItem()

@@ -26,6 +26,7 @@ from player.ui.paper import ConfirmPrint, pages_text, paper_font, print_dialog, 
 from player.ui.widgets import ChooseSavePath, ask_save_path, button, label
 from sync import accesscode
 from sync import staff_protocol as sp
+from sync.error_catalogue import Problem, number_for, problem
 from sync.protocol import LogDetailValue
 
 log = logging.getLogger(__name__)
@@ -224,7 +225,11 @@ class SlipsView(SittingTab):
         try:
             pages = write_slips_pdf(path, self.slips, title=f"Access-code slips: {self._context.sitting_name}")
         except (SlipsError, OSError) as exc:
-            self._fail(str(exc) if isinstance(exc, SlipsError) else error_sentence(exc, doing="save the slips"))
+            self._fail(
+                problem("console.slips_failed", str(exc))
+                if isinstance(exc, SlipsError)
+                else error_sentence(exc, doing="save the slips")
+            )
             return
         detail: dict[str, LogDetailValue] = {"to": "pdf", "file": path.name, "slips": len(self.slips), "pages": pages}
         self._finish(f"Saved {len(self.slips)} slips ({pages_text(pages)}) to {path}.", detail)
@@ -238,7 +243,7 @@ class SlipsView(SittingTab):
         try:
             pages = render_slips(printer, self.slips)
         except SlipsError as exc:
-            self._fail(str(exc))
+            self._fail(problem("console.slips_failed", str(exc)))
             return
         where = printed_to(printer)
         detail: dict[str, LogDetailValue] = {
@@ -254,10 +259,13 @@ class SlipsView(SittingTab):
         self._say(text)
         context = self._context
 
-        def logged(problem: str) -> None:
-            final = f"{text} {problem}" if problem else text
-            if problem:
-                self._fail(final)
+        def logged(why: str | Problem) -> None:
+            # `why`: "" once logged, else why not (note_in_log's sentence, or the failed call's problem).
+            reason = why.text if isinstance(why, Problem) else why
+            final = f"{text} {reason}" if reason else text
+            if reason:
+                number = why.number if isinstance(why, Problem) else number_for("console.not_logged")
+                self._fail(Problem(final, number))
             self.done.emit(final)
 
         call_server(

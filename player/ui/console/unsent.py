@@ -24,6 +24,7 @@ from player.ui.result_slip import (
 )
 from player.ui.widgets import ChooseSavePath, ask_save_path, button, label, set_message
 from player.unsent_results import NoResultCode, UnsentResult
+from sync.error_catalogue import Problem, problem
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,11 @@ class UnsentResultsView(QWidget):
         except Exception as exc:  # a journal this version cannot read must not take the console down
             log.error("Could not read this computer's unsent results", exc_info=exc)
             self._say(
-                f"Could not read the results saved on this computer: {exc} Tell IT: the details are in the player log."
+                problem(
+                    "console.journal_unreadable",
+                    f"Could not read the results saved on this computer: {exc} Tell IT: the details are in the "
+                    "player log.",
+                )
             )
             return
         keep = self.selected()
@@ -162,7 +167,7 @@ class UnsentResultsView(QWidget):
         try:
             return result, result.code()
         except NoResultCode as exc:
-            self._say(str(exc))
+            self._say(problem("result.no_code", str(exc)))
             return None
 
     def copy_code(self) -> None:
@@ -189,8 +194,11 @@ class UnsentResultsView(QWidget):
             saved = write_code_files(path, code)
         except OSError as exc:
             self._say(
-                f"The result code could not be saved to {path} ({exc.strerror or exc}). "
-                "Choose another place, such as a USB stick, or copy it instead."
+                problem(
+                    "result.save_failed",
+                    f"The result code could not be saved to {path} ({exc.strerror or exc}). "
+                    "Choose another place, such as a USB stick, or copy it instead.",
+                )
             )
             return
         log.info("Staff saved the result code of an unsent result (%s) to %s", result.key, path)
@@ -209,8 +217,11 @@ class UnsentResultsView(QWidget):
         except (OSError, ResultSlipError) as exc:
             reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
             self._say(
-                f"The results slip could not be saved to {path} ({reason}). "
-                "Choose another place, such as a USB stick, or save the result code to a file instead."
+                problem(
+                    "result.save_failed",
+                    f"The results slip could not be saved to {path} ({reason}). "
+                    "Choose another place, such as a USB stick, or save the result code to a file instead.",
+                )
             )
             return
         log.info("Staff saved the results slip of an unsent result (%s) to %s", result.key, path)
@@ -231,7 +242,7 @@ class UnsentResultsView(QWidget):
         try:
             pages = render_result_slips(printer, [ResultSlip.of(result, code)])
         except ResultSlipError as exc:
-            self._say(str(exc))
+            self._say(problem("result.save_failed", str(exc)))
             return
         where = printed_to(printer)
         log.info("Staff printed the results slip of an unsent result (%s) to %s", result.key, where)
@@ -246,6 +257,6 @@ class UnsentResultsView(QWidget):
         self._say("Sending now. The list shows what is still waiting.")
         self.refresh()
 
-    def _say(self, text: str) -> None:
+    def _say(self, text: str | Problem) -> None:
         set_message(self.message, text)
-        self.message_shown.emit(text)
+        self.message_shown.emit(text.text if isinstance(text, Problem) else text)

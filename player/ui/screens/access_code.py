@@ -1,4 +1,5 @@
-"""The first screen: the student types the access code from their slip."""
+"""The first screen: the student types the access code from their slip; an error shows its catalogue number
+under it, and the footer the app's version (both small, for IT and support calls)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import logging
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QWidget
 
-from player.ui.widgets import button, centred_column, label, set_message
+from player.ui.widgets import button, centred_column, label, message_number, set_message
 from sync import accesscode
+from sync.error_catalogue import Problem, number_for
+from sync.version import VERSION
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,10 @@ class AccessCodeScreen(QWidget):
         for widget in (self.heading, self.hint, self.code_edit, self.start_button, self.status, self.error):
             layout.addWidget(widget)
         layout.addStretch(2)
+        # The version, for IT and support calls (which player is this?); quiet, it is not for the student.
+        self.version = label(f"Invigil {VERSION}", name="version", accessible=f"Invigil version {VERSION}", wrap=False)
         link_row = QHBoxLayout()
+        link_row.addWidget(self.version)
         link_row.addStretch(1)
         link_row.addWidget(self.staff_link)
         layout.addLayout(link_row)
@@ -58,15 +64,20 @@ class AccessCodeScreen(QWidget):
         try:
             code = accesscode.normalize(self.code_edit.text())
         except accesscode.AccessCodeFormatError as exc:
-            # Caught here, before any network call: the student can fix a typo at once.
-            self.show_error(str(exc))
+            # Caught here, before any network call: the student can fix a typo at once. The number is the server's
+            # for the same refusal: it is the same cause.
+            self.show_error(Problem(str(exc), number_for("api.malformed_code")))
             return
         set_message(self.error, "")
         self.submitted.emit(code)
 
-    def show_error(self, message: str) -> None:
+    def show_error(self, problem: Problem) -> None:
+        """`problem`'s sentence, its number small under it."""
         self.set_busy("")
-        set_message(self.error, message)
+        if not isinstance(problem, Problem):  # pragma: no cover - a caller not yet numbered still shows its words
+            log.error("Unnumbered error shown on the access-code screen: %s", problem)
+            problem = Problem(str(problem))
+        set_message(self.error, problem)
         self.code_edit.setFocus()
         self.code_edit.selectAll()
 
@@ -82,6 +93,10 @@ class AccessCodeScreen(QWidget):
 
     def error_text(self) -> str:
         return self.error.text() if self.error.isVisible() or self.error.text() else ""
+
+    def error_number(self) -> str:
+        """The number shown under the error ("" when none is)."""
+        return message_number(self.error) if self.error_text() else ""
 
     def reset(self) -> None:
         """Back to an empty box: nothing of the previous student remains."""

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPlainTextEdit, QVBoxLayou
 
 from player.ui.qr_view import QrCodeParts
 from player.ui.widgets import ChooseSavePath, ask_save_path, button, centred_column, label, set_message
+from sync.error_catalogue import Problem, number_for, problem
 
 if TYPE_CHECKING:
     # Types only: the finished screen is built before anyone finishes; player.unsent_results loads the wire types.
@@ -45,7 +46,8 @@ class ResultCodeText:
     """Suggested file name, e.g. "result-code-ada-lovelace-section-2-of-3-short-answers.txt"."""
     key: str = ""
     """The envelope's idempotency key: the same key is the same envelope (and, in format 3, the same code)."""
-    problem: str = ""
+    problem: Problem | None = None
+    """Why there is no code (numbered), when there is none."""
     student_name: str = ""
     assessment: str = ""
     """The test's title from its delivery form, for the results slip."""
@@ -57,10 +59,11 @@ class ResultCodeText:
         """The result's code, labelled and named as the console does it (player.unsent_results), or why none."""
         from player.unsent_results import NoResultCode
 
+        problem: Problem | None = None
         try:
-            code, problem = result.code(), ""
+            code = result.code()
         except NoResultCode as exc:
-            code, problem = "", str(exc)
+            code, problem = "", Problem(str(exc), number_for("result.no_code"))
         return cls(
             label=result.section,
             code=code,
@@ -195,12 +198,14 @@ class FinishedScreen(QWidget):
         self.qr.show_code(
             chosen.code if chosen else "", subject=f"the result code for {chosen.label}" if chosen else ""
         )
-        problem = chosen.problem if chosen is not None else ""
+        problem = chosen.problem if chosen is not None else None
         for widget in (self.copy_button, self.save_button):
-            widget.setEnabled(chosen is not None and not problem)
+            widget.setEnabled(chosen is not None and problem is None)
         self.slip_button.setEnabled(any(c.code for c in self._codes))
-        if problem or self.code_message.text() in {c.problem for c in self._codes if c.problem}:
+        if problem is not None:
             set_message(self.code_message, problem)
+        elif self.code_message.text() in {c.problem.text for c in self._codes if c.problem is not None}:
+            set_message(self.code_message, "")
 
     def copy_code(self) -> None:
         chosen = self.chosen()
@@ -224,8 +229,11 @@ class FinishedScreen(QWidget):
             log.warning("Result code not saved to %s: %s", path, exc)
             set_message(
                 self.code_message,
-                f"The result code could not be saved to {path} ({exc.strerror or exc}). "
-                "Choose another place, such as a USB stick, or copy it instead.",
+                problem(
+                    "result.save_failed",
+                    f"The result code could not be saved to {path} ({exc.strerror or exc}). "
+                    "Choose another place, such as a USB stick, or copy it instead.",
+                ),
             )
             return
         log.info("Result code for %s saved to %s (%d QR code images)", chosen.label, path, len(saved.images))
@@ -251,8 +259,11 @@ class FinishedScreen(QWidget):
             reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
             set_message(
                 self.code_message,
-                f"The results slip could not be saved to {path} ({reason}). "
-                "Choose another place, such as a USB stick, or save the result code to a file instead.",
+                problem(
+                    "result.save_failed",
+                    f"The results slip could not be saved to {path} ({reason}). "
+                    "Choose another place, such as a USB stick, or save the result code to a file instead.",
+                ),
             )
             return
         log.info("Results slip of %d code(s) saved to %s", len(codes), path)

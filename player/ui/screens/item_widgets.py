@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from player.ui.widgets import button, label, set_message
+from sync.error_catalogue import Problem
 
 if TYPE_CHECKING:
     from player.audio.qt import QtAudioPlayer
@@ -300,11 +301,12 @@ class AudioBar(QWidget):
         seconds = f"{position_ms // 1000} of {max(duration_ms, position_ms) // 1000} seconds"
         self.progress.setAccessibleDescription(seconds)
 
-    def show_error(self, message: str, *, can_retry: bool = False) -> None:
-        """Say what went wrong ("" clears it); `can_retry` offers Try again (for device problems)."""
-        set_message(self.error, message)
+    def show_error(self, problem: Problem | None, *, can_retry: bool = False) -> None:
+        """Say what went wrong, with its number (None clears it); `can_retry` offers Try again (for device
+        problems)."""
+        set_message(self.error, problem or "")
         # No focus grab: the student may be typing, and a keystroke must not land on the button.
-        self.retry_button.setVisible(bool(message) and can_retry)
+        self.retry_button.setVisible(problem is not None and can_retry)
 
 
 class ScaledImage(QLabel):

@@ -9,13 +9,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from player.audio.interface import NO_DEVICE_MESSAGE
+from player.audio.interface import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
 
 if TYPE_CHECKING:
     from player.audio.interface import OutputDevices
     from player.audio.qt import QtAudioPlayer
 from player.ui.screens.item_widgets import VolumeSlider
 from player.ui.widgets import button, centred_column, label, set_message
+from sync.error_catalogue import Problem, problem
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class SoundCheckScreen(QWidget):
         self._active = True
         if not self._devices.available():
             log.warning("Sound check: no audio output on this computer")
-            self._show_problem(NO_DEVICE_MESSAGE)
+            self._show_problem(problem("audio.device", NO_DEVICE_MESSAGE))
             self.outcome.emit("no_device")
             return
         set_message(self.message, "")
@@ -118,15 +119,16 @@ class SoundCheckScreen(QWidget):
         log.warning("Sound check: the student did not hear the clip")
         self._lead_in.stop()
         self._player.stop()
-        self._show_problem(NOT_HEARD_GUIDANCE)
+        self._show_problem(problem("audio.not_heard", NOT_HEARD_GUIDANCE))
         self.outcome.emit("not_heard")
 
     def _on_failed(self, message: str) -> None:
         if self._active:
-            self._show_problem(message)
+            device = message in (NO_DEVICE_MESSAGE, DEVICE_LOST_MESSAGE)
+            self._show_problem(problem("audio.device" if device else "audio.damaged", message))
             self.outcome.emit("playback_failed")
 
-    def _show_problem(self, message: str) -> None:
+    def _show_problem(self, message: Problem) -> None:
         self._lead_in.stop()
         set_message(self.message, message)
         for widget in (self.about_to_play, self.question, self.play_button, self.yes_button, self.no_button):

@@ -1,4 +1,5 @@
-"""The access-code screen: impossible codes stop before the network; each server refusal is a plain sentence."""
+"""The access-code screen: impossible codes stop before the network; each refusal is a plain sentence with its
+error number small under it; the footer shows the version."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pytestqt.qtbot import QtBot
 from player.student_login import CHECKING, NO_CONNECTION, NOT_RECOGNISED, downloading_text
 from sync import accesscode
 from sync.client import InvigilClient
+from sync.error_catalogue import Problem, by_number, number_for
+from sync.version import VERSION
 from tests.helpers.live_server import LiveServer
 from tests.helpers.player_ui import Player, PlayerFactory
 from tests.helpers.server import Demo
@@ -35,6 +38,7 @@ def test_an_impossible_code_is_caught_before_any_network_call(
     shown = submit(qtbot, p, typed)
     assert shown == str(expected.value)
     assert shown != NO_CONNECTION
+    assert p.window.access_code.error_number() == number_for("api.malformed_code")
     assert p.tasks.is_idle()
     assert p.window.current_screen() is p.window.access_code
 
@@ -47,6 +51,8 @@ def test_a_well_formed_code_with_no_server_says_it_cannot_reach_it(
     assert shown == NO_CONNECTION  # plain words for the student; the address and the cause are for IT, in the log
     assert CLOSED_PORT not in shown
     assert f"Cannot reach the server at {CLOSED_PORT}" in caplog.text
+    # The number says to IT what the sentence does not: no connection (not a certificate, not a refusal).
+    assert p.window.access_code.error_number() == number_for("client.unreachable")
 
 
 def test_an_unknown_code_is_refused_in_words(
@@ -56,6 +62,7 @@ def test_an_unknown_code_is_refused_in_words(
     shown = submit(qtbot, p, "ZZZZ-ZZZZ")
     assert shown == NOT_RECOGNISED
     assert "server" not in shown
+    assert p.window.access_code.error_number() == "INV-2201"  # the number the server sent with its refusal
     assert p.window.access_code.code_edit.hasFocus()
     assert "does not know this code" in caplog.text
     assert "check which server this computer is set up for" in caplog.text  # the server's hint, kept for IT
@@ -70,6 +77,7 @@ def test_a_code_in_use_on_another_computer_is_refused_in_words(
     shown = submit(qtbot, p, demo.codes[0])
     assert "in use on another computer" in shown
     assert p.window.current_screen() is p.window.access_code
+    assert p.window.access_code.error_number() == number_for("api.in_use_elsewhere")
 
 
 def test_no_this_is_not_me_returns_to_an_empty_code_screen(
@@ -104,7 +112,40 @@ def test_a_message_with_markup_is_shown_as_typed_not_as_formatting(qtbot: QtBot,
     """The labels are plain text (set by name, so the first paint need not build PySide's `Qt` enum namespace)."""
     p = start_player(server_url=CLOSED_PORT)
     screen = p.window.access_code
-    screen.show_error("<b>ABCD</b> & <i>1234</i>")
+    screen.show_error(Problem("<b>ABCD</b> & <i>1234</i>", "INV-3002"))
     assert screen.error.textFormat() == Qt.TextFormat.PlainText
     assert screen.heading.textFormat() == Qt.TextFormat.PlainText
     assert screen.error.text() == "<b>ABCD</b> & <i>1234</i>"
+
+
+@pytest.mark.usefixtures("styled")
+def test_the_error_number_is_shown_small_and_selectable_under_the_message(
+    qtbot: QtBot, start_player: PlayerFactory
+) -> None:
+    p = start_player(server_url=CLOSED_PORT)
+    screen = p.window.access_code
+    screen.show_error(Problem("Your test cannot be started on this computer.", "INV-3001"))
+    (number,) = [w for w in screen.findChildren(type(screen.error)) if w.objectName() == "problemNumber"]
+    qtbot.waitUntil(number.isVisible, timeout=TIMEOUT_MS)
+    assert number.text() == "Error INV-3001"
+    assert number.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse  # can be copied out
+    number.ensurePolished()
+    screen.error.ensurePolished()
+    assert number.font().pointSizeF() < screen.error.font().pointSizeF()  # discreet: smaller than the message
+    assert number.palette().windowText().color().name() == "#555555"  # and grey
+    assert number.geometry().top() >= screen.error.geometry().bottom()  # under it
+    assert by_number("INV-3001") is not None
+    screen.reset()
+    assert not number.isVisible()  # gone with its message
+    assert screen.error_number() == ""
+
+
+@pytest.mark.usefixtures("styled")
+def test_the_footer_shows_the_version(qtbot: QtBot, start_player: PlayerFactory) -> None:
+    p = start_player(server_url=CLOSED_PORT)
+    footer = p.window.access_code.version
+    qtbot.waitUntil(footer.isVisible, timeout=TIMEOUT_MS)
+    assert footer.text() == f"Invigil {VERSION}"
+    footer.ensurePolished()
+    p.window.access_code.hint.ensurePolished()
+    assert footer.font().pointSizeF() < p.window.access_code.hint.font().pointSizeF()

@@ -134,6 +134,8 @@ def test_without_ca_bundle_the_console_and_the_log_say_what_is_wrong_and_what_to
     qtbot.waitUntil(lambda: window.access_code.error_text() == NO_CONNECTION, timeout=TIMEOUT_MS)
     assert window.access_code.error.isVisible()
     assert window.current_screen() is window.access_code
+    # The number under the sentence tells a support call it is the certificate, not the network (docs/errors.md).
+    assert window.access_code.error_number() == "INV-2002"
     # What is wrong and what to set are for IT: in this machine's log, not on the student's screen.
     log = (tmp_path / "data" / "logs" / LOG_FILE_NAME).read_text(encoding="utf-8")
     assert UNTRUSTED in log

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import strategies as st
 
+from sync.error_catalogue import by_number
 from sync.protocol import ErrorBody
 from sync.server.app import create_app
 from sync.server.settings import LoginLimits, ServerSettings
@@ -50,9 +51,13 @@ def checked_reply(send: Callable[[], Any], what: str) -> Any:
     assert reply.status_code < 500, f"{what} -> {reply.status_code} {reply.text[:300]}"
     if reply.status_code >= 400:
         try:
-            ErrorBody.model_validate_json(reply.content)
+            body = ErrorBody.model_validate_json(reply.content)
         except ValueError:
             pytest.fail(f"{what} -> {reply.status_code}, not an ErrorBody: {reply.text[:300]}")
+        # Every refusal carries its number in the error catalogue (docs/errors.md), for a support call to quote.
+        entry = by_number(body.number or "")
+        assert entry is not None, f"{what} -> {body.error} has no catalogue number: add api.{body.error}"
+        assert entry.key == f"api.{body.error}", f"{what} -> {body.error} numbered {body.number} ({entry.key})"
     return reply
 
 

@@ -68,6 +68,7 @@ def test_a_login_over_the_limit_is_refused_from_its_content_length(
         "error": "body_too_large",
         "message": refusal("8 KB", "is 8,193 bytes", "login"),
         "retry_after_seconds": None,
+        "number": "INV-2105",
     }
     assert count(store, LoginFailure) == 0  # never parsed, so never counted as a wrong code
     # The same wrong code at exactly the limit is read, refused as unknown and counted.

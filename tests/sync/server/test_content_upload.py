@@ -202,7 +202,12 @@ def test_without_content_uploads_the_server_says_how_content_is_loaded(
 ) -> None:
     reply = upload(client, admin, package(manifest()))
     assert reply.status_code == 403
-    assert reply.json() == {"error": "content_uploads_off", "message": UPLOADS_OFF, "retry_after_seconds": None}
+    assert reply.json() == {
+        "error": "content_uploads_off",
+        "message": UPLOADS_OFF,
+        "retry_after_seconds": None,
+        "number": "INV-7003",
+    }
     assert "invigil-server load-assessment" in UPLOADS_OFF
     assert "--content-uploads" in UPLOADS_OFF
     assert stored(store) == (0, False)

@@ -61,6 +61,7 @@ def test_ready_names_both_revisions_when_the_schema_is_one_behind(
         "message": f"The database schema is at revision {previous}, this server needs {head}. Run `invigil-server "
         "init` to upgrade it (back the database up first).",
         "retry_after_seconds": None,
+        "number": "INV-2109",
     }
     assert client.get(f"{API}/health").status_code == 200
     migrate(store, "head")

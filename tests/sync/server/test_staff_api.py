@@ -125,7 +125,7 @@ def test_validation_errors_name_the_field(
 ) -> None:
     reply = client.post(f"{API}/staff/students", json=body, headers=admin)
     assert reply.status_code == 422
-    assert set(reply.json()) == {"error", "message", "retry_after_seconds"}
+    assert set(reply.json()) == {"error", "message", "retry_after_seconds", "number"}
     assert reply.json()["error"] == "invalid_request"
     assert field in reply.json()["message"]
 

@@ -1,0 +1,26 @@
+"""Why the player could not start, numbered from the error catalogue for the "Invigil cannot start" line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sync.error_catalogue import Problem, problem
+
+
+def startup_problem(exc: BaseException) -> Problem:
+    """`exc`'s sentence with the number of its cause: the config, the data folder, the log, the journal, else
+    "cannot start". app.py prints it: `Invigil cannot start: <sentence> (INV-1002)`."""
+    # Imported here: start-up failed, so their cost no longer matters (and player.config is loaded by then).
+    from player.config import ConfigError
+    from player.offline_queue.db import DatabaseSetupError
+
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, ConfigError):
+        return problem("startup.config", text)
+    if isinstance(exc, DatabaseSetupError):
+        return problem("startup.journal", text)
+    if isinstance(exc, OSError):
+        where = Path(str(exc.filename)) if exc.filename else None
+        in_logs = where is not None and "logs" in where.parts
+        return problem("startup.logging" if in_logs else "startup.data_folder", text)
+    return problem("startup.failed", text)
