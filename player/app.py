@@ -147,7 +147,9 @@ def start_player(
     from player.ui.assembly import build_controller
 
     def fail(exc: Exception) -> None:
-        started.failure = str(exc)
+        from player.startup_problems import startup_problem
+
+        started.failure = str(startup_problem(exc))  # "... (INV-1002)": the number a support call can quote
         log.error("Invigil cannot start: %s", exc)
         app.exit(2)
 

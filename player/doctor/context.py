@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from player.doctor.edges import DoctorEdges
 from player.doctor.probe import HealthReply
 from player.doctor.report import Check, Status
+from sync.error_catalogue import number_for
 
 if TYPE_CHECKING:
     from player.config import PlayerConfig
@@ -18,8 +19,7 @@ NOT_CHECKED_FIX = "Fix the problem above it, then run `invigil doctor` again."
 
 def number(key: str) -> str | None:
     """The error catalogue's number for doctor.<key> (INV-xxxx)."""
-    # TODO(integrator): return number_for(f"doctor.{key}")  (from sync.error_catalogue import number_for)
-    return None
+    return number_for(f"doctor.{key}")
 
 
 def ok(key: str, title: str, detail: str) -> Check:

@@ -55,10 +55,8 @@ class _HealthCall(Transport):
                 except ValueError:
                     body = None
         except Unreachable as exc:
-            # sync.client gives every TLS failure (untrusted, wrong name, no handshake) the CA bundle hint; the
-            # error catalogue's branch adds Unreachable.tls, which says it outright.
-            # TODO(integrator): once sync/client/errors.py has Unreachable.tls: untrusted = exc.tls
-            untrusted = bool(getattr(exc, "tls", False)) or CA_BUNDLE_HINT in exc.message
+            # Unreachable.tls: the server answered, but its certificate is not trusted (or the handshake failed).
+            untrusted = exc.tls
             return HealthReply(Outcome.UNTRUSTED if untrusted else Outcome.UNREACHABLE, _without_hint(exc.message))
         except ClientError as exc:
             # A CA bundle that cannot be read is a TLS problem too (sync.client says "CA bundle" then).

@@ -286,3 +286,4 @@ def test_a_bad_config_file_closes_the_window_and_names_the_file(
     assert status == 2
     err = capsys.readouterr().err
     assert err.startswith(f"Invigil cannot start: {config}: is not valid TOML")
+    assert err.rstrip().endswith("(INV-1002)")  # the catalogue's number for a config error, to quote on a call
