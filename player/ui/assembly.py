@@ -137,7 +137,7 @@ def staff_console_opener(
         # "Results waiting on this computer": read on the GUI thread, where this journal connection lives.
         local = None if journal is None else (lambda: unsent_results(journal))
         send_now = None if journal is None or wake_uploader is None else send_now_from(journal, wake_uploader)
-        open_console(
+        opened = open_console(
             window,
             client_factory=lambda: connect(config.server_url),
             credentials=tokens[0],
@@ -146,6 +146,10 @@ def staff_console_opener(
             local_results=local,
             send_now=send_now,
         )
+        from player.ui.console.readiness import machine_check_for
+
+        # The staff-only Readiness tab: this machine's full checks (the tone too) and its support bundle.
+        opened.offer_machine_check(machine_check_for(config))
 
     return open_staff_console
 
