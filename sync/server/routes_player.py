@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
-from sync.server import attempts, ratelimit, refusals, result_batch, room
+from sync.server import attempts, machine_reports, ratelimit, refusals, result_batch
 from sync.server.deps import ERRORS, Bearer, Ctx, Tx
 from sync.server.errors import ServiceError
 from sync.server.login import admit_student, record_failed_login
@@ -88,7 +88,7 @@ def heartbeat(attempt_id: str, body: protocol.Heartbeat, token: Bearer, ctx: Ctx
         attempt = attempts.attempt_for_token(session, attempt_id, token, load=attempts.FOR_CONTENT)
         now = ctx.clock()
         reply = attempts.heartbeat(session, attempt, body, now=now, manifests=ctx.manifests)
-        room.keep_machine_report(session, attempt, body, now=now)
+        machine_reports.keep(session, attempt, body, now=now)
         return reply
 
 

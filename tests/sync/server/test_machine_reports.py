@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from sync.server.room import LEFT_WINDOW_ACTION
+from sync.server.machine_reports import LEFT_WINDOW_ACTION
 from tests.helpers.room_api import beat, room, send_beat, student
 from tests.helpers.server import API, Demo, player_login
 

@@ -20,8 +20,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from sync.server.machine_reports import LEFT_WINDOW_ACTION
 from sync.server.models import Attempt, AuditEntry, Credit
-from sync.server.room import LEFT_WINDOW_ACTION
 from sync.server.store import Store
 from tests.helpers.postgres import Cluster
 from tests.helpers.server import bearer
