@@ -1,10 +1,12 @@
-"""Supervision without Qt: when a heartbeat is due, what it tells the room (position, time left, results waiting),
-sending it, and which of the invigilator's instructions in the reply are new (each applied once, across restarts)."""
+"""Supervision without Qt: when a heartbeat is due, what it tells the room (position, time left, results waiting,
+the machine's version, readiness and how often the test window was left), sending it, and which of the
+invigilator's instructions in the reply are new (each applied once, across restarts)."""
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,6 +17,7 @@ from player.durations import duration_in_words
 from player.offline_queue.journal import JournalError
 from player.session import SittingSession
 from player.session_events import Phase
+from sync.version import VERSION
 
 if TYPE_CHECKING:
     # Types only: pydantic (the wire types) and requests are imported where a heartbeat is made or sent.
@@ -50,6 +53,27 @@ class MachineReport:
     """Set when the player started with this sitting still open (a crash, a power cut, a restart)."""
     item_ids: Sequence[str] = field(default_factory=tuple)
     """Every item of the test, for "answered/total"."""
+    app_version: str | None = None
+    readiness: str | None = None
+    """The machine's readiness check in one line ("Ready" or its worst problems); None until it has run."""
+    left_window_count: int = 0
+    """Times the student left the test window in this sitting."""
+
+
+MAX_VERSION_CHARS = 40
+MAX_READINESS_CHARS = 200
+"""sync.protocol's bounds on a heartbeat's app_version and readiness (not imported: pydantic loads late)."""
+MAX_LEFT_WINDOW_COUNT = 100_000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def one_line(text: str | None, limit: int) -> str | None:
+    """`text` as the room can show it and the server accepts it: control characters (line breaks, escapes) made
+    spaces, blanks squeezed, and cut to `limit` characters with "..." (a longer line would fail the heartbeat)."""
+    if text is None:
+        return None
+    flat = " ".join(_CONTROL.sub(" ", text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _answered(session: SittingSession, item_ids: Sequence[str]) -> int:
@@ -79,6 +103,9 @@ def heartbeat_for(
         "machine_name": report.machine_name,
         "audio": report.audio,
         "resumed_at": report.resumed_at,
+        "app_version": one_line(report.app_version, MAX_VERSION_CHARS),
+        "readiness": one_line(report.readiness, MAX_READINESS_CHARS),
+        "left_window_count": min(max(report.left_window_count, 0), MAX_LEFT_WINDOW_COUNT),
     }
     if session is None:
         return Heartbeat(starting=True, paused=paused, **about)
@@ -118,8 +145,14 @@ class Supervision:
         every: float | None,
         machine_id: str | None,
         machine_name: str | None = None,
+        readiness: Callable[[], str | None] = lambda: None,
+        left_window_count: Callable[[], int] = lambda: 0,
     ) -> None:
+        """`readiness`: the machine's readiness check in one line, None until it has run; `left_window_count`: the
+        times the student left the test window in this sitting. Both are asked on the GUI thread at each beat."""
         self._journal = journal
+        self._readiness = readiness
+        self._left_window_count = left_window_count
         self._make_client = make_client
         self._clock = clock
         self.every = every
@@ -157,6 +190,7 @@ class Supervision:
         if attempt_id is None:
             raise ValueError("a heartbeat needs a session or the id of the attempt open here")
         self._last_beat_at = self._clock.monotonic()
+        self._refresh_report()
         beat = heartbeat_for(
             session,
             outbox_depth=self._journal.outbox().depth(),
@@ -173,6 +207,21 @@ class Supervision:
 
         self._in_flight = True
         return work
+
+    def _refresh_report(self) -> None:
+        """The version, readiness and window count as of now; a provider that fails costs its field, never the
+        heartbeat (the room must keep hearing from this machine)."""
+        report = self.report
+        report.app_version = VERSION
+        try:
+            report.readiness = self._readiness()
+        except Exception:
+            log.exception("The readiness summary could not be read; the heartbeat goes without it")
+            report.readiness = None
+        try:
+            report.left_window_count = int(self._left_window_count())
+        except Exception:
+            log.exception("The count of times the test window was left could not be read; the last one is sent")
 
     def replied(self) -> None:
         self._in_flight = False

@@ -49,6 +49,10 @@ MAX_SECONDS = 7 * 24 * 3600
 """Bounds a section's remaining time: the longest section (600 minutes) with 400 % extra time and added time
 fits many times over."""
 MAX_PLAYS = 1_000
+MAX_APP_VERSION_CHARS = 40
+MAX_READINESS_CHARS = 200
+"""player.doctor.report.SUMMARY_MAX_LENGTH: a readiness summary is one line of at most this many characters."""
+MAX_LEFT_WINDOW_COUNT = 100_000
 MAX_OUTBOX_DEPTH = 1_000_000
 EARLIEST_TIME = datetime(1, 1, 2, tzinfo=UTC)
 LATEST_TIME = datetime(9999, 12, 30, tzinfo=UTC)
@@ -84,6 +88,10 @@ MachineName = Annotated[
 ]
 """A machine's name for people ("room12-pc03"): its host name unless configured; no control characters, so a
 hostile name cannot break the console's table or the sitting's log."""
+AppVersion = Annotated[str, Field(max_length=MAX_APP_VERSION_CHARS, pattern=r"^[^\x00-\x1f\x7f]*$"), NoNul]
+Readiness = Annotated[str, Field(max_length=MAX_READINESS_CHARS, pattern=r"^[^\x00-\x1f\x7f]*$"), NoNul]
+"""One line of a player's report on itself, shown in the console's room: no control characters (a line break or
+an escape would break the table), as for a machine name."""
 AnswerText = Annotated[str, Field(max_length=MAX_ANSWER_CHARS)]
 """Not `NoNul`: answers are kept as JSON, which holds U+0000, and a student's result is never refused for one."""
 OptionId = Annotated[str, Field(max_length=MAX_ID_CHARS)]
@@ -283,6 +291,16 @@ class Heartbeat(WireModel):
     starting: bool = False
     """True while the student reads the first instructions or does the sound check (no section started yet):
     instructions are kept for the heartbeats that follow, which can apply them."""
+    # Left out of the JSON while unset (exclude_if), so a player with nothing to say here sends what players
+    # sent before these fields existed, and a server from before them still accepts it.
+    app_version: AppVersion | None = Field(default=None, exclude_if=_unset)
+    """The player's version (sync.version.VERSION), shown per machine in the room."""
+    readiness: Readiness | None = Field(default=None, exclude_if=_unset)
+    """The machine's readiness check in one line (player.doctor Report.summary(): "Ready" or its worst problems);
+    None until the check has run."""
+    left_window_count: int = Field(default=0, ge=0, le=MAX_LEFT_WINDOW_COUNT, exclude_if=_unset)
+    """Times the student left the test window in this sitting (focus lost, another app raised); the server writes
+    each rise in the sitting's log."""
 
 
 InstructionKind = Literal["pause", "resume", "add_time", "end_section"]

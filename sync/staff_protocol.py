@@ -228,6 +228,12 @@ class RoomStudent(WireModel):
     """When the player last started again with this test open (a crash, a power cut, a restart), by its clock."""
     pending: list[InstructionKind] = Field(default_factory=list)
     """Instructions given that the student's computer has not collected yet, oldest first."""
+    app_version: str | None = None
+    """The version of Invigil the student's computer runs (from its heartbeats); None before the first."""
+    readiness: str | None = None
+    """The machine's readiness check in one line: "Ready", or its worst problems; None until it has reported one."""
+    left_window_count: int = 0
+    """Times the student left the test window in this sitting (focus lost, another app raised)."""
 
 
 class RoomView(WireModel):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from player.clock import Clock
     from player.config import PlayerConfig
     from player.credentials import TokenStore
+    from player.doctor.checks import DoctorEdges
     from player.offline_queue.journal import Journal
     from player.offline_queue.uploader import Backoff, UploadClient, Uploader
     from player.ui.window import MainWindow
@@ -57,6 +58,9 @@ class Edges:
     """None: no uploader (results stay in the outbox: a test of what the finished screen shows then)."""
     staff_console: bool = True
     """False: as a build without the staff console ("Staff sign in" says so)."""
+    doctor_edges: DoctorEdges | None = None
+    """What the readiness check (player.doctor, run quick once after start for the heartbeats) touches; None: this
+    machine's."""
 
 
 def client_maker(config: PlayerConfig, machine_id: str) -> Callable[[str], InvigilClient]:
@@ -133,7 +137,7 @@ def staff_console_opener(
         # "Results waiting on this computer": read on the GUI thread, where this journal connection lives.
         local = None if journal is None else (lambda: unsent_results(journal))
         send_now = None if journal is None or wake_uploader is None else send_now_from(journal, wake_uploader)
-        open_console(
+        opened = open_console(
             window,
             client_factory=lambda: connect(config.server_url),
             credentials=tokens[0],
@@ -142,6 +146,10 @@ def staff_console_opener(
             local_results=local,
             send_now=send_now,
         )
+        from player.ui.console.readiness import machine_check_for
+
+        # The staff-only Readiness tab: this machine's full checks (the tone too) and its support bundle.
+        opened.offer_machine_check(machine_check_for(config))
 
     return open_staff_console
 
@@ -215,8 +223,17 @@ def build_controller(
         from player.offline_queue.time_left import TimeLeftRecord, time_left_path
 
         time_left = TimeLeftRecord(time_left_path(config.data_dir))
+        from player.doctor.checks import run_doctor
+        from player.ui.invigilation import readiness_in_background
+
+        # The quick readiness check (no test tone), once, off the GUI thread: its summary rides on the heartbeats.
+        readiness = readiness_in_background(tasks, lambda: run_doctor(config, edges=edges.doctor_edges, quick=True))
         return SittingParts(
-            journal=journal, media_cache=MediaCache(config.data_dir / "media"), player=player, time_left=time_left
+            journal=journal,
+            media_cache=MediaCache(config.data_dir / "media"),
+            player=player,
+            time_left=time_left,
+            readiness=readiness,
         )
 
     controller = PlayerController(

@@ -123,6 +123,8 @@ class PlayerController(QObject):
             tick_interval_ms=self._settings.tick_interval_ms,
             machine_name=self._settings.machine_name,
             devices=parts.player.devices,
+            readiness=parts.readiness,
+            left_window_count=parts.left_window_count,
         )
         self._ready = True
         self._connect()

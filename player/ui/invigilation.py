@@ -17,6 +17,7 @@ from player.supervision import ENDED_BY_INVIGILATOR, MOVED, Supervision, added_t
 
 if TYPE_CHECKING:
     from player.audio.interface import OutputDevices
+    from player.doctor.report import Report
     from player.offline_queue.journal import Journal
     from player.ui.item_audio import ItemAudio
     from player.ui.tasks import TaskRunner
@@ -25,6 +26,23 @@ if TYPE_CHECKING:
     from sync.protocol import AudioStatus, HeartbeatReply, Instruction
 
 log = logging.getLogger(__name__)
+
+
+def readiness_in_background(tasks: TaskRunner, check: Callable[[], Report]) -> Callable[[], str | None]:
+    """Run the machine's readiness check (`check`: the quick doctor) once on a worker thread; the function returned
+    says its one-line summary once it has finished, None before (and after a failure, which is logged): heartbeats
+    never wait for it."""
+    summary: list[str] = []
+
+    def done(report: Report) -> None:
+        summary.append(report.summary())
+        log.info("Readiness: %s", summary[-1])
+
+    def failed(exc: Exception) -> None:
+        log.error("The readiness check failed; heartbeats go without it", exc_info=exc)
+
+    tasks.run(check, on_done=done, on_error=failed)
+    return lambda: summary[-1] if summary else None
 
 
 class InvigilationHost(Protocol):
@@ -62,7 +80,11 @@ class Invigilation(QObject):
         tick_interval_ms: int,
         machine_name: str | None = None,
         devices: OutputDevices | None = None,
+        readiness: Callable[[], str | None] = lambda: None,
+        left_window_count: Callable[[], int] = lambda: 0,
     ) -> None:
+        """`readiness` and `left_window_count`: what each heartbeat says of the machine's readiness check and of
+        the times the student left the test window (player.supervision.Supervision)."""
         super().__init__(window)
         self._window = window
         self._host = host
@@ -70,7 +92,14 @@ class Invigilation(QObject):
         self._audio = audio
         self._tasks = tasks
         self._supervision = Supervision(
-            journal, make_client=make_client, clock=clock, every=every, machine_id=machine_id, machine_name=machine_name
+            journal,
+            make_client=make_client,
+            clock=clock,
+            every=every,
+            machine_id=machine_id,
+            machine_name=machine_name,
+            readiness=readiness,
+            left_window_count=left_window_count,
         )
         self._clock = clock
         self._devices = devices

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -41,3 +42,8 @@ class SittingParts:
     player: QtAudioPlayer
     time_left: TimeLeftRecord | None = None
     """Where each tick records the section's time left between checkpoints (None: checkpoints only)."""
+    readiness: Callable[[], str | None] = lambda: None
+    """The machine's readiness check in one line for the heartbeats ("Ready" or its worst problems); None until
+    the quick check run after start (player.ui.assembly) has finished."""
+    left_window_count: Callable[[], int] = lambda: 0
+    """Times the student left the test window in this sitting, for the heartbeats (the kiosk's counter)."""

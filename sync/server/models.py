@@ -202,6 +202,11 @@ class Attempt(Base):
     resumed_at: Mapped[datetime | None]
     reported_finished_at: Mapped[datetime | None]
     """When a machine first said the student had finished there (results may still be on their way)."""
+    app_version: Mapped[str | None] = mapped_column(String(40))
+    readiness: Mapped[str | None] = mapped_column(String(200))
+    """The machine's readiness check in one line ("Ready" or its worst problems), as its player last reported."""
+    left_window_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The most times the student left the test window that a player has reported; each rise is in the log."""
     allocation: Mapped[Allocation] = relationship(back_populates="attempt")
 
 

@@ -157,6 +157,9 @@ def _student(allocation: Allocation, facts: _AttemptFacts | None, *, now: dateti
         audio=_audio(attempt.audio) if attempt and live else "not_checked",
         resumed_at=attempt.resumed_at if attempt and live else None,
         pending=facts.pending if facts and live else [],
+        app_version=_reported(attempt.app_version, protocol.MAX_APP_VERSION_CHARS) if attempt else None,
+        readiness=_reported(attempt.readiness, protocol.MAX_READINESS_CHARS) if attempt else None,
+        left_window_count=attempt.left_window_count if attempt else 0,
     )
 
 

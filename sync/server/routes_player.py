@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import IntegrityError
 
 from sync import protocol
-from sync.server import attempts, ratelimit, refusals, result_batch
+from sync.server import attempts, machine_reports, ratelimit, refusals, result_batch
 from sync.server.deps import ERRORS, Bearer, Ctx, Tx
 from sync.server.errors import ServiceError
 from sync.server.login import admit_student, record_failed_login
@@ -86,7 +86,10 @@ def heartbeat(attempt_id: str, body: protocol.Heartbeat, token: Bearer, ctx: Ctx
     # once by id. Results and checkpoints keep synchronous=FULL.
     with ctx.store.transaction(durable=False, queued=True) as session:
         attempt = attempts.attempt_for_token(session, attempt_id, token, load=attempts.FOR_CONTENT)
-        return attempts.heartbeat(session, attempt, body, now=ctx.clock(), manifests=ctx.manifests)
+        now = ctx.clock()
+        reply = attempts.heartbeat(session, attempt, body, now=now, manifests=ctx.manifests)
+        machine_reports.keep(session, attempt, body, now=now)
+        return reply
 
 
 @router.post("/attempts/{attempt_id}/results", response_model=protocol.ResultReceipt, responses=ERRORS)

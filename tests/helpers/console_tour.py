@@ -19,6 +19,7 @@ from player.ui.console.results import ResultsView
 from player.ui.console.room import COLUMNS
 from player.ui.console.slips import SlipsView
 from sync.protocol import LoginResponse
+from sync.version import VERSION
 from tests.helpers.clock import START
 from tests.helpers.console import (
     Console,
@@ -41,6 +42,7 @@ GRACE_ESSAY = (
     "I have not read yet.\nI go there every Saturday morning."
 )
 MC = {"section_id": "mc", "section_title": "Multiple choice", "item_count": 3}
+GRACE_READINESS = "Free disk space: 150 MB (needs 200 MB)"
 VIEWS = 14
 """How many views the tour visits."""
 
@@ -124,15 +126,17 @@ class Tour:
         grace = start_student(self.server_url, codes[GRACE], machine_id="0b6e0c55-5f1e-4d7b-9a0e-3c2f1d4e5a6b")
         alan = start_student(self.server_url, codes[ALAN], machine_id="5c3d2e1f-0a9b-4c8d-8e7f-6a5b4c3d2e1f")
         ada.beat(**MC, item_index=2, remaining_seconds=512, machine_name="room1-pc01", answered_count=1,
-                 question_count=9, audio="heard", resumed_at=(START + timedelta(minutes=4)).isoformat())  # fmt: skip
+                 question_count=9, audio="heard", resumed_at=(START + timedelta(minutes=4)).isoformat(),
+                 app_version=VERSION, readiness="Ready", left_window_count=2)  # fmt: skip
         grace.beat(**MC, item_index=3, remaining_seconds=433, paused=True, machine_name="room1-pc02",
-                   answered_count=2, question_count=9, audio="not_heard")  # fmt: skip
+                   answered_count=2, question_count=9, audio="not_heard", app_version=VERSION,
+                   readiness=GRACE_READINESS)  # fmt: skip
         self.local.journal = self.offline_journals(alan.login, self.server_url)
-        alan.beat(finished=True, outbox_depth=1, machine_name="room1-pc03")
+        alan.beat(finished=True, outbox_depth=1, machine_name="room1-pc03", app_version=VERSION, readiness="Ready")
         state = COLUMNS.index("State")
         wait_for_cell(qtbot, page, ALAN, state, "Finished: results waiting on room1-pc03")
         wait_for_cell(qtbot, page, GRACE, state, "Paused — on room1-pc02, in Multiple choice, item 3 of 3")
-        page.room.select_student(ADA)
+        page.room.select_student(GRACE)  # the first row: the table shows her and Ada, the line under it her machine
         visit(
             window,
             "03-room",
@@ -144,10 +148,14 @@ class Tour:
             "Extra time 25 %",
             "Sound check failed: not heard",
             "Restarted at",
+            "Left the window 2 times",
+            "Not ready: Free disk space",
+            f"{GRACE} on room1-pc02 · Invigil {VERSION} · Readiness: {GRACE_READINESS}",
             "Pause whole room",
             "Add time to room",
             "End section for room",
         )
+        page.room.select_student(ADA)
 
         dialog = page.room.begin_action("end_section")
         assert dialog is not None

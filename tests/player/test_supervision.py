@@ -10,9 +10,10 @@ import pytest
 
 from player.offline_queue.journal import Journal
 from player.session import SittingSession
-from player.supervision import Supervision, added_time_text, heartbeat_for
+from player.supervision import Supervision, added_time_text, heartbeat_for, one_line
 from sync.client import InvigilClient, Refused, Unreachable
 from sync.protocol import Heartbeat, HeartbeatReply, Instruction
+from sync.version import VERSION
 from tests.helpers.clock import FakeClock
 from tests.helpers.player import make_login
 
@@ -146,3 +147,97 @@ def test_a_refused_token_means_the_code_moved_and_anything_else_is_not_delivered
 )
 def test_added_time_is_said_in_minutes_and_seconds(seconds: int, text: str) -> None:
     assert added_time_text(seconds) == text
+
+
+class MachineState:
+    """What the machine knows of itself between heartbeats: its readiness check (None until it has run) and the
+    kiosk's count of times the test window was left."""
+
+    def __init__(self) -> None:
+        self.readiness: str | None = None
+        self.left = 0
+        self.broken = False
+
+    def summary(self) -> str | None:
+        if self.broken:
+            raise RuntimeError("the readiness check's result is unreadable")
+        return self.readiness
+
+    def left_window_count(self) -> int:
+        if self.broken:
+            raise RuntimeError("the kiosk's counter is gone")
+        return self.left
+
+
+def reporting(journal: Journal, clock: FakeClock, link: RoomLink, machine: MachineState) -> Supervision:
+    return Supervision(
+        journal,
+        make_client=lambda: link,  # type: ignore[arg-type,return-value]  # the calls a heartbeat makes
+        clock=clock,
+        every=5.0,
+        machine_id="room1-pc01",
+        readiness=machine.summary,
+        left_window_count=machine.left_window_count,
+    )
+
+
+def sent_as_json(link: RoomLink) -> dict[str, object]:
+    """The newest heartbeat as the server receives it (and validated as it does)."""
+    wire = link.beats[-1][2].model_dump_json()
+    parsed: dict[str, object] = Heartbeat.model_validate_json(wire).model_dump(exclude_unset=True)
+    return {key: value for key, value in parsed.items() if key in ("app_version", "readiness", "left_window_count")}
+
+
+def test_each_heartbeat_says_the_version_the_readiness_and_the_times_the_window_was_left(
+    journal: Journal, clock: FakeClock, demo_delivery: object
+) -> None:
+    session = open_sitting(journal, clock, demo_delivery)
+    link, machine = RoomLink(), MachineState()
+    watch = reporting(journal, clock, link, machine)
+    watch.begin(session.attempt_id)
+
+    def beat() -> dict[str, object]:
+        work = watch.beat(session, paused=False)
+        assert work is not None
+        work()
+        watch.replied()
+        return sent_as_json(link)
+
+    # Before the check has run and before the student has left: only the version (as players before these sent).
+    assert beat() == {"app_version": VERSION}
+    machine.readiness = "Ready"
+    machine.left = 2
+    assert beat() == {"app_version": VERSION, "readiness": "Ready", "left_window_count": 2}
+    # A summary with a line break, an escape and more than fits: one line the server takes, cut with "...".
+    machine.readiness = "Clock against the server:\n  75 s behind\x1b[2J; " + "Free disk space: 50 MB; " * 20
+    sent = beat()
+    readiness = sent["readiness"]
+    assert isinstance(readiness, str)
+    assert readiness.startswith("Clock against the server: 75 s behind [2J; Free disk space: 50 MB;")
+    assert (len(readiness), readiness[-3:]) == (200, "...")
+
+
+def test_a_report_that_cannot_be_read_costs_its_field_never_the_heartbeat(
+    journal: Journal, clock: FakeClock, demo_delivery: object
+) -> None:
+    session = open_sitting(journal, clock, demo_delivery)
+    link, machine = RoomLink(), MachineState()
+    watch = reporting(journal, clock, link, machine)
+    watch.begin(session.attempt_id)
+    machine.readiness, machine.left = "Ready", 4
+    for broken in (False, True):
+        machine.broken = broken
+        work = watch.beat(session, paused=False)
+        assert work is not None
+        work()
+        watch.replied()
+    assert len(link.beats) == 2
+    assert sent_as_json(link) == {"app_version": VERSION, "left_window_count": 4}, "the last count known is kept"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [(None, None), ("Ready", "Ready"), ("  two\r\nlines\t ", "two lines"), ("x" * 45, "x" * 37 + "...")],
+)
+def test_a_report_is_one_line_that_fits(text: str | None, line: str | None) -> None:
+    assert one_line(text, 40) == line

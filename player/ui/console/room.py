@@ -15,6 +15,7 @@ from player.ui.console.room_text import (
     describe_arrangements,
     describe_counts,
     describe_last_seen,
+    describe_machine_in_full,
     describe_state,
     describe_unsent,
     format_seconds,
@@ -87,13 +88,17 @@ class RoomPanel(QWidget):
         self.table = choice_table(COLUMNS, accessible="Students in the room")
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        # The columns of sentences (state, alerts, unsent results) share what is left and wrap, so
-        # every column fits without scrolling sideways and no state is cut short, even at 1024 pixels.
+        # The columns of sentences (state, alerts, unsent results) share what is left and wrap, so every column
+        # fits without scrolling sideways and no state is cut short, even at 1024 pixels. What a machine says of
+        # itself has no column of its own (there is no room for one): a problem is an alert, and the line under the
+        # table says it all (version, readiness, times the window was left) for the chosen student.
         for wide in ("State", "Alerts", "Unsent"):
             header.setSectionResizeMode(COLUMNS.index(wide), QHeaderView.ResizeMode.Stretch)
         self.table.setWordWrap(True)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
+        self.machine = label(accessible="No student chosen")
+        self.table.itemSelectionChanged.connect(self._show_machine)
         self.message = label(accessible="No message")
         self.message.hide()
 
@@ -116,6 +121,7 @@ class RoomPanel(QWidget):
         layout.addWidget(self.counts)
         layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.machine)
         layout.addWidget(self.message)
         for row in rows:
             layout.addLayout(row)
@@ -190,6 +196,16 @@ class RoomPanel(QWidget):
                 self.table.setCurrentCell(row, 0)
         if keep is None and view.students and self.table.currentRow() < 0:
             self.table.setCurrentCell(0, 0)
+        self._show_machine()
+
+    def _show_machine(self) -> None:
+        """The chosen student's machine in full under the table: version, the whole readiness summary, the times
+        the test window was left (a cell shows only the first problem)."""
+        student = self.selected_student()
+        text = describe_machine_in_full(student) if student is not None else ""
+        if self.machine.text() != text:
+            self.machine.setText(text)
+            self.machine.setAccessibleName(f"Machine: {text}" if text else "No student chosen")
 
     def _mark_alert(self, row: int, alert: bool) -> None:
         """An alert stands out (bold, in the error colour) so it is seen across the room at a glance."""

@@ -1,10 +1,12 @@
-"""The live room in words: each student's state, progress, arrangements and alerts as an invigilator reads them."""
+"""The live room in words: each student's state, progress, arrangements, alerts and machine (its version, readiness
+check and the times the test window was left) as an invigilator reads them."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from sync import staff_protocol as sp
+from sync.version import VERSION
 
 PENDING_TEXT: dict[str, str] = {
     "pause": "pause sent",
@@ -83,7 +85,9 @@ def is_offline(student: sp.RoomStudent) -> bool:
 
 
 def describe_alerts(student: sp.RoomStudent) -> str:
-    """What needs the invigilator: a silent machine, a restart, no sound."""
+    """What needs the invigilator: a silent machine, a restart, no sound, a machine whose readiness check found a
+    problem (its first; the line under the table says them all), a student who left the test window, a machine
+    running another version than this console."""
     alerts = []
     if is_offline(student):
         alerts.append("Offline")
@@ -91,7 +95,53 @@ def describe_alerts(student: sp.RoomStudent) -> str:
         alerts.append(f"Restarted at {student.resumed_at.astimezone():%H:%M}")
     if student.audio in AUDIO_ALERTS:
         alerts.append(AUDIO_ALERTS[student.audio])
+    if is_not_ready(student):
+        alerts.append(f"Not ready: {first_problem(student.readiness or '')}")
+    if student.left_window_count > 0:
+        alerts.append(f"Left the window {_times(student.left_window_count)}")
+    if student.app_version is not None and student.app_version != VERSION:
+        alerts.append(f"Runs Invigil {student.app_version} (this computer: {VERSION})")
     return "; ".join(alerts)
+
+
+def _times(count: int) -> str:
+    return f"{count} time" if count == 1 else f"{count} times"
+
+
+READY = "Ready"
+"""What a machine whose readiness check found nothing wrong reports (player.doctor Report.summary())."""
+
+
+def is_not_ready(student: sp.RoomStudent) -> bool:
+    """The machine's readiness check found a problem (a warning or a failure)."""
+    return student.readiness is not None and student.readiness.strip() != READY
+
+
+def first_problem(summary: str) -> str:
+    """What a readiness summary's first problem is about ("Free disk space" of "Free disk space: 150 MB free"), and
+    how many more it names: the table's cell stays short, and the line under the table (describe_machine_in_full)
+    says the whole summary."""
+    problems = [part.strip() for part in summary.split("; ") if part.strip()]
+    if not problems:
+        return summary
+    more = len(problems) - 1
+    return problems[0].partition(": ")[0] + (f" and {more} more" if more else "")
+
+
+def describe_machine_in_full(student: sp.RoomStudent) -> str:
+    """Everything the chosen student's machine says of itself, for the line under the table."""
+    if student.state == "not_started":
+        return f"{student.student_name} has not started: no machine yet."
+    parts = [f"{student.student_name} on {machine_label(student)}"]
+    if student.app_version is not None:
+        parts.append(f"Invigil {student.app_version}")
+    if student.readiness is not None:
+        parts.append(f"Readiness: {student.readiness}")
+    elif student.app_version is not None:
+        parts.append("Readiness: not checked yet")
+    if student.left_window_count > 0:
+        parts.append(f"Left the test window {_times(student.left_window_count)}")
+    return " · ".join(parts)
 
 
 def describe_last_seen(student: sp.RoomStudent, *, server_time: datetime) -> str:

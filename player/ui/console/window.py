@@ -17,6 +17,7 @@ from player.ui.console.incidents import IncidentsView
 from player.ui.console.log import SittingLogView
 from player.ui.console.manual import ManualEntriesView
 from player.ui.console.marking import HandMarkingView
+from player.ui.console.readiness import MachineCheck, ReadinessView
 from player.ui.console.results import ResultsView
 from player.ui.console.room import RoomPanel
 from player.ui.console.settings import ConsoleSettings as ConsoleSettings
@@ -103,7 +104,10 @@ class ConsoleWindow(QWidget):
         settings: ConsoleSettings,
         local_results: LocalResults | None = None,
         send_now: Callable[[], None] | None = None,
+        machine_check: MachineCheck | None = None,
     ) -> None:
+        """`machine_check`: adds the staff-only Readiness tab (this computer's checks and its support bundle); see
+        also offer_machine_check."""
         super().__init__(parent, Qt.WindowType.Window)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.setWindowTitle("Invigil — staff console")
@@ -160,6 +164,8 @@ class ConsoleWindow(QWidget):
         layout.addWidget(self.stack, 1)
 
         self.unsent: UnsentResultsView | None = None
+        self.readiness: ReadinessView | None = None
+        self._machine_check = machine_check
         self._local_results = local_results
         self._send_now = send_now
         for title, factory in self._standard_tabs(settings):
@@ -277,9 +283,23 @@ class ConsoleWindow(QWidget):
                 refresh_ms=self._settings.refresh_interval_ms,
             )
             self.home.addTab(self.unsent, "Results &waiting on this computer")
+        self._add_readiness()
         self.stack.setCurrentWidget(self.home)
         sittings.reload()
         sittings.list.setFocus()
+
+    def offer_machine_check(self, check: MachineCheck) -> None:
+        """Add the staff-only Readiness tab: at sign-in, or now when staff are signed in already."""
+        self._machine_check = check
+        if self.session is not None and self.readiness is None:
+            self._add_readiness()
+
+    def _add_readiness(self) -> None:
+        # Staff-only, and about this computer rather than a sitting: a tab of its own beside the sittings.
+        if self._machine_check is None:
+            return
+        self.readiness = ReadinessView(self._machine_check, tasks=self._tasks)
+        self.home.addTab(self.readiness, "Rea&diness")
 
     def open_sitting(self, sitting_id: str, sitting_name: str) -> SittingPage:
         if self.session is None:
@@ -346,6 +366,9 @@ class ConsoleWindow(QWidget):
             self.unsent.timer.stop()
             self.unsent.deleteLater()
             self.unsent = None
+        if self.readiness is not None:
+            self.readiness.deleteLater()
+            self.readiness = None
         self.stack.setCurrentWidget(self.signin)
         self.signin.reset()
 

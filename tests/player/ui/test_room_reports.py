@@ -1,5 +1,5 @@
 """What a real player tells the invigilator's room by heartbeat: its name, answered/total, the sound check's outcome,
-no sound output, and a restart with a sitting open (the live server's room view, read as the console reads it)."""
+no sound output, its version and readiness check, and a restart with a sitting open (the live server's room view, read as the console reads it)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pytestqt.qtbot import QtBot
 from player.audio.devices import FixedOutputDevices
 from sync import staff_protocol as sp
 from sync.client import client_for
+from sync.version import VERSION
 from tests.helpers.live_server import LiveServer
 from tests.helpers.player_ui import PlayerFactory, log_in, start_items, wait_for_screen
 from tests.helpers.server import Demo, DemoTemplate
@@ -79,3 +80,26 @@ def test_a_player_that_starts_again_with_the_sitting_open_is_reported_as_restart
     again = start_player(heartbeat_every=None)
     wait_for_screen(qtbot, again, again.window.item)
     qtbot.waitUntil(lambda: room.student().resumed_at is not None, timeout=TIMEOUT_MS)
+
+
+def test_the_room_hears_the_players_version_and_its_readiness_check(
+    qtbot: QtBot, start_player: PlayerFactory, live_server: LiveServer, demo: Demo, demo_template: DemoTemplate
+) -> None:
+    """The quick readiness check runs once after start, off the GUI thread; the heartbeats after it carry its
+    one-line summary, and every heartbeat the version."""
+    room = Room(live_server, demo, demo_template)
+    p = start_player(heartbeat_every=None)
+    log_in(qtbot, p, demo.codes[0])
+    qtbot.waitUntil(lambda: room.student().app_version == VERSION, timeout=TIMEOUT_MS)
+
+    def summary_arrived() -> bool:
+        p.controller.invigilation.heartbeat_now()
+        return room.student().readiness is not None
+
+    qtbot.waitUntil(summary_arrived, timeout=TIMEOUT_MS)
+    readiness = room.student().readiness
+    assert readiness is not None
+    assert readiness.strip(), "a summary in words"
+    assert "\n" not in readiness, "one line"
+    assert len(readiness) <= 200
+    assert room.student().left_window_count == 0, "no kiosk counter here: nothing left"

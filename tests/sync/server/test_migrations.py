@@ -243,6 +243,9 @@ def fill_every_table(store: Store, demo: Demo) -> None:
             audio="heard",
             resumed_at=START + timedelta(minutes=20),
             reported_finished_at=later,
+            app_version="0.13.0",
+            readiness="Clock against the server: this machine is 75 seconds behind the server",
+            left_window_count=3,
         )
         session.add(attempt)
         session.flush()
@@ -492,3 +495,18 @@ def test_0006_upgrades_attempts_in_progress_from_0005_and_downgrades_again(datab
     command.downgrade(alembic_config(url), "0005")
     assert "audio" not in columns_of(schema_of(url))["attempts"]
     assert rows_of(url, {"attempts": ["id", "remaining_seconds"]}) == {"attempts": [("att-1", 300)]}
+
+
+def test_0007_upgrades_attempts_in_progress_from_0006_and_downgrades_again(database_url: str, demo: Demo) -> None:
+    """A server upgraded mid-sitting keeps its attempts; they have no version or readiness yet and have not been
+    left; a downgrade drops those three and keeps the rest."""
+    url = database_url
+    command.downgrade(alembic_config(url), "0006")
+    assert "left_window_count" not in columns_of(schema_of(url))["attempts"]
+    insert_row(url, "attempts", **attempt_values(first_allocation(url), paused=False, machine_name="room12-pc03"))
+    Store.open(url, migrate=True).close()
+    reported = ["app_version", "readiness", "left_window_count", "machine_name"]
+    assert rows_of(url, {"attempts": reported}) == {"attempts": [(None, None, 0, "room12-pc03")]}
+    command.downgrade(alembic_config(url), "0006")
+    assert not {"app_version", "readiness", "left_window_count"} & set(columns_of(schema_of(url))["attempts"])
+    assert rows_of(url, {"attempts": ["id", "machine_name"]}) == {"attempts": [("att-1", "room12-pc03")]}

@@ -20,7 +20,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from sync.server.models import Attempt, Credit
+from sync.server.machine_reports import LEFT_WINDOW_ACTION
+from sync.server.models import Attempt, AuditEntry, Credit
 from sync.server.store import Store
 from tests.helpers.postgres import Cluster
 from tests.helpers.server import bearer
@@ -176,6 +177,35 @@ def test_one_code_typed_on_many_machines_at_once_is_started_on_one(trust: Trust)
     assert len(machines) == 1
     assert machines[0] is not None
     assert machines[0].startswith("pc-")
+
+
+def test_the_same_rise_in_times_the_window_was_left_sent_to_every_process_at_once_is_logged_once(
+    trust: Trust,
+) -> None:
+    started = login(trust.servers.api[0], trust.codes[1], "pc-same").json()  # resumes the attempt held there
+    attempt_id, headers = started["attempt_id"], bearer(started["attempt_token"])
+
+    def beat(count: int) -> Callable[[str, int], requests.Response]:
+        return lambda api, _: requests.post(
+            f"{api}/attempts/{attempt_id}/heartbeat",
+            json={"starting": True, "left_window_count": count},
+            headers=headers,
+            timeout=30,
+        )
+
+    def logged() -> list[int]:
+        with trust.store.transaction() as session:
+            entries = session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.target == attempt_id, AuditEntry.action == LEFT_WINDOW_ACTION)
+                .order_by(AuditEntry.at, AuditEntry.id)
+            ).all()
+            return sorted(int(entry.detail["count"]) for entry in entries)
+
+    for count in (5, 5, 6):  # a rise, the same heartbeat again, a rise
+        replies = race(trust, beat(count))
+        assert [r.status_code for r in replies] == [200] * len(replies), [r.text for r in replies]
+    assert logged() == [5, 6], "each rise once, however many processes heard it at the same moment"
 
 
 def new_sitting(trust: Trust, api: str, students: list[str], name: str) -> requests.Response:

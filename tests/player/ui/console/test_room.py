@@ -16,7 +16,9 @@ from tests.helpers.server import DemoTemplate
 from tests.helpers.waiting import TIMEOUT_MS
 
 ADA = "Ada Lovelace"
-STATE, ANSWERED, TIME_LEFT, ARRANGEMENTS, ALERTS, LAST_SEEN, UNSENT = (COLUMNS.index(c) for c in COLUMNS[1:])
+STATE, TIME_LEFT, ALERTS, LAST_SEEN, UNSENT = (
+    COLUMNS.index(c) for c in ("State", "Time left", "Alerts", "Last seen", "Unsent")
+)
 
 
 def test_the_room_follows_a_student_live_and_shows_them_offline_after_30_s(

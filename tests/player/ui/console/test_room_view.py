@@ -1,4 +1,5 @@
-"""The room as an invigilator reads it (machine names, progress, arrangements, alerts), reasons never chosen for
+"""The room as an invigilator reads it (machine names, progress, arrangements, alerts, each machine's readiness,
+version and times the test window was left), reasons never chosen for
 them, ending a section said plainly, the whole room's add time and end section, and a release that keeps the time
 shown: real console widgets against the live server, students' machines through sync.client or real players."""
 
@@ -6,11 +7,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from PySide6.QtWidgets import QTableWidgetItem
 from pytestqt.qtbot import QtBot
 
+from player.ui.console import SittingPage
 from player.ui.console.actions import NO_REASON, REASON_LABELS
 from player.ui.console.room import COLUMNS
 from sync.protocol import Checkpoint
+from sync.version import VERSION
 from tests.helpers.clock import START, FakeClock
 from tests.helpers.console import ConsoleFactory, access_codes, act, start_student, wait_for_cell
 from tests.helpers.live_server import LiveServer
@@ -55,6 +59,57 @@ def test_the_room_names_machines_and_shows_progress_arrangements_and_alerts(
 
     act(qtbot, page, "add_time", student=ALAN, reason_kind="access_arrangement", text="")
     wait_for_cell(qtbot, page, ALAN, ARRANGEMENTS, "Extra time 25 %; +5 min added")
+
+
+def test_the_room_shows_each_machines_readiness_version_and_times_the_window_was_left(
+    qtbot: QtBot, open_demo_console: ConsoleFactory, live_server: LiveServer, demo_template: DemoTemplate
+) -> None:
+    codes = access_codes(demo_template)
+    page = open_demo_console().sign_in_and_open_sitting()
+    clock = "Clock against the server: this machine is 75 seconds behind the server"
+    disk = "Free disk space: 150 MB free in the data folder"
+    ada = start_student(live_server.url, codes[ADA], machine_id="pc-ada")
+    ada.beat(**MC, item_index=1, remaining_seconds=600, machine_name="room12-pc03", app_version=VERSION,
+             readiness=f"{clock}; {disk}", left_window_count=3)  # fmt: skip
+    alan = start_student(live_server.url, codes[ALAN], machine_id="pc-alan")
+    alan.beat(**MC, item_index=1, remaining_seconds=600, machine_name="room12-pc04", app_version="0.0.9",
+              readiness="Ready")  # fmt: skip
+    grace = start_student(live_server.url, codes[GRACE], machine_id="pc-grace")
+    grace.beat(**MC, item_index=1, remaining_seconds=600, machine_name="room12-pc05")  # an older player: no report
+
+    wait_for_cell(qtbot, page, ADA, ALERTS, "Not ready: Clock against the server and 1 more; Left the window 3 times")
+    wait_for_cell(qtbot, page, ALAN, ALERTS, f"Runs Invigil 0.0.9 (this computer: {VERSION})")
+    wait_for_cell(qtbot, page, GRACE, ALERTS, "")
+    assert alert_cell(page, ADA).font().bold(), "a machine that is not ready, or was left, stands out"
+    assert "Alerts 2" in page.room.counts.text()
+
+    # The line under the table says everything the chosen student's machine said, the whole summary included.
+    page.room.select_student(ADA)
+    assert page.room.machine.text() == (
+        f"{ADA} on room12-pc03 · Invigil {VERSION} · Readiness: {clock}; {disk} · Left the test window 3 times"
+    )
+    page.room.select_student(ALAN)
+    assert page.room.machine.text() == f"{ALAN} on room12-pc04 · Invigil 0.0.9 · Readiness: Ready"
+    page.room.select_student(GRACE)
+    assert page.room.machine.text() == f"{GRACE} on room12-pc05"
+    assert page.room.machine.isVisible()
+
+    ada.beat(**MC, item_index=1, remaining_seconds=590, left_window_count=4)
+    wait_for_cell(qtbot, page, ADA, ALERTS, "Not ready: Clock against the server and 1 more; Left the window 4 times")
+    page.tabs.setCurrentWidget(page.log_view)
+    qtbot.waitUntil(lambda: len(left_window_rows(page)) == 2, timeout=TIMEOUT_MS)
+    assert [row[3] for row in left_window_rows(page)] == [ADA, ADA]
+
+
+def alert_cell(page: SittingPage, name: str) -> QTableWidgetItem:
+    row = next(i for i, s in enumerate(page.room.students()) if s.student_name == name)
+    item = page.room.table.item(row, ALERTS)
+    assert item is not None
+    return item
+
+
+def left_window_rows(page: SittingPage) -> list[tuple[str, ...]]:
+    return [row for row in page.log_view.rows() if row[2] == "Left the test window"]
 
 
 def test_no_reason_is_chosen_for_the_invigilator_and_each_action_offers_its_own(
