@@ -14,6 +14,7 @@ from player.offline_queue.journal import JournalError
 from player.session import SittingSession
 from player.session_events import Phase, SectionEnded
 from player.supervision import ENDED_BY_INVIGILATOR, MOVED, Supervision, added_time_text
+from sync.error_catalogue import problem
 
 if TYPE_CHECKING:
     from player.audio.interface import OutputDevices
@@ -290,4 +291,4 @@ class Invigilation(QObject):
         except JournalError as exc:
             log.error("Could not record the move of %s: %s", attempt_id, exc)
         self._host.reset()
-        self._window.access_code.show_error(MOVED)
+        self._window.access_code.show_error(problem("login.moved", MOVED))

@@ -123,6 +123,12 @@ PLAYER_ENTRIES: tuple[Entry, ...] = (
     _e("INV-4011", "console.journal_unreadable", "This computer's saved results cannot be read.",
        "The answers journal could not be read for the Unsent results list (damaged, or written by a newer player).",
        "Do not wipe this computer: send IT the support bundle; the details are in the player log."),
+    _e("INV-4012", "console.readiness_failed", "The readiness check stopped with an error.",
+       "One of doctor's checks failed in a way it did not expect (the error is in the player log).",
+       "Run Check this machine again; if it stops again, save a support bundle and send it to IT."),
+    _e("INV-4013", "console.bundle_not_saved", "The support bundle could not be saved.",
+       "The chosen folder cannot be written (full, read-only, or a USB stick that was removed).",
+       "Choose another folder, such as your documents or another USB stick, and save again."),
     # ---- 5xxx doctor checks ---------------------------------------------------------------------------------
     _e("INV-5001", "doctor.config", "Config problem.",
        "The machine config cannot be read or has an invalid value.",

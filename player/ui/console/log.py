@@ -93,6 +93,8 @@ def describe_detail(entry: sp.LogEntry) -> str:
         parts.append(f"{_count(d.get('slips', '?'), 'slip', 'slips')} {made}" + (f": {where}" if where else ""))
     if action == "add_incident":
         parts += [str(d[k]).replace("_", " ") for k in ("kind", "note") if d.get(k)]
+    if action == "left_the_test_window" and isinstance(times := d.get("count"), int):
+        parts.append(f"{_count(times, 'time', 'times')} so far" + (f", on {d['machine']}" if d.get("machine") else ""))
     if action == "play_given_back":
         cause = str(d.get("cause", ""))
         parts.append(f"item {d.get('item_id', '?')}: {PLAY_CUT_BY.get(cause, cause.replace('_', ' '))}")

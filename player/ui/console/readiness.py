@@ -29,6 +29,7 @@ from player.ui.console.sittings import guarded
 from player.ui.console.tables import table_texts
 from player.ui.tasks import TaskRunner
 from player.ui.widgets import button, label, set_message
+from sync.error_catalogue import problem
 
 if TYPE_CHECKING:
     from player.config import PlayerConfig
@@ -53,10 +54,6 @@ STATUS_ICON: dict[Status, QStyle.StandardPixmap] = {
     Status.WARNING: QStyle.StandardPixmap.SP_MessageBoxWarning,
     Status.FAILURE: QStyle.StandardPixmap.SP_MessageBoxCritical,
 }
-NO_BUNDLE = (
-    "This build cannot make a support bundle (player.support_bundle is missing). Send the checks above instead: "
-    "they are also what `invigil doctor --json` prints."
-)
 
 
 class RunChecks(Protocol):
@@ -82,7 +79,7 @@ def ask_bundle_path(parent: QWidget, suggested: str) -> Path | None:
 
 @dataclass(frozen=True)
 class MachineCheck:
-    """What the Readiness screen runs: the checks, and the support bundle (None: not in this build) with the dialog
+    """What the Readiness screen runs: the checks, and the support bundle (None: no button for one) with the dialog
     asking where to save it (tests answer it themselves: a file dialog cannot be answered offscreen)."""
 
     run: RunChecks
@@ -97,19 +94,11 @@ def machine_check_for(config: PlayerConfig) -> MachineCheck:
     return MachineCheck(run=functools.partial(run_doctor, config), save_bundle=_bundle_maker(config))
 
 
-def _bundle_maker(config: PlayerConfig) -> SaveBundle | None:
-    try:
-        # TODO(integrator): player.support_bundle is helper A's (branch of the doctor work); on this branch it does
-        # not exist yet, so the button says so. Once merged, this finds make_support_bundle(config, dest, report=).
-        from player import support_bundle  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        log.info("No player.support_bundle in this build: the Readiness screen cannot save a bundle")
-        return None
-    make: Callable[..., Path | None] = support_bundle.make_support_bundle
+def _bundle_maker(config: PlayerConfig) -> SaveBundle:
+    from player.support_bundle import make_support_bundle
 
     def save(dest: Path, report: Report | None) -> Path:
-        written = make(config, dest, report=report)
-        return written if isinstance(written, Path) else dest
+        return make_support_bundle(config, dest, report=report)
 
     return save
 
@@ -160,6 +149,7 @@ class ReadinessView(QWidget):
         self.bundle_button = button("Save support &bundle…", accessible="Save support bundle")
         self.bundle_button.setToolTip("A zip of logs, settings (secrets left out) and these checks, for support")
         self.bundle_button.clicked.connect(self.save_bundle)
+        self.bundle_button.setVisible(check.save_bundle is not None)  # the console of a build without one
         self.progress = label(accessible="No checks run yet")
         self.progress.hide()
         self.verdict = label(accessible="No verdict yet")
@@ -295,8 +285,11 @@ class ReadinessView(QWidget):
         log.error("The readiness check failed", exc_info=exc)
         set_message(
             self.error,
-            f"The check itself stopped with an error ({type(exc).__name__}: {exc}). Nothing on this computer was "
-            "changed. Try Check this machine again; if it stops again, save a support bundle and send it.",
+            problem(
+                "console.readiness_failed",
+                f"The check itself stopped with an error ({type(exc).__name__}: {exc}). Nothing on this computer "
+                "was changed. Try Check this machine again; if it stops again, save a support bundle and send it.",
+            ),
         )
 
     # ---- the support bundle -----------------------------------------------------------------------------
@@ -310,8 +303,7 @@ class ReadinessView(QWidget):
         if dest is None:
             return
         save = self._check.save_bundle
-        if save is None:
-            set_message(self.error, NO_BUNDLE)
+        if save is None:  # the button is hidden then
             return
         report = self.report
         self.bundle_button.setEnabled(False)
@@ -327,8 +319,11 @@ class ReadinessView(QWidget):
             log.error("Support bundle not saved", exc_info=exc)
             set_message(
                 self.error,
-                f"Could not save the support bundle to {dest}: {exc}. Choose another folder (a USB stick, your "
-                "documents) and try again.",
+                problem(
+                    "console.bundle_not_saved",
+                    f"Could not save the support bundle to {dest}: {exc}. Choose another folder (a USB stick, your "
+                    "documents) and try again.",
+                ),
             )
 
         self._tasks.run(lambda: save(dest, report), on_done=guarded(self, saved), on_error=guarded(self, failed))

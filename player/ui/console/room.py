@@ -9,6 +9,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QPushButton, QVBoxLayout, QWidget
 
 from player.ui.console.actions import ActionKind, ActionRequest, ReasonDialog, RoomSection, perform
+from player.ui.console.problems import problem_of
 from player.ui.console.room_text import (
     describe_alerts,
     describe_answered,
@@ -294,5 +295,5 @@ class RoomPanel(QWidget):
             lambda c: perform(c, context.token, request, sitting_id=context.sitting_id),
             owner=self,
             on_done=done,
-            on_error=lambda exc: set_message(self.message, str(exc)),
+            on_error=lambda exc: set_message(self.message, problem_of(exc)),
         )

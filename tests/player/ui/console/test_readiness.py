@@ -8,7 +8,9 @@ and Report objects, as player.doctor would, through the same `progress` callback
 from __future__ import annotations
 
 import gc
+import json
 import threading
+import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -23,10 +25,12 @@ from player.config import PlayerConfig
 from player.doctor.report import Check, Report, Status
 from player.ui.assembly import staff_console_opener
 from player.ui.console import ConsoleWindow
-from player.ui.console.readiness import COLUMNS, NO_BUNDLE, MachineCheck, ReadinessView
+from player.ui.console.readiness import COLUMNS, MachineCheck, ReadinessView, machine_check_for
 from player.ui.console.window import MINIMUM_SIZE
 from player.ui.tasks import TaskRunner
+from player.ui.widgets import message_number
 from sync.client import InvigilClient, client_for
+from sync.error_catalogue import number_for
 from sync.version import VERSION
 from tests.helpers.console import ConsoleFactory
 from tests.helpers.layout import clipped, lay_out
@@ -228,17 +232,47 @@ def test_save_support_bundle_asks_where_and_cancelling_changes_nothing(
     assert view.error.isHidden()
 
 
-def test_without_a_support_bundle_in_this_build_the_button_says_so(
-    qtbot: QtBot, tasks: TaskRunner, tmp_path: Path
-) -> None:
-    """player.support_bundle is helper A's; until it is merged the button goes as far as the dialog and then
-    says plainly that this build cannot make one (TODO(integrator): test the bundle written once it is)."""
+def test_save_support_bundle_writes_the_zip_with_these_checks(qtbot: QtBot, tasks: TaskRunner, tmp_path: Path) -> None:
+    """The console's real bundle maker (player.support_bundle), off the GUI thread, with the checks just run."""
+    config = PlayerConfig(server_url="http://127.0.0.1:9", data_dir=tmp_path / "data")
+    (tmp_path / "data" / "logs").mkdir(parents=True)
+    (tmp_path / "data" / "logs" / "player.log").write_text("2027-03-01 08:30:00 INFO player: started\n")
     paths = BundlePaths(tmp_path / "bundle.zip")
-    view = readiness_view(qtbot, tasks, MachineCheck(run=Doctor(CHECKS), choose_bundle_path=paths))
+    real = machine_check_for(config)
+    view = readiness_view(
+        qtbot, tasks, MachineCheck(run=Doctor(CHECKS), save_bundle=real.save_bundle, choose_bundle_path=paths)
+    )
+    view.check_button.click()
+    qtbot.waitUntil(lambda: view.report is not None, timeout=TIMEOUT_MS)
     view.bundle_button.click()
-    assert paths.suggested == ["invigil-support-2027-03-01-0830.zip"]
-    assert view.error.text() == NO_BUNDLE
-    assert not (tmp_path / "bundle.zip").exists()
+    qtbot.waitUntil(lambda: "Saved the support bundle" in view.message.text(), timeout=TIMEOUT_MS)
+    assert view.error.isHidden()
+    with zipfile.ZipFile(tmp_path / "bundle.zip") as bundle:
+        names = bundle.namelist()
+        doctor = next(n for n in names if n.endswith(".json") and "doctor" in n)
+        shown = json.loads(bundle.read(doctor))
+    assert [c["key"] for c in shown["checks"]] == [c.key for c in CHECKS], "the checks on screen are in the bundle"
+    assert any(n.endswith("player.log") for n in names)
+
+
+def test_a_bundle_that_cannot_be_saved_says_so_with_its_number(qtbot: QtBot, tasks: TaskRunner, tmp_path: Path) -> None:
+    config = PlayerConfig(server_url="http://127.0.0.1:9", data_dir=tmp_path / "data")
+    paths = BundlePaths(tmp_path / "no-such-folder" / "bundle.zip")
+    view = readiness_view(
+        qtbot,
+        tasks,
+        MachineCheck(run=Doctor(CHECKS), save_bundle=machine_check_for(config).save_bundle, choose_bundle_path=paths),
+    )
+    view.bundle_button.click()
+    qtbot.waitUntil(lambda: not view.error.isHidden(), timeout=TIMEOUT_MS)
+    assert f"Could not save the support bundle to {tmp_path / 'no-such-folder' / 'bundle.zip'}" in view.error.text()
+    assert message_number(view.error) == number_for("console.bundle_not_saved")
+    assert view.bundle_button.isEnabled(), "staff can choose another folder"
+
+
+def test_without_a_bundle_maker_there_is_no_bundle_button(qtbot: QtBot, tasks: TaskRunner) -> None:
+    view = readiness_view(qtbot, tasks, MachineCheck(run=Doctor(CHECKS)))
+    assert view.bundle_button.isHidden()
 
 
 def test_staff_reach_readiness_after_signing_in_and_it_goes_when_they_sign_out(
@@ -246,7 +280,7 @@ def test_staff_reach_readiness_after_signing_in_and_it_goes_when_they_sign_out(
 ) -> None:
     console = open_demo_console()
     window = console.window
-    window.offer_machine_check(MachineCheck(run=Doctor(CHECKS)))
+    window.offer_machine_check(MachineCheck(run=Doctor(CHECKS), save_bundle=lambda dest, _report: dest))
     assert window.readiness is None, "nothing staff-only before sign-in"
     console.sign_in()
     qtbot.waitUntil(lambda: console.sittings_shown() > 0, timeout=TIMEOUT_MS)

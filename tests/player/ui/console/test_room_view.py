@@ -99,6 +99,10 @@ def test_the_room_shows_each_machines_readiness_version_and_times_the_window_was
     page.tabs.setCurrentWidget(page.log_view)
     qtbot.waitUntil(lambda: len(left_window_rows(page)) == 2, timeout=TIMEOUT_MS)
     assert [row[3] for row in left_window_rows(page)] == [ADA, ADA]
+    assert sorted(row[5] for row in left_window_rows(page)) == [
+        "3 times so far, on room12-pc03",
+        "4 times so far, on room12-pc03",
+    ]
 
 
 def alert_cell(page: SittingPage, name: str) -> QTableWidgetItem:
