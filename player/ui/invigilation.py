@@ -4,6 +4,7 @@ player.supervision), and each instruction applied: pause, resume, added time, an
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -29,21 +30,48 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def readiness_in_background(tasks: TaskRunner, check: Callable[[], Report]) -> Callable[[], str | None]:
-    """Run the machine's readiness check (`check`: the quick doctor) once on a worker thread; the function returned
-    says its one-line summary once it has finished, None before (and after a failure, which is logged): heartbeats
-    never wait for it."""
+READINESS_EVERY_SECONDS = 300.0
+"""How old the readiness summary may get before a heartbeat asks for a fresh one: a machine that started before
+its network came up should not show "Server not reachable" in the room for the rest of the day."""
+
+
+def readiness_in_background(
+    tasks: TaskRunner,
+    check: Callable[[], Report],
+    *,
+    every_seconds: float = READINESS_EVERY_SECONDS,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Callable[[], str | None]:
+    """Run the machine's readiness check (`check`: the quick doctor) on a worker thread now, and again when the
+    function returned is called (by each heartbeat) and the last run started over `every_seconds` ago. That function
+    says the newest one-line summary, None before the first has finished (a failure is logged and keeps the last):
+    heartbeats never wait for it."""
     summary: list[str] = []
+    started: list[float] = []
+    running: list[bool] = [False]
 
     def done(report: Report) -> None:
+        running[0] = False
         summary.append(report.summary())
+        del summary[:-1]
         log.info("Readiness: %s", summary[-1])
 
     def failed(exc: Exception) -> None:
-        log.error("The readiness check failed; heartbeats go without it", exc_info=exc)
+        running[0] = False
+        log.error("The readiness check failed; heartbeats go with the last summary", exc_info=exc)
 
-    tasks.run(check, on_done=done, on_error=failed)
-    return lambda: summary[-1] if summary else None
+    def start() -> None:
+        running[0] = True
+        started[:] = [monotonic()]
+        tasks.run(check, on_done=done, on_error=failed)
+
+    def current() -> str | None:
+        if not running[0] and monotonic() - started[-1] >= every_seconds:
+            start()
+        return summary[-1] if summary else None
+
+    start()
+    return current
 
 
 class InvigilationHost(Protocol):
