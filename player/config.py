@@ -63,8 +63,7 @@ class PlayerConfig:
     allow_user_config: bool = True
     """Machine file only: False makes the player ignore the per-user file (students can edit that one)."""
     kiosk: bool = False
-    """Full screen, frameless, on top, closing refused; exit only through staff (docs/kiosk.md). Machine file or
-    environment only: a student can edit the user file, so it can neither turn kiosk mode on nor off there."""
+    """docs/kiosk.md. Machine file or environment only: a student can edit the user file, so not there."""
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """Where each setting came from ("default", a file path, or an environment variable), for `doctor`."""
 
@@ -223,10 +222,8 @@ _KEYS: tuple[_Key, ...] = (
     _Key("kiosk", _parse_bool, True),
 )
 _KEYS_BY_NAME = {key.name: key for key in _KEYS}
-_NOT_IN_USER_FILE = frozenset({"allow_user_config", "kiosk"})
-"""Keys a student must not be able to change: refused in the user file (which the student's account can edit)."""
-_NOT_FROM_ENV = frozenset({"allow_user_config"})
-"""Keys the environment cannot set. kiosk can: an admin's launcher, service unit or policy may set INVIGIL_KIOSK."""
+_NOT_IN_USER_FILE = frozenset({"allow_user_config", "kiosk"})  # the student's account can edit the user file
+_NOT_FROM_ENV = frozenset({"allow_user_config"})  # INVIGIL_KIOSK may come from an admin's launcher or policy
 
 
 def env_var_for(key: str) -> str:
@@ -317,11 +314,8 @@ def _apply_file(
         if key is None:
             raise ConfigError(f"{path}: {name}: {_unknown_key_hint(name)}")
         if name in _NOT_IN_USER_FILE and not machine_file:
-            # A student's account can edit the user file, so it must not be able to change these (kiosk mode).
-            raise ConfigError(
-                f"{path}: {name}: can only be set in the machine-wide config file, which students cannot change; "
-                "remove it here"
-            )
+            what = "can only be set in the machine-wide config file, which students cannot change; remove it here"
+            raise ConfigError(f"{path}: {name}: {what}")
         values[name] = _parse(key, raw, where=str(path), from_env=False)
         origins[name] = str(path)
 

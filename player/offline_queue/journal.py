@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
     import sqlite_utils
 
-    from player.offline_queue.left_window import LeftWindowLog
     from player.offline_queue.outbox import Outbox
     from player.offline_queue.plays import PlayRecord
     from sync.protocol import AnswerValue, Checkpoint, LoginResponse
@@ -268,14 +267,6 @@ class Journal:
         from player.offline_queue.plays import PlayRecord
 
         return PlayRecord(self._db, transaction=self._write_transaction, require_open=self._require_open, now=self._now)
-
-    def left_window(self) -> LeftWindowLog:
-        """Times the student left the test window (player.offline_queue.left_window), in this journal."""
-        from player.offline_queue.left_window import LeftWindowLog
-
-        return LeftWindowLog(
-            self._db, transaction=self._write_transaction, require_open=self._require_open, now=self._now
-        )
 
     def set_flag(self, attempt_id: str, item_id: str, flagged: bool) -> None:
         """Mark an item for review (or clear the mark)."""

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Literal, get_args
 if TYPE_CHECKING:
     import sqlite_utils
 
+    from player.offline_queue.journal import Journal
+
 Departure = Literal["other_program", "other_window"]
 """Where the focus went: to no window of the player (another program, the desktop, a screen lock), or to a window
 of the player that is not the test window nor one of its dialogs."""
@@ -80,3 +82,15 @@ class LeftWindowLog:
             "SELECT left_at, went_to FROM left_window WHERE attempt_id = ? ORDER BY rowid", [attempt_id]
         )
         return [LeftWindow(datetime.fromisoformat(at), went_to) for at, went_to in rows]
+
+
+def left_window_of(journal: Journal) -> LeftWindowLog:
+    """The departures kept in `journal`, on its connection, inside its write transactions and with its check that
+    the attempt is open here. Built here rather than by a Journal method, as Journal.play_record() is, because
+    journal.py may only shrink (tests/test_house_rules.py); this module is the journal's, so it uses its parts."""
+    return LeftWindowLog(
+        journal._db,
+        transaction=journal._write_transaction,
+        require_open=journal._require_open,
+        now=journal._now,
+    )

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from player.credentials import TokenStore
     from player.offline_queue.journal import Journal
     from player.offline_queue.uploader import Backoff, UploadClient, Uploader
+    from player.ui.kiosk import Kiosk
     from player.ui.window import MainWindow
     from sync.client import InvigilClient
 
@@ -158,6 +159,8 @@ class Assembled:
         self.player: QtAudioPlayer | None = None
         self.devices: OutputDevices | None = None
         self.uploader: Uploader | None = None
+        self.kiosk: Kiosk | None = None
+        """Kiosk mode (when the config says so) and the record of departures from the test window."""
 
     def close(self) -> None:
         """Typing and position committed, the uploader stopped, every task finished, then the files closed."""
@@ -198,6 +201,8 @@ def build_controller(
 
         built.db = open_database(journal_path(config.data_dir))
         built.journal = journal = Journal(built.db)
+        if built.kiosk is not None:
+            built.kiosk.watch(journal)  # departures from the test window go into this journal
         built.devices = devices = edges.devices if edges.devices is not None else QtOutputDevices()
         built.player = player = QtAudioPlayer(devices, playback_rate=edges.playback_rate)
         window.add_sitting_screens(player=player, devices=devices, soundcheck_clip=soundcheck_path())
@@ -229,4 +234,11 @@ def build_controller(
         today=edges.today,
     )
     built = Assembled(controller, tasks)
+    from player.ui.kiosk import Kiosk
+
+    built.kiosk = Kiosk(
+        window, enabled=config.kiosk, machine_id=machine_id, connect=lambda: connect(config.server_url), tasks=tasks
+    )
+    # TODO(integrator): give built.kiosk.left_window_count to player/supervision.py's `left_window_count` (helper
+    # B's parameter, built in ui/invigilation.py), so each heartbeat carries the count.
     return built
