@@ -134,7 +134,7 @@ def staff_console_opener(
         # "Results waiting on this computer": read on the GUI thread, where this journal connection lives.
         local = None if journal is None else (lambda: unsent_results(journal))
         send_now = None if journal is None or wake_uploader is None else send_now_from(journal, wake_uploader)
-        open_console(
+        opened = open_console(
             window,
             client_factory=lambda: connect(config.server_url),
             credentials=tokens[0],
@@ -143,6 +143,9 @@ def staff_console_opener(
             local_results=local,
             send_now=send_now,
         )
+        from player.ui.console.kiosk_exit import TAB_TITLE, KioskExitView  # kiosk mode's exit codes (docs/kiosk.md)
+
+        opened.add_sitting_tab(TAB_TITLE, KioskExitView)
 
     return open_staff_console
 
