@@ -20,6 +20,7 @@ from sync.client import InvigilClient, client_for
 from sync.server.store import Store
 from tests.helpers.live_server import LiveServer
 from tests.helpers.player_ui import MACHINE_ID, Player, PlayerFactory, start_items, wait_for_screen
+from tests.helpers.postgres import free_port
 from tests.helpers.server import Demo, new_staff
 from tests.helpers.waiting import TIMEOUT_MS
 from tests.player.ui.test_closing import CloseAnswers, answer_question_one, close_as_the_window_system
@@ -213,3 +214,17 @@ def test_leaving_the_test_window_is_counted_kept_in_the_journal_and_survives_a_r
     assert kiosk_of(again).left_window_count() == 2
     leave_for(qtbot, other)
     qtbot.waitUntil(lambda: kiosk_of(again).left_window_count() == 3, timeout=TIMEOUT_MS)
+
+
+def test_with_the_server_out_of_reach_the_exit_says_so_and_the_window_stays(
+    qtbot: QtBot, start_player: PlayerFactory
+) -> None:
+    """Both ways out need the server: the dialog says it cannot be reached (docs/kiosk.md says what to do then)."""
+    p = start_player(kiosk=True, server_url=f"http://127.0.0.1:{free_port()}")
+    dialog = open_exit_dialog(qtbot, p)
+    qtbot.keyClicks(dialog.code_edit, "1234 5678")
+    dialog.code_button.click()
+    qtbot.waitUntil(lambda: dialog.message.text().startswith("Cannot reach the server"), timeout=TIMEOUT_MS)
+    assert dialog.code_button.isEnabled()
+    assert p.window.isVisible()
+    assert not close_as_the_window_system(p.window)
