@@ -291,7 +291,6 @@ class MainWindow(QMainWindow):
             return
         from PySide6.QtCore import Qt
         from PySide6.QtGui import QKeySequence, QShortcut
-        from PySide6.QtWidgets import QHBoxLayout
 
         self._kiosk = True
         self.staff_button = button(KIOSK_STAFF_BUTTON, accessible="Staff: let this computer leave kiosk mode")
