@@ -242,6 +242,6 @@ def build_controller(
     built.kiosk = Kiosk(
         window, enabled=config.kiosk, machine_id=machine_id, connect=lambda: connect(config.server_url), tasks=tasks
     )
-    # TODO(integrator): give built.kiosk.left_window_count to player/supervision.py's `left_window_count` (helper
-    # B's parameter, built in ui/invigilation.py), so each heartbeat carries the count.
+    # TODO(integrator): with helper B's SittingParts.left_window_count, build_parts above passes
+    # `left_window_count=built.kiosk.left_window_count` (read on the GUI thread, as Supervision.beat does).
     return built
