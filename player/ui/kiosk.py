@@ -2,9 +2,9 @@
 
 `Kiosk` puts the window in kiosk mode when the config says so (player/ui/window.py: full screen, frameless, on top,
 closes refused), opens the staff exit (player/ui/kiosk_exit_dialog.py) from the "Staff" button or the shortcut, and
-records in the journal each time the student leaves the test window during a sitting: the focus goes to another
-program (or the desktop, a screen lock: no window of ours) or to another window of the player that is not the test
-window or one of its dialogs. A departure counts once until the test window has the focus again."""
+records in the journal each time the student leaves the test window during a sitting: the active window becomes
+another program's (or the desktop, a screen lock: no window of ours) or another window of the player that is not
+the test window or one of its dialogs. A departure counts once until the test window is active again."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QGuiApplication, QWindow
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtWidgets import QApplication, QWidget
 
 from player.offline_queue.journal import JournalError
 from player.offline_queue.left_window import MAX_COUNT, Departure, left_window_of
@@ -27,6 +27,21 @@ if TYPE_CHECKING:
     from sync.kiosk_protocol import ExitAllowed
 
 log = logging.getLogger(__name__)
+
+
+SETTLE_MS = 300
+"""How long the active window must stay elsewhere to count as a departure: longer than a dialog's hand-back."""
+
+
+def _within(active: QWidget | None, main: QWidget) -> bool:
+    """`active` is `main` or a window over it (a dialog whose parent chain leads to it; isAncestorOf stops at a
+    window's edge, so it would not say so)."""
+    widget = active
+    while widget is not None:
+        if widget is main:
+            return True
+        widget = widget.parentWidget()
+    return False
 
 
 class Kiosk(QObject):
@@ -55,6 +70,10 @@ class Kiosk(QObject):
         self._away = False
         self._watching = False
         self.dialog: KioskExitDialog | None = None
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._look)
         window.on_close.append(self.stop_watching)  # closing moves the focus away: that is no departure
         if enabled:
             window.kiosk_exit_requested.connect(self.open_exit_dialog)
@@ -67,16 +86,17 @@ class Kiosk(QObject):
         self._journal = journal
         if not self._watching:
             self._watching = True
-            app = QGuiApplication.instance()
-            assert isinstance(app, QGuiApplication)
-            app.focusWindowChanged.connect(self._focus_moved)
+            app = QApplication.instance()
+            assert isinstance(app, QApplication)
+            app.focusChanged.connect(self._focus_changed)
 
     def stop_watching(self) -> None:
         if self._watching:
             self._watching = False
-            app = QGuiApplication.instance()
-            if isinstance(app, QGuiApplication):
-                app.focusWindowChanged.disconnect(self._focus_moved)
+            self._settle.stop()
+            app = QApplication.instance()
+            if isinstance(app, QApplication):
+                app.focusChanged.disconnect(self._focus_changed)
 
     def left_window_count(self) -> int:
         """Times the student left the test window in the sitting open here (0 with none), for the heartbeat
@@ -91,30 +111,42 @@ class Kiosk(QObject):
             return 0
         return min(MAX_COUNT, left_window_of(journal).count(self._attempt_id))
 
-    def _ours(self, focus: QWindow | None) -> bool:
-        """The test window, or a dialog over it (the close question, the exit dialog, a message box)."""
-        main = self._window.windowHandle()
-        window = focus
-        while window is not None:
-            if window is main:
-                return True
-            window = window.transientParent()
-        return False
+    @Slot(QWidget, QWidget)  # a slot of this object: Qt disconnects it when the window (its parent) goes
+    def _focus_changed(self, _old: QWidget | None, _new: QWidget | None) -> None:
+        # Where the focus went is read from the active window once it has settled (SETTLE_MS after the last change):
+        # on its way between windows the focus passes through none at all (a dialog closing leaves no window
+        # active until its parent is again), and a widget hidden under it (a screen changing) loses it a moment.
+        if not self._watching:
+            return
+        if _within(QApplication.activeWindow(), self._window):
+            self._away = False  # back at once: a quick return and a new departure are two
+            self._settle.stop()
+            return
+        self._settle.start()
 
-    def _focus_moved(self, focus: QWindow | None) -> None:
-        if self._ours(focus):
+    def _look(self) -> None:
+        """One departure when the active window is no longer the test window nor one of its dialogs (the close
+        question, the exit dialog, a message box): another program (no active window of ours) or another of our
+        windows. Counted once until the test window (or its dialog) is active again. Widgets only: a Python
+        slot on QGuiApplication.focusWindowChanged, in an earlier version, left the console's idle lock holding a top-level
+        QWindow that had gone when the console closed (and PySide crashed reporting it)."""
+        if not self._watching:
+            return
+        active = QApplication.activeWindow()
+        main = self._window
+        if _within(active, main):
             self._away = False
             return
         if self._away:
             return  # still away: from one other window to the next is one departure
         self._away = True
         journal = self._journal
-        if journal is None or not self._window.sitting_open():
+        if journal is None or not main.sitting_open():
             return
         attempt = journal.open_attempt_on_this_machine()
         if attempt is None:
             return
-        went_to: Departure = "other_program" if focus is None else "other_window"
+        went_to: Departure = "other_program" if active is None else "other_window"
         try:
             count = left_window_of(journal).record(attempt.attempt_id, went_to)
         except JournalError as exc:

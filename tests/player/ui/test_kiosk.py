@@ -194,7 +194,7 @@ def test_leaving_the_test_window_is_counted_kept_in_the_journal_and_survives_a_r
     assert first.args == [1]
     come_back(qtbot, p)
     leave_for(qtbot, other)
-    assert kiosk_of(p).left_window_count() == 2
+    qtbot.waitUntil(lambda: kiosk_of(p).left_window_count() == 2, timeout=TIMEOUT_MS)
 
     come_back(qtbot, p)
     if kiosk:  # staff's own dialog over the window is not the student leaving it

@@ -3,17 +3,22 @@ chosen: that computer's code works there, once."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QRect
 from pytestqt.qtbot import QtBot
 
+from player.config import PlayerConfig
 from player.kiosk.exit_calls import exit_with_code
+from player.ui.assembly import client_maker, staff_console_opener
 from player.ui.console.kiosk_exit import TAB_TITLE, KioskExitView
 from player.ui.console.tables import table_texts
 from sync.client import ClientError
-from tests.helpers.console import ConsoleFactory, SittingPage, start_student, student_name
+from tests.helpers.console import ConsoleFactory, SittingPage, start_student, student_name, visible_consoles
 from tests.helpers.layout import clipped, lay_out
 from tests.helpers.live_server import LiveServer
+from tests.helpers.player_ui import PlayerFactory
 from tests.helpers.server import DemoTemplate
 from tests.helpers.waiting import TIMEOUT_MS
 
@@ -77,3 +82,36 @@ def test_the_tab_with_a_code_on_show_fits_a_1024x768_screen(
     assert need.height() <= 768 - 40 - 40
     assert clipped(console.window) == []
     student.client.close()
+
+
+def test_the_staff_console_the_player_opens_has_the_kiosk_exit_tab(
+    qtbot: QtBot,
+    start_player: PlayerFactory,
+    live_server: LiveServer,
+    demo: object,
+    demo_template: DemoTemplate,
+    tmp_path: Path,
+) -> None:
+    p = start_player()
+    config = PlayerConfig(server_url=live_server.url, data_dir=tmp_path / "data", keyring_backend="memory")
+    connect = client_maker(config, "staff-room-pc")
+    opener = staff_console_opener(p.window, config, p.tasks, connect=connect)  # as build_controller wires it
+    assert opener is not None
+    opener()
+    qtbot.waitUntil(lambda: len(visible_consoles()) == 1, timeout=TIMEOUT_MS)
+    window = visible_consoles()[0]
+    staff = demo_template.data["staff"]
+    window.signin.username_edit.setText(staff["username"])
+    window.signin.password_edit.setText(staff["password"])
+    window.signin.sign_in_button.click()
+    qtbot.waitUntil(lambda: window.sittings is not None and window.sittings.list.count() > 0, timeout=TIMEOUT_MS)
+    assert window.sittings is not None
+    window.sittings.list.setCurrentRow(0)
+    window.sittings.open_button.click()
+    page = window.sitting_page
+    assert page is not None
+    titles = [page.tabs.tabText(i).replace("&", "") for i in range(page.tabs.count())]
+    assert titles[-1] == TAB_TITLE.replace("&", "")
+    exit_tab(qtbot, page)
+    window.close()  # signs out, as locking does
+    qtbot.waitUntil(p.tasks.is_idle, timeout=TIMEOUT_MS)
