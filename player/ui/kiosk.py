@@ -127,9 +127,9 @@ class Kiosk(QObject):
     def _look(self) -> None:
         """One departure when the active window is no longer the test window nor one of its dialogs (the close
         question, the exit dialog, a message box): another program (no active window of ours) or another of our
-        windows. Counted once until the test window (or its dialog) is active again. Widgets only: a Python
-        slot on QGuiApplication.focusWindowChanged, in an earlier version, left the console's idle lock holding a top-level
-        QWindow that had gone when the console closed (and PySide crashed reporting it)."""
+        windows. Counted once until the test window (or its dialog) is active again. Widgets only: a slot on
+        QGuiApplication.focusWindowChanged (an earlier version) left the console's idle lock holding a top-level
+        QWindow that had gone when the console closed, and PySide crashed reporting it."""
         if not self._watching:
             return
         active = QApplication.activeWindow()
