@@ -62,6 +62,8 @@ class PlayerConfig:
     """A PEM file of extra CA certificates, for schools whose proxy re-signs TLS."""
     allow_user_config: bool = True
     """Machine file only: False makes the player ignore the per-user file (students can edit that one)."""
+    kiosk: bool = False
+    """docs/kiosk.md. Machine file or environment only: a student can edit the user file, so not there."""
     origins: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False, repr=False)
     """Where each setting came from ("default", a file path, or an environment variable), for `doctor`."""
 
@@ -217,9 +219,11 @@ _KEYS: tuple[_Key, ...] = (
     _Key("keyring_backend", _parse_choice(KEYRING_BACKENDS, upper=False), "auto"),
     _Key("ca_bundle", _parse_ca_bundle, "/etc/ssl/certs/school-proxy.pem"),
     _Key("allow_user_config", _parse_bool, False),
+    _Key("kiosk", _parse_bool, True),
 )
 _KEYS_BY_NAME = {key.name: key for key in _KEYS}
-_MACHINE_ONLY_KEYS = frozenset({"allow_user_config"})
+_NOT_IN_USER_FILE = frozenset({"allow_user_config", "kiosk"})  # the student's account can edit the user file
+_NOT_FROM_ENV = frozenset({"allow_user_config"})  # INVIGIL_KIOSK may come from an admin's launcher or policy
 
 
 def env_var_for(key: str) -> str:
@@ -269,7 +273,7 @@ def load_config(sources: ConfigSources) -> PlayerConfig:
 
     for key in _KEYS:
         var = env_var_for(key.name)
-        if var in sources.env and key.name not in _MACHINE_ONLY_KEYS:
+        if var in sources.env and key.name not in _NOT_FROM_ENV:
             where = f"environment variable {var}"
             values[key.name] = _parse(key, sources.env[var], where=where, from_env=True)
             origins[key.name] = where
@@ -309,8 +313,9 @@ def _apply_file(
         key = _KEYS_BY_NAME.get(name)
         if key is None:
             raise ConfigError(f"{path}: {name}: {_unknown_key_hint(name)}")
-        if name in _MACHINE_ONLY_KEYS and not machine_file:
-            raise ConfigError(f"{path}: {name}: can only be set in the machine-wide config file; remove it here")
+        if name in _NOT_IN_USER_FILE and not machine_file:
+            what = "can only be set in the machine-wide config file, which students cannot change; remove it here"
+            raise ConfigError(f"{path}: {name}: {what}")
         values[name] = _parse(key, raw, where=str(path), from_env=False)
         origins[name] = str(path)
 

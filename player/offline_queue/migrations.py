@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import sqlite_utils
 
+from player.offline_queue.left_window import create_left_window
 from player.offline_queue.plays import create_play_log
 
 log = logging.getLogger(__name__)
@@ -128,6 +129,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0002_supervision", _supervision),
     Migration("0003_play_log", create_play_log),
     Migration("0004_time_left_ms", _time_left_ms),
+    Migration("0005_left_window", create_left_window),
 )
 """Append only; never edit or reorder a released migration."""
 

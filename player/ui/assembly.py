@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from player.doctor.checks import DoctorEdges
     from player.offline_queue.journal import Journal
     from player.offline_queue.uploader import Backoff, UploadClient, Uploader
+    from player.ui.kiosk import Kiosk
     from player.ui.window import MainWindow
     from sync.client import InvigilClient
 
@@ -151,6 +152,10 @@ def staff_console_opener(
         # The staff-only Readiness tab: this machine's full checks (the tone too) and its support bundle.
         opened.offer_machine_check(machine_check_for(config))
 
+        from player.ui.console.kiosk_exit import TAB_TITLE, KioskExitView  # kiosk mode's exit codes (docs/kiosk.md)
+
+        opened.add_sitting_tab(TAB_TITLE, KioskExitView)
+
     return open_staff_console
 
 
@@ -166,6 +171,8 @@ class Assembled:
         self.player: QtAudioPlayer | None = None
         self.devices: OutputDevices | None = None
         self.uploader: Uploader | None = None
+        self.kiosk: Kiosk | None = None
+        """Kiosk mode (when the config says so) and the record of departures from the test window."""
 
     def close(self) -> None:
         """Typing and position committed, the uploader stopped, every task finished, then the files closed."""
@@ -206,6 +213,8 @@ def build_controller(
 
         built.db = open_database(journal_path(config.data_dir))
         built.journal = journal = Journal(built.db)
+        if built.kiosk is not None:
+            built.kiosk.watch(journal)  # departures from the test window go into this journal
         built.devices = devices = edges.devices if edges.devices is not None else QtOutputDevices()
         built.player = player = QtAudioPlayer(devices, playback_rate=edges.playback_rate)
         window.add_sitting_screens(player=player, devices=devices, soundcheck_clip=soundcheck_path())
@@ -234,6 +243,8 @@ def build_controller(
             player=player,
             time_left=time_left,
             readiness=readiness,
+            # The kiosk's count of departures from the test window (any mode); read on the GUI thread, as beats are.
+            left_window_count=lambda: built.kiosk.left_window_count() if built.kiosk is not None else 0,
         )
 
     controller = PlayerController(
@@ -246,4 +257,9 @@ def build_controller(
         today=edges.today,
     )
     built = Assembled(controller, tasks)
+    from player.ui.kiosk import Kiosk
+
+    built.kiosk = Kiosk(
+        window, enabled=config.kiosk, machine_id=machine_id, connect=lambda: connect(config.server_url), tasks=tasks
+    )
     return built

@@ -7,12 +7,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from player.ui.screens.access_code import AccessCodeScreen
-from player.ui.widgets import centred_column, label, set_message
+from player.ui.widgets import button, centred_column, label, set_message
 
 if TYPE_CHECKING:
     from player.audio.interface import OutputDevices
@@ -80,6 +80,11 @@ def ask_before_closing(parent: QWidget, question: str) -> bool:
     return box.clickedButton() is close
 
 
+KIOSK_EXIT_SHORTCUT = "Ctrl+Alt+Shift+E"
+"""Opens the staff exit in kiosk mode, as the small "Staff" button does (docs/kiosk.md)."""
+KIOSK_STAFF_BUTTON = "Staff"
+
+
 def format_remaining(seconds: float) -> str:
     whole = max(0, int(seconds + 0.999))
     hours, rest = divmod(whole, 3600)
@@ -113,7 +118,8 @@ class FirstPaint(QObject):
 class MainWindow(QMainWindow):
     """Holds the screens; the controller decides which one shows. Closing asks the controller to save first, and
     a close from the window system (Alt+F4, the X) while a sitting is open (`sitting_open`, the controller's) asks
-    the student first (`confirm_close`).
+    the student first (`confirm_close`). In kiosk mode (`enter_kiosk`) it fills the screen, frameless and on top,
+    and refuses every close from the window system until staff let it exit (`allow_exit`, player/ui/kiosk.py).
 
     Built in two steps so the access-code screen can be on screen quickly: the constructor makes the frame and
     that screen; `add_sitting_screens` makes the rest (which need the audio stack) and the pause overlay. Given
@@ -128,6 +134,8 @@ class MainWindow(QMainWindow):
     finished: FinishedScreen
     paused_overlay: PausedOverlay
     """Made with the sitting screens: only a sitting can be paused."""
+    kiosk_exit_requested = Signal()
+    """Kiosk mode: the "Staff" button or KIOSK_EXIT_SHORTCUT (player/ui/kiosk.py opens the exit dialog)."""
 
     def __init__(
         self,
@@ -165,6 +173,11 @@ class MainWindow(QMainWindow):
         column.addWidget(self.stack, 1)
         self.setCentralWidget(central)
         self._central = central
+        self._column = column
+        self._kiosk = False
+        self._exit_allowed = False
+        self.refused_closes = 0
+        """Closes from the window system refused in kiosk mode (Alt+F4): counted for the log and the tests."""
         self.show_header(None)
         set_message(self.banner, "")
         self._focus_before_pause: QWidget | None = None
@@ -265,12 +278,57 @@ class MainWindow(QMainWindow):
         if self._has_sitting_screens:
             self.paused_overlay.setGeometry(self.rect())
 
+    # ---- kiosk mode ---------------------------------------------------------------------------------
+
+    @property
+    def kiosk(self) -> bool:
+        return self._kiosk
+
+    def enter_kiosk(self) -> None:
+        """Full screen, no frame, above other windows; closing refused until `allow_exit`; a small "Staff" button
+        and KIOSK_EXIT_SHORTCUT for the staff exit. Called once the config is read (after the first paint)."""
+        if self._kiosk:
+            return
+        from PySide6.QtCore import Qt
+        from PySide6.QtGui import QKeySequence, QShortcut
+
+        self._kiosk = True
+        self.staff_button = button(KIOSK_STAFF_BUTTON, accessible="Staff: let this computer leave kiosk mode")
+        self.staff_button.setObjectName("link")  # discreet: a student has no use for it
+        self.staff_button.setToolTip(f"For staff: leave kiosk mode ({KIOSK_EXIT_SHORTCUT})")
+        self.staff_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # never in a student's Tab order
+        self.staff_button.clicked.connect(self.kiosk_exit_requested.emit)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.staff_button)
+        self._column.addLayout(row)
+        self.exit_shortcut = QShortcut(QKeySequence(KIOSK_EXIT_SHORTCUT), self)
+        self.exit_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.exit_shortcut.activated.connect(self.kiosk_exit_requested.emit)
+        # Setting the flags of a shown window hides it; showFullScreen shows it again, with them.
+        flags = Qt.WindowType.FramelessWindowHint | Qt.WindowType.WindowStaysOnTopHint
+        self.setWindowFlags(self.windowFlags() | flags)
+        self.showFullScreen()
+        self.activateWindow()
+        log.info("Kiosk mode: full screen, frameless, on top; exit through staff only")
+
+    def allow_exit(self) -> None:
+        """Staff let this computer leave kiosk mode (checked by the server): a close is no longer refused."""
+        self._exit_allowed = True
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        # Kiosk mode: the window system's close (Alt+F4, a task switcher's close) is refused outright, sitting or
+        # not; staff let the machine exit through the server (player/ui/kiosk.py), which allows the close.
+        if event.spontaneous() and self._kiosk and not self._exit_allowed:
+            self.refused_closes += 1
+            log.info("Kiosk mode: a close from the window system was refused (%d so far)", self.refused_closes)
+            event.ignore()
+            return
         # Alt+F4 or the window's X in the middle of a test: nothing is lost by closing (every answer shown as
         # Saved is on disk, and the sitting resumes here), but a student should not end up there by a slip. Only
         # a close from the window system (spontaneous) asks: one the program makes itself (Ctrl+C in a terminal,
-        # a test's teardown) has no student at the window to answer.
-        if event.spontaneous() and self.sitting_open():
+        # a test's teardown) has no student at the window to answer. Staff who let a kiosk exit are not asked.
+        if event.spontaneous() and self.sitting_open() and not self._exit_allowed:
             if not self.confirm_close(self, CLOSE_QUESTION):
                 log.info("Closing asked for during a sitting; the student chose to keep working")
                 event.ignore()

@@ -170,14 +170,11 @@ PLAYER_ENTRIES: tuple[Entry, ...] = (
        "No machine name is set, so the room view shows a generated ID.",
        "Set machine_name in the config (e.g. the desk label)."),
     # ---- 6xxx kiosk ---------------------------------------------------------------------------------------
-    _e("INV-6001", "kiosk.close_refused", "The test window cannot be closed now.",
-       "Kiosk mode refuses closing while a sitting runs.",
-       "Finish the test, or ask the invigilator to unlock this computer."),
-    _e("INV-6002", "kiosk.exit_code_wrong", "Wrong exit code.",
-       "The one-time exit code typed is not this computer's.",
-       "Type the code the console shows for this computer."),
-    _e("INV-6003", "kiosk.exit_code_expired", "The exit code has expired.",
-       "One-time exit codes are valid for a short time, once.",
-       "Ask the console for a new exit code for this computer."),
+    _e("INV-6001", "kiosk.exit_failed", "Kiosk mode's exit stopped with an error.",
+       "Something unexpected went wrong while the exit code or staff sign-in was checked (details in the log).",
+       "Try again; if it keeps failing, end the player through the operating system (answers are safe)."),
+    _e("INV-6002", "api.no_code", "No exit code was typed.",
+       "The exit dialog was sent empty, or with more than an exit code's characters.",
+       "Type the 8-digit exit code the console shows for this computer."),
 )
 # fmt: on

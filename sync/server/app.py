@@ -17,6 +17,7 @@ from sync.server import (
     refusals,
     routes_console,
     routes_health,
+    routes_kiosk,
     routes_player,
     routes_sitting_log,
     routes_staff,
@@ -101,6 +102,7 @@ def create_app(settings: ServerSettings, *, store: Store | None = None, clock: C
     app.include_router(routes_console.router, prefix=API_PREFIX)
     app.include_router(routes_sitting_log.router, prefix=API_PREFIX)
     app.include_router(routes_health.router, prefix=API_PREFIX)
+    app.include_router(routes_kiosk.router, prefix=API_PREFIX)
 
     # Outermost of our layers: an oversized body is refused before routing, sign-in checks or parsing read it.
     # Evidence keeps the route's own refusal (same limit, same words), so a user sees one message.

@@ -263,6 +263,27 @@ class LoginFailure(Base):
     at: Mapped[datetime]
 
 
+class KioskExitCode(Base):
+    """A one-time code that lets one machine leave kiosk mode (sync/server/kiosk_exit.py): only its keyed hash."""
+
+    __tablename__ = "kiosk_exit_codes"
+    __table_args__ = (Index("ix_kiosk_exit_codes_machine", "machine_id", "created_at"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    school_id: Mapped[str] = mapped_column(ForeignKey("schools.id"), index=True)
+    machine_id: Mapped[str] = mapped_column(String(160))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    """Keyed (the server key, with the machine id), so a copy of the database cannot be searched for the code."""
+    staff_id: Mapped[str | None] = mapped_column(ForeignKey("staff.id"))
+    staff_name: Mapped[str] = mapped_column(String(200))
+    sitting_id: Mapped[str | None] = mapped_column(String(36))
+    allocation_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    replaced_at: Mapped[datetime | None]
+    """A newer code for the same machine was made: this one no longer works."""
+
+
 class Instruction(Base):
     """An invigilator's instruction to one attempt, delivered once in a heartbeat reply."""
 

@@ -99,6 +99,7 @@ class PlayerFactory:
         result_codes_after: float = ControllerSettings.result_codes_after,
         heartbeat_every: float | None = ControllerSettings.heartbeat_every,
         uploads: Uploads | None = None,
+        kiosk: bool = False,
     ) -> Player:
         """The player as app.py builds it (player.ui.assembly), at a test's pace: fixed sound devices, playback
         four times as fast, a 50 ms tick, a 5 s request timeout over plain http; no uploader unless `uploads`
@@ -111,6 +112,7 @@ class PlayerFactory:
             machine_name=machine_name,
             request_timeout_seconds=5.0,
             typing_commit_seconds=0.3,
+            kiosk=kiosk,
         )
         settings = dataclasses.replace(
             controller_settings(config, machine_id),

@@ -134,6 +134,11 @@ JOURNAL_SCHEMA: dict[str, object] = {
             ("ended_at", "TEXT", False, None, 0),
             ("outcome", "TEXT", False, None, 0),
         ],
+        "left_window": [
+            ("attempt_id", "TEXT", True, None, 0),
+            ("left_at", "TEXT", True, None, 0),
+            ("went_to", "TEXT", True, None, 0),
+        ],
     },
     "foreign_keys": {
         "answers": [("attempt_id", "attempts", "attempt_id", "CASCADE")],
@@ -143,11 +148,13 @@ JOURNAL_SCHEMA: dict[str, object] = {
         "outbox": [("attempt_id", "attempts", "attempt_id", "NO ACTION")],
         "applied_instructions": [("attempt_id", "attempts", "attempt_id", "CASCADE")],
         "play_log": [("attempt_id", "attempts", "attempt_id", "CASCADE")],
+        "left_window": [("attempt_id", "attempts", "attempt_id", "CASCADE")],
     },
     "indexes": {
         "outbox_due": ("outbox", ("state", "next_try_at"), False),
         "attempts_state": ("attempts", ("state", "started_at"), False),
         "play_log_attempt": ("play_log", ("attempt_id", "outcome"), False),
+        "left_window_attempt": ("left_window", ("attempt_id",), False),
     },
 }
 
