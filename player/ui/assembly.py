@@ -235,7 +235,7 @@ def build_controller(
         from player.doctor.checks import run_doctor
         from player.ui.invigilation import readiness_in_background
 
-        # The quick readiness check (no test tone), once, off the GUI thread: its summary rides on the heartbeats.
+        # The quick readiness check (no test tone), off the GUI thread from the first heartbeat on: its summary rides on them.
         readiness = readiness_in_background(tasks, lambda: run_doctor(config, edges=edges.doctor_edges, quick=True))
         return SittingParts(
             journal=journal,

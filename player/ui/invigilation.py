@@ -42,8 +42,9 @@ def readiness_in_background(
     every_seconds: float = READINESS_EVERY_SECONDS,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Callable[[], str | None]:
-    """Run the machine's readiness check (`check`: the quick doctor) on a worker thread now, and again when the
-    function returned is called (by each heartbeat) and the last run started over `every_seconds` ago. That function
+    """Run the machine's readiness check (`check`: the quick doctor) on a worker thread when the function returned is
+    first called (by the first heartbeat: nothing runs before a sitting opens, so a mistyped code starts no work),
+    and again when the last run started over `every_seconds` ago. That function
     says the newest one-line summary, None before the first has finished (a failure is logged and keeps the last):
     heartbeats never wait for it."""
     summary: list[str] = []
@@ -66,11 +67,10 @@ def readiness_in_background(
         tasks.run(check, on_done=done, on_error=failed)
 
     def current() -> str | None:
-        if not running[0] and monotonic() - started[-1] >= every_seconds:
+        if not running[0] and (not started or monotonic() - started[-1] >= every_seconds):
             start()
         return summary[-1] if summary else None
 
-    start()
     return current
 
 

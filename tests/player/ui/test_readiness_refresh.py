@@ -38,6 +38,7 @@ def test_an_old_summary_is_checked_again_and_a_fresh_one_is_not(qtbot: QtBot, ta
         return next(reports)
 
     current = readiness_in_background(tasks, check, every_seconds=300, monotonic=lambda: now[0])
+    assert runs == [], "nothing runs until the first heartbeat asks"
     qtbot.waitUntil(lambda: current() is not None, timeout=TIMEOUT_MS)
     assert current() == "Server: nothing answers at http://10.0.0.5:8765"
     now[0] = 299.0
