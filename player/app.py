@@ -41,17 +41,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def configure(args: argparse.Namespace) -> PlayerConfig:
-    """The config files and environment, then the command line over them. Raises ConfigError."""
-    import dataclasses
+    """The config files and environment, then the command line over them (checked as the files are). Raises
+    ConfigError."""
+    from player.config import default_sources, load_config, with_command_line
 
-    from player.config import default_sources, load_config
-
-    config = load_config(default_sources())
-    if args.server:
-        config = dataclasses.replace(config, server_url=args.server.strip().rstrip("/"))
-    if args.data_dir:
-        config = dataclasses.replace(config, data_dir=args.data_dir.expanduser().resolve())
-    return config
+    return with_command_line(load_config(default_sources()), server_url=args.server, data_dir=args.data_dir)
 
 
 def setup_logging(config: PlayerConfig) -> Path:

@@ -7,10 +7,11 @@ import difflib
 import json
 import logging
 import os
+import sys
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -26,6 +27,11 @@ MACHINE_ID_FILE_NAME = "machine-id"
 ENV_PREFIX = "INVIGIL_"
 CONFIG_PATH_ENV = "INVIGIL_CONFIG"
 """Points at a machine-wide file somewhere else (a network share, a test fixture)."""
+LINUX_MACHINE_FILE = Path("/etc/invigil/config.toml")
+"""Linux's machine-wide file: where the .deb installs it and where an admin looks (platformdirs' site config dir,
+/etc/xdg/invigil, is a desktop-menu convention few admins would guess for a program's settings)."""
+SERVER_OPTION = "--server"
+DATA_DIR_OPTION = "--data-dir"
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 KEYRING_BACKENDS = ("auto", "memory")
@@ -95,12 +101,31 @@ def _expect_str(raw: Any, from_env: bool) -> str:
 
 def _parse_url(raw: Any, from_env: bool) -> str:
     text = _expect_str(raw, from_env).strip()
+    # Checked first, before any message that shows the value: a password must never reach a message or a log.
+    hidden = _without_userinfo(text)
+    if hidden is not None:
+        raise ValueError(
+            f"{_show(hidden)} has a user name or password in it (before the @); the player never sends credentials "
+            "in the URL: remove them, and keep only the server's address"
+        )
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{_show(raw)} is not an http(s) URL")
     if parts.query or parts.fragment:
         raise ValueError(f"{_show(raw)} has a query or fragment; give only the server's address")
     return text.rstrip("/")
+
+
+def _without_userinfo(url: str) -> str | None:
+    """`url` with its user:password@ replaced by "…@" when it has one (with or without a scheme), else None."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        scheme, rest = "", url
+    authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    at = rest.rfind("@", 0, authority_end)
+    if at < 0:
+        return None
+    return f"{scheme}{sep}…@{rest[at + 1 :]}"
 
 
 def _parse_path(raw: Any, from_env: bool) -> Path:
@@ -244,14 +269,22 @@ def _toml_type(raw: Any) -> str:
 # ---- loading ----------------------------------------------------------------------------------------
 
 
-def default_sources(env: Mapping[str, str] | None = None) -> ConfigSources:
-    """The usual places: the OS's machine-wide config dir (or $INVIGIL_CONFIG) and the user's config dir."""
+def default_sources(env: Mapping[str, str] | None = None, *, platform: str = sys.platform) -> ConfigSources:
+    """The usual places: the machine-wide file (or $INVIGIL_CONFIG) and the user's config dir. The machine file is
+    /etc/invigil/config.toml on Linux, the OS's machine-wide config dir (platformdirs) on Windows and macOS."""
     env = dict(os.environ) if env is None else env
-    machine_file = Path(platformdirs.site_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE_NAME
+    machine_file = machine_config_file(platform)
     if env.get(CONFIG_PATH_ENV):
         machine_file = Path(env[CONFIG_PATH_ENV]).expanduser()
     user_file = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE_NAME
     return ConfigSources(machine_file=machine_file, user_file=user_file, env=env)
+
+
+def machine_config_file(platform: str = sys.platform) -> Path:
+    """Where the machine-wide file is when INVIGIL_CONFIG does not say otherwise."""
+    if platform.startswith("linux"):
+        return LINUX_MACHINE_FILE
+    return Path(platformdirs.site_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE_NAME
 
 
 def default_data_dir() -> Path:
@@ -281,6 +314,26 @@ def load_config(sources: ConfigSources) -> PlayerConfig:
     config = PlayerConfig(**values, origins=MappingProxyType(origins))
     log.debug("Config loaded: %s", {name: origins[name] for name in sorted(origins)})
     return config
+
+
+def with_command_line(config: PlayerConfig, *, server_url: str | None, data_dir: Path | None) -> PlayerConfig:
+    """The command line's --server and --data-dir over `config`, --server checked as the server_url key is
+    (http or https, no user:password@), their origins noted for `doctor`. Raises ConfigError naming the option."""
+    origins = dict(config.origins)
+    if server_url is not None:
+        where = f"command line {SERVER_OPTION}"
+        try:
+            url = _parse_url(server_url, True)
+        except ValueError as exc:
+            example = _KEYS_BY_NAME["server_url"].example
+            raise ConfigError(f"{where}: {exc}; give e.g. {SERVER_OPTION} {example}") from None
+        config = replace(config, server_url=url)
+        origins["server_url"] = where
+    if data_dir is not None:
+        # A relative path is fine here (unlike in a file): it is relative to the folder the command was typed in.
+        config = replace(config, data_dir=data_dir.expanduser().resolve())
+        origins["data_dir"] = f"command line {DATA_DIR_OPTION}"
+    return replace(config, origins=MappingProxyType(origins))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -183,3 +183,43 @@ def test_no_command_starts_the_window_as_before(tmp_path: Path) -> None:
         f"Invigil cannot start: {tmp_path / 'etc' / 'config.toml'}: server_url:"
     )
     assert done.stdout == ""
+
+
+def test_doctor_with_a_server_without_a_scheme_fails_once_naming_the_option(tmp_path: Path) -> None:
+    done = run_invigil(
+        "doctor",
+        "--json",
+        "--server",
+        "127.0.0.1:9",
+        home=tmp_path,
+        pulse_server="unix:/nonexistent",
+        machine_config=f'data_dir = "{tmp_path / "d"}"\n',
+    )
+
+    data = json.loads(done.stdout)
+    failures = [c for c in data["checks"] if c["status"] == "failure"]
+    config = {c["key"]: c for c in data["checks"]}["config"]
+    assert config["status"] == "failure"
+    assert "command line --server: '127.0.0.1:9' is not an http(s) URL; give e.g. --server https://" in config["detail"]
+    # The server checks are not run against an address that was refused (they used to crash on it).
+    assert [c["key"] for c in failures if "--server" in c["detail"]] == ["config"], done.stdout
+    assert "could not run" not in done.stdout
+    assert done.returncode == 2 == data["exit_status"]
+    assert "Traceback" not in done.stderr
+
+
+def test_doctor_never_shows_a_password_given_in_the_server_address(tmp_path: Path) -> None:
+    done = run_invigil(
+        "doctor",
+        "--json",
+        "--server",
+        "https://admin:Pa55-word@invigil.example.org",
+        home=tmp_path,
+        pulse_server="unix:/nonexistent",
+    )
+
+    assert done.returncode == 2
+    config = {c["key"]: c for c in json.loads(done.stdout)["checks"]}["config"]
+    assert "'https://…@invigil.example.org' has a user name or password in it" in config["detail"]
+    assert "the player never sends credentials in the URL: remove them" in config["detail"]
+    assert "Pa55-word" not in done.stdout + done.stderr
