@@ -95,7 +95,7 @@ class _Key:
 
 def _expect_str(raw: Any, from_env: bool) -> str:
     if not isinstance(raw, str):
-        raise ValueError(f"{_show(raw)} is a {_toml_type(raw)}, not a string (put it in quotes)")
+        raise ValueError(f"{_show(raw)} is {_a_toml_type(raw)}, not a string (put it in quotes)")
     return raw
 
 
@@ -161,7 +161,7 @@ def _parse_float(minimum: float, maximum: float | None = None) -> Callable[[Any,
         elif isinstance(raw, int | float) and not isinstance(raw, bool):
             value = float(raw)
         else:
-            raise ValueError(f"{_show(raw)} is a {_toml_type(raw)}, not a number")
+            raise ValueError(f"{_show(raw)} is {_a_toml_type(raw)}, not a number")
         if maximum is not None and not minimum <= value <= maximum:
             raise ValueError(f"{_show(raw)} is out of range (it must be from {minimum:g} to {maximum:g})")
         if not value >= minimum or value == float("inf"):
@@ -182,7 +182,7 @@ def _parse_int(minimum: int) -> Callable[[Any, bool], int]:
         elif isinstance(raw, int) and not isinstance(raw, bool):
             value = raw
         else:
-            raise ValueError(f"{_show(raw)} is a {_toml_type(raw)}, not a whole number")
+            raise ValueError(f"{_show(raw)} is {_a_toml_type(raw)}, not a whole number")
         if value < minimum:
             raise ValueError(f"{_show(raw)} is out of range (it must be at least {minimum})")
         return value
@@ -259,6 +259,12 @@ def env_var_for(key: str) -> str:
 def _show(raw: Any) -> str:
     text = repr(raw)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _a_toml_type(raw: Any) -> str:
+    """The type with its article ("an integer", "a string"), as the messages say it."""
+    name = _toml_type(raw)
+    return f"an {name}" if name[0] in "aeiou" else f"a {name}"
 
 
 def _toml_type(raw: Any) -> str:
@@ -438,8 +444,8 @@ def ensure_machine_id(data_dir: Path) -> str:
 def _read_machine_id(path: Path) -> str | None:
     try:
         text = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # not there (NotADirectory: nor is the data folder; making it says why it cannot be made)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read ({exc}); delete it and a new machine id is made") from None
     if not text or len(text) > MACHINE_ID_MAX_LENGTH or not text.isprintable():

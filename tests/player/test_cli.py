@@ -176,13 +176,20 @@ def test_which_arguments_start_the_window(argv: list[str], command_line: bool) -
 def test_no_command_starts_the_window_as_before(tmp_path: Path) -> None:
     # The window's own start-up runs (app.py): with a config it cannot use, it paints, then exits with status 2 and
     # the reason, as `invigil` always did. A command-line path would have answered without Qt at all.
+    # Offscreen no one can see the failure screen, so it does not wait for Quit (tests/player/ui/test_startup.py
+    # shows it on a window someone can see).
     done = run_invigil(home=tmp_path, pulse_server="unix:/nonexistent", machine_config="server_url = 42\n")
 
     assert done.returncode == 2
-    assert done.stderr.splitlines()[-1].startswith(
-        f"Invigil cannot start: {tmp_path / 'etc' / 'config.toml'}: server_url:"
-    )
+    line = f"Invigil cannot start: {tmp_path / 'etc' / 'config.toml'}: server_url: 42 is an integer, not a string"
+    said = [text for text in done.stderr.splitlines() if "Invigil cannot start" in text]
+    assert len(said) == 1, done.stderr  # once: logging's last resort used to print it a second time
+    assert said[0].startswith(line)
+    assert said[0].endswith("(INV-1002)")
     assert done.stdout == ""
+    # The config failed, so its data folder is unknown: the default data folder's log has it.
+    log_file = tmp_path / "data" / "invigil" / "logs" / "player.log"
+    assert f"ERROR player.app: {said[0]}" in log_file.read_text(encoding="utf-8")
 
 
 def test_doctor_with_a_server_without_a_scheme_fails_once_naming_the_option(tmp_path: Path) -> None:
