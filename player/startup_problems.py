@@ -6,7 +6,6 @@ from pathlib import Path
 
 from sync.error_catalogue import Problem, problem
 
-
 _FOLDER_FIX = "give this user write access to it, or set data_dir in the config to a writable folder on a local disk"
 
 

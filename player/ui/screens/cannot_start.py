@@ -14,7 +14,7 @@ from sync.error_catalogue import Problem
 TITLE = "Invigil cannot start"
 QUIT = "Quit"
 NO_LOG = "It could not be written to a log file on this computer."
-WHAT_TO_DO = "Tell IT: they can run \"invigil doctor\" on this computer to check its settings and folders."
+WHAT_TO_DO = 'Tell IT: they can run "invigil doctor" on this computer to check its settings and folders.'
 
 
 def log_note(log_file: Path | None) -> str:
