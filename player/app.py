@@ -37,7 +37,14 @@ FAILURE_PREFIX = "Invigil cannot start: "
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="invigil", description="Invigil test player.")
+    """The window's options (with no command; player/cli.py has the commands). A usage error exits with 64."""
+    from player.usage import COMMANDS, UsageParser
+
+    parser = UsageParser(
+        prog="invigil",
+        description="Invigil test player.",
+        usage=f"%(prog)s [--server URL] [--data-dir PATH]\n       %(prog)s {{{','.join(COMMANDS)}}} [options]",
+    )
     parser.add_argument("--server", metavar="URL", help="the server's address (overrides the config file)")
     parser.add_argument("--data-dir", metavar="PATH", type=Path, help="where the journal, media and logs are kept")
     return parser.parse_args(argv)

@@ -167,6 +167,8 @@ def test_support_bundle_refuses_a_folder_that_is_not_there(tmp_path: Path) -> No
         (["--help"], True),
         (["support-bundle"], True),
         (["nonsense"], True),  # refused by the command-line parser, with the commands it knows
+        (["--json"], False),  # the window's parser refuses it, saying it is doctor's
+        (["--output", "x.zip"], False),  # the same: support-bundle's, and x.zip is its value, not a command
     ],
 )
 def test_which_arguments_start_the_window(argv: list[str], command_line: bool) -> None:
@@ -230,3 +232,29 @@ def test_doctor_never_shows_a_password_given_in_the_server_address(tmp_path: Pat
     assert "'https://…@invigil.example.org' has a user name or password in it" in config["detail"]
     assert "the player never sends credentials in the URL: remove them" in config["detail"]
     assert "Pa55-word" not in done.stdout + done.stderr
+
+
+def test_a_commands_option_without_the_command_is_a_usage_error_that_names_the_command(tmp_path: Path) -> None:
+    done = run_invigil("--json", home=tmp_path, pulse_server="unix:/nonexistent")
+
+    assert done.returncode == 64  # EX_USAGE: not doctor's 2 ("failures"), so a script can tell them apart
+    lines = done.stderr.splitlines()
+    assert "invigil {doctor,support-bundle} [options]" in done.stderr  # the usage line shows the commands
+    assert lines[-1] == (
+        "invigil: error: unrecognized arguments: --json; --json belongs to `invigil doctor`: "
+        "run e.g. `invigil doctor --json` (INV-1006)"
+    )
+    assert done.stdout == ""
+    assert not (tmp_path / "data" / "invigil").exists()  # the window never started
+
+
+def test_a_usage_error_after_a_command_exits_64_as_doctors_help_says(tmp_path: Path) -> None:
+    wrong = run_invigil("doctor", "--jsn", home=tmp_path, pulse_server="unix:/nonexistent")
+    helped = run_invigil("doctor", "--help", home=tmp_path, pulse_server="unix:/nonexistent")
+
+    assert wrong.returncode == 64
+    assert wrong.stderr.splitlines()[-1].startswith("invigil: error: unrecognized arguments: --jsn; ")
+    assert wrong.stderr.rstrip().endswith("(INV-1006)")
+    assert wrong.stdout == ""  # nothing was checked
+    assert helped.returncode == 0
+    assert "64 the command line was not understood" in " ".join(helped.stdout.split())
