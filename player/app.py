@@ -228,12 +228,16 @@ def report_failure(
     if not wait_for_quit:
         app.exit(2)
         return
-    screen = CannotStartScreen(problem, log_file=started.log_file)
-    window.stack.addWidget(screen)
-    window.show_header(None)
-    window.show_screen(screen)
-    screen.quit_button.clicked.connect(window.close)
-    screen.quit_button.setFocus()
+    try:
+        screen = CannotStartScreen(problem, log_file=started.log_file)
+        window.stack.addWidget(screen)
+        window.show_header(None)
+        window.show_screen(screen)
+        screen.quit_button.clicked.connect(window.close)
+        screen.quit_button.setFocus()
+    except Exception:  # a bug in showing it: the line is on stderr and in the log already; never a second crash
+        log.exception("The 'cannot start' screen could not be shown")
+        app.exit(2)
 
 
 def someone_can_see(app: QApplication) -> bool:
