@@ -12,13 +12,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from player.usage import COMMANDS, EX_USAGE, UsageParser
 from sync.version import VERSION
 
 if TYPE_CHECKING:
     from PySide6.QtGui import QGuiApplication
 
-COMMANDS = ("doctor", "support-bundle")
-_VALUE_OPTIONS = ("--server", "--data-dir")
+__all__ = ["COMMANDS", "EX_USAGE", "build_parser", "main", "wants_command_line"]
+
+_VALUE_OPTIONS = ("--server", "--data-dir", "--output")
+"""Options followed by a value, which is not a command. (--output alone is support-bundle's: given without it, the
+window's parser says where it belongs.)"""
 
 
 def wants_command_line(argv: Sequence[str]) -> bool:
@@ -36,12 +40,13 @@ def wants_command_line(argv: Sequence[str]) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = UsageParser(
         prog="invigil",
-        description="Invigil test player. With no command, starts the player's window.",
+        description="Invigil test player. With no command, starts the player's window. A command line that is "
+        f"not understood exits with status {EX_USAGE}.",
     )
     parser.add_argument("--version", action="version", version=f"invigil {VERSION}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = UsageParser(add_help=False)
     for target in (parser, common):
         # SUPPRESS in the commands, so `invigil --server X doctor` keeps X.
         default = None if target is parser else argparse.SUPPRESS
@@ -54,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         "doctor",
         parents=[common],
         help="check this computer is ready for a sitting",
-        description="Check this computer is ready for a sitting. Exit status: 0 all OK, 1 warnings, 2 failures.",
+        description="Check this computer is ready for a sitting. Exit status: 0 all OK, 1 warnings, 2 failures, "
+        f"{EX_USAGE} the command line was not understood (nothing was checked).",
     )
     doctor.add_argument("--json", action="store_true", help="print the report as JSON")
     bundle = sub.add_parser(

@@ -7,16 +7,30 @@ import difflib
 import json
 import logging
 import os
+import sys
 import tomllib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
 import platformdirs
+
+from player.config_values import (
+    MACHINE_ID_MAX_LENGTH,
+    parse_bool,
+    parse_ca_bundle,
+    parse_choice,
+    parse_float,
+    parse_int,
+    parse_machine_id,
+    parse_machine_name,
+    parse_path,
+    parse_url,
+)
+from player.config_values import MACHINE_NAME_MAX_LENGTH as MACHINE_NAME_MAX_LENGTH  # player/machine_name.py's
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +40,14 @@ MACHINE_ID_FILE_NAME = "machine-id"
 ENV_PREFIX = "INVIGIL_"
 CONFIG_PATH_ENV = "INVIGIL_CONFIG"
 """Points at a machine-wide file somewhere else (a network share, a test fixture)."""
+LINUX_MACHINE_FILE = Path("/etc/invigil/config.toml")
+"""Linux's machine-wide file: where the .deb installs it and where an admin looks (platformdirs' site config dir,
+/etc/xdg/invigil, is a desktop-menu convention few admins would guess for a program's settings)."""
+SERVER_OPTION = "--server"
+DATA_DIR_OPTION = "--data-dir"
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 KEYRING_BACKENDS = ("auto", "memory")
-MACHINE_ID_MAX_LENGTH = 128  # sync.protocol.LoginRequest.machine_id allows no more
-MACHINE_NAME_MAX_LENGTH = 64  # sync.protocol.MachineName allows no more
 HEARTBEAT_RANGE = (2.0, 15.0)
 """heartbeat_interval_seconds' allowed range. Under 2 s, a room of players would load the server for nothing;
 over 15 s (half of sync.staff_protocol.ONLINE_WITHIN_SECONDS, not imported here: pydantic would slow start-up),
@@ -87,139 +104,21 @@ class _Key:
     """A sensible value, shown in error messages (as TOML for a file, as text for a variable)."""
 
 
-def _expect_str(raw: Any, from_env: bool) -> str:
-    if not isinstance(raw, str):
-        raise ValueError(f"{_show(raw)} is a {_toml_type(raw)}, not a string (put it in quotes)")
-    return raw
-
-
-def _parse_url(raw: Any, from_env: bool) -> str:
-    text = _expect_str(raw, from_env).strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{_show(raw)} is not an http(s) URL")
-    if parts.query or parts.fragment:
-        raise ValueError(f"{_show(raw)} has a query or fragment; give only the server's address")
-    return text.rstrip("/")
-
-
-def _parse_path(raw: Any, from_env: bool) -> Path:
-    path = Path(_expect_str(raw, from_env)).expanduser()
-    if not path.is_absolute():
-        raise ValueError(f"{_show(raw)} is not an absolute path")
-    return path
-
-
-def _parse_optional_path(raw: Any, from_env: bool) -> Path | None:
-    if from_env and raw == "":
-        return None
-    return _parse_path(raw, from_env)
-
-
-def _parse_ca_bundle(raw: Any, from_env: bool) -> Path | None:
-    path = _parse_optional_path(raw, from_env)
-    # Checked here, at start-up, rather than at the first request, where it would look like a network fault.
-    if path is not None and not path.is_file():
-        what = "a folder" if path.is_dir() else "not there"
-        raise ValueError(f"{_show(raw)} is {what}; it must name the PEM file of the CA certificates to trust")
-    return path
-
-
-def _parse_float(minimum: float, maximum: float | None = None) -> Callable[[Any, bool], float]:
-    def parse(raw: Any, from_env: bool) -> float:
-        value: float
-        if from_env and isinstance(raw, str):
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ValueError(f"{_show(raw)} is not a number") from None
-        elif isinstance(raw, int | float) and not isinstance(raw, bool):
-            value = float(raw)
-        else:
-            raise ValueError(f"{_show(raw)} is a {_toml_type(raw)}, not a number")
-        if maximum is not None and not minimum <= value <= maximum:
-            raise ValueError(f"{_show(raw)} is out of range (it must be from {minimum:g} to {maximum:g})")
-        if not value >= minimum or value == float("inf"):
-            raise ValueError(f"{_show(raw)} is out of range (it must be at least {minimum:g})")
-        return value
-
-    return parse
-
-
-def _parse_int(minimum: int) -> Callable[[Any, bool], int]:
-    def parse(raw: Any, from_env: bool) -> int:
-        value: int
-        if from_env and isinstance(raw, str):
-            try:
-                value = int(raw)
-            except ValueError:
-                raise ValueError(f"{_show(raw)} is not a whole number") from None
-        elif isinstance(raw, int) and not isinstance(raw, bool):
-            value = raw
-        else:
-            raise ValueError(f"{_show(raw)} is a {_toml_type(raw)}, not a whole number")
-        if value < minimum:
-            raise ValueError(f"{_show(raw)} is out of range (it must be at least {minimum})")
-        return value
-
-    return parse
-
-
-def _parse_bool(raw: Any, from_env: bool) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    if from_env and isinstance(raw, str) and raw.strip().lower() in _ENV_BOOLS:
-        return _ENV_BOOLS[raw.strip().lower()]
-    raise ValueError(f"{_show(raw)} is not true or false")
-
-
-_ENV_BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
-
-
-def _parse_choice(choices: tuple[str, ...], *, upper: bool) -> Callable[[Any, bool], str]:
-    def parse(raw: Any, from_env: bool) -> str:
-        text = _expect_str(raw, from_env).strip()
-        text = text.upper() if upper else text.lower()
-        if text not in choices:
-            raise ValueError(f"{_show(raw)} is not one of {', '.join(choices)}")
-        return text
-
-    return parse
-
-
-def _parse_machine_id(raw: Any, from_env: bool) -> str | None:
-    text = _expect_str(raw, from_env).strip()
-    if from_env and text == "":
-        return None
-    if not text or len(text) > MACHINE_ID_MAX_LENGTH or not text.isprintable():
-        raise ValueError(f"{_show(raw)} must be 1 to {MACHINE_ID_MAX_LENGTH} printable characters")
-    return text
-
-
-def _parse_machine_name(raw: Any, from_env: bool) -> str | None:
-    text = _expect_str(raw, from_env).strip()
-    if from_env and text == "":
-        return None
-    if not text or len(text) > MACHINE_NAME_MAX_LENGTH or not text.isprintable():
-        raise ValueError(f"{_show(raw)} must be 1 to {MACHINE_NAME_MAX_LENGTH} printable characters")
-    return text
-
-
 _KEYS: tuple[_Key, ...] = (
-    _Key("server_url", _parse_url, "https://invigil.example.org"),
-    _Key("data_dir", _parse_path, "/var/lib/invigil"),
-    _Key("log_level", _parse_choice(LOG_LEVELS, upper=True), "INFO"),
-    _Key("machine_id", _parse_machine_id, "room12-pc03"),
-    _Key("machine_name", _parse_machine_name, "Room 12 PC 3"),
-    _Key("request_timeout_seconds", _parse_float(0.1), 10),
-    _Key("checkpoint_interval_seconds", _parse_float(0.1), 5),
-    _Key("typing_commit_seconds", _parse_float(0.0), 2),
-    _Key("heartbeat_interval_seconds", _parse_float(*HEARTBEAT_RANGE), 5),
-    _Key("staff_idle_lock_minutes", _parse_int(1), 15),
-    _Key("keyring_backend", _parse_choice(KEYRING_BACKENDS, upper=False), "auto"),
-    _Key("ca_bundle", _parse_ca_bundle, "/etc/ssl/certs/school-proxy.pem"),
-    _Key("allow_user_config", _parse_bool, False),
-    _Key("kiosk", _parse_bool, True),
+    _Key("server_url", parse_url, "https://invigil.example.org"),
+    _Key("data_dir", parse_path, "/var/lib/invigil"),
+    _Key("log_level", parse_choice(LOG_LEVELS, upper=True), "INFO"),
+    _Key("machine_id", parse_machine_id, "room12-pc03"),
+    _Key("machine_name", parse_machine_name, "Room 12 PC 3"),
+    _Key("request_timeout_seconds", parse_float(0.1), 10),
+    _Key("checkpoint_interval_seconds", parse_float(0.1), 5),
+    _Key("typing_commit_seconds", parse_float(0.0), 2),
+    _Key("heartbeat_interval_seconds", parse_float(*HEARTBEAT_RANGE), 5),
+    _Key("staff_idle_lock_minutes", parse_int(1), 15),
+    _Key("keyring_backend", parse_choice(KEYRING_BACKENDS, upper=False), "auto"),
+    _Key("ca_bundle", parse_ca_bundle, "/etc/ssl/certs/school-proxy.pem"),
+    _Key("allow_user_config", parse_bool, False),
+    _Key("kiosk", parse_bool, True),
 )
 _KEYS_BY_NAME = {key.name: key for key in _KEYS}
 _NOT_IN_USER_FILE = frozenset({"allow_user_config", "kiosk"})  # the student's account can edit the user file
@@ -231,27 +130,25 @@ def env_var_for(key: str) -> str:
     return ENV_PREFIX + key.upper()
 
 
-def _show(raw: Any) -> str:
-    text = repr(raw)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _toml_type(raw: Any) -> str:
-    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "table"}
-    return names.get(type(raw), type(raw).__name__)
-
-
 # ---- loading ----------------------------------------------------------------------------------------
 
 
-def default_sources(env: Mapping[str, str] | None = None) -> ConfigSources:
-    """The usual places: the OS's machine-wide config dir (or $INVIGIL_CONFIG) and the user's config dir."""
+def default_sources(env: Mapping[str, str] | None = None, *, platform: str = sys.platform) -> ConfigSources:
+    """The usual places: the machine-wide file (or $INVIGIL_CONFIG) and the user's config dir. The machine file is
+    /etc/invigil/config.toml on Linux, the OS's machine-wide config dir (platformdirs) on Windows and macOS."""
     env = dict(os.environ) if env is None else env
-    machine_file = Path(platformdirs.site_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE_NAME
+    machine_file = machine_config_file(platform)
     if env.get(CONFIG_PATH_ENV):
         machine_file = Path(env[CONFIG_PATH_ENV]).expanduser()
     user_file = Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE_NAME
     return ConfigSources(machine_file=machine_file, user_file=user_file, env=env)
+
+
+def machine_config_file(platform: str = sys.platform) -> Path:
+    """Where the machine-wide file is when INVIGIL_CONFIG does not say otherwise."""
+    if platform.startswith("linux"):
+        return LINUX_MACHINE_FILE
+    return Path(platformdirs.site_config_dir(APP_NAME, appauthor=False)) / CONFIG_FILE_NAME
 
 
 def default_data_dir() -> Path:
@@ -281,6 +178,26 @@ def load_config(sources: ConfigSources) -> PlayerConfig:
     config = PlayerConfig(**values, origins=MappingProxyType(origins))
     log.debug("Config loaded: %s", {name: origins[name] for name in sorted(origins)})
     return config
+
+
+def with_command_line(config: PlayerConfig, *, server_url: str | None, data_dir: Path | None) -> PlayerConfig:
+    """The command line's --server and --data-dir over `config`, --server checked as the server_url key is
+    (http or https, no user:password@), their origins noted for `doctor`. Raises ConfigError naming the option."""
+    origins = dict(config.origins)
+    if server_url is not None:
+        where = f"command line {SERVER_OPTION}"
+        try:
+            url = parse_url(server_url, True)
+        except ValueError as exc:
+            example = _KEYS_BY_NAME["server_url"].example
+            raise ConfigError(f"{where}: {exc}; give e.g. {SERVER_OPTION} {example}") from None
+        config = replace(config, server_url=url)
+        origins["server_url"] = where
+    if data_dir is not None:
+        # A relative path is fine here (unlike in a file): it is relative to the folder the command was typed in.
+        config = replace(config, data_dir=data_dir.expanduser().resolve())
+        origins["data_dir"] = f"command line {DATA_DIR_OPTION}"
+    return replace(config, origins=MappingProxyType(origins))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -385,8 +302,8 @@ def ensure_machine_id(data_dir: Path) -> str:
 def _read_machine_id(path: Path) -> str | None:
     try:
         text = path.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # not there (NotADirectory: nor is the data folder; making it says why it cannot be made)
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read ({exc}); delete it and a new machine id is made") from None
     if not text or len(text) > MACHINE_ID_MAX_LENGTH or not text.isprintable():

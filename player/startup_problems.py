@@ -6,6 +6,8 @@ from pathlib import Path
 
 from sync.error_catalogue import Problem, problem
 
+_FOLDER_FIX = "give this user write access to it, or set data_dir in the config to a writable folder on a local disk"
+
 
 def startup_problem(exc: BaseException) -> Problem:
     """`exc`'s sentence with the number of its cause: the config, the data folder, the log, the journal, else
@@ -22,5 +24,8 @@ def startup_problem(exc: BaseException) -> Problem:
     if isinstance(exc, OSError):
         where = Path(str(exc.filename)) if exc.filename else None
         in_logs = where is not None and "logs" in where.parts
+        if where is not None and exc.strerror:
+            # Python's "[Errno 20] Not a directory: '...'" says what, not what to do.
+            text = f"{where}: cannot be made or written ({exc.strerror}); {_FOLDER_FIX}"
         return problem("startup.logging" if in_logs else "startup.data_folder", text)
     return problem("startup.failed", text)

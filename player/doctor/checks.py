@@ -10,7 +10,6 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from player.doctor import machine_checks, server_checks
@@ -94,15 +93,11 @@ def run_doctor_from_sources(
 
 
 def with_overrides(config: PlayerConfig, *, server_url: str | None, data_dir: Path | None) -> PlayerConfig:
-    """The command line's --server and --data-dir over the config, with their origin noted."""
-    origins = dict(config.origins)
-    if server_url:
-        config = dataclasses.replace(config, server_url=server_url.strip().rstrip("/"))
-        origins["server_url"] = "command line --server"
-    if data_dir is not None:
-        config = dataclasses.replace(config, data_dir=data_dir.expanduser().resolve())
-        origins["data_dir"] = "command line --data-dir"
-    return dataclasses.replace(config, origins=MappingProxyType(origins))
+    """The command line's --server and --data-dir over the config, checked as the player checks them (a bad
+    --server is the config check's failure, naming it) and their origin noted. Raises ConfigError."""
+    from player.config import with_command_line
+
+    return with_command_line(config, server_url=server_url, data_dir=data_dir)
 
 
 def settings_of(config: PlayerConfig | None) -> dict[str, dict[str, str]]:

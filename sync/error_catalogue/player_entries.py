@@ -31,6 +31,9 @@ PLAYER_ENTRIES: tuple[Entry, ...] = (
     _e("INV-1005", "startup.logging", "The log file cannot be written.",
        "The log folder inside the data folder cannot be created or written.",
        "Give the user write access to the data folder, or set data_dir to a writable folder."),
+    _e("INV-1006", "startup.usage", "The `invigil` command line was not understood.",
+       "An option or command `invigil` does not know, an option without its value, or a command's option given without the command (e.g. `invigil --json`, which belongs to `invigil doctor`). The exit status is 64.",
+       "Run `invigil --help` (or `invigil doctor --help`) and correct the command line; the message names the option."),
     # ---- 2xxx connection (client side) ----------------------------------------------------------------------
     _e("INV-2001", "client.unreachable", "The server cannot be reached.",
        "No answer from the server: the network is down, the address is wrong, a firewall blocks it, or the server is stopped.",

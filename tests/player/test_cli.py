@@ -167,6 +167,8 @@ def test_support_bundle_refuses_a_folder_that_is_not_there(tmp_path: Path) -> No
         (["--help"], True),
         (["support-bundle"], True),
         (["nonsense"], True),  # refused by the command-line parser, with the commands it knows
+        (["--json"], False),  # the window's parser refuses it, saying it is doctor's
+        (["--output", "x.zip"], False),  # the same: support-bundle's, and x.zip is its value, not a command
     ],
 )
 def test_which_arguments_start_the_window(argv: list[str], command_line: bool) -> None:
@@ -176,10 +178,83 @@ def test_which_arguments_start_the_window(argv: list[str], command_line: bool) -
 def test_no_command_starts_the_window_as_before(tmp_path: Path) -> None:
     # The window's own start-up runs (app.py): with a config it cannot use, it paints, then exits with status 2 and
     # the reason, as `invigil` always did. A command-line path would have answered without Qt at all.
+    # Offscreen no one can see the failure screen, so it does not wait for Quit (tests/player/ui/test_startup.py
+    # shows it on a window someone can see).
     done = run_invigil(home=tmp_path, pulse_server="unix:/nonexistent", machine_config="server_url = 42\n")
 
     assert done.returncode == 2
-    assert done.stderr.splitlines()[-1].startswith(
-        f"Invigil cannot start: {tmp_path / 'etc' / 'config.toml'}: server_url:"
+    line = f"Invigil cannot start: {tmp_path / 'etc' / 'config.toml'}: server_url: 42 is an integer, not a string"
+    said = [text for text in done.stderr.splitlines() if "Invigil cannot start" in text]
+    assert len(said) == 1, done.stderr  # once: logging's last resort used to print it a second time
+    assert said[0].startswith(line)
+    assert said[0].endswith("(INV-1002)")
+    assert done.stdout == ""
+    # The config failed, so its data folder is unknown: the default data folder's log has it.
+    log_file = tmp_path / "data" / "invigil" / "logs" / "player.log"
+    assert f"ERROR player.app: {said[0]}" in log_file.read_text(encoding="utf-8")
+
+
+def test_doctor_with_a_server_without_a_scheme_fails_once_naming_the_option(tmp_path: Path) -> None:
+    done = run_invigil(
+        "doctor",
+        "--json",
+        "--server",
+        "127.0.0.1:9",
+        home=tmp_path,
+        pulse_server="unix:/nonexistent",
+        machine_config=f'data_dir = "{tmp_path / "d"}"\n',
+    )
+
+    data = json.loads(done.stdout)
+    failures = [c for c in data["checks"] if c["status"] == "failure"]
+    config = {c["key"]: c for c in data["checks"]}["config"]
+    assert config["status"] == "failure"
+    assert "command line --server: '127.0.0.1:9' is not an http(s) URL; give e.g. --server https://" in config["detail"]
+    # The server checks are not run against an address that was refused (they used to crash on it).
+    assert [c["key"] for c in failures if "--server" in c["detail"]] == ["config"], done.stdout
+    assert "could not run" not in done.stdout
+    assert done.returncode == 2 == data["exit_status"]
+    assert "Traceback" not in done.stderr
+
+
+def test_doctor_never_shows_a_password_given_in_the_server_address(tmp_path: Path) -> None:
+    done = run_invigil(
+        "doctor",
+        "--json",
+        "--server",
+        "https://admin:Pa55-word@invigil.example.org",
+        home=tmp_path,
+        pulse_server="unix:/nonexistent",
+    )
+
+    assert done.returncode == 2
+    config = {c["key"]: c for c in json.loads(done.stdout)["checks"]}["config"]
+    assert "'https://…@invigil.example.org' has a user name or password in it" in config["detail"]
+    assert "the player never sends credentials in the URL: remove them" in config["detail"]
+    assert "Pa55-word" not in done.stdout + done.stderr
+
+
+def test_a_commands_option_without_the_command_is_a_usage_error_that_names_the_command(tmp_path: Path) -> None:
+    done = run_invigil("--json", home=tmp_path, pulse_server="unix:/nonexistent")
+
+    assert done.returncode == 64  # EX_USAGE: not doctor's 2 ("failures"), so a script can tell them apart
+    lines = done.stderr.splitlines()
+    assert "invigil {doctor,support-bundle} [options]" in done.stderr  # the usage line shows the commands
+    assert lines[-1] == (
+        "invigil: error: unrecognized arguments: --json; --json belongs to `invigil doctor`: "
+        "run e.g. `invigil doctor --json` (INV-1006)"
     )
     assert done.stdout == ""
+    assert not (tmp_path / "data" / "invigil").exists()  # the window never started
+
+
+def test_a_usage_error_after_a_command_exits_64_as_doctors_help_says(tmp_path: Path) -> None:
+    wrong = run_invigil("doctor", "--jsn", home=tmp_path, pulse_server="unix:/nonexistent")
+    helped = run_invigil("doctor", "--help", home=tmp_path, pulse_server="unix:/nonexistent")
+
+    assert wrong.returncode == 64
+    assert wrong.stderr.splitlines()[-1].startswith("invigil: error: unrecognized arguments: --jsn; ")
+    assert wrong.stderr.rstrip().endswith("(INV-1006)")
+    assert wrong.stdout == ""  # nothing was checked
+    assert helped.returncode == 0
+    assert "64 the command line was not understood" in " ".join(helped.stdout.split())

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from player.app import close_on_interrupt, configure, parse_args, setup_logging
+from player.config import ConfigError
 
 
 def test_command_line_overrides_server_and_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -19,6 +20,15 @@ def test_command_line_overrides_server_and_data_dir(tmp_path: Path, monkeypatch:
     config = configure(args)
     assert config.server_url == "http://127.0.0.1:8765"
     assert config.data_dir == (tmp_path / "data").resolve()
+
+
+def test_a_server_without_a_scheme_on_the_command_line_stops_the_start_naming_the_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INVIGIL_CONFIG", str(tmp_path / "no-such-config.toml"))
+    with pytest.raises(ConfigError) as caught:
+        configure(parse_args(["--server", "127.0.0.1:8765"]))
+    assert str(caught.value).startswith("command line --server: '127.0.0.1:8765' is not an http(s) URL; give e.g. ")
 
 
 def test_the_log_goes_to_a_file_in_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,7 @@ from player.config import PlayerConfig
 from player.offline_queue.db import JOURNAL_FILE_NAME, journal_path
 from player.ui.assembly import Edges, build_controller, controller_settings
 from player.ui.screens.access_code import AccessCodeScreen
+from player.ui.screens.cannot_start import CannotStartScreen
 from player.ui.window import MainWindow
 from tests.helpers.live_server import LiveServer
 from tests.helpers.server import Demo
@@ -33,8 +34,10 @@ CLOSED_PORT = "http://127.0.0.1:9"
 
 @pytest.fixture
 def app_process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """main() sets what a process has once (log handler, Ctrl+C handler): put them back after the test."""
+    """main() sets what a process has once (log handler, Ctrl+C handler): put them back after the test. The user's
+    data folder (where a failure is logged when the config itself failed) is the test's own."""
     monkeypatch.setenv("INVIGIL_CONFIG", str(tmp_path / "no-such-config.toml"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     sigint = signal.getsignal(signal.SIGINT)
@@ -60,8 +63,9 @@ class PaintSpy(QObject):
         return False
 
 
-def run_main(argv: list[str], step: Callable[[MainWindow], bool]) -> int:
-    """Run the real main() here; `step(window)` is called every few ms and closes the window by returning True."""
+def run_main(argv: list[str], step: Callable[[MainWindow], bool], *, wait_for_quit: bool | None = None) -> int:
+    """Run the real main() here; `step(window)` is called every few ms and closes the window by returning True.
+    wait_for_quit: as if someone could see the window (offscreen, the player would exit at a failure)."""
     app = QApplication.instance()
     assert isinstance(app, QApplication)
 
@@ -74,7 +78,7 @@ def run_main(argv: list[str], step: Callable[[MainWindow], bool]) -> int:
     timer.timeout.connect(poll)
     timer.start(10)
     try:
-        return main(argv)
+        return main(argv, wait_for_quit=wait_for_quit)
     finally:
         timer.stop()
 
@@ -109,25 +113,69 @@ def test_the_code_screen_is_shown_before_the_journal_is_opened_and_then_the_app_
     assert (data / "logs" / "player.log").is_file()
 
 
-def test_a_journal_that_cannot_be_opened_closes_the_window_and_names_the_file(
+class FailureSeen:
+    """What a person at the window reads on the "cannot start" screen; then presses Quit, as they would."""
+
+    def __init__(self) -> None:
+        self.shown: dict[str, str] = {}
+        self.polls = 0
+
+    def step(self, window: MainWindow) -> bool:
+        screen = window.current_screen()
+        if isinstance(screen, CannotStartScreen) and not self.shown and screen.isVisible():
+            self.shown = {
+                "title": screen.heading.text(),
+                "reason": screen.reason_text(),
+                "number": screen.reason_number(),
+                "log": screen.log_file.text(),
+                "focus": "quit" if screen.quit_button.hasFocus() or QApplication.focusWidget() is None else "other",
+            }
+            screen.quit_button.click()
+            return False
+        self.polls += 1
+        return self.polls > 1000  # never shown: close after ~10 s so the test fails, not hangs
+
+
+def test_a_journal_that_cannot_be_opened_shows_why_names_the_file_and_quits_with_2(
     qtbot: QtBot, tmp_path: Path, app_process_state: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     data = tmp_path / "data"
     (data / JOURNAL_FILE_NAME).mkdir(parents=True)  # a folder where the journal file should be
+    seen = FailureSeen()
 
-    polls: list[int] = []
-
-    def step(_window: MainWindow) -> bool:
-        # The player should close itself; if it never does, close it (after ~10 s) so the test fails, not hangs.
-        polls.append(1)
-        return len(polls) > 1000
-
-    status = run_main(["--server", CLOSED_PORT, "--data-dir", str(data)], step)
+    status = run_main(["--server", CLOSED_PORT, "--data-dir", str(data)], seen.step, wait_for_quit=True)
 
     assert status == 2
+    log_file = data / "logs" / "player.log"
+    assert seen.shown["title"] == "Invigil cannot start"
+    assert str(data / JOURNAL_FILE_NAME) in seen.shown["reason"]
+    assert seen.shown["number"] == "INV-1004"
+    assert seen.shown["log"] == f"This message is also in the log file: {log_file}"
     err = capsys.readouterr().err
+    assert err.count("Invigil cannot start") == 1, err
     assert err.startswith("Invigil cannot start: ")
     assert str(data / JOURNAL_FILE_NAME) in err
+    logged = [line for line in log_file.read_text(encoding="utf-8").splitlines() if "Invigil cannot start" in line]
+    assert len(logged) == 1
+    assert logged[0].endswith(err.strip())
+
+
+def test_a_data_folder_that_cannot_be_made_is_shown_with_no_log_and_the_app_does_not_crash(
+    qtbot: QtBot, tmp_path: Path, app_process_state: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("a file where the data folder's parent should be", encoding="utf-8")
+    seen = FailureSeen()
+
+    status = run_main(["--server", CLOSED_PORT, "--data-dir", str(blocker / "data")], seen.step, wait_for_quit=True)
+
+    assert status == 2
+    assert seen.shown["number"] == "INV-1003"
+    assert str(blocker / "data") in seen.shown["reason"]
+    assert seen.shown["log"] == "It could not be written to a log file on this computer."
+    err = capsys.readouterr().err
+    assert err.count("Invigil cannot start") == 1, err
+    assert not (tmp_path / "xdg-data").exists()  # not the default folder's log: it is another folder
 
 
 def test_a_code_typed_before_start_up_finished_still_logs_in(
@@ -168,6 +216,7 @@ from PySide6.QtWidgets import QApplication
 lazy = "Qt" not in vars(QtCore)  # PySide6 makes a class (and its enums) on first use
 from player.app import main
 from player.ui.screens.access_code import AccessCodeScreen
+from player.ui.screens.cannot_start import CannotStartScreen
 
 class Spy(QObject):
     def eventFilter(self, watched, event):
@@ -264,16 +313,46 @@ def test_a_code_typed_at_the_first_paint_is_handed_to_the_controller_once_it_exi
     assert typed == [demo.codes[0]]
 
 
-def test_a_bad_config_file_closes_the_window_and_names_the_file(
+def test_a_bad_config_file_is_shown_on_the_window_with_its_number_and_logged_in_the_default_data_folder(
     qtbot: QtBot,
     tmp_path: Path,
     app_process_state: None,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The config is read after the first paint: a bad one still ends the start with status 2 and the reason."""
+    """The config is read after the first paint: a bad one puts the reason on the window (started from a desktop
+    entry, nobody sees stderr) until Quit, then the start ends with status 2."""
     config = tmp_path / "config.toml"
     config.write_text("server_url = https://no-quotes.example\n", encoding="utf-8")
+    monkeypatch.setenv("INVIGIL_CONFIG", str(config))
+    seen = FailureSeen()
+
+    status = run_main([], seen.step, wait_for_quit=True)
+
+    assert status == 2
+    log_file = tmp_path / "xdg-data" / "invigil" / "logs" / "player.log"  # the default data folder's log
+    assert seen.shown["title"] == "Invigil cannot start"
+    assert seen.shown["reason"].startswith(f"{config}: is not valid TOML")
+    assert seen.shown["number"] == "INV-1002"  # small and grey under it, as every numbered error is shown
+    assert seen.shown["log"] == f"This message is also in the log file: {log_file}"
+    assert seen.shown["focus"] == "quit"
+    err = capsys.readouterr().err
+    assert err.count("Invigil cannot start") == 1, err  # not twice: logging's last resort used to print it too
+    assert err.startswith(f"Invigil cannot start: {config}: is not valid TOML")
+    assert err.rstrip().endswith("(INV-1002)")  # the catalogue's number for a config error, to quote on a call
+    assert f"ERROR player.app: {err.strip()}" in log_file.read_text(encoding="utf-8")
+
+
+def test_with_no_screen_to_show_it_on_a_bad_config_ends_the_start_at_once(
+    qtbot: QtBot,
+    tmp_path: Path,
+    app_process_state: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Offscreen (a service, a script), a Quit button nobody can press would keep the player running forever."""
+    config = tmp_path / "config.toml"
+    config.write_text("server_url = 42\n", encoding="utf-8")
     monkeypatch.setenv("INVIGIL_CONFIG", str(config))
     polls: list[int] = []
 
@@ -281,9 +360,8 @@ def test_a_bad_config_file_closes_the_window_and_names_the_file(
         polls.append(1)
         return len(polls) > 1000  # the player closes itself; if not, close it (~10 s) so the test fails, not hangs
 
-    status = run_main(["--data-dir", str(tmp_path / "data")], step)
+    status = run_main(["--data-dir", str(tmp_path / "data")], step)  # offscreen: someone_can_see is False
 
     assert status == 2
-    err = capsys.readouterr().err
-    assert err.startswith(f"Invigil cannot start: {config}: is not valid TOML")
-    assert err.rstrip().endswith("(INV-1002)")  # the catalogue's number for a config error, to quote on a call
+    assert len(polls) < 1000
+    assert capsys.readouterr().err.startswith(f"Invigil cannot start: {config}: server_url: ")
