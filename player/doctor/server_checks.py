@@ -215,7 +215,7 @@ def check_clock(ctx: Context) -> Check:
         return warning(
             key,
             title,
-            "Not checked: the server's reply had no Date header (a proxy may remove it).",
+            "The clocks could not be compared: the server's reply had no Date header (a proxy may remove it).",
             "Let the proxy in front of the server pass the Date header, then run doctor again.",
         )
     # The server stamped its Date somewhere in the request; halfway is the best guess of when. Date has whole
