@@ -48,10 +48,10 @@ def check_config(ctx: Context) -> Check:
         return warning(
             key,
             title,
-            "Doctor runs as root (e.g. with sudo): it read root's config and checks root's data folder "
-            f"{ctx.config.data_dir}, not those of the account students use.{also} {read}",
-            "Run `invigil doctor` without sudo, as the account students use (on the computer's own desktop), to "
-            "check what the player will find.",
+            "Running as root (e.g. with sudo): the config read and the data folder checked "
+            f"({ctx.config.data_dir}) are root's, not those of the account students use.{also} {read}",
+            "Run `invigil doctor` (and the player) as the account students use, without sudo, on the computer's own "
+            "desktop, to check what the player will find.",
             entry="as_root",
         )
     if unset:

@@ -108,8 +108,8 @@ def test_doctor_run_as_root_warns_that_it_checks_roots_config_and_data_folder(of
     assert settings.status is Status.WARNING
     assert settings.number == "INV-5014"
     assert settings.detail.startswith(
-        f"Doctor runs as root (e.g. with sudo): it read root's config and checks root's data folder "
-        f"{config.data_dir}, not those of the account students use."
+        f"Running as root (e.g. with sudo): the config read and the data folder checked ({config.data_dir}) are "
+        "root's, not those of the account students use."
     )
     assert "without sudo" in settings.fix
     # An ordinary user: no such warning.
