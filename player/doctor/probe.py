@@ -4,6 +4,7 @@ worded errors), keeping what the checks read: the outcome, the server's version 
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import socket
 import ssl
 import time
@@ -57,7 +58,8 @@ class HealthReply:
     tls_problem: TlsProblem | None = None
     """Outcome.UNTRUSTED only: what exactly failed."""
     certificate_names: tuple[str, ...] = ()
-    """TlsProblem.NAME_MISMATCH: the names (DNS names and IP addresses) the server's certificate is for, when read."""
+    """TlsProblem.NAME_MISMATCH or UNTRUSTED: the names (DNS names and IP addresses) the server's certificate is for,
+    when they could be read."""
 
 
 class _HealthCall(Transport):
@@ -110,7 +112,8 @@ class _HealthCall(Transport):
         if "mismatch" in said:
             return TlsProblem.NAME_MISMATCH, certificate_names(host, port, timeout=self.timeout)
         if "certificate_verify_failed" in said or "certificate verify failed" in said:
-            return TlsProblem.UNTRUSTED, ()
+            # Untrusted comes first (OpenSSL stops there): the names are read too, as a certificate can be both.
+            return TlsProblem.UNTRUSTED, certificate_names(host, port, timeout=self.timeout)
         if speaks_plain_http(host, port, timeout=self.timeout):
             return TlsProblem.PLAIN_HTTP, ()
         return TlsProblem.OTHER, ()
@@ -154,6 +157,23 @@ def certificate_names(host: str, port: int, *, timeout: float) -> tuple[str, ...
     if not names:
         names = [str(a.value) for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
     return tuple(dict.fromkeys(names))
+
+
+def names_cover(host: str, names: tuple[str, ...]) -> bool:
+    """True when a certificate for `names` is for `host`: the same name (any case), the same IP address, or a
+    wildcard (*.school.example) for one label in front."""
+    wanted = host.lower().rstrip(".")
+    for name in (n.lower().rstrip(".") for n in names):
+        if name == wanted:
+            return True
+        if name.startswith("*.") and "." in wanted and wanted.split(".", 1)[1] == name[2:]:
+            return True
+        try:
+            if ipaddress.ip_address(name) == ipaddress.ip_address(wanted):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def speaks_plain_http(host: str, port: int, *, timeout: float) -> bool:

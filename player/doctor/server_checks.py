@@ -8,7 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from player.doctor.context import Context, failure, not_checked, ok, warning
-from player.doctor.probe import HealthReply, Outcome, TlsProblem
+from player.doctor.probe import HealthReply, Outcome, TlsProblem, names_cover
 from player.doctor.report import Check
 from sync.version import VERSION
 
@@ -103,7 +103,14 @@ def check_tls(ctx: Context) -> Check:
                 "certificate (a PEM file; docs/player-config.md); otherwise give the server a certificate from a "
                 "trusted CA."
             )
-        return failure(key, title, f"Not trusted: {reply.message}", fix)
+        detail = f"Not trusted: {reply.message}"
+        host = parts.hostname or parts.netloc
+        if reply.certificate_names and not names_cover(host, reply.certificate_names):
+            detail += (
+                f" It is also for other names ({', '.join(reply.certificate_names)}), not for {host}: once it is "
+                "trusted, server_url must use one of them (or the certificate be reissued for this name)."
+            )
+        return failure(key, title, detail, fix)
     return not_checked(key, title, "the server could not be reached (see Server reachable)")
 
 

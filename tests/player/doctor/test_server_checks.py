@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from player.doctor.checks import CHECK_KEYS, run_doctor
 from player.doctor.edges import ScreenInfo
+from player.doctor.probe import names_cover
 from player.doctor.report import Status
 from player.doctor.text import render_text
 from sync.version import VERSION
@@ -100,6 +101,36 @@ def test_a_server_this_computer_does_not_trust_fails_tls_and_says_what_to_set(
     assert check_of(report, "server").status is Status.OK  # something answers: TLS is the problem, said once
     assert check_of(report, "clock").detail.startswith("Not checked")
     assert report.exit_status == 2
+
+
+def test_an_untrusted_certificate_for_another_name_says_both(tls_school: School, make_config: MakeConfig) -> None:
+    # Self-signed as far as this computer knows, and made for 127.0.0.1 while server_url says localhost.
+    url = tls_school.url.replace("127.0.0.1", "localhost")
+    report = run_doctor(make_config(url), edges=good_edges())
+
+    tls = check_of(report, "tls")
+    assert (tls.status, tls.number) == (Status.FAILURE, "INV-5003")
+    assert tls.detail.startswith("Not trusted: ")
+    assert tls.detail.endswith(
+        "It is also for other names (127.0.0.1), not for localhost: once it is trusted, server_url must use one of "
+        "them (or the certificate be reissued for this name)."
+    )
+    assert "set ca_bundle" in tls.fix
+
+
+@pytest.mark.parametrize(
+    ("host", "names", "covered"),
+    [
+        ("invigil.school.example", ("INVIGIL.school.example",), True),
+        ("invigil.school.example", ("*.school.example",), True),
+        ("a.invigil.school.example", ("*.school.example",), False),
+        ("127.0.0.1", ("invigil", "127.0.0.1"), True),
+        ("::1", ("0:0:0:0:0:0:0:1",), True),
+        ("localhost", ("127.0.0.1",), False),
+    ],
+)
+def test_which_names_a_certificate_covers(host: str, names: tuple[str, ...], covered: bool) -> None:
+    assert names_cover(host, names) is covered
 
 
 def test_a_certificate_for_another_name_says_so_and_not_to_set_ca_bundle(
