@@ -61,14 +61,16 @@ def run_doctor(
     edges: DoctorEdges | None = None,
     quick: bool = False,
     progress: Callable[[Check], None] | None = None,
+    sources: ConfigSources | None = None,
 ) -> Report:
     """Every check, in order; `progress` hears each as it completes. quick: leave out what a student would
     notice or what takes seconds (QUICK_LEAVES_OUT: the test tone, the keyring probe), for the summary sent with
     heartbeats during a sitting.
 
     Any thread may call it. The Qt edges (audio, display) need a Qt application in this process (a QGuiApplication
-    for the display) whose GUI thread runs its event loop when called from another thread (qt_edges.py)."""
-    return _run(Context(config, None, edges or DoctorEdges()), quick=quick, progress=progress)
+    for the display) whose GUI thread runs its event loop when called from another thread (qt_edges.py).
+    sources: where `config` was read from, so the config check lists each file (read, or absent) by name."""
+    return _run(Context(config, None, edges or DoctorEdges(), sources), quick=quick, progress=progress)
 
 
 def run_doctor_from_sources(
@@ -82,14 +84,23 @@ def run_doctor_from_sources(
 ) -> Report:
     """Read the config as the player does (the command line's --server and --data-dir over it), then run_doctor.
     A config that cannot be read is the config check's failure, naming the file and key; the checks that need no
-    config still run."""
+    config still run.
+
+    With edges=None (the real machine: `invigil doctor` and `invigil support-bundle`, each a process of its own),
+    Qt's own messages are turned off for the rest of the process (quiet_qt.py), so the terminal shows the report
+    alone."""
     from player.config import ConfigError, load_config
 
+    if edges is None:
+        from player.doctor.quiet_qt import quiet_qt_messages
+
+        quiet_qt_messages()
+        edges = DoctorEdges()
     try:
         config = with_overrides(load_config(sources), server_url=server_url, data_dir=data_dir)
     except ConfigError as exc:
-        return _run(Context(None, str(exc), edges or DoctorEdges()), quick=quick, progress=progress)
-    return run_doctor(config, edges=edges, quick=quick, progress=progress)
+        return _run(Context(None, str(exc), edges, sources), quick=quick, progress=progress)
+    return run_doctor(config, edges=edges, quick=quick, progress=progress, sources=sources)
 
 
 def with_overrides(config: PlayerConfig, *, server_url: str | None, data_dir: Path | None) -> PlayerConfig:

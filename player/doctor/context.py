@@ -12,32 +12,31 @@ from player.doctor.report import Check, Status
 from sync.error_catalogue import number_for
 
 if TYPE_CHECKING:
-    from player.config import PlayerConfig
-
-NOT_CHECKED_FIX = "Fix the problem above it, then run `invigil doctor` again."
+    from player.config import ConfigSources, PlayerConfig
 
 
-def number(key: str) -> str | None:
-    """The error catalogue's number for doctor.<key> (INV-xxxx)."""
-    return number_for(f"doctor.{key}")
+def number(entry: str) -> str | None:
+    """The error catalogue's number for doctor.<entry> (INV-xxxx)."""
+    return number_for(f"doctor.{entry}")
 
 
 def ok(key: str, title: str, detail: str) -> Check:
     return Check(key=key, title=title, status=Status.OK, detail=detail)
 
 
-def warning(key: str, title: str, detail: str, fix: str) -> Check:
-    return Check(key=key, title=title, status=Status.WARNING, detail=detail, fix=fix, number=number(key))
+def warning(key: str, title: str, detail: str, fix: str, *, entry: str | None = None) -> Check:
+    """entry: the catalogue entry doctor.<entry> when the problem has its own (default: the check's key)."""
+    return Check(key=key, title=title, status=Status.WARNING, detail=detail, fix=fix, number=number(entry or key))
 
 
-def failure(key: str, title: str, detail: str, fix: str) -> Check:
-    return Check(key=key, title=title, status=Status.FAILURE, detail=detail, fix=fix, number=number(key))
+def failure(key: str, title: str, detail: str, fix: str, *, entry: str | None = None) -> Check:
+    return Check(key=key, title=title, status=Status.FAILURE, detail=detail, fix=fix, number=number(entry or key))
 
 
-def not_checked(key: str, title: str, why: str) -> Check:
-    """A check that could not run because an earlier one failed: a warning, so the earlier failure is the cause
-    shown, and the exit status still says "not everything is known to be fine"."""
-    return warning(key, title, f"Not checked: {why}.", NOT_CHECKED_FIX)
+def not_checked(key: str, title: str, why: str, fix: str = "") -> Check:
+    """A check that could not run (an earlier one failed, or it does not apply here): no number and no effect on
+    the exit status, so the earlier failure is the cause shown and a machine checked over SSH can still be Ready."""
+    return Check(key=key, title=title, status=Status.NOT_CHECKED, detail=f"Not checked: {why}.", fix=fix)
 
 
 @dataclass
@@ -46,6 +45,9 @@ class Context:
     """None when the config could not be read (config_problem says why)."""
     config_problem: str | None
     edges: DoctorEdges
+    sources: ConfigSources | None = None
+    """Where the config was read from, when known (`invigil doctor`): the config check lists each file, read or
+    absent, even one that set nothing."""
     _health: HealthReply | None = field(default=None, init=False)
     _outputs: list[str] | None = field(default=None, init=False)
 

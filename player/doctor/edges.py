@@ -4,6 +4,7 @@ disk, a keyring service, a real display)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 from collections.abc import Callable
@@ -25,6 +26,12 @@ def _utc_now() -> datetime:
 def _disk_space(path: Path) -> DiskSpace:
     usage = shutil.disk_usage(path)  # statvfs on POSIX (f_bavail), GetDiskFreeSpaceEx on Windows
     return DiskSpace(total_bytes=usage.total, free_bytes=usage.free)
+
+
+def _effective_uid() -> int | None:
+    """This process's effective user id on POSIX (0: root, e.g. under sudo); None on Windows, which has none."""
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid() if geteuid is not None else None
 
 
 def _qt_audio_outputs() -> list[str]:
@@ -63,6 +70,8 @@ class DoctorEdges:
     screen: Callable[[], ScreenInfo | None] = _qt_primary_screen
     """The primary screen (None: no screen at all); needs a QGuiApplication."""
     host_name: Callable[[], str] = socket.gethostname
+    effective_uid: Callable[[], int | None] = _effective_uid
+    """os.geteuid() (None on Windows): 0 means doctor runs as root and checks root's config and data folder."""
     probe_health: Callable[[str, Path | None, float], HealthReply] = field(
         default=lambda url, ca_bundle, timeout: probe_health(url, ca_bundle=ca_bundle, timeout=timeout)
     )

@@ -3,9 +3,8 @@ the name the console shows for it."""
 
 from __future__ import annotations
 
-import contextlib
 import re
-import secrets
+import shutil
 import sqlite3
 import tempfile
 from datetime import UTC
@@ -38,18 +37,64 @@ def check_config(ctx: Context) -> Check:
             "Correct the setting named above in that file (docs/player-config.md lists every setting), then run "
             "`invigil doctor` again.",
         )
-    origins = dict(ctx.config.origins)
-    sources = sorted({origin for origin in origins.values() if origin != "default"})
-    read = "; ".join(sources) if sources else "no config file or INVIGIL_ variable: every setting is its default"
-    if origins.get("server_url", "default") == "default":
+    read = _config_files(ctx)
+    unset = _is_default(ctx, "server_url")
+    if ctx.edges.effective_uid() == 0:
+        also = (
+            f" server_url is not set either, so the built-in {DEFAULT_SERVER_URL} (this computer) is used."
+            if unset
+            else ""
+        )
         return warning(
             key,
             title,
-            f"server_url is not set, so the built-in {DEFAULT_SERVER_URL} (this computer) is used. Read: {read}.",
+            "Running as root (e.g. with sudo): the config read and the data folder checked "
+            f"({ctx.config.data_dir}) are root's, not those of the account students use.{also} {read}",
+            "Run `invigil doctor` (and the player) as the account students use, without sudo, on the computer's own "
+            "desktop, to check what the player will find.",
+            entry="as_root",
+        )
+    if unset:
+        return warning(
+            key,
+            title,
+            f"server_url is not set, so the built-in {DEFAULT_SERVER_URL} (this computer) is used. {read}",
             'Set server_url in the machine-wide config file, e.g. server_url = "https://invigil.school.example" '
             "(docs/deployment.md).",
         )
-    return ok(key, title, f"Read: {read}.")
+    return ok(key, title, read)
+
+
+def _is_default(ctx: Context, name: str) -> bool:
+    assert ctx.config is not None
+    return ctx.config.origins.get(name, "default") == "default"
+
+
+def _config_files(ctx: Context) -> str:
+    """Each config file looked for, read (and what it set, if anything) or absent, then the variables and the
+    command line that set something: an IT admin sees their file was found even when it set nothing new."""
+    assert ctx.config is not None
+    origins = dict(ctx.config.origins)
+    parts: list[str] = []
+    files: list[str] = []
+    if ctx.sources is not None:
+        for label, path in (("machine-wide", ctx.sources.machine_file), ("this user's", ctx.sources.user_file)):
+            set_here = [name for name, origin in origins.items() if origin == str(path)]
+            files.append(str(path))
+            if path == ctx.sources.user_file and not ctx.config.allow_user_config and path.exists():
+                parts.append(f"{label} {path} ignored (the machine-wide file sets allow_user_config = false)")
+            elif path.is_file():
+                parts.append(f"{label} {path} read, " + (f"sets {', '.join(set_here)}" if set_here else "sets nothing"))
+            else:
+                parts.append(f"{label} {path} not there")
+    elsewhere: dict[str, list[str]] = {}
+    for name, origin in origins.items():
+        if origin != "default" and origin not in files:
+            elsewhere.setdefault(origin, []).append(name)
+    parts += [f"{origin} sets {', '.join(names)}" for origin, names in elsewhere.items()]
+    if not parts:
+        return "Config: no config file or INVIGIL_ variable set anything: every setting is its default."
+    return "Config: " + "; ".join(parts) + "."
 
 
 def check_audio_output(ctx: Context) -> Check:
@@ -114,10 +159,12 @@ def check_disk_space(ctx: Context) -> Check:
 
 
 def check_wal(ctx: Context) -> Check:
-    """A scratch database in the data folder, set up exactly as the journal is, its settings read back: a file
-    system that cannot do WAL (some network shares) silently keeps another journal mode."""
-    from player.offline_queue.db import journal_pragmas
+    """A scratch database set up exactly as the journal is, its settings read back: a file system that cannot do
+    WAL (some network shares) silently keeps another journal mode.
 
+    Nothing is made or changed in the data folder (doctor may run as root, or before the player ever ran): the
+    scratch database lives in a folder of its own, inside the data folder when it exists, else next to where it
+    will be made (its nearest existing parent, the same file system), and is removed afterwards."""
     key, title = "wal", "Journal safety (SQLite WAL)"
     if ctx.config is None:
         return not_checked(key, title, NO_CONFIG)
@@ -126,11 +173,52 @@ def check_wal(ctx: Context) -> Check:
         "Put the data folder on a local disk this user can write (set data_dir in the config); network shares and "
         "some USB file systems cannot keep the journal safe."
     )
+    where, blocker = _nearest_existing(data_dir)
+    if blocker is not None:
+        return failure(
+            key, title, f"The data folder {data_dir} cannot be created: {blocker} is a file, not a folder.", fix
+        )
+    if where == data_dir:
+        place, tested = f"the data folder {data_dir}", ""
+    else:
+        place = f"{where}, where the data folder will be made"
+        tested = f"The data folder {data_dir} does not exist yet (the player makes it at its first start); tested in "
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        scratch_dir = Path(tempfile.mkdtemp(prefix=".invigil-doctor-", dir=where))
     except OSError as exc:
-        return failure(key, title, f"The data folder {data_dir} cannot be created ({exc.strerror}).", fix)
-    scratch = data_dir / f".doctor-{secrets.token_hex(4)}.sqlite3"
+        if where == data_dir:
+            detail = f"The data folder {data_dir} cannot be written by this user ({exc.strerror})."
+        else:
+            detail = (
+                f"The data folder {data_dir} does not exist yet, and the player cannot make it: {where} cannot be "
+                f"written by this user ({exc.strerror})."
+            )
+        return failure(key, title, detail, fix)
+    try:
+        problem = _try_wal(scratch_dir / "probe.sqlite3")
+    finally:
+        shutil.rmtree(scratch_dir, ignore_errors=True)
+    if problem is not None:
+        return failure(key, title, f"{tested or 'In '}{place}: {problem}", fix)
+    if tested:
+        return ok(key, title, f"{tested}{place}: WAL and full sync work there.")
+    return ok(key, title, f"WAL and full sync work in {place}.")
+
+
+def _nearest_existing(path: Path) -> tuple[Path, Path | None]:
+    """(the folder itself or its nearest existing parent, None), or (_, the file in the way of making it)."""
+    for candidate in (path, *path.parents):
+        if candidate.is_dir():
+            return candidate, None
+        if candidate.exists():
+            return candidate, candidate
+    return Path(path.anchor or "."), None
+
+
+def _try_wal(scratch: Path) -> str | None:
+    """None when a database at `scratch` keeps the journal's settings and a write; else what went wrong."""
+    from player.offline_queue.db import journal_pragmas
+
     wanted = journal_pragmas(busy_timeout_ms=2000)
     try:
         conn = sqlite3.connect(scratch, isolation_level=None)
@@ -144,20 +232,11 @@ def check_wal(ctx: Context) -> Check:
         finally:
             conn.close()
     except sqlite3.Error as exc:
-        return failure(key, title, f"SQLite cannot use the data folder {data_dir}: {exc}.", fix)
-    finally:
-        for suffix in ("", "-wal", "-shm", "-journal"):
-            with contextlib.suppress(OSError):
-                Path(f"{scratch}{suffix}").unlink()
+        return f"SQLite cannot keep a journal there: {exc}."
     wrong = {name: actual[name] for name in wanted if actual[name] != wanted[name]}
     if wrong or written != 1:
-        return failure(
-            key,
-            title,
-            f"SQLite refused the journal's safety settings in {data_dir} (wanted {wanted}, got {actual}).",
-            fix,
-        )
-    return ok(key, title, f"WAL and full sync work in the data folder {data_dir}.")
+        return f"SQLite refused the journal's safety settings (wanted {wanted}, got {actual})."
+    return None
 
 
 def check_keyring(ctx: Context) -> Check:
@@ -194,11 +273,11 @@ def check_display(ctx: Context) -> Check:
     if screen is None:
         return failure(key, title, "No screen found.", fix)
     if screen.platform in NO_DISPLAY_PLATFORMS:
-        return warning(
+        return not_checked(
             key,
             title,
-            f"Not checked: there is no real display (Qt's platform is {screen.platform!r}: doctor ran without a "
-            "desktop, e.g. over SSH).",
+            f"there is no real display (Qt's platform is {screen.platform!r}: doctor ran without a desktop, e.g. "
+            "over SSH)",
             "Run `invigil doctor` on the computer's own desktop to check its screen.",
         )
     size = f"{screen.width}x{screen.height}"
@@ -217,17 +296,20 @@ def check_unsent_results(ctx: Context) -> Check:
     path = journal_path(ctx.config.data_dir)
     if not path.is_file():
         return ok(key, title, "None: nothing has been recorded on this computer yet.")
-    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
     try:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "outbox" not in tables:
-            return ok(key, title, "None: the journal holds no results yet.")
-        count, refused, oldest = conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(state = 'needs_attention'), 0), MIN(created_at) FROM outbox "
-            "WHERE kind = 'result' AND state != 'sent'"
-        ).fetchone()
-    finally:
-        conn.close()
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "outbox" not in tables:
+                return ok(key, title, "None: the journal holds no results yet.")
+            count, refused, oldest = conn.execute(
+                "SELECT COUNT(*), COALESCE(SUM(state = 'needs_attention'), 0), MIN(created_at) FROM outbox "
+                "WHERE kind = 'result' AND state != 'sent'"
+            ).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return _journal_problem(key, title, path, exc)
     if count == 0:
         return ok(key, title, "None: every result made on this computer has reached the server.")
     since = _local_time(oldest)
@@ -238,6 +320,36 @@ def check_unsent_results(ctx: Context) -> Check:
         f"{count} result(s) made on this computer have not reached the server yet (oldest since {since}){refused_text}.",
         "Leave this computer on and connected to the server: they are sent by themselves. Do not wipe or reimage it "
         "until they are; staff can also take them as result codes (staff console, Unsent results).",
+    )
+
+
+_DAMAGED = frozenset({"SQLITE_NOTADB", "SQLITE_CORRUPT"})
+"""SQLite's own words for a file that is not (or no longer) a database: the journal is damaged."""
+
+
+def _journal_problem(key: str, title: str, path: Path, exc: sqlite3.Error) -> Check:
+    """The journal could not be read: damaged, or not this user's to open. Never a suggestion to delete it: it may
+    hold the only copy of answers the server has not received."""
+    keep = (
+        "Do not delete it or the data folder: it may hold answers that have not reached the server. Make a support "
+        "bundle (`invigil support-bundle`) and send it to whoever supports Invigil."
+    )
+    if getattr(exc, "sqlite_errorname", "") in _DAMAGED:
+        return failure(
+            key,
+            title,
+            f"The journal at {path} is damaged: SQLite cannot read it ({exc}). The player cannot start a sitting "
+            "with it.",
+            keep,
+            entry="journal_damaged",
+        )
+    return failure(
+        key,
+        title,
+        f"The journal at {path} cannot be opened by this user ({exc}).",
+        "Run doctor as the account students use (not with sudo); if it still cannot be opened, check the file's "
+        f"owner and permissions. {keep}",
+        entry="journal_unreadable",
     )
 
 

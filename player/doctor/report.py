@@ -16,6 +16,9 @@ class Status(StrEnum):
     OK = "ok"
     WARNING = "warning"
     FAILURE = "failure"
+    NOT_CHECKED = "not_checked"
+    """The check could not run here (no config, the server did not answer, no display over SSH): no number, and it
+    does not change the exit status; when an earlier check failed, that failure is the cause shown."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class Check:
     fix: str = ""
     """What to do when not OK; empty when OK."""
     number: str | None = None
-    """The catalogue number (INV-xxxx) when not OK."""
+    """The catalogue number (INV-xxxx) of a warning or failure; never of OK or NOT_CHECKED."""
 
 
 @dataclass(frozen=True)
@@ -42,14 +45,16 @@ class Report:
 
     @property
     def exit_status(self) -> int:
-        """0 all OK, 1 a warning, 2 a failure (the worst wins)."""
+        """0 all OK, 1 a warning, 2 a failure (the worst wins). A check not run counts for nothing: over SSH the
+        screen cannot be seen, and that alone does not make a machine "not known to be fine"."""
         statuses = {c.status for c in self.checks}
         if Status.FAILURE in statuses:
             return 2
         return 1 if Status.WARNING in statuses else 0
 
     def summary(self) -> str:
-        """One line for the room view, at most SUMMARY_MAX_LENGTH characters: "Ready" or the worst problems."""
+        """One line for the room view, at most SUMMARY_MAX_LENGTH characters: "Ready" or the worst problems (a check
+        not run is left out: its cause, if any, is among the problems)."""
         bad = [c for c in self.checks if c.status is Status.FAILURE] + [
             c for c in self.checks if c.status is Status.WARNING
         ]

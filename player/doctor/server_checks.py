@@ -8,7 +8,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from player.doctor.context import Context, failure, not_checked, ok, warning
-from player.doctor.probe import Outcome
+from player.doctor.probe import HealthReply, Outcome, TlsProblem, names_cover
 from player.doctor.report import Check
 from sync.version import VERSION
 
@@ -87,6 +87,10 @@ def check_tls(ctx: Context) -> Check:
     if reply.outcome is Outcome.ANSWERED:
         return ok(key, title, f"The server's certificate is verified with {trusted_by}.")
     if reply.outcome is Outcome.UNTRUSTED:
+        if reply.tls_problem is TlsProblem.PLAIN_HTTP:
+            return _plain_http(ctx, key, title)
+        if reply.tls_problem is TlsProblem.NAME_MISMATCH:
+            return _name_mismatch(ctx, key, title, reply)
         if ctx.config.ca_bundle is not None:
             fix = (
                 f"The server's certificate is not signed by a CA in {ctx.config.ca_bundle}: ask IT for the PEM file of "
@@ -99,8 +103,63 @@ def check_tls(ctx: Context) -> Check:
                 "certificate (a PEM file; docs/player-config.md); otherwise give the server a certificate from a "
                 "trusted CA."
             )
-        return failure(key, title, f"Not trusted: {reply.message}", fix)
+        detail = f"Not trusted: {reply.message}"
+        host = parts.hostname or parts.netloc
+        if reply.certificate_names and not names_cover(host, reply.certificate_names):
+            detail += (
+                f" It is also for other names ({', '.join(reply.certificate_names)}), not for {host}: once it is "
+                "trusted, server_url must use one of them (or the certificate be reissued for this name)."
+            )
+        return failure(key, title, detail, fix)
     return not_checked(key, title, "the server could not be reached (see Server reachable)")
+
+
+def _plain_http(ctx: Context, key: str, title: str) -> Check:
+    assert ctx.config is not None
+    parts = urlsplit(ctx.config.server_url)
+    http_url = parts._replace(scheme="http").geturl()
+    return failure(
+        key,
+        title,
+        f"No secure connection: the server at {parts.netloc} answers plain HTTP, not HTTPS (it runs without TLS, as "
+        "`invigil-server serve` does with no certificate). A CA bundle would not help.",
+        f"Set server_url to {http_url} (it is {ctx.config.server_url}, from {_origin(ctx, 'server_url')}), or turn "
+        "TLS on at the server (docs/server.md) and keep https://.",
+        entry="tls_plain_http",
+    )
+
+
+def _name_mismatch(ctx: Context, key: str, title: str, reply: HealthReply) -> Check:
+    assert ctx.config is not None
+    parts = urlsplit(ctx.config.server_url)
+    host = parts.hostname or parts.netloc
+    names = reply.certificate_names
+    if names:
+        listed = ", ".join(names)
+        detail = (
+            f"The server's certificate is for {listed}, not for {host}, the name in server_url. A CA bundle would "
+            "not help."
+        )
+        usable = [name for name in names if "*" not in name]
+        example = ""
+        if usable:
+            shown = f"[{usable[0]}]" if ":" in usable[0] else usable[0]
+            example = " (" + parts._replace(netloc=shown + (f":{parts.port}" if parts.port else "")).geturl() + ")"
+        use = f"Use the certificate's name in server_url{example}"
+    else:
+        detail = (
+            f"The server's certificate is not for {host}, the name in server_url (its names could not be read). A CA "
+            "bundle would not help."
+        )
+        use = "Use the name the server's certificate is for in server_url"
+    return failure(
+        key,
+        title,
+        detail,
+        f"{use}: it is {ctx.config.server_url}, from {_origin(ctx, 'server_url')}; or have the certificate reissued "
+        f"for {host}.",
+        entry="tls_name_mismatch",
+    )
 
 
 def _version_tuple(text: str) -> tuple[int, ...] | None:
@@ -163,7 +222,7 @@ def check_clock(ctx: Context) -> Check:
         return warning(
             key,
             title,
-            "Not checked: the server's reply had no Date header (a proxy may remove it).",
+            "The clocks could not be compared: the server's reply had no Date header (a proxy may remove it).",
             "Let the proxy in front of the server pass the Date header, then run doctor again.",
         )
     # The server stamped its Date somewhere in the request; halfway is the best guess of when. Date has whole

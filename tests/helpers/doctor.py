@@ -35,8 +35,13 @@ def persistent_keyring(setting: str) -> ChosenBackend:
     return ChosenBackend(InMemoryBackend(), "Test keyring", True, "tokens kept in the Test keyring")
 
 
+STUDENT_UID = 1000
+"""An ordinary account's user id (not root's 0)."""
+
+
 def good_edges(**changes: Any) -> DoctorEdges:
-    """The real clock, disk, network and SQLite; a speaker, a keyring, a big screen and a chosen host name."""
+    """The real clock, disk, network and SQLite; a speaker, a keyring, a big screen, a chosen host name and an
+    ordinary user (not root)."""
     tone = FakeTone()
     edges = DoctorEdges(
         audio_outputs=lambda: ["Built-in Audio Analog Stereo"],
@@ -44,6 +49,7 @@ def good_edges(**changes: Any) -> DoctorEdges:
         keyring=persistent_keyring,
         screen=lambda: ScreenInfo(width=1920, height=1080, platform="xcb", name="HDMI-1"),
         host_name=lambda: "room12-pc03",
+        effective_uid=lambda: STUDENT_UID,  # not root, whoever runs the tests (root in some containers)
     )
     return dataclasses.replace(edges, **changes)
 

@@ -3,11 +3,11 @@ app served over TLS by uvicorn on a free loopback port, recording what reached i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from ipaddress import IPv4Address
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -30,8 +30,9 @@ class TlsFiles:
     server_key: Path
 
 
-def make_tls_files(folder: Path) -> TlsFiles:
+def make_tls_files(folder: Path, *, server_names: Sequence[str] = ("127.0.0.1",)) -> TlsFiles:
     """A CA and a server certificate for the IP address 127.0.0.1 signed by it, as PEM files in `folder`.
+    server_names: the names (IP addresses or DNS names) the server certificate is for, the first its common name.
 
     EC keys, as RSA ones take a noticeable moment to make; the extensions are the ones a strict verifier (Python
     3.13's VERIFY_X509_STRICT) asks for, so the test does not depend on the verifier's leniency."""
@@ -69,13 +70,13 @@ def make_tls_files(folder: Path) -> TlsFiles:
     server_key = ec.generate_private_key(ec.SECP256R1())
     server_cert = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, server_names[0])]))
         .issuer_name(ca_name)
         .public_key(server_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([_alternative_name(name) for name in server_names]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
@@ -92,6 +93,13 @@ def make_tls_files(folder: Path) -> TlsFiles:
         )
     )
     return files
+
+
+def _alternative_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
 
 @dataclass(frozen=True)

@@ -42,17 +42,24 @@ INTRO = (
     "clock, sound (a short test tone plays), disk space, the keyring, the screen and results not yet sent. "
     "Run it before a test, and again after changing anything."
 )
-STATUS_TEXT: dict[Status, str] = {Status.OK: "OK", Status.WARNING: "Warning", Status.FAILURE: "Failure"}
+STATUS_TEXT: dict[Status, str] = {
+    Status.OK: "OK",
+    Status.WARNING: "Warning",
+    Status.FAILURE: "Failure",
+    Status.NOT_CHECKED: "Not checked",
+}
 STATUS_COLOUR: dict[Status, QColor] = {
     Status.OK: QColor("#1d5e20"),  # the "saved" colour of player/ui/style.py
     Status.WARNING: QColor("#7a5c00"),  # darker than the banner's border, for text on the light background
     Status.FAILURE: QColor("#8a1010"),  # the error colour
+    Status.NOT_CHECKED: QColor("#555555"),  # grey: nothing wrong found, nothing to fix here
 }
-PROBLEMS_FIRST: dict[Status, int] = {Status.FAILURE: 0, Status.WARNING: 1, Status.OK: 2}
+PROBLEMS_FIRST: dict[Status, int] = {Status.FAILURE: 0, Status.WARNING: 1, Status.NOT_CHECKED: 2, Status.OK: 3}
 STATUS_ICON: dict[Status, QStyle.StandardPixmap] = {
     Status.OK: QStyle.StandardPixmap.SP_DialogApplyButton,
     Status.WARNING: QStyle.StandardPixmap.SP_MessageBoxWarning,
     Status.FAILURE: QStyle.StandardPixmap.SP_MessageBoxCritical,
+    Status.NOT_CHECKED: QStyle.StandardPixmap.SP_MessageBoxInformation,
 }
 
 
@@ -114,6 +121,9 @@ def verdict(report: Report) -> str:
         return f"Not ready: {_count(failures, 'failure')}{also}. Fix what is marked Failure before a test."
     if warnings:
         return f"Ready, with {_count(warnings, 'warning')}: a test can run, but see what to do below."
+    skipped = sum(1 for c in report.checks if c.status is Status.NOT_CHECKED)
+    if skipped:
+        return f"Ready: every check that ran passed ({skipped} could not run here)."
     return f"Ready: all {_count(len(report.checks), 'check')} passed."
 
 

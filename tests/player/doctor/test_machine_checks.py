@@ -1,10 +1,12 @@
 """doctor's checks of this machine, each made to fail for real where it can be (a bad config file, a data folder
-that cannot be made, a journal holding an unsent result) and through an injected edge where this machine lacks the
-thing (a tiny disk, no sound card, no keyring service, a small screen, a generated host name)."""
+that cannot be made, a journal holding an unsent result, a damaged journal) and through an injected edge where this
+machine lacks the thing (a tiny disk, no sound card, no keyring service, a small screen, a generated host name, a
+root user)."""
 
 from __future__ import annotations
 
 import dataclasses
+import sys
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -49,7 +51,9 @@ def test_a_bad_config_file_is_the_config_checks_failure_naming_file_and_key(conf
     assert "docs/player-config.md" in config.fix
     assert [c.key for c in report.checks] == list(CHECK_KEYS)  # no crash: every check is there
     for key in ("server", "tls", "api_version", "clock", "wal", "keyring", "unsent_results", "machine_name"):
-        assert check_of(report, key).detail == "Not checked: the config could not be read (see Settings).", key
+        skipped = check_of(report, key)
+        assert skipped.detail == "Not checked: the config could not be read (see Settings).", key
+        assert (skipped.status, skipped.number) == (Status.NOT_CHECKED, None), key  # the number is the config's
     assert check_of(report, "audio_output").status is Status.OK  # what needs no config still ran
     assert report.settings == {}
     assert report.exit_status == 2
@@ -73,7 +77,43 @@ def test_no_server_url_anywhere_is_a_warning(config_files: ConfigSources, tmp_pa
 
     assert config.status is Status.WARNING
     assert config.detail.startswith("server_url is not set, so the built-in http://127.0.0.1:8765")
-    assert f"Read: {config_files.machine_file}." in config.detail
+    assert (
+        f"Config: machine-wide {config_files.machine_file} read, sets data_dir; this user's {config_files.user_file} "
+        "not there." in config.detail
+    )
+
+
+def test_the_config_check_names_each_file_even_one_that_set_nothing(
+    config_files: ConfigSources, tmp_path: Path
+) -> None:
+    # The IT admin's machine-wide file holds only comments for now; the user's file and a variable set the rest.
+    config_files.machine_file.write_text("# Invigil: settings to come\n")
+    config_files.user_file.write_text(f'server_url = "https://invigil.school.example"\ndata_dir = "{tmp_path}"\n')
+    sources = dataclasses.replace(config_files, env={"INVIGIL_MACHINE_NAME": "Room 12 PC 3"})
+
+    config = check_of(run_doctor_from_sources(sources, edges=good_edges()), "config")
+
+    assert config.status is Status.OK
+    assert config.detail == (
+        f"Config: machine-wide {config_files.machine_file} read, sets nothing; this user's {config_files.user_file} "
+        "read, sets server_url, data_dir; environment variable INVIGIL_MACHINE_NAME sets machine_name."
+    )
+
+
+def test_doctor_run_as_root_warns_that_it_checks_roots_config_and_data_folder(offline: MakeConfig) -> None:
+    config = offline()
+    report = run_doctor(config, edges=good_edges(effective_uid=lambda: 0))
+
+    settings = check_of(report, "config")
+    assert settings.status is Status.WARNING
+    assert settings.number == "INV-5014"
+    assert settings.detail.startswith(
+        f"Running as root (e.g. with sudo): the config read and the data folder checked ({config.data_dir}) are "
+        "root's, not those of the account students use."
+    )
+    assert "without sudo" in settings.fix
+    # An ordinary user: no such warning.
+    assert check_of(run_doctor(config, edges=good_edges()), "config").status is Status.OK
 
 
 def test_the_command_lines_server_and_data_dir_are_shown_as_their_source(
@@ -149,12 +189,39 @@ def test_free_disk_space_in_the_data_folder(offline: MakeConfig, free_mb: int, s
     assert all(path.is_dir() for path in asked)  # a data folder not made yet is measured on its parent's disk
 
 
+def _tree(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+
+
 def test_wal_works_in_a_local_data_folder_and_leaves_nothing_behind(offline: MakeConfig) -> None:
     config = offline()
+    config.data_dir.mkdir()
     wal = check_of(run_doctor(config, edges=good_edges()), "wal")
 
-    assert wal.status is Status.OK
+    assert (wal.status, wal.detail) == (Status.OK, f"WAL and full sync work in the data folder {config.data_dir}.")
     assert list(config.data_dir.iterdir()) == []
+
+
+def test_doctor_makes_no_data_folder_and_tests_wal_next_to_where_it_will_be(
+    config_files: ConfigSources, tmp_path: Path
+) -> None:
+    # As `sudo invigil doctor` before the player's first start: a data folder made now would be root's.
+    data_dir = tmp_path / "home" / "student" / "invigil-data"
+    data_dir.parent.mkdir(parents=True)
+    config_files.machine_file.write_text(f'server_url = "{closed_port_url()}"\ndata_dir = "{data_dir}"\n')
+    before = _tree(tmp_path)
+
+    report = run_doctor_from_sources(config_files, edges=good_edges(effective_uid=lambda: 0))
+
+    assert not data_dir.exists()
+    assert _tree(tmp_path) == before  # the scratch folder next to it is gone too
+    wal = check_of(report, "wal")
+    assert wal.status is Status.OK
+    assert wal.detail == (
+        f"The data folder {data_dir} does not exist yet (the player makes it at its first start); tested in "
+        f"{data_dir.parent}, where the data folder will be made: WAL and full sync work there."
+    )
+    assert check_of(report, "unsent_results").status is Status.OK
 
 
 def test_wal_fails_where_the_data_folder_cannot_be_made(make_config: MakeConfig, tmp_path: Path) -> None:
@@ -165,8 +232,24 @@ def test_wal_fails_where_the_data_folder_cannot_be_made(make_config: MakeConfig,
     wal = check_of(run_doctor(config, edges=good_edges()), "wal")
 
     assert wal.status is Status.FAILURE
-    assert wal.detail.startswith(f"The data folder {blocker / 'data'} cannot be created")
+    assert wal.detail == f"The data folder {blocker / 'data'} cannot be created: {blocker} is a file, not a folder."
     assert "local disk" in wal.fix
+    assert blocker.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/sys: Linux's kernel folder nobody can write")
+def test_wal_fails_where_the_data_folders_parent_cannot_be_written(make_config: MakeConfig) -> None:
+    # /sys refuses a new folder even to root (these tests may run as root, whom file permissions do not stop).
+    config = dataclasses.replace(make_config(closed_port_url()), data_dir=Path("/sys/invigil-data"))
+
+    wal = check_of(run_doctor(config, edges=good_edges()), "wal")
+
+    assert wal.status is Status.FAILURE
+    assert wal.detail.startswith(
+        "The data folder /sys/invigil-data does not exist yet, and the player cannot make it: /sys cannot be "
+        "written by this user ("
+    )
+    assert wal.number == "INV-5009"
 
 
 def test_keyring_memory_chosen_in_the_config_is_fine(offline: MakeConfig) -> None:
@@ -211,8 +294,9 @@ def test_without_a_real_display_the_screen_is_not_checked(offline: MakeConfig, q
     # The real edge on this machine's offscreen Qt platform (tests/conftest.py sets it).
     display = check_of(run_doctor(offline(), edges=good_edges(screen=DoctorEdges().screen)), "display")
 
-    assert display.status is Status.WARNING
+    assert (display.status, display.number) == (Status.NOT_CHECKED, None)
     assert display.detail.startswith("Not checked: there is no real display (Qt's platform is 'offscreen'")
+    assert "own desktop" in display.fix
 
 
 def test_results_waiting_on_this_computer_are_a_warning_without_saying_whose(
@@ -243,6 +327,26 @@ def test_results_waiting_on_this_computer_are_a_warning_without_saying_whose(
     assert unsent.detail.startswith("1 result(s) made on this computer have not reached the server yet (oldest since ")
     assert "Ada" not in unsent.detail
     assert "Do not wipe or reimage it" in unsent.fix
+
+
+def test_a_damaged_journal_is_named_and_kept(offline: MakeConfig) -> None:
+    config = offline()
+    config.data_dir.mkdir()
+    journal = journal_path(config.data_dir)
+    garbage = bytes(range(256)) * 16  # not SQLite: a disk fault or a copy that went wrong
+    journal.write_bytes(garbage)
+
+    report = run_doctor(config, edges=good_edges())
+
+    unsent = check_of(report, "unsent_results")
+    assert unsent.status is Status.FAILURE
+    assert unsent.number == "INV-5017"
+    assert unsent.detail.startswith(f"The journal at {journal} is damaged: SQLite cannot read it (")
+    assert unsent.fix.startswith("Do not delete it or the data folder: it may hold answers")
+    assert "invigil support-bundle" in unsent.fix
+    assert journal.read_bytes() == garbage
+    assert sorted(p.name for p in config.data_dir.iterdir()) == [journal.name]  # nothing added beside it
+    assert not any(c.detail.startswith("The check itself could not run") for c in report.checks)
 
 
 @pytest.mark.parametrize(

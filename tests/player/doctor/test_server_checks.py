@@ -1,19 +1,25 @@
-"""doctor's server checks against real servers: the real one on loopback (http and TLS with the school's CA), a
-closed port, and a tiny hand-written server whose Date header is off or whose version is another."""
+"""doctor's server checks against real servers: the real one on loopback (http and TLS with the school's CA, a
+certificate for another name, plain http addressed as https), a closed port, and a tiny hand-written server whose
+Date header is off or whose version is another."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from fastapi import FastAPI
 
 from player.doctor.checks import CHECK_KEYS, run_doctor
+from player.doctor.edges import ScreenInfo
+from player.doctor.probe import names_cover
 from player.doctor.report import Status
+from player.doctor.text import render_text
 from sync.version import VERSION
 from tests.helpers.doctor import MakeConfig, check_of, closed_port_url, good_edges, statuses
 from tests.helpers.live_server import LiveServer
 from tests.helpers.tiny_health_server import tiny_health_server
-from tests.helpers.tls import School, TlsFiles, make_tls_files
+from tests.helpers.tls import School, TlsFiles, make_tls_files, school_over_tls
 
 
 def test_a_good_setup_passes_every_check_against_the_real_server(
@@ -45,10 +51,29 @@ def test_no_server_fails_reachability_and_leaves_what_depends_on_it_unchecked(ma
     assert "invigil-server serve" in server.fix
     assert f"server_url is {url} (from " in server.fix
     for key in ("api_version", "clock"):
-        assert check_of(report, key).status is Status.WARNING
+        assert (check_of(report, key).status, check_of(report, key).number) == (Status.NOT_CHECKED, None)
         assert check_of(report, key).detail.startswith("Not checked: the server did not answer")
     assert report.exit_status == 2
-    assert report.summary().startswith("Server reachable: Cannot reach the server")
+    assert report.summary() == f"Server reachable: {server.detail}"  # the cause, not what it left unchecked
+    # Text and JSON: a number only on what went wrong, none on what could not be checked.
+    text = render_text(report)
+    (clock_line,) = [line for line in text.splitlines() if "Clock against the server" in line]
+    assert clock_line.startswith("  - Clock against the server ")
+    assert "[INV-5005]" not in text
+    assert f"[{server.number}]" in text
+    assert {c["key"]: c["number"] for c in report.to_json()["checks"]}["clock"] is None
+
+
+def test_over_ssh_with_no_display_a_good_setup_is_still_ready(live_server: LiveServer, make_config: MakeConfig) -> None:
+    no_display = ScreenInfo(width=1024, height=768, platform="offscreen")
+    report = run_doctor(make_config(live_server.url), edges=good_edges(screen=lambda: no_display))
+
+    assert check_of(report, "display").status is Status.NOT_CHECKED
+    assert report.exit_status == 0
+    assert report.summary() == "Ready"
+    lines = render_text(report).splitlines()
+    assert "Ready: every check that ran passed (the ones marked - could not run here)." in lines
+    assert any(line.startswith("  - Screen size ") for line in lines)
 
 
 def test_tls_verified_with_the_schools_ca_bundle(
@@ -75,6 +100,76 @@ def test_a_server_this_computer_does_not_trust_fails_tls_and_says_what_to_set(
     assert "set ca_bundle in the machine-wide config to the filter's CA certificate" in tls.fix
     assert check_of(report, "server").status is Status.OK  # something answers: TLS is the problem, said once
     assert check_of(report, "clock").detail.startswith("Not checked")
+    assert report.exit_status == 2
+
+
+def test_an_untrusted_certificate_for_another_name_says_both(tls_school: School, make_config: MakeConfig) -> None:
+    # Self-signed as far as this computer knows, and made for 127.0.0.1 while server_url says localhost.
+    url = tls_school.url.replace("127.0.0.1", "localhost")
+    report = run_doctor(make_config(url), edges=good_edges())
+
+    tls = check_of(report, "tls")
+    assert (tls.status, tls.number) == (Status.FAILURE, "INV-5003")
+    assert tls.detail.startswith("Not trusted: ")
+    assert tls.detail.endswith(
+        "It is also for other names (127.0.0.1), not for localhost: once it is trusted, server_url must use one of "
+        "them (or the certificate be reissued for this name)."
+    )
+    assert "set ca_bundle" in tls.fix
+
+
+@pytest.mark.parametrize(
+    ("host", "names", "covered"),
+    [
+        ("invigil.school.example", ("INVIGIL.school.example",), True),
+        ("invigil.school.example", ("*.school.example",), True),
+        ("a.invigil.school.example", ("*.school.example",), False),
+        ("127.0.0.1", ("invigil", "127.0.0.1"), True),
+        ("::1", ("0:0:0:0:0:0:0:1",), True),
+        ("localhost", ("127.0.0.1",), False),
+    ],
+)
+def test_which_names_a_certificate_covers(host: str, names: tuple[str, ...], covered: bool) -> None:
+    assert names_cover(host, names) is covered
+
+
+def test_a_certificate_for_another_name_says_so_and_not_to_set_ca_bundle(
+    app: FastAPI, make_config: MakeConfig, tmp_path: Path
+) -> None:
+    # The school's CA (trusted through ca_bundle) signed a certificate for the server's DNS name, and this computer
+    # addresses it by IP address.
+    named = make_tls_files(tmp_path / "named", server_names=("invigil.school.example", "invigil"))
+    with school_over_tls(app, named) as school:
+        port = urlsplit(school.url).port
+        report = run_doctor(make_config(school.url, ca_bundle=str(named.ca_cert)), edges=good_edges())
+
+    tls = check_of(report, "tls")
+    assert tls.status is Status.FAILURE
+    assert tls.number == "INV-5015"
+    assert tls.detail.startswith(
+        "The server's certificate is for invigil.school.example, invigil, not for 127.0.0.1, the name in server_url."
+    )
+    assert tls.fix.startswith(f"Use the certificate's name in server_url (https://invigil.school.example:{port})")
+    assert "have the certificate reissued for 127.0.0.1" in tls.fix
+    assert "set ca_bundle" not in tls.fix
+    assert check_of(report, "server").status is Status.OK
+
+
+def test_https_to_a_server_that_speaks_plain_http_says_use_http(
+    live_server: LiveServer, make_config: MakeConfig
+) -> None:
+    # `invigil-server serve` without TLS, and server_url typed with https://.
+    https_url = live_server.url.replace("http://", "https://", 1)
+    report = run_doctor(make_config(https_url), edges=good_edges())
+
+    tls = check_of(report, "tls")
+    assert tls.status is Status.FAILURE
+    assert tls.number == "INV-5016"
+    netloc = urlsplit(live_server.url).netloc
+    assert tls.detail.startswith(f"No secure connection: the server at {netloc} answers plain HTTP, not HTTPS")
+    assert tls.fix.startswith(f"Set server_url to {live_server.url} (it is {https_url}, from ")
+    assert "turn TLS on at the server" in tls.fix
+    assert "ca_bundle" not in tls.fix
     assert report.exit_status == 2
 
 
