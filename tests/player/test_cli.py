@@ -80,14 +80,21 @@ def test_doctor_json_against_the_live_server_with_a_real_audio_device(
     )
 
     data = json.loads(done.stdout)
-    # Offscreen has no real display, so the screen is honestly "not checked": the one warning.
-    assert statuses(data) == {**dict.fromkeys(CHECK_KEYS, "ok"), "display": "warning"}, done.stdout
-    assert done.returncode == 1 == data["exit_status"]
+    # Offscreen has no real display, so the screen is honestly "not checked", which is no warning; run as root
+    # (as here on CI), the settings check warns that it read root's config and data folder, not a student's.
+    as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+    expected = {**dict.fromkeys(CHECK_KEYS, "ok"), "display": "not_checked"}
+    if as_root:
+        expected["config"] = "warning"
+    assert statuses(data) == expected, done.stdout
+    assert done.returncode == (1 if as_root else 0) == data["exit_status"]
     checks = {c["key"]: c for c in data["checks"]}
     assert checks["audio_tone"]["detail"].endswith("test tone played to its end through the audio output.")
     assert checks["audio_output"]["detail"].startswith("1 found: ")
     assert data["settings"]["server_url"]["source"] == str(tmp_path / "etc" / "config.toml")
-    assert data["summary"].startswith("Screen size: Not checked: there is no real display")
+    assert checks["display"]["detail"].startswith("Not checked: there is no real display")
+    assert checks["display"]["number"] is None
+    assert data["summary"] == "Ready" or as_root
     assert "Traceback" not in done.stderr
 
 
@@ -105,7 +112,7 @@ def test_doctor_with_no_audio_device_and_no_server_fails_with_status_2(tmp_path:
     assert lines[0].startswith("Invigil 0.1.0 doctor: ")
     assert any(line.startswith("  ✗ Server reachable") for line in lines), done.stdout
     assert any(line.startswith("  ✗ Audio output                   No speakers or headphones found") for line in lines)
-    assert any(line.startswith("  ! Test tone") for line in lines)
+    assert any(line.startswith("  - Test tone") for line in lines)
     assert any(line.startswith("  ✓ Journal safety (SQLite WAL)") for line in lines)
     assert "Not ready: fix the failures (✗) before a sitting." in lines
     assert "Traceback" not in done.stderr
