@@ -165,7 +165,7 @@ class ThrowawayRoot:
         """dpkg on this root; with `systemd`, as on a machine whose init is systemd, its systemctl calls noted."""
         # dpkg looks for ldconfig and start-stop-daemon on PATH before it acts, even when it will not run them.
         env = {**os.environ, "PATH": f"{os.environ.get('PATH', '')}:/usr/local/sbin:/usr/sbin:/sbin"}
-        command = ["dpkg", f"--root={self.path}", "--force-script-chrootless,not-root,unsafe-io", *args]
+        command = ["dpkg", f"--root={self.path}", "--force-script-chrootless,not-root,unsafe-io", *map(str, args)]
         if systemd is not None:
             env.update(systemd.env())
             command = systemd.wrap(command)
