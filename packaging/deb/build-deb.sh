@@ -151,7 +151,12 @@ build_server() {
     install -D -m 0644 "$HERE/invigil-server.default" "$root/etc/default/invigil-server"
     install -D -m 0644 "$REPO/docs/server.md" "$root/usr/share/doc/invigil-server/README.md"
     stage_copyright invigil-server "$root"
-    install -D -m 0755 "$HERE/invigil-server-prerm" "$root/DEBIAN/prerm"
+    # Maintainer scripts: stop and disable on removal (prerm), restart a running service after an upgrade
+    # (postinst), forget the removed unit (postrm). Each does nothing under another root (DPKG_ROOT).
+    local script
+    for script in prerm postinst postrm; do
+        install -D -m 0755 "$HERE/invigil-server-$script" "$root/DEBIAN/$script"
+    done
     finish_package invigil-server "$root" "$LIBC_DEPENDS" "" web \
         "Invigil server: hands out tests and collects results" \
         " The central server of the Invigil test player, with its command-line administration

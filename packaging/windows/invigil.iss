@@ -14,6 +14,7 @@
 ;   /TASKS=desktopicon  also a desktop shortcut (the Start menu one is always made); /TASKS="" for none
 ;   /DIR=PATH       install somewhere else than C:\Program Files\Invigil
 ;   /LOG=FILE       write what setup did to FILE
+; Installing a new version over an old one (the same command) first deletes the old program files ([InstallDelete]).
 ; Uninstalling (Settings > Apps, or unins000.exe /VERYSILENT) removes the program and its shortcuts only: the
 ; students' data (%LOCALAPPDATA%\invigil of each account: answers not yet sent, logs) and the machine-wide
 ; config.toml stay.
@@ -53,6 +54,14 @@ Name: "english"; MessagesFile: "compiler:Default.isl"
 
 [Tasks]
 Name: "desktopicon"; Description: "{cm:CreateDesktopIcon}"; GroupDescription: "{cm:AdditionalIcons}"
+
+[InstallDelete]
+; An upgrade first removes the previous version's program files: the bundle's files change names between versions
+; (a library or Qt plugin of the old version left in _internal could be loaded by the new one). Only the bundle in
+; {app} is named: never the data (%LOCALAPPDATA%\invigil), the machine-wide config ({commonappdata}\invigil), or
+; the uninstaller (unins000.*, which setup updates itself). On a first install there is nothing to delete.
+Type: filesandordirs; Name: "{app}\_internal"
+Type: files; Name: "{app}\invigil.exe"
 
 [Files]
 Source: "{#BundleDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs

@@ -59,6 +59,13 @@ def control_members(deb: Path) -> dict[str, str]:
     return members
 
 
+def control_modes(deb: Path) -> dict[str, int]:
+    """The permission bits of each file of the control archive (a maintainer script must be executable)."""
+    archive = subprocess.run(["dpkg-deb", "--ctrl-tarfile", str(deb)], capture_output=True, check=True).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive), mode="r") as tar:
+        return {member.name.removeprefix("./"): member.mode for member in tar if member.isfile()}
+
+
 def data_members(deb: Path) -> dict[str, tarfile.TarInfo]:
     """Every entry of the data archive, by its installed path ("/opt/invigil/invigil")."""
     with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE) as process:
@@ -72,6 +79,53 @@ def data_members(deb: Path) -> dict[str, tarfile.TarInfo]:
 def depends_names(field: str) -> set[str]:
     """Every package a Depends field names, alternatives included, without versions or architectures."""
     return {re.split(r"[\s(:]", alt.strip(), maxsplit=1)[0] for part in field.split(",") for alt in part.split("|")}
+
+
+# Stands in for systemctl: notes each call, fails when SYSTEMCTL_FAILS is set.
+FAKE_SYSTEMCTL = '#!/bin/sh\nprintf "%s\\n" "$*" >>"$SYSTEMCTL_CALLS"\n[ -z "${SYSTEMCTL_FAILS:-}" ]\n'
+# Run by `unshare` in a user and mount namespace of its own: a tmpfs over /run holding /run/systemd/system (how a
+# maintainer script tells that systemd is the running init), so the real /run and systemd are never touched.
+AS_UNDER_SYSTEMD = 'mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/system && exec "$@"'
+
+
+@dataclass(frozen=True)
+class FakeSystemd:
+    """A machine that looks as if systemd were its init, with a fake systemctl first on PATH that notes its calls."""
+
+    folder: Path
+
+    @classmethod
+    def create(cls, folder: Path) -> FakeSystemd:
+        (folder / "bin").mkdir(parents=True, exist_ok=True)
+        fake = folder / "bin" / "systemctl"
+        fake.write_text(FAKE_SYSTEMCTL, encoding="utf-8")
+        fake.chmod(0o755)
+        (folder / "calls").write_text("", encoding="utf-8")
+        return cls(folder)
+
+    @staticmethod
+    def unavailable() -> str:
+        """Why no such namespace can be made here ("" when it can)."""
+        probe = subprocess.run(FakeSystemd.wrap(["true"]), capture_output=True, text=True, check=False)
+        return "" if probe.returncode == 0 else f"unshare: {probe.stderr.strip()}"
+
+    @staticmethod
+    def wrap(command: list[str]) -> list[str]:
+        return ["unshare", "--map-root-user", "--mount", "sh", "-c", AS_UNDER_SYSTEMD, "sh", *command]
+
+    def env(self, *, fails: bool = False) -> dict[str, str]:
+        env = {"PATH": f"{self.folder / 'bin'}:{os.environ.get('PATH', '')}:/usr/local/sbin:/usr/sbin:/sbin"}
+        env["SYSTEMCTL_CALLS"] = str(self.folder / "calls")
+        if fails:
+            env["SYSTEMCTL_FAILS"] = "1"
+        return env
+
+    def calls(self) -> list[str]:
+        """The systemctl calls since the last time they were read."""
+        path = self.folder / "calls"
+        lines = path.read_text(encoding="utf-8").splitlines()
+        path.write_text("", encoding="utf-8")
+        return lines
 
 
 @dataclass(frozen=True)
@@ -107,10 +161,15 @@ class ThrowawayRoot:
         (root.admindir / "status").write_text("\n\n".join(stanzas) + "\n", encoding="utf-8")
         return root
 
-    def dpkg(self, *args: str | Path) -> subprocess.CompletedProcess[str]:
+    def dpkg(self, *args: str | Path, systemd: FakeSystemd | None = None) -> subprocess.CompletedProcess[str]:
+        """dpkg on this root; with `systemd`, as on a machine whose init is systemd, its systemctl calls noted."""
         # dpkg looks for ldconfig and start-stop-daemon on PATH before it acts, even when it will not run them.
         env = {**os.environ, "PATH": f"{os.environ.get('PATH', '')}:/usr/local/sbin:/usr/sbin:/sbin"}
-        return run("dpkg", f"--root={self.path}", "--force-script-chrootless,not-root,unsafe-io", *args, env=env)
+        command = ["dpkg", f"--root={self.path}", "--force-script-chrootless,not-root,unsafe-io", *map(str, args)]
+        if systemd is not None:
+            env.update(systemd.env())
+            command = systemd.wrap(command)
+        return run(*command, env=env)
 
     def installed_status(self, package: str) -> str:
         """dpkg's status word for `package` in this root: "installed", "config-files", or "" when unknown."""

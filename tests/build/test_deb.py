@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -17,8 +18,19 @@ from pathlib import Path
 import pytest
 
 from sync.version import VERSION
-from tests.build.debs import ThrowawayRoot, build_debs, control_fields, control_members, data_members, depends_names
+from tests.build.debs import (
+    FakeSystemd,
+    ThrowawayRoot,
+    build_debs,
+    control_fields,
+    control_members,
+    control_modes,
+    data_members,
+    depends_names,
+)
+from tests.build.running import PLAYER_STARTED, PLAYER_STOPPED, read_text, sigint_caught, stop, wait_for
 from tests.helpers.bundles import REPO, Bundles
+from tests.helpers.live_server import LiveServer
 
 CONFFILE = "/etc/invigil/config.toml"
 SERVER_DEFAULTS = "/etc/default/invigil-server"
@@ -35,6 +47,7 @@ PLAYER_FILES = {
     CONFFILE,
     *ICON_FILES,
 }
+SERVER_SCRIPTS = ("prerm", "postinst", "postrm")
 SERVER_FILES = {
     "/opt/invigil-server/invigil-server",
     "/usr/bin/invigil-server",
@@ -203,11 +216,16 @@ def test_server_deb_ships_the_unit_and_a_symlinked_command(debs: dict[str, Path]
     unit = REPO / "deploy" / "systemd" / "invigil-server.service"
     assert members[SERVER_UNIT].size == unit.stat().st_size
     control = control_members(debs["invigil-server"])
-    assert set(control) == {"control", "conffiles", "md5sums", "prerm"}
+    assert set(control) == {"control", "conffiles", "md5sums", *SERVER_SCRIPTS}
     assert control["conffiles"] == f"{SERVER_DEFAULTS}\n"
-    # The one script stops the service on removal: never in another root, never the data.
-    assert '[ -z "${DPKG_ROOT:-}" ]' in control["prerm"]
-    assert "/var/lib" not in control["prerm"].split("set -e", 1)[1]
+    # The scripts tests/build/test_installer_scripts.py runs (stop on removal, restart after an upgrade; never in
+    # another root, never the data), as shipped: valid sh, executable.
+    for script in SERVER_SCRIPTS:
+        assert control[script] == (REPO / "packaging" / "deb" / f"invigil-server-{script}").read_text(), script
+        result = subprocess.run(["sh", "-n"], input=control[script], capture_output=True, text=True, check=False)
+        assert (result.returncode, result.stderr) == (0, ""), script
+    modes = control_modes(debs["invigil-server"])
+    assert {script: modes[script] for script in SERVER_SCRIPTS} == dict.fromkeys(SERVER_SCRIPTS, 0o755)
 
 
 # ---- installed into a throwaway root ---------------------------------------------------------------------------
@@ -233,6 +251,41 @@ def test_installed_launcher_reads_the_machine_config_from_etc_invigil(installed:
     result = run_installed(installed, "/usr/bin/invigil", env=player_env(tmp_path / "home", INVIGIL_CONFIG=str(other)))
     assert result.returncode == 2
     assert f"Invigil cannot start: {other}: log_level:" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the SIGINT handler state from /proc")
+def test_installed_player_starts_with_the_packaged_config_and_closes_on_ctrl_c(
+    installed: ThrowawayRoot, live_server: LiveServer, tmp_path: Path
+) -> None:
+    # What an admin does: the server and the data folder in the packaged file; the menu entry runs `invigil`.
+    data = tmp_path / "data"
+    write_conffile(installed, f'server_url = "{live_server.url}"\ndata_dir = "{data}"\n')
+    log_file = data / "logs" / "player.log"
+    err = tmp_path / "player.err"
+    with err.open("w") as stderr:  # the child keeps its own copy of the handle
+        player = subprocess.Popen(
+            [str(installed.under("/usr/bin/invigil"))],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+            env=player_env(tmp_path / "home"),
+            # Ctrl+C ignored until the app installs its own handler (as in tests/build/test_frozen.py), so the
+            # SIGINT below cannot kill a player that has not finished starting.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )
+    try:
+        wait_for(lambda: PLAYER_STARTED in read_text(log_file), what="the start line", process=player, details=err)
+        wait_for(lambda: sigint_caught(player.pid), what="the Ctrl+C handler", process=player, details=err)
+        assert player.poll() is None, read_text(err)[-3000:]
+    finally:
+        code = stop(player, signal.SIGINT)
+    log = read_text(log_file)
+    assert code == 0, read_text(err)[-3000:]
+    # The launcher found the app under the root and handed it the installed conffile: its server and data folder.
+    assert f"{PLAYER_STARTED}: server {live_server.url}, data {data}, log {log_file}" in log
+    assert PLAYER_STOPPED in log.split(PLAYER_STARTED, 1)[1]
+    assert "Traceback" not in read_text(err)
 
 
 @pytest.mark.slow
@@ -285,6 +338,23 @@ def test_installed_unit_passes_systemd_analyze_verify(installed: ThrowawayRoot) 
     typo.write_text(installed.under(SERVER_UNIT).read_text().replace("ProtectClock=", "ProtectClok="))
     result = run_command("systemd-analyze", "verify", f"--root={installed.path}", "invigil-typo.service")
     assert "Unknown key 'ProtectClok'" in result.stderr
+
+
+@pytest.mark.slow
+def test_server_upgrade_in_another_root_leaves_this_machines_services_alone(
+    installed: ThrowawayRoot, debs: dict[str, Path], tmp_path: Path
+) -> None:
+    why = FakeSystemd.unavailable()
+    if why:
+        pytest.skip(f"cannot make a user and mount namespace here ({why})")
+    systemd = FakeSystemd.create(tmp_path)
+    # An upgrade over the installed version: dpkg runs the old prerm ("upgrade") and the new postinst ("configure
+    # VERSION"), which on a server restarts a running service (test_installer_scripts.py). Here, with systemd
+    # seemingly this machine's init, dpkg's DPKG_ROOT must keep them off this machine's services.
+    result = installed.dpkg("--install", debs["invigil-server"], systemd=systemd)
+    assert result.returncode == 0, result.stderr
+    assert installed.installed_status("invigil-server") == "installed"
+    assert systemd.calls() == []
 
 
 # ---- remove and purge ------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from player.config import APP_NAME, CONFIG_FILE_NAME, ConfigSources, load_config
 from sync.server.cli import build_parser
 from sync.server.settings import database_url
 from sync.version import VERSION
-from tests.build.debs import depends_names
+from tests.build.debs import FakeSystemd, depends_names
 from tests.helpers.bundles import REPO
 from tests.scripts.test_setup_env import setup_list
 
@@ -123,9 +123,21 @@ def test_iss_takes_config_and_stays_silent(iss: dict[str, list[str]]) -> None:
     assert all("skipifsilent" in entry["Flags"].split() for entry in runs)
 
 
+def test_iss_upgrade_deletes_the_old_program_files_and_nothing_else(iss: dict[str, list[str]]) -> None:
+    deleted = {(entry["Type"], entry["Name"]) for entry in iss_entries(iss["InstallDelete"])}
+    # The two things at the top of the one-folder bundle (build/invigil.spec: PyInstaller's default contents
+    # folder, _internal); a new version's files are then copied into an empty place.
+    assert deleted == {("filesandordirs", r"{app}\_internal"), ("files", r"{app}\invigil.exe")}
+    assert "contents_directory" not in (REPO / "build" / "invigil.spec").read_text(encoding="utf-8")
+    # Never {app} itself or all of it (the uninstaller unins000.* lives there), never the data or the config.
+    assert all(name.startswith("{app}\\") and "*" not in name for _, name in deleted)
+    # [InstallDelete] runs before [Files]: the order setup works in, and the order read here.
+    sections = list(iss)
+    assert sections.index("InstallDelete") < sections.index("Files")
+
+
 def test_iss_uninstall_leaves_the_data_and_the_config(iss: dict[str, list[str]]) -> None:
     assert "UninstallDelete" not in iss
-    assert "InstallDelete" not in iss
     text = ISS.read_text(encoding="utf-8")
     assert not re.search(r"DelTree|DeleteFile|RemoveDir", text)
     assert "{localappdata}" not in text
@@ -207,8 +219,92 @@ def test_desktop_entry_is_valid_and_names_the_command_and_icon() -> None:
 
 def test_launcher_and_package_scripts_parse() -> None:
     assert run("sh", "-n", PACKAGING / "deb" / "invigil.sh").returncode == 0
-    assert run("sh", "-n", PACKAGING / "deb" / "invigil-server-prerm").returncode == 0
+    for script in SERVER_SCRIPTS:
+        result = run("sh", "-n", PACKAGING / "deb" / f"invigil-server-{script}")
+        assert (result.returncode, result.stderr) == (0, ""), script
     assert run("bash", "-n", PACKAGING / "deb" / "build-deb.sh").returncode == 0
+
+
+# ---- Linux: the server package's maintainer scripts ------------------------------------------------------------
+
+SERVER_SCRIPTS = ("prerm", "postinst", "postrm")
+
+
+def run_maintainer_script(
+    script: str, *args: str, folder: Path, systemd: bool, dpkg_root: str = "", systemctl_fails: bool = False
+) -> tuple[int, str, list[str]]:
+    """The server package's `script` run as dpkg runs it; (exit status, stderr, the systemctl calls)."""
+    fake = FakeSystemd.create(folder)
+    env = fake.env(fails=systemctl_fails)
+    if dpkg_root:
+        env["DPKG_ROOT"] = dpkg_root
+    command = ["sh", str(PACKAGING / "deb" / f"invigil-server-{script}"), *args]
+    if systemd:
+        command = FakeSystemd.wrap(command)
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+    return result.returncode, result.stderr, fake.calls()
+
+
+@pytest.fixture
+def namespaces() -> None:
+    why = FakeSystemd.unavailable()
+    if why:
+        pytest.skip(f"cannot make a user and mount namespace here ({why})")
+
+
+@pytest.mark.usefixtures("namespaces")
+def test_server_postinst_restarts_a_running_service_after_an_upgrade_only(tmp_path: Path) -> None:
+    upgrade = run_maintainer_script("postinst", "configure", "0.0.9", folder=tmp_path, systemd=True)
+    assert upgrade == (0, "", ["--system daemon-reload", "try-restart invigil-server.service"])
+    # A first install (no version replaced) starts nothing: the admin enables the service when it is set up.
+    first = run_maintainer_script("postinst", "configure", "", folder=tmp_path, systemd=True)
+    assert first == (0, "", ["--system daemon-reload"])
+    # A restart that fails leaves the upgrade done (the new files are in place) and says where to look.
+    status, stderr, calls = run_maintainer_script(
+        "postinst", "configure", "0.0.9", folder=tmp_path, systemd=True, systemctl_fails=True
+    )
+    assert (status, calls[-1]) == (0, "try-restart invigil-server.service")
+    assert stderr == "invigil-server: the service did not restart; see: journalctl -u invigil-server\n"
+
+
+@pytest.mark.usefixtures("namespaces")
+def test_server_prerm_and_postrm_stop_disable_and_forget_on_removal_not_on_upgrade(tmp_path: Path) -> None:
+    assert run_maintainer_script("prerm", "remove", folder=tmp_path, systemd=True) == (
+        0,
+        "",
+        ["disable --now invigil-server.service"],
+    )
+    assert run_maintainer_script("postrm", "remove", folder=tmp_path, systemd=True) == (
+        0,
+        "",
+        ["--system daemon-reload"],
+    )
+    # On upgrade the old prerm leaves the service running; the new postinst restarts it.
+    assert run_maintainer_script("prerm", "upgrade", "0.2.0", folder=tmp_path, systemd=True) == (0, "", [])
+    assert run_maintainer_script("postrm", "purge", folder=tmp_path, systemd=True) == (0, "", [])
+
+
+@pytest.mark.usefixtures("namespaces")
+@pytest.mark.parametrize(
+    "args",
+    [("postinst", "configure", "0.0.9"), ("prerm", "remove"), ("postrm", "remove")],
+    ids=lambda args: args[0],
+)
+def test_server_scripts_leave_systemd_alone_in_another_root_or_without_systemd(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
+    # dpkg --root sets DPKG_ROOT: the services of a throwaway root are not this machine's.
+    assert run_maintainer_script(*args, folder=tmp_path, systemd=True, dpkg_root=str(tmp_path)) == (0, "", [])
+    # A container or chroot without systemd as its init (no /run/systemd/system).
+    if not Path("/run/systemd/system").is_dir():
+        assert run_maintainer_script(*args, folder=tmp_path, systemd=False) == (0, "", [])
+
+
+def test_server_scripts_never_name_the_data() -> None:
+    for script in SERVER_SCRIPTS:
+        code = (PACKAGING / "deb" / f"invigil-server-{script}").read_text(encoding="utf-8").split("set -e", 1)[1]
+        assert "/var/lib" not in code, script
+        assert not re.search(r"\brm\b", code), script
 
 
 def test_setup_env_installs_what_the_player_deb_depends_on() -> None:
@@ -238,7 +334,7 @@ def test_example_config_changes_nothing_as_shipped_and_each_example_line_is_a_re
     edited = tmp_path / "config.toml"
     edited.write_text(uncommented(example, tmp_path), encoding="utf-8")
     keys = re.findall(r"^(\w+) = ", edited.read_text(encoding="utf-8"), re.M)
-    assert {"server_url", "data_dir", "allow_user_config"} <= set(keys)
+    assert {"server_url", "data_dir", "allow_user_config", "kiosk"} <= set(keys)
     config = load_config(ConfigSources(machine_file=edited, user_file=user_file, env={}))
     assert {key: config.origins[key] for key in keys} == dict.fromkeys(keys, str(edited))
     assert config.server_url == "https://invigil.example.org"
