@@ -58,6 +58,7 @@ ALWAYS_THERE = {
     "xargs": "findutils",
     "findmnt": "util-linux",
     "flock": "util-linux",
+    "unshare": "util-linux",
     "grep": "grep",
     "mount": "mount",
     "umount": "mount",
