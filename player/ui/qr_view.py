@@ -7,7 +7,8 @@ from PySide6.QtCore import QRectF, QSize
 from PySide6.QtGui import QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QSizePolicy, QWidget
 
-from player.ui.widgets import button, label
+from player.ui.widgets import button, label, set_message
+from sync.error_catalogue import Problem, problem
 
 SIDE = 325
 """The symbol's box in pixels: a version-10 code (65 modules with its quiet zone) at 5 pixels a module."""
@@ -90,14 +91,12 @@ class QrCodeParts:
         from sync.resultcode_qr import TooLargeForQr, qr_texts
 
         self._subject = subject
+        too_long: Problem | None = None
         try:
             self._texts = qr_texts(code) if code else []
-            problem = ""
         except TooLargeForQr as exc:
-            self._texts, problem = [], str(exc)
-        self.problem.setText(problem)
-        self.problem.setAccessibleName(problem or "No message")
-        self.problem.setVisible(bool(problem))
+            self._texts, too_long = [], problem("result.too_long_for_qr", str(exc))
+        set_message(self.problem, too_long or "")
         several = len(self._texts) > 1
         for widget in (self.part, self.previous_button, self.next_button):
             widget.setVisible(several)

@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtGui import QImageWriter
 
 from player.ui.qr import qr_image
+from sync.error_catalogue import Problem, problem
 from sync.resultcode_qr import TooLargeForQr, qr_texts
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,8 @@ class SavedCode:
     text_file: Path
     images: tuple[Path, ...]
     """The QR code images written, in part order."""
-    image_problem: str = ""
-    """Why there is no image, or not every image ("" when all were written): for the sentence."""
+    image_problem: Problem | None = None
+    """Why there is no image, or not every image (None when all were written): for the sentence, numbered."""
 
 
 def image_paths(text_file: Path, count: int) -> list[Path]:
@@ -45,7 +46,10 @@ def write_code_files(text_file: Path, code: str) -> SavedCode:
     try:
         texts = qr_texts(code)
     except TooLargeForQr:
-        return SavedCode(text_file, (), "It is too long for QR codes, so no QR code image was saved beside it.")
+        too_long = problem(
+            "result.too_long_for_qr", "It is too long for QR codes, so no QR code image was saved beside it."
+        )
+        return SavedCode(text_file, (), too_long)
     written: list[Path] = []
     for text, path in zip(texts, image_paths(text_file, len(texts)), strict=True):
         writer = QImageWriter(str(path), b"png")
@@ -55,23 +59,28 @@ def write_code_files(text_file: Path, code: str) -> SavedCode:
             return SavedCode(
                 text_file,
                 tuple(written),
-                f"Its QR code image could not be saved as {path} ({reason}). The text file is saved and is "
-                "enough to hand the result in; for the image too, save again to another place, such as a USB "
-                "stick.",
+                problem(
+                    "result.qr_image_not_saved",
+                    # The folder is named just before (the text file's path): the image's name is enough, and a
+                    # shorter sentence keeps the finished screen's buttons clear of the QR code, number and all.
+                    f"Its QR code image {path.name} could not be saved ({reason}); the text file is enough to hand "
+                    "the result in. For the image too, save again elsewhere.",
+                ),
             )
         written.append(path)
     return SavedCode(text_file, tuple(written))
 
 
-def saved_sentence(subject: str, saved: SavedCode) -> str:
-    """ "{subject} is saved in x.txt, and its QR code in x.png." and the like, including what could not be saved.
+def saved_sentence(subject: str, saved: SavedCode) -> Problem | str:
+    """ "{subject} is saved in x.txt, and its QR code in x.png." and the like; a Problem, with its number, when an
+    image could not be saved.
 
     `subject` names the code: "The result code for Section 1 of 3: Multiple choice"."""
     where = f"{subject} is saved in {saved.text_file}"
     images = saved.images
-    if saved.image_problem:
+    if saved.image_problem is not None:
         done = f", with QR code images {images[0].name} to {images[-1].name} beside it" if images else ""
-        return f"{where}{done}. {saved.image_problem}"
+        return saved.image_problem.framed(f"{where}{done}. ")
     if len(images) == 1:
         return f"{where}, and its QR code in {images[0]}."
     return (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-NUMBER_FORMAT = re.compile(r"INV-[1-7]\d{3}")
+NUMBER_FORMAT = re.compile(r"INV-[1-8]\d{3}")
 KEY_FORMAT = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
 
 
@@ -32,6 +32,12 @@ AREAS: tuple[Area, ...] = (
         7,
         "Content and QTI loading",
         "Loading an assessment package (content checks, QTI) on the server or from the console.",
+    ),
+    Area(
+        8,
+        "invigil-server commands",
+        "What `invigil-server` prints (to stderr, exit status 1 or 2) when a command cannot be done: the command "
+        "line, the database and key file, a school, student, file or port it was given.",
     ),
 )
 

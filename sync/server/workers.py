@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 # instead of starting the worker again and again.
 from uvicorn.config import STARTUP_FAILURE
 
+from sync.error_catalogue import Problem, problem
 from sync.server.bodylimit import BodyLimits
 from sync.server.db_failures import describe_failure
 from sync.server.settings import ServerSettings, SettingsError, load_secret
@@ -97,6 +98,9 @@ def create_worker_app() -> FastAPI:
 
     try:
         options = WorkerOptions.from_environment(os.environ)
+    except SettingsError as exc:  # started other than by `serve --workers N`
+        _cannot_start(problem("server_cli.failed", str(exc)))
+    try:
         settings = ServerSettings(
             database_url=options.database_url,
             secret_key=load_secret(Path(options.secret_file), create=False),
@@ -105,14 +109,17 @@ def create_worker_app() -> FastAPI:
         )
         app = create_app(settings)
     except DBAPIError as exc:
-        _cannot_start(describe_failure(options.database_url, exc))
-    except (SettingsError, StoreError) as exc:
-        _cannot_start(str(exc))
+        _cannot_start(problem("server_cli.database_unreachable", describe_failure(options.database_url, exc)))
+    except SettingsError as exc:  # the key file
+        _cannot_start(problem("server_cli.secret_file", str(exc)))
+    except StoreError as exc:
+        _cannot_start(problem("server_cli.database_not_ready", str(exc)))
     freeze_startup_objects()
     return app
 
 
-def _cannot_start(reason: str) -> NoReturn:
+def _cannot_start(reason: Problem) -> NoReturn:
+    """Say why on stderr, numbered as the serve command would have (INV-8xxx), and exit."""
     sys.stderr.write(f"invigil-server serve: worker process {os.getpid()} could not start: {reason}\n")
     sys.stderr.flush()
     sys.exit(STARTUP_FAILURE)

@@ -26,6 +26,8 @@ from player.ui.console.sittings import SittingContext
 from player.ui.console.tables import choice_table, row_texts, update_row
 from player.ui.widgets import button, label, set_message
 from sync import staff_protocol as sp
+from sync.client import ClientError
+from sync.error_catalogue import Problem, problem
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,18 @@ def sections_in(students: list[sp.RoomStudent]) -> list[RoomSection]:
             title = s.section_title or s.section_id
             found[s.section_id] = RoomSection(s.section_id, title, (held.students if held else 0) + 1)
     return sorted(found.values(), key=lambda section: -section.students)
+
+
+def room_not_updated(exc: Exception) -> Problem:
+    """Why the room view is out of date, numbered: the network's or the server's own number when it is one of
+    theirs (INV-2001 no connection...), which says more to IT than a number for "the room" would."""
+    if isinstance(exc, ClientError):
+        return exc.problem.framed("Could not update the room (showing the last view): ")
+    log.error("The room view could not be updated", exc_info=exc)
+    return problem(
+        "console.room_not_updated",
+        f"Could not update the room (showing the last view): {type(exc).__name__}. The details are in the log file.",
+    )
 
 
 class RoomPanel(QWidget):
@@ -176,7 +190,8 @@ class RoomPanel(QWidget):
         counts = describe_counts(view.counts, alerts=alerts)
         self.counts.setText(counts)
         self.counts.setAccessibleName(f"Counts: {counts}")
-        self.status.setText(f"{view.sitting_name} — {view.assessment_title}. Updated {view.server_time:%H:%M:%S}.")
+        # set_message, so the number a failed refresh showed goes once the room is up to date again.
+        set_message(self.status, f"{view.sitting_name} — {view.assessment_title}. Updated {view.server_time:%H:%M:%S}.")
         selected = self.selected_student()
         keep = selected.allocation_id if selected is not None else None
         self.table.setRowCount(len(view.students))
@@ -223,7 +238,7 @@ class RoomPanel(QWidget):
         self._landed()
         if self._active:
             # Keep showing the last good view; say it may be out of date and why.
-            self.status.setText(f"Could not update the room (showing the last view): {exc}")
+            set_message(self.status, room_not_updated(exc))
 
     # ---- reading the table --------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from player.ui.widgets import button, label, set_message
-from sync.error_catalogue import Problem
+from sync.error_catalogue import Problem, problem
 
 if TYPE_CHECKING:
     from player.audio.qt import QtAudioPlayer
@@ -324,8 +324,12 @@ class ScaledImage(QLabel):
             log.warning("Picture %s could not be shown (%s)", path, "missing" if not path.is_file() else "damaged")
             self.setObjectName("error")
             self.setWordWrap(True)
-            self.setText(f"This picture could not be shown (file {path.name}). Tell your invigilator.")
-            self.setAccessibleName(self.text())
+            # The number after the sentence, in brackets: the picture's own label is the message, in no layout yet.
+            missing = problem(
+                "item.picture_missing", f"This picture could not be shown (file {path.name}). Tell your invigilator."
+            )
+            self.setText(str(missing))
+            self.setAccessibleName(f"{missing.text} (error {missing.number})")
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

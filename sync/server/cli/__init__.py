@@ -6,7 +6,9 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack, redirect_stderr, redirect_stdout
+from typing import NoReturn
 
+from sync.error_catalogue import Problem, api_number, number_for, problem
 from sync.server import accounts
 from sync.server.bodylimit import ROUTE_NAMES
 from sync.server.cli.common import (
@@ -44,15 +46,34 @@ from sync.version import VERSION
 __all__ = ["CliError", "Env", "build_parser", "main"]
 
 
+class NumberedParser(argparse.ArgumentParser):
+    """argparse, with the catalogue number after its refusal ("invigil-server serve: error: ... (INV-8001)"); the
+    subcommands' parsers are of this class too (add_subparsers makes them of the parser's own class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {problem('server_cli.usage', message)}\n")
+
+
+def cli_problem(exc: Exception) -> Problem:
+    """A refusal as the command prints it, numbered: a CliError's own entry, a service refusal's (the API's
+    number for the same refusal), else the catch-all entry for the server's settings and database."""
+    if isinstance(exc, CliError):
+        return exc.problem
+    if isinstance(exc, ServiceError):
+        return Problem(str(exc), api_number(exc.error) or number_for("server_cli.failed"))
+    return problem("server_cli.failed", str(exc))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="invigil-server", description=__doc__)
+    parser = NumberedParser(prog="invigil-server", description=__doc__)
     parser.add_argument("--version", action="version", version=f"invigil-server {VERSION}")
     # --db and --secret-file work before or after the command; SUPPRESS keeps a later default from undoing an earlier value.
     db_help = "database file or SQLAlchemy URL (default: the platform data dir; env INVIGIL_SERVER_DB)"
     key_file_help = "the server key file (default: beside an SQLite database; env INVIGIL_SERVER_SECRET_FILE)"
     parser.add_argument("--db", help=db_help)
     parser.add_argument("--secret-file", help=key_file_help)
-    common = argparse.ArgumentParser(add_help=False)
+    common = NumberedParser(add_help=False)
     common.add_argument("--db", help=db_help, default=argparse.SUPPRESS)
     common.add_argument("--secret-file", help=key_file_help, default=argparse.SUPPRESS)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -177,6 +198,6 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         with ExitStack() as args.cleanup:
             args.func(args, env)
     except (ServiceError, SettingsError, StoreError, CliError) as exc:
-        env.stderr.write(f"invigil-server {args.command}: {exc}\n")
+        env.stderr.write(f"invigil-server {args.command}: {cli_problem(exc)}\n")
         return 1
     return 0

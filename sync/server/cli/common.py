@@ -15,10 +15,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from sync.error_catalogue import Problem, problem
 from sync.server.bodylimit import parse_override
 from sync.server.db_failures import describe_failure
 from sync.server.models import School, Student, utcnow
-from sync.server.settings import DB_ENV, ServerSettings, database_url, default_secret_path, load_secret
+from sync.server.settings import (
+    DB_ENV,
+    ServerSettings,
+    SettingsError,
+    database_url,
+    default_secret_path,
+    load_secret,
+)
 from sync.server.store import Store, StoreError
 
 MAX_WORKERS = 64
@@ -26,7 +34,16 @@ MAX_WORKERS = 64
 
 
 class CliError(Exception):
-    """A problem with what was asked on the command line."""
+    """A problem with what was asked on the command line; `key` is its entry in the error catalogue (server_cli.*,
+    8xxx), whose number is printed after the message."""
+
+    def __init__(self, message: str, *, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+    @property
+    def problem(self) -> Problem:
+        return problem(self.key, str(self))
 
 
 @dataclass
@@ -41,8 +58,14 @@ class Env:
 
 def locate_database(args: argparse.Namespace) -> tuple[str, Path]:
     """The database URL and the key file a command was given (or their defaults); nothing is opened."""
-    url = database_url(args.db)
-    secret_path = Path(args.secret_file) if args.secret_file else default_secret_path(url)
+    try:
+        url = database_url(args.db)
+    except SettingsError as exc:
+        raise CliError(str(exc), key="server_cli.bad_db") from exc
+    try:
+        secret_path = Path(args.secret_file) if args.secret_file else default_secret_path(url)
+    except SettingsError as exc:
+        raise CliError(str(exc), key="server_cli.secret_file") from exc
     return url, secret_path.expanduser().resolve()
 
 
@@ -55,19 +78,29 @@ def open_store(args: argparse.Namespace, *, create: bool) -> tuple[Store, Server
             try:
                 db_file.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(
+                raise CliError(
                     f"Cannot make the folder {db_file.parent} for the database: {exc.strerror}. "
-                    "Choose a --db path this user may write to."
+                    "Choose a --db path this user may write to.",
+                    key="server_cli.db_folder",
                 ) from exc
         elif not db_file.exists():
             # Opening a missing SQLite file would silently create an empty one.
-            raise StoreError(f"There is no database at {db_file}. Run `invigil-server init` first (or check --db).")
-    settings = ServerSettings(database_url=url, secret_key=load_secret(secret_path, create=create))
+            raise CliError(
+                f"There is no database at {db_file}. Run `invigil-server init` first (or check --db).",
+                key="server_cli.no_database",
+            )
+    try:
+        settings = ServerSettings(database_url=url, secret_key=load_secret(secret_path, create=create))
+    except SettingsError as exc:
+        raise CliError(str(exc), key="server_cli.secret_file") from exc
     try:
         store = Store.open(url, migrate=create)
     except DBAPIError as exc:
         # The driver's error as a paragraph to act on (which database, why, what to check), not a traceback.
-        raise StoreError(describe_failure(url, exc, given_as="--db" if args.db else DB_ENV)) from exc
+        given_as = "--db" if args.db else DB_ENV
+        raise CliError(describe_failure(url, exc, given_as=given_as), key="server_cli.database_unreachable") from exc
+    except StoreError as exc:
+        raise CliError(str(exc), key="server_cli.database_not_ready") from exc
     cleanup: ExitStack | None = getattr(args, "cleanup", None)
     if cleanup is not None:
         cleanup.callback(store.close)
@@ -115,7 +148,10 @@ def parse_day(value: str) -> date:
 def find_school(session: Session, ref: str) -> School:
     school = session.get(School, ref) or session.scalar(select(School).where(School.name == ref))
     if school is None:
-        raise CliError(f"No school {ref!r} (by id or exact name). `invigil-server list-schools` shows them.")
+        raise CliError(
+            f"No school {ref!r} (by id or exact name). `invigil-server list-schools` shows them.",
+            key="server_cli.unknown_school",
+        )
     return school
 
 
@@ -146,7 +182,7 @@ def find_students(session: Session, school: School, unique_ids: Sequence[str]) -
     for uid in unique_ids:
         student = session.scalar(select(Student).where(Student.school_id == school.id, Student.unique_id == uid))
         if student is None:
-            raise CliError(f"No student with unique ID {uid!r} in {school.name}.")
+            raise CliError(f"No student with unique ID {uid!r} in {school.name}.", key="server_cli.unknown_student")
         found.append(student)
     return found
 

@@ -26,13 +26,21 @@ def register_content_commands(add: Callable[[str, Command, str], argparse.Argume
 def cmd_export_assessment(args: argparse.Namespace, env: Env) -> None:
     out = Path(args.qti).expanduser()
     if out.suffix.lower() != ".zip":
-        raise CliError(f"{out}: a QTI package is a .zip file; give --qti a name ending in .zip")
+        raise CliError(
+            f"{out}: a QTI package is a .zip file; give --qti a name ending in .zip", key="server_cli.export_target"
+        )
     if out.is_dir():
-        raise CliError(f"{out} is a folder; give --qti the name of the zip file to write")
+        raise CliError(
+            f"{out} is a folder; give --qti the name of the zip file to write", key="server_cli.export_target"
+        )
     if out.exists() and not args.force:
-        raise CliError(f"{out} already exists; choose another name, or add --force to replace it")
+        raise CliError(
+            f"{out} already exists; choose another name, or add --force to replace it", key="server_cli.export_target"
+        )
     if not out.parent.is_dir():
-        raise CliError(f"there is no folder {out.parent} to write {out.name} in; create it first")
+        raise CliError(
+            f"there is no folder {out.parent} to write {out.name} in; create it first", key="server_cli.export_target"
+        )
     store, _ = open_store(args, create=False)
     with store.transaction() as session:
         assessment = sittings.find_assessment(session, args.assessment)
@@ -43,9 +51,9 @@ def cmd_export_assessment(args: argparse.Namespace, env: Env) -> None:
     try:
         report = export_qti(manifest, media, out)
     except ExportError as exc:
-        raise CliError(f"cannot export {name}: {exc}") from exc
+        raise CliError(f"cannot export {name}: {exc}", key="server_cli.export_failed") from exc
     except OSError as exc:
-        raise CliError(f"cannot write {out}: {exc.strerror or exc}") from exc
+        raise CliError(f"cannot write {out}: {exc.strerror or exc}", key="server_cli.export_failed") from exc
     text = f"Exported {name} to {out}: {report.items} items, {report.media_files} media files."
     note = ""
     if report.dictation_items:

@@ -18,7 +18,7 @@ def cmd_remark(args: argparse.Namespace, env: Env) -> None:
     with store.transaction() as session:
         remarked = results.remark(session, now=env.clock(), result_id=args.result)
         if args.result and not remarked:
-            raise CliError(f"No result {args.result}.")
+            raise CliError(f"No result {args.result}.", key="server_cli.unknown_result")
         rows = [{"id": r.id, "status": r.status, "error": r.error} for r in remarked]
         failed = [r for r in rows if r["status"] != "marked"]
         emit(
@@ -29,7 +29,7 @@ def cmd_remark(args: argparse.Namespace, env: Env) -> None:
             + "".join(f"\n  {r['id']}: {r['error']}" for r in failed),
         )
         if failed:
-            raise CliError(f"{len(failed)} results could not be marked (see above).")
+            raise CliError(f"{len(failed)} results could not be marked (see above).", key="server_cli.remark_failed")
 
 
 def read_code(args: argparse.Namespace, env: Env) -> str:
@@ -43,13 +43,20 @@ def read_code(args: argparse.Namespace, env: Env) -> str:
         with path.open(encoding="utf-8") as saved:
             return saved.read(limit)
     except FileNotFoundError as exc:
-        raise CliError(f"There is no file {path}. Give the file the result code was saved to, or - for stdin.") from exc
+        raise CliError(
+            f"There is no file {path}. Give the file the result code was saved to, or - for stdin.",
+            key="server_cli.code_file",
+        ) from exc
     except UnicodeDecodeError as exc:
         raise CliError(
-            f"{path} is not a text file, so it is not a saved result code: give the file the code was saved to."
+            f"{path} is not a text file, so it is not a saved result code: give the file the code was saved to.",
+            key="server_cli.code_file",
         ) from exc
     except OSError as exc:
-        raise CliError(f"Cannot read a result code from {path}: {exc}. Save the code as plain text and retry.") from exc
+        raise CliError(
+            f"Cannot read a result code from {path}: {exc}. Save the code as plain text and retry.",
+            key="server_cli.code_file",
+        ) from exc
 
 
 def cmd_submit_code(args: argparse.Namespace, env: Env) -> None:

@@ -31,10 +31,12 @@ def read_password(args: argparse.Namespace, env: Env) -> str:
     if args.password_stdin:
         return env.stdin.readline().rstrip("\n")
     if not env.stdin.isatty():
-        raise CliError("Give the password with --password-stdin (it is never taken as an argument).")
+        raise CliError(
+            "Give the password with --password-stdin (it is never taken as an argument).", key="server_cli.password"
+        )
     first = getpass.getpass("Password: ")
     if getpass.getpass("Again: ") != first:
-        raise CliError("The two passwords differ; nothing was created.")
+        raise CliError("The two passwords differ; nothing was created.", key="server_cli.password")
     return first
 
 

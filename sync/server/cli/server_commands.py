@@ -37,7 +37,8 @@ def trusted_proxies(value: str) -> list[str]:
         except ValueError as exc:
             raise CliError(
                 f"--forwarded-allow-ips: {part!r} is not an IP address or network (like 10.0.0.5 or 10.0.0.0/24). "
-                "Name the address your reverse proxy connects from."
+                "Name the address your reverse proxy connects from.",
+                key="server_cli.forwarded_ips",
             ) from exc
     return trusted
 
@@ -71,7 +72,8 @@ def refuse_workers_on_sqlite(args: argparse.Namespace) -> None:
             f"{url.removeprefix('sqlite:///')}. SQLite lets one writer in at a time, and the queue that keeps "
             "writers from waiting seconds under a surge orders them only inside one process, so several workers "
             "would hold each other up. Serve it with one worker (leave out --workers), or serve a PostgreSQL "
-            "database (--db postgresql+psycopg://USER@HOST:PORT/DATABASE; see docs/server.md)."
+            "database (--db postgresql+psycopg://USER@HOST:PORT/DATABASE; see docs/server.md).",
+            key="server_cli.workers_need_postgres",
         )
 
 
@@ -87,7 +89,9 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise CliError(f"Cannot listen on {host}:{port}: {exc.strerror}. Choose another --port.") from exc
+        raise CliError(
+            f"Cannot listen on {host}:{port}: {exc.strerror}. Choose another --port.", key="server_cli.cannot_listen"
+        ) from exc
     sock.listen(2048)
     return sock
 
@@ -134,7 +138,10 @@ def cmd_serve(args: argparse.Namespace, env: Env) -> None:
                 content_uploads=args.content_uploads,
             )
             if not run_workers(config, sock, options):
-                raise CliError("A worker process could not start (its reason is above), so the server stopped.")
+                raise CliError(
+                    "A worker process could not start (its reason is above), so the server stopped.",
+                    key="server_cli.worker_failed",
+                )
     except KeyboardInterrupt:
         # uvicorn has already shut down cleanly and re-raised Ctrl-C; a traceback would only alarm the operator.
         pass

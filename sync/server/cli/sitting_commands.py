@@ -100,18 +100,20 @@ def cmd_close_sitting(args: argparse.Namespace, env: Env) -> None:
 
 def cmd_release_code(args: argparse.Namespace, env: Env) -> None:
     if args.reason_kind == "other" and not args.reason.strip():
-        raise CliError('With --reason-kind other, say what happened with --reason "...".')
+        raise CliError(
+            'With --reason-kind other, say what happened with --reason "...".', key="server_cli.release_reason"
+        )
     store, settings = open_store(args, create=False)
     with store.transaction() as session:
         try:
             code = accesscode.normalize(args.code)
         except accesscode.AccessCodeFormatError as exc:
-            raise CliError(str(exc)) from exc
+            raise CliError(str(exc), key="server_cli.unknown_code") from exc
         allocation = session.scalar(
             select(Allocation).where(Allocation.code_lookup == Keyring(settings.secret_key).code_lookup(code))
         )
         if allocation is None:
-            raise CliError(f"No allocation has the code {accesscode.display(code)}.")
+            raise CliError(f"No allocation has the code {accesscode.display(code)}.", key="server_cli.unknown_code")
         actor = Actor.cli(allocation.sitting.school_id, now=env.clock())
         sittings.release_code(session, actor, allocation.id, reason_kind=args.reason_kind, reason=args.reason)
         emit(

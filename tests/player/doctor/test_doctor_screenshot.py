@@ -1,58 +1,110 @@
-"""docs/screens/doctor.png: the real text of `invigil doctor` against the real server over TLS (the school's CA in
-ca_bundle), with two warnings, shown in a monospace text box offscreen as a terminal would show it.
+"""docs/screens/doctor.png: what `invigil doctor` prints on this machine, as an IT admin would see it over SSH, shown
+in a monospace text box offscreen as a terminal would show it.
+
+Nothing in it is made up: the real `python -m player doctor` in its own process, against the real server over TLS
+(the school's CA in ca_bundle), with a real audio output (a PulseAudio null sink: this machine has no sound card),
+this machine's own keyring, disk, display (none: offscreen) and host name. Whatever is not OK here is shown as it
+is, with its error number.
 
 Written to docs/screens/ only when INVIGIL_UPDATE_SCREENS=1:
 `INVIGIL_UPDATE_SCREENS=1 .venv/bin/pytest tests/player/doctor/test_doctor_screenshot.py`."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QFontDatabase, QFontMetrics
 from PySide6.QtWidgets import QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
-from player.config import ConfigSources, load_config
-from player.credentials import ChosenBackend, InMemoryBackend
-from player.doctor.checks import run_doctor
-from player.doctor.report import Status
-from player.doctor.text import WIDTH, render_text
-from tests.helpers.doctor import good_edges
+from player.doctor.text import WIDTH
+from sync.error_catalogue import by_number, number_for
+from tests.helpers.null_sink import NoSoundServer, null_sink_server
 from tests.helpers.screens import DOCS_SCREENS, Camera
 from tests.helpers.tls import School, TlsFiles
 
+REPO = Path(__file__).resolve().parents[3]
 MAX_BYTES = 250_000
+TIMEOUT_S = 120
+NUMBER = re.compile(r"\[(INV-\d{4})\]")
 
 
-def gnome_keyring(setting: str) -> ChosenBackend:
-    return ChosenBackend(InMemoryBackend(), "Secret Service (GNOME Keyring / KWallet)", True, "tokens kept there")
+@pytest.fixture(scope="module")
+def null_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """PULSE_SERVER of a running null sink: a real audio output on a machine with no sound card."""
+    try:
+        with null_sink_server(tmp_path_factory.mktemp("pulse")) as server:
+            yield server
+    except NoSoundServer as missing:
+        pytest.fail(str(missing))
 
 
-def test_doctor_screenshot(qtbot: QtBot, tls_school: School, tls_files: TlsFiles, tmp_path: Path) -> None:
+def run_doctor(*argv: str, server_url: str, ca_cert: Path, pulse_server: str) -> str:
+    """`invigil doctor ARGV`'s output, run as an admin runs it: the machine-wide config file, this machine's user."""
     # A short folder name, so the paths in the picture read like a real machine's.
     with tempfile.TemporaryDirectory(prefix="invigil-") as folder:
         root = Path(folder)
         machine_file = root / "config.toml"
         ca_bundle = root / "school-ca.pem"
-        shutil.copy(tls_files.ca_cert, ca_bundle)
+        shutil.copy(ca_cert, ca_bundle)
         machine_file.write_text(
-            f'server_url = "{tls_school.url}"\nca_bundle = "{ca_bundle}"\ndata_dir = "{root / "data"}"\n'
+            f'server_url = "{server_url}"\nca_bundle = "{ca_bundle}"\ndata_dir = "{root / "data"}"\n', encoding="utf-8"
         )
-        config = load_config(ConfigSources(machine_file=machine_file, user_file=root / "absent.toml", env={}))
-        # A generated host name and a small disk: the two warnings.
-        from player.doctor.edges import DiskSpace
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INVIGIL_")}
+        env.update(
+            INVIGIL_CONFIG=str(machine_file),
+            XDG_CONFIG_HOME=str(root / "user-config"),
+            PULSE_SERVER=pulse_server,
+            QT_QPA_PLATFORM="offscreen",  # what an SSH session without a display gets
+            PYTHONIOENCODING="utf-8",
+            PYTHONPATH=str(REPO),
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "player", "doctor", *argv],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode in (0, 1, 2), done.stderr
+    return done.stdout
 
-        edges = good_edges(
-            host_name=lambda: "DESKTOP-4F7K2QX",
-            keyring=gnome_keyring,
-            disk_space=lambda path: DiskSpace(total_bytes=64_000 << 20, free_bytes=420 << 20),
-        )
-        report = run_doctor(config, edges=edges)
-    text = render_text(report)
-    assert [c.key for c in report.checks if c.status is not Status.OK] == ["disk_space", "machine_name"]
+
+def test_doctor_screenshot(
+    qtbot: QtBot, tls_school: School, tls_files: TlsFiles, null_sink: str, tmp_path: Path
+) -> None:
+    machine = {"server_url": tls_school.url, "ca_cert": tls_files.ca_cert, "pulse_server": null_sink}
+    checks = {c["key"]: c for c in json.loads(run_doctor("--json", **machine))["checks"]}
+    text = run_doctor(**machine)
+    # What this machine really has: the server over verified TLS, a real (null) audio output that played the tone.
+    assert {k: checks[k]["status"] for k in ("server", "tls", "audio_output", "audio_tone")} == dict.fromkeys(
+        ("server", "tls", "audio_output", "audio_tone"), "ok"
+    ), text
+    assert "Null Output" in checks["audio_output"]["detail"]
+    # No display (offscreen, as over SSH): said plainly, not a faked 1920x1080; no made-up sound card either.
+    assert checks["display"]["status"] != "ok", text
+    assert "1920x1080" not in text
+    assert "Built-in Audio" not in text
+    # The numbers the text shows are those of the checks that are not OK, each in the catalogue; an OK check has none.
+    numbered = {c["number"] for c in checks.values() if c["number"]}
+    assert all(c["status"] != "ok" for c in checks.values() if c["number"]), checks
+    if checks["keyring"]["status"] != "ok":  # no Secret Service here (no desktop session): a warning, numbered
+        assert checks["keyring"]["number"] == number_for("doctor.keyring"), checks["keyring"]
+    assert set(NUMBER.findall(text)) == numbered, text
+    assert all(by_number(n) is not None for n in numbered), numbered
 
     view = QPlainTextEdit()
     qtbot.addWidget(view)
@@ -73,12 +125,4 @@ def test_doctor_screenshot(qtbot: QtBot, tls_school: School, tls_files: TlsFiles
     if os.environ.get("INVIGIL_UPDATE_SCREENS") == "1":
         folders.append(DOCS_SCREENS)
     camera = Camera(folders, max_bytes=MAX_BYTES, width=width)
-    camera.shoot(
-        view,
-        "doctor",
-        "✓ Server reachable",
-        "✓ Secure connection (TLS)",
-        "! Machine name",
-        "! Free disk space",
-        "Usable, with warnings: read them before a sitting.",
-    )
+    camera.shoot(view, "doctor", "✓ Server reachable", "✓ Test tone", "1 found: Null Output.", *sorted(numbered))

@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from player.ui.qr import read_qr_texts
 from player.ui.screens.finished import FinishedScreen, ResultCodeText
+from player.ui.widgets import message_number
 from sync.resultcode_qr import qr_texts
 from tests.helpers.qr_codes import RealCode, image_texts, joined_codes, pdf_pages, real_code
 
@@ -158,6 +159,7 @@ def test_a_code_too_long_for_qr_codes_says_so_and_can_still_be_copied(qtbot: QtB
     assert screen.qr.problem.isVisible()
     assert screen.qr.problem.text().startswith("This result code is too long for QR codes (")
     assert "save it to a file, or copy it, instead" in screen.qr.problem.text()
+    assert message_number(screen.qr.problem) == "INV-3302"
     screen.copy_button.click()
     assert real.decoded(QGuiApplication.clipboard().text()) == real.envelope
 
@@ -172,6 +174,7 @@ def test_saving_writes_the_text_and_a_qr_image_beside_it(qtbot: QtBot, styled: N
     assert screen.code_message.text() == (
         f"The result code for Section 1 of 2: Choices is saved in {text}, and its QR code in {image}."
     )
+    assert message_number(screen.code_message) == "", "saved: no error number"
     assert real.decoded(text.read_text(encoding="utf-8")) == real.envelope
     (read,) = joined_codes(image_texts([image]))
     assert real.decoded(read) == real.envelope
@@ -205,8 +208,9 @@ def test_an_image_that_cannot_be_written_leaves_the_text_file_saved_and_says_so(
     text = tmp_path / "result-code-ada.txt"
     message = screen.code_message.text()
     assert message.startswith(f"The result code for Section 1 of 2: Choices is saved in {text}. ")
-    assert f"Its QR code image could not be saved as {tmp_path / 'result-code-ada.png'} (" in message
-    assert "The text file is saved and is enough to hand the result in" in message
+    assert "Its QR code image result-code-ada.png could not be saved (" in message
+    assert "the text file is enough to hand the result in. For the image too, save again elsewhere." in message
+    assert message_number(screen.code_message) == "INV-3303"
     assert real.decoded(text.read_text(encoding="utf-8")) == real.envelope
     fits(screen)
 

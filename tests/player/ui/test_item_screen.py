@@ -3,6 +3,8 @@ walks the screen in reading order, arrows choose options, and a lost audio devic
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QAbstractButton
@@ -12,6 +14,8 @@ from player.audio.devices import FixedOutputDevices
 from player.audio.interface import DEVICE_LOST_MESSAGE, NO_DEVICE_MESSAGE
 from player.ui.item_audio import NOT_HEARD, READY
 from player.ui.screens.item_widgets import ChoiceAnswer, ScaledImage
+from player.ui.widgets import message_number
+from sync.error_catalogue import number_for
 from tests.helpers.player_ui import Player, PlayerFactory, focused, open_dictation, start_items, wait_finished
 from tests.helpers.server import Demo
 from tests.helpers.waiting import TIMEOUT_MS
@@ -19,6 +23,21 @@ from tests.helpers.waiting import TIMEOUT_MS
 
 def picture_size(image: ScaledImage) -> QSize:
     return image.pixmap().size()
+
+
+@pytest.mark.parametrize("content", [None, b"not a picture"], ids=["missing", "damaged"])
+def test_a_picture_that_cannot_be_shown_says_so_with_its_number(
+    qtbot: QtBot, tmp_path: Path, content: bytes | None
+) -> None:
+    path = tmp_path / "map.png"
+    if content is not None:
+        path.write_bytes(content)
+    image = ScaledImage(path, description="A map of the island")
+    qtbot.addWidget(image)
+
+    assert image.text() == "This picture could not be shown (file map.png). Tell your invigilator. (INV-3301)"
+    assert message_number(image) == number_for("item.picture_missing") == "INV-3301"
+    assert image.accessibleName().endswith("(error INV-3301)")
 
 
 @pytest.mark.parametrize("size", [QSize(700, 560), QSize(1500, 1100)])

@@ -16,6 +16,9 @@ from player.audio.devices import FixedOutputDevices
 from player.audio.interface import NO_DEVICE_MESSAGE
 from player.student_login import downloading_text
 from player.ui.qr import read_qr_texts
+from player.ui.widgets import message_number
+from sync.error_catalogue import number_for
+from sync.version import VERSION
 from tests.helpers.clock import FakeClock
 from tests.helpers.player_ui import Player, PlayerFactory, log_in, wait_for_screen
 from tests.helpers.screens import Camera
@@ -51,12 +54,15 @@ def test_every_screen_of_a_sitting(
     p = start_player(clock=clock, today=lambda: TODAY, result_codes_after=0.0)
     w = p.window
     cam = camera_on(p, screen_folders)
-    cam.shoot(w, "01-access-code", "Type your access code", "Start")
+    cam.shoot(w, "01-access-code", "Type your access code", "Start", f"Invigil {VERSION}")
 
     w.access_code.code_edit.setText("ABCD-12")
     w.access_code.start_button.click()
     qtbot.waitUntil(lambda: w.access_code.error.text() != "", timeout=TIMEOUT_MS)
-    cam.shoot(w, "02-access-code-error", w.access_code.error.text())
+    number = message_number(w.access_code.error)
+    assert number == number_for("api.malformed_code"), number
+    # The sentence, its number small under it ("Error INV-2xxx", for a support call), and the version footer.
+    cam.shoot(w, "02-access-code-error", w.access_code.error.text(), f"Error {number}", f"Invigil {VERSION}")
 
     def on_status(text: str) -> None:
         if text == downloading_text(1, 3):  # the demo has one picture and two recordings

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import stat
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import func, inspect, select
 
 from resources import demo_assessment_path
+from sync.error_catalogue import by_number
 from sync.server.models import Assessment, AuditEntry, Result
 from sync.server.settings import load_secret
 from sync.staff_protocol import REASONS_FOR
@@ -72,7 +74,7 @@ def test_commands_on_a_database_file_never_made_do_not_make_it(cli: Cli) -> None
     assert run.code == 1
     assert run.err == (
         f"invigil-server list-schools: There is no database at {cli.db}. Run `invigil-server init` first "
-        "(or check --db).\n"
+        "(or check --db). (INV-8004)\n"
     )
     assert not cli.db.exists()
 
@@ -131,10 +133,11 @@ def test_release_code_lets_another_computer_resume(cli: Cli, school: str) -> Non
         off_list = cli("release-code", code, "--reason-kind", "toilet_break")
         assert off_list.code == 2
         assert "--reason-kind: invalid choice: 'toilet_break' (choose from " in off_list.err
+        assert off_list.err.endswith(") (INV-8001)\n"), off_list.err  # argparse's refusal, numbered too
         assert all(kind in off_list.err.rsplit("choose from", 1)[1] for kind in REASONS_FOR["release"])
         vague = cli("release-code", code, "--reason-kind", "other")
         assert vague.code == 1
-        assert vague.err.strip().endswith('With --reason-kind other, say what happened with --reason "...".')
+        assert vague.err.strip().endswith('With --reason-kind other, say what happened with --reason "...". (INV-8020)')
         assert "Ann Hill" in cli.ok("release-code", code.lower(), "--reason", "screen broke").out
         second = client.post(f"{API}/login", json={"access_code": code, "machine_id": "pc-2"})
         assert second.status_code == 200
@@ -142,6 +145,7 @@ def test_release_code_lets_another_computer_resume(cli: Cli, school: str) -> Non
     unknown = cli("release-code", "ZZZZ-ZZZZ")
     assert unknown.code == 1
     assert "No allocation has the code" in unknown.err
+    assert unknown.err.endswith(" (INV-8021)\n")
 
 
 def test_remark_reports_why_marking_failed_and_exits_non_zero(cli: Cli, school: str) -> None:
@@ -159,10 +163,10 @@ def test_remark_reports_why_marking_failed_and_exits_non_zero(cli: Cli, school: 
     assert run.code == 1
     assert "Marked 0 of 1 results" in run.out
     assert "mc-circles" in run.out
-    assert "could not be marked" in run.err
+    assert run.err == "invigil-server remark: 1 results could not be marked (see above). (INV-8011)\n"
     missing = cli("remark", "--result", "no-such-result")
     assert missing.code == 1
-    assert "No result no-such-result" in missing.err
+    assert missing.err == "invigil-server remark: No result no-such-result. (INV-8010)\n"
 
 
 @pytest.mark.parametrize(
@@ -187,6 +191,9 @@ def test_every_failure_says_what_and_exits_non_zero(cli: Cli, school: str, argv:
     assert run.code == 1
     assert says in run.err
     assert run.err.startswith(f"invigil-server {argv[0]}: ")
+    number = re.search(r" \((INV-\d{4})\)\n$", run.err)  # its number: the command's own, or the API's
+    assert number is not None, run.err
+    assert by_number(number[1]) is not None, run.err
 
 
 @pytest.mark.parametrize(
@@ -209,7 +216,7 @@ def test_every_command_for_a_school_refuses_an_unknown_one_alike_and_changes_not
     assert run.code == 1
     assert run.err == (
         f"invigil-server {argv[0]}: No school 'Nowhere' (by id or exact name). "
-        "`invigil-server list-schools` shows them.\n"
+        "`invigil-server list-schools` shows them. (INV-8008)\n"
     )
     assert cli.row_counts() == before
 

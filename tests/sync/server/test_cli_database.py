@@ -70,6 +70,7 @@ def test_another_database_is_refused_naming_the_ones_supported(tmp_path: Path, g
     assert "sqlite:///PATH" in refused.err
     assert "postgresql://USER:PASSWORD@HOST:PORT/DATABASE" in refused.err
     assert PASSWORD not in refused.err
+    assert refused.err.endswith(" (INV-8002)\n")
     assert not key_file.exists()  # refused before anything was made
 
 
@@ -141,7 +142,7 @@ def test_every_command_names_a_missing_database_and_says_to_create_it(
         f'invigil-server {argv[0]}: Cannot reach the PostgreSQL database "no_such_db" on 127.0.0.1 port '
         f'{pg_cluster.port} as user {pg_cluster.owner}: database "no_such_db" does not exist. Create the database '
         f"(`createdb -h 127.0.0.1 -p {pg_cluster.port} -U {pg_cluster.owner} no_such_db`, or CREATE DATABASE as an "
-        "administrator), or correct its name in --db; then run `invigil-server init`.\n"
+        "administrator), or correct its name in --db; then run `invigil-server init`. (INV-8006)\n"
     )
     assert refused.out == ""  # no banner: nothing was served
 
@@ -157,7 +158,7 @@ def test_every_command_names_a_closed_port_and_says_what_to_check(key_file: Path
         "user invigil: Connection refused; Is the server running on that host and accepting TCP/IP connections? "
         "Check that PostgreSQL is running on that host and port"
     )
-    assert "(listen_addresses and port in postgresql.conf), and the host and port in --db.\n" in refused.err
+    assert "(listen_addresses and port in postgresql.conf), and the host and port in --db. (INV-8006)\n" in refused.err
     assert refused.err.count("\n") == 1  # one paragraph
     assert PASSWORD not in refused.err
 
@@ -174,7 +175,7 @@ def test_an_unknown_host_is_named(key_file: Path, monkeypatch: pytest.MonkeyPatc
     refused = run("init", "--secret-file", str(key_file))
     assert refused.code == 1
     assert 'database "invigil" on no-such-host.invalid port 5432 as user invigil' in refused.err
-    assert refused.err.endswith(f"Check the host name in {DB_ENV}.\n")
+    assert refused.err.endswith(f"Check the host name in {DB_ENV}. (INV-8006)\n")
 
 
 @pytest.fixture
@@ -214,7 +215,7 @@ def test_a_user_without_rights_on_the_database_is_told_to_own_it(pg_cluster: Clu
         )
         assert refused.err.endswith(
             f"make it the database's owner (`ALTER DATABASE {name} OWNER TO clerk` as an administrator), or name "
-            "the owner in --db.\n"
+            "the owner in --db. (INV-8006)\n"
         )
     finally:
         pg_cluster.drop_database(name)
@@ -231,7 +232,7 @@ def test_a_folder_given_as_the_database_file_is_named(tmp_path: Path) -> None:
     assert refused.code == 1
     assert refused.err == (
         f"invigil-server list-schools: Cannot open the SQLite database {tmp_path}: unable to open database file. "
-        "Check that its folder exists and that this user may read and write there, and the path in --db.\n"
+        "Check that its folder exists and that this user may read and write there, and the path in --db. (INV-8006)\n"
     )
 
 
@@ -242,13 +243,13 @@ def test_a_database_or_key_file_where_no_folder_can_be_made_is_named(tmp_path: P
     assert db.code == 1
     assert db.err == (
         f"invigil-server init: Cannot make the folder {blocker / 'data'} for the database: Not a directory. "
-        "Choose a --db path this user may write to.\n"
+        "Choose a --db path this user may write to. (INV-8003)\n"
     )
     key = run("init", "--db", str(tmp_path / "invigil.db"), "--secret-file", str(blocker / "keys" / "invigil.secret"))
     assert key.code == 1
     assert key.err == (
         f"invigil-server init: Cannot create the secret key file {blocker / 'keys' / 'invigil.secret'}: Not a "
-        "directory. Choose a --secret-file path this user may write to.\n"
+        "directory. Choose a --secret-file path this user may write to. (INV-8005)\n"
     )
     assert not (tmp_path / "invigil.db").exists()  # refused before the database was opened
 
@@ -292,5 +293,5 @@ def test_a_wrong_password_is_named_without_printing_it(pg_cluster: Cluster, pass
     assert refused.err == (
         f'invigil-server init: Cannot reach the PostgreSQL database "postgres" on 127.0.0.1 port {pg_cluster.port} '
         f'as user {password_user}: password authentication failed for user "{password_user}". Check the user name '
-        "and password in --db (or in PGPASSWORD or ~/.pgpass).\n"
+        "and password in --db (or in PGPASSWORD or ~/.pgpass). (INV-8006)\n"
     )

@@ -431,5 +431,5 @@ def test_submit_code_names_a_file_that_is_not_text(cli: Cli, tmp_path: Path) -> 
     assert run.code == 1
     assert run.err == (
         f"invigil-server submit-code: {picture} is not a text file, so it is not a saved result code: "
-        "give the file the code was saved to.\n"
+        "give the file the code was saved to. (INV-8012)\n"
     )

@@ -137,7 +137,7 @@ def test_several_workers_on_sqlite_are_refused_before_anything_is_opened(tmp_pat
         "one writer in at a time, and the queue that keeps writers from waiting seconds under a surge orders them "
         "only inside one process, so several workers would hold each other up. Serve it with one worker (leave out "
         "--workers), or serve a PostgreSQL database (--db postgresql+psycopg://USER@HOST:PORT/DATABASE; see "
-        "docs/server.md).\n"
+        "docs/server.md). (INV-8015)\n"
     )
     assert refused.out == ""
     assert not db.parent.exists()  # neither the database nor its key file was made
@@ -187,7 +187,7 @@ def test_a_worker_says_why_it_cannot_start(
     assert capsys.readouterr().err == (
         f"invigil-server serve: worker process {os.getpid()} could not start: Secret key file {tmp_path / 'nokey'} "
         "does not exist. Run `invigil-server init` first, or point --secret-file at the key the server was set up "
-        "with.\n"
+        "with. (INV-8005)\n"
     )
     load_secret(tmp_path / "nokey", create=True)
     with pytest.raises(SystemExit):
@@ -197,7 +197,8 @@ def test_a_worker_says_why_it_cannot_start(
         f"invigil-server serve: worker process {os.getpid()} could not start: Cannot reach the PostgreSQL database "
         f'"invigil" on 127.0.0.1 port {port} as user invigil: Connection refused'
     )
+    assert err.endswith(" (INV-8006)\n")
     monkeypatch.delenv(OPTIONS_ENV)
     with pytest.raises(SystemExit):
         create_worker_app()
-    assert "start the server with that command" in capsys.readouterr().err
+    assert "start the server with that command. (INV-8022)\n" in capsys.readouterr().err

@@ -13,6 +13,9 @@ from pytestqt.qtbot import QtBot
 from player.ui.console import SittingPage
 from player.ui.console.actions import NO_REASON, REASON_LABELS
 from player.ui.console.room import COLUMNS
+from player.ui.widgets import message_number
+from sync.client import InvigilClient
+from sync.error_catalogue import by_number
 from sync.protocol import Checkpoint
 from sync.version import VERSION
 from tests.helpers.clock import START, FakeClock
@@ -267,3 +270,22 @@ def test_a_released_student_resumes_with_the_time_the_console_showed(
     wait_for_screen(qtbot, new, new.window.item)
     assert new.window.timer.text() == "Time left 5:31"
     assert new.window.item.position.text() == "Multiple choice: question 2 of 3"
+
+
+def test_a_room_that_cannot_be_updated_says_why_with_the_causes_number(
+    qtbot: QtBot, open_demo_console: ConsoleFactory, live_server: LiveServer
+) -> None:
+    page = open_demo_console().sign_in_and_open_sitting()
+    qtbot.waitUntil(lambda: "Updated" in page.room.status.text(), timeout=TIMEOUT_MS)
+    assert message_number(page.room.status) == ""
+    # The staff session ends on the server (signed out elsewhere): the next refresh is refused.
+    with InvigilClient(live_server.url, machine_id="another-pc") as other:
+        other.staff_logout(page.context.token)
+
+    qtbot.waitUntil(lambda: page.room.status.text().startswith("Could not update the room"), timeout=TIMEOUT_MS)
+    assert page.room.status.text().startswith("Could not update the room (showing the last view): ")
+    shown = message_number(page.room.status)
+    entry = by_number(shown)
+    assert entry is not None, shown
+    assert entry.key.startswith("api."), shown  # the server's refusal, numbered as the server sent it
+    assert page.room.students(), "the last view stays"

@@ -1,0 +1,115 @@
+"""`invigil-server` as an IT admin runs it (the installed command, its own process): every refusal is one line on
+stderr ending with its catalogue number, the exit status is non-zero, and the number looks up to its cause and fix."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sync.error_catalogue import by_number
+from tests.helpers.served import command, this_checkout
+
+TIMEOUT_S = 120
+NUMBERED = re.compile(r" \((INV-\d{4})\)$")
+
+
+def invigil_server(*argv: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INVIGIL_")}
+    return subprocess.run(
+        [str(command()), *argv],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        env=this_checkout(env),
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """--db and --secret-file of an initialised SQLite database with no school."""
+    folder = tmp_path_factory.mktemp("cli-numbers")
+    options = ["--db", str(folder / "invigil.db"), "--secret-file", str(folder / "invigil.secret")]
+    done = invigil_server("init", *options)
+    assert done.returncode == 0, done.stderr
+    return options
+
+
+def refusal(done: subprocess.CompletedProcess[str]) -> tuple[str, str]:
+    """The refusal's last line (argparse prints its usage first) and the catalogue key of its number."""
+    assert done.returncode != 0, done.stdout
+    assert "Traceback" not in done.stderr, done.stderr
+    line = done.stderr.rstrip("\n").splitlines()[-1]
+    found = NUMBERED.search(line)
+    assert found is not None, f"no number at the end of: {done.stderr!r}"
+    entry = by_number(found[1])
+    assert entry is not None, line
+    return line, entry.key
+
+
+def test_a_database_url_the_server_cannot_use(tmp_path: Path) -> None:
+    done = invigil_server("init", "--db", "mysql://root:secret@db/invigil", "--secret-file", str(tmp_path / "k"))
+    line, key = refusal(done)
+    assert done.returncode == 1
+    assert line.startswith("invigil-server init: --db: mysql:// databases are not supported.")
+    assert line.endswith(" (INV-8002)")
+    assert key == "server_cli.bad_db"
+    assert "secret" not in line  # the password in the URL is not echoed
+
+
+def test_a_database_file_that_is_not_there(tmp_path: Path) -> None:
+    done = invigil_server("list-schools", "--db", str(tmp_path / "typo.db"))
+    line, key = refusal(done)
+    assert line == (
+        f"invigil-server list-schools: There is no database at {tmp_path / 'typo.db'}. Run `invigil-server init` "
+        "first (or check --db). (INV-8004)"
+    )
+    assert key == "server_cli.no_database"
+    assert not (tmp_path / "typo.db").exists()
+
+
+def test_an_unknown_school(database: list[str]) -> None:
+    done = invigil_server("list-codes", "--school", "Nowhere", "--sitting", "x", *database)
+    line, key = refusal(done)
+    assert done.returncode == 1
+    assert line == (
+        "invigil-server list-codes: No school 'Nowhere' (by id or exact name). `invigil-server list-schools` shows "
+        "them. (INV-8008)"
+    )
+    assert key == "server_cli.unknown_school"
+
+
+def test_a_result_code_file_that_is_not_there(database: list[str], tmp_path: Path) -> None:
+    missing = tmp_path / "result-code-ada.txt"
+    done = invigil_server("submit-code", str(missing), *database)
+    line, key = refusal(done)
+    assert line.startswith(f"invigil-server submit-code: There is no file {missing}.")
+    assert key == "server_cli.code_file"
+
+
+def test_a_command_line_argparse_refuses(database: list[str]) -> None:
+    done = invigil_server("serve", "--workers", "zero", *database)
+    line, key = refusal(done)
+    assert done.returncode == 2
+    assert done.stderr.startswith("usage: invigil-server serve ")
+    assert line.startswith("invigil-server serve: error: argument --workers: 'zero' is not a number of worker")
+    assert key == "server_cli.usage"
+
+
+def test_the_printed_number_looks_up_to_its_cause_and_fix() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "sync.error_catalogue", "INV-8008"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+        env=this_checkout(os.environ),
+        check=False,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("INV-8008 server_cli.unknown_school: No such school.\nCause: --school names")
+    assert "Fix: `invigil-server list-schools`" in shown.stdout
