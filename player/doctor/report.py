@@ -60,7 +60,8 @@ class Report:
         ]
         if not bad:
             return "Ready"
-        text = "; ".join(f"{c.title}: {c.detail}" for c in bad)
+        # "refused.; Audio output: ..." reads badly in the room view: each detail loses its full stop.
+        text = "; ".join(f"{c.title}: {c.detail.removesuffix('.')}" for c in bad)
         return text if len(text) <= SUMMARY_MAX_LENGTH else text[: SUMMARY_MAX_LENGTH - 3] + "..."
 
     def to_json(self) -> dict[str, Any]:

@@ -72,3 +72,19 @@ def test_the_readiness_screen_lists_a_check_not_run_without_a_number(
     titles = [row[TITLE] for row in view.rows()]
     assert titles.index("Server reachable") < titles.index("Clock against the server") < titles.index("Settings")
     assert view.verdict.text().startswith("Not ready: 1 failure.")
+
+
+def test_the_room_summary_joins_problems_without_doubled_punctuation() -> None:
+    from player.doctor.report import Check, Report
+
+    report = Report(
+        checks=(
+            Check("server", "Server reachable", Status.FAILURE, "Cannot reach the server: refused.", "", "INV-5002"),
+            Check("display", "Screen size", Status.NOT_CHECKED, "Not checked: no display.", "", None),
+            Check("disk_space", "Free disk space", Status.WARNING, "150 MB free.", "", "INV-5008"),
+        ),
+        version="0.1.0",
+        settings={},
+    )
+
+    assert report.summary() == "Server reachable: Cannot reach the server: refused; Free disk space: 150 MB free"

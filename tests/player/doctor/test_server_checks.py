@@ -54,7 +54,8 @@ def test_no_server_fails_reachability_and_leaves_what_depends_on_it_unchecked(ma
         assert (check_of(report, key).status, check_of(report, key).number) == (Status.NOT_CHECKED, None)
         assert check_of(report, key).detail.startswith("Not checked: the server did not answer")
     assert report.exit_status == 2
-    assert report.summary() == f"Server reachable: {server.detail}"  # the cause, not what it left unchecked
+    # The cause, not what it left unchecked; each detail without its full stop, so two read "...refused; Audio...".
+    assert report.summary() == f"Server reachable: {server.detail.removesuffix('.')}"
     # Text and JSON: a number only on what went wrong, none on what could not be checked.
     text = render_text(report)
     (clock_line,) = [line for line in text.splitlines() if "Clock against the server" in line]
