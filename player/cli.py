@@ -132,7 +132,7 @@ def cmd_support_bundle(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         what = "is a file" if folder.exists() else "does not exist"
         return refuse(
-            "support_bundle.not_a_folder",
+            "doctor.support_bundle.not_a_folder",
             f"cannot write the bundle to {dest}: {folder} {what}. Give --output an existing folder (the zip is "
             "named for you) or a .zip path in one.",
         )
@@ -150,7 +150,7 @@ def cmd_support_bundle(args: argparse.Namespace) -> int:
         made = make_support_bundle(config, dest, report=report, sources=sources, data_dir=args.data_dir)
     except OSError as exc:
         return refuse(
-            "support_bundle.cannot_write",
+            "doctor.support_bundle.cannot_write",
             f"cannot write {dest}: {exc.strerror or exc}. Nothing was left behind; free some space or give "
             "--output another folder.",
         )

@@ -138,25 +138,75 @@ class KnownSecrets:
                 self.add(part)
                 self.add(unquote(part))
 
-    def pattern(self) -> re.Pattern[str] | None:
-        if self._pattern is None and self._values:
-            spellings = sorted(self._values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(_spelling(value) for value in spellings), re.IGNORECASE)
-        return self._pattern
+    def hide(self, text: str) -> str:
+        """`text` with every known value, in any of its spellings, replaced by REDACTED."""
+        if not self._values:
+            return text
+        if self._pattern is None:
+            self._pattern = re.compile(_trie_pattern([_atoms(value) for value in self._values]))
+        # Matched against an ASCII-lowercased copy (the same length, so the places are the same): literal
+        # characters let the regex engine drop a branch on its first character, which keeps a 12 MB log with
+        # a thousand known values to seconds.
+        lowered = text.translate(_ASCII_LOWER)
+        pieces: list[str] = []
+        done = 0
+        for match in self._pattern.finditer(lowered):
+            pieces += [text[done : match.start()], REDACTED]
+            done = match.end()
+        return "".join(pieces) + text[done:] if pieces else text
 
 
-_LOOKS_READ_AS = {"0": "[0o]", "o": "[0o]", "1": "[1il]", "i": "[1il]", "l": "[1il]"}
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_READ_ALIKE = {"0": "[0o]", "o": "[0o]", "1": "[1il]", "i": "[1il]", "l": "[1il]"}
+_ANY_SEPARATORS = r"[\s-]*"
+_ONE_SEPARATOR = r"[\s-]?"
 
 
-def _spelling(value: str) -> str:
-    """A pattern for `value` as a person may type or a log may show it: any case, its dashes and spaces optional,
-    and for an eight-character code also a dash or space in the middle and O/0, I/L/1 read alike (accesscode.py)."""
-    parts = [part for part in re.split(r"[\s-]+", value) if part]
+def _atoms(value: str) -> tuple[str, ...]:
+    """`value` as the regex pieces of its spellings, in lowercase: any case, its dashes and spaces optional (or
+    more of them); an eight-character code also with a dash or space in the middle, O/0 and I/L/1 read alike
+    (sync/accesscode.py normalises them so)."""
+    parts = [part.translate(_ASCII_LOWER) for part in re.split(r"[\s-]+", value) if part]
     canonical = "".join(parts)
     if len(canonical) == 8 and canonical.isalnum():
-        chars = [_LOOKS_READ_AS.get(c.lower(), re.escape(c)) for c in canonical]
-        return "".join(chars[:4]) + r"[\s-]?" + "".join(chars[4:])
-    return r"[\s-]*".join(re.escape(part) for part in parts) if parts else re.escape(value)
+        chars = [_READ_ALIKE.get(c, re.escape(c)) for c in canonical]
+        return (*chars[:4], _ONE_SEPARATOR, *chars[4:])
+    atoms: list[str] = []
+    for part in parts:
+        if atoms:
+            atoms.append(_ANY_SEPARATORS)
+        atoms += [re.escape(c) for c in part]
+    return tuple(atoms)
+
+
+def _trie_pattern(spellings: list[tuple[str, ...]]) -> str:
+    """One regex for all `spellings`, factored by common prefix: the engine tries a handful of branches at each
+    place in the text instead of every known value. A longer spelling is preferred to its own prefix."""
+    trie: dict[str, Any] = {}
+    for atoms in spellings:
+        node = trie
+        for atom in atoms:
+            node = node.setdefault(atom, {})
+        node[""] = {}  # a spelling ends here
+    return _emit(trie)
+
+
+def _emit(node: dict[str, Any]) -> str:
+    branches = []
+    for atom, child in node.items():
+        if atom == "":
+            continue
+        chain = [atom]
+        # A chain of single children is written out flat, with no group per character: a 2,000-character key
+        # would otherwise nest 2,000 groups, more than the regex compiler's recursion allows.
+        while len(child) == 1 and "" not in child:
+            ((atom, child),) = child.items()
+            chain.append(atom)
+        branches.append("".join(chain) + _emit(child))
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
 
 
 # ---- redaction -------------------------------------------------------------------------------------------------
@@ -234,19 +284,18 @@ class Redactor:
         text = _BASIC.sub(lambda m: f"{m.group(1)}{REDACTED}" if self._learn_basic(m.group(2)) else m.group(0), text)
         if config:
             text = _SETTING_LINE.sub(self._hide_setting, text)
-        text = _FIELD.sub(self._hide_field, text)
         text = _CODE_AFTER_WORD.sub(
             lambda m: m.group(1) + REDACTED if _code_is_plausible(m.group(2), m.group(3), dashed=False) else m.group(0),
             text,
         )
+        text = _FIELD.sub(self._hide_field, text)
         text = _CODE_DASHED.sub(
             lambda m: REDACTED if _code_is_plausible(m.group(1), m.group(2), dashed=True) else m.group(0), text
         )
         text = _CODE_SPACED.sub(
             lambda m: REDACTED if _code_is_plausible(m.group(1), m.group(2), dashed=False) else m.group(0), text
         )
-        pattern = self.known.pattern()
-        return pattern.sub(REDACTED, text) if pattern is not None else text
+        return self.known.hide(text)
 
     @staticmethod
     def _hide_setting(match: re.Match[str]) -> str:

@@ -169,11 +169,11 @@ PLAYER_ENTRIES: tuple[Entry, ...] = (
     _e("INV-5013", "doctor.machine_name", "The machine name is a generated ID.",
        "No machine name is set, so the room view shows a generated ID.",
        "Set machine_name in the config (e.g. the desk label)."),
-    # ---- 51xx `invigil support-bundle` --------------------------------------------------------------------
-    _e("INV-5101", "support_bundle.not_a_folder", "The support bundle's folder is not there.",
+    # ---- 51xx `invigil support-bundle` (keyed doctor.*: 5xxx is the admin tools' area) ----------------------
+    _e("INV-5101", "doctor.support_bundle.not_a_folder", "The support bundle's folder is not there.",
        "--output names a path whose folder does not exist or is a file.",
        "Give --output an existing folder (the zip is named for you), or a .zip path in one."),
-    _e("INV-5102", "support_bundle.cannot_write", "The support bundle could not be written.",
+    _e("INV-5102", "doctor.support_bundle.cannot_write", "The support bundle could not be written.",
        "The disk is full or the folder cannot be written; nothing was left behind.",
        "Free some space or give --output another folder (such as your home folder or a USB stick)."),
     # ---- 6xxx kiosk ---------------------------------------------------------------------------------------

@@ -181,7 +181,9 @@ def test_the_bundle_never_holds_answers_codes_tokens_passwords_or_keys(
     )
     for secret in (s for s in SECRETS if s not in (ANSWER, ATTEMPT_TOKEN, RESULT_SECRET)):
         assert secret.lower() in planted.lower(), f"{secret!r} was not planted"  # so the test below can fail
-    assert {ATTEMPT_TOKEN, RESULT_SECRET, ANSWER} <= {s for s in SECRETS if s.encode() in journal_path(data).read_bytes()}
+    assert {ATTEMPT_TOKEN, RESULT_SECRET, ANSWER} <= {
+        s for s in SECRETS if s.encode() in journal_path(data).read_bytes()
+    }
 
     made = make_support_bundle(None, tmp_path / "bundle.zip", report=a_report(), sources=sources, data_dir=data)
 
