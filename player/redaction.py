@@ -63,11 +63,14 @@ _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^\s/?#\"'<>\[\]]+)@"
 taken whole."""
 _BEARER = re.compile(r"(?i)\b(bearer\s+)([A-Za-z0-9._~+/\-]{8,}=*)")
 _BASIC = re.compile(r"(?i)\b(basic\s+)([A-Za-z0-9+/]{4,}=*)")
-_CODE_CHARS = "0-9A-Za-z"
-_CODE_DASHED = re.compile(rf"(?<![{_CODE_CHARS}-])([{_CODE_CHARS}]{{4}})-([{_CODE_CHARS}]{{4}})(?![{_CODE_CHARS}-])")
-"""An access code as printed (sync/accesscode.py), in any case. Two all-lowercase words ("auto-save") are not
+_ALNUM = "0-9A-Za-z"
+_CROCKFORD = "0-9A-HJKMNP-TV-Za-hjkmnp-tv-z"
+"""The characters codes are made of (sync/crockford.py: no I, L, O or U), in any case. Without the word "code"
+before it, only these make a code: "room-12ab" and "lab1-pc03" are machine names, not codes."""
+_CODE_DASHED = re.compile(rf"(?<![{_ALNUM}-])([{_CROCKFORD}]{{4}})-([{_CROCKFORD}]{{4}})(?![{_ALNUM}-])")
+"""An access code as printed (sync/accesscode.py), in any case. Two all-lowercase words ("read-back") are not
 taken, nor a UUID's inner groups."""
-_CODE_SPACED = re.compile(r"(?<![0-9A-Za-z])([0-9A-Z]{4}) ([0-9A-Z]{4})(?![0-9A-Za-z])")
+_CODE_SPACED = re.compile(rf"(?<![{_ALNUM}])([0-9A-HJKMNP-TV-Z]{{4}}) ([0-9A-HJKMNP-TV-Z]{{4}})(?![{_ALNUM}])")
 """A code typed with a space, in capitals with a letter and a digit ("ABCD 1234"); "from 2027" is not one."""
 _CODE_AFTER_WORD = re.compile(
     r"(?i)\b((?:access[\s_-]?)?codes?\b[\"']?\s*[:=]?\s*[\"']?)([0-9a-z]{4})[\s-]?([0-9a-z]{4})(?![0-9a-z-])"
@@ -102,12 +105,6 @@ class KnownSecrets:
         self._pattern: re.Pattern[str] | None = None
         for value in values:
             self.add(value)
-
-    def __contains__(self, value: str) -> bool:
-        return value.strip() in self._values
-
-    def __len__(self) -> int:
-        return len(self._values)
 
     def add(self, value: object) -> None:
         """A secret value (a number counts by its text); one too short to hide everywhere is skipped."""

@@ -72,16 +72,17 @@ def test_which_names_are_secret(name: str, secret: bool) -> None:
         ("code ABCD1234 typed", f"code {REDACTED} typed"),
         ("Login refused: code HJKMNPQR is not known", f"Login refused: code {REDACTED} is not known"),
         ("access_code: abcd 1234", f"access_code: {REDACTED}"),
-        ("typed ABCD 1234 then QK7M-2XPZ", f"typed {REDACTED} then {REDACTED}"),
+        ("typed ABCD 1234 then QK7M-2XPZ, HJKM-NPQR", f"typed {REDACTED} then {REDACTED}, {REDACTED}"),
         # readable: paths and machine names of eight letters and digits, prose, ids, the server's host
         ("data /home/students/lab12pc3/logs on room12ab", "data /home/students/lab12pc3/logs on room12ab"),
+        ("machines room-12ab, lab1-pc03, ROOM 12AB", "machines room-12ab, lab1-pc03, ROOM 12AB"),
         ("server https://invigil.school.example answered", "server https://invigil.school.example answered"),
         ("Type the code from your slip", "Type the code from your slip"),
         ("basic checks passed; bearer tokens", "basic checks passed; bearer tokens"),
         ("author=bob spinner=3 keyring_backend=auto", "author=bob spinner=3 keyring_backend=auto"),
         ("attempt 9f1c2e3a-4b5c-6d7e-8f90-0123456789ab", "attempt 9f1c2e3a-4b5c-6d7e-8f90-0123456789ab"),
         ("code 9f1c2e3a-4b5c-6d7e-8f90-0123456789ab", "code 9f1c2e3a-4b5c-6d7e-8f90-0123456789ab"),
-        ("auto-save from 2027 CRITICAL: disk full", "auto-save from 2027 CRITICAL: disk full"),
+        ("read-back from 2027 CRITICAL: disk full", "read-back from 2027 CRITICAL: disk full"),
     ],
 )
 def test_shapes(text: str, shown: str) -> None:
