@@ -93,10 +93,6 @@ def _code_is_plausible(first: str, second: str, *, dashed: bool) -> bool:
     return any(c.isdigit() for c in both) or both.isupper()
 
 
-def _canonical_code(text: str) -> str:
-    return re.sub(r"[\s-]", "", text).upper()
-
-
 class KnownSecrets:
     """The secret values found so far; `pattern` finds any of them in any of its usual spellings."""
 
@@ -111,7 +107,7 @@ class KnownSecrets:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             return
         text = str(value).strip()
-        if len(text) < MIN_SECRET_LENGTH or text in (REDACTED, URL_USER_REDACTED):
+        if len(text) < MIN_SECRET_LENGTH or text.strip("()[]<>{}*").lower() in _PLACEHOLDERS:
             return
         if text not in self._values:
             self._values.add(text)
@@ -153,6 +149,9 @@ class KnownSecrets:
         return "".join(pieces) + text[done:] if pieces else text
 
 
+_PLACEHOLDERS = frozenset({"redacted", "hidden", "not set", "unset", "true", "false", "none", "null", ""})
+"""What stands where a secret would (`token=None`, doctor's "(hidden)"): never learned as a secret, or every
+"true" in the bundle would be hidden."""
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _READ_ALIKE = {"0": "[0o]", "o": "[0o]", "1": "[1il]", "i": "[1il]", "l": "[1il]"}
 _ANY_SEPARATORS = r"[\s-]*"
@@ -299,6 +298,8 @@ class Redactor:
         lead, quote, name, equals, value, comment = match.groups()
         if not is_secret_name(name) or not value.strip() or _ALREADY in value:
             return match.group(0)
+        if value[:1] not in "\"'" and not _is_toml_value(value):
+            comment = ""  # `password = abc#def` is no value and comment: all of it may be the password
         return f'{lead}{quote}{name}{quote}{equals}"{REDACTED}"{comment}'
 
     @staticmethod
@@ -309,21 +310,18 @@ class Redactor:
         shown = f"{value[0]}{REDACTED}{value[0]}" if value[:1] in "\"'" else REDACTED
         return f"{quote}{name}{quote}{sep}{scheme}{shown}"
 
-    def json_value(self, value: Any) -> Any:
-        """`value` (parsed JSON) with its strings redacted and secret-named fields' values hidden; the keys and
-        the shape are kept, so it is still valid JSON."""
-        if isinstance(value, str):
-            return self.text(value)
+    def json_value(self, value: Any, *, secret: bool = False) -> Any:
+        """`value` (parsed JSON) with its strings redacted and every value under a secret-named field hidden (at
+        any depth; null stays null); the keys and the shape are kept, so it is still valid JSON."""
         if isinstance(value, Mapping):
             return {
-                key: REDACTED
-                if is_secret_name(str(key)) and not isinstance(item, Mapping | list) and item is not None
-                else self.json_value(item)
-                for key, item in value.items()
+                key: self.json_value(item, secret=secret or is_secret_name(str(key))) for key, item in value.items()
             }
         if isinstance(value, list):
-            return [self.json_value(item) for item in value]
-        return value
+            return [self.json_value(item, secret=secret) for item in value]
+        if secret and value is not None:
+            return REDACTED
+        return self.text(value) if isinstance(value, str) else value
 
     def toml(self, text: str) -> str:
         """A config file's text redacted. When the original is valid TOML, so is the copy, with the same keys:
@@ -351,6 +349,14 @@ class Redactor:
         if secret:
             return REDACTED
         return self.text(data) if isinstance(data, str) else data
+
+
+def _is_toml_value(text: str) -> bool:
+    try:
+        tomllib.loads(f"v = {text}")
+    except tomllib.TOMLDecodeError:
+        return False
+    return True
 
 
 def _unquote(value: str) -> str:

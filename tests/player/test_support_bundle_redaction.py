@@ -178,3 +178,25 @@ def test_json_keeps_its_shape_and_keys() -> None:
 def test_dump_toml_round_trips() -> None:
     data = {"a": 'x"y\\z\n', "b": [1, 2.5, True], "t": {"u": {"v": "w"}, "inline": [{"k": 1}]}, "odd key": 0}
     assert tomllib.loads(dump_toml(data)) == data
+
+
+def test_a_bare_secret_with_a_hash_is_hidden_whole_but_a_number_keeps_its_comment() -> None:
+    copy = Redactor().toml("password = abc#def\npin = 4829  # old\n")
+    assert copy == f'password = "{REDACTED}"\npin = "{REDACTED}"  # old\n'
+    assert "def" not in copy
+
+
+def test_placeholders_are_not_learned_as_secrets() -> None:
+    """`token=None` and doctor's "(hidden)" are no secrets: learning them would hide every "None" in the logs."""
+    redactor = Redactor()
+    redactor.learn("token=None auth: true api_key: (hidden)")
+    assert redactor.text("kiosk None true (hidden)") == "kiosk None true (hidden)"
+
+
+def test_json_hides_everything_under_a_secret_field() -> None:
+    data = {"credentials": {"user": "bob", "tries": 3, "note": None}, "api_keys": ["k1", "k2"], "name": "room12ab"}
+    assert Redactor().json_value(data) == {
+        "credentials": {"user": REDACTED, "tries": REDACTED, "note": None},
+        "api_keys": [REDACTED, REDACTED],
+        "name": "room12ab",
+    }
