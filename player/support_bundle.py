@@ -207,7 +207,8 @@ def make_support_bundle(
                 add("doctor.txt", "doctor was not run for this bundle.\n")
             for name, path, text in configs:
                 if isinstance(text, str):
-                    add(name, f"# copied from {path}, secrets redacted\n" + redactor.toml(text))
+                    header = f"# copied from {path}, secrets redacted".replace("\n", " ")  # stays a comment
+                    add(name, header + "\n" + redactor.toml(text))
                 else:
                     add(name, f"# {path} could not be read: {text.strerror}\n")
             add("config/environment.txt", _environment_text(environment, redactor))
