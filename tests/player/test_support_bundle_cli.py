@@ -8,8 +8,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-import resource
-import signal
 import subprocess
 import sys
 import zipfile
@@ -25,6 +23,14 @@ from player.support_bundle import make_support_bundle
 REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 120
 NAME = re.compile(r"invigil-support-\d{8}-\d{6}\.zip")
+LIMITED_PLAYER = """
+import resource, runpy, signal, sys
+limit = int(sys.argv.pop(1))
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+runpy.run_module("player", run_name="__main__", alter_sys=True)
+"""
+"""`python -m player` with a largest file size: argv is the limit, then the player's arguments."""
 
 
 def run_bundle(home: Path, *args: str, file_size_limit: int | None = None) -> subprocess.CompletedProcess[str]:
@@ -46,14 +52,13 @@ def run_bundle(home: Path, *args: str, file_size_limit: int | None = None) -> su
         PYTHONPATH=str(REPO),
     )
 
-    def limit_file_size() -> None:
-        if file_size_limit is not None:
-            # Ignored, SIGXFSZ would kill the process; so a write past the limit fails with EFBIG instead.
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
-
+    command = [sys.executable, "-m", "player"]
+    if file_size_limit is not None:
+        # The limit is set by the child itself, then `python -m player` runs as usual (no preexec_fn: the test
+        # process has threads). With SIGXFSZ ignored, a write past the limit fails with EFBIG instead of killing.
+        command = [sys.executable, "-c", LIMITED_PLAYER, str(file_size_limit)]
     return subprocess.run(
-        [sys.executable, "-m", "player", "support-bundle", *args],
+        [*command, "support-bundle", *args],
         cwd=home,
         env=env,
         capture_output=True,
@@ -61,7 +66,6 @@ def run_bundle(home: Path, *args: str, file_size_limit: int | None = None) -> su
         encoding="utf-8",
         timeout=TIMEOUT_S,
         check=False,
-        preexec_fn=limit_file_size,  # only setrlimit and signal between fork and exec
     )
 
 
