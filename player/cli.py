@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Make a zip for support: logs, config (secrets redacted), doctor's report and journal "
         "statistics. It never holds answers, access codes, tokens or keys.",
     )
-    bundle.add_argument("--output", metavar="PATH", type=Path, help="the zip to write (default: in this folder)")
+    bundle.add_argument("--output", metavar="PATH", type=Path, help="a folder to write the zip in (named for you), or the zip's path (default: this folder)")
     return parser
 
 
@@ -122,10 +122,26 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_support_bundle(args: argparse.Namespace) -> int:
+    """Write the bundle to --output (a folder: the default-named zip in it; a path: that zip), else here.
+    The destination is checked before doctor runs, so a mistyped path fails at once and changes nothing."""
     from player.config import ConfigError, default_sources, load_config
     from player.doctor.checks import run_doctor_from_sources, with_overrides
     from player.support_bundle import default_bundle_name, make_support_bundle
+    from sync.error_catalogue import problem
 
+    def refuse(key: str, text: str) -> int:
+        print(f"invigil support-bundle: {problem(key, text)}", file=sys.stderr)
+        return 2
+
+    dest = (args.output or Path.cwd()).expanduser().resolve()
+    folder = dest if dest.is_dir() else dest.parent
+    if not folder.is_dir():
+        what = "is a file" if folder.exists() else "does not exist"
+        return refuse(
+            "doctor.support_bundle.not_a_folder",
+            f"cannot write the bundle to {dest}: {folder} {what}. Give --output an existing folder (the zip is "
+            "named for you) or a .zip path in one.",
+        )
     sources = default_sources()
     app = gui_application()
     report = run_doctor_from_sources(sources, server_url=args.server, data_dir=args.data_dir)
@@ -134,15 +150,16 @@ def cmd_support_bundle(args: argparse.Namespace) -> int:
         config = with_overrides(load_config(sources), server_url=args.server, data_dir=args.data_dir)
     except ConfigError:
         config = None  # doctor's report names the problem; the bundle is made all the same
-    dest = (args.output or Path(default_bundle_name())).expanduser().resolve()
-    if not dest.parent.is_dir():
-        print(f"invigil support-bundle: {dest.parent} is not a folder; give --output a path in one", file=sys.stderr)
-        return 2
+    if dest.is_dir():
+        dest = dest / default_bundle_name()
     try:
         made = make_support_bundle(config, dest, report=report, sources=sources, data_dir=args.data_dir)
     except OSError as exc:
-        print(f"invigil support-bundle: cannot write {dest}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return refuse(
+            "doctor.support_bundle.cannot_write",
+            f"cannot write {dest}: {exc.strerror or exc}. Nothing was left behind; free some space or give "
+            "--output another folder.",
+        )
     _print(f"Support bundle written to {made}\n")
     return 0
 

@@ -1,23 +1,27 @@
-"""`invigil support-bundle`: a zip for whoever supports Invigil, of the logs, the config files, doctor's output and
-the journal's statistics, that never holds answers, access codes, tokens or keys.
+"""`invigil support-bundle`: a zip for whoever supports Invigil, of the logs, the config files, the INVIGIL_*
+environment, doctor's output and the journal's statistics, that never holds answers, access codes, tokens or keys.
 
-What keeps it so: the journal is only counted (tables, sizes, outbox states), never read row by row; the keyring is
-never opened; config files and log lines are copied through `redact`, which hides secret-looking settings, bearer
-tokens and anything shaped like an access code. No Qt here: the staff console calls it on its task runner."""
+What keeps it so: the journal is only counted (tables, sizes, outbox states), and read for nothing but the values of
+its secret columns, to hide them wherever they were logged; the keyring is never opened; everything copied goes
+through player/redaction.py, which first learns every secret value (config, environment, journal, and what its
+shapes find in any file) and then hides each in every spelling. No Qt here: the staff console calls it on its task
+runner."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import platform
-import re
 import sqlite3
 import sys
+import tomllib
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from player.redaction import REDACTED, URL_USER_REDACTED, Redactor, is_secret_name
 from sync.version import VERSION
 
 if TYPE_CHECKING:
@@ -26,46 +30,11 @@ if TYPE_CHECKING:
 
 ROOT = "invigil-support"
 """Every file in the zip is under this folder, so unzipping it makes one folder."""
-REDACTED = "[redacted]"
 MAX_LOG_BYTES = 20_000_000
 """More than the player's rotating logs ever hold (6 x 2 MB); a bigger file is cut to its last part."""
 
-# A setting or log field named like a secret: token, password, secret anywhere in the name, or ending in "key"
-# ("api_key", "private_key"; not "keyring_backend", which holds no secret).
-_SECRET_NAME = r"[\w.-]*(?:token|password|passwd|secret)[\w.-]*|[\w.-]*key"  # noqa: S105 (a pattern, not a password)
-_SECRET_SETTING = re.compile(
-    rf"(?im)^(\s*[\"']?(?:{_SECRET_NAME})[\"']?\s*=\s*)(.*)$",
-)
-_SECRET_FIELD = re.compile(rf"(?i)\b((?:{_SECRET_NAME})[\"']?\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&)}}\]]+)")
-_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
-_ACCESS_CODE_DASHED = re.compile(r"(?<![0-9A-Za-z-])[0-9A-Za-z]{4}-[0-9A-Za-z]{4}(?![0-9A-Za-z-])")
-"""An access code as printed, XXXX-XXXX (sync/accesscode.py), in any case; a UUID's inner groups are not taken."""
-_ACCESS_CODE_PLAIN = re.compile(
-    r"(?<![0-9A-Za-z-])(?=[0-9A-Za-z]*[0-9])(?=[0-9A-Za-z]*[A-Za-z])[0-9A-Za-z]{8}(?![0-9A-Za-z-])"
-)
-"""The same normalised to eight characters ("ABCD1234"): letters and digits both, so plain words are left alone."""
-
-
-def redact(text: str) -> str:
-    """`text` with secret-looking settings and fields, bearer tokens and access-code-shaped words replaced.
-
-    Errs on the side of hiding: an item id shaped like a code ("item-0001") is hidden too."""
-    text = _SECRET_SETTING.sub(lambda m: f'{m.group(1)}"{REDACTED}"', text)
-    text = _SECRET_FIELD.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
-    text = _BEARER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
-    text = _ACCESS_CODE_DASHED.sub(REDACTED, text)
-    return _ACCESS_CODE_PLAIN.sub(REDACTED, text)
-
-
-def redact_json(value: Any) -> Any:
-    """`value` (parsed JSON) with every string in it redacted, keys kept: the shape stays valid JSON."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {key: redact_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact_json(item) for item in value]
-    return value
+ENVIRONMENT_SHOWN = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "QT_QPA_PLATFORM")
+"""Besides INVIGIL_*: what changes how the player reaches the server or shows its window (any case)."""
 
 
 def journal_statistics(data_dir: Path) -> dict[str, Any]:
@@ -106,6 +75,38 @@ def journal_statistics(data_dir: Path) -> dict[str, Any]:
     return stats
 
 
+def journal_secrets(data_dir: Path) -> list[str]:
+    """The values of the journal's secret-named columns (attempts.attempt_token, attempts.result_secret), read
+    only to be hidden wherever they were logged; nothing else of any row is read, and nothing of it is copied."""
+    from player.offline_queue.db import journal_path
+
+    path = journal_path(data_dir)
+    if not path.is_file():
+        return []
+    values: list[str] = []
+    try:
+        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            tables = [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            for table in tables:
+                columns = [row[1] for row in conn.execute(f"PRAGMA table_info({_quoted(table)})")]
+                for column in filter(is_secret_name, columns):
+                    # Names from the journal's own schema, quoted as identifiers.
+                    query = (
+                        f"SELECT DISTINCT {_quoted(column)} FROM {_quoted(table)} WHERE {_quoted(column)} IS NOT NULL"  # noqa: S608
+                    )
+                    values += [str(value) for (value,) in conn.execute(query)]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass  # journal_statistics says the journal could not be read; the shapes still hide what they can
+    return values
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def _read_limited(path: Path) -> str:
     with path.open("rb") as f:
         size = f.seek(0, 2)
@@ -113,8 +114,32 @@ def _read_limited(path: Path) -> str:
         return f.read().decode("utf-8", errors="replace")
 
 
+def _read_or_why(path: Path) -> str | OSError:
+    try:
+        return _read_limited(path)
+    except OSError as exc:
+        return exc
+
+
+def _environment(env: Mapping[str, str]) -> dict[str, str]:
+    shown = {name.upper() for name in ENVIRONMENT_SHOWN}
+    return {name: value for name, value in sorted(env.items()) if name.startswith("INVIGIL_") or name.upper() in shown}
+
+
+def _learn_config(redactor: Redactor, text: str) -> None:
+    """The secrets of a config file: every value under a secret-named key when it parses (at any depth, in
+    arrays and multi-line strings), and what the line rules find when it does not (as far as a line reads)."""
+    with contextlib.suppress(tomllib.TOMLDecodeError):
+        redactor.learn_values(tomllib.loads(text))
+    redactor.learn(text, config=True)
+
+
 def _config_files(sources: ConfigSources) -> list[tuple[str, Path]]:
     return [("config/machine-config.toml", sources.machine_file), ("config/user-config.toml", sources.user_file)]
+
+
+def _open_new(path: Path) -> IO[bytes]:
+    return path.open("wb")
 
 
 def make_support_bundle(
@@ -125,73 +150,112 @@ def make_support_bundle(
     sources: ConfigSources | None = None,
     data_dir: Path | None = None,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    open_file: Callable[[Path], IO[bytes]] = _open_new,
 ) -> Path:
-    """Write the zip to `dest` (a file path; its folder must exist) and return it.
+    """Write the zip and return its path: `dest` itself, or in `dest` under default_bundle_name() when `dest` is
+    a folder. The zip is written beside it as .NAME.partial and renamed when complete; on any failure (a full
+    disk, a folder that cannot be written) the partial file is removed and the error raised.
 
     `config`: the player's config, or None when it could not be read (the bundle is most wanted then);
-    `report`: doctor's report to include (None: "not run"); `sources`: the config files to copy (default: the
-    usual places); `data_dir`: where the logs and journal are (default: the config's, else the default one)."""
+    `report`: doctor's report to include (None: "not run"); `sources`: the config files and environment to copy
+    (default: the usual places); `data_dir`: where the logs and journal are (default: the config's, else the
+    default one); `open_file`: opens the partial file for writing (an edge, for tests of a disk that fills)."""
     from player.config import default_data_dir, default_sources
     from player.doctor.text import render_text
 
     sources = sources if sources is not None else default_sources()
     folder = data_dir or (config.data_dir if config is not None else default_data_dir())
     made_at = now()
-    contents: list[str] = []
+    if dest.is_dir():
+        dest = dest / default_bundle_name(made_at)
+
+    # Read everything first and learn every secret in it, so that a value seen in one file (a password in the
+    # config, a code in one log line) is hidden in all of them, however it is spelled there.
+    redactor = Redactor()
+    configs = [(name, path, _read_or_why(path)) for name, path in _config_files(sources) if path.is_file()]
+    logs_dir = folder / "logs"
+    log_files = [p for p in sorted(logs_dir.glob("*")) if p.is_file()] if logs_dir.is_dir() else []
+    logs = [(p.name, _read_or_why(p)) for p in log_files]
+    environment = _environment(sources.env)
+    for _, _, text in configs:
+        if isinstance(text, str):
+            _learn_config(redactor, text)
+    redactor.learn_values(dict(sources.env))
+    for value in journal_secrets(folder):
+        redactor.known.add(value)
+    for _, text in logs:
+        if isinstance(text, str):
+            redactor.learn(text)
+    doctor_text = render_text(report) if report is not None else None
+    if report is not None and doctor_text is not None:
+        redactor.learn_values(report.to_json())
+        redactor.learn(doctor_text)
+
     partial = dest.with_name(f".{dest.name}.partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+    try:
+        with open_file(partial) as raw, zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+            contents: list[str] = []
 
-        def add(name: str, text: str) -> None:
-            bundle.writestr(f"{ROOT}/{name}", text)
-            contents.append(name)
+            def add(name: str, text: str) -> None:
+                bundle.writestr(f"{ROOT}/{name}", text)
+                contents.append(name)
 
-        if report is not None:
-            add("doctor.json", json.dumps(redact_json(report.to_json()), indent=2, ensure_ascii=False) + "\n")
-            add("doctor.txt", redact(render_text(report)))
-        else:
-            add("doctor.txt", "doctor was not run for this bundle.\n")
-        for name, path in _config_files(sources):
-            if path.is_file():
-                try:
-                    add(name, f"# copied from {path}, secrets redacted\n" + redact(_read_limited(path)))
-                except OSError as exc:
-                    add(name, f"# {path} could not be read: {exc.strerror}\n")
-        logs = folder / "logs"
-        for log_file in sorted(logs.glob("*")) if logs.is_dir() else []:
-            if log_file.is_file():
-                try:
-                    add(f"logs/{log_file.name}", redact(_read_limited(log_file)))
-                except OSError as exc:
-                    add(f"logs/{log_file.name}", f"could not be read: {exc.strerror}\n")
-        add("journal-statistics.json", json.dumps(journal_statistics(folder), indent=2) + "\n")
-        add(
-            "system.json",
-            json.dumps(
-                {
-                    "invigil": VERSION,
-                    "python": sys.version.split()[0],
-                    "platform": platform.platform(),
-                    "data_dir": str(folder),
-                    "config_files": [str(sources.machine_file), str(sources.user_file)],
-                    "made_at": made_at.isoformat(timespec="seconds"),
-                },
-                indent=2,
+            if report is not None and doctor_text is not None:
+                add("doctor.json", _json(redactor.json_value(report.to_json())))
+                add("doctor.txt", redactor.text(doctor_text))
+            else:
+                add("doctor.txt", "doctor was not run for this bundle.\n")
+            for name, path, text in configs:
+                if isinstance(text, str):
+                    header = f"# copied from {path}, secrets redacted".replace("\n", " ")  # stays a comment
+                    add(name, header + "\n" + redactor.toml(text))
+                else:
+                    add(name, f"# {path} could not be read: {text.strerror}\n")
+            add("config/environment.txt", _environment_text(environment, redactor))
+            for name, text in logs:
+                add(
+                    f"logs/{name}",
+                    redactor.text(text) if isinstance(text, str) else f"could not be read: {text.strerror}\n",
+                )
+            add("journal-statistics.json", _json(redactor.json_value(journal_statistics(folder))))
+            system = {
+                "invigil": VERSION,
+                "python": sys.version.split()[0],
+                "platform": platform.platform(),
+                "data_dir": str(folder),
+                "config_files": [str(sources.machine_file), str(sources.user_file)],
+                "made_at": made_at.isoformat(timespec="seconds"),
+            }
+            add("system.json", _json(redactor.json_value(system)))
+            add(
+                "README.txt",
+                f"Invigil {VERSION} support bundle, made {made_at.isoformat(timespec='seconds')}.\n\n"
+                "It holds: " + ", ".join(contents) + ".\n"
+                "It never holds answers, access codes, tokens or keys: the journal is only counted, the keyring is "
+                "not opened, and every secret value found in the config, the environment and the journal, every "
+                "secret-named setting, authorization header, URL password and code-shaped word is replaced by "
+                f"{REDACTED} (a URL's user:password by {URL_USER_REDACTED}).\n",
             )
-            + "\n",
-        )
-        add(
-            "README.txt",
-            f"Invigil {VERSION} support bundle, made {made_at.isoformat(timespec='seconds')}.\n\n"
-            "It holds: " + ", ".join(contents) + ".\n"
-            "It never holds answers, access codes, tokens or keys: the journal is only counted, the keyring is not "
-            "opened, and secret-looking settings, bearer tokens and code-shaped words in the config and logs are "
-            f"replaced by {REDACTED}.\n",
-        )
-    partial.replace(dest)  # a half-written zip never stands under the name asked for
+        partial.replace(dest)  # a half-written zip never stands under the name asked for
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return dest
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def _environment_text(environment: Mapping[str, str], redactor: Redactor) -> str:
+    lines = [
+        f"{name}={REDACTED if is_secret_name(name) else redactor.text(value)}" for name, value in environment.items()
+    ]
+    header = "# The environment variables that change the player's settings or connection, secrets redacted.\n"
+    return header + ("\n".join(lines) + "\n" if lines else "# (none set)\n")
+
+
 def default_bundle_name(now: datetime | None = None) -> str:
-    """invigil-support-20270301-0912.zip: sortable, and no machine detail in the name."""
+    """invigil-support-20270301-091200.zip: sortable, and no machine detail in the name."""
     moment = (now or datetime.now(UTC)).astimezone()
     return f"invigil-support-{moment:%Y%m%d-%H%M%S}.zip"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from player import redaction
 from player.doctor import machine_checks, server_checks
 from player.doctor.context import Context, failure
 from player.doctor.edges import DoctorEdges
@@ -45,14 +46,16 @@ QUICK_LEAVES_OUT = frozenset({"audio_tone", "keyring"})
 """What a student would notice: a tone in their headphones, and the keyring probe (a locked desktop keyring asks
 for its password in a dialog). Neither says whether this machine can run the sitting."""
 
-SECRET_WORDS = ("token", "password", "secret")
+SECRET_WORDS = redaction.SECRET_WORDS
+"""The support bundle's rule (player/redaction.py), so a setting doctor hides is one the bundle hides too."""
 
 
 def looks_secret(name: str) -> bool:
-    """A setting never shown: named with token, password or secret, or ending in "key" (none is today; a future
-    one must not leak into a report, a heartbeat or a support bundle). "keyring_backend" is no secret."""
-    lowered = name.lower()
-    return any(word in lowered for word in SECRET_WORDS) or lowered.endswith("key")
+    """A setting never shown: named as a secret is (player/redaction.is_secret_name: token, password, passphrase,
+    secret, credentials, pin or auth as words of their own, a name ending in "key" such as "api_key"). None is
+    today; a future one must not leak into a report, a heartbeat or a support bundle. "keyring_backend",
+    "spinner" and "author" are no secrets."""
+    return redaction.is_secret_name(name)
 
 
 def run_doctor(

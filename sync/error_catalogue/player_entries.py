@@ -199,6 +199,13 @@ PLAYER_ENTRIES: tuple[Entry, ...] = (
     _e("INV-5018", "doctor.journal_unreadable", "The journal file cannot be opened.",
        "The answers journal exists but this user cannot open it (permissions, another user's file, or locked).",
        "Run doctor as the account students use; do not delete the journal; fix its owner or permissions."),
+    # ---- 51xx `invigil support-bundle` (keyed doctor.*: 5xxx is the admin tools' area) ----------------------
+    _e("INV-5101", "doctor.support_bundle.not_a_folder", "The support bundle's folder is not there.",
+       "--output names a path whose folder does not exist or is a file.",
+       "Give --output an existing folder (the zip is named for you), or a .zip path in one."),
+    _e("INV-5102", "doctor.support_bundle.cannot_write", "The support bundle could not be written.",
+       "The disk is full or the folder cannot be written; nothing was left behind.",
+       "Free some space or give --output another folder (such as your home folder or a USB stick)."),
     # ---- 6xxx kiosk ---------------------------------------------------------------------------------------
     _e("INV-6001", "kiosk.exit_failed", "Kiosk mode's exit stopped with an error.",
        "Something unexpected went wrong while the exit code or staff sign-in was checked (details in the log).",
