@@ -70,7 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Make a zip for support: logs, config (secrets redacted), doctor's report and journal "
         "statistics. It never holds answers, access codes, tokens or keys.",
     )
-    bundle.add_argument("--output", metavar="PATH", type=Path, help="a folder to write the zip in (named for you), or the zip's path (default: this folder)")
+    bundle.add_argument(
+        "--output",
+        metavar="PATH",
+        type=Path,
+        help="a folder to write the zip in (named for you), or the zip's path (default: this folder)",
+    )
     return parser
 
 
