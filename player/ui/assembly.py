@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from player.config import PlayerConfig
     from player.credentials import TokenStore
     from player.doctor.checks import DoctorEdges
+    from player.doctor.report import Report
     from player.offline_queue.journal import Journal
     from player.offline_queue.uploader import Backoff, UploadClient, Uploader
     from player.ui.kiosk import Kiosk
@@ -233,10 +234,17 @@ def build_controller(
 
         time_left = TimeLeftRecord(time_left_path(config.data_dir))
         from player.doctor.checks import run_doctor
+        from player.doctor.edges import with_gui_answers_now
         from player.ui.invigilation import readiness_in_background
 
+        def prepare_readiness() -> Callable[[], Report]:
+            # On the GUI thread: the audio outputs and the screen are read here, so the worker never waits for
+            # this thread (closing the app waits for the worker).
+            ready_edges = with_gui_answers_now(edges.doctor_edges)
+            return lambda: run_doctor(config, edges=ready_edges, quick=True)
+
         # The quick readiness check (no test tone), off the GUI thread from the first heartbeat on: its summary rides on them.
-        readiness = readiness_in_background(tasks, lambda: run_doctor(config, edges=edges.doctor_edges, quick=True))
+        readiness = readiness_in_background(tasks, prepare_readiness)
         return SittingParts(
             journal=journal,
             media_cache=MediaCache(config.data_dir / "media"),

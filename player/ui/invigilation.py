@@ -37,12 +37,13 @@ its network came up should not show "Server not reachable" in the room for the r
 
 def readiness_in_background(
     tasks: TaskRunner,
-    check: Callable[[], Report],
+    prepare_check: Callable[[], Callable[[], Report]],
     *,
     every_seconds: float = READINESS_EVERY_SECONDS,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Callable[[], str | None]:
-    """Run the machine's readiness check (`check`: the quick doctor) on a worker thread when the function returned is
+    """Run the machine's readiness check (what `prepare_check`, called on the GUI thread, returns: the quick doctor
+    with its GUI-thread answers already taken) on a worker thread when the function returned is
     first called (by the first heartbeat: nothing runs before a sitting opens, so a mistyped code starts no work),
     and again when the last run started over `every_seconds` ago. That function
     says the newest one-line summary, None before the first has finished (a failure is logged and keeps the last):
@@ -64,7 +65,7 @@ def readiness_in_background(
     def start() -> None:
         running[0] = True
         started[:] = [monotonic()]
-        tasks.run(check, on_done=done, on_error=failed)
+        tasks.run(prepare_check(), on_done=done, on_error=failed)
 
     def current() -> str | None:
         if not running[0] and (not started or monotonic() - started[-1] >= every_seconds):

@@ -37,7 +37,7 @@ def test_an_old_summary_is_checked_again_and_a_fresh_one_is_not(qtbot: QtBot, ta
         runs.append(1)
         return next(reports)
 
-    current = readiness_in_background(tasks, check, every_seconds=300, monotonic=lambda: now[0])
+    current = readiness_in_background(tasks, lambda: check, every_seconds=300, monotonic=lambda: now[0])
     assert runs == [], "nothing runs until the first heartbeat asks"
     qtbot.waitUntil(lambda: current() is not None, timeout=TIMEOUT_MS)
     assert current() == "Server: nothing answers at http://10.0.0.5:8765"
@@ -63,7 +63,7 @@ def test_a_check_that_fails_keeps_the_last_summary(qtbot: QtBot, tasks: TaskRunn
             raise outcome
         return outcome
 
-    current = readiness_in_background(tasks, check, every_seconds=300, monotonic=lambda: now[0])
+    current = readiness_in_background(tasks, lambda: check, every_seconds=300, monotonic=lambda: now[0])
     qtbot.waitUntil(lambda: current() == "Ready", timeout=TIMEOUT_MS)
     now[0] = 301.0
     current()
