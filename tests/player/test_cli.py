@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +14,7 @@ import pytest
 from player.cli import wants_command_line
 from player.doctor.checks import CHECK_KEYS
 from tests.helpers.live_server import LiveServer
-from tests.helpers.null_sink import NoSoundServer, null_sink_server
 from tests.helpers.player_cli import run_player
-
-
-@pytest.fixture(scope="module")
-def null_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """PULSE_SERVER of a running null sink: a real audio output on a machine with no sound card."""
-    try:
-        with null_sink_server(tmp_path_factory.mktemp("pulse")) as server:
-            yield server
-    except NoSoundServer as missing:
-        pytest.fail(str(missing))
 
 
 def run_invigil(

@@ -16,33 +16,20 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtGui import QFontDatabase, QFontMetrics
 from PySide6.QtWidgets import QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
 from player.doctor.text import WIDTH
 from sync.error_catalogue import by_number, number_for
-from tests.helpers.null_sink import NoSoundServer, null_sink_server
 from tests.helpers.player_cli import run_player
 from tests.helpers.screens import DOCS_SCREENS, Camera
 from tests.helpers.tls import School, TlsFiles
 
 MAX_BYTES = 250_000
 NUMBER = re.compile(r"\[(INV-\d{4})\]")
-
-
-@pytest.fixture(scope="module")
-def null_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """PULSE_SERVER of a running null sink: a real audio output on a machine with no sound card."""
-    try:
-        with null_sink_server(tmp_path_factory.mktemp("pulse")) as server:
-            yield server
-    except NoSoundServer as missing:
-        pytest.fail(str(missing))
 
 
 def run_doctor(*argv: str, server_url: str, ca_cert: Path, pulse_server: str) -> str:
