@@ -131,22 +131,19 @@ def parse_choice(choices: tuple[str, ...], *, upper: bool) -> Callable[[Any, boo
     return parse
 
 
-def parse_machine_id(raw: Any, from_env: bool) -> str | None:
-    text = expect_str(raw, from_env).strip()
-    if from_env and text == "":
-        return None
-    if not text or len(text) > MACHINE_ID_MAX_LENGTH or not text.isprintable():
-        raise ValueError(f"{show(raw)} must be 1 to {MACHINE_ID_MAX_LENGTH} printable characters")
-    return text
+def parse_label(max_length: int) -> Callable[[Any, bool], str | None]:
+    """A one-line label (machine_id, machine_name) of 1 to `max_length` printable characters; empty in the
+    environment: not set."""
 
+    def parse(raw: Any, from_env: bool) -> str | None:
+        text = expect_str(raw, from_env).strip()
+        if from_env and text == "":
+            return None
+        if not text or len(text) > max_length or not text.isprintable():
+            raise ValueError(f"{show(raw)} must be 1 to {max_length} printable characters")
+        return text
 
-def parse_machine_name(raw: Any, from_env: bool) -> str | None:
-    text = expect_str(raw, from_env).strip()
-    if from_env and text == "":
-        return None
-    if not text or len(text) > MACHINE_NAME_MAX_LENGTH or not text.isprintable():
-        raise ValueError(f"{show(raw)} must be 1 to {MACHINE_NAME_MAX_LENGTH} printable characters")
-    return text
+    return parse
 
 
 def show(raw: Any) -> str:

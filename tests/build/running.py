@@ -42,6 +42,30 @@ def stop(process: subprocess.Popen[str], sig: signal.Signals) -> int:
         pytest.fail(f"the process did not stop within {START_TIMEOUT_S:.0f} s of {sig.name}")
 
 
+def start_player(command: list[str], *, env: dict[str, str], stderr_file: Path) -> subprocess.Popen[str]:
+    """Start a built player, its stderr in `stderr_file`, with Ctrl+C ignored (as a shell starts a background job)
+    until the app installs its own handler: a SIGINT that came before it is ready cannot kill it, and that handler
+    appearing (sigint_caught) is the sign it is ready."""
+    with stderr_file.open("w") as stderr:  # the child keeps its own copy of the handle
+        return subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+            env=env,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+        )
+
+
+def assert_player_ran_and_stopped(code: int, *, log_file: Path, stderr_file: Path, server: str, data: Path) -> None:
+    """After a Ctrl+C: the player exited 0, logged its start with `server` and `data` and its stop, no traceback."""
+    log = read_text(log_file)
+    assert code == 0, read_text(stderr_file)[-3000:]
+    assert f"{PLAYER_STARTED}: server {server}, data {data}, log {log_file}" in log
+    assert PLAYER_STOPPED in log.split(PLAYER_STARTED, 1)[1]
+    assert "Traceback" not in read_text(stderr_file)
+
+
 def sigint_caught(pid: int) -> bool:
     """True once the process has its own SIGINT handler (Linux: the SigCgt mask in /proc/PID/status)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -28,7 +28,15 @@ from tests.build.debs import (
     data_members,
     depends_names,
 )
-from tests.build.running import PLAYER_STARTED, PLAYER_STOPPED, read_text, sigint_caught, stop, wait_for
+from tests.build.running import (
+    PLAYER_STARTED,
+    assert_player_ran_and_stopped,
+    read_text,
+    sigint_caught,
+    start_player,
+    stop,
+    wait_for,
+)
 from tests.helpers.bundles import REPO, Bundles
 from tests.helpers.live_server import LiveServer
 
@@ -263,29 +271,17 @@ def test_installed_player_starts_with_the_packaged_config_and_closes_on_ctrl_c(
     write_conffile(installed, f'server_url = "{live_server.url}"\ndata_dir = "{data}"\n')
     log_file = data / "logs" / "player.log"
     err = tmp_path / "player.err"
-    with err.open("w") as stderr:  # the child keeps its own copy of the handle
-        player = subprocess.Popen(
-            [str(installed.under("/usr/bin/invigil"))],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            text=True,
-            env=player_env(tmp_path / "home"),
-            # Ctrl+C ignored until the app installs its own handler (as in tests/build/test_frozen.py), so the
-            # SIGINT below cannot kill a player that has not finished starting.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-        )
+    player = start_player(
+        [str(installed.under("/usr/bin/invigil"))], env=player_env(tmp_path / "home"), stderr_file=err
+    )
     try:
         wait_for(lambda: PLAYER_STARTED in read_text(log_file), what="the start line", process=player, details=err)
         wait_for(lambda: sigint_caught(player.pid), what="the Ctrl+C handler", process=player, details=err)
         assert player.poll() is None, read_text(err)[-3000:]
     finally:
         code = stop(player, signal.SIGINT)
-    log = read_text(log_file)
-    assert code == 0, read_text(err)[-3000:]
     # The launcher found the app under the root and handed it the installed conffile: its server and data folder.
-    assert f"{PLAYER_STARTED}: server {live_server.url}, data {data}, log {log_file}" in log
-    assert PLAYER_STOPPED in log.split(PLAYER_STARTED, 1)[1]
-    assert "Traceback" not in read_text(err)
+    assert_player_ran_and_stopped(code, log_file=log_file, stderr_file=err, server=live_server.url, data=data)
 
 
 @pytest.mark.slow

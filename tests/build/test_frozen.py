@@ -17,10 +17,11 @@ import requests
 
 from tests.build.running import (
     PLAYER_STARTED,
-    PLAYER_STOPPED,
     START_TIMEOUT_S,
+    assert_player_ran_and_stopped,
     read_text,
     sigint_caught,
+    start_player,
     stop,
     wait_for,
 )
@@ -185,17 +186,7 @@ def test_frozen_player_starts_logs_and_closes_on_ctrl_c(bundles: Bundles, tmp_pa
     )
     log_file = data / "logs" / "player.log"
     err = tmp_path / "player.err"
-    with err.open("w") as stderr:  # the child keeps its own copy of the handle
-        player = subprocess.Popen(
-            [str(bundles.executable("invigil"))],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            text=True,
-            env=env,
-            # Started with Ctrl+C ignored (as a shell starts a background job), so a SIGINT that came before the
-            # app installs its own handler could not kill it; that handler appearing is the sign it is ready.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-        )
+    player = start_player([str(bundles.executable("invigil"))], env=env, stderr_file=err)
     try:
         wait_for(lambda: PLAYER_STARTED in read_text(log_file), what="the start line", process=player, details=err)
         # The bundled FFmpeg plugin is found and loaded (not only copied): Qt says so when the backend starts.
@@ -203,8 +194,4 @@ def test_frozen_player_starts_logs_and_closes_on_ctrl_c(bundles: Bundles, tmp_pa
         wait_for(lambda: sigint_caught(player.pid), what="the Ctrl+C handler", process=player, details=err)
     finally:
         code = stop(player, signal.SIGINT)
-    log = read_text(log_file)
-    assert code == 0, read_text(err)[-3000:]
-    assert f"{PLAYER_STARTED}: server http://127.0.0.1:9, data {data}, log {log_file}" in log
-    assert PLAYER_STOPPED in log.split(PLAYER_STARTED, 1)[1]
-    assert "Traceback" not in read_text(err)
+    assert_player_ran_and_stopped(code, log_file=log_file, stderr_file=err, server="http://127.0.0.1:9", data=data)

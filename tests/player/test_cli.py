@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +14,7 @@ import pytest
 from player.cli import wants_command_line
 from player.doctor.checks import CHECK_KEYS
 from tests.helpers.live_server import LiveServer
-from tests.helpers.null_sink import NoSoundServer, null_sink_server
-
-REPO = Path(__file__).resolve().parents[2]
-TIMEOUT_S = 120
-
-
-@pytest.fixture(scope="module")
-def null_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """PULSE_SERVER of a running null sink: a real audio output on a machine with no sound card."""
-    try:
-        with null_sink_server(tmp_path_factory.mktemp("pulse")) as server:
-            yield server
-    except NoSoundServer as missing:
-        pytest.fail(str(missing))
+from tests.helpers.player_cli import run_player
 
 
 def run_invigil(
@@ -39,25 +24,13 @@ def run_invigil(
     (home / "etc").mkdir(parents=True, exist_ok=True)
     machine_file = home / "etc" / "config.toml"
     machine_file.write_text(machine_config, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INVIGIL_")}
-    env.update(
-        INVIGIL_CONFIG=str(machine_file),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "data"),
-        PULSE_SERVER=pulse_server,
-        QT_QPA_PLATFORM="offscreen",
-        PYTHONIOENCODING="utf-8",
-        PYTHONPATH=str(REPO),  # run from the user's folder, as an admin would, this checkout's code
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "player", *args],
+    return run_player(
+        *args,
         cwd=home,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=TIMEOUT_S,
-        check=False,
+        machine_file=machine_file,
+        config_home=home / "config",
+        data_home=home / "data",
+        pulse_server=pulse_server,
     )
 
 

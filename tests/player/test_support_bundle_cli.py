@@ -9,7 +9,6 @@ import errno
 import os
 import re
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from types import TracebackType
@@ -19,9 +18,8 @@ import pytest
 
 from player.config import ConfigSources
 from player.support_bundle import make_support_bundle
+from tests.helpers.player_cli import PLAYER, run_player
 
-REPO = Path(__file__).resolve().parents[2]
-TIMEOUT_S = 120
 NAME = re.compile(r"invigil-support-\d{8}-\d{6}\.zip")
 LIMITED_PLAYER = """
 import resource, runpy, signal, sys
@@ -41,31 +39,20 @@ def run_bundle(home: Path, *args: str, file_size_limit: int | None = None) -> su
     machine_file.write_text(
         f'server_url = "http://127.0.0.1:9"\ndata_dir = "{home / "data"}"\nkeyring_backend = "memory"\n'
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INVIGIL_")}
-    env.update(
-        INVIGIL_CONFIG=str(machine_file),
-        XDG_CONFIG_HOME=str(home / "config"),
-        XDG_DATA_HOME=str(home / "xdg-data"),
-        PULSE_SERVER="unix:/nonexistent",
-        QT_QPA_PLATFORM="offscreen",
-        PYTHONIOENCODING="utf-8",
-        PYTHONPATH=str(REPO),
-    )
-
-    command = [sys.executable, "-m", "player"]
+    python_args: tuple[str, ...] = PLAYER
     if file_size_limit is not None:
         # The limit is set by the child itself, then `python -m player` runs as usual (no preexec_fn: the test
         # process has threads). With SIGXFSZ ignored, a write past the limit fails with EFBIG instead of killing.
-        command = [sys.executable, "-c", LIMITED_PLAYER, str(file_size_limit)]
-    return subprocess.run(
-        [*command, "support-bundle", *args],
+        python_args = ("-c", LIMITED_PLAYER, str(file_size_limit))
+    return run_player(
+        "support-bundle",
+        *args,
         cwd=home,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=TIMEOUT_S,
-        check=False,
+        machine_file=machine_file,
+        config_home=home / "config",
+        data_home=home / "xdg-data",
+        pulse_server="unix:/nonexistent",
+        python_args=python_args,
     )
 
 

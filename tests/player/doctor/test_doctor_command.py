@@ -4,15 +4,10 @@ terminal shows the report alone (none of QtMultimedia's own messages), and the d
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.helpers.doctor import closed_port_url
-
-REPO = Path(__file__).resolve().parents[3]
-TIMEOUT_S = 120
+from tests.helpers.player_cli import run_player
 
 
 def test_doctor_over_ssh_prints_the_report_alone_and_makes_no_data_folder(tmp_path: Path) -> None:
@@ -22,27 +17,17 @@ def test_doctor_over_ssh_prints_the_report_alone_and_makes_no_data_folder(tmp_pa
     machine_file.write_text(f'server_url = "{closed_port_url()}"\ndata_dir = "{data_dir}"\n', encoding="utf-8")
     # No display and no sound server, as over SSH: Qt picks its offscreen platform itself, and QtMultimedia has
     # plenty to say (PipeWire's library, FFmpeg's version, PulseAudio's refused connection).
-    leave_out = ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "QT_MESSAGE_PATTERN")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INVIGIL_") and k not in leave_out}
-    env.update(
-        INVIGIL_CONFIG=str(machine_file),
-        XDG_CONFIG_HOME=str(tmp_path / "config"),
-        XDG_DATA_HOME=str(tmp_path / "data"),
-        PULSE_SERVER=f"unix:{tmp_path / 'no-sound-server'}",
-        QT_FORCE_STDERR_LOGGING="1",  # Qt's messages to stderr, where a person at the terminal would see them
-        PYTHONIOENCODING="utf-8",
-        PYTHONPATH=str(REPO),
-    )
-
-    done = subprocess.run(
-        [sys.executable, "-m", "player", "doctor", "--json"],
+    done = run_player(
+        "doctor",
+        "--json",
         cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=TIMEOUT_S,
-        check=False,
+        machine_file=machine_file,
+        config_home=tmp_path / "config",
+        data_home=tmp_path / "data",
+        pulse_server=f"unix:{tmp_path / 'no-sound-server'}",
+        # Qt's messages to stderr, where a person at the terminal would see them.
+        extra_env={"QT_FORCE_STDERR_LOGGING": "1"},
+        without=("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", "QT_MESSAGE_PATTERN"),
     )
 
     report = json.loads(done.stdout)

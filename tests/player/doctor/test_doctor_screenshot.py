@@ -15,37 +15,21 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtGui import QFontDatabase, QFontMetrics
 from PySide6.QtWidgets import QPlainTextEdit
 from pytestqt.qtbot import QtBot
 
 from player.doctor.text import WIDTH
 from sync.error_catalogue import by_number, number_for
-from tests.helpers.null_sink import NoSoundServer, null_sink_server
+from tests.helpers.player_cli import run_player
 from tests.helpers.screens import DOCS_SCREENS, Camera
 from tests.helpers.tls import School, TlsFiles
 
-REPO = Path(__file__).resolve().parents[3]
 MAX_BYTES = 250_000
-TIMEOUT_S = 120
 NUMBER = re.compile(r"\[(INV-\d{4})\]")
-
-
-@pytest.fixture(scope="module")
-def null_sink(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """PULSE_SERVER of a running null sink: a real audio output on a machine with no sound card."""
-    try:
-        with null_sink_server(tmp_path_factory.mktemp("pulse")) as server:
-            yield server
-    except NoSoundServer as missing:
-        pytest.fail(str(missing))
 
 
 def run_doctor(*argv: str, server_url: str, ca_cert: Path, pulse_server: str) -> str:
@@ -59,24 +43,13 @@ def run_doctor(*argv: str, server_url: str, ca_cert: Path, pulse_server: str) ->
         machine_file.write_text(
             f'server_url = "{server_url}"\nca_bundle = "{ca_bundle}"\ndata_dir = "{root / "data"}"\n', encoding="utf-8"
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("INVIGIL_")}
-        env.update(
-            INVIGIL_CONFIG=str(machine_file),
-            XDG_CONFIG_HOME=str(root / "user-config"),
-            PULSE_SERVER=pulse_server,
-            QT_QPA_PLATFORM="offscreen",  # what an SSH session without a display gets
-            PYTHONIOENCODING="utf-8",
-            PYTHONPATH=str(REPO),
-        )
-        done = subprocess.run(
-            [sys.executable, "-m", "player", "doctor", *argv],
+        done = run_player(
+            "doctor",
+            *argv,
             cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=TIMEOUT_S,
-            check=False,
+            machine_file=machine_file,
+            config_home=root / "user-config",
+            pulse_server=pulse_server,
         )
     assert "Traceback" not in done.stderr, done.stderr
     assert done.returncode in (0, 1, 2), done.stderr

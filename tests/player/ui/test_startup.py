@@ -49,6 +49,19 @@ def app_process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterat
     signal.signal(signal.SIGINT, sigint)
 
 
+@pytest.fixture
+def machine_config(app_process_state: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[[str], Path]:
+    """Writes the machine-wide config file the started player reads (INVIGIL_CONFIG) and gives its path."""
+
+    def write(text: str) -> Path:
+        config = tmp_path / "config.toml"
+        config.write_text(text, encoding="utf-8")
+        monkeypatch.setenv("INVIGIL_CONFIG", str(config))
+        return config
+
+    return write
+
+
 class PaintSpy(QObject):
     """Calls `seen(screen)` at the first Paint of an access-code screen, as a student's eyes would."""
 
@@ -314,17 +327,11 @@ def test_a_code_typed_at_the_first_paint_is_handed_to_the_controller_once_it_exi
 
 
 def test_a_bad_config_file_is_shown_on_the_window_with_its_number_and_logged_in_the_default_data_folder(
-    qtbot: QtBot,
-    tmp_path: Path,
-    app_process_state: None,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    qtbot: QtBot, tmp_path: Path, machine_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The config is read after the first paint: a bad one puts the reason on the window (started from a desktop
     entry, nobody sees stderr) until Quit, then the start ends with status 2."""
-    config = tmp_path / "config.toml"
-    config.write_text("server_url = https://no-quotes.example\n", encoding="utf-8")
-    monkeypatch.setenv("INVIGIL_CONFIG", str(config))
+    config = machine_config("server_url = https://no-quotes.example\n")
     seen = FailureSeen()
 
     status = run_main([], seen.step, wait_for_quit=True)
@@ -344,16 +351,10 @@ def test_a_bad_config_file_is_shown_on_the_window_with_its_number_and_logged_in_
 
 
 def test_with_no_screen_to_show_it_on_a_bad_config_ends_the_start_at_once(
-    qtbot: QtBot,
-    tmp_path: Path,
-    app_process_state: None,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    qtbot: QtBot, tmp_path: Path, machine_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Offscreen (a service, a script), a Quit button nobody can press would keep the player running forever."""
-    config = tmp_path / "config.toml"
-    config.write_text("server_url = 42\n", encoding="utf-8")
-    monkeypatch.setenv("INVIGIL_CONFIG", str(config))
+    config = machine_config("server_url = 42\n")
     polls: list[int] = []
 
     def step(_window: MainWindow) -> bool:
