@@ -114,6 +114,6 @@ def test_a_forwarded_allow_ips_typo_is_refused_before_serving(seeded_db: tuple[P
     assert main(argv, Env(stdout=out, stderr=err, stdin=io.StringIO())) == 1
     assert err.getvalue() == (
         "invigil-server serve: --forwarded-allow-ips: 'proxy.local' is not an IP address or network "
-        "(like 10.0.0.5 or 10.0.0.0/24). Name the address your reverse proxy connects from.\n"
+        "(like 10.0.0.5 or 10.0.0.0/24). Name the address your reverse proxy connects from. (INV-8014)\n"
     )
     assert out.getvalue() == ""
