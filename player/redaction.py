@@ -367,7 +367,7 @@ def _secret_fields(text: str) -> Iterator[re.Match[str]]:
     value is found too: a log line's `logger: ` prefix never hides what follows it."""
     place = 0
     while (match := _FIELD.search(text, place)) is not None:
-        quote, name, _sep, _scheme, value = match.groups()
+        _quote, name, _sep, _scheme, value = match.groups()
         if is_secret_name(name) and _ALREADY not in value and value.lower() not in _SCHEMES:
             yield match
             place = match.end()
@@ -419,9 +419,12 @@ def _unquote(value: str) -> str:
 
 
 def _hidden_where(wanted: Any, got: Any) -> bool:
-    """True if `got` holds REDACTED wherever `wanted` (the parsed settings redacted) does."""
-    if wanted == REDACTED:
-        return got == REDACTED
+    """True if `got` holds REDACTED wherever `wanted` (the parsed settings redacted) does; a value hidden whole
+    (a secret array as one "[redacted]") counts for everything in it."""
+    if isinstance(got, str) and got == REDACTED:
+        return True
+    if isinstance(wanted, str) and wanted == REDACTED:
+        return False
     if isinstance(wanted, dict):
         return isinstance(got, dict) and all(_hidden_where(v, got.get(k)) for k, v in wanted.items())
     if isinstance(wanted, list):
