@@ -313,9 +313,11 @@ def make_support_bundle(
                 "README.txt",
                 f"Invigil {VERSION} support bundle, made {made_at.isoformat(timespec='seconds')}.\n\n"
                 "It holds: " + ", ".join(contents) + ".\n"
+                "Only regular files are copied: a link in the logs folder is never followed (see skipped.txt).\n"
                 "It never holds answers, access codes, tokens or keys: the journal is only counted, the keyring is "
                 "not opened, and every secret value found in the config, the environment and the journal, every "
-                "secret-named setting, authorization header, URL password and code-shaped word is replaced by "
+                "secret-named setting or field, authorization header, cookie, URL password, secret-named URL query "
+                "parameter and code-shaped word is replaced by "
                 f"{REDACTED} (a URL's user:password by {URL_USER_REDACTED}).\n",
             )
         partial.replace(dest)  # a half-written zip never stands under the name asked for
