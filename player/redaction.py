@@ -91,8 +91,9 @@ _HEADER = re.compile(
 value is secret, to the end of the line (or of its quoted string in a repr'd dict), not just its first word."""
 _QUERY_SECRET_NAMES = frozenset({"sig", "signature", "key", "code", "session", "sessionid", "sid", "otp", "jwt"})
 """Query parameters that carry a secret though their name alone would not say so in a log (a signed URL's sig)."""
-_QUERY = re.compile(r"(?<=[?&;])([A-Za-z_][\w.\-]*)=([^&#\s\"'<>]+)")
-"""A URL query's `name=value` (after ? or &): its value ends at the next &, # or space."""
+_QUERY = re.compile(r"(?<=[?&;])([A-Za-z_][\w.\-]*)=((?:[^&#\s\"'<>,]|,(?!\s|$))+)")
+"""A URL query's `name=value` (after ? or &): its value ends at the next &, # or space, or a comma that ends a
+phrase in a log line ("server http://h/?token=x, data ...")."""
 
 
 def _code_is_plausible(first: str, second: str, *, dashed: bool) -> bool:

@@ -205,3 +205,11 @@ def test_every_value_under_a_secret_like_table_is_hidden_and_the_copy_is_still_t
     assert copy["server"]["credentials"]["pins"] == [REDACTED, REDACTED]
     assert copy["display"] == {"key": "large-print"}  # "key" alone in a plain table is a choice, not a secret
     assert copy["machine_name"] == "room12ab"
+
+
+def test_a_query_secret_in_a_log_sentence_keeps_the_sentence() -> None:
+    line = "INFO player.app: Invigil player starting: server http://127.0.0.1:9/?access_token=S3cretPWb, data /srv/x"
+
+    assert Redactor().text(line) == (
+        f"INFO player.app: Invigil player starting: server http://127.0.0.1:9/?access_token={REDACTED}, data /srv/x"
+    )
