@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         metavar="PATH",
         type=Path,
-        help="a folder to write the zip in (named for you), or the zip's path (default: this folder)",
+        help="a folder to write the zip in (named for you), or the zip's path: .zip is added when missing, and "
+        "an existing file is never replaced (default: this folder)",
     )
     return parser
 
@@ -138,7 +139,23 @@ def cmd_support_bundle(args: argparse.Namespace) -> int:
         print(f"invigil support-bundle: {problem(key, text)}", file=sys.stderr)
         return 2
 
+    def exists(path: Path) -> int:
+        return refuse(
+            "doctor.support_bundle.exists",
+            f"{path} already exists; the bundle never replaces a file. Give --output a new name, or a folder (the "
+            "zip is named for you). Nothing was changed.",
+        )
+
     dest = (args.output or Path.cwd()).expanduser().resolve()
+    if not dest.is_dir():
+        # A file name: never one that is there already, and always a .zip (`--output ob` writes ob.zip, so the
+        # file opens as what it is on any computer support uses).
+        if dest.exists():
+            return exists(dest)
+        if dest.suffix.lower() != ".zip":
+            dest = dest.with_name(dest.name + ".zip")
+            if dest.exists():
+                return exists(dest)
     folder = dest if dest.is_dir() else dest.parent
     if not folder.is_dir():
         what = "is a file" if folder.exists() else "does not exist"
@@ -159,6 +176,8 @@ def cmd_support_bundle(args: argparse.Namespace) -> int:
         dest = dest / default_bundle_name()
     try:
         made = make_support_bundle(config, dest, report=report, sources=sources, data_dir=args.data_dir)
+    except FileExistsError:
+        return exists(dest)  # made by something else while doctor ran
     except OSError as exc:
         return refuse(
             "doctor.support_bundle.cannot_write",

@@ -15,7 +15,7 @@ import json
 import math
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time
 from typing import Any
 
@@ -32,7 +32,7 @@ MIN_SECRET_LENGTH = 4
 
 SECRET_WORDS = ("token", "password", "passwd", "passphrase", "secret", "credential", "apikey", "privatekey", "cookie")
 """Anywhere in a name (its words joined): "attempt_token", "staffPassword", "api_key", "credentials"."""
-SECRET_WHOLE_WORDS = frozenset({"pin", "pass", "auth", "oauth", "authorization"})
+SECRET_WHOLE_WORDS = frozenset({"pin", "pass", "auth", "oauth", "authorization", "creds"})
 """Only as a word of their own: "staff_pin", "staffPin", "auth_header"; not "spinner", "author", "passage"."""
 _KEY_NOT_SECRET_AFTER = frozenset({"idempotency", "sort", "check", "cache", "primary", "foreign", "lookup"})
 """A name ending in "key" is secret ("api_key", "signing_key") unless it is one of these keys that only identify
@@ -84,6 +84,16 @@ _SETTING_LINE = re.compile(rf"(?m)^([ \t#]*)([\"']?)({_NAME})\2([ \t]*=[ \t]*)({
 """A TOML or INI assignment on its own line (also commented out): the whole value, even a multi-line string."""
 _FIELD = re.compile(rf"(?<![\w.\-])([\"']?)({_NAME})\1(\s*[=:]\s*)({_SCHEME})({_QUOTED}|[^\s,;&)}}\]\"']+)")
 """A `name=value`, `name: value` or `"name": "value"` inside a line (a log's fields, a repr'd dict, JSON)."""
+_HEADER = re.compile(
+    rf"(?i)(?<![\w.\-])([\"']?)((?:proxy-)?authorization|(?:set-)?cookie)\1(\s*[=:]\s*)({_QUOTED}|[^\r\n]*\S)"
+)
+"""An Authorization header (any scheme: Token, Basic, Bearer, Digest with its response="...") or a Cookie: its whole
+value is secret, to the end of the line (or of its quoted string in a repr'd dict), not just its first word."""
+_QUERY_SECRET_NAMES = frozenset({"sig", "signature", "key", "code", "session", "sessionid", "sid", "otp", "jwt"})
+"""Query parameters that carry a secret though their name alone would not say so in a log (a signed URL's sig)."""
+_QUERY = re.compile(r"(?<=[?&;])([A-Za-z_][\w.\-]*)=((?:[^&#\s\"'<>,]|,(?!\s|$))+)")
+"""A URL query's `name=value` (after ? or &): its value ends at the next &, # or space, or a comma that ends a
+phrase in a log line ("server http://h/?token=x, data ...")."""
 
 
 def _code_is_plausible(first: str, second: str, *, dashed: bool) -> bool:
@@ -237,9 +247,13 @@ class Redactor:
         for match in _SETTING_LINE.finditer(text) if config else ():
             if is_secret_name(match.group(3)):
                 self.known.add(_unquote(match.group(5)))
-        for match in _FIELD.finditer(text):
-            if is_secret_name(match.group(2)):
-                self.known.add(_unquote(match.group(5)))
+        for match in _HEADER.finditer(text):
+            self.known.add(_unquote(match.group(4)))
+        for match in _QUERY.finditer(text):
+            if _is_secret_query(match.group(1)):
+                self.known.add(match.group(2))
+        for match in _secret_fields(text):
+            self.known.add(_unquote(match.group(5)))
 
     def _learn_basic(self, encoded: str) -> bool:
         """Learns an HTTP Basic credential (and the password inside it); False if `encoded` is not one."""
@@ -284,7 +298,9 @@ class Redactor:
             lambda m: m.group(1) + REDACTED if _code_is_plausible(m.group(2), m.group(3), dashed=False) else m.group(0),
             text,
         )
-        text = _FIELD.sub(self._hide_field, text)
+        text = _HEADER.sub(_hide_header, text)
+        text = _QUERY.sub(lambda m: f"{m.group(1)}={REDACTED}" if _is_secret_query(m.group(1)) else m.group(0), text)
+        text = _hide_fields(text)
         text = _CODE_DASHED.sub(
             lambda m: REDACTED if _code_is_plausible(m.group(1), m.group(2), dashed=True) else m.group(0), text
         )
@@ -301,14 +317,6 @@ class Redactor:
         if value[:1] not in "\"'" and not _is_toml_value(value):
             comment = ""  # `password = abc#def` is no value and comment: all of it may be the password
         return f'{lead}{quote}{name}{quote}{equals}"{REDACTED}"{comment}'
-
-    @staticmethod
-    def _hide_field(match: re.Match[str]) -> str:
-        quote, name, sep, scheme, value = match.groups()
-        if not is_secret_name(name) or _ALREADY in value or value.lower() in ("bearer", "basic", "digest", "token"):
-            return match.group(0)
-        shown = f"{value[0]}{REDACTED}{value[0]}" if value[:1] in "\"'" else REDACTED
-        return f"{quote}{name}{quote}{sep}{scheme}{shown}"
 
     def json_value(self, value: Any, *, secret: bool = False) -> Any:
         """`value` (parsed JSON) with its strings redacted and every value under a secret-named field hidden (at
@@ -333,7 +341,10 @@ class Redactor:
             return self.text(text, config=True)
         redacted = self.text(text, config=True)
         try:
-            if _key_paths(tomllib.loads(redacted)) == _key_paths(original):
+            parsed = tomllib.loads(redacted)
+            # Same keys, and every value under a secret-named key or table hidden: a line rule knows no table, so
+            # `key = "ab"` under [creds] (too short to be hidden as a known value) is caught here.
+            if _key_paths(parsed) == _key_paths(original) and _hidden_where(self._redact_parsed(original), parsed):
                 return redacted
         except tomllib.TOMLDecodeError:
             pass
@@ -351,6 +362,46 @@ class Redactor:
         return self.text(data) if isinstance(data, str) else data
 
 
+def _secret_fields(text: str) -> Iterator[re.Match[str]]:
+    """The secret-named `name=value` fields of `text`, wherever they sit on a line. A field whose name is not
+    secret ("sync.client: password=x", "failed: token=x") gives back all but its name, so the field inside its
+    value is found too: a log line's `logger: ` prefix never hides what follows it."""
+    place = 0
+    while (match := _FIELD.search(text, place)) is not None:
+        _quote, name, _sep, _scheme, value = match.groups()
+        if is_secret_name(name) and _ALREADY not in value and value.lower() not in _SCHEMES:
+            yield match
+            place = match.end()
+        else:
+            place = match.end(2)
+
+
+_SCHEMES = ("bearer", "basic", "digest", "token")
+
+
+def _hide_fields(text: str) -> str:
+    pieces: list[str] = []
+    done = 0
+    for match in _secret_fields(text):
+        quote, name, sep, scheme, value = match.groups()
+        shown = f"{value[0]}{REDACTED}{value[0]}" if value[:1] in "\"'" else REDACTED
+        pieces += [text[done : match.start()], f"{quote}{name}{quote}{sep}{scheme}{shown}"]
+        done = match.end()
+    return "".join(pieces) + text[done:] if pieces else text
+
+
+def _hide_header(match: re.Match[str]) -> str:
+    quote, name, sep, value = match.groups()
+    if _ALREADY in value:
+        return match.group(0)
+    shown = f"{value[0]}{REDACTED}{value[0]}" if value[:1] in "\"'" and value[-1:] == value[:1] else REDACTED
+    return f"{quote}{name}{quote}{sep}{shown}"
+
+
+def _is_secret_query(name: str) -> bool:
+    return is_secret_name(name) or name.lower() in _QUERY_SECRET_NAMES
+
+
 def _is_toml_value(text: str) -> bool:
     try:
         tomllib.loads(f"v = {text}")
@@ -366,6 +417,20 @@ def _unquote(value: str) -> str:
             inner = value[len(quote) : -len(quote)]
             return inner.strip("\n") if len(quote) == 3 else inner
     return value
+
+
+def _hidden_where(wanted: Any, got: Any) -> bool:
+    """True if `got` holds REDACTED wherever `wanted` (the parsed settings redacted) does; a value hidden whole
+    (a secret array as one "[redacted]") counts for everything in it."""
+    if isinstance(got, str) and got == REDACTED:
+        return True
+    if isinstance(wanted, str) and wanted == REDACTED:
+        return False
+    if isinstance(wanted, dict):
+        return isinstance(got, dict) and all(_hidden_where(v, got.get(k)) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(got, list) and len(got) == len(wanted) and all(map(_hidden_where, wanted, got))
+    return True
 
 
 def _key_paths(data: Any, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:

@@ -10,9 +10,12 @@ runner."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
+import os
 import platform
 import sqlite3
+import stat
 import sys
 import tomllib
 import zipfile
@@ -107,18 +110,78 @@ def _quoted(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _read_limited(path: Path) -> str:
-    with path.open("rb") as f:
+class NotRegular(Exception):
+    """A path that is not a regular file (a link where none is followed, a folder, a pipe, a device): not read."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NON_BLOCK = getattr(os, "O_NONBLOCK", 0)  # a pipe put there after the check must not hang the bundle
+
+
+def _read_limited(path: Path, *, follow: bool) -> str:
+    """The file's text (its last MAX_LOG_BYTES). Only a regular file is read: with follow=False a link is refused
+    before and while opening (lstat, then O_NOFOLLOW, so one swapped in between is refused too); with follow=True a
+    link is followed but what it names must be a regular file too (fstat on what was opened)."""
+    if not follow and stat.S_ISLNK(path.lstat().st_mode):
+        raise NotRegular("a link, not copied")
+    flags = os.O_RDONLY | _NON_BLOCK | getattr(os, "O_BINARY", 0) | (0 if follow else _NO_FOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if not follow and exc.errno == errno.ELOOP:
+            raise NotRegular("a link, not copied") from exc
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegular("not a regular file, not copied")
         size = f.seek(0, 2)
         f.seek(max(0, size - MAX_LOG_BYTES))
         return f.read().decode("utf-8", errors="replace")
 
 
-def _read_or_why(path: Path) -> str | OSError:
+def _read_or_why(path: Path, *, follow: bool = False) -> str | OSError | NotRegular:
     try:
-        return _read_limited(path)
-    except OSError as exc:
+        return _read_limited(path, follow=follow)
+    except (OSError, NotRegular) as exc:
         return exc
+
+
+def _log_entries(logs_dir: Path) -> tuple[list[tuple[str, str | OSError]], list[str]]:
+    """The logs folder's regular files, read, and what was skipped and why. Nothing in it is followed: a link there
+    (to /etc/shadow, say, made by whoever could write the data folder) would put another file in the zip of a
+    bundle made as root. A logs folder that is itself a link is skipped whole, for the same reason."""
+    if stat.S_ISLNK(_lstat_mode(logs_dir)):
+        return [], ["logs: a link, not copied"]
+    if not logs_dir.is_dir():
+        return [], []
+    read: list[tuple[str, str | OSError]] = []
+    skipped: list[str] = []
+    for path in sorted(logs_dir.iterdir()):
+        mode = _lstat_mode(path)
+        if stat.S_ISLNK(mode):
+            skipped.append(f"logs/{path.name}: a link, not copied")
+        elif stat.S_ISDIR(mode):
+            skipped.append(f"logs/{path.name}: a folder, not copied")
+        elif not stat.S_ISREG(mode):
+            skipped.append(f"logs/{path.name}: not a regular file, not copied")
+        else:
+            text = _read_or_why(path)
+            if isinstance(text, NotRegular):  # changed since it was looked at
+                skipped.append(f"logs/{path.name}: {text.why}")
+            else:
+                read.append((path.name, text))
+    return read, skipped
+
+
+def _lstat_mode(path: Path) -> int:
+    try:
+        return path.lstat().st_mode
+    except OSError:
+        return 0
 
 
 def _environment(env: Mapping[str, str]) -> dict[str, str]:
@@ -172,10 +235,20 @@ def make_support_bundle(
     # Read everything first and learn every secret in it, so that a value seen in one file (a password in the
     # config, a code in one log line) is hidden in all of them, however it is spelled there.
     redactor = Redactor()
-    configs = [(name, path, _read_or_why(path)) for name, path in _config_files(sources) if path.is_file()]
-    logs_dir = folder / "logs"
-    log_files = [p for p in sorted(logs_dir.glob("*")) if p.is_file()] if logs_dir.is_dir() else []
-    logs = [(p.name, _read_or_why(p)) for p in log_files]
+    # The config files are those the player reads, so a link to one is followed (config management often puts
+    # /etc/invigil/config.toml there so), but only to a regular file: a link to /dev/zero or a folder is skipped.
+    configs: list[tuple[str, Path, str | OSError]] = []
+    skipped: list[str] = []
+    for name, path in _config_files(sources):
+        if not _lstat_mode(path):
+            continue  # no such file: nothing to copy, nothing to say
+        text = _read_or_why(path, follow=True)
+        if isinstance(text, NotRegular):
+            skipped.append(f"{name}: {path}: {text.why}")
+        else:
+            configs.append((name, path, text))
+    logs, skipped_logs = _log_entries(folder / "logs")
+    skipped += skipped_logs
     environment = _environment(sources.env)
     for _, _, text in configs:
         if isinstance(text, str):
@@ -191,6 +264,9 @@ def make_support_bundle(
         redactor.learn_values(report.to_json())
         redactor.learn(doctor_text)
 
+    if dest.exists() or dest.is_symlink():
+        # Never replaced: --output naming an existing file (a report, another bundle) must change nothing.
+        raise FileExistsError(errno.EEXIST, "already exists", str(dest))
     partial = dest.with_name(f".{dest.name}.partial")
     try:
         with open_file(partial) as raw, zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
@@ -217,6 +293,12 @@ def make_support_bundle(
                     f"logs/{name}",
                     redactor.text(text) if isinstance(text, str) else f"could not be read: {text.strerror}\n",
                 )
+            if skipped:
+                add(
+                    "skipped.txt",
+                    "# What was not copied, and why: only regular files are (a link in the logs folder is never "
+                    "followed).\n" + "".join(redactor.text(line) + "\n" for line in skipped),
+                )
             add("journal-statistics.json", _json(redactor.json_value(journal_statistics(folder))))
             system = {
                 "invigil": VERSION,
@@ -231,9 +313,11 @@ def make_support_bundle(
                 "README.txt",
                 f"Invigil {VERSION} support bundle, made {made_at.isoformat(timespec='seconds')}.\n\n"
                 "It holds: " + ", ".join(contents) + ".\n"
+                "Only regular files are copied: a link in the logs folder is never followed (see skipped.txt).\n"
                 "It never holds answers, access codes, tokens or keys: the journal is only counted, the keyring is "
                 "not opened, and every secret value found in the config, the environment and the journal, every "
-                "secret-named setting, authorization header, URL password and code-shaped word is replaced by "
+                "secret-named setting or field, authorization header, cookie, URL password, secret-named URL query "
+                "parameter and code-shaped word is replaced by "
                 f"{REDACTED} (a URL's user:password by {URL_USER_REDACTED}).\n",
             )
         partial.replace(dest)  # a half-written zip never stands under the name asked for

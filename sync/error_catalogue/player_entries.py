@@ -206,6 +206,9 @@ PLAYER_ENTRIES: tuple[Entry, ...] = (
     _e("INV-5102", "doctor.support_bundle.cannot_write", "The support bundle could not be written.",
        "The disk is full or the folder cannot be written; nothing was left behind.",
        "Free some space or give --output another folder (such as your home folder or a USB stick)."),
+    _e("INV-5103", "doctor.support_bundle.exists", "The support bundle's file already exists.",
+       "--output names a file that is already there; the bundle never replaces a file.",
+       "Give --output a new name, or a folder (the zip is named for you with the date and time)."),
     # ---- 6xxx kiosk ---------------------------------------------------------------------------------------
     _e("INV-6001", "kiosk.exit_failed", "Kiosk mode's exit stopped with an error.",
        "Something unexpected went wrong while the exit code or staff sign-in was checked (details in the log).",
