@@ -348,7 +348,7 @@ def check_unsent_results(ctx: Context) -> Check:
     if not path.is_file():
         return ok(key, title, "None: nothing has been recorded on this computer yet.")
     try:
-        unsent = _read_journal(path, _count_unsent)
+        unsent = read_journal(path, _count_unsent)
     except sqlite3.Error as exc:
         return _journal_problem(key, title, path, exc)
     if unsent is None:
@@ -396,7 +396,7 @@ def _journal_state(path: Path) -> tuple[int, int, int, bool, bool] | None:
     return found.st_ino, found.st_size, found.st_mtime_ns, wal.exists(), shm.exists()
 
 
-def _read_journal(path: Path, read: Callable[[sqlite3.Connection], _T]) -> _T:
+def read_journal(path: Path, read: Callable[[sqlite3.Connection], _T]) -> _T:
     """`read` on the journal, opened read-only, leaving nothing behind in the data folder when nothing else has it
     open. Raises sqlite3.Error.
 

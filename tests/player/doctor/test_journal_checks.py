@@ -5,6 +5,7 @@ leaving SQLite's -wal/-shm companions behind, while still seeing what a running 
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ import sqlite_utils
 
 from player.config import PlayerConfig
 from player.doctor.checks import run_doctor
+from player.doctor.machine_checks import read_journal
 from player.doctor.report import Status
 from player.offline_queue.db import DatabaseSetupError, journal_path, open_database
 from player.offline_queue.journal import Journal
@@ -147,3 +149,33 @@ def test_a_running_players_latest_result_is_counted(config: PlayerConfig, demo_d
         assert sorted(contents(config.data_dir)) == ["journal.sqlite3", "journal.sqlite3-shm", "journal.sqlite3-wal"]
     finally:
         db.close()
+
+
+def test_a_player_starting_while_doctor_reads_is_read_again_through_its_wal(tmp_path: Path) -> None:
+    """The unlocked (immutable) read sees nothing a player writes meanwhile: when the journal changed during it,
+    doctor reads again the ordinary way and gets the player's commit. The `read` doctor runs is the seam: here it
+    starts a real writer, as a player starting at that moment would, during the first read."""
+    path = tmp_path / "journal.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode = wal")
+    db.execute("CREATE TABLE outbox (n INTEGER)")
+    db.execute("INSERT INTO outbox VALUES (1)")
+    db.commit()
+    db.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["journal.sqlite3"]
+    player = sqlite3.connect(path)
+    reads: list[int] = []
+
+    def count_while_a_player_starts(conn: sqlite3.Connection) -> int:
+        counted = int(conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
+        if not reads:  # the first read: the player starts and commits a result now
+            player.execute("INSERT INTO outbox VALUES (2)")
+            player.commit()
+        reads.append(counted)
+        return counted
+
+    try:
+        assert read_journal(path, count_while_a_player_starts) == 2
+        assert reads == [1, 2], "read again after the journal changed"
+    finally:
+        player.close()
