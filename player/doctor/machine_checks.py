@@ -3,12 +3,16 @@ the name the console shows for it."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import sqlite3
+import stat
 import tempfile
+from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
+from typing import TypeVar
 
 from player.config import default_data_dir
 from player.doctor.context import Context, failure, not_checked, ok, warning
@@ -25,6 +29,8 @@ MIN_SCREEN = (1024, 768)
 """The size the student's screens are laid out for: smaller cuts off items or the timer."""
 NO_DISPLAY_PLATFORMS = frozenset({"offscreen", "minimal"})
 TONE_TIMEOUT_SECONDS = 10.0
+
+_T = TypeVar("_T")
 
 
 def check_config(ctx: Context) -> Check:
@@ -178,6 +184,17 @@ def check_wal(ctx: Context) -> Check:
         return failure(
             key, title, f"The data folder {data_dir} cannot be created: {blocker} is a file, not a folder.", fix
         )
+    if where == data_dir and (odd := _not_a_file(_journal_path(data_dir))) is not None:
+        journal = _journal_path(data_dir)
+        return failure(
+            key,
+            title,
+            f"The journal's place {journal} is {odd}, not a file: the player cannot open its journal there and "
+            "refuses to start.",
+            f"Look at what {journal} holds, then move it out of the data folder; the player makes its journal (a "
+            "single file) there at its next start. Do not delete it unread: someone may have put files in it.",
+            entry="journal_not_a_file",
+        )
     if where == data_dir:
         place, tested = f"the data folder {data_dir}", ""
     else:
@@ -203,6 +220,37 @@ def check_wal(ctx: Context) -> Check:
     if tested:
         return ok(key, title, f"{tested}{place}: WAL and full sync work there.")
     return ok(key, title, f"WAL and full sync work in {place}.")
+
+
+def _journal_path(data_dir: Path) -> Path:
+    from player.offline_queue.db import journal_path
+
+    return journal_path(data_dir)
+
+
+def _not_a_file(path: Path) -> str | None:
+    """What stands at the journal's path when it is not a regular file (a folder, a pipe, ...), which the player
+    cannot open as its journal; None for a regular file (or a link to one) and for nothing at all (the player
+    makes the journal at its first start). A path that cannot be looked at is left to the read that follows."""
+    try:
+        mode = path.stat().st_mode  # through a link, as SQLite opens it
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        kind = "a folder"
+    elif stat.S_ISFIFO(mode):
+        kind = "a named pipe (FIFO)"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = "a device"
+    else:
+        kind = "something other than a file"
+    if path.is_symlink():
+        kind += f" (it is a link to {os.readlink(path)})"
+    return kind
 
 
 def _nearest_existing(path: Path) -> tuple[Path, Path | None]:
@@ -294,22 +342,18 @@ def check_unsent_results(ctx: Context) -> Check:
     if ctx.config is None:
         return not_checked(key, title, NO_CONFIG)
     path = journal_path(ctx.config.data_dir)
+    odd = _not_a_file(path)
+    if odd is not None:
+        return not_checked(key, title, f"the journal's place {path} is {odd}, not a file (see Journal safety)")
     if not path.is_file():
         return ok(key, title, "None: nothing has been recorded on this computer yet.")
     try:
-        conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=5)
-        try:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if "outbox" not in tables:
-                return ok(key, title, "None: the journal holds no results yet.")
-            count, refused, oldest = conn.execute(
-                "SELECT COUNT(*), COALESCE(SUM(state = 'needs_attention'), 0), MIN(created_at) FROM outbox "
-                "WHERE kind = 'result' AND state != 'sent'"
-            ).fetchone()
-        finally:
-            conn.close()
+        unsent = read_journal(path, _count_unsent)
     except sqlite3.Error as exc:
         return _journal_problem(key, title, path, exc)
+    if unsent is None:
+        return ok(key, title, "None: the journal holds no results yet.")
+    count, refused, oldest = unsent
     if count == 0:
         return ok(key, title, "None: every result made on this computer has reached the server.")
     since = _local_time(oldest)
@@ -321,6 +365,66 @@ def check_unsent_results(ctx: Context) -> Check:
         "Leave this computer on and connected to the server: they are sent by themselves. Do not wipe or reimage it "
         "until they are; staff can also take them as result codes (staff console, Unsent results).",
     )
+
+
+def _count_unsent(conn: sqlite3.Connection) -> tuple[int, int, str | None] | None:
+    """(unsent results, of them refused by the server, the oldest's time), or None when there is no outbox yet."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if "outbox" not in tables:
+        return None
+    count, refused, oldest = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(state = 'needs_attention'), 0), MIN(created_at) FROM outbox "
+        "WHERE kind = 'result' AND state != 'sent'"
+    ).fetchone()
+    return int(count), int(refused), oldest
+
+
+def _companions(path: Path) -> tuple[Path, Path]:
+    """SQLite's write-ahead log and shared-memory index beside a WAL database: there while any connection has it
+    open (the player running), or after one that did not close (a crash)."""
+    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
+
+
+def _journal_state(path: Path) -> tuple[int, int, int, bool, bool] | None:
+    """What changes when anyone writes the journal: the file (inode, size, time) and whether its companions are
+    there. None when it cannot be looked at."""
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    wal, shm = _companions(path)
+    return found.st_ino, found.st_size, found.st_mtime_ns, wal.exists(), shm.exists()
+
+
+def read_journal(path: Path, read: Callable[[sqlite3.Connection], _T]) -> _T:
+    """`read` on the journal, opened read-only, leaving nothing behind in the data folder when nothing else has it
+    open. Raises sqlite3.Error.
+
+    A plain read-only open of a WAL database makes its -wal and -shm companions and, unable to checkpoint, leaves
+    them. So when neither is there (no player has the journal open: a WAL connection always has both), the file
+    is read as immutable, which makes none. Immutable means unlocked: a player starting meanwhile would write
+    unseen. So the journal is looked at again afterwards; if anything changed (companions appeared, the file was
+    written), or the read failed, it is read again the ordinary way: that sees a running player's latest commits
+    through the companions it keeps (SQLite adds the other of the pair when only one is there)."""
+    uri = path.as_uri()
+    before = _journal_state(path)
+    if before is not None and not (before[3] or before[4]):
+        try:
+            found = _read_with(f"{uri}?mode=ro&immutable=1", read)
+        except sqlite3.Error:
+            pass  # read again below: the ordinary way says what is wrong, or reads what a writer just changed
+        else:
+            if _journal_state(path) == before:
+                return found
+    return _read_with(f"{uri}?mode=ro", read)
+
+
+def _read_with(uri: str, read: Callable[[sqlite3.Connection], _T]) -> _T:
+    conn = sqlite3.connect(uri, uri=True, timeout=5)
+    try:
+        return read(conn)
+    finally:
+        conn.close()
 
 
 _DAMAGED = frozenset({"SQLITE_NOTADB", "SQLITE_CORRUPT"})

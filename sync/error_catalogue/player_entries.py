@@ -199,6 +199,9 @@ PLAYER_ENTRIES: tuple[Entry, ...] = (
     _e("INV-5018", "doctor.journal_unreadable", "The journal file cannot be opened.",
        "The answers journal exists but this user cannot open it (permissions, another user's file, or locked).",
        "Run doctor as the account students use; do not delete the journal; fix its owner or permissions."),
+    _e("INV-5019", "doctor.journal_not_a_file", "The journal's place holds a folder, not a file.",
+       "Where the player keeps its answers journal (journal.sqlite3 in the data folder) there is a folder or another thing that is not a file (a pipe, a device), so the player cannot open its journal and will not start.",
+       "Look at what it holds, then move it out of the data folder; the player makes its journal there at its next start."),
     # ---- 51xx `invigil support-bundle` (keyed doctor.*: 5xxx is the admin tools' area) ----------------------
     _e("INV-5101", "doctor.support_bundle.not_a_folder", "The support bundle's folder is not there.",
        "--output names a path whose folder does not exist or is a file.",

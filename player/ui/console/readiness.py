@@ -33,6 +33,7 @@ from sync.error_catalogue import problem
 
 if TYPE_CHECKING:
     from player.config import PlayerConfig
+    from player.doctor.edges import DoctorEdges
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +95,12 @@ class MachineCheck:
     choose_bundle_path: ChooseBundlePath = ask_bundle_path
 
 
-def machine_check_for(config: PlayerConfig) -> MachineCheck:
-    """The Readiness screen's checks and bundle for this machine's `config`."""
+def machine_check_for(config: PlayerConfig, *, edges: DoctorEdges | None = None) -> MachineCheck:
+    """The Readiness screen's checks and bundle for this machine's `config`. edges: the machine's real edges when
+    None; a test gives the few this machine lacks (a sound card, a display), so the screen shows the real checks."""
     from player.doctor.checks import run_doctor
 
-    return MachineCheck(run=functools.partial(run_doctor, config), save_bundle=_bundle_maker(config))
+    return MachineCheck(run=functools.partial(run_doctor, config, edges=edges), save_bundle=_bundle_maker(config))
 
 
 def _bundle_maker(config: PlayerConfig) -> SaveBundle:

@@ -2,17 +2,21 @@
 worker thread), with its status, what was found, what to do and its number, the verdict, a check that stops with
 an error, the support bundle's dialog, and the tab staff reach after signing in (the live server).
 
-The doctor itself is helper A's (a stub on this branch): each test hands the screen a `run` that gives real Check
-and Report objects, as player.doctor would, through the same `progress` callback and on the worker thread."""
+The widget tests hand the screen a stand-in `run` (Doctor below) that gives Check and Report objects with the real
+doctor's titles and numbers, through the same `progress` callback and on the worker thread, so a run can be held
+halfway or made to stop. The screenshot and the app's own wiring run the real doctor (player.doctor) against the
+live server."""
 
 from __future__ import annotations
 
 import gc
 import json
+import re
+import tempfile
 import threading
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +25,9 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from player.config import PlayerConfig
+from player.config import ConfigSources, PlayerConfig, load_config
+from player.doctor.checks import CHECK_KEYS
+from player.doctor.edges import DoctorEdges
 from player.doctor.report import Check, Report, Status
 from player.ui.assembly import staff_console_opener
 from player.ui.console import ConsoleWindow
@@ -30,12 +36,13 @@ from player.ui.console.window import MINIMUM_SIZE
 from player.ui.tasks import TaskRunner
 from player.ui.widgets import message_number
 from sync.client import InvigilClient, client_for
-from sync.error_catalogue import number_for
+from sync.error_catalogue import by_number, number_for
 from sync.version import VERSION
 from tests.helpers.console import ConsoleFactory
+from tests.helpers.doctor import good_edges
 from tests.helpers.layout import clipped, lay_out
 from tests.helpers.live_server import LiveServer
-from tests.helpers.screens import Camera
+from tests.helpers.screens import Camera, visible_text
 from tests.helpers.server import DemoTemplate
 from tests.helpers.waiting import TIMEOUT_MS
 
@@ -45,31 +52,33 @@ CLOCK = Check(
     "clock",
     "Clock against the server",
     Status.FAILURE,
-    "this computer is 6 minutes 10 seconds behind the server",
-    fix="Set the clock to update itself (the system's date and time settings), then check again.",
-    number="INV-3101",
+    "This computer's clock is 6 minutes 10 seconds behind the server's.",
+    fix="Set this computer to get its time from the network (NTP: Windows Time, systemd-timesyncd or chrony), the "
+    "same source as the server; timers and the server's records depend on it.",
+    number=number_for("doctor.clock"),
 )
 NAME = Check(
     "machine_name",
     "Machine name",
     Status.WARNING,
-    "the name is a generated ID (9f7a80a8-1c2d): the room view shows it",
-    fix="Give this computer a name: machine_name in /etc/invigil/config.toml.",
-    number="INV-3112",
+    "The console shows this computer as 'DESKTOP-4F7K2QX', its host name, which looks generated or shared: staff "
+    "cannot tell which desk it is.",
+    fix='Set machine_name in this computer\'s config (e.g. machine_name = "Room 12 PC 3").',
+    number=number_for("doctor.machine_name"),
 )
 CHECKS = (
-    Check("config", "Settings", Status.OK, "read from /etc/invigil/config.toml"),
-    Check("server", "Server", Status.OK, "https://invigil.school.example answered in 40 ms"),
-    Check("tls", "Certificate", Status.OK, "verified with /etc/invigil/school-ca.pem"),
-    Check("api_version", "Server version", Status.OK, "API v1, as this player speaks"),
+    Check("config", "Settings", Status.OK, "Config: /etc/invigil/config.toml sets server_url, ca_bundle."),
+    Check("server", "Server reachable", Status.OK, "Invigil 0.1.0 answered at https://invigil.school.example."),
+    Check("tls", "Secure connection (TLS)", Status.OK, "Verified with /etc/invigil/school-ca.pem."),
+    Check("api_version", "Server version", Status.OK, "0.1.0, the same as this player."),
     CLOCK,
-    Check("audio_output", "Sound output", Status.OK, "Speakers (built-in)"),
-    Check("audio_tone", "Test tone", Status.OK, "played 0.5 s through Speakers (built-in)"),
-    Check("disk_space", "Free disk space", Status.OK, "41 GB free in the data folder"),
-    Check("wal", "Journal on this disk", Status.OK, "write-ahead logging works in the data folder"),
-    Check("keyring", "Keyring", Status.OK, "Secret Service"),
-    Check("display", "Screen size", Status.OK, "1920x1080"),
-    Check("unsent_results", "Results not yet sent", Status.OK, "none waiting"),
+    Check("audio_output", "Audio output", Status.OK, "1 found: Built-in Audio Analog Stereo."),
+    Check("audio_tone", "Test tone", Status.OK, "A 0.6 s test tone played to its end through the audio output."),
+    Check("disk_space", "Free disk space", Status.OK, "41,000 MB free for the data folder /var/lib/invigil."),
+    Check("wal", "Journal safety (SQLite WAL)", Status.OK, "WAL and full sync work in the data folder."),
+    Check("keyring", "Staff sign-in store (keyring)", Status.OK, "Staff sign-ins are kept in the Secret Service."),
+    Check("display", "Screen size", Status.OK, "The main screen is 1920x1080 (at least 1024x768 is needed)."),
+    Check("unsent_results", "Unsent results", Status.OK, "None: nothing has been recorded on this computer yet."),
     NAME,
 )
 
@@ -131,7 +140,7 @@ def test_each_check_appears_as_it_completes_then_the_verdict(qtbot: QtBot, tasks
 
     view.check_button.click()
     qtbot.waitUntil(lambda: len(view.rows()) == 2, timeout=TIMEOUT_MS)
-    assert [row[TITLE] for row in view.rows()] == ["Settings", "Server"]
+    assert [row[TITLE] for row in view.rows()] == ["Settings", "Server reachable"]
     assert not view.check_button.isEnabled(), "one check at a time"
     assert view.progress.text() == "Checking this computer… 2 checks done"
     assert view.verdict.isHidden(), "no verdict while checks are still running"
@@ -156,13 +165,19 @@ def test_a_problem_shows_what_was_found_what_to_do_and_its_number(qtbot: QtBot, 
     assert rows["Clock against the server"] == (
         "Failure",
         "Clock against the server",
-        "this computer is 6 minutes 10 seconds behind the server",
-        "Set the clock to update itself (the system's date and time settings), then check again.",
-        "INV-3101",
+        CLOCK.detail,
+        CLOCK.fix,
+        "INV-5005",
     )
     assert rows["Machine name"][STATUS] == "Warning"
-    assert (rows["Machine name"][FIX], rows["Machine name"][NUMBER]) == (NAME.fix, "INV-3112")
-    assert rows["Server"][STATUS:] == ("OK", "Server", "https://invigil.school.example answered in 40 ms", "—", "—")
+    assert (rows["Machine name"][FIX], rows["Machine name"][NUMBER]) == (NAME.fix, "INV-5013")
+    assert rows["Server reachable"][STATUS:] == (
+        "OK",
+        "Server reachable",
+        "Invigil 0.1.0 answered at https://invigil.school.example.",
+        "—",
+        "—",
+    )
 
     def status_cell(title: str) -> tuple[bool, str, bool]:
         row = [r[TITLE] for r in view.rows()].index(title)
@@ -172,7 +187,7 @@ def test_a_problem_shows_what_was_found_what_to_do_and_its_number(qtbot: QtBot, 
 
     assert status_cell("Clock against the server") == (True, "#8a1010", True), "a failure stands out in red"
     assert status_cell("Machine name") == (True, "#7a5c00", True)
-    assert status_cell("Server") == (False, "#1d5e20", True)
+    assert status_cell("Server reachable") == (False, "#1d5e20", True)
 
 
 @pytest.mark.parametrize(
@@ -275,12 +290,43 @@ def test_without_a_bundle_maker_there_is_no_bundle_button(qtbot: QtBot, tasks: T
     assert view.bundle_button.isHidden()
 
 
+SCREENSHOT_CLOCK_AHEAD = timedelta(minutes=6, seconds=10)
+SCREENSHOT_HOST = "DESKTOP-4F7K2QX"
+
+
+@pytest.fixture
+def school_machine(live_server: LiveServer) -> Iterator[PlayerConfig]:
+    """This machine's config as a school writes it (a machine-wide file, read as the player reads it) for the live
+    server, in a short-named folder so the paths on screen read like a real machine's."""
+    with tempfile.TemporaryDirectory(prefix="invigil-") as folder:
+        root = Path(folder)
+        machine_file = root / "config.toml"
+        machine_file.write_text(
+            f'server_url = "{live_server.url}"\ndata_dir = "{root / "data"}"\nkeyring_backend = "memory"\n',
+            encoding="utf-8",
+        )
+        yield load_config(ConfigSources(machine_file=machine_file, user_file=root / "user-config.toml", env={}))
+
+
 def test_staff_reach_readiness_after_signing_in_and_it_goes_when_they_sign_out(
-    qtbot: QtBot, styled: None, open_demo_console: ConsoleFactory, screen_folders: list[Path]
+    qtbot: QtBot,
+    styled: None,
+    open_demo_console: ConsoleFactory,
+    screen_folders: list[Path],
+    school_machine: PlayerConfig,
 ) -> None:
+    """docs/screens/console-13-readiness.png shows what the app shows: the real doctor (machine_check_for, as the
+    app wires it) against the live server, with this machine's own disk, SQLite and config. Faked only what this
+    machine lacks (a sound card, a display, an ordinary user: tests/helpers/doctor.good_edges) and what the picture
+    is about: a clock 6 minutes ahead of the server's (a failure) and a generated host name (a warning)."""
+    edges = good_edges(
+        now=lambda: datetime.now(UTC) + SCREENSHOT_CLOCK_AHEAD,
+        host_name=lambda: SCREENSHOT_HOST,
+        keyring=DoctorEdges().keyring,  # the real choice: keyring_backend = "memory" in the config
+    )
     console = open_demo_console()
     window = console.window
-    window.offer_machine_check(MachineCheck(run=Doctor(CHECKS), save_bundle=lambda dest, _report: dest))
+    window.offer_machine_check(machine_check_for(school_machine, edges=edges))
     assert window.readiness is None, "nothing staff-only before sign-in"
     console.sign_in()
     qtbot.waitUntil(lambda: console.sittings_shown() > 0, timeout=TIMEOUT_MS)
@@ -291,9 +337,35 @@ def test_staff_reach_readiness_after_signing_in_and_it_goes_when_they_sign_out(
     window.home.setCurrentWidget(view)
     view.check_button.click()
     qtbot.waitUntil(lambda: view.report is not None, timeout=TIMEOUT_MS)
+    report = view.report
+    assert report is not None
 
-    window.resize(QSize(1100, 720))
-    camera = Camera(screen_folders, max_bytes=200_000, prefix="console-", process_events=True)
+    # The real checks, every one of them, with the real doctor's titles; not OK only where the picture means it.
+    assert [c.key for c in report.checks] == list(CHECK_KEYS)
+    assert {c.key: c.status for c in report.checks if c.status is not Status.OK} == {
+        "clock": Status.FAILURE,
+        "machine_name": Status.WARNING,
+    }, report.checks
+    rows = view.rows()
+    by_title = {c.title: c for c in report.checks}
+    assert sorted(row[TITLE] for row in rows) == sorted(by_title)
+    assert by_title["Clock against the server"].detail.startswith("This computer's clock is 6 minutes ")
+    assert SCREENSHOT_HOST in by_title["Machine name"].detail
+    # Every number on the screen is in the catalogue and is the entry of that row's own check; an OK row has none.
+    for row in rows:
+        check = by_title[row[TITLE]]
+        if check.status is Status.OK:
+            assert row[NUMBER] == "—", row
+            continue
+        entry = by_number(row[NUMBER])
+        assert entry is not None, row
+        assert entry.key == f"doctor.{check.key}", row
+    shown_numbers = {row[NUMBER] for row in rows if row[NUMBER] != "—"}
+    assert shown_numbers == {number_for("doctor.clock"), number_for("doctor.machine_name")}
+    assert set(re.findall(r"INV-\d{4}", visible_text(window))) == shown_numbers, "no number outside its row"
+
+    window.resize(QSize(1100, 1000))
+    camera = Camera(screen_folders, max_bytes=300_000, prefix="console-", process_events=True)
     camera.shoot(
         window,
         "13-readiness",
@@ -301,9 +373,10 @@ def test_staff_reach_readiness_after_signing_in_and_it_goes_when_they_sign_out(
         "Check this machine",
         "Save support bundle…",
         "Not ready: 1 failure and 1 warning. Fix what is marked Failure before a test.",
-        "INV-3101",
-        CLOCK.fix,
-        "INV-3112",
+        "Clock against the server",
+        "Server reachable",
+        by_title["Clock against the server"].fix,
+        *sorted(shown_numbers),
     )
 
     # It fits a small laptop as every console view does: nothing cut off with the window at its smallest.
