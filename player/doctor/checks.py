@@ -1,8 +1,8 @@
 """The checks `invigil doctor` runs, in order, and the Report they make (keys: see CHECK_KEYS).
 
-Each check is a small function of a Context (context.py); server_checks.py asks the server, machine_checks.py
-looks at this computer. A check that raises is reported as a failure of that check: doctor itself never crashes
-on the machine it is meant to diagnose."""
+Each check is a small function of a Context (context.py); server_checks.py asks the server, journal_checks.py
+looks at the answers journal, machine_checks.py at the rest of this computer. A check that raises is reported as
+a failure of that check: doctor itself never crashes on the machine it is meant to diagnose."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from player import redaction
-from player.doctor import machine_checks, server_checks
+from player.doctor import journal_checks, machine_checks, server_checks
 from player.doctor.context import Context, failure
 from player.doctor.edges import DoctorEdges
 from player.doctor.report import Check, Report
@@ -35,10 +35,10 @@ _CHECKS: tuple[tuple[str, str, Callable[[Context], Check]], ...] = (
     ("audio_output", "Audio output", machine_checks.check_audio_output),
     ("audio_tone", "Test tone", machine_checks.check_audio_tone),
     ("disk_space", "Free disk space", machine_checks.check_disk_space),
-    ("wal", "Journal safety (SQLite WAL)", machine_checks.check_wal),
+    ("wal", "Journal safety (SQLite WAL)", journal_checks.check_wal),
     ("keyring", "Staff sign-in store (keyring)", machine_checks.check_keyring),
     ("display", "Screen size", machine_checks.check_display),
-    ("unsent_results", "Unsent results", machine_checks.check_unsent_results),
+    ("unsent_results", "Unsent results", journal_checks.check_unsent_results),
     ("machine_name", "Machine name", machine_checks.check_machine_name),
 )
 CHECK_KEYS = tuple(key for key, _, _ in _CHECKS)

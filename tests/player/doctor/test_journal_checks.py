@@ -16,7 +16,7 @@ import sqlite_utils
 
 from player.config import PlayerConfig
 from player.doctor.checks import run_doctor
-from player.doctor.machine_checks import read_journal
+from player.doctor.journal_checks import read_journal
 from player.doctor.report import Status
 from player.offline_queue.db import DatabaseSetupError, journal_path, open_database
 from player.offline_queue.journal import Journal
