@@ -38,7 +38,7 @@ FAILURE_PREFIX = "Invigil cannot start: "
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The window's options (with no command; player/cli.py has the commands). A usage error exits with 64."""
-    from player.usage import COMMANDS, UsageParser
+    from player.usage import COMMANDS, UsageParser, data_dir_argument
 
     parser = UsageParser(
         prog="invigil",
@@ -46,7 +46,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         usage=f"%(prog)s [--server URL] [--data-dir PATH]\n       %(prog)s {{{','.join(COMMANDS)}}} [options]",
     )
     parser.add_argument("--server", metavar="URL", help="the server's address (overrides the config file)")
-    parser.add_argument("--data-dir", metavar="PATH", type=Path, help="where the journal, media and logs are kept")
+    parser.add_argument(
+        "--data-dir", metavar="PATH", type=data_dir_argument, help="where the journal, media and logs are kept"
+    )
     return parser.parse_args(argv)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from player.usage import COMMANDS, EX_USAGE, UsageParser
+from player.usage import COMMANDS, EX_USAGE, UsageParser, data_dir_argument
 from sync.version import VERSION
 
 if TYPE_CHECKING:
@@ -52,7 +52,11 @@ def build_parser() -> argparse.ArgumentParser:
         default = None if target is parser else argparse.SUPPRESS
         target.add_argument("--server", metavar="URL", default=default, help="the server's address (over the config)")
         target.add_argument(
-            "--data-dir", metavar="PATH", type=Path, default=default, help="where the journal, media and logs are kept"
+            "--data-dir",
+            metavar="PATH",
+            type=data_dir_argument,
+            default=default,
+            help="where the journal, media and logs are kept",
         )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     doctor = sub.add_parser(

@@ -20,19 +20,74 @@ def expect_str(raw: Any, from_env: bool) -> str:
 
 def parse_url(raw: Any, from_env: bool) -> str:
     text = expect_str(raw, from_env).strip()
+    # A query or fragment (an access token, a session id) is cut off before any message shows the value.
+    cut = min((i for i in (text.find("?"), text.find("#")) if i >= 0), default=len(text))
+    base = text[:cut]
     # Checked first, before any message that shows the value: a password must never reach a message or a log.
-    hidden = without_userinfo(text)
+    hidden = without_userinfo(base)
     if hidden is not None:
         raise ValueError(
             f"{show(hidden)} has a user name or password in it (before the @); the player never sends credentials "
             "in the URL: remove them, and keep only the server's address"
         )
-    parts = urlsplit(text)
+    if cut < len(text):
+        # "http://user:pa?ss@host" is a password cut at its "?": with an @ in the cut-off part, show nothing.
+        shown = "the address" if "@" in text[cut:] else show(base + "…")
+        mark = text[cut]
+        raise ValueError(
+            f"{shown} has a query or fragment (the part from the {mark}); server_url is only the server's base "
+            f"address: remove everything from the {mark}"
+        )
+    if not text.isprintable():  # urlsplit would silently drop a tab or line break, and the file keeps it
+        raise ValueError(f"{show(text)} has a tab, line break or other invisible character in it")
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # Python's only complaint here: an IPv6 address in [ ] that is not closed or not valid
+        raise ValueError(f"{show(text)} has an IPv6 address that is not valid (in [ ])") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"{show(raw)} is not an http(s) URL")
-    if parts.query or parts.fragment:
-        raise ValueError(f"{show(raw)} has a query or fragment; give only the server's address")
+        raise ValueError(f"{show(text)} is not an http(s) URL")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise ValueError(f"{show(text)} has a port that is not a number from 1 to 65535")
+    if "[" not in parts.netloc:  # urlsplit has checked an IPv6 address already
+        problem = host_problem(parts.hostname)
+        if problem:
+            raise ValueError(f"{show(text)} {problem}")
     return text.rstrip("/")
+
+
+HOST_NAME_MAX_LENGTH = 253
+HOST_LABEL_MAX_LENGTH = 63
+_HOST_PUNCTUATION = frozenset("-._")
+
+
+def host_problem(host: str) -> str | None:
+    """What makes `host` (a name or IPv4 address, as urlsplit gives it) one the network library cannot use, as
+    "has ..." words, else None. urllib3 refuses these only when connecting, with an error that names no setting."""
+    for char in host:
+        # Non-ASCII letters are an international name's (checked below as its xn-- form).
+        allowed = char.isalnum() or char in _HOST_PUNCTUATION if char.isascii() else not char.isspace()
+        if not allowed:
+            name = "a space" if char == " " else f"a {char!r}"
+            return f"has {name} in its host name; a host name has only letters, digits, hyphens and dots"
+    name = host[:-1] if host.endswith(".") else host  # a fully qualified name's final dot is allowed
+    if "" in name.split("."):
+        return "has an empty part in its host name (two dots together, or a dot at the start)"
+    try:
+        encoded = name.encode("idna")  # what urllib3 does before connecting; an international name's xn-- form
+    except UnicodeError:
+        return (
+            f"has a part of its host name (between dots) over {HOST_LABEL_MAX_LENGTH} characters, or one that "
+            "cannot be a DNS name"
+        )
+    if any(len(label) > HOST_LABEL_MAX_LENGTH for label in encoded.split(b".")):
+        return f"has a part of its host name (between dots) over {HOST_LABEL_MAX_LENGTH} characters"
+    if len(encoded) > HOST_NAME_MAX_LENGTH:
+        return f"has a host name over {HOST_NAME_MAX_LENGTH} characters"
+    return None
 
 
 def without_userinfo(url: str) -> str | None:

@@ -6,6 +6,11 @@ from pathlib import Path
 
 from sync.error_catalogue import Problem, problem
 
+_JOURNAL_ADVICE = (
+    "Do not delete or move the journal: it may hold answers not yet sent. Run `invigil doctor`, and send IT the "
+    "zip `invigil support-bundle` makes."
+)
+"""After the journal's own reason: a damaged journal's first "fix" is often to delete it, losing answers."""
 _FOLDER_FIX = "give this user write access to it, or set data_dir in the config to a writable folder on a local disk"
 
 
@@ -20,7 +25,8 @@ def startup_problem(exc: BaseException) -> Problem:
     if isinstance(exc, ConfigError):
         return problem("startup.config", text)
     if isinstance(exc, DatabaseSetupError):
-        return problem("startup.journal", text)
+        end = "" if text.endswith((".", "?", "!")) else "."
+        return problem("startup.journal", f"{text}{end} {_JOURNAL_ADVICE}")
     if isinstance(exc, OSError):
         where = Path(str(exc.filename)) if exc.filename else None
         in_logs = where is not None and "logs" in where.parts

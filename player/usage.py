@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 EX_USAGE = 64
@@ -27,6 +28,17 @@ class UsageParser(argparse.ArgumentParser):
 
         self.print_usage(sys.stderr)
         self.exit(EX_USAGE, f"{self.prog}: error: {message}{_hints(message)} ({number_for(USAGE_KEY)})\n")
+
+
+def data_dir_argument(text: str) -> Path:
+    """--data-dir's value. Empty or blank is refused: Path("") is ".", so the journal would silently go into
+    whatever folder the command was typed in (data_dir = "" in a config file is refused too)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "is empty; give the folder for the journal, media and logs, e.g. --data-dir /var/lib/invigil, or leave "
+            "--data-dir out to use the config's data_dir"
+        )
+    return Path(text)
 
 
 def _hints(message: str) -> str:

@@ -14,6 +14,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from urllib3.exceptions import LocationValueError
 
 from sync.client.errors import CA_BUNDLE_HINT, SETUP_HINT, BadReply, ClientError, Refused, ServerBusy, Unreachable
 from sync.error_catalogue import number_for
@@ -166,6 +167,10 @@ class Transport:
         except requests.RequestException as exc:
             log.info("%s %s%s failed: %s", method, API_PREFIX, path, type(exc).__name__)
             raise self._unreachable(exc) from exc
+        except LocationValueError as exc:
+            # urllib3 checks a host name's labels only when connecting, and requests passes that error on as it is.
+            log.info("%s %s%s failed: %s", method, API_PREFIX, path, type(exc).__name__)
+            raise self._bad_address() from exc
         except OSError as exc:
             # requests raises a plain OSError, before connecting, when the CA bundle it was given is not a file.
             if not isinstance(self._verify, str):
@@ -186,6 +191,8 @@ class Transport:
     def _unreachable(self, exc: requests.RequestException) -> Unreachable:
         if isinstance(exc, requests.exceptions.SSLError):
             return self._untrusted(exc)
+        if isinstance(exc, requests.exceptions.InvalidURL):
+            return self._bad_address()
         if isinstance(exc, requests.ConnectTimeout):
             what = f"no connection within {self.timeout:g} seconds"
         elif isinstance(exc, requests.Timeout):
@@ -197,6 +204,14 @@ class Transport:
         else:
             what = "the connection failed"
         return Unreachable(self.base_url, what)
+
+    def _bad_address(self) -> Unreachable:
+        return Unreachable(
+            self.base_url,
+            "its address is not valid",
+            hint="Check the address, and ask IT to correct server_url in this computer's Invigil config "
+            "(see docs/player-config.md).",
+        )
 
     def _untrusted(self, exc: requests.exceptions.SSLError) -> Unreachable:
         text = str(exc)

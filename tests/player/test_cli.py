@@ -229,3 +229,88 @@ def test_a_usage_error_after_a_command_exits_64_as_doctors_help_says(tmp_path: P
     assert wrong.stdout == ""  # nothing was checked
     assert helped.returncode == 0
     assert "64 the command line was not understood" in " ".join(helped.stdout.split())
+
+
+TOKEN = "S3cretTok-q9"
+
+
+def files_holding(text: str, folder: Path) -> list[Path]:
+    """Every file under `folder` (logs, zips unpacked) whose bytes hold `text`."""
+    import zipfile
+
+    found = []
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        blobs = [path.read_bytes()]
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as bundle:
+                blobs += [bundle.read(name) for name in bundle.namelist()]
+        if any(text.encode() in blob for blob in blobs):
+            found.append(path)
+    return found
+
+
+def test_a_token_in_the_server_address_query_is_refused_and_shown_nowhere(tmp_path: Path) -> None:
+    """The player, doctor (text and JSON) and the support bundle: refused, and the token is in no output or file."""
+    url = f"http://127.0.0.1:9/?access_token={TOKEN}"
+    common = {"home": tmp_path, "pulse_server": "unix:/nonexistent"}
+    window = run_invigil("--server", url, **common)
+    doctor = run_invigil("doctor", "--server", url, **common)
+    doctor_json = run_invigil("doctor", "--json", "--server", url, **common)
+    bundle = run_invigil("support-bundle", "--server", url, "--output", str(tmp_path), **common)
+
+    said = [line for line in window.stderr.splitlines() if "Invigil cannot start" in line]
+    assert said == [
+        "Invigil cannot start: command line --server: 'http://127.0.0.1:9/…' has a query or fragment (the part from "
+        "the ?); server_url is only the server's base address: remove everything from the ?; give e.g. --server "
+        "https://invigil.example.org (INV-1002)"
+    ], window.stderr
+    assert window.returncode == 2
+    config = {c["key"]: c for c in json.loads(doctor_json.stdout)["checks"]}["config"]
+    assert config["status"] == "failure"
+    assert "remove everything from the ?" in config["detail"]
+    assert "✗ Settings" in doctor.stdout
+    assert doctor.returncode == doctor_json.returncode == 2
+    assert bundle.returncode == 0, bundle.stderr
+    for done in (window, doctor, doctor_json, bundle):
+        assert TOKEN not in done.stdout + done.stderr
+    assert (tmp_path / "data" / "invigil" / "logs" / "player.log").is_file()  # the window's failure was logged
+    assert files_holding(TOKEN, tmp_path) == []  # not in the log, nor in the bundle's zip
+
+
+@pytest.mark.parametrize("host", ["a b", "a" * 300])
+def test_doctor_with_a_host_the_network_cannot_use_fails_once_at_the_config_check(tmp_path: Path, host: str) -> None:
+    done = run_invigil(
+        "doctor", "--json", "--server", f"http://{host}", home=tmp_path, pulse_server="unix:/nonexistent"
+    )
+
+    data = json.loads(done.stdout)
+    failures = [c["key"] for c in data["checks"] if c["status"] == "failure"]
+    assert "audio_output" in failures  # no sound server here: the one failure that is not about the address
+    assert [key for key in failures if key != "audio_output"] == ["config"], done.stdout
+    config = {c["key"]: c for c in data["checks"]}["config"]
+    assert config["detail"].startswith("The config cannot be used: command line --server: 'http://a")
+    assert "its host name" in config["detail"]
+    assert config["number"] == "INV-5001"
+    assert "could not run" not in done.stdout
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 2
+
+
+@pytest.mark.parametrize("command", [[], ["doctor"], ["support-bundle"]])
+@pytest.mark.parametrize("data_dir", ["", "   "])
+def test_an_empty_data_dir_on_the_command_line_is_refused_not_taken_as_this_folder(
+    tmp_path: Path, command: list[str], data_dir: str
+) -> None:
+    done = run_invigil(*command, "--data-dir", data_dir, home=tmp_path, pulse_server="unix:/nonexistent")
+
+    assert done.returncode == 64
+    prog = " ".join(["invigil", *command])
+    assert done.stderr.splitlines()[-1] == (
+        f"{prog}: error: argument --data-dir: is empty; give the folder for the journal, media and logs, e.g. "
+        "--data-dir /var/lib/invigil, or leave --data-dir out to use the config's data_dir; see `invigil --help` "
+        "(INV-1006)"
+    )
+    assert done.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["etc"]  # nothing made here (the old "."), nor in "data"

@@ -52,3 +52,18 @@ def test_a_journal_that_cannot_be_opened_is_numbered_as_the_journal(tmp_path: Pa
 
 def test_anything_else_is_numbered_as_cannot_start() -> None:
     assert startup_problem(RuntimeError("boom")).number == "INV-1001"
+
+
+def test_a_damaged_journal_says_not_to_delete_it_and_how_to_get_help(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite3"
+    journal.write_bytes(b"not a database, but maybe someone's answers" * 100)
+    exc = raised(lambda: open_database(journal))
+
+    shown = str(startup_problem(exc))
+
+    assert shown.startswith(f"{journal}: cannot set up the journal (file is not a database); ")
+    assert shown.endswith(
+        " Do not delete or move the journal: it may hold answers not yet sent. Run `invigil doctor`, and send IT "
+        "the zip `invigil support-bundle` makes. (INV-1004)"
+    )
+    assert journal.read_bytes().startswith(b"not a database")  # nothing changed

@@ -162,6 +162,7 @@ def test_a_journal_that_cannot_be_opened_shows_why_names_the_file_and_quits_with
     log_file = data / "logs" / "player.log"
     assert seen.shown["title"] == "Invigil cannot start"
     assert str(data / JOURNAL_FILE_NAME) in seen.shown["reason"]
+    assert "Do not delete or move the journal: it may hold answers not yet sent." in seen.shown["reason"]
     assert seen.shown["number"] == "INV-1004"
     assert seen.shown["log"] == f"This message is also in the log file: {log_file}"
     err = capsys.readouterr().err
