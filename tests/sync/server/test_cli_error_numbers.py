@@ -113,3 +113,94 @@ def test_the_printed_number_looks_up_to_its_cause_and_fix() -> None:
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith("INV-8008 server_cli.unknown_school: No such school.\nCause: --school names")
     assert "Fix: `invigil-server list-schools`" in shown.stdout
+
+
+# Every option that takes a value, given one out of range or garbage: refused by the parser before anything is
+# opened or served, as a usage error (exit 2) whose last line names the option, says what to give, ends with
+# INV-8001 and a newline; never a traceback.
+BAD_VALUES = [
+    pytest.param(["serve", "--port", "99999"], "--port", "0 to 65535", id="port-too-big"),
+    pytest.param(["serve", "--port", "-1"], "--port", "0 to 65535", id="port-negative"),
+    pytest.param(["serve", "--port", "http"], "--port", "0 to 65535", id="port-not-a-number"),
+    pytest.param(["demo-seed", "--port", "70000"], "--port", "0 to 65535", id="demo-seed-port"),
+    pytest.param(["serve", "--max-body", "bogus"], "--max-body", "ROUTE=SIZE", id="max-body-garbage"),
+    pytest.param(
+        ["serve", "--max-body", "results=" + "9" * 400], "--max-body", "between 1 KB and 1 GB", id="max-body-huge"
+    ),
+    pytest.param(["serve", "--host", ""], "--host", "0.0.0.0", id="host-empty"),
+    pytest.param(["serve", "--host", "garb age"], "--host", "0.0.0.0", id="host-with-space"),
+    pytest.param(["serve", "--workers", "0"], "--workers", "1 to 64", id="workers-zero"),
+    pytest.param(
+        ["grant-credits", "--school", "s", "--assessment", "a", "--amount", "9" * 30],
+        "--amount",
+        "0 to 1000000",
+        id="credits-huge",
+    ),
+    pytest.param(
+        ["grant-credits", "--school", "s", "--assessment", "a", "--amount", "-1"],
+        "--amount",
+        "0 to 1000000",
+        id="credits-negative",
+    ),
+    pytest.param(
+        ["load-assessment", "pkg.zip", "--untimed-section-minutes", "-1"],
+        "--untimed-section-minutes",
+        "1 to 1440",
+        id="untimed-minutes-negative",
+    ),
+    pytest.param(
+        [
+            "create-sitting",
+            "--school",
+            "s",
+            "--assessment",
+            "a",
+            "--name",
+            "n",
+            "--all-students",
+            "--start",
+            "9999-12-31T23:00-05:00",
+            "--end",
+            "2030-01-01",
+        ],
+        "--start",
+        "2027-03-01T09:00",
+        id="start-beyond-year-9999",
+    ),
+    pytest.param(
+        [
+            "create-sitting",
+            "--school",
+            "s",
+            "--assessment",
+            "a",
+            "--name",
+            "n",
+            "--all-students",
+            "--start",
+            "2030-01-01",
+            "--end",
+            "0001-01-01T00:00+05:00",
+        ],
+        "--end",
+        "2027-03-01T09:00",
+        id="end-before-year-1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "option", "what_to_give"), BAD_VALUES)
+def test_an_option_value_out_of_range_is_a_numbered_usage_error(
+    argv: list[str], option: str, what_to_give: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "never-made.db"
+    done = invigil_server(*argv, "--db", str(db), "--secret-file", str(tmp_path / "k"))
+    line, key = refusal(done)
+    assert done.returncode == 2
+    assert done.stderr.endswith(" (INV-8001)\n"), repr(done.stderr[-200:])
+    assert line.startswith(f"invigil-server {argv[0]}: error: argument {option}"), line
+    assert what_to_give in line, line
+    assert key == "server_cli.usage"
+    assert not db.exists()  # refused before the database was touched
+    assert done.stdout == ""
+
