@@ -204,3 +204,21 @@ def test_an_option_value_out_of_range_is_a_numbered_usage_error(
     assert not db.exists()  # refused before the database was touched
     assert done.stdout == ""
 
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param("999.1.1.1", id="not-an-address"),
+        pytest.param("192.0.2.1", id="not-this-computers"),  # TEST-NET-1: never assigned to a machine
+    ],
+)
+def test_a_host_this_computer_cannot_listen_on_names_host_not_port(database: list[str], host: str) -> None:
+    done = invigil_server("serve", "--host", host, "--port", "0", *database)
+    line, key = refusal(done)
+    assert done.returncode == 1
+    assert line.startswith(f"invigil-server serve: Cannot listen on {host}:0: "), line
+    assert "Give --host an address of this computer" in line, line
+    assert "--port" not in line, line  # the port was not the problem
+    assert line.endswith(" (INV-8016)")
+    assert key == "server_cli.cannot_listen"
+    assert "Invigil server on" not in done.stdout
