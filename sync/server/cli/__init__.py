@@ -18,8 +18,10 @@ from sync.server.cli.common import (
     parse_body_limit,
     parse_credits,
     parse_day,
+    parse_db,
     parse_host,
     parse_port,
+    parse_secret_file,
     parse_when,
     parse_workers,
     whole_number,
@@ -75,11 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     # --db and --secret-file work before or after the command; SUPPRESS keeps a later default from undoing an earlier value.
     db_help = "database file or SQLAlchemy URL (default: the platform data dir; env INVIGIL_SERVER_DB)"
     key_file_help = "the server key file (default: beside an SQLite database; env INVIGIL_SERVER_SECRET_FILE)"
-    parser.add_argument("--db", help=db_help)
-    parser.add_argument("--secret-file", help=key_file_help)
+    parser.add_argument("--db", type=parse_db, help=db_help)
+    parser.add_argument("--secret-file", type=parse_secret_file, help=key_file_help)
     common = NumberedParser(add_help=False)
-    common.add_argument("--db", help=db_help, default=argparse.SUPPRESS)
-    common.add_argument("--secret-file", help=key_file_help, default=argparse.SUPPRESS)
+    common.add_argument("--db", type=parse_db, help=db_help, default=argparse.SUPPRESS)
+    common.add_argument("--secret-file", type=parse_secret_file, help=key_file_help, default=argparse.SUPPRESS)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

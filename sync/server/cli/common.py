@@ -122,6 +122,36 @@ def parse_workers(value: str) -> int:
     return count
 
 
+def parse_db(value: str) -> str:
+    """`--db`: refused here when it names no file. Empty (often an unset variable) would quietly mean the default
+    database, and an SQLite URL without a path (`sqlite://`, `sqlite:///`, `sqlite:///:memory:`) a database that
+    vanishes when the command ends; both also failed deep inside with a traceback."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            "--db is empty: give the database file's path (like /var/lib/invigil-server/invigil.db) or a "
+            "PostgreSQL URL, or leave --db out for the default database"
+        )
+    scheme, sep, rest = value.partition("://")
+    if sep and (scheme == "sqlite" or scheme.startswith("sqlite+")):
+        path = rest.removeprefix("/").split("?", 1)[0]
+        if not rest.startswith("/") or path in ("", ":memory:"):
+            raise argparse.ArgumentTypeError(
+                f"{value!r} names no SQLite file: give the file's path (like /var/lib/invigil-server/invigil.db, "
+                "or sqlite:////var/lib/invigil-server/invigil.db)"
+            )
+    return value
+
+
+def parse_secret_file(value: str) -> str:
+    """`--secret-file`: empty would quietly mean the default key file beside the database."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            "--secret-file is empty: give the server key file's path, or leave --secret-file out for the file "
+            "beside an SQLite database"
+        )
+    return value
+
+
 def parse_when(value: str) -> datetime:
     """ISO date-time; without an offset it is taken as UTC."""
     try:

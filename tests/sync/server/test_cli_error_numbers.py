@@ -18,8 +18,11 @@ TIMEOUT_S = 120
 NUMBERED = re.compile(r" \((INV-\d{4})\)$")
 
 
-def invigil_server(*argv: str) -> subprocess.CompletedProcess[str]:
+def invigil_server(*argv: str, data_home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`data_home`: XDG_DATA_HOME, where the default database would go (so a test can see none was made)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVIGIL_")}
+    if data_home is not None:
+        env["XDG_DATA_HOME"] = str(data_home)
     return subprocess.run(
         [str(command()), *argv],
         capture_output=True,
@@ -222,3 +225,26 @@ def test_a_host_this_computer_cannot_listen_on_names_host_not_port(database: lis
     assert line.endswith(" (INV-8016)")
     assert key == "server_cli.cannot_listen"
     assert "Invigil server on" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        pytest.param("--db", "", "--db is empty", id="db-empty"),  # e.g. an unset variable: not the default file
+        pytest.param("--db", "sqlite:///", "names no SQLite file", id="db-sqlite-url-without-a-file"),
+        pytest.param("--db", "sqlite://", "names no SQLite file", id="db-sqlite-in-memory"),
+        pytest.param("--db", "sqlite:///:memory:", "names no SQLite file", id="db-sqlite-memory"),
+        pytest.param("--secret-file", "", "--secret-file is empty", id="secret-file-empty"),
+    ],
+)
+def test_a_database_or_key_option_that_names_no_file(option: str, value: str, says: str, tmp_path: Path) -> None:
+    given = {"--db": str(tmp_path / "never-made.db"), "--secret-file": str(tmp_path / "never-made.secret")}
+    given[option] = value
+    done = invigil_server("init", "--db", given["--db"], "--secret-file", given["--secret-file"], data_home=tmp_path)
+    line, key = refusal(done)
+    assert done.returncode == 2
+    assert done.stderr.endswith(" (INV-8001)\n"), repr(done.stderr[-200:])
+    assert line.startswith(f"invigil-server init: error: argument {option}: "), line
+    assert says in line, line
+    assert key == "server_cli.usage"
+    assert list(tmp_path.iterdir()) == []  # no database (named or the default one), no key file
