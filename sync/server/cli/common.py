@@ -128,7 +128,7 @@ def parse_db(value: str) -> str:
     vanishes when the command ends; both also failed deep inside with a traceback."""
     if not value.strip():
         raise argparse.ArgumentTypeError(
-            "--db is empty: give the database file's path (like /var/lib/invigil-server/invigil.db) or a "
+            "'' is not a database: give the database file's path (like /var/lib/invigil-server/invigil.db) or a "
             "PostgreSQL URL, or leave --db out for the default database"
         )
     scheme, sep, rest = value.partition("://")
@@ -146,7 +146,7 @@ def parse_secret_file(value: str) -> str:
     """`--secret-file`: empty would quietly mean the default key file beside the database."""
     if not value.strip():
         raise argparse.ArgumentTypeError(
-            "--secret-file is empty: give the server key file's path, or leave --secret-file out for the file "
+            "'' is not a key file: give the server key file's path, or leave --secret-file out for the file "
             "beside an SQLite database"
         )
     return value

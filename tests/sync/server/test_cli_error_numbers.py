@@ -230,11 +230,13 @@ def test_a_host_this_computer_cannot_listen_on_names_host_not_port(database: lis
 @pytest.mark.parametrize(
     ("option", "value", "says"),
     [
-        pytest.param("--db", "", "--db is empty", id="db-empty"),  # e.g. an unset variable: not the default file
+        pytest.param(
+            "--db", "", "'' is not a database: give", id="db-empty"
+        ),  # e.g. an unset variable: not the default file
         pytest.param("--db", "sqlite:///", "names no SQLite file", id="db-sqlite-url-without-a-file"),
         pytest.param("--db", "sqlite://", "names no SQLite file", id="db-sqlite-in-memory"),
         pytest.param("--db", "sqlite:///:memory:", "names no SQLite file", id="db-sqlite-memory"),
-        pytest.param("--secret-file", "", "--secret-file is empty", id="secret-file-empty"),
+        pytest.param("--secret-file", "", "'' is not a key file: give", id="secret-file-empty"),
     ],
 )
 def test_a_database_or_key_option_that_names_no_file(option: str, value: str, says: str, tmp_path: Path) -> None:
