@@ -276,7 +276,7 @@ SERVER_ENTRIES: tuple[Entry, ...] = (
        "Load it on the server with `invigil-server load-assessment`, or start the server with --content-uploads."),
     # ---- 8xxx invigil-server commands (sync/server/cli/: printed to stderr as "invigil-server CMD: ... (INV-8xxx)") -
     _e("INV-8001", "server_cli.usage", "The command line is not valid.",
-       "An unknown command or option, a required option left out, or a value that is not a date, number or one of the choices; the message names it.",
+       "An unknown command or option, a required option left out, or a value that is not a date, number or one of the choices, or is out of range (a --port past 65535); the message names it and what to give.",
        "Correct the command line; `invigil-server COMMAND --help` lists the command's options (docs/server.md)."),
     _e("INV-8002", "server_cli.bad_db", "--db is not a database the server can use.",
        "--db (or INVIGIL_SERVER_DB) is not a URL that can be read, or names a kind of database other than SQLite or PostgreSQL.",

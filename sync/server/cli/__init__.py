@@ -16,9 +16,15 @@ from sync.server.cli.common import (
     CliError,
     Env,
     parse_body_limit,
+    parse_credits,
     parse_day,
+    parse_db,
+    parse_host,
+    parse_port,
+    parse_secret_file,
     parse_when,
     parse_workers,
+    whole_number,
 )
 from sync.server.cli.content_commands import register_content_commands
 from sync.server.cli.result_commands import cmd_remark, cmd_submit_code
@@ -40,7 +46,7 @@ from sync.server.cli.sitting_commands import (
 from sync.server.errors import ServiceError
 from sync.server.settings import SettingsError
 from sync.server.store import StoreError
-from sync.staff_protocol import REASONS_FOR
+from sync.staff_protocol import MAX_UNTIMED_SECTION_MINUTES, REASONS_FOR
 from sync.version import VERSION
 
 __all__ = ["CliError", "Env", "build_parser", "main"]
@@ -71,11 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     # --db and --secret-file work before or after the command; SUPPRESS keeps a later default from undoing an earlier value.
     db_help = "database file or SQLAlchemy URL (default: the platform data dir; env INVIGIL_SERVER_DB)"
     key_file_help = "the server key file (default: beside an SQLite database; env INVIGIL_SERVER_SECRET_FILE)"
-    parser.add_argument("--db", help=db_help)
-    parser.add_argument("--secret-file", help=key_file_help)
+    parser.add_argument("--db", type=parse_db, help=db_help)
+    parser.add_argument("--secret-file", type=parse_secret_file, help=key_file_help)
     common = NumberedParser(add_help=False)
-    common.add_argument("--db", help=db_help, default=argparse.SUPPRESS)
-    common.add_argument("--secret-file", help=key_file_help, default=argparse.SUPPRESS)
+    common.add_argument("--db", type=parse_db, help=db_help, default=argparse.SUPPRESS)
+    common.add_argument("--secret-file", type=parse_secret_file, help=key_file_help, default=argparse.SUPPRESS)
     common.add_argument("--json", action="store_true", help="print machine-readable JSON")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -86,8 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("init", cmd_init, "create or upgrade the database and the key file")
     p = add("serve", cmd_serve, "run the HTTP API")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port, printed at start)")
+    p.add_argument(
+        "--host",
+        type=parse_host,
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only; 0.0.0.0: every network interface)",
+    )
+    p.add_argument(
+        "--port", type=parse_port, default=8765, help="port to listen on (0: any free port, printed at start)"
+    )
     p.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     p.add_argument("--migrate", action="store_true", help="create or upgrade the database first")
     p.add_argument(
@@ -139,13 +152,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("grant-credits", cmd_grant_credits, "give a school credits for an assessment")
     p.add_argument("--school", required=True)
     p.add_argument("--assessment", required=True, help="the assessment's package id")
-    p.add_argument("--amount", type=int, required=True)
+    p.add_argument("--amount", type=parse_credits, required=True, help="credits to add (0 to 1000000)")
     p.add_argument("--expires", type=parse_day, help="service expiry date (YYYY-MM-DD)")
     p = add("load-assessment", cmd_load_assessment, "validate and store a content package (folder or zip)")
     p.add_argument("path")
     p.add_argument(
         "--untimed-section-minutes",
-        type=int,
+        type=whole_number(1, MAX_UNTIMED_SECTION_MINUTES, "a number of minutes"),
         metavar="N",
         help="QTI packages: minutes for each section without timeLimits (without it such a package is refused)",
     )
@@ -181,8 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("submit-code", cmd_submit_code, "store the results in a result code (from a file, or stdin)")
     p.add_argument("file", nargs="?", metavar="FILE", help="a file holding the code; omitted or - reads stdin")
     p = add("demo-seed", cmd_demo_seed, "create a demo school, staff login, students, credits and an open sitting")
-    p.add_argument("--host", default="127.0.0.1", help="host the demo server will listen on (for the printed URL)")
-    p.add_argument("--port", type=int, default=8765)
+    p.add_argument(
+        "--host", type=parse_host, default="127.0.0.1", help="host the demo server will listen on (for the printed URL)"
+    )
+    p.add_argument("--port", type=parse_port, default=8765, help="port the demo server will listen on (0 to 65535)")
     return parser
 
 

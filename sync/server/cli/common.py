@@ -122,13 +122,47 @@ def parse_workers(value: str) -> int:
     return count
 
 
+def parse_db(value: str) -> str:
+    """`--db`: refused here when it names no file. Empty (often an unset variable) would quietly mean the default
+    database, and an SQLite URL without a path (`sqlite://`, `sqlite:///`, `sqlite:///:memory:`) a database that
+    vanishes when the command ends; both also failed deep inside with a traceback."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            "'' is not a database: give the database file's path (like /var/lib/invigil-server/invigil.db) or a "
+            "PostgreSQL URL, or leave --db out for the default database"
+        )
+    scheme, sep, rest = value.partition("://")
+    if sep and (scheme == "sqlite" or scheme.startswith("sqlite+")):
+        path = rest.removeprefix("/").split("?", 1)[0]
+        if not rest.startswith("/") or path in ("", ":memory:"):
+            raise argparse.ArgumentTypeError(
+                f"{value!r} names no SQLite file: give the file's path (like /var/lib/invigil-server/invigil.db, "
+                "or sqlite:////var/lib/invigil-server/invigil.db)"
+            )
+    return value
+
+
+def parse_secret_file(value: str) -> str:
+    """`--secret-file`: empty would quietly mean the default key file beside the database."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError(
+            "'' is not a key file: give the server key file's path, or leave --secret-file out for the file "
+            "beside an SQLite database"
+        )
+    return value
+
+
 def parse_when(value: str) -> datetime:
     """ISO date-time; without an offset it is taken as UTC."""
     try:
         parsed = datetime.fromisoformat(value)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date-time like 2027-03-01T09:00 (UTC)") from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError as exc:  # its offset moves it past year 9999 or before year 1 in UTC
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is outside the years 1 to 9999 in UTC: give a date-time like 2027-03-01T09:00 (UTC)"
+        ) from exc
 
 
 def parse_body_limit(value: str) -> tuple[str, int]:
@@ -136,6 +170,43 @@ def parse_body_limit(value: str) -> tuple[str, int]:
         return parse_override(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
+    except OverflowError as exc:  # a size of hundreds of digits is infinite as a float
+        size = value.partition("=")[2].strip()
+        raise argparse.ArgumentTypeError(f"a body limit must be between 1 KB and 1 GB, not {size[:20]}...") from exc
+
+
+def whole_number(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high` (argparse names the option; `what` says what it
+    counts), so a value out of range is a usage error here rather than a traceback from the socket or the
+    database (an int too large for SQLite, a port past 65535)."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            shown = value if len(value) <= 20 else value[:20] + "..."
+            raise argparse.ArgumentTypeError(f"{shown!r} is not {what}: give a whole number from {low} to {high}")
+        return number
+
+    parse.__name__ = what  # argparse's own fallback message names the type by it
+    return parse
+
+
+parse_port = whole_number(0, 65535, "a TCP port (0: any free port)")
+parse_credits = whole_number(0, 1_000_000, "a number of credits")
+
+
+def parse_host(value: str) -> str:
+    """`--host`: the address to listen on. An empty one (often an unset variable in INVIGIL_SERVE_ARGS) would
+    quietly mean every interface, and no address has spaces; whether it is this computer's is known at bind."""
+    if not value.strip() or any(c.isspace() for c in value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an address to listen on: give one of this computer's addresses or names, like "
+            "127.0.0.1 (this computer only), 0.0.0.0 (every network interface) or ::1"
+        )
+    return value
 
 
 def parse_day(value: str) -> date:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import ipaddress
 import json
 import socket
@@ -90,10 +91,21 @@ def listening_socket(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise CliError(
-            f"Cannot listen on {host}:{port}: {exc.strerror}. Choose another --port.", key="server_cli.cannot_listen"
+            f"Cannot listen on {host}:{port}: {exc.strerror}. {_what_to_change(exc)}", key="server_cli.cannot_listen"
         ) from exc
     sock.listen(2048)
     return sock
+
+
+def _what_to_change(exc: OSError) -> str:
+    """A port in use or reserved is the port's fault; a name that does not resolve, or an address that is not this
+    computer's (EADDRNOTAVAIL), is the host's: saying "another --port" then would send the admin the wrong way."""
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return (
+            "Give --host an address of this computer: 127.0.0.1 (this computer only), 0.0.0.0 (every network "
+            "interface), or one shown by `ip addr`."
+        )
+    return "Choose another --port (or stop the program using it)."
 
 
 def cmd_serve(args: argparse.Namespace, env: Env) -> None:

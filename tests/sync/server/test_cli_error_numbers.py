@@ -18,8 +18,11 @@ TIMEOUT_S = 120
 NUMBERED = re.compile(r" \((INV-\d{4})\)$")
 
 
-def invigil_server(*argv: str) -> subprocess.CompletedProcess[str]:
+def invigil_server(*argv: str, data_home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """`data_home`: XDG_DATA_HOME, where the default database would go (so a test can see none was made)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("INVIGIL_")}
+    if data_home is not None:
+        env["XDG_DATA_HOME"] = str(data_home)
     return subprocess.run(
         [str(command()), *argv],
         capture_output=True,
@@ -113,3 +116,137 @@ def test_the_printed_number_looks_up_to_its_cause_and_fix() -> None:
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith("INV-8008 server_cli.unknown_school: No such school.\nCause: --school names")
     assert "Fix: `invigil-server list-schools`" in shown.stdout
+
+
+# Every option that takes a value, given one out of range or garbage: refused by the parser before anything is
+# opened or served, as a usage error (exit 2) whose last line names the option, says what to give, ends with
+# INV-8001 and a newline; never a traceback.
+BAD_VALUES = [
+    pytest.param(["serve", "--port", "99999"], "--port", "0 to 65535", id="port-too-big"),
+    pytest.param(["serve", "--port", "-1"], "--port", "0 to 65535", id="port-negative"),
+    pytest.param(["serve", "--port", "http"], "--port", "0 to 65535", id="port-not-a-number"),
+    pytest.param(["demo-seed", "--port", "70000"], "--port", "0 to 65535", id="demo-seed-port"),
+    pytest.param(["serve", "--max-body", "bogus"], "--max-body", "ROUTE=SIZE", id="max-body-garbage"),
+    pytest.param(
+        ["serve", "--max-body", "results=" + "9" * 400], "--max-body", "between 1 KB and 1 GB", id="max-body-huge"
+    ),
+    pytest.param(["serve", "--host", ""], "--host", "0.0.0.0", id="host-empty"),
+    pytest.param(["serve", "--host", "garb age"], "--host", "0.0.0.0", id="host-with-space"),
+    pytest.param(["serve", "--workers", "0"], "--workers", "1 to 64", id="workers-zero"),
+    pytest.param(
+        ["grant-credits", "--school", "s", "--assessment", "a", "--amount", "9" * 30],
+        "--amount",
+        "0 to 1000000",
+        id="credits-huge",
+    ),
+    pytest.param(
+        ["grant-credits", "--school", "s", "--assessment", "a", "--amount", "-1"],
+        "--amount",
+        "0 to 1000000",
+        id="credits-negative",
+    ),
+    pytest.param(
+        ["load-assessment", "pkg.zip", "--untimed-section-minutes", "-1"],
+        "--untimed-section-minutes",
+        "1 to 1440",
+        id="untimed-minutes-negative",
+    ),
+    pytest.param(
+        [
+            "create-sitting",
+            "--school",
+            "s",
+            "--assessment",
+            "a",
+            "--name",
+            "n",
+            "--all-students",
+            "--start",
+            "9999-12-31T23:00-05:00",
+            "--end",
+            "2030-01-01",
+        ],
+        "--start",
+        "2027-03-01T09:00",
+        id="start-beyond-year-9999",
+    ),
+    pytest.param(
+        [
+            "create-sitting",
+            "--school",
+            "s",
+            "--assessment",
+            "a",
+            "--name",
+            "n",
+            "--all-students",
+            "--start",
+            "2030-01-01",
+            "--end",
+            "0001-01-01T00:00+05:00",
+        ],
+        "--end",
+        "2027-03-01T09:00",
+        id="end-before-year-1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "option", "what_to_give"), BAD_VALUES)
+def test_an_option_value_out_of_range_is_a_numbered_usage_error(
+    argv: list[str], option: str, what_to_give: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "never-made.db"
+    done = invigil_server(*argv, "--db", str(db), "--secret-file", str(tmp_path / "k"))
+    line, key = refusal(done)
+    assert done.returncode == 2
+    assert done.stderr.endswith(" (INV-8001)\n"), repr(done.stderr[-200:])
+    assert line.startswith(f"invigil-server {argv[0]}: error: argument {option}"), line
+    assert what_to_give in line, line
+    assert key == "server_cli.usage"
+    assert not db.exists()  # refused before the database was touched
+    assert done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        pytest.param("999.1.1.1", id="not-an-address"),
+        pytest.param("192.0.2.1", id="not-this-computers"),  # TEST-NET-1: never assigned to a machine
+    ],
+)
+def test_a_host_this_computer_cannot_listen_on_names_host_not_port(database: list[str], host: str) -> None:
+    done = invigil_server("serve", "--host", host, "--port", "0", *database)
+    line, key = refusal(done)
+    assert done.returncode == 1
+    assert line.startswith(f"invigil-server serve: Cannot listen on {host}:0: "), line
+    assert "Give --host an address of this computer" in line, line
+    assert "--port" not in line, line  # the port was not the problem
+    assert line.endswith(" (INV-8016)")
+    assert key == "server_cli.cannot_listen"
+    assert "Invigil server on" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        pytest.param(
+            "--db", "", "'' is not a database: give", id="db-empty"
+        ),  # e.g. an unset variable: not the default file
+        pytest.param("--db", "sqlite:///", "names no SQLite file", id="db-sqlite-url-without-a-file"),
+        pytest.param("--db", "sqlite://", "names no SQLite file", id="db-sqlite-in-memory"),
+        pytest.param("--db", "sqlite:///:memory:", "names no SQLite file", id="db-sqlite-memory"),
+        pytest.param("--secret-file", "", "'' is not a key file: give", id="secret-file-empty"),
+    ],
+)
+def test_a_database_or_key_option_that_names_no_file(option: str, value: str, says: str, tmp_path: Path) -> None:
+    given = {"--db": str(tmp_path / "never-made.db"), "--secret-file": str(tmp_path / "never-made.secret")}
+    given[option] = value
+    done = invigil_server("init", "--db", given["--db"], "--secret-file", given["--secret-file"], data_home=tmp_path)
+    line, key = refusal(done)
+    assert done.returncode == 2
+    assert done.stderr.endswith(" (INV-8001)\n"), repr(done.stderr[-200:])
+    assert line.startswith(f"invigil-server init: error: argument {option}: "), line
+    assert says in line, line
+    assert key == "server_cli.usage"
+    assert list(tmp_path.iterdir()) == []  # no database (named or the default one), no key file
