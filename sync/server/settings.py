@@ -91,6 +91,11 @@ def database_url(value: str | None, env: Mapping[str, str] | None = None) -> str
             f"{given_as} is not a database URL that can be read ({exc}). {SUPPORTED_DATABASES}"
         ) from exc
     if url.drivername in _SQLITE_SCHEMES:
+        if sqlite_url_names_no_file(value):
+            raise SettingsError(
+                f"{given_as} names no SQLite file (an in-memory database would vanish when the command ends): give "
+                "the file's path, like /var/lib/invigil-server/invigil.db or sqlite:////var/lib/invigil-server/invigil.db"
+            )
         # One spelling, as the rest of the server tells an SQLite file by its `sqlite:///` prefix.
         return "sqlite://" + value.split("://", 1)[1]
     if url.drivername not in _POSTGRES_SCHEMES:
@@ -99,6 +104,16 @@ def database_url(value: str | None, env: Mapping[str, str] | None = None) -> str
     if "connect_timeout" not in url.query:
         url = url.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT_S)})
     return url.render_as_string(hide_password=False)
+
+
+def sqlite_url_names_no_file(value: str) -> bool:
+    """`sqlite://`, `sqlite:///`, `sqlite:///:memory:` (any sqlite+driver): a database that vanishes when the
+    command ends, which failed deep inside with a traceback."""
+    scheme, sep, rest = value.partition("://")
+    if not sep or not (scheme == "sqlite" or scheme.startswith("sqlite+")):
+        return False
+    path = rest.removeprefix("/").split("?", 1)[0]
+    return not rest.startswith("/") or path in ("", ":memory:")
 
 
 def shown_url(url: str) -> str:

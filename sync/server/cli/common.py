@@ -26,6 +26,7 @@ from sync.server.settings import (
     database_url,
     default_secret_path,
     load_secret,
+    sqlite_url_names_no_file,
 )
 from sync.server.store import Store, StoreError
 
@@ -131,14 +132,11 @@ def parse_db(value: str) -> str:
             "'' is not a database: give the database file's path (like /var/lib/invigil-server/invigil.db) or a "
             "PostgreSQL URL, or leave --db out for the default database"
         )
-    scheme, sep, rest = value.partition("://")
-    if sep and (scheme == "sqlite" or scheme.startswith("sqlite+")):
-        path = rest.removeprefix("/").split("?", 1)[0]
-        if not rest.startswith("/") or path in ("", ":memory:"):
-            raise argparse.ArgumentTypeError(
-                f"{value!r} names no SQLite file: give the file's path (like /var/lib/invigil-server/invigil.db, "
-                "or sqlite:////var/lib/invigil-server/invigil.db)"
-            )
+    if sqlite_url_names_no_file(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} names no SQLite file: give the file's path (like /var/lib/invigil-server/invigil.db, "
+            "or sqlite:////var/lib/invigil-server/invigil.db)"
+        )
     return value
 
 

@@ -18,9 +18,11 @@ TIMEOUT_S = 120
 NUMBERED = re.compile(r" \((INV-\d{4})\)$")
 
 
-def invigil_server(*argv: str, data_home: Path | None = None) -> subprocess.CompletedProcess[str]:
+def invigil_server(
+    *argv: str, data_home: Path | None = None, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`data_home`: XDG_DATA_HOME, where the default database would go (so a test can see none was made)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INVIGIL_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INVIGIL_")} | (extra_env or {})
     if data_home is not None:
         env["XDG_DATA_HOME"] = str(data_home)
     return subprocess.run(
@@ -250,3 +252,14 @@ def test_a_database_or_key_option_that_names_no_file(option: str, value: str, sa
     assert says in line, line
     assert key == "server_cli.usage"
     assert list(tmp_path.iterdir()) == []  # no database (named or the default one), no key file
+
+
+@pytest.mark.parametrize("value", ["sqlite:///", "sqlite://", "sqlite:///:memory:"])
+def test_invigil_server_db_that_names_no_file_is_refused_like_db(value: str, tmp_path: Path) -> None:
+    # The environment variable is read after the parser, so the settings refuse it (it crashed with a traceback).
+    done = invigil_server("init", data_home=tmp_path, extra_env={"INVIGIL_SERVER_DB": value})
+    line, key = refusal(done)
+    assert done.returncode == 1
+    assert line.startswith("invigil-server init: INVIGIL_SERVER_DB names no SQLite file"), line
+    assert key == "server_cli.bad_db"
+    assert list(tmp_path.iterdir()) == []  # no key file, no default database
