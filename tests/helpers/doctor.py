@@ -5,16 +5,23 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+import uuid
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import sqlite_utils
 
 from player.config import PlayerConfig
 from player.credentials import ChosenBackend, InMemoryBackend
 from player.doctor.edges import DoctorEdges, ScreenInfo
 from player.doctor.report import Check, Report
+from player.offline_queue.journal import Journal
+from sync.protocol import AnswerRecord, ResultEnvelope
+from tests.helpers.player import make_login
 
 
 @dataclass
@@ -73,3 +80,19 @@ def check_of(report: Report, key: str) -> Check:
 
 def statuses(report: Report) -> dict[str, str]:
     return {c.key: str(c.status) for c in report.checks}
+
+
+def write_unsent_result(db: sqlite_utils.Database, delivery: object, server_url: str) -> None:
+    """One finished section's result in the outbox, as the player journals it."""
+    journal = Journal(db)
+    login = make_login(delivery)
+    journal.start_attempt(login, server_url=server_url)
+    answered = datetime(2027, 3, 1, 9, 5, tzinfo=UTC)
+    envelope = ResultEnvelope(
+        idempotency_key=str(uuid.uuid4()),
+        attempt_id=login.attempt_id,
+        section_ids=["mc"],
+        answers=[AnswerRecord(item_id="mc-circles", value="b", answered_at=answered)],
+        finished_at=answered,
+    )
+    journal.finish_section(login.attempt_id, "mc", envelope=envelope.model_dump(mode="json"))

@@ -6,24 +6,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlite_utils
 
 from player.config import PlayerConfig
 from player.doctor.checks import run_doctor
 from player.doctor.journal_checks import read_journal
 from player.doctor.report import Status
 from player.offline_queue.db import DatabaseSetupError, journal_path, open_database
-from player.offline_queue.journal import Journal
 from sync.error_catalogue import by_number, number_for
-from sync.protocol import AnswerRecord, ResultEnvelope
-from tests.helpers.doctor import MakeConfig, check_of, closed_port_url, good_edges
-from tests.helpers.player import make_login
+from tests.helpers.doctor import MakeConfig, check_of, closed_port_url, good_edges, write_unsent_result
 
 
 @pytest.fixture
@@ -97,22 +91,6 @@ def test_the_player_refuses_the_journal_folder_doctor_fails(config: PlayerConfig
     assert check_of(run_doctor(config, edges=good_edges()), "wal").status is Status.FAILURE
     with pytest.raises(DatabaseSetupError, match="cannot open the journal"):
         open_database(journal).close()
-
-
-def write_unsent_result(db: sqlite_utils.Database, delivery: object, server_url: str) -> None:
-    """One finished section's result in the outbox, as the player journals it."""
-    journal = Journal(db)
-    login = make_login(delivery)
-    journal.start_attempt(login, server_url=server_url)
-    answered = datetime(2027, 3, 1, 9, 5, tzinfo=UTC)
-    envelope = ResultEnvelope(
-        idempotency_key=str(uuid.uuid4()),
-        attempt_id=login.attempt_id,
-        section_ids=["mc"],
-        answers=[AnswerRecord(item_id="mc-circles", value="b", answered_at=answered)],
-        finished_at=answered,
-    )
-    journal.finish_section(login.attempt_id, "mc", envelope=envelope.model_dump(mode="json"))
 
 
 def test_counting_unsent_results_leaves_nothing_beside_a_closed_journal(

@@ -8,8 +8,6 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,10 +22,7 @@ from player.doctor.machine_checks import looks_generated
 from player.doctor.report import Report, Status
 from player.doctor.tone import TONE_SECONDS
 from player.offline_queue.db import journal_path, open_database
-from player.offline_queue.journal import Journal
-from sync.protocol import AnswerRecord, ResultEnvelope
-from tests.helpers.doctor import FakeTone, MakeConfig, check_of, closed_port_url, good_edges
-from tests.helpers.player import make_login
+from tests.helpers.doctor import FakeTone, MakeConfig, check_of, closed_port_url, good_edges, write_unsent_result
 
 MB = 1024 * 1024
 
@@ -306,18 +301,7 @@ def test_results_waiting_on_this_computer_are_a_warning_without_saying_whose(
     assert check_of(run_doctor(config, edges=good_edges()), "unsent_results").detail.startswith("None: nothing")
     db = open_database(journal_path(config.data_dir))
     try:
-        journal = Journal(db)
-        login = make_login(demo_delivery)
-        journal.start_attempt(login, server_url=config.server_url)
-        answered = datetime(2027, 3, 1, 9, 5, tzinfo=UTC)
-        envelope = ResultEnvelope(
-            idempotency_key=str(uuid.uuid4()),
-            attempt_id=login.attempt_id,
-            section_ids=["mc"],
-            answers=[AnswerRecord(item_id="mc-circles", value="b", answered_at=answered)],
-            finished_at=answered,
-        )
-        journal.finish_section(login.attempt_id, "mc", envelope=envelope.model_dump(mode="json"))
+        write_unsent_result(db, demo_delivery, config.server_url)
     finally:
         db.close()
 
