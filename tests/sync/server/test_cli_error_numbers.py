@@ -120,6 +120,12 @@ def test_the_printed_number_looks_up_to_its_cause_and_fix() -> None:
     assert "Fix: `invigil-server list-schools`" in shown.stdout
 
 
+def create_sitting(start: str, end: str) -> list[str]:
+    """`create-sitting` with everything else valid, so only --start and --end can be refused."""
+    sitting = ["create-sitting", "--school", "s", "--assessment", "a", "--name", "n", "--all-students"]
+    return [*sitting, "--start", start, "--end", end]
+
+
 # Every option that takes a value, given one out of range or garbage: refused by the parser before anything is
 # opened or served, as a usage error (exit 2) whose last line names the option, says what to give, ends with
 # INV-8001 and a newline; never a traceback.
@@ -154,39 +160,13 @@ BAD_VALUES = [
         id="untimed-minutes-negative",
     ),
     pytest.param(
-        [
-            "create-sitting",
-            "--school",
-            "s",
-            "--assessment",
-            "a",
-            "--name",
-            "n",
-            "--all-students",
-            "--start",
-            "9999-12-31T23:00-05:00",
-            "--end",
-            "2030-01-01",
-        ],
+        create_sitting("9999-12-31T23:00-05:00", "2030-01-01"),
         "--start",
         "2027-03-01T09:00",
         id="start-beyond-year-9999",
     ),
     pytest.param(
-        [
-            "create-sitting",
-            "--school",
-            "s",
-            "--assessment",
-            "a",
-            "--name",
-            "n",
-            "--all-students",
-            "--start",
-            "2030-01-01",
-            "--end",
-            "0001-01-01T00:00+05:00",
-        ],
+        create_sitting("2030-01-01", "0001-01-01T00:00+05:00"),
         "--end",
         "2027-03-01T09:00",
         id="end-before-year-1",
